@@ -1,0 +1,30 @@
+import { requireInputs } from '../../config/config.js';
+import type { Budget, MaxPrice } from '../../domain/policy.js';
+import { type GlobalOptions, loadContext } from '../context.js';
+
+const budget = (b: Budget) => (b.kind === 'percent' ? `${b.value}%` : b.value);
+const maxPrice = (m: MaxPrice) => (m.kind === 'percent' ? `${m.value}%` : m.value);
+
+/** Validate config and policies; print the effective configuration with secrets redacted. */
+export async function configCheckCommand(global: GlobalOptions, options: { json?: boolean }): Promise<void> {
+  const ctx = loadContext(global, { logLevel: 'warn' });
+  requireInputs(ctx.config);
+  const effective = {
+    config: ctx.config,
+    policies: ctx.policies.map((p) => ({
+      ...p,
+      // User data can carry secrets (tokens, passwords): never printed.
+      ...(p.userData !== undefined ? { userData: `<redacted: ${Buffer.byteLength(p.userData)} bytes>` } : {}),
+      spot: { ...p.spot, maxPrice: maxPrice(p.spot.maxPrice) },
+      onDemand: { ...p.onDemand, replaceBudget: budget(p.onDemand.replaceBudget) },
+      freshness: { ...p.freshness, retireBudget: budget(p.freshness.retireBudget), drainBudget: budget(p.freshness.drainBudget) },
+      spread: budget(p.spread),
+    })),
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`config OK: fleet ${ctx.config.fleet}, ${ctx.policies.length} pool(s): ${ctx.policies.map((p) => p.pool).join(', ')}\n`);
+  process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
+}

@@ -1,0 +1,44 @@
+import { type StatusView, statusView } from '../../plan/status.js';
+import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
+import { formatAge, formatPrice, table } from '../table.js';
+
+export interface StatusOptions {
+  readonly pool?: string;
+  readonly region?: string;
+  readonly json?: boolean;
+  readonly hosts?: boolean;
+  readonly all?: boolean;
+}
+
+/** hosts-file lines for places with no DNS: "10.0.1.4 bld-linux64-spot-001" */
+export function hostsLines(view: StatusView): string {
+  return view.instances
+    .filter((i) => i.privateIp && (i.state === 'running' || i.state === 'pending'))
+    .map((i) => `${i.privateIp} ${i.name}`)
+    .join('\n');
+}
+
+export function statusTable(view: StatusView): string {
+  const rows = [
+    ...view.instances.map((i) => [i.name, i.pool, i.id, i.region, i.az, i.instanceType, i.lifecycle, i.state, i.privateIp, i.publicIp, i.ami, i.amiStatus, formatAge(i.age)]),
+    ...view.pendingLaunches.map((p) => [p.name, p.pool, p.instanceId, p.region, p.az, p.instanceType, p.lifecycle, 'launching', null, null, p.ami, '-', '-']),
+  ];
+  const lines = [
+    rows.length === 0 ? 'No managed instances.' : table(['NAME', 'POOL', 'ID', 'REGION', 'AZ', 'TYPE', 'LIFECYCLE', 'STATE', 'PRIVATE IP', 'PUBLIC IP', 'AMI', 'AMI STATUS', 'AGE'], rows),
+    '',
+    ...view.pools.map(
+      (p) =>
+        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+export async function statusCommand(global: GlobalOptions, options: StatusOptions): Promise<void> {
+  const ctx = loadContext(global, { logLevel: 'warn' });
+  const runtime = awsRuntime(ctx, { readOnly: true });
+  const { snapshot } = await runtime.observer.observe();
+  const view = statusView(snapshot, ctx.policies, { ...(options.pool ? { pool: options.pool } : {}), ...(options.region ? { region: options.region } : {}), all: options.all ?? false });
+  const out = options.hosts ? hostsLines(view) : options.json ? JSON.stringify(view, null, 2) : statusTable(view);
+  if (out !== '') process.stdout.write(`${out}\n`);
+}

@@ -1,0 +1,115 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CloudError, classify } from '../cloud/errors.js';
+import { InputError } from '../domain/errors.js';
+import { configCheckCommand } from './commands/config-check.js';
+import { planCommand } from './commands/plan.js';
+import { reconcileCommand } from './commands/reconcile.js';
+import { simCommand } from './commands/sim.js';
+import { statusCommand } from './commands/status.js';
+import type { GlobalOptions } from './context.js';
+
+// The SDK's notice about Node 20 support is for library authors, not for operators reading output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function positiveInteger(value: string, what = 'value'): number {
+  if (!/^\d+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError(`${what} must be a positive integer`);
+  return Number(value);
+}
+
+function program(): Command {
+  const fleet = new Command('fleet')
+    .description('Keeps pools of EC2 spot workers at their desired size, on the freshest golden AMI.')
+    .addOption(new Option('-c, --config <file>', 'configuration file (env FLEET_CONFIG)').default(undefined, 'config/default.json'))
+    .option('--debug', 'debug logs, and a stack trace on errors')
+    .showHelpAfterError()
+    .exitOverride();
+  const global = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+
+  fleet
+    .command('reconcile')
+    .description('observe → plan → act every interval until SIGTERM/SIGINT')
+    .option('--once', 'run one cycle and exit')
+    .option('--dry-run', 'plan and log; never change anything')
+    .action((options, cmd: Command) => reconcileCommand(global(cmd), options));
+
+  fleet
+    .command('plan')
+    .description('one observation and the plan it yields; changes nothing')
+    .option('--json', 'machine-readable output')
+    .action((options, cmd: Command) => planCommand(global(cmd), options));
+
+  fleet
+    .command('status')
+    .description('managed instances, pending launches and per-pool totals')
+    .option('--pool <pool>', 'only this pool')
+    .option('--region <region>', 'only this region')
+    .option('--json', 'machine-readable output')
+    .option('--hosts', 'hosts-file lines (private IP and name) for places with no DNS')
+    .option('--all', 'include instances that have already terminated')
+    .action((options, cmd: Command) => statusCommand(global(cmd), options));
+
+  fleet
+    .command('sim')
+    .description('run the real reconciler against the built-in simulated AWS and report what happened')
+    .option('--hours <n>', 'simulated period in hours', (v) => positiveInteger(v, '--hours'), 24)
+    .option('--seed <n>', 'random seed', (v) => positiveInteger(v, '--seed'), 42)
+    .option('--start <iso>', 'simulated start time (ISO 8601)', '2026-11-16T00:00:00Z')
+    .option('--regime <regime>', 'spot market: modern (smooth prices) or volatile (spiky, 2016-style)', 'modern')
+    .option('--throttle <share>', 'share of API calls answered RequestLimitExceeded (0-1)', '0')
+    .option('--server-errors <share>', 'share of API calls answered InternalError (0-1)', '0')
+    .option('--visibility-delay <seconds>', 'seconds before a new instance is listed', '0')
+    .option('--crunches <perDay>', 'spot capacity crunches per offer per day', '0.25')
+    .option('--capacity <n>', 'typical spot capacity per offer (instances)', '60')
+    .option('--exhaust <spec...>', 'take capacity away: lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12')
+    .option('--no-pricing', 'simulate an unreachable Price List API')
+    .option('--report <file>', 'write an HTML report with charts')
+    .option('--json', 'print the summary as JSON')
+    .action((options, cmd: Command) => simCommand(global(cmd), options));
+
+  const config = fleet.command('config').description('configuration');
+  config
+    .command('check')
+    .description('validate config and policies; print the effective configuration (secrets redacted)')
+    .option('--json', 'only the effective configuration, as JSON')
+    .action((options, cmd: Command) => configCheckCommand(global(cmd), options));
+
+  return fleet;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const cli = program();
+  const debug = argv.includes('--debug');
+  try {
+    await cli.parseAsync(argv, { from: 'user' });
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are not errors; usage mistakes are (commander has printed them).
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`fleet: ${e.message}\n`);
+      if (debug) process.stderr.write(`${e.stack}\n`);
+      return EXIT.usage;
+    }
+    const error = e instanceof CloudError ? e : classify(e);
+    process.stderr.write(`fleet: ${describe(error)}\n`);
+    if (debug) process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.failure;
+  }
+}
+
+function describe(error: CloudError): string {
+  switch (error.errorClass) {
+    case 'permission':
+      return `permission denied by the cloud (${error.code}): ${error.message}`;
+    case 'throttled':
+      return `the cloud kept throttling requests (${error.code}); try again later`;
+    case 'transient':
+      return `the cloud could not be reached or failed (${error.code}): ${error.message}`;
+    default:
+      return error.code === 'Unknown' || error.code === 'Error' ? error.message : `${error.code}: ${error.message}`;
+  }
+}

@@ -1,0 +1,187 @@
+import {
+  DescribeSubnetsCommand,
+  EC2Client,
+  type Instance as Ec2Instance,
+  type RunInstancesCommandInput,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  paginateDescribeInstances,
+  paginateDescribeSpotPriceHistory,
+} from '@aws-sdk/client-ec2';
+import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
+import { normaliseProductDescription } from '../../domain/types.js';
+import type { LaunchRequest, RegionCompute, SpotPriceQuery } from '../port.js';
+import { endCauseOf } from '../state-reason.js';
+
+export const MANAGED_BY_TAG = 'fleet:managed-by';
+export const POOL_TAG = 'fleet:pool';
+
+const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
+
+/** EC2 in one region, through SDK v3. Errors are thrown as the SDK raises them. */
+export class Ec2Compute implements RegionCompute {
+  constructor(
+    readonly region: string,
+    private readonly ec2: EC2Client,
+  ) {}
+
+  async listInstances(fleet: string): Promise<Instance[]> {
+    const instances: Instance[] = [];
+    const pages = paginateDescribeInstances(
+      { client: this.ec2, pageSize: 1000 },
+      { Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+    );
+    for await (const page of pages) {
+      for (const reservation of page.Reservations ?? []) {
+        for (const raw of reservation.Instances ?? []) {
+          // Checked again here: a resource without our exact ownership tag is never ours.
+          if (tag(raw, MANAGED_BY_TAG) !== fleet) continue;
+          const instance = toInstance(this.region, raw);
+          if (instance) instances.push(instance);
+        }
+      }
+    }
+    return instances;
+  }
+
+  async describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
+    if (ids.length === 0) return [];
+    // A filter (not SubnetIds) so that one missing subnet does not fail the whole call.
+    const out = await this.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: [...ids] }] }));
+    return (out.Subnets ?? [])
+      .filter((s) => s.SubnetId && s.AvailabilityZone)
+      .map((s) => ({ id: s.SubnetId as string, region: this.region, az: s.AvailabilityZone as string }));
+  }
+
+  async spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]> {
+    const wanted = normaliseProductDescription(query.productDescription);
+    const prices: SpotPrice[] = [];
+    const pages = paginateDescribeSpotPriceHistory(
+      { client: this.ec2, pageSize: 1000 },
+      {
+        InstanceTypes: [...query.instanceTypes] as never,
+        ProductDescriptions: [wanted, `${wanted} (Amazon VPC)`],
+        StartTime: new Date(query.since),
+      },
+    );
+    for await (const page of pages) {
+      for (const p of page.SpotPriceHistory ?? []) {
+        const productDescription = normaliseProductDescription(p.ProductDescription ?? '');
+        // Never another OS's price, whatever the endpoint returned.
+        if (productDescription !== wanted || !p.AvailabilityZone || !p.InstanceType || !p.SpotPrice) continue;
+        const price = Number(p.SpotPrice);
+        if (!Number.isFinite(price)) continue;
+        prices.push({
+          region: this.region,
+          az: p.AvailabilityZone,
+          instanceType: p.InstanceType,
+          productDescription,
+          price,
+          timestamp: p.Timestamp?.getTime() ?? 0,
+        });
+      }
+    }
+    return prices;
+  }
+
+  async launch(request: LaunchRequest): Promise<Instance> {
+    const out = await this.ec2.send(new RunInstancesCommand(runInstancesInput(request)));
+    const raw = out.Instances?.[0];
+    const instance = raw && toInstance(this.region, raw, request);
+    if (!instance) throw Object.assign(new Error('RunInstances returned no instance'), { name: 'InternalError' });
+    return instance;
+  }
+
+  async terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const owned = new Set<string>();
+    for (let start = 0; start < ids.length; start += 1000) {
+      // Ownership is checked against the cloud itself right before the call, by tag.
+      const pages = paginateDescribeInstances(
+        { client: this.ec2, pageSize: 1000 },
+        { Filters: [{ Name: 'instance-id', Values: ids.slice(start, start + 1000) }, { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+      );
+      for await (const page of pages) {
+        for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
+      }
+    }
+    const targets = ids.filter((id) => owned.has(id));
+    for (let start = 0; start < targets.length; start += 1000) {
+      await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: targets.slice(start, start + 1000) }));
+    }
+    return targets;
+  }
+}
+
+export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
+  const tags = [
+    { Key: MANAGED_BY_TAG, Value: r.fleet },
+    { Key: POOL_TAG, Value: r.pool },
+    { Key: 'Name', Value: r.name },
+  ];
+  return {
+    ImageId: r.ami,
+    InstanceType: r.instanceType as never,
+    MinCount: 1,
+    MaxCount: 1,
+    ClientToken: r.clientToken,
+    // EC2 creates the interface at launch: no pre-created ENI, so any name can run in any zone.
+    NetworkInterfaces: [
+      {
+        DeviceIndex: 0,
+        SubnetId: r.subnetId,
+        Groups: [...r.securityGroups],
+        DeleteOnTermination: true,
+        ...(r.publicIp !== undefined ? { AssociatePublicIpAddress: r.publicIp } : {}),
+      },
+    ],
+    ...(r.lifecycle === 'spot'
+      ? {
+          InstanceMarketOptions: {
+            MarketType: 'spot',
+            SpotOptions: {
+              SpotInstanceType: 'one-time',
+              InstanceInterruptionBehavior: 'terminate',
+              ...(r.maxPrice !== undefined ? { MaxPrice: r.maxPrice.toFixed(6) } : {}),
+            },
+          },
+        }
+      : {}),
+    MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+    ...(r.keyName ? { KeyName: r.keyName } : {}),
+    ...(r.instanceProfile ? { IamInstanceProfile: { Name: r.instanceProfile } } : {}),
+    ...(r.userData !== undefined ? { UserData: Buffer.from(r.userData, 'utf8').toString('base64') } : {}),
+  };
+}
+
+function tag(raw: Ec2Instance, key: string): string | undefined {
+  return raw.Tags?.find((t) => t.Key === key)?.Value;
+}
+
+function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest): Instance | undefined {
+  if (!raw.InstanceId) return undefined;
+  const state = (raw.State?.Name ?? 'pending') as InstanceState;
+  const ending = state === 'shutting-down' || state === 'terminated' || state === 'stopping' || state === 'stopped';
+  const cause = ending ? endCauseOf(raw.StateReason?.Code) : undefined;
+  return {
+    id: raw.InstanceId,
+    name: tag(raw, 'Name') ?? launched?.name ?? '',
+    pool: tag(raw, POOL_TAG) ?? launched?.pool ?? '',
+    region,
+    az: raw.Placement?.AvailabilityZone ?? launched?.az ?? '',
+    ...(raw.SubnetId ? { subnetId: raw.SubnetId } : {}),
+    instanceType: raw.InstanceType ?? launched?.instanceType ?? '',
+    lifecycle: raw.InstanceLifecycle === 'spot' ? 'spot' : 'on-demand',
+    state: INSTANCE_STATES.includes(state) ? state : 'pending',
+    ...(raw.PrivateIpAddress ? { privateIp: raw.PrivateIpAddress } : {}),
+    ...(raw.PublicIpAddress ? { publicIp: raw.PublicIpAddress } : {}),
+    ami: raw.ImageId ?? launched?.ami ?? '',
+    launchTime: raw.LaunchTime?.getTime() ?? 0,
+    ...(raw.ClientToken ? { clientToken: raw.ClientToken } : {}),
+    ...(cause ? { endCause: cause } : {}),
+  };
+}

@@ -1,0 +1,95 @@
+// Every cloud error is classified here, once. The rest of fleet speaks only in these classes.
+
+export type ErrorClass =
+  /** slow down and retry */
+  | 'throttled'
+  /** the cloud is briefly unwell (5xx, network): retry */
+  | 'transient'
+  /** this offer has no capacity now: keep it out of placement for a while, try the next */
+  | 'capacity'
+  | 'not-found'
+  | 'permission'
+  /** a conditional write lost a race */
+  | 'conflict'
+  /** the request itself is wrong; retrying will not help */
+  | 'invalid'
+  | 'fatal';
+
+export class CloudError extends Error {
+  override readonly name = 'CloudError';
+  constructor(
+    readonly errorClass: ErrorClass,
+    readonly code: string,
+    message: string,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return this.errorClass === 'throttled' || this.errorClass === 'transient';
+  }
+}
+
+const THROTTLED = new Set([
+  'RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException',
+  'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'EC2ThrottledException', 'BandwidthLimitExceeded',
+]);
+
+// Karpenter's list, plus the spot-specific refusals: each means "not here, not now".
+const CAPACITY = new Set([
+  'InsufficientInstanceCapacity', 'InsufficientHostCapacity', 'InsufficientReservedInstanceCapacity', 'InsufficientCapacity',
+  'InsufficientCapacityOnHost', 'MaxSpotInstanceCountExceeded', 'SpotMaxPriceTooLow', 'UnfulfillableCapacity',
+  'InsufficientFreeAddressesInSubnet', 'VcpuLimitExceeded', 'InstanceLimitExceeded', 'ReservationCapacityExceeded', 'Unsupported',
+]);
+
+const TRANSIENT = new Set([
+  'InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'RequestTimeout', 'RequestTimeoutException',
+  'TimeoutError', 'RequestExpired', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+const PERMISSION = new Set([
+  'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'AuthFailure', 'InvalidClientTokenId',
+  'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'OptInRequired', 'UnrecognizedClientException',
+  'InvalidAccessKeyId', 'CredentialsProviderError', 'Blocked',
+]);
+
+const CONFLICT = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
+
+const NOT_FOUND = /(\.NotFound|^NoSuchKey|^NoSuchBucket|^NotFound)$/;
+
+interface AwsLikeError {
+  name?: string;
+  Code?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $response?: { statusCode?: number };
+}
+
+/** Classify anything thrown by an SDK call, a fetch, or the simulator. */
+export function classify(err: unknown): CloudError {
+  if (err instanceof CloudError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as AwsLikeError;
+  const code = e.Code ?? (e.code && !/^\d+$/.test(e.code) ? e.code : undefined) ?? e.name ?? 'Unknown';
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const message = firstLine(e.message) || code;
+  return new CloudError(classOf(code, status), code, message, status);
+}
+
+function classOf(code: string, status: number | undefined): ErrorClass {
+  if (THROTTLED.has(code) || status === 429) return 'throttled';
+  if (CAPACITY.has(code)) return 'capacity';
+  if (CONFLICT.has(code) || status === 412) return 'conflict';
+  if (PERMISSION.has(code) || status === 403) return 'permission';
+  if (NOT_FOUND.test(code) || status === 404) return 'not-found';
+  if (TRANSIENT.has(code) || (status !== undefined && status >= 500)) return 'transient';
+  if (status !== undefined && status >= 400) return 'invalid';
+  if (/^Invalid|^Missing|Mismatch$|Malformed/.test(code)) return 'invalid';
+  return 'fatal';
+}
+
+function firstLine(s: string | undefined): string {
+  return (s ?? '').split('\n')[0]?.trim() ?? '';
+}

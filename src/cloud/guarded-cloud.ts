@@ -1,0 +1,26 @@
+import type { Cloud, ObjectStore, RegionCompute } from './port.js';
+import { type GuardOptions, GuardedCompute } from './guarded.js';
+import { DEFAULT_RETRY, withRetry } from './retry.js';
+
+/** A cloud whose every call is rate limited per region, retried with backoff, and classified. */
+export function guardCloud(raw: Cloud, options: GuardOptions): Cloud {
+  const computes = new Map<string, RegionCompute>();
+  const retry = <T>(call: () => Promise<T>) => withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry });
+  const objects: ObjectStore = {
+    get: (bucket, key, ifNoneMatch) => retry(() => raw.objects.get(bucket, key, ifNoneMatch)),
+    put: (bucket, key, body, condition) => retry(() => raw.objects.put(bucket, key, body, condition)),
+  };
+  return {
+    compute(region) {
+      let compute = computes.get(region);
+      if (!compute) {
+        compute = new GuardedCompute(raw.compute(region), options);
+        computes.set(region, compute);
+      }
+      return compute;
+    },
+    objects,
+    // One attempt: when the Price List API is unreachable the policies' own prices apply at once.
+    priceList: raw.priceList,
+  };
+}

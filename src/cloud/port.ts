@@ -1,0 +1,81 @@
+// The Cloud port: what fleet needs from a cloud, in the fleet's own words.
+// Two implementations: the AWS adapter (cloud/aws) and the simulated cloud (sim/).
+
+import type { Instance, Lifecycle, SpotPrice, Subnet } from '../domain/types.js';
+
+export interface LaunchRequest {
+  readonly fleet: string;
+  readonly pool: string;
+  readonly name: string;
+  readonly region: string;
+  readonly az: string;
+  readonly subnetId: string;
+  readonly securityGroups: readonly string[];
+  /** undefined leaves the public address to the subnet's own setting */
+  readonly publicIp?: boolean;
+  readonly instanceType: string;
+  readonly lifecycle: Lifecycle;
+  readonly ami: string;
+  /** spot only: dollars per hour; undefined lets EC2 cap at the on-demand price */
+  readonly maxPrice?: number;
+  readonly keyName?: string;
+  readonly instanceProfile?: string;
+  /** rendered user data, plain text (the adapter encodes it) */
+  readonly userData?: string;
+  readonly clientToken: string;
+}
+
+export interface SpotPriceQuery {
+  readonly instanceTypes: readonly string[];
+  readonly productDescription: string;
+  /** epoch ms: the prices in effect at this time and after */
+  readonly since: number;
+}
+
+/** Compute in one region. Implementations throw the cloud's own errors; cloud/errors.ts classifies them. */
+export interface RegionCompute {
+  readonly region: string;
+  /** Every instance carrying `fleet:managed-by=<fleet>`, in any state still listed. */
+  listInstances(fleet: string): Promise<Instance[]>;
+  /** The subnets among `ids` that exist; missing ones are left out, not an error. */
+  describeSubnets(ids: readonly string[]): Promise<Subnet[]>;
+  spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]>;
+  /** One instance, tagged at launch, with the request's idempotency token. */
+  launch(request: LaunchRequest): Promise<Instance>;
+  /**
+   * Terminate those of `ids` that carry this fleet's ownership tag; others are never touched.
+   * Returns the ids it asked the cloud to terminate.
+   */
+  terminate(fleet: string, ids: readonly string[]): Promise<string[]>;
+}
+
+export interface StoredObject {
+  readonly body: string;
+  readonly etag: string;
+}
+
+export interface WriteCondition {
+  /** write only if the object still has this etag */
+  readonly ifMatch?: string;
+  /** write only if the object does not exist yet */
+  readonly ifNoneMatch?: '*';
+}
+
+/** Objects addressed by bucket and key (S3, or the simulator's buckets). */
+export interface ObjectStore {
+  /** undefined when the object does not exist; 'not-modified' when it still has `ifNoneMatch` as etag */
+  get(bucket: string, key: string, ifNoneMatch?: string): Promise<StoredObject | 'not-modified' | undefined>;
+  /** Throws a precondition error (classified 'conflict') when the condition does not hold. */
+  put(bucket: string, key: string, body: string, condition?: WriteCondition): Promise<{ etag: string }>;
+}
+
+/** On-demand list prices, dollars per instance-hour, keyed by instance type. */
+export interface PriceList {
+  onDemandPrices(region: string, instanceTypes: readonly string[], productDescription: string): Promise<Record<string, number>>;
+}
+
+export interface Cloud {
+  compute(region: string): RegionCompute;
+  readonly objects: ObjectStore;
+  readonly priceList: PriceList;
+}

@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import convict from 'convict';
+import { InputError } from '../domain/errors.js';
+
+export interface FleetConfig {
+  /** the ownership name written on every resource (tag fleet:managed-by) */
+  readonly fleet: string;
+  readonly regions: readonly string[];
+  /** s3://bucket/key, https://..., or a file path */
+  readonly manifest: string;
+  readonly desired: string;
+  /** s3://bucket/prefix/ or a local directory */
+  readonly state: string;
+  /** directory of pool policies */
+  readonly policies: string;
+  /** seconds between cycles */
+  readonly interval: number;
+  readonly log: { readonly level: string };
+  readonly metrics: { readonly port: number };
+  readonly manifestTags: { readonly pool: string; readonly created: string };
+  /** seconds an offer that failed for capacity stays out of placement */
+  readonly capacityTtl: number;
+  /** seconds spot prices are reused before they are asked again */
+  readonly priceTtl: number;
+  /** seconds a launch may stay invisible before fleet gives up on it */
+  readonly visibilityTimeout: number;
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+function schema(env: NodeJS.ProcessEnv) {
+  return convict(
+    {
+    fleet: { doc: 'Ownership name written on every resource', format: 'fleet-name', default: 'fleet', env: 'FLEET_FLEET' },
+    regions: { doc: 'Regions this fleet manages', format: 'region-list', default: ['us-east-1'], env: 'FLEET_REGIONS' },
+    manifest: { doc: 'AMI manifest: s3://bucket/key, https://... or a file', format: 'location', default: '', env: 'FLEET_MANIFEST' },
+    desired: { doc: 'Desired counts per pool: s3://, https:// or a file', format: 'location', default: '', env: 'FLEET_DESIRED' },
+    state: { doc: 'State store: s3://bucket/prefix/ or a local directory', format: 'location', default: '.state', env: 'FLEET_STATE' },
+    policies: { doc: 'Directory of pool policies', format: 'location', default: 'policies', env: 'FLEET_POLICIES' },
+    interval: { doc: 'Seconds between reconcile cycles', format: 'positive-int', default: 60, env: 'FLEET_INTERVAL' },
+    log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'FLEET_LOG_LEVEL' } },
+    metrics: { port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' } },
+    manifestTags: {
+      pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },
+      created: { doc: 'Tag holding the creation time in a Mozilla-form manifest', format: String, default: 'moz-created', env: 'FLEET_MANIFEST_TAGS_CREATED' },
+    },
+    capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: 'positive-int', default: 180, env: 'FLEET_CAPACITY_TTL' },
+    priceTtl: { doc: 'Seconds spot prices are cached', format: 'positive-int', default: 300, env: 'FLEET_PRICE_TTL' },
+    visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: 'positive-int', default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
+    },
+    { env, args: [] },
+  );
+}
+
+let formatsAdded = false;
+function addFormats(): void {
+  if (formatsAdded) return;
+  formatsAdded = true;
+  convict.addFormats({
+    'fleet-name': {
+      validate(v: unknown) {
+        if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(v)) {
+          throw new Error('must be 1-63 letters, digits, dots, dashes or underscores');
+        }
+      },
+    },
+    'region-list': {
+      validate(v: unknown) {
+        if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one region');
+        for (const r of v) if (typeof r !== 'string' || !REGION.test(r)) throw new Error(`${JSON.stringify(r)} is not a region name`);
+      },
+      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    },
+    location: {
+      validate(v: unknown) {
+        if (typeof v !== 'string') throw new Error('must be a string');
+        if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(v)} is not an s3://bucket/key location`);
+      },
+    },
+    'positive-int': {
+      validate(v: unknown) {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`must be a positive integer (got ${JSON.stringify(v)})`);
+      },
+      coerce: (v: unknown) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
+    },
+  });
+}
+
+export const DEFAULT_CONFIG_FILE = 'config/default.json';
+
+/**
+ * Load the configuration: defaults, then the JSON file, then FLEET_* variables.
+ * Relative paths in the file are taken from the file's own directory, so a config works from any
+ * working directory; relative paths from the environment are taken from the working directory.
+ */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): FleetConfig {
+  addFormats();
+  const explicit = file ?? env.FLEET_CONFIG;
+  const path = explicit ?? DEFAULT_CONFIG_FILE;
+  const config = schema(env);
+  let fromFile: Record<string, unknown> = {};
+  if (existsSync(path)) {
+    try {
+      fromFile = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new InputError(`config ${path}: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new InputError(`config ${path}: expected a JSON object`);
+    try {
+      config.load(fromFile);
+    } catch (e) {
+      throw new InputError(`config ${path}: ${oneLine((e as Error).message)}`);
+    }
+  } else if (explicit !== undefined) {
+    throw new InputError(`config ${path}: file not found`);
+  }
+  // FLEET_NAME is accepted as a friendlier spelling of FLEET_FLEET.
+  const envOverrides: Record<string, unknown> = {};
+  if (env.FLEET_NAME !== undefined && env.FLEET_FLEET === undefined) envOverrides.fleet = env.FLEET_NAME;
+  config.load(envOverrides);
+  try {
+    config.validate({ allowed: 'strict' });
+  } catch (e) {
+    throw new InputError(`config${existsSync(path) ? ` ${path}` : ''}: ${oneLine((e as Error).message)}`);
+  }
+  const base = existsSync(path) ? dirname(resolve(path)) : process.cwd();
+  const fromEnv = (variable: string) => env[variable] !== undefined;
+  const localPath = (value: string, variable: string) =>
+    value === '' || /^(s3|https?):\/\//.test(value) || isAbsolute(value) ? value : resolve(fromEnv(variable) ? process.cwd() : base, value);
+  const raw = config.getProperties() as FleetConfig;
+  return {
+    ...raw,
+    manifest: localPath(raw.manifest, 'FLEET_MANIFEST'),
+    desired: localPath(raw.desired, 'FLEET_DESIRED'),
+    state: localPath(raw.state, 'FLEET_STATE'),
+    policies: localPath(raw.policies, 'FLEET_POLICIES'),
+  };
+}
+
+/** The inputs a command that reads the fleet needs; config check reports these too. */
+export function requireInputs(config: FleetConfig): void {
+  if (config.manifest === '') throw new InputError('config manifest: not set (s3://bucket/key, https://... or a file; env FLEET_MANIFEST)');
+  if (config.desired === '') throw new InputError('config desired: not set (s3://bucket/key, https://... or a file; env FLEET_DESIRED)');
+}
+
+function oneLine(message: string): string {
+  return message.split('\n').map((s) => s.trim()).filter(Boolean).join('; ');
+}

@@ -1,0 +1,37 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../domain/errors.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import { parsePolicy } from './policy-schema.js';
+
+/**
+ * Load every pool policy: one `*.json` file per pool directly in `dir`. Sub-directories (such as
+ * `iam/`, which holds the service's own IAM policy) are never read.
+ */
+export function loadPolicies(dir: string): PoolPolicy[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).sort();
+  } catch {
+    throw new InputError(`policies ${dir}: directory not found`);
+  }
+  const policies: PoolPolicy[] = [];
+  const sources = new Map<string, string>();
+  for (const entry of entries) {
+    const path = join(dir, entry);
+    if (!entry.endsWith('.json') || !statSync(path).isFile()) continue;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
+    }
+    const policy = parsePolicy(doc, path);
+    const earlier = sources.get(policy.pool);
+    if (earlier) throw new InputError(`${path}: pool ${policy.pool} is already defined in ${earlier}`);
+    sources.set(policy.pool, path);
+    policies.push(policy);
+  }
+  if (policies.length === 0) throw new InputError(`policies ${dir}: no pool policy (*.json) found`);
+  return policies;
+}

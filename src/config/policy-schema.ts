@@ -1,0 +1,218 @@
+import { InputError } from '../domain/errors.js';
+import type { Budget, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown } from '../domain/policy.js';
+import { isValidNameTemplate } from '../policy/names.js';
+
+export const PRODUCT_DESCRIPTIONS = ['Linux/UNIX', 'SUSE Linux', 'Red Hat Enterprise Linux', 'Windows'] as const;
+
+const POOL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const AZ = /^[a-z]{2}(-[a-z]+)+-\d+[a-z]$/;
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+
+type Json = Record<string, unknown>;
+
+/** Reads one JSON value at a path, failing with the path in the message. */
+class Field {
+  constructor(
+    readonly value: unknown,
+    readonly path: string,
+  ) {}
+
+  fail(expected: string): never {
+    throw new InputError(`${this.path}: ${expected} (got ${JSON.stringify(this.value)})`);
+  }
+
+  get present(): boolean {
+    return this.value !== undefined;
+  }
+
+  object(allowed: readonly string[]): Json {
+    if (typeof this.value !== 'object' || this.value === null || Array.isArray(this.value)) this.fail('expected an object');
+    const unknown = Object.keys(this.value).filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) throw new InputError(`${this.path}: unknown key ${JSON.stringify(unknown[0])} (allowed: ${allowed.join(', ')})`);
+    return this.value as Json;
+  }
+
+  string(pattern?: RegExp, expected = 'expected a non-empty string'): string {
+    if (typeof this.value !== 'string' || this.value === '' || (pattern && !pattern.test(this.value))) this.fail(expected);
+    return this.value;
+  }
+
+  integer(min = 0): number {
+    if (typeof this.value !== 'number' || !Number.isInteger(this.value) || this.value < min) this.fail(`expected an integer ≥ ${min}`);
+    return this.value;
+  }
+
+  boolean(): boolean {
+    if (typeof this.value !== 'boolean') this.fail('expected true or false');
+    return this.value;
+  }
+
+  array(): unknown[] {
+    if (!Array.isArray(this.value)) this.fail('expected an array');
+    return this.value;
+  }
+
+  strings(pattern?: RegExp): string[] {
+    return this.array().map((v, n) => new Field(v, `${this.path}[${n}]`).string(pattern));
+  }
+
+  /** A count (integer) or a percentage ("10%"). */
+  budget(): Budget {
+    const v = this.value;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return { kind: 'count', value: v };
+    if (typeof v === 'string') {
+      const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+      if (pct && Number(pct[1]) <= 100) return { kind: 'percent', value: Number(pct[1]) };
+      if (/^\s*\d+\s*$/.test(v)) return { kind: 'count', value: Number(v) };
+    }
+    this.fail('expected a count (integer ≥ 0) or a percentage such as "10%"');
+  }
+
+  /** Dollars per instance-hour, or a share of the on-demand price ("80%"). */
+  maxPrice(): MaxPrice {
+    const v = this.value;
+    if (typeof v === 'number' && v > 0 && Number.isFinite(v)) return { kind: 'dollars', value: v };
+    if (typeof v === 'string') {
+      const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+      if (pct && Number(pct[1]) > 0) return { kind: 'percent', value: Number(pct[1]) };
+      if (/^\s*\d+(\.\d+)?\s*$/.test(v) && Number(v) > 0) return { kind: 'dollars', value: Number(v) };
+    }
+    this.fail('expected dollars per hour (> 0) or a percentage of the on-demand price such as "100%"');
+  }
+
+  at(key: string): Field {
+    return new Field((this.value as Json | undefined)?.[key], `${this.path}.${key}`);
+  }
+}
+
+const TOP_KEYS = [
+  'pool', 'instanceTypes', 'regions', 'productDescription', 'keyName', 'instanceProfile', 'userData', 'size', 'spot',
+  'onDemand', 'onDemandPrice', 'scaleDown', 'freshness', 'names', 'spread', 'ignoredAzs',
+];
+
+/** Validate one parsed policy file and fill in every default. `source` names it in errors. */
+export function parsePolicy(doc: unknown, source: string): PoolPolicy {
+  const root = new Field(doc, source);
+  root.object(TOP_KEYS);
+  const pool = root.at('pool').string(POOL_NAME, 'expected a pool name (letters, digits, . _ -)');
+
+  const size = root.at('size');
+  if (size.present) size.object(['min', 'max']);
+  const min = size.at('min').present ? size.at('min').integer(0) : 0;
+  const max = size.at('max').present ? size.at('max').integer(0) : Math.max(min, 100);
+  if (max < min) throw new InputError(`${source}.size.max: must be ≥ size.min (${min}) (got ${max})`);
+
+  const spot = root.at('spot');
+  if (spot.present) spot.object(['maxPrice', 'fallbackAfter']);
+  const onDemand = root.at('onDemand');
+  if (onDemand.present) onDemand.object(['max', 'replaceBudget']);
+  const freshness = root.at('freshness');
+  if (freshness.present) freshness.object(['grace', 'retireBudget', 'drainBudget', 'guard']);
+  const guard = freshness.at('guard');
+  if (guard.present) guard.object(['window', 'failures']);
+
+  const productDescription = root.at('productDescription').present
+    ? root.at('productDescription').string(undefined)
+    : 'Linux/UNIX';
+  const baseProduct = productDescription.replace(/\s*\(Amazon VPC\)\s*$/, '');
+  if (!(PRODUCT_DESCRIPTIONS as readonly string[]).includes(baseProduct)) {
+    root.at('productDescription').fail(`expected one of ${PRODUCT_DESCRIPTIONS.join(', ')}`);
+  }
+
+  const scaleDownValue = root.at('scaleDown').present ? root.at('scaleDown').string() : 'terminate';
+  if (scaleDownValue !== 'none' && scaleDownValue !== 'terminate') root.at('scaleDown').fail('expected "none" or "terminate"');
+  const scaleDown = scaleDownValue as ScaleDown;
+
+  const names = root.at('names').present ? root.at('names').string() : `${pool}-{nnn}`;
+  if (!isValidNameTemplate(names)) root.at('names').fail('expected a template with one slot number placeholder such as "{nnn}"');
+
+  const optional = (key: string) => (root.at(key).present ? root.at(key).string() : undefined);
+  const keyName = optional('keyName');
+  const instanceProfile = optional('instanceProfile');
+  const userData = root.at('userData').present ? anyString(root.at('userData')) : undefined;
+  const onDemandPrice = root.at('onDemandPrice').present ? positiveNumber(root.at('onDemandPrice')) : undefined;
+
+  return {
+    pool,
+    instanceTypes: instanceTypes(root.at('instanceTypes')),
+    regions: regions(root.at('regions')),
+    productDescription,
+    ...(keyName !== undefined ? { keyName } : {}),
+    ...(instanceProfile !== undefined ? { instanceProfile } : {}),
+    ...(userData !== undefined ? { userData } : {}),
+    size: { min, max },
+    spot: {
+      maxPrice: spot.at('maxPrice').present ? spot.at('maxPrice').maxPrice() : { kind: 'percent', value: 100 },
+      fallbackAfter: spot.at('fallbackAfter').present ? spot.at('fallbackAfter').integer(0) : 300,
+    },
+    onDemand: {
+      max: onDemand.at('max').present ? onDemand.at('max').integer(0) : max,
+      replaceBudget: onDemand.at('replaceBudget').present ? onDemand.at('replaceBudget').budget() : { kind: 'count', value: 1 },
+    },
+    ...(onDemandPrice !== undefined ? { onDemandPrice } : {}),
+    scaleDown,
+    freshness: {
+      grace: freshness.at('grace').present ? freshness.at('grace').integer(0) : 10800,
+      retireBudget: freshness.at('retireBudget').present ? freshness.at('retireBudget').budget() : { kind: 'percent', value: 10 },
+      drainBudget: freshness.at('drainBudget').present ? freshness.at('drainBudget').budget() : { kind: 'percent', value: 50 },
+      guard: {
+        window: guard.at('window').present ? guard.at('window').integer(0) : 900,
+        failures: guard.at('failures').present ? guard.at('failures').integer(1) : 3,
+      },
+    },
+    names,
+    spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },
+    ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ) : [],
+  };
+}
+
+function instanceTypes(field: Field): InstanceTypeChoice[] {
+  const entries = field.array();
+  if (entries.length === 0) field.fail('expected at least one instance type');
+  const choices = entries.map((entry, n) => {
+    const item = new Field(entry, `${field.path}[${n}]`);
+    if (typeof entry === 'string') return { type: item.string(INSTANCE_TYPE, 'expected an instance type such as "c5.xlarge"'), weight: 1 };
+    item.object(['type', 'weight']);
+    const weight = item.at('weight').present ? positiveNumber(item.at('weight')) : 1;
+    return { type: item.at('type').string(INSTANCE_TYPE, 'expected an instance type such as "c5.xlarge"'), weight };
+  });
+  const seen = new Set<string>();
+  for (const c of choices) {
+    if (seen.has(c.type)) field.fail(`lists ${c.type} twice`);
+    seen.add(c.type);
+  }
+  return choices;
+}
+
+function regions(field: Field): Record<string, RegionPlacement> {
+  const doc = field.value;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || Object.keys(doc).length === 0) {
+    field.fail('expected an object of region → {"subnets", "securityGroups"}');
+  }
+  const out: Record<string, RegionPlacement> = {};
+  for (const region of Object.keys(doc)) {
+    if (!REGION.test(region)) throw new InputError(`${field.path}: ${JSON.stringify(region)} is not a region name`);
+    const entry = field.at(region);
+    entry.object(['subnets', 'securityGroups', 'publicIp']);
+    const subnets = entry.at('subnets').strings(/^subnet-[0-9a-zA-Z]+$/);
+    if (subnets.length === 0) entry.at('subnets').fail('expected at least one subnet id');
+    const securityGroups = entry.at('securityGroups').present ? entry.at('securityGroups').strings(/^sg-[0-9a-zA-Z]+$/) : [];
+    out[region] = {
+      subnets,
+      securityGroups,
+      ...(entry.at('publicIp').present ? { publicIp: entry.at('publicIp').boolean() } : {}),
+    };
+  }
+  return out;
+}
+
+function anyString(field: Field): string {
+  if (typeof field.value !== 'string') field.fail('expected a string');
+  return field.value;
+}
+
+function positiveNumber(field: Field): number {
+  if (typeof field.value !== 'number' || !(field.value > 0) || !Number.isFinite(field.value)) field.fail('expected a number > 0');
+  return field.value;
+}

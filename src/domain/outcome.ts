@@ -1,0 +1,31 @@
+import type { LaunchAction, TerminateAction } from './actions.js';
+import type { Instance } from './types.js';
+
+/**
+ * How a failed call ended: `capacity` (try another offer), `retryable` (retries ran out on
+ * throttling or a transient fault: try again next cycle), `rejected` (the cloud said no for good).
+ */
+export type FailureKind = 'capacity' | 'retryable' | 'rejected';
+
+export interface Failure {
+  readonly kind: FailureKind;
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface LaunchOutcome {
+  readonly action: LaunchAction;
+  readonly instance?: Instance;
+  readonly failure?: Failure;
+}
+
+export interface TerminateOutcome {
+  readonly action: TerminateAction;
+  readonly terminated: boolean;
+  readonly failure?: Failure;
+}
+
+export interface Outcome {
+  readonly launches: readonly LaunchOutcome[];
+  readonly terminations: readonly TerminateOutcome[];
+}

@@ -1,0 +1,55 @@
+// A pool policy after validation: every default filled in, every value typed.
+
+/** A count of instances, or a share of the pool's desired size. */
+export type Budget = { readonly kind: 'count'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
+
+/** Dollars per instance-hour, or a share of the on-demand price. */
+export type MaxPrice = { readonly kind: 'dollars'; readonly value: number } | { readonly kind: 'percent'; readonly value: number };
+
+export type ScaleDown = 'none' | 'terminate';
+
+export interface InstanceTypeChoice {
+  readonly type: string;
+  /** Relative worth of one instance of this type; prices are compared per unit of weight. */
+  readonly weight: number;
+}
+
+export interface RegionPlacement {
+  readonly subnets: readonly string[];
+  readonly securityGroups: readonly string[];
+  /** Ask EC2 for a public address on the launch interface; undefined leaves it to the subnet. */
+  readonly publicIp?: boolean;
+}
+
+export interface PoolPolicy {
+  readonly pool: string;
+  readonly instanceTypes: readonly InstanceTypeChoice[];
+  readonly regions: Readonly<Record<string, RegionPlacement>>;
+  readonly productDescription: string;
+  readonly keyName?: string;
+  readonly instanceProfile?: string;
+  readonly userData?: string;
+  readonly size: { readonly min: number; readonly max: number };
+  readonly spot: { readonly maxPrice: MaxPrice; readonly fallbackAfter: number };
+  readonly onDemand: { readonly max: number; readonly replaceBudget: Budget };
+  /** dollars per instance-hour, used when the Pricing API cannot be reached */
+  readonly onDemandPrice?: number;
+  readonly scaleDown: ScaleDown;
+  readonly freshness: {
+    readonly grace: number;
+    readonly retireBudget: Budget;
+    readonly drainBudget: Budget;
+    readonly guard: { readonly window: number; readonly failures: number };
+  };
+  readonly names: string;
+  /** Largest share of the pool one offer (type × subnet) may hold. */
+  readonly spread: Budget;
+  readonly ignoredAzs: readonly string[];
+}
+
+/** Resolve a budget against a pool size; a percentage of a non-empty pool is at least one. */
+export function resolveBudget(b: Budget, poolSize: number): number {
+  if (b.kind === 'count') return b.value;
+  if (poolSize <= 0 || b.value <= 0) return 0;
+  return Math.max(1, Math.floor((b.value / 100) * poolSize));
+}

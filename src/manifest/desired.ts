@@ -1,0 +1,22 @@
+import { InputError } from '../domain/errors.js';
+
+/** Desired counts: `{"bld-linux64": 12}`. Every value must be a non-negative integer. */
+export function parseDesired(text: string): Record<string, number> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`desired counts: not JSON (${(e as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new InputError('desired counts: expected an object of pool → count');
+  }
+  const counts: Record<string, number> = {};
+  for (const [pool, count] of Object.entries(doc)) {
+    if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+      throw new InputError(`desired counts: ${JSON.stringify(pool)} must be a non-negative integer (got ${JSON.stringify(count)})`);
+    }
+    counts[pool] = count;
+  }
+  return counts;
+}

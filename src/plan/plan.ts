@@ -1,0 +1,75 @@
+import type { Action } from '../domain/actions.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
+import type { Instance } from '../domain/types.js';
+import { ImageIndex } from '../policy/images.js';
+import { PriceBook } from '../policy/prices.js';
+import { type PoolReport, planPool } from './pool.js';
+
+export interface Plan {
+  readonly actions: readonly Action[];
+  /** the spot-shortfall timers to keep for the next cycle */
+  readonly shortfallSince: Readonly<Record<string, number>>;
+  readonly pools: readonly PoolReport[];
+  /** why nothing may change this cycle, when that is so */
+  readonly blocked?: string;
+}
+
+/** A pool's wanted size: its desired count clamped to [min, max]; a pool that is missing gets its min. */
+export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string, number>>): number {
+  const wanted = desired[policy.pool] ?? policy.size.min;
+  return Math.min(policy.size.max, Math.max(policy.size.min, Math.floor(wanted)));
+}
+
+/**
+ * The whole decision of one cycle: a pure function of the snapshot and the policies.
+ * `fleet plan`, `reconcile --dry-run` and the service all run exactly this.
+ */
+export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet: string): Plan {
+  if (snapshot.desired === undefined || snapshot.images === undefined) {
+    const missing = snapshot.desired === undefined ? 'desired counts' : 'AMI manifest';
+    return { actions: [], shortfallSince: snapshot.shortfallSince, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
+  }
+  const images = new ImageIndex(snapshot.images, snapshot.drained);
+  const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
+  const instancesByPool = groupBy(snapshot.instances, (i: Instance) => i.pool);
+  const pendingByPool = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => p.pool);
+
+  const launches: Action[] = [];
+  const terminations: Action[] = [];
+  const pools: PoolReport[] = [];
+  const shortfallSince: Record<string, number> = {};
+  for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
+    const result = planPool({
+      policy,
+      fleet,
+      desired: desiredSize(policy, snapshot.desired),
+      now: snapshot.now,
+      regions: snapshot.regions,
+      subnets: snapshot.subnets,
+      prices,
+      images,
+      unavailable: snapshot.unavailable,
+      instances: instancesByPool.get(policy.pool) ?? [],
+      pending: pendingByPool.get(policy.pool) ?? [],
+      shortfallSince: snapshot.shortfallSince[policy.pool],
+    });
+    launches.push(...result.launches);
+    terminations.push(...result.terminations);
+    pools.push(result.report);
+    if (result.report.shortfallSince !== undefined) shortfallSince[policy.pool] = result.report.shortfallSince;
+  }
+  // Launches go first: capacity is added before any is taken away.
+  return { actions: [...launches, ...terminations], shortfallSince, pools };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

@@ -1,0 +1,139 @@
+import type { PoolPolicy } from '../domain/policy.js';
+import type { Snapshot } from '../domain/snapshot.js';
+import type { InstanceState, Lifecycle } from '../domain/types.js';
+import { isLive } from '../domain/types.js';
+import { type AmiStatus, ImageIndex } from '../policy/images.js';
+import { PriceBook } from '../policy/prices.js';
+import { desiredSize } from './plan.js';
+
+export interface InstanceRow {
+  readonly id: string;
+  readonly name: string;
+  readonly pool: string;
+  readonly region: string;
+  readonly az: string;
+  readonly instanceType: string;
+  readonly lifecycle: Lifecycle;
+  readonly state: InstanceState;
+  readonly privateIp: string | null;
+  readonly publicIp: string | null;
+  readonly ami: string;
+  readonly amiStatus: AmiStatus;
+  /** ISO 8601 */
+  readonly launchTime: string;
+  /** seconds */
+  readonly age: number;
+}
+
+export interface PendingLaunchRow {
+  readonly name: string;
+  readonly pool: string;
+  readonly instanceId: string | null;
+  readonly region: string;
+  readonly az: string;
+  readonly instanceType: string;
+  readonly lifecycle: Lifecycle;
+  readonly ami: string;
+  readonly requestedAt: string;
+}
+
+export interface PoolRow {
+  readonly pool: string;
+  readonly desired: number | null;
+  readonly running: number;
+  readonly pending: number;
+  readonly spot: number;
+  readonly onDemand: number;
+  readonly outdated: number;
+  /** dollars per hour of the live instances; null when a price is unknown */
+  readonly costPerHour: number | null;
+  /** what the cost figure lacks, when it is null */
+  readonly costUnknown?: string;
+}
+
+export interface StatusView {
+  readonly instances: readonly InstanceRow[];
+  readonly pendingLaunches: readonly PendingLaunchRow[];
+  readonly pools: readonly PoolRow[];
+}
+
+export interface StatusFilter {
+  readonly pool?: string;
+  readonly region?: string;
+  /** include instances that have already terminated */
+  readonly all?: boolean;
+}
+
+/** What `fleet status` shows: every managed instance and pending launch, and a line per pool. */
+export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], filter: StatusFilter = {}): StatusView {
+  const images = new ImageIndex(snapshot.images, snapshot.drained);
+  const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
+  const keep = (x: { pool: string; region: string }) => (!filter.pool || x.pool === filter.pool) && (!filter.region || x.region === filter.region);
+  const instances = snapshot.instances
+    .filter(keep)
+    .filter((i) => filter.all || i.state !== 'terminated')
+    .map(
+      (i): InstanceRow => ({
+        id: i.id,
+        name: i.name,
+        pool: i.pool,
+        region: i.region,
+        az: i.az,
+        instanceType: i.instanceType,
+        lifecycle: i.lifecycle,
+        state: i.state,
+        privateIp: i.privateIp ?? null,
+        publicIp: i.publicIp ?? null,
+        ami: i.ami,
+        amiStatus: snapshot.images === undefined ? 'unknown' : images.status(i.ami, i.pool, i.region),
+        launchTime: new Date(i.launchTime).toISOString(),
+        age: Math.max(0, Math.round((snapshot.now - i.launchTime) / 1000)),
+      }),
+    )
+    .sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const pendingLaunches = snapshot.pendingLaunches.filter(keep).map(
+    (p): PendingLaunchRow => ({
+      name: p.name,
+      pool: p.pool,
+      instanceId: p.instanceId ?? null,
+      region: p.region,
+      az: p.az,
+      instanceType: p.instanceType,
+      lifecycle: p.lifecycle,
+      ami: p.ami,
+      requestedAt: new Date(p.requestedAt).toISOString(),
+    }),
+  );
+
+  const poolNames = new Set([...policies.map((p) => p.pool), ...instances.map((i) => i.pool)]);
+  const pools = [...poolNames]
+    .filter((pool) => !filter.pool || pool === filter.pool)
+    .sort()
+    .map((pool): PoolRow => {
+      const policy = policies.find((p) => p.pool === pool);
+      const live = snapshot.instances.filter((i) => i.pool === pool && keep(i) && isLive(i));
+      const pending = snapshot.pendingLaunches.filter((p) => p.pool === pool && keep(p));
+      let cost = 0;
+      const unknown = new Set<string>();
+      for (const i of live) {
+        const price = policy ? prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType) : undefined;
+        if (price === undefined) unknown.add(`${i.lifecycle} ${i.instanceType} in ${i.region}`);
+        else cost += price;
+      }
+      return {
+        pool,
+        desired: policy && snapshot.desired ? desiredSize(policy, snapshot.desired) : null,
+        running: live.filter((i) => i.state === 'running').length,
+        pending: live.filter((i) => i.state === 'pending').length + pending.length,
+        spot: live.filter((i) => i.lifecycle === 'spot').length + pending.filter((p) => p.lifecycle === 'spot').length,
+        onDemand: live.filter((i) => i.lifecycle === 'on-demand').length + pending.filter((p) => p.lifecycle === 'on-demand').length,
+        outdated: live.filter((i) => {
+          const s = images.status(i.ami, i.pool, i.region);
+          return s === 'outdated' || s === 'drained';
+        }).length,
+        costPerHour: unknown.size > 0 ? null : Math.round(cost * 10_000) / 10_000,
+        ...(unknown.size > 0 ? { costUnknown: `no price for ${[...unknown].sort().join(', ')}` } : {}),
+      };
+    });
+  return { instances, pendingLaunches, pools };
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { PendingLaunch } from '../domain/snapshot.js';
+import type { LaunchAction } from '../domain/actions.js';
+import type { LaunchOutcome } from '../domain/outcome.js';
+import type { Instance } from '../domain/types.js';
+
+/**
+ * The idempotency token of one launch. It is derived from the launch's identity and the time it
+ * was planned, and stored with the pending launch, so a retried or resumed call reuses it while a
+ * later launch into the same (reused) name gets a new one.
+ */
+export function launchToken(fleet: string, pool: string, name: string, plannedAt: number): string {
+  const digest = createHash('sha256').update(`${fleet}\u0000${pool}\u0000${name}\u0000${plannedAt}`).digest('hex');
+  return `fleet-${digest.slice(0, 40)}`;
+}
+
+export interface SettledLaunches {
+  /** not visible yet: still counted as capacity */
+  readonly pending: PendingLaunch[];
+  /** now visible as instances */
+  readonly seen: PendingLaunch[];
+  /** never became visible within the timeout: given up */
+  readonly expired: PendingLaunch[];
+}
+
+/** Match pending launches against the instances the cloud now lists. */
+export function settlePendingLaunches(
+  launches: readonly PendingLaunch[],
+  instances: readonly Instance[],
+  now: number,
+  visibilityTimeoutMs: number,
+): SettledLaunches {
+  const tokens = new Set(instances.map((i) => i.clientToken).filter((t): t is string => !!t));
+  const ids = new Set(instances.map((i) => i.id));
+  const settled: SettledLaunches = { pending: [], seen: [], expired: [] };
+  for (const launch of launches) {
+    if (tokens.has(launch.clientToken) || (launch.instanceId !== undefined && ids.has(launch.instanceId))) {
+      settled.seen.push(launch);
+    } else if (now - launch.requestedAt > visibilityTimeoutMs) {
+      settled.expired.push(launch);
+    } else {
+      settled.pending.push(launch);
+    }
+  }
+  return settled;
+}
+
+/** The pending launch a launch action leaves behind until the cloud lists its instance. */
+export function pendingFor(action: LaunchAction, requestedAt: number): PendingLaunch {
+  return {
+    clientToken: action.clientToken,
+    pool: action.pool,
+    region: action.region,
+    az: action.az,
+    subnetId: action.subnetId,
+    instanceType: action.instanceType,
+    lifecycle: action.lifecycle,
+    ami: action.ami,
+    name: action.name,
+    ...(action.price !== undefined ? { price: action.price } : {}),
+    ...(action.maxPrice !== undefined ? { maxPrice: action.maxPrice } : {}),
+    requestedAt,
+  };
+}
+
+/**
+ * Pending launches after some launch calls: accepted ones learn their instance id, refused ones
+ * are dropped, and ones whose retries ran out stay unconfirmed so the next cycle resumes them
+ * with the same token.
+ */
+export function afterLaunches(pending: readonly PendingLaunch[], outcomes: readonly LaunchOutcome[]): PendingLaunch[] {
+  const byToken = new Map(outcomes.map((o) => [o.action.clientToken, o]));
+  const out: PendingLaunch[] = [];
+  for (const p of pending) {
+    const outcome = byToken.get(p.clientToken);
+    if (!outcome) out.push(p);
+    else if (outcome.instance) out.push({ ...p, instanceId: outcome.instance.id });
+    else if (outcome.failure?.kind === 'retryable') out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,135 @@
+import type { PoolPolicy } from '../domain/policy.js';
+import type { Lifecycle, Offer, Subnet } from '../domain/types.js';
+import { offerKey } from '../domain/types.js';
+import type { ImageIndex } from './images.js';
+import { type PriceBook, spotPriceCap } from './prices.js';
+
+export interface PlacementInput {
+  readonly policy: PoolPolicy;
+  /** Regions this fleet manages; a policy's other regions are ignored. */
+  readonly regions: readonly string[];
+  readonly subnets: Readonly<Record<string, Subnet>>;
+  readonly prices: PriceBook;
+  readonly unavailable: Readonly<Record<string, number>>;
+  readonly now: number;
+  readonly images: ImageIndex;
+}
+
+export interface Candidate extends Offer {
+  readonly ami: string;
+  /** price divided by weight: what placement compares */
+  readonly unitPrice?: number;
+  /** the spot max price to send with the launch, when fleet sets one */
+  readonly maxPrice?: number;
+}
+
+export interface Candidates {
+  /** cheapest first */
+  readonly offers: readonly Candidate[];
+  /** why offers were left out, one line per cause */
+  readonly skipped: readonly string[];
+}
+
+/** Every offer of the pool that may take a launch now, cheapest per unit of weight first. */
+export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle): Candidates {
+  const { policy, prices } = input;
+  const offers: Candidate[] = [];
+  const skipped = new Set<string>();
+  for (const [region, placement] of Object.entries(policy.regions)) {
+    if (!input.regions.includes(region)) continue;
+    const image = input.images.currentImage(policy.pool, region);
+    if (!image) {
+      skipped.add(`${region}: no current AMI for ${policy.pool}`);
+      continue;
+    }
+    for (const subnetId of placement.subnets) {
+      const subnet = input.subnets[subnetId];
+      if (!subnet || subnet.region !== region) {
+        skipped.add(`${region}: subnet ${subnetId} not found`);
+        continue;
+      }
+      if (policy.ignoredAzs.includes(subnet.az)) continue;
+      for (const { type, weight } of policy.instanceTypes) {
+        const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id };
+        const until = input.unavailable[offerKey(base)];
+        if (until !== undefined && until > input.now) {
+          skipped.add(`${lifecycle} ${type} in ${subnet.az}: insufficient capacity, retry after ${new Date(until).toISOString()}`);
+          continue;
+        }
+        const onDemandPrice = prices.onDemand(policy, region, type);
+        if (lifecycle === 'on-demand') {
+          offers.push(withPrice(base, onDemandPrice));
+          continue;
+        }
+        const price = prices.spot(region, subnet.az, type, policy.productDescription);
+        if (price === undefined) {
+          skipped.add(`spot ${type} in ${subnet.az}: no ${policy.productDescription} spot price`);
+          continue;
+        }
+        const cap = spotPriceCap(policy, onDemandPrice);
+        if (cap === null) {
+          skipped.add(`spot ${type} in ${region}: max price is a share of an unknown on-demand price`);
+          continue;
+        }
+        if (cap !== undefined && price > cap) {
+          skipped.add(`spot ${type} in ${subnet.az}: $${price} above max price $${round(cap)}`);
+          continue;
+        }
+        offers.push({ ...withPrice(base, price), ...(cap !== undefined ? { maxPrice: round(cap) } : {}) });
+      }
+    }
+  }
+  offers.sort(cheapestFirst);
+  return { offers, skipped: [...skipped] };
+}
+
+function withPrice(base: Omit<Candidate, 'price' | 'unitPrice'>, price: number | undefined): Candidate {
+  return price === undefined ? base : { ...base, price, unitPrice: price / base.weight };
+}
+
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+function cheapestFirst(a: Candidate, b: Candidate): number {
+  const pa = a.unitPrice ?? Number.POSITIVE_INFINITY;
+  const pb = b.unitPrice ?? Number.POSITIVE_INFINITY;
+  if (pa !== pb) return pa - pb;
+  return (
+    a.region.localeCompare(b.region) ||
+    a.az.localeCompare(b.az) ||
+    a.instanceType.localeCompare(b.instanceType) ||
+    a.subnetId.localeCompare(b.subnetId)
+  );
+}
+
+/** Spread is counted per zone and instance type, whatever the subnet or lifecycle. */
+export function spreadKey(o: { az: string; instanceType: string }): string {
+  return `${o.az}:${o.instanceType}`;
+}
+
+/** Most instances of a pool one offer may hold: a share of the desired size, at least one. */
+export function spreadCap(share: { kind: 'count' | 'percent'; value: number }, desired: number): number {
+  if (share.kind === 'count') return Math.max(1, share.value);
+  return Math.max(1, Math.ceil((share.value / 100) * desired));
+}
+
+/**
+ * Place `count` launches one by one on the cheapest offer that still has room under the spread cap.
+ * `occupancy` (spreadKey → instances already there) is updated as launches are placed.
+ */
+export function allocate(
+  offers: readonly Candidate[],
+  count: number,
+  occupancy: Map<string, number>,
+  cap: number,
+): Candidate[] {
+  const placed: Candidate[] = [];
+  for (let n = 0; n < count; n++) {
+    const offer = offers.find((o) => (occupancy.get(spreadKey(o)) ?? 0) < cap);
+    if (!offer) break;
+    occupancy.set(spreadKey(offer), (occupancy.get(spreadKey(offer)) ?? 0) + 1);
+    placed.push(offer);
+  }
+  return placed;
+}

@@ -1,0 +1,94 @@
+import type { Logger } from 'pino';
+import { type CloudError, classify } from '../cloud/errors.js';
+import type { Cloud, LaunchRequest } from '../cloud/port.js';
+import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { Failure, LaunchOutcome, Outcome, TerminateOutcome } from '../domain/outcome.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import { renderUserData } from '../policy/user-data.js';
+
+export interface ExecuteContext {
+  readonly cloud: Cloud;
+  readonly fleet: string;
+  readonly policies: ReadonlyMap<string, PoolPolicy>;
+  readonly log: Logger;
+}
+
+export function failureOf(error: CloudError): Failure {
+  const kind = error.errorClass === 'capacity' ? 'capacity' : error.retryable ? 'retryable' : 'rejected';
+  return { kind, code: error.code, message: error.message };
+}
+
+export function launchRequest(action: LaunchAction, policy: PoolPolicy, fleet: string): LaunchRequest {
+  const placement = policy.regions[action.region];
+  return {
+    fleet,
+    pool: action.pool,
+    name: action.name,
+    region: action.region,
+    az: action.az,
+    subnetId: action.subnetId,
+    securityGroups: placement?.securityGroups ?? [],
+    ...(placement?.publicIp !== undefined ? { publicIp: placement.publicIp } : {}),
+    instanceType: action.instanceType,
+    lifecycle: action.lifecycle,
+    ami: action.ami,
+    ...(action.maxPrice !== undefined ? { maxPrice: action.maxPrice } : {}),
+    ...(policy.keyName ? { keyName: policy.keyName } : {}),
+    ...(policy.instanceProfile ? { instanceProfile: policy.instanceProfile } : {}),
+    ...(policy.userData !== undefined
+      ? { userData: renderUserData(policy.userData, { name: action.name, pool: action.pool, region: action.region, az: action.az }) }
+      : {}),
+    clientToken: action.clientToken,
+  };
+}
+
+async function launch(action: LaunchAction, ctx: ExecuteContext): Promise<LaunchOutcome> {
+  const policy = ctx.policies.get(action.pool);
+  const fields = { pool: action.pool, name: action.name, region: action.region, az: action.az, instanceType: action.instanceType, lifecycle: action.lifecycle, ami: action.ami, reason: action.reason };
+  if (!policy) {
+    ctx.log.error(fields, 'launch skipped: pool has no policy');
+    return { action, failure: { kind: 'rejected', code: 'NoPolicy', message: `pool ${action.pool} has no policy` } };
+  }
+  try {
+    const instance = await ctx.cloud.compute(action.region).launch(launchRequest(action, policy, ctx.fleet));
+    ctx.log.info({ ...fields, instance: instance.id, price: action.price }, 'launch');
+    return { action, instance };
+  } catch (e) {
+    const error = classify(e);
+    const failure = failureOf(error);
+    (failure.kind === 'capacity' ? ctx.log.warn : ctx.log.error).call(ctx.log, { ...fields, code: error.code, error: error.message, class: error.errorClass }, 'launch failed');
+    return { action, failure };
+  }
+}
+
+async function terminate(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+  try {
+    const done = new Set(await ctx.cloud.compute(region).terminate(ctx.fleet, actions.map((a) => a.instanceId)));
+    return actions.map((action) => {
+      const fields = { pool: action.pool, instance: action.instanceId, name: action.name, region, lifecycle: action.lifecycle, reason: action.reason };
+      if (done.has(action.instanceId)) {
+        ctx.log.info(fields, 'terminate');
+        return { action, terminated: true };
+      }
+      ctx.log.error(fields, 'terminate skipped: the instance does not carry this fleet\'s ownership tag');
+      return { action, terminated: false, failure: { kind: 'rejected', code: 'NotOwned', message: 'not owned by this fleet' } };
+    });
+  } catch (e) {
+    const error = classify(e);
+    ctx.log.error({ region, instances: actions.map((a) => a.instanceId), code: error.code, error: error.message }, 'terminate failed');
+    return actions.map((action) => ({ action, terminated: false, failure: failureOf(error) }));
+  }
+}
+
+/** Carry out actions: launches one call each (each has its own name), terminations batched per region. */
+export async function execute(actions: readonly (LaunchAction | TerminateAction)[], ctx: ExecuteContext): Promise<Outcome> {
+  const launches = actions.filter((a): a is LaunchAction => a.kind === 'launch');
+  const terminations = actions.filter((a): a is TerminateAction => a.kind === 'terminate');
+  const byRegion = new Map<string, TerminateAction[]>();
+  for (const t of terminations) byRegion.set(t.region, [...(byRegion.get(t.region) ?? []), t]);
+  const [launched, terminated] = await Promise.all([
+    Promise.all(launches.map((a) => launch(a, ctx))),
+    Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
+  ]);
+  return { launches: launched, terminations: terminated.flat() };
+}

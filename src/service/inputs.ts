@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { classify } from '../cloud/errors.js';
+import type { ObjectStore } from '../cloud/port.js';
+import { describeLocation, parseLocation } from './location.js';
+import type { StateStore } from './state-store.js';
+
+export type InputSource = 'fresh' | 'unchanged' | 'last-good' | 'none';
+
+export interface InputResult<T> {
+  readonly value: T | undefined;
+  readonly source: InputSource;
+  /** why the fresh copy could not be used, when it could not */
+  readonly problem?: string;
+}
+
+interface Cached<T> {
+  readonly etag?: string;
+  readonly text: string;
+  readonly value: T;
+}
+
+interface LastGoodDoc {
+  readonly location: string;
+  readonly text: string;
+  readonly savedAt: number;
+}
+
+/**
+ * Reads one input (the manifest or the desired counts) from a file, s3:// or https://.
+ * An unchanged object is not downloaded again (If-None-Match). A copy that cannot be read or
+ * fails validation is replaced by the last good one: first this process's, then the one kept in
+ * the state store, so a fresh process is as safe as a long-running one. With none, the value is
+ * undefined and the planner changes nothing.
+ */
+export class InputReader<T> {
+  private cached: Cached<T> | undefined;
+
+  constructor(
+    private readonly what: 'manifest' | 'desired',
+    private readonly location: string,
+    private readonly parse: (text: string) => T,
+    private readonly objects: ObjectStore,
+    private readonly state: StateStore,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  private get lastGoodName(): string {
+    return `last-good-${this.what}.json`;
+  }
+
+  async read(): Promise<InputResult<T>> {
+    let fetched: { text: string; etag?: string } | 'not-modified';
+    try {
+      fetched = await this.fetch();
+    } catch (e) {
+      return this.fallBack(`cannot read ${this.what} ${this.location}: ${classify(e).message}`);
+    }
+    if (fetched === 'not-modified' && this.cached) return { value: this.cached.value, source: 'unchanged' };
+    if (fetched === 'not-modified') return this.fallBack(`${this.what} ${this.location}: not modified, but no copy in memory`);
+    if (this.cached && fetched.text === this.cached.text) return { value: this.cached.value, source: 'unchanged' };
+    let value: T;
+    try {
+      value = this.parse(fetched.text);
+    } catch (e) {
+      return this.fallBack((e as Error).message);
+    }
+    this.cached = { text: fetched.text, value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+    await this.saveLastGood(fetched.text);
+    return { value, source: 'fresh' };
+  }
+
+  private async fetch(): Promise<{ text: string; etag?: string } | 'not-modified'> {
+    const where = parseLocation(this.location, this.what);
+    const etag = this.cached?.etag;
+    switch (where.kind) {
+      case 'file':
+        return { text: await readFile(where.path, 'utf8') };
+      case 's3': {
+        const got = await this.objects.get(where.bucket, where.key, etag);
+        if (got === undefined) throw new Error(`${describeLocation(where)} does not exist`);
+        return got === 'not-modified' ? got : { text: got.body, etag: got.etag };
+      }
+      case 'https': {
+        const response = await fetch(where.url, { headers: etag ? { 'If-None-Match': etag } : {}, signal: AbortSignal.timeout(30_000) });
+        if (response.status === 304) return 'not-modified';
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const newEtag = response.headers.get('etag');
+        return { text: await response.text(), ...(newEtag ? { etag: newEtag } : {}) };
+      }
+    }
+  }
+
+  private async fallBack(problem: string): Promise<InputResult<T>> {
+    if (this.cached) {
+      this.log.warn({ input: this.what, problem }, `${this.what}: using the last good copy`);
+      return { value: this.cached.value, source: 'last-good', problem };
+    }
+    try {
+      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
+      if (kept && kept.doc.location === this.location) {
+        const value = this.parse(kept.doc.text);
+        this.cached = { text: kept.doc.text, value };
+        this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
+        return { value, source: 'last-good', problem };
+      }
+    } catch (e) {
+      this.log.warn({ input: this.what, error: (e as Error).message }, `${this.what}: last good copy unreadable`);
+    }
+    this.log.error({ input: this.what, problem }, `${this.what}: no usable copy; nothing will be launched or retired`);
+    return { value: undefined, source: 'none', problem };
+  }
+
+  private async saveLastGood(text: string): Promise<void> {
+    try {
+      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
+      if (kept?.doc.text === text && kept.doc.location === this.location) return;
+      await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.location, text, savedAt: this.now() }, kept?.etag);
+    } catch (e) {
+      // Best effort: another replica may have saved the same copy first.
+      this.log.debug({ input: this.what, error: (e as Error).message }, 'last good copy not saved');
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import type { PendingLaunch } from '../domain/snapshot.js';
+
+/** The service's own memory between cycles and across restarts. */
+export interface ReconcilerDoc {
+  /** pool → epoch ms since which spot has fallen short */
+  readonly shortfallSince: Readonly<Record<string, number>>;
+  readonly pendingLaunches: readonly PendingLaunch[];
+}
+
+export const RECONCILER_DOC = 'reconciler.json';
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { shortfallSince: {}, pendingLaunches: [] };
+
+export interface DrainMark {
+  readonly reason: string;
+  /** epoch ms */
+  readonly at: number;
+}
+
+/** AMIs an operator (or the launch guard) has drained: never launched again. */
+export interface DrainedDoc {
+  readonly amis: Readonly<Record<string, DrainMark>>;
+}
+
+export const DRAINED_DOC = 'drained.json';

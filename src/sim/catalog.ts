@@ -1,0 +1,66 @@
+// What the simulated cloud sells. On-demand figures are us-east-1 Linux list prices
+// (dollars per instance-hour) of the kind published by AWS; other regions and operating
+// systems are derived from them. They are simulation inputs, not a price source for AWS.
+
+import { normaliseProductDescription } from '../domain/types.js';
+
+export const SIM_REGIONS: Readonly<Record<string, readonly string[]>> = {
+  'us-east-1': ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d', 'us-east-1e', 'us-east-1f'],
+  'us-west-2': ['us-west-2a', 'us-west-2b', 'us-west-2c', 'us-west-2d'],
+  'eu-central-1': ['eu-central-1a', 'eu-central-1b', 'eu-central-1c'],
+};
+
+interface TypeSpec {
+  readonly vcpus: number;
+  readonly linuxPrice: number;
+}
+
+const TYPES: Readonly<Record<string, TypeSpec>> = {
+  't3.medium': { vcpus: 2, linuxPrice: 0.0416 },
+  'c5.large': { vcpus: 2, linuxPrice: 0.085 },
+  'c5.xlarge': { vcpus: 4, linuxPrice: 0.17 },
+  'c5.2xlarge': { vcpus: 8, linuxPrice: 0.34 },
+  'c5.4xlarge': { vcpus: 16, linuxPrice: 0.68 },
+  'c5a.xlarge': { vcpus: 4, linuxPrice: 0.154 },
+  'c5a.2xlarge': { vcpus: 8, linuxPrice: 0.308 },
+  'c6i.xlarge': { vcpus: 4, linuxPrice: 0.17 },
+  'c6i.2xlarge': { vcpus: 8, linuxPrice: 0.34 },
+  'm5.large': { vcpus: 2, linuxPrice: 0.096 },
+  'm5.xlarge': { vcpus: 4, linuxPrice: 0.192 },
+  'm5.2xlarge': { vcpus: 8, linuxPrice: 0.384 },
+  'm5a.xlarge': { vcpus: 4, linuxPrice: 0.172 },
+  'm6i.xlarge': { vcpus: 4, linuxPrice: 0.192 },
+  'm6i.2xlarge': { vcpus: 8, linuxPrice: 0.384 },
+  'r5.large': { vcpus: 2, linuxPrice: 0.126 },
+  'r5.xlarge': { vcpus: 4, linuxPrice: 0.252 },
+};
+
+const REGION_FACTOR: Readonly<Record<string, number>> = { 'us-east-1': 1, 'us-west-2': 1, 'eu-central-1': 1.16 };
+
+/** Licence uplift per vCPU-hour, or per instance-hour for flat ones. */
+const OS_UPLIFT: Readonly<Record<string, { perVcpu?: number; flat?: number }>> = {
+  'Linux/UNIX': {},
+  Windows: { perVcpu: 0.046 },
+  'Red Hat Enterprise Linux': { flat: 0.06 },
+  'SUSE Linux': { flat: 0.1 },
+};
+
+export const SIM_PRODUCT_DESCRIPTIONS = Object.keys(OS_UPLIFT);
+
+export function isSimInstanceType(type: string): boolean {
+  return type in TYPES;
+}
+
+export function simInstanceTypes(): string[] {
+  return Object.keys(TYPES);
+}
+
+/** The simulated on-demand price, or undefined for an unknown type, region or OS. */
+export function simOnDemandPrice(region: string, instanceType: string, productDescription: string): number | undefined {
+  const spec = TYPES[instanceType];
+  const factor = REGION_FACTOR[region];
+  const uplift = OS_UPLIFT[normaliseProductDescription(productDescription)];
+  if (!spec || factor === undefined || !uplift) return undefined;
+  const price = spec.linuxPrice * factor + (uplift.perVcpu ?? 0) * spec.vcpus + (uplift.flat ?? 0);
+  return Math.round(price * 10_000) / 10_000;
+}

@@ -1,0 +1,75 @@
+import type { Cloud, PriceList, RegionCompute } from '../cloud/port.js';
+import { SimClock } from './clock.js';
+import { simOnDemandPrice } from './catalog.js';
+import { SimCompute, type SimCall } from './ec2.js';
+import { FaultInjector, type FaultOptions, NO_FAULTS, SimAwsError } from './faults.js';
+import { DEFAULT_MARKET, Market, type MarketOptions } from './market.js';
+import { Prng } from './prng.js';
+import { SimObjects } from './s3.js';
+import { DEFAULT_WORLD, SimWorld, type WorldOptions } from './world.js';
+
+export interface SimCloudOptions {
+  readonly seed: number;
+  /** epoch ms the simulation starts at */
+  readonly start: number;
+  readonly market?: Partial<Omit<MarketOptions, 'start'>>;
+  readonly world?: Partial<WorldOptions>;
+  readonly faults?: Partial<FaultOptions>;
+  /** one default subnet per zone in each of these regions */
+  readonly defaultSubnets?: readonly string[];
+}
+
+/**
+ * The simulated AWS: EC2 per region, S3 and the Price List, on a simulated clock.
+ * It implements the same Cloud port as the AWS adapter.
+ */
+export class SimCloud implements Cloud {
+  readonly clock: SimClock;
+  readonly world: SimWorld;
+  readonly faults: FaultInjector;
+  readonly objects: SimObjects;
+  readonly calls: SimCall[] = [];
+  readonly priceList: PriceList;
+  private readonly computes = new Map<string, SimCompute>();
+
+  constructor(options: SimCloudOptions) {
+    const rng = new Prng(options.seed);
+    this.clock = new SimClock(options.start);
+    const market = new Market(rng.fork('market'), { ...DEFAULT_MARKET, ...options.market, start: options.start });
+    this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world });
+    this.faults = new FaultInjector({ ...NO_FAULTS, ...options.faults }, rng.fork('faults'), this.clock);
+    this.objects = new SimObjects();
+    for (const region of options.defaultSubnets ?? []) {
+      for (const az of this.world.azs(region)) this.world.addSubnet(region, az);
+    }
+    this.priceList = {
+      onDemandPrices: async (region, instanceTypes, productDescription) => {
+        this.calls.push({ t: this.clock.now(), region: 'us-east-1', action: 'GetProducts', result: this.faults.pricingUnavailable ? 'ServiceUnavailable' : 'ok' });
+        if (this.faults.pricingUnavailable) throw new SimAwsError('ServiceUnavailableException', 'Price List API unavailable (simulated)', 503);
+        const out: Record<string, number> = {};
+        for (const type of instanceTypes) {
+          const price = simOnDemandPrice(region, type, productDescription);
+          if (price !== undefined) out[type] = price;
+        }
+        return out;
+      },
+    };
+  }
+
+  compute(region: string): RegionCompute {
+    let compute = this.computes.get(region);
+    if (!compute) {
+      if (this.world.azs(region).length === 0) {
+        throw new SimAwsError('UnauthorizedOperation', `the simulated cloud has no region ${region}`, 403);
+      }
+      compute = new SimCompute(region, this.world, this.faults, this.clock, this.calls);
+      this.computes.set(region, compute);
+    }
+    return compute;
+  }
+
+  /** Bring the world up to the clock. */
+  settle(): void {
+    this.world.advanceTo(this.clock.now());
+  }
+}

@@ -1,0 +1,155 @@
+// `fleet sim`: the real reconciler, unchanged, against the simulated AWS for a simulated period.
+
+import type { Logger } from 'pino';
+import type { FleetConfig } from '../config/config.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import type { Lifecycle } from '../domain/types.js';
+import { createRuntime } from '../service/runtime.js';
+import { simInstanceTypes } from './catalog.js';
+import { SimCloud } from './cloud.js';
+import type { FaultOptions } from './faults.js';
+import type { MarketOptions } from './market.js';
+import { Prng } from './prng.js';
+import { type SimSummary, type Sample, summarise } from './summary.js';
+import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
+
+/** Capacity taken away from matching offers during a window of the run. */
+export interface Exhaustion {
+  readonly lifecycle: Lifecycle;
+  /** '*' for every type */
+  readonly instanceType: string;
+  /** '*' for every zone */
+  readonly az: string;
+  /** hours from the start; the whole run when absent */
+  readonly fromHour?: number;
+  readonly toHour?: number;
+}
+
+export interface SimRunOptions {
+  readonly config: FleetConfig;
+  readonly policies: readonly PoolPolicy[];
+  readonly seed: number;
+  readonly start: number;
+  readonly hours: number;
+  readonly market?: Partial<Omit<MarketOptions, 'start'>>;
+  readonly faults?: Partial<FaultOptions>;
+  readonly exhaust?: readonly Exhaustion[];
+  readonly log: Logger;
+}
+
+export interface SimRun {
+  readonly summary: SimSummary;
+  readonly samples: readonly Sample[];
+  readonly cloud: SimCloud;
+}
+
+const BUCKET = 'fleet-sim';
+
+/** The config the simulation runs with: inputs and state live in the simulated S3. */
+export function simConfig(config: FleetConfig): FleetConfig {
+  return { ...config, manifest: `s3://${BUCKET}/amis.json`, desired: `s3://${BUCKET}/desired.json`, state: `s3://${BUCKET}/state/` };
+}
+
+export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
+  const { policies, seed, start, hours, log } = options;
+  const config = simConfig(options.config);
+  const end = start + hours * 3600_000;
+  const cloud = new SimCloud({
+    seed,
+    start,
+    market: { horizonMs: (hours + 24) * 3600_000, ...options.market },
+    ...(options.faults ? { faults: options.faults } : {}),
+  });
+  const rng = new Prng(seed).fork('workload');
+  for (const region of config.regions) {
+    const named = new Set(policies.flatMap((p) => p.regions[region]?.subnets ?? []));
+    cloud.world.adoptSubnets(region, [...named].sort());
+  }
+  cloud.objects.createBucket(BUCKET);
+  const pipeline = new ImagePipeline(cloud.world, policies, config.regions);
+  pipeline.seed(start, 3);
+  pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
+  const jobs = new JobQueue(policies, rng.fork('jobs'));
+  const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
+
+  const stepMs = config.interval * 1000;
+  const samples: Sample[] = [];
+  let wanted: Record<string, number> = {};
+  let cycles = 0;
+  let failedCycles = 0;
+  let actionCycles = 0;
+  let quietCalls = 0;
+  let quietCycles = 0;
+  for (let t = start; t < end; t += stepMs) {
+    cloud.clock.advanceTo(t);
+    cloud.settle();
+    applyExhaustion(cloud, options.exhaust ?? [], start, t);
+    if (pipeline.tick(t)) pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
+    jobs.tick(t, stepMs);
+    if ((t - start) % (5 * 60_000) < stepMs) wanted = jobs.publish(cloud.objects, { bucket: BUCKET, key: 'desired.json' }, t);
+    idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs);
+
+    const callsBefore = cloud.calls.length;
+    try {
+      const result = await runtime.reconciler.cycle({ dryRun: false });
+      const acted = result.outcomes.some((o) => o.launches.length + o.terminations.length > 0);
+      if (acted) actionCycles++;
+      else {
+        quietCycles++;
+        quietCalls += cloud.calls.length - callsBefore;
+      }
+    } catch (e) {
+      failedCycles++;
+      log.warn({ error: (e as Error).message }, 'simulated cycle failed');
+    }
+    cycles++;
+    cloud.settle();
+    samples.push(sample(cloud, policies, wanted, cloud.clock.now()));
+  }
+  cloud.clock.advanceTo(end);
+  cloud.settle();
+  const summary = summarise({
+    cloud,
+    policies,
+    samples,
+    seed,
+    start,
+    end,
+    cycles,
+    failedCycles,
+    actionCycles,
+    quietCycles,
+    quietCalls,
+    intervalMs: stepMs,
+  });
+  return { summary, samples, cloud };
+}
+
+function applyExhaustion(cloud: SimCloud, rules: readonly Exhaustion[], start: number, t: number): void {
+  for (const rule of rules) {
+    const hour = (t - start) / 3600_000;
+    const active = (rule.fromHour === undefined || hour >= rule.fromHour) && (rule.toHour === undefined || hour < rule.toHour);
+    for (const region of cloud.world.regions()) {
+      for (const az of cloud.world.azs(region)) {
+        if (rule.az !== '*' && rule.az !== az) continue;
+        const types = rule.instanceType === '*' ? simInstanceTypes() : [rule.instanceType];
+        for (const type of types) cloud.world.market.setCapacity(az, type, rule.lifecycle, active ? 0 : undefined);
+      }
+    }
+  }
+}
+
+function sample(cloud: SimCloud, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, t: number): Sample {
+  const pools: Sample['pools'] = {};
+  for (const policy of policies) {
+    const live = [...cloud.world.instances.values()].filter((i) => i.tags['fleet:pool'] === policy.pool && (i.state === 'running' || i.state === 'pending'));
+    pools[policy.pool] = {
+      wanted: Math.min(policy.size.max, Math.max(policy.size.min, wanted[policy.pool] ?? policy.size.min)),
+      running: live.filter((i) => i.state === 'running').length,
+      pending: live.filter((i) => i.state === 'pending').length,
+      spot: live.filter((i) => i.lifecycle === 'spot').length,
+      onDemand: live.filter((i) => i.lifecycle === 'on-demand').length,
+    };
+  }
+  return { t, pools };
+}

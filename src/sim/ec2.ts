@@ -1,0 +1,175 @@
+// Simulated EC2 for one region, behind the same Cloud port as the AWS adapter. It answers with
+// AWS's error codes (capacity, throttling, not-found, idempotency mismatch) so fleet's own error
+// handling is what gets exercised.
+
+import type { LaunchRequest, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
+import type { Clock } from '../domain/clock.js';
+import { endCauseOf } from '../cloud/state-reason.js';
+import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
+import { normaliseProductDescription } from '../domain/types.js';
+import { isSimInstanceType } from './catalog.js';
+import { type FaultInjector, SimAwsError } from './faults.js';
+import type { SimInstance, SimWorld } from './world.js';
+
+const MANAGED_BY = 'fleet:managed-by';
+
+export interface SimCall {
+  readonly t: number;
+  readonly region: string;
+  readonly action: string;
+  /** 'ok' or the error code */
+  readonly result: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** Per-call latency of the simulated API, milliseconds. */
+const API_LATENCY_MS = 80;
+
+export class SimCompute implements RegionCompute {
+  /** client token → instance id (EC2 keeps tokens for the request's lifetime; here: forever) */
+  private readonly tokens = new Map<string, { instanceId: string; fingerprint: string }>();
+
+  constructor(
+    readonly region: string,
+    private readonly world: SimWorld,
+    private readonly faults: FaultInjector,
+    private readonly clock: Clock,
+    private readonly calls: SimCall[],
+  ) {}
+
+  private async enter(action: string, detail: Readonly<Record<string, unknown>> = {}): Promise<void> {
+    await this.clock.sleep(API_LATENCY_MS);
+    this.world.advanceTo(this.clock.now());
+    try {
+      this.faults.check(this.region, action, detail);
+    } catch (e) {
+      this.calls.push({ t: this.clock.now(), region: this.region, action, result: (e as Error).name, detail });
+      throw e;
+    }
+  }
+
+  private record(action: string, result: string, detail?: Readonly<Record<string, unknown>>): void {
+    this.calls.push({ t: this.clock.now(), region: this.region, action, result, ...(detail ? { detail } : {}) });
+  }
+
+  async listInstances(fleet: string): Promise<Instance[]> {
+    await this.enter('DescribeInstances');
+    const now = this.clock.now();
+    const out = [...this.world.instances.values()]
+      .filter((i) => i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet)
+      .map(toInstance);
+    this.record('DescribeInstances', 'ok');
+    return out;
+  }
+
+  async describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
+    await this.enter('DescribeSubnets');
+    const out = ids.flatMap((id) => {
+      const s = this.world.subnets.get(id);
+      return s && s.region === this.region ? [{ id: s.id, region: s.region, az: s.az }] : [];
+    });
+    this.record('DescribeSubnets', 'ok');
+    return out;
+  }
+
+  async spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]> {
+    await this.enter('DescribeSpotPriceHistory');
+    const now = this.clock.now();
+    const wanted = normaliseProductDescription(query.productDescription);
+    const out: SpotPrice[] = [];
+    for (const az of this.world.azs(this.region)) {
+      for (const instanceType of query.instanceTypes) {
+        for (const p of this.world.market.spotHistory(this.region, az, instanceType, wanted, query.since, now)) {
+          out.push({ region: this.region, az, instanceType, productDescription: wanted, price: p.price, timestamp: p.t });
+        }
+      }
+    }
+    this.record('DescribeSpotPriceHistory', 'ok');
+    return out;
+  }
+
+  async launch(r: LaunchRequest): Promise<Instance> {
+    const detail = { az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool };
+    await this.enter('RunInstances', detail);
+    const fail = (code: string, message: string, status = 400): never => {
+      this.record('RunInstances', code, detail);
+      throw new SimAwsError(code, message, status);
+    };
+    const fingerprint = JSON.stringify([r.ami, r.instanceType, r.subnetId, r.lifecycle, r.name, r.pool]);
+    const earlier = this.tokens.get(r.clientToken);
+    if (earlier) {
+      if (earlier.fingerprint !== fingerprint) fail('IdempotentParameterMismatch', 'The client token was already used with other parameters.');
+      const instance = this.world.instances.get(earlier.instanceId);
+      if (instance) {
+        this.record('RunInstances', 'ok', { ...detail, replayed: true });
+        return toInstance(instance);
+      }
+    }
+    const subnet = this.world.subnets.get(r.subnetId);
+    if (!subnet || subnet.region !== this.region) fail('InvalidSubnetID.NotFound', `The subnet ID '${r.subnetId}' does not exist`);
+    const image = this.world.images.get(r.ami);
+    if (!image || image.region !== this.region || image.deregistered) fail('InvalidAMIID.NotFound', `The image id '[${r.ami}]' does not exist`);
+    if (!isSimInstanceType(r.instanceType)) fail('InvalidParameterValue', `Invalid value '${r.instanceType}' for InstanceType.`);
+    const az = (subnet as NonNullable<typeof subnet>).az;
+    const productDescription = (image as NonNullable<typeof image>).productDescription;
+    const now = this.clock.now();
+    if (this.world.usage(az, r.instanceType, r.lifecycle) >= this.world.market.capacity(az, r.instanceType, r.lifecycle, now)) {
+      fail('InsufficientInstanceCapacity', `We currently do not have sufficient ${r.instanceType} capacity in the Availability Zone you requested (${az}).`, 500);
+    }
+    if (r.lifecycle === 'spot' && r.maxPrice !== undefined) {
+      const price = this.world.market.spotPrice(this.region, az, r.instanceType, productDescription, now);
+      if (price !== undefined && price > r.maxPrice) fail('SpotMaxPriceTooLow', `Your Spot request price of ${r.maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`);
+    }
+    const instance = this.world.createInstance({
+      subnetId: r.subnetId,
+      instanceType: r.instanceType,
+      lifecycle: r.lifecycle,
+      productDescription,
+      ami: r.ami,
+      tags: { [MANAGED_BY]: r.fleet, 'fleet:pool': r.pool, Name: r.name },
+      clientToken: r.clientToken,
+      ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
+      ...(r.publicIp !== undefined ? { publicIp: r.publicIp } : {}),
+      visibilityDelayMs: this.faults.visibilityDelayMs,
+    });
+    this.tokens.set(r.clientToken, { instanceId: instance.id, fingerprint });
+    this.record('RunInstances', 'ok', { ...detail, instanceId: instance.id });
+    return toInstance(instance);
+  }
+
+  async terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
+    await this.enter('DescribeInstances');
+    const now = this.clock.now();
+    const owned = ids.filter((id) => {
+      const i = this.world.instances.get(id);
+      return i && i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet;
+    });
+    this.record('DescribeInstances', 'ok', { ownershipCheck: ids.length });
+    if (owned.length === 0) return [];
+    await this.enter('TerminateInstances', { count: owned.length });
+    for (const id of owned) this.world.endInstance(this.world.instances.get(id) as SimInstance, 'Client.UserInitiatedShutdown');
+    this.record('TerminateInstances', 'ok', { instanceIds: owned });
+    return owned;
+  }
+}
+
+function toInstance(i: SimInstance): Instance {
+  const cause = endCauseOf(i.stateReason);
+  return {
+    id: i.id,
+    name: i.tags.Name ?? '',
+    pool: i.tags['fleet:pool'] ?? '',
+    region: i.region,
+    az: i.az,
+    subnetId: i.subnetId,
+    instanceType: i.instanceType,
+    lifecycle: i.lifecycle,
+    state: i.state,
+    privateIp: i.privateIp,
+    ...(i.publicIp ? { publicIp: i.publicIp } : {}),
+    ami: i.ami,
+    launchTime: i.launchTime,
+    ...(i.clientToken ? { clientToken: i.clientToken } : {}),
+    ...(cause ? { endCause: cause } : {}),
+  };
+}

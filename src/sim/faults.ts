@@ -1,0 +1,130 @@
+// Faults the simulated cloud can be told to produce. Each one answers with the error code and
+// HTTP status real AWS uses, so the same classification and retry code handles both clouds.
+
+import type { Clock } from '../domain/clock.js';
+import type { Prng } from './prng.js';
+
+export class SimAwsError extends Error {
+  readonly $metadata: { httpStatusCode: number };
+  readonly $fault: 'client' | 'server';
+
+  constructor(code: string, message: string, status = 400) {
+    super(message);
+    this.name = code;
+    this.$metadata = { httpStatusCode: status };
+    this.$fault = status >= 500 ? 'server' : 'client';
+  }
+}
+
+export interface ScriptedFault {
+  /** API action, e.g. 'RunInstances' */
+  readonly action: string;
+  readonly code: string;
+  readonly message?: string;
+  readonly status?: number;
+  /** fail this many matching calls, then let them through (default: every one) */
+  readonly times?: number;
+  readonly region?: string;
+  /** only calls whose detail matches (e.g. a zone or instance type of a launch) */
+  readonly when?: (detail: Readonly<Record<string, unknown>>) => boolean;
+}
+
+export interface FaultOptions {
+  /** share of calls answered RequestLimitExceeded, on top of the real rate limits */
+  readonly throttleRate: number;
+  /** share of calls answered InternalError (HTTP 500) */
+  readonly serverErrorRate: number;
+  /** enforce EC2's per-region request token buckets */
+  readonly enforceRateLimits: boolean;
+  /** a new instance stays out of DescribeInstances this long (eventual consistency) */
+  readonly visibilityDelayMs: number;
+  readonly pricingUnavailable: boolean;
+  readonly scripted: readonly ScriptedFault[];
+}
+
+export const NO_FAULTS: FaultOptions = {
+  throttleRate: 0,
+  serverErrorRate: 0,
+  enforceRateLimits: true,
+  visibilityDelayMs: 0,
+  pricingUnavailable: false,
+  scripted: [],
+};
+
+type BucketKind = 'describe' | 'mutate' | 'run';
+
+// EC2's documented request buckets per account and region: capacity, refill per second.
+const SERVER_BUCKETS: Readonly<Record<BucketKind, readonly [number, number]>> = {
+  describe: [100, 20],
+  mutate: [200, 5],
+  run: [5, 2],
+};
+
+export function bucketOf(action: string): BucketKind {
+  if (action === 'RunInstances') return 'run';
+  return action.startsWith('Describe') ? 'describe' : 'mutate';
+}
+
+export class FaultInjector {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  private readonly used = new Map<ScriptedFault, number>();
+  private scripted: ScriptedFault[];
+
+  constructor(
+    private options: FaultOptions,
+    private readonly rng: Prng,
+    private readonly clock: Clock,
+  ) {
+    this.scripted = [...options.scripted];
+  }
+
+  get visibilityDelayMs(): number {
+    return this.options.visibilityDelayMs;
+  }
+
+  get pricingUnavailable(): boolean {
+    return this.options.pricingUnavailable;
+  }
+
+  update(changes: Partial<FaultOptions>): void {
+    this.options = { ...this.options, ...changes };
+    if (changes.scripted) this.scripted = [...changes.scripted];
+  }
+
+  addScripted(fault: ScriptedFault): void {
+    this.scripted.push(fault);
+  }
+
+  /** Throws the error this call should get, if any. */
+  check(region: string, action: string, detail: Readonly<Record<string, unknown>> = {}): void {
+    for (const fault of this.scripted) {
+      if (fault.action !== action || (fault.region && fault.region !== region) || (fault.when && !fault.when(detail))) continue;
+      const used = this.used.get(fault) ?? 0;
+      if (fault.times !== undefined && used >= fault.times) continue;
+      this.used.set(fault, used + 1);
+      throw new SimAwsError(fault.code, fault.message ?? `${fault.code} (simulated)`, fault.status ?? 400);
+    }
+    if (this.options.enforceRateLimits && !this.takeToken(region, bucketOf(action))) {
+      throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    }
+    if (this.options.throttleRate > 0 && this.rng.chance(this.options.throttleRate)) {
+      throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    }
+    if (this.options.serverErrorRate > 0 && this.rng.chance(this.options.serverErrorRate)) {
+      throw new SimAwsError('InternalError', 'An internal error has occurred.', 500);
+    }
+  }
+
+  private takeToken(region: string, kind: BucketKind): boolean {
+    const [capacity, refill] = SERVER_BUCKETS[kind];
+    const key = `${region}:${kind}`;
+    const now = this.clock.now();
+    const bucket = this.buckets.get(key) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * refill);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}

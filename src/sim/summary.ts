@@ -1,0 +1,154 @@
+import type { PoolPolicy } from '../domain/policy.js';
+import { simOnDemandPrice } from './catalog.js';
+import type { SimCloud } from './cloud.js';
+import type { SimInstance } from './world.js';
+
+export interface Sample {
+  readonly t: number;
+  readonly pools: Record<string, { wanted: number; running: number; pending: number; spot: number; onDemand: number }>;
+}
+
+export interface PoolSummary {
+  readonly pool: string;
+  readonly launches: { readonly spot: number; readonly onDemand: number };
+  readonly terminatedByFleet: number;
+  readonly interruptions: number;
+  readonly leftIdle: number;
+  readonly peakWanted: number;
+  /** share of wanted worker-minutes that had no running worker */
+  readonly unmetShare: number;
+}
+
+export interface SimSummary {
+  readonly seed: number;
+  readonly start: string;
+  readonly end: string;
+  readonly cycles: number;
+  readonly failedCycles: number;
+  readonly pools: readonly PoolSummary[];
+  readonly launchesPerZone: Readonly<Record<string, number>>;
+  /** share of instance-hours bought on the spot market */
+  readonly spotShare: number;
+  readonly instanceHours: number;
+  /** dollars */
+  readonly cost: number;
+  /** what the same instance-hours would have cost on demand */
+  readonly onDemandCost: number;
+  readonly api: {
+    readonly total: number;
+    readonly byAction: Readonly<Record<string, number>>;
+    readonly failed: Readonly<Record<string, number>>;
+    /** calls per cycle that changed nothing */
+    readonly perQuietCycle: number;
+    readonly createNetworkInterface: number;
+  };
+}
+
+export interface SummaryInput {
+  readonly cloud: SimCloud;
+  readonly policies: readonly PoolPolicy[];
+  readonly samples: readonly Sample[];
+  readonly seed: number;
+  readonly start: number;
+  readonly end: number;
+  readonly cycles: number;
+  readonly failedCycles: number;
+  readonly actionCycles: number;
+  readonly quietCycles: number;
+  readonly quietCalls: number;
+  readonly intervalMs: number;
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function summarise(input: SummaryInput): SimSummary {
+  const { cloud, policies, samples } = input;
+  const all: SimInstance[] = [...cloud.world.instances.values(), ...cloud.world.archive];
+  const launchesPerZone: Record<string, number> = {};
+  let spotHours = 0;
+  let hours = 0;
+  let cost = 0;
+  let onDemandCost = 0;
+  for (const i of all) {
+    launchesPerZone[i.az] = (launchesPerZone[i.az] ?? 0) + 1;
+    const lived = (Math.min(i.billedUntil, input.end) - i.launchTime) / 3600_000;
+    hours += lived;
+    if (i.lifecycle === 'spot') spotHours += lived;
+    cost += i.cost;
+    onDemandCost += lived * (simOnDemandPrice(i.region, i.instanceType, i.productDescription) ?? 0);
+  }
+  const events = cloud.world.events;
+  const pools = policies.map((policy): PoolSummary => {
+    const mine = all.filter((i) => i.tags['fleet:pool'] === policy.pool);
+    const ended = (kind: string) => events.filter((e) => e.kind === kind && e.instance.tags['fleet:pool'] === policy.pool).length;
+    let wanted = 0;
+    let unmet = 0;
+    let peak = 0;
+    for (const s of samples) {
+      const p = s.pools[policy.pool];
+      if (!p) continue;
+      wanted += p.wanted;
+      unmet += Math.max(0, p.wanted - p.running);
+      peak = Math.max(peak, p.wanted);
+    }
+    return {
+      pool: policy.pool,
+      launches: { spot: mine.filter((i) => i.lifecycle === 'spot').length, onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length },
+      terminatedByFleet: mine.filter((i) => i.stateReason === 'Client.UserInitiatedShutdown').length,
+      interruptions: ended('interrupted'),
+      leftIdle: ended('self-shutdown'),
+      peakWanted: peak,
+      unmetShare: wanted === 0 ? 0 : round(unmet / wanted, 4),
+    };
+  });
+  const byAction: Record<string, number> = {};
+  const failed: Record<string, number> = {};
+  for (const c of cloud.calls) {
+    byAction[c.action] = (byAction[c.action] ?? 0) + 1;
+    if (c.result !== 'ok') failed[c.result] = (failed[c.result] ?? 0) + 1;
+  }
+  for (const o of cloud.objects.log) byAction[`S3 ${o.action}`] = (byAction[`S3 ${o.action}`] ?? 0) + 1;
+  return {
+    seed: input.seed,
+    start: new Date(input.start).toISOString(),
+    end: new Date(input.end).toISOString(),
+    cycles: input.cycles,
+    failedCycles: input.failedCycles,
+    pools,
+    launchesPerZone: Object.fromEntries(Object.entries(launchesPerZone).sort(([a], [b]) => a.localeCompare(b))),
+    spotShare: hours === 0 ? 0 : round(spotHours / hours, 4),
+    instanceHours: round(hours, 1),
+    cost: round(cost),
+    onDemandCost: round(onDemandCost),
+    api: {
+      total: cloud.calls.length,
+      byAction,
+      failed,
+      perQuietCycle: input.quietCycles === 0 ? 0 : round(input.quietCalls / input.quietCycles, 2),
+      createNetworkInterface: cloud.calls.filter((c) => c.action === 'CreateNetworkInterface').length,
+    },
+  };
+}
+
+export function summaryText(s: SimSummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const lines = [
+    `Simulated ${s.start} → ${s.end} (seed ${s.seed}): ${s.cycles} cycles, ${s.failedCycles} failed.`,
+    '',
+    'pool            spot launches  on-demand  interrupted  left idle  terminated  peak wanted  unmet',
+    ...s.pools.map(
+      (p) =>
+        `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}`,
+    ),
+    '',
+    `Launches per zone: ${Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none'}`,
+    `Spot share: ${pct(s.spotShare)} of ${s.instanceHours} instance-hours`,
+    `Cost: $${s.cost.toFixed(2)} (all on-demand: $${s.onDemandCost.toFixed(2)}, saved ${s.onDemandCost > 0 ? pct(1 - s.cost / s.onDemandCost) : '-'})`,
+    `API calls: ${s.api.total} (${s.api.perQuietCycle} per cycle that changed nothing); CreateNetworkInterface: ${s.api.createNetworkInterface}`,
+    `  by action: ${Object.entries(s.api.byAction).map(([a, n]) => `${a} ${n}`).join(', ')}`,
+    ...(Object.keys(s.api.failed).length > 0 ? [`  refused: ${Object.entries(s.api.failed).map(([c, n]) => `${c} ${n}`).join(', ')}`] : []),
+    '',
+    'All figures come from the simulated cloud (generated prices, capacity and demand), not from AWS.',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,135 @@
+// The world around the fleet in the simulation: a CI job queue that says how many workers each
+// pool wants, a nightly image pipeline that publishes the AMI manifest, and workers of
+// `scaleDown: none` pools that shut themselves down when idle. All simulated.
+
+import type { PoolPolicy } from '../domain/policy.js';
+import type { Prng } from './prng.js';
+import type { SimObjects } from './s3.js';
+import type { SimImage, SimWorld } from './world.js';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+export interface PublishTarget {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+interface Burst {
+  readonly at: number;
+  readonly jobs: number;
+}
+
+/**
+ * Demand follows the working day (lowest near 04:00 UTC, highest mid-afternoon UTC when Europe and
+ * the Americas overlap), with noise and bursts of jobs after pushes that drain over half an hour.
+ */
+export class JobQueue {
+  private readonly bursts = new Map<string, Burst[]>();
+
+  constructor(
+    private readonly policies: readonly PoolPolicy[],
+    private readonly rng: Prng,
+  ) {}
+
+  wanted(policy: PoolPolicy, t: number): number {
+    const hour = ((t % DAY) + DAY) % DAY / HOUR;
+    const daily = 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 4)) / 24);
+    const peak = policy.size.max * 0.55;
+    const trough = Math.max(policy.size.min, policy.size.max * 0.04);
+    let jobs = trough + (peak - trough) * daily;
+    for (const b of this.bursts.get(policy.pool) ?? []) {
+      const age = t - b.at;
+      if (age >= 0) jobs += b.jobs * Math.exp(-age / (30 * 60_000));
+    }
+    jobs *= 1 + 0.08 * this.rng.normal();
+    return Math.max(0, Math.round(jobs));
+  }
+
+  /** Maybe start a burst for each pool (about one an hour in working hours). */
+  tick(t: number, stepMs: number): void {
+    for (const policy of this.policies) {
+      const hour = ((t % DAY) + DAY) % DAY / HOUR;
+      const busy = hour >= 7 && hour <= 23;
+      if (!busy || !this.rng.chance(stepMs / HOUR)) continue;
+      const list = (this.bursts.get(policy.pool) ?? []).filter((b) => t - b.at < 3 * HOUR);
+      list.push({ at: t, jobs: Math.round(policy.size.max * this.rng.between(0.1, 0.35)) });
+      this.bursts.set(policy.pool, list);
+    }
+  }
+
+  publish(objects: SimObjects, target: PublishTarget, t: number): Record<string, number> {
+    const counts = Object.fromEntries(this.policies.map((p) => [p.pool, this.wanted(p, t)]));
+    objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
+    return counts;
+  }
+}
+
+/** Bakes a new AMI per pool and region every night at 04:00 UTC and republishes the manifest. */
+export class ImagePipeline {
+  private readonly baked: { readonly image: SimImage; readonly pool: string }[] = [];
+  private lastNight = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly world: SimWorld,
+    private readonly policies: readonly PoolPolicy[],
+    private readonly regions: readonly string[],
+  ) {}
+
+  /** Images of the last `nights` nights, as if the pipeline had been running before the simulation. */
+  seed(start: number, nights: number): void {
+    const firstNight = Math.floor((start - 4 * HOUR) / DAY) * DAY + 4 * HOUR;
+    for (let n = nights - 1; n >= 0; n--) this.bake(firstNight - n * DAY);
+  }
+
+  /** Bake when a new night has come; true when the manifest changed. */
+  tick(t: number): boolean {
+    const night = Math.floor((t - 4 * HOUR) / DAY) * DAY + 4 * HOUR;
+    if (night <= this.lastNight) return false;
+    this.bake(night);
+    return true;
+  }
+
+  private bake(night: number): void {
+    this.lastNight = Math.max(this.lastNight, night);
+    const date = new Date(night).toISOString().slice(0, 10);
+    for (const policy of this.policies) {
+      for (const region of this.regions) {
+        if (!policy.regions[region]) continue;
+        this.baked.push({ image: this.world.registerImage(region, `${policy.pool}-${date}`, night, policy.productDescription), pool: policy.pool });
+      }
+    }
+  }
+
+  publish(objects: SimObjects, target: PublishTarget): void {
+    const images = this.baked.map(({ image, pool }) => ({
+      id: image.id,
+      pool,
+      region: image.region,
+      created: new Date(image.created).toISOString(),
+      name: image.name,
+    }));
+    objects.publish(target.bucket, target.key, `${JSON.stringify({ images }, null, 1)}\n`);
+  }
+}
+
+/**
+ * Workers of pools whose scale-down is `none` leave by themselves: when a pool has more running
+ * workers than jobs, idle workers that have run a while shut down, about one in ten a minute.
+ */
+export function idleWorkersLeave(world: SimWorld, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, rng: Prng, stepMs: number): number {
+  let left = 0;
+  for (const policy of policies) {
+    if (policy.scaleDown !== 'none') continue;
+    const running = [...world.instances.values()].filter((i) => i.tags['fleet:pool'] === policy.pool && i.state === 'running');
+    let idle = running.length - (wanted[policy.pool] ?? 0);
+    for (const worker of running) {
+      if (idle <= 0) break;
+      if (world.now - worker.runningAt < 20 * 60_000 || !rng.chance(1 - Math.exp(-stepMs / (10 * 60_000)))) continue;
+      world.endInstance(worker, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
+      idle--;
+      left++;
+    }
+  }
+  return left;
+}

@@ -1,0 +1,257 @@
+// The simulated cloud's state: subnets, images, instances, and how they change as time passes
+// (launch latency, shutdown, spot interruptions when capacity shrinks or the price passes a
+// bid, per-second billing). Everything here is simulated.
+
+import type { InstanceState, Lifecycle } from '../domain/types.js';
+import { SIM_REGIONS, simOnDemandPrice } from './catalog.js';
+import type { Market } from './market.js';
+import type { Prng } from './prng.js';
+
+export interface SimSubnet {
+  readonly id: string;
+  readonly region: string;
+  readonly az: string;
+  /** first three octets of the subnet's /24 */
+  readonly prefix: string;
+  readonly mapPublicIp: boolean;
+  nextHost: number;
+}
+
+export interface SimImage {
+  readonly id: string;
+  readonly region: string;
+  readonly name: string;
+  readonly created: number;
+  readonly productDescription: string;
+  deregistered: boolean;
+}
+
+export interface SimInstance {
+  readonly id: string;
+  readonly region: string;
+  readonly az: string;
+  readonly subnetId: string;
+  readonly instanceType: string;
+  readonly lifecycle: Lifecycle;
+  readonly productDescription: string;
+  readonly ami: string;
+  readonly privateIp: string;
+  readonly publicIp?: string;
+  readonly tags: Record<string, string>;
+  readonly clientToken?: string;
+  readonly maxPrice?: number;
+  readonly launchTime: number;
+  readonly visibleAt: number;
+  runningAt: number;
+  state: InstanceState;
+  stateReason?: string;
+  endedAt?: number;
+  /** dollars accrued so far */
+  cost: number;
+  billedUntil: number;
+}
+
+export interface WorldOptions {
+  readonly launchLatencyMs: readonly [number, number];
+  /** background reclaim rate per spot instance-hour, on top of capacity crunches */
+  readonly interruptionRatePerHour: number;
+  readonly shutdownMs: number;
+  /** how long ended instances stay listed */
+  readonly endedListedMs: number;
+}
+
+export const DEFAULT_WORLD: WorldOptions = {
+  launchLatencyMs: [20_000, 90_000],
+  interruptionRatePerHour: 0.005,
+  shutdownMs: 45_000,
+  endedListedMs: 3600_000,
+};
+
+const STEP_MS = 60_000;
+
+export interface WorldEvent {
+  readonly t: number;
+  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown';
+  readonly instance: SimInstance;
+}
+
+export class SimWorld {
+  readonly subnets = new Map<string, SimSubnet>();
+  readonly images = new Map<string, SimImage>();
+  readonly instances = new Map<string, SimInstance>();
+  /** instances no longer listed, kept for accounting */
+  readonly archive: SimInstance[] = [];
+  readonly events: WorldEvent[] = [];
+  private t: number;
+  private subnetCount = 0;
+
+  constructor(
+    readonly market: Market,
+    private readonly rng: Prng,
+    start: number,
+    readonly options: WorldOptions = DEFAULT_WORLD,
+  ) {
+    this.t = start;
+  }
+
+  get now(): number {
+    return this.t;
+  }
+
+  regions(): string[] {
+    return Object.keys(SIM_REGIONS);
+  }
+
+  azs(region: string): readonly string[] {
+    return SIM_REGIONS[region] ?? [];
+  }
+
+  newId(prefix: string): string {
+    let hex = '';
+    while (hex.length < 17) hex += Math.floor(this.rng.next() * 16).toString(16);
+    return `${prefix}-${hex}`;
+  }
+
+  addSubnet(region: string, az: string, id = this.newId('subnet'), mapPublicIp = true): SimSubnet {
+    if (!this.azs(region).includes(az)) throw new Error(`simulated cloud has no zone ${az} in ${region}`);
+    this.subnetCount++;
+    const subnet: SimSubnet = { id, region, az, prefix: `10.${(this.subnetCount >> 8) & 255}.${this.subnetCount & 255}`, mapPublicIp, nextHost: 4 };
+    this.subnets.set(id, subnet);
+    return subnet;
+  }
+
+  /**
+   * Subnets the simulation did not define (named in policies): the n-th new one of a region goes
+   * to the region's n-th zone, so a policy's subnets spread over zones as real ones would.
+   */
+  adoptSubnets(region: string, ids: readonly string[]): void {
+    const azs = this.azs(region);
+    let n = [...this.subnets.values()].filter((s) => s.region === region).length;
+    for (const id of ids) {
+      if (this.subnets.has(id)) continue;
+      this.addSubnet(region, azs[n % azs.length] as string, id);
+      n++;
+    }
+  }
+
+  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami')): SimImage {
+    const image: SimImage = { id, region, name, created, productDescription, deregistered: false };
+    this.images.set(id, image);
+    return image;
+  }
+
+  /** Occupied capacity of one offer: instances pending or running there. */
+  usage(az: string, instanceType: string, lifecycle: Lifecycle): number {
+    let n = 0;
+    for (const i of this.instances.values()) {
+      if (i.az === az && i.instanceType === instanceType && i.lifecycle === lifecycle && (i.state === 'pending' || i.state === 'running')) n++;
+    }
+    return n;
+  }
+
+  createInstance(
+    fields: Omit<SimInstance, 'id' | 'privateIp' | 'publicIp' | 'launchTime' | 'visibleAt' | 'runningAt' | 'state' | 'cost' | 'billedUntil' | 'az' | 'region'> & {
+      publicIp?: boolean;
+      visibilityDelayMs: number;
+    },
+  ): SimInstance {
+    const subnet = this.subnets.get(fields.subnetId);
+    if (!subnet) throw new Error(`no subnet ${fields.subnetId}`);
+    const [minLatency, maxLatency] = this.options.launchLatencyMs;
+    const host = subnet.nextHost++;
+    const wantsPublic = fields.publicIp ?? subnet.mapPublicIp;
+    const { visibilityDelayMs, publicIp: _ignored, ...rest } = fields;
+    const instance: SimInstance = {
+      ...rest,
+      id: this.newId('i'),
+      region: subnet.region,
+      az: subnet.az,
+      privateIp: `${subnet.prefix}.${host % 250 + 4}`,
+      ...(wantsPublic ? { publicIp: `54.${this.rng.int(1, 254)}.${this.rng.int(1, 254)}.${this.rng.int(1, 254)}` } : {}),
+      launchTime: this.t,
+      visibleAt: this.t + visibilityDelayMs,
+      runningAt: this.t + this.rng.between(minLatency, maxLatency),
+      state: 'pending',
+      cost: 0,
+      billedUntil: this.t,
+    };
+    this.instances.set(instance.id, instance);
+    this.events.push({ t: this.t, kind: 'launch', instance });
+    return instance;
+  }
+
+  /** Begin shutting an instance down; `reason` is EC2's state reason code. */
+  endInstance(instance: SimInstance, reason: string, kind: WorldEvent['kind'] = 'terminated'): void {
+    if (instance.state === 'shutting-down' || instance.state === 'terminated') return;
+    this.bill(instance, this.t);
+    instance.state = 'shutting-down';
+    instance.stateReason = reason;
+    instance.endedAt = this.t;
+    this.events.push({ t: this.t, kind, instance });
+  }
+
+  /** Move the world forward to `t`, in steps of at most a minute. */
+  advanceTo(t: number): void {
+    while (this.t < t) {
+      const next = Math.min(t, this.t + STEP_MS);
+      this.step(next);
+    }
+  }
+
+  private step(next: number): void {
+    const dt = next - this.t;
+    for (const i of this.instances.values()) {
+      if (i.state === 'pending' && i.runningAt <= next) {
+        i.state = 'running';
+        this.events.push({ t: i.runningAt, kind: 'running', instance: i });
+      }
+      if (i.state === 'shutting-down' && (i.endedAt ?? next) + this.options.shutdownMs <= next) i.state = 'terminated';
+      if (i.state === 'pending' || i.state === 'running') this.bill(i, next);
+    }
+    this.t = next;
+    this.reclaimSpot(dt);
+    for (const [id, i] of this.instances) {
+      if (i.state === 'terminated' && (i.endedAt ?? 0) + this.options.endedListedMs < this.t) {
+        this.instances.delete(id);
+        this.archive.push(i);
+      }
+    }
+  }
+
+  /** Spot instances are reclaimed when their offer's capacity shrinks below use, when the price passes their max price, and at a small background rate. */
+  private reclaimSpot(dtMs: number): void {
+    const byOffer = new Map<string, SimInstance[]>();
+    for (const i of this.instances.values()) {
+      if (i.lifecycle !== 'spot' || (i.state !== 'pending' && i.state !== 'running')) continue;
+      const price = this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, this.t);
+      if (i.maxPrice !== undefined && price !== undefined && price > i.maxPrice) {
+        this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
+        continue;
+      }
+      if (this.rng.chance(1 - Math.exp(-this.options.interruptionRatePerHour * (dtMs / 3600_000)))) {
+        this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
+        continue;
+      }
+      const key = `${i.az}:${i.instanceType}`;
+      byOffer.set(key, [...(byOffer.get(key) ?? []), i]);
+    }
+    for (const group of byOffer.values()) {
+      const first = group[0] as SimInstance;
+      const excess = group.length - this.market.capacity(first.az, first.instanceType, 'spot', this.t);
+      if (excess <= 0) continue;
+      // The newest go first, as a capacity pool gives back its latest grants.
+      const victims = [...group].sort((a, b) => b.launchTime - a.launchTime).slice(0, excess);
+      for (const v of victims) this.endInstance(v, 'Server.SpotInstanceTermination', 'interrupted');
+    }
+  }
+
+  private bill(i: SimInstance, until: number): void {
+    if (until <= i.billedUntil) return;
+    const price =
+      i.lifecycle === 'spot'
+        ? (this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, i.billedUntil) ?? 0)
+        : (simOnDemandPrice(i.region, i.instanceType, i.productDescription) ?? 0);
+    i.cost += price * ((until - i.billedUntil) / 3600_000);
+    i.billedUntil = until;
+  }
+}
