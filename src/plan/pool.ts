@@ -97,7 +97,8 @@ export function planPool(ctx: PoolContext): PoolPlan {
     // Spot is back: bring spot in first; the on-demand instance leaves once its replacement runs.
     const inFlight = remaining - desired;
     const budget = resolveBudget(policy.onDemand.replaceBudget, desired);
-    const wanted = Math.min(onDemandRemaining - inFlight, budget - inFlight);
+    // Never above the pool's max, even for a moment.
+    const wanted = Math.min(onDemandRemaining - inFlight, budget - inFlight, policy.size.max - remaining);
     if (wanted > 0) {
       const placed = allocate(spot.offers, wanted, occupancy, Number.POSITIVE_INFINITY);
       const reason = `replace on-demand: spot available again (${onDemandRemaining} on-demand running)`;

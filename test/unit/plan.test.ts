@@ -1,0 +1,257 @@
+import { expect } from 'chai';
+import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { offerKey } from '../../src/domain/types.js';
+import { plan } from '../../src/plan/plan.js';
+import { T0, image, instance, pendingLaunch, policy, snapshot, spot } from '../support/builders.js';
+
+const launches = (p: ReturnType<typeof plan>) => p.actions.filter((a): a is LaunchAction => a.kind === 'launch');
+const terminations = (p: ReturnType<typeof plan>) => p.actions.filter((a): a is TerminateAction => a.kind === 'terminate');
+
+describe('plan: scaling up on spot', () => {
+  it('launches the shortfall on the cheapest offer, from the current AMI, with lowest-first names', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 3 } }), [policy()], 'releng');
+    const l = launches(p);
+    expect(l).to.have.length(3);
+    for (const a of l) {
+      expect(a).to.include({ lifecycle: 'spot', az: 'us-east-1b', subnetId: 'subnet-b', instanceType: 'c5.xlarge', ami: 'ami-new', price: 0.06 });
+      expect(a.reason).to.match(/^scale-up: want 3, have 0/);
+    }
+    expect(l.map((a) => a.name)).to.deep.equal(['bld-linux64-spot-001', 'bld-linux64-spot-002', 'bld-linux64-spot-003']);
+    expect(new Set(l.map((a) => a.clientToken)).size).to.equal(3);
+  });
+
+  it("uses the pool's own product description: a cheaper Windows price elsewhere is ignored", () => {
+    const prices = [
+      spot('us-east-1a', 'c5.xlarge', 0.01, 'Windows'),
+      spot('us-east-1c', 'c5.xlarge', 0.02, 'Windows (Amazon VPC)'),
+      spot('us-east-1a', 'c5.xlarge', 0.07),
+      spot('us-east-1b', 'c5.xlarge', 0.065, 'Linux/UNIX (Amazon VPC)'),
+      spot('us-east-1c', 'c5.xlarge', 0.08),
+    ];
+    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: prices }), [policy({ instanceTypes: ['c5.xlarge'] })], 'releng');
+    expect(launches(p).map((a) => [a.az, a.price])).to.deep.equal([
+      ['us-east-1b', 0.065],
+      ['us-east-1b', 0.065],
+    ]);
+  });
+
+  it('a Windows pool places on Windows prices', () => {
+    const prices = [spot('us-east-1a', 'c5.xlarge', 0.3, 'Windows'), spot('us-east-1b', 'c5.xlarge', 0.06), spot('us-east-1c', 'c5.xlarge', 0.25, 'Windows')];
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, spotPrices: prices }), [policy({ instanceTypes: ['c5.xlarge'], productDescription: 'Windows', onDemandPrice: 0.5 })], 'releng');
+    expect(launches(p).map((a) => [a.az, a.price])).to.deep.equal([['us-east-1c', 0.25]]);
+  });
+
+  it('compares prices per unit of weight', () => {
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 1 }, spotPrices: [spot('us-east-1a', 'c5.xlarge', 0.06), spot('us-east-1a', 'm5.xlarge', 0.1)] }),
+      [policy({ instanceTypes: [{ type: 'c5.xlarge', weight: 1 }, { type: 'm5.xlarge', weight: 2 }] })],
+      'releng',
+    );
+    expect(launches(p)[0]).to.include({ instanceType: 'm5.xlarge', price: 0.1 });
+  });
+
+  it('skips offers above the max price, in dollars or as a share of on-demand', () => {
+    const dollars = plan(snapshot({ desired: { 'bld-linux64': 1 } }), [policy({ spot: { maxPrice: 0.065 } })], 'releng');
+    expect(launches(dollars)[0]).to.include({ az: 'us-east-1b', instanceType: 'c5.xlarge', maxPrice: 0.065 });
+    const none = plan(snapshot({ desired: { 'bld-linux64': 1 } }), [policy({ spot: { maxPrice: 0.05 } })], 'releng');
+    expect(launches(none)).to.have.length(0);
+    expect(none.pools[0]?.notes.join('\n')).to.match(/above max price/);
+    // 30% of the policy's $0.20 on-demand price: $0.06 passes, nothing above it.
+    const share = plan(snapshot({ desired: { 'bld-linux64': 1 } }), [policy({ spot: { maxPrice: '30%' } })], 'releng');
+    expect(launches(share)[0]).to.include({ az: 'us-east-1b', price: 0.06, maxPrice: 0.06 });
+  });
+
+  it('prefers the Pricing API figure over the policy onDemandPrice for percentage caps', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 1 }, onDemandPrices: { 'us-east-1:c5.xlarge:Linux/UNIX': 0.1, 'us-east-1:m5.xlarge:Linux/UNIX': 0.1 } });
+    const p = plan(s, [policy({ spot: { maxPrice: '50%' } })], 'releng');
+    expect(launches(p)).to.have.length(0);
+  });
+
+  it('keeps offers that recently failed for capacity out, and uses the next cheapest', () => {
+    const unavailable = { [offerKey({ lifecycle: 'spot', instanceType: 'c5.xlarge', az: 'us-east-1b' })]: T0 + 60_000 };
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, unavailable }), [policy()], 'releng');
+    expect(launches(p)[0]).to.include({ az: 'us-east-1a', instanceType: 'c5.xlarge' });
+    const expired = { [offerKey({ lifecycle: 'spot', instanceType: 'c5.xlarge', az: 'us-east-1b' })]: T0 - 1 };
+    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 1 }, unavailable: expired }), [policy()], 'releng'))[0]).to.include({ az: 'us-east-1b' });
+  });
+
+  it('skips ignored zones and subnets that do not exist', () => {
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 1 } }),
+      [policy({ ignoredAzs: ['us-east-1b'], regions: { 'us-east-1': { subnets: ['subnet-a', 'subnet-b', 'subnet-zzz'], securityGroups: [] } } })],
+      'releng',
+    );
+    expect(launches(p)[0]).to.include({ az: 'us-east-1a' });
+  });
+
+  it('ignores policy regions this fleet does not manage', () => {
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 1 }, regions: ['us-west-2'] }),
+      [policy()],
+      'releng',
+    );
+    expect(launches(p)).to.have.length(0);
+  });
+
+  it('spreads: no offer takes more than its share of the pool', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 4 } }), [policy({ spread: '50%' })], 'releng');
+    const perOffer = new Map<string, number>();
+    for (const a of launches(p)) perOffer.set(`${a.az}:${a.instanceType}`, (perOffer.get(`${a.az}:${a.instanceType}`) ?? 0) + 1);
+    expect([...perOffer.values()]).to.deep.equal([2, 2]);
+    expect([...perOffer.keys()]).to.deep.equal(['us-east-1b:c5.xlarge', 'us-east-1a:c5.xlarge']);
+  });
+
+  it('reuses free names lowest first', () => {
+    const existing = [instance({ name: 'bld-linux64-spot-001' }), instance({ name: 'bld-linux64-spot-003' }), instance({ name: 'bld-linux64-spot-002', state: 'terminated' })];
+    const p = plan(snapshot({ desired: { 'bld-linux64': 4 }, instances: existing }), [policy()], 'releng');
+    expect(launches(p).map((a) => a.name)).to.deep.equal(['bld-linux64-spot-002', 'bld-linux64-spot-004']);
+  });
+
+  it('never launches a drained AMI: the newest non-drained one is current', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, drained: new Set(['ami-new']) }), [policy()], 'releng');
+    expect(launches(p)[0]?.ami).to.equal('ami-old');
+    const none = plan(snapshot({ desired: { 'bld-linux64': 1 }, drained: new Set(['ami-new', 'ami-old']) }), [policy()], 'releng');
+    expect(launches(none)).to.have.length(0);
+  });
+
+  it('gives a missing pool its min and clamps counts to [min, max]', () => {
+    expect(launches(plan(snapshot({ desired: {} }), [policy({ size: { min: 2, max: 5 } })], 'releng'))).to.have.length(2);
+    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 50 } }), [policy({ size: { min: 0, max: 5 } })], 'releng'))).to.have.length(5);
+  });
+
+  it('changes nothing without desired counts or a manifest', () => {
+    const running = [instance(), instance()];
+    for (const s of [snapshot({ desired: undefined, instances: running }), snapshot({ images: undefined, instances: running, desired: { 'bld-linux64': 0 } })]) {
+      const p = plan(s, [policy()], 'releng');
+      expect(p.actions).to.deep.equal([]);
+      expect(p.blocked).to.match(/nothing is launched or retired/);
+    }
+  });
+
+  it('counts pending launches as capacity and resumes unconfirmed ones with their own token', () => {
+    const confirmed = pendingLaunch({ instanceId: 'i-seen-later', name: 'bld-linux64-spot-001' });
+    const unconfirmed = pendingLaunch({ name: 'bld-linux64-spot-002', clientToken: 'fleet-abc' });
+    const p = plan(snapshot({ desired: { 'bld-linux64': 3 }, pendingLaunches: [confirmed, unconfirmed] }), [policy()], 'releng');
+    const l = launches(p);
+    expect(l).to.have.length(2);
+    expect(l[0]).to.include({ name: 'bld-linux64-spot-002', clientToken: 'fleet-abc' });
+    expect(l[0]?.reason).to.match(/^resume/);
+    expect(l[1]).to.include({ name: 'bld-linux64-spot-003' });
+  });
+});
+
+describe('plan: scaling down', () => {
+  it('terminates on-demand first, then the most expensive, then the newest', () => {
+    const cheapOld = instance({ az: 'us-east-1b', launchTime: T0 - 7200_000 });
+    const cheapNew = instance({ az: 'us-east-1b', launchTime: T0 - 600_000 });
+    const expensive = instance({ az: 'us-east-1a', instanceType: 'm5.xlarge' });
+    const onDemand = instance({ lifecycle: 'on-demand', az: 'us-east-1c' });
+    const s = snapshot({ desired: { 'bld-linux64': 1 }, instances: [cheapOld, cheapNew, expensive, onDemand] });
+    const t = terminations(plan(s, [policy()], 'releng'));
+    expect(t.map((a) => a.instanceId)).to.deep.equal([onDemand.id, expensive.id, cheapNew.id]);
+    expect(t[0]?.reason).to.match(/^scale-down: want 1, have 4/);
+  });
+
+  it('leaves workers alone when scaleDown is none', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 0 }, instances: [instance(), instance()] });
+    const p = plan(s, [policy({ scaleDown: 'none' })], 'releng');
+    expect(p.actions).to.deep.equal([]);
+    expect(p.pools[0]?.notes.join()).to.match(/scaleDown is none/);
+  });
+
+  it('never takes running capacity below desired while a replacement is still pending', () => {
+    const od = instance({ lifecycle: 'on-demand' });
+    const pendingSpot = instance({ state: 'pending', launchTime: T0 - 30_000 });
+    const s = snapshot({ desired: { 'bld-linux64': 1 }, instances: [od, pendingSpot] });
+    expect(terminations(plan(s, [policy()], 'releng'))).to.deep.equal([]);
+    const nowRunning = snapshot({ desired: { 'bld-linux64': 1 }, instances: [od, { ...pendingSpot, state: 'running' }] });
+    expect(terminations(plan(nowRunning, [policy()], 'releng')).map((a) => a.instanceId)).to.deep.equal([od.id]);
+  });
+
+  it('terminates pending instances freely when desired drops', () => {
+    const running = [instance(), instance()];
+    const pending = [instance({ state: 'pending', launchTime: T0 - 20_000 }), instance({ state: 'pending', launchTime: T0 - 10_000 })];
+    const t = terminations(plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [...running, ...pending] }), [policy()], 'releng'));
+    expect(t.map((a) => a.instanceId).sort()).to.deep.equal(pending.map((i) => i.id).sort());
+  });
+});
+
+describe('plan: on-demand fallback', () => {
+  const noSpot = { spot: { fallbackAfter: 300 }, onDemand: { max: 2 } };
+
+  it('starts the shortfall timer and waits fallbackAfter before launching on demand', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: [] });
+    const first = plan(s, [policy(noSpot)], 'releng');
+    expect(first.actions).to.deep.equal([]);
+    expect(first.shortfallSince['bld-linux64']).to.equal(T0);
+    expect(first.pools[0]?.notes.join()).to.match(/on-demand fallback in 300s/);
+
+    const early = plan({ ...s, now: T0 + 299_000, shortfallSince: first.shortfallSince }, [policy(noSpot)], 'releng');
+    expect(early.actions).to.deep.equal([]);
+    expect(early.shortfallSince['bld-linux64']).to.equal(T0);
+
+    const due = plan({ ...s, now: T0 + 300_000, shortfallSince: first.shortfallSince }, [policy(noSpot)], 'releng');
+    const l = launches(due);
+    expect(l).to.have.length(2); // the on-demand limit
+    for (const a of l) expect(a).to.include({ lifecycle: 'on-demand' });
+    expect(l[0]?.reason).to.match(/^fallback: spot short by 3 for 300s/);
+    expect(due.pools[0]?.notes.join()).to.match(/on-demand limit 2 reached/);
+  });
+
+  it('clears the timer once spot meets the desired count', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 1 }, shortfallSince: { 'bld-linux64': T0 - 100_000 } });
+    const p = plan(s, [policy(noSpot)], 'releng');
+    expect(launches(p)[0]).to.include({ lifecycle: 'spot' });
+    expect(p.shortfallSince).to.deep.equal({});
+  });
+
+  it('counts on-demand instances already running against the on-demand limit', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: [], shortfallSince: { 'bld-linux64': T0 - 600_000 }, instances: [instance({ lifecycle: 'on-demand' })] });
+    expect(launches(plan(s, [policy(noSpot)], 'releng'))).to.have.length(1);
+  });
+
+  it('replaces on-demand by spot gradually once spot is back: launch first, then retire', () => {
+    const od = [instance({ lifecycle: 'on-demand' }), instance({ lifecycle: 'on-demand' })];
+    const p1 = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: od }), [policy()], 'releng');
+    expect(terminations(p1)).to.deep.equal([]);
+    expect(launches(p1)).to.have.length(1);
+    expect(launches(p1)[0]).to.include({ lifecycle: 'spot' });
+    expect(launches(p1)[0]?.reason).to.match(/^replace on-demand/);
+
+    // The replacement is pending: nothing more until it runs.
+    const replacement = instance({ state: 'pending', az: 'us-east-1b' });
+    const p2 = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [...od, replacement] }), [policy()], 'releng');
+    expect(p2.actions).to.deep.equal([]);
+
+    // It runs: one on-demand leaves, and the next replacement starts.
+    const p3 = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [...od, { ...replacement, state: 'running' }] }), [policy()], 'releng');
+    expect(terminations(p3)).to.have.length(1);
+    expect(terminations(p3)[0]?.lifecycle).to.equal('on-demand');
+    expect(launches(p3)).to.have.length(1);
+  });
+
+  it('does not replace on-demand workers of a pool that scales down by itself', () => {
+    const od = [instance({ lifecycle: 'on-demand' })];
+    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: od }), [policy({ scaleDown: 'none' })], 'releng').actions).to.deep.equal([]);
+  });
+
+  it('never replaces above the pool max', () => {
+    const od = [instance({ lifecycle: 'on-demand' }), instance({ lifecycle: 'on-demand' })];
+    expect(plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: od }), [policy({ size: { min: 0, max: 2 } })], 'releng').actions).to.deep.equal([]);
+  });
+});
+
+describe('plan: multiple pools and regions', () => {
+  it('plans each pool on its own images', () => {
+    const tst = policy({ pool: 'tst-linux64', names: 'tst-{nnn}' });
+    const s = snapshot({
+      desired: { 'bld-linux64': 1, 'tst-linux64': 1 },
+      images: [image('ami-bld', 1), image('ami-tst', 2, 'tst-linux64')],
+    });
+    const l = launches(plan(s, [policy(), tst], 'releng'));
+    expect(l.map((a) => [a.pool, a.ami, a.name])).to.deep.equal([
+      ['bld-linux64', 'ami-bld', 'bld-linux64-spot-001'],
+      ['tst-linux64', 'ami-tst', 'tst-001'],
+    ]);
+  });
+});
