@@ -134,20 +134,15 @@ export function planPool(ctx: PoolContext): PoolPlan {
 }
 
 function launchAction(ctx: PoolContext, offer: Candidate, name: string, reason: string): LaunchAction {
+  const what = { pool: ctx.policy.pool, region: offer.region, subnetId: offer.subnetId, instanceType: offer.instanceType, lifecycle: offer.lifecycle, ami: offer.ami, name };
   return {
     kind: 'launch',
-    pool: ctx.policy.pool,
-    region: offer.region,
+    ...what,
     az: offer.az,
-    subnetId: offer.subnetId,
-    instanceType: offer.instanceType,
-    lifecycle: offer.lifecycle,
-    ami: offer.ami,
-    name,
     ...(offer.price !== undefined ? { price: offer.price } : {}),
     ...(offer.maxPrice !== undefined ? { maxPrice: offer.maxPrice } : {}),
     reason,
-    clientToken: launchToken(ctx.fleet, ctx.policy.pool, name, ctx.now),
+    clientToken: launchToken(ctx.fleet, what, ctx.now),
   };
 }
 

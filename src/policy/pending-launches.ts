@@ -5,12 +5,14 @@ import type { LaunchOutcome } from '../domain/outcome.js';
 import type { Instance } from '../domain/types.js';
 
 /**
- * The idempotency token of one launch. It is derived from the launch's identity and the time it
- * was planned, and stored with the pending launch, so a retried or resumed call reuses it while a
- * later launch into the same (reused) name gets a new one.
+ * The idempotency token of one launch: derived from what is launched where, under which name,
+ * and when it was planned. It is stored with the pending launch, so a retried or resumed call
+ * reuses it; another offer tried for the same name, or a later launch into a reused name, gets
+ * a new one (EC2 refuses a token reused with other parameters).
  */
-export function launchToken(fleet: string, pool: string, name: string, plannedAt: number): string {
-  const digest = createHash('sha256').update(`${fleet}\u0000${pool}\u0000${name}\u0000${plannedAt}`).digest('hex');
+export function launchToken(fleet: string, launch: Pick<LaunchAction, 'pool' | 'name' | 'region' | 'subnetId' | 'instanceType' | 'lifecycle' | 'ami'>, plannedAt: number): string {
+  const identity = [fleet, launch.pool, launch.name, launch.region, launch.subnetId, launch.instanceType, launch.lifecycle, launch.ami, plannedAt];
+  const digest = createHash('sha256').update(identity.join('\u0000')).digest('hex');
   return `fleet-${digest.slice(0, 40)}`;
 }
 

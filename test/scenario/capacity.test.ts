@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import { policy } from '../support/builders.js';
+import { SimFleet } from '../support/sim-fleet.js';
+
+const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'], securityGroups: ['sg-1'] } };
+const TYPES = ['c5.xlarge', 'm5.xlarge'];
+
+function bld(overrides: Record<string, unknown> = {}) {
+  return policy({ regions: SUBNETS, instanceTypes: TYPES, spot: { fallbackAfter: 300 }, onDemand: { max: 10 }, ...overrides });
+}
+
+/** The zones of the test subnets, and the cheapest spot offer now. */
+function market(fleet: SimFleet) {
+  const zones = ['subnet-1a', 'subnet-1b', 'subnet-1c'].map((s) => fleet.cloud.world.subnets.get(s)?.az as string);
+  const t = fleet.cloud.clock.now();
+  const offers = zones
+    .flatMap((az) => TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })))
+    .sort((a, b) => a.price - b.price);
+  return { zones, offers };
+}
+
+function exhaustSpot(fleet: SimFleet, zones: readonly string[], capacity: number | undefined) {
+  for (const az of zones) for (const type of TYPES) fleet.cloud.world.market.setCapacity(az, type, 'spot', capacity);
+}
+
+describe('scenario: capacity under pressure', () => {
+  it('moves to the next-cheapest offer in the same cycle when the cheapest has no capacity', async () => {
+    const fleet = new SimFleet({ policies: [bld()] });
+    const { offers } = market(fleet);
+    const [cheapest, second] = offers;
+    fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
+    fleet.publishDesired({ 'bld-linux64': 3 });
+    const result = await fleet.cycle();
+    const live = fleet.instances('bld-linux64');
+    expect(live).to.have.length(3);
+    expect(live.every((i) => i.az === second?.az && i.instanceType === second?.type && i.lifecycle === 'spot')).to.equal(true);
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(3);
+    expect(result.outcomes).to.have.length(2); // two rounds in one cycle
+    // The failed offer stays out: the next launch does not try it again.
+    fleet.advance(60_000);
+    fleet.publishDesired({ 'bld-linux64': 4 });
+    await fleet.cycle();
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(3);
+    expect(fleet.instances('bld-linux64')).to.have.length(4);
+  });
+
+  it('falls back to on-demand after fallbackAfter, not before, with the timer surviving a restart', async () => {
+    const fleet = new SimFleet({ policies: [bld()] });
+    const { zones } = market(fleet);
+    exhaustSpot(fleet, zones, 0);
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    const start = fleet.cloud.clock.now();
+    await fleet.cycle();
+    expect(fleet.instances('bld-linux64')).to.have.length(0);
+    // Cycles until just before fallbackAfter: nothing on demand, even across a restart.
+    for (let k = 0; k < 4; k++) {
+      fleet.advance(60_000);
+      if (k === 1) fleet.restart();
+      await fleet.cycle();
+      expect(fleet.instances('bld-linux64'), `after ${(fleet.cloud.clock.now() - start) / 1000}s`).to.have.length(0);
+    }
+    expect(fleet.cloud.clock.now() - start).to.be.below(300_000);
+    fleet.advance(60_000);
+    const due = await fleet.cycle();
+    const live = fleet.instances('bld-linux64');
+    expect(live).to.have.length(2);
+    expect(live.every((i) => i.lifecycle === 'on-demand')).to.equal(true);
+    const launch = due.outcomes.flatMap((o) => o.launches).find((l) => l.instance && l.action.lifecycle === 'on-demand');
+    expect(launch?.action.reason).to.match(/^fallback: spot short by 2 for 3\d\ds/);
+  });
+
+  it('replaces on-demand by spot once spot is back: launch first, then retire, never below desired', async () => {
+    const fleet = new SimFleet({ policies: [bld({ spot: { fallbackAfter: 0 } })] });
+    const { zones } = market(fleet);
+    exhaustSpot(fleet, zones, 0);
+    fleet.publishDesired({ 'bld-linux64': 3 });
+    await fleet.cycles(3);
+    expect(fleet.instances('bld-linux64').map((i) => i.lifecycle)).to.deep.equal(['on-demand', 'on-demand', 'on-demand']);
+
+    exhaustSpot(fleet, zones, undefined);
+    let minRunning = Number.POSITIVE_INFINITY;
+    for (let k = 0; k < 20 && fleet.instances('bld-linux64').some((i) => i.lifecycle === 'on-demand'); k++) {
+      await fleet.cycle();
+      minRunning = Math.min(minRunning, fleet.instances('bld-linux64', ['running']).length);
+      fleet.advance(60_000);
+      minRunning = Math.min(minRunning, fleet.instances('bld-linux64', ['running']).length);
+    }
+    await fleet.cycles(2);
+    const live = fleet.instances('bld-linux64');
+    expect(live).to.have.length(3);
+    expect(live.every((i) => i.lifecycle === 'spot')).to.equal(true);
+    expect(minRunning).to.be.at.least(3);
+    const replaced = [...fleet.cloud.world.archive, ...fleet.cloud.world.instances.values()].filter((i) => i.lifecycle === 'on-demand');
+    expect(replaced.every((i) => i.stateReason === 'Client.UserInitiatedShutdown')).to.equal(true);
+  });
+
+  it('replaces interrupted spot instances and keeps the interrupted offer out for a while', async () => {
+    const fleet = new SimFleet({ policies: [bld()] });
+    const [cheapest] = market(fleet).offers;
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    await fleet.cycles(2);
+    const victims = fleet.instances('bld-linux64');
+    expect(victims.every((i) => i.az === cheapest?.az && i.instanceType === cheapest?.type)).to.equal(true);
+    // The offer's capacity is reclaimed: the simulated cloud interrupts both.
+    fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
+    fleet.advance(60_000);
+    expect(victims.every((i) => i.stateReason === 'Server.SpotInstanceTermination')).to.equal(true);
+    // Capacity comes straight back, but the offer is remembered as failing: replacements go elsewhere.
+    fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', undefined);
+    await fleet.cycle();
+    const replacements = fleet.instances('bld-linux64');
+    expect(replacements).to.have.length(2);
+    expect(replacements.some((i) => i.az === cheapest?.az && i.instanceType === cheapest?.type)).to.equal(false);
+    expect(replacements.map((i) => i.tags.Name).sort()).to.deep.equal(victims.map((i) => i.tags.Name).sort());
+  });
+
+  it('falls back on every capacity error code, not only InsufficientInstanceCapacity', async () => {
+    for (const code of ['MaxSpotInstanceCountExceeded', 'UnfulfillableCapacity', 'InsufficientFreeAddressesInSubnet', 'SpotMaxPriceTooLow']) {
+      const fleet = new SimFleet({ policies: [bld({ spot: { fallbackAfter: 0 } })] });
+      fleet.cloud.faults.addScripted({ action: 'RunInstances', code, status: code === 'InsufficientFreeAddressesInSubnet' ? 400 : 500, when: (d) => d.lifecycle === 'spot' });
+      fleet.publishDesired({ 'bld-linux64': 1 });
+      await fleet.cycle();
+      const live = fleet.instances('bld-linux64');
+      expect(live, code).to.have.length(1);
+      expect(live[0]?.lifecycle, code).to.equal('on-demand');
+    }
+  });
+});
