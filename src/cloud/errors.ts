@@ -66,16 +66,28 @@ interface AwsLikeError {
   message?: string;
   $metadata?: { httpStatusCode?: number };
   $response?: { statusCode?: number };
+  cause?: unknown;
 }
 
 /** Classify anything thrown by an SDK call, a fetch, or the simulator. */
 export function classify(err: unknown): CloudError {
+  return classifyAt(err, 0);
+}
+
+function classifyAt(err: unknown, depth: number): CloudError {
   if (err instanceof CloudError) return err;
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as AwsLikeError;
-  const code = e.Code ?? (e.code && !/^\d+$/.test(e.code) ? e.code : undefined) ?? e.name ?? 'Unknown';
+  const code = String(e.Code ?? (e.code && !/^\d+$/.test(e.code) ? e.code : undefined) ?? e.name ?? 'Unknown');
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
   const message = firstLine(e.message) || code;
-  return new CloudError(classOf(code, status), code, message, status);
+  const errorClass = classOf(code, status);
+  // fetch (undici) wraps network failures: TypeError "fetch failed" with the real error (ECONNREFUSED,
+  // UND_ERR_SOCKET, ...) as its cause. When the error itself says nothing, its cause decides.
+  if (errorClass === 'fatal' && status === undefined && typeof e.cause === 'object' && e.cause !== null && depth < 3) {
+    const inner = classifyAt(e.cause, depth + 1);
+    if (inner.errorClass !== 'fatal') return new CloudError(inner.errorClass, inner.code, `${message}: ${inner.message}`, inner.httpStatus);
+  }
+  return new CloudError(errorClass, code, message, status);
 }
 
 function classOf(code: string, status: number | undefined): ErrorClass {
@@ -90,6 +102,7 @@ function classOf(code: string, status: number | undefined): ErrorClass {
   return 'fatal';
 }
 
-function firstLine(s: string | undefined): string {
-  return (s ?? '').split('\n')[0]?.trim() ?? '';
+function firstLine(s: unknown): string {
+  // anything may be thrown, including objects whose message is not a string
+  return (typeof s === 'string' ? s : '').split('\n')[0]?.trim() ?? '';
 }

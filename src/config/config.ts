@@ -104,7 +104,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       fromFile = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new InputError(`config ${path}: not valid JSON (${(e as Error).message})`);
+      throw new InputError(`config ${path}: not valid JSON (${oneLine((e as Error).message)})`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new InputError(`config ${path}: expected a JSON object`);
     try {

@@ -19,12 +19,20 @@ export function loadPolicies(dir: string): PoolPolicy[] {
   const sources = new Map<string, string>();
   for (const entry of entries) {
     const path = join(dir, entry);
-    if (!entry.endsWith('.json') || !statSync(path).isFile()) continue;
+    if (!entry.endsWith('.json')) continue;
+    let text: string;
+    try {
+      if (!statSync(path).isFile()) continue;
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      // e.g. a dangling symlink or an unreadable file: a clear input error, not a crash
+      throw new InputError(`${path}: cannot read (${(e as Error).message})`);
+    }
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(path, 'utf8'));
+      doc = JSON.parse(text);
     } catch (e) {
-      throw new InputError(`${path}: not valid JSON (${(e as Error).message})`);
+      throw new InputError(`${path}: not valid JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
     }
     const policy = parsePolicy(doc, path);
     const earlier = sources.get(policy.pool);

@@ -53,8 +53,8 @@ class Field {
     return this.value;
   }
 
-  strings(pattern?: RegExp): string[] {
-    return this.array().map((v, n) => new Field(v, `${this.path}[${n}]`).string(pattern));
+  strings(pattern?: RegExp, expected?: string): string[] {
+    return this.array().map((v, n) => new Field(v, `${this.path}[${n}]`).string(pattern, expected));
   }
 
   /** A count (integer) or a percentage ("10%"). */
@@ -163,7 +163,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     names,
     spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },
-    ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ) : [],
+    ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"') : [],
   };
 }
 
@@ -195,9 +195,9 @@ function regions(field: Field): Record<string, RegionPlacement> {
     if (!REGION.test(region)) throw new InputError(`${field.path}: ${JSON.stringify(region)} is not a region name`);
     const entry = field.at(region);
     entry.object(['subnets', 'securityGroups', 'publicIp']);
-    const subnets = entry.at('subnets').strings(/^subnet-[0-9a-zA-Z]+$/);
+    const subnets = entry.at('subnets').strings(/^subnet-[0-9a-zA-Z]+$/, 'expected a subnet id such as "subnet-0a1b"');
     if (subnets.length === 0) entry.at('subnets').fail('expected at least one subnet id');
-    const securityGroups = entry.at('securityGroups').present ? entry.at('securityGroups').strings(/^sg-[0-9a-zA-Z]+$/) : [];
+    const securityGroups = entry.at('securityGroups').present ? entry.at('securityGroups').strings(/^sg-[0-9a-zA-Z]+$/, 'expected a security group id such as "sg-0c2d"') : [];
     out[region] = {
       subnets,
       securityGroups,

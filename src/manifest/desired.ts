@@ -6,7 +6,7 @@ export function parseDesired(text: string): Record<string, number> {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`desired counts: not JSON (${(e as Error).message})`);
+    throw new InputError(`desired counts: not JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InputError('desired counts: expected an object of pool → count');

@@ -12,6 +12,9 @@ export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = { poolTag: 'moz-type', 
 
 const AMI_ID = /^ami-[0-9a-zA-Z]{1,32}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:$|[T ])/;
+/** Epoch seconds: digits only, so "", "-5" or "0x10" (which Number() accepts) are refused. */
+const EPOCH_SECONDS = /^\s*\d+(?:\.\d+)?\s*$/;
 
 /**
  * Parse an AMI manifest in either accepted form, detected from its shape:
@@ -24,7 +27,7 @@ export function parseManifest(text: string, options: ManifestOptions = DEFAULT_M
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`manifest: not JSON (${(e as Error).message})`);
+    throw new InputError(`manifest: not JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
   }
   if (!isObject(doc)) throw new InputError('manifest: expected a JSON object');
   const images = Array.isArray(doc.images) ? parseNative(doc.images) : parseMozilla(doc, options);
@@ -43,7 +46,8 @@ function parseNative(entries: unknown[]): Image[] {
     const where = `manifest: images[${n}]`;
     if (!isObject(entry)) throw new InputError(`${where}: expected an object`);
     const id = requireString(entry.id, `${where}.id`);
-    const created = typeof entry.created === 'string' ? Date.parse(entry.created) : Number.NaN;
+    // Date.parse alone takes almost anything ("1" is 2001): insist on an ISO 8601 date first.
+    const created = typeof entry.created === 'string' && ISO_DATE.test(entry.created) ? Date.parse(entry.created) : Number.NaN;
     if (!Number.isFinite(created)) throw new InputError(`${where}.created: expected an ISO 8601 time (got ${JSON.stringify(entry.created)})`);
     return checkImage(
       { id, pool: requireString(entry.pool, `${where}.pool`), region: requireString(entry.region, `${where}.region`), created, name: optionalString(entry.name, `${where}.name`) },
@@ -62,8 +66,9 @@ function parseMozilla(doc: Record<string, unknown>, options: ManifestOptions): I
     const pool = tags[options.poolTag];
     if (pool === undefined || pool === '') continue; // not a pool image
     const id = requireString(entry.id ?? key, `${where}.id`);
-    const createdSeconds = Number(tags[options.createdTag]);
-    if (tags[options.createdTag] === undefined || !Number.isFinite(createdSeconds)) {
+    const createdTag = tags[options.createdTag];
+    const createdSeconds = createdTag !== undefined && EPOCH_SECONDS.test(createdTag) ? Number(createdTag) : Number.NaN;
+    if (!Number.isFinite(createdSeconds)) {
       throw new InputError(`${where}: tag ${options.createdTag} must be epoch seconds (got ${JSON.stringify(tags[options.createdTag])})`);
     }
     images.push(

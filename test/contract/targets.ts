@@ -110,7 +110,7 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
     },
     ami: async () => {
       const out = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-      return (out.Images ?? []).find((i) => i.ImageId && i.Platform !== 'windows')?.ImageId as string;
+      return (out.Images ?? []).find((i) => i.ImageId && String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
     },
     createBucket: async (bucket) => {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fleet, workspace } from '../support/cli.js';
+
+const POLICY = {
+  pool: 'bld-linux64',
+  instanceTypes: ['c5.xlarge'],
+  regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: ['sg-0c2d'] } },
+  userData: '#cloud-config\npassword: hunter2\n',
+  size: { min: 0, max: 10 },
+  names: 'bld-linux64-spot-{nnn}',
+};
+
+describe('cli: usage and configuration', function () {
+  this.timeout(30_000);
+
+  it('config check validates and prints the effective configuration with user data redacted', async () => {
+    const ws = workspace({ fleet: 'releng', manifest: 'amis.json', desired: 'desired.json' }, [POLICY]);
+    const r = await fleet(['config', 'check', '--config', ws.config]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/config OK: fleet releng, 1 pool\(s\): bld-linux64/);
+    expect(r.stdout).to.include('"fallbackAfter": 300');
+    expect(r.stdout).not.to.include('hunter2');
+    expect(r.stdout).to.match(/"userData": "<redacted: \d+ bytes>"/);
+    // Relative paths are taken from the config file's own directory.
+    expect(r.stdout).to.include(JSON.stringify(join(ws.dir, 'policies')));
+  });
+
+  it('the repository default config and example policies pass config check', async () => {
+    const r = await fleet(['config', 'check']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/bld-linux64, try-linux64, tst-linux64/);
+  });
+
+  it('a bad config value exits 2 with one line naming the key', async () => {
+    const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [POLICY]);
+    const r = await fleet(['config', 'check', '--config', ws.config], { FLEET_INTERVAL: 'soon' });
+    expect(r.code).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/interval/);
+    expect(r.stderr).not.to.match(/\s+at /); // no stack trace without --debug
+  });
+
+  it('a bad policy exits 2 naming the file and the field', async () => {
+    const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...POLICY, spot: { fallbackAfter: -5 } }]);
+    const r = await fleet(['config', 'check', '--config', ws.config]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr.trim().split('\n')).to.have.length(1);
+    expect(r.stderr).to.match(/bld-linux64\.json\.spot\.fallbackAfter: expected an integer ≥ 0 \(got -5\)/);
+  });
+
+  it('an unknown key in a policy is refused, so typos never pass silently', async () => {
+    const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...POLICY, fallbackafter: 10 }]);
+    const r = await fleet(['config', 'check', '--config', ws.config]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/unknown key "fallbackafter"/);
+  });
+
+  it('a missing config file named explicitly exits 2', async () => {
+    const r = await fleet(['status', '--config', '/nonexistent/fleet.json']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/config \/nonexistent\/fleet.json: file not found/);
+  });
+
+  it('usage mistakes exit 2', async () => {
+    expect((await fleet(['frobnicate'])).code).to.equal(2);
+    expect((await fleet(['status', '--no-such-flag'])).code).to.equal(2);
+    expect((await fleet(['sim', '--hours', 'many'])).code).to.equal(2);
+    expect((await fleet(['--help'])).code).to.equal(0);
+  });
+
+  it('an unreachable cloud is a runtime failure: exit 1, one line', async () => {
+    const ws = workspace({ manifest: 's3://nowhere-bucket/amis.json', desired: 's3://nowhere-bucket/desired.json', state: join('state') }, [POLICY]);
+    writeFileSync(join(ws.dir, 'desired.json'), '{}');
+    const r = await fleet(['status', '--config', ws.config], {
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+      AWS_REGION: 'us-east-1',
+    });
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('fleet:'))).to.have.length(1);
+  });
+});
+
+describe('cli: fleet sim', function () {
+  this.timeout(60_000);
+
+  it('runs the reconciler on the simulated cloud and prints a summary', async () => {
+    const r = await fleet(['sim', '--hours', '2', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.cycles).to.equal(120);
+    expect(summary.failedCycles).to.equal(0);
+    expect(summary.spotShare).to.be.greaterThan(0.5);
+    expect(summary.api.createNetworkInterface).to.equal(0);
+    expect(Object.keys(summary.launchesPerZone).length).to.be.greaterThan(0);
+    expect(summary.pools.map((p: { pool: string }) => p.pool).sort()).to.deep.equal(['bld-linux64', 'try-linux64', 'tst-linux64']);
+  });
+
+  it('writes an HTML report when asked', async () => {
+    const ws = workspace({}, [POLICY]);
+    const report = join(ws.dir, 'report.html');
+    const r = await fleet(['sim', '--hours', '1', '--report', report]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include(`Report written to ${report}`);
+    const { readFileSync } = await import('node:fs');
+    expect(readFileSync(report, 'utf8')).to.match(/<svg[^>]*aria-label="bld-linux64 wanted and running workers"/);
+  });
+
+  it('is reproducible from its seed', async () => {
+    const a = await fleet(['sim', '--hours', '1', '--json', '--seed', '5']);
+    const b = await fleet(['sim', '--hours', '1', '--json', '--seed', '5']);
+    expect(JSON.parse(a.stdout)).to.deep.equal(JSON.parse(b.stdout));
+  });
+});

@@ -1,0 +1,146 @@
+import { expect } from 'chai';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { motoEnv, useMoto } from '../support/moto.js';
+import { fleet, workspace } from '../support/cli.js';
+
+const MUTATING = /^(Run|Terminate|Create|Delete|Modify|Put)/;
+
+describe('cli against moto_server: the operator path end to end', function () {
+  this.timeout(60_000);
+  const moto = useMoto(this);
+  let proxy: FaultProxy;
+  let env: Record<string, string>;
+  let ec2: EC2Client;
+  let s3: S3Client;
+  let subnet: { id: string; az: string };
+  let config: string;
+
+  before(async () => {
+    proxy = await startFaultProxy(moto().endpoint);
+    env = motoEnv(proxy.endpoint);
+    const client = { region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    ec2 = new EC2Client(client);
+    s3 = new S3Client({ ...client, forcePathStyle: true });
+    const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
+    const first = (subnets.Subnets ?? []).sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)))[1];
+    subnet = { id: first?.SubnetId as string, az: first?.AvailabilityZone as string };
+    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+    const ami = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
+    await s3.send(new CreateBucketCommand({ Bucket: 'golden-amis' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
+    // The manifest in Mozilla's amis.json form, as the image pipeline publishes it.
+    const manifest = { [ami]: { id: ami, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } };
+    await s3.send(new PutObjectCommand({ Bucket: 'golden-amis', Key: 'amis.json', Body: JSON.stringify(manifest) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 3 }) }));
+    config = workspace(
+      { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' } },
+      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet.id], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
+    ).config;
+  });
+  after(async () => proxy?.close());
+
+  it('reconcile --once launches exactly the desired tagged spot instances in the chosen subnet, with no CreateNetworkInterface', async () => {
+    proxy.clearCalls();
+    const r = await fleet(['reconcile', '--once', '--config', config], env);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/launched 3, terminated 0/);
+    // One JSON log line per action, naming pool, instance and reason.
+    const launches = r.stderr.split('\n').filter((l) => l.includes('"msg":"launch"')).map((l) => JSON.parse(l));
+    expect(launches).to.have.length(3);
+    for (const l of launches) expect(l).to.include.keys('pool', 'instance', 'reason');
+
+    const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
+    const instances = (out.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+    expect(instances).to.have.length(3);
+    for (const i of instances) {
+      expect(i.InstanceLifecycle).to.equal('spot');
+      expect(i.SubnetId).to.equal(subnet.id);
+      expect(i.MetadataOptions).to.include({ HttpTokens: 'required', InstanceMetadataTags: 'enabled' });
+      const tags = Object.fromEntries((i.Tags ?? []).map((t) => [t.Key, t.Value]));
+      expect(tags).to.include({ 'fleet:managed-by': 'releng', 'fleet:pool': 'bld-linux64' });
+      expect(tags.Name).to.match(/^bld-linux64-spot-00[123]$/);
+    }
+    expect(proxy.calls.map((c) => c.action)).not.to.include('CreateNetworkInterface');
+    expect(proxy.calls.filter((c) => c.action === 'RunInstances')).to.have.length(3);
+    for (const call of proxy.calls.filter((c) => c.action === 'RunInstances')) {
+      expect(call.params.get('NetworkInterface.1.SubnetId')).to.equal(subnet.id);
+      expect(call.params.has('NetworkInterface.1.NetworkInterfaceId')).to.equal(false);
+      expect(call.params.get('InstanceMarketOptions.MarketType')).to.equal('spot');
+      expect(call.params.get('ClientToken')).to.match(/^fleet-[0-9a-f]{40}$/);
+    }
+  });
+
+  it('status --json lists each instance with its private and public IP', async () => {
+    const r = await fleet(['status', '--json', '--config', config], env);
+    expect(r.code, r.stderr).to.equal(0);
+    const status = JSON.parse(r.stdout);
+    expect(status.instances).to.have.length(3);
+    for (const i of status.instances) {
+      expect(i).to.include.keys('id', 'name', 'pool', 'region', 'az', 'instanceType', 'lifecycle', 'state', 'privateIp', 'publicIp', 'ami', 'amiStatus', 'launchTime');
+      expect(i.privateIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(i.publicIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(i).to.include({ pool: 'bld-linux64', lifecycle: 'spot', amiStatus: 'current', az: subnet.az });
+    }
+    expect(status.pools).to.have.length(1);
+    expect(status.pools[0]).to.include({ pool: 'bld-linux64', desired: 3, spot: 3, onDemand: 0, outdated: 0 });
+    expect(status.pools[0].running + status.pools[0].pending).to.equal(3);
+  });
+
+  it('status --hosts prints hosts-file lines, and the table shows a summary line per pool', async () => {
+    const hosts = await fleet(['status', '--hosts', '--config', config], env);
+    expect(hosts.code).to.equal(0);
+    const lines = hosts.stdout.trim().split('\n');
+    expect(lines).to.have.length(3);
+    for (const line of lines) expect(line).to.match(/^\d+\.\d+\.\d+\.\d+ bld-linux64-spot-00[123]$/);
+    const table = await fleet(['status', '--config', config], env);
+    expect(table.stdout).to.match(/bld-linux64: desired 3 \/ running \d \/ pending \d \/ spot 3 \/ on-demand 0 \/ outdated 0 \//);
+  });
+
+  it('plan --json shows what would change and mutates nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 5 }) }));
+    proxy.clearCalls();
+    const r = await fleet(['plan', '--json', '--config', config], env);
+    expect(r.code, r.stderr).to.equal(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan.actions).to.have.length(2);
+    for (const a of plan.actions) {
+      expect(a).to.include({ kind: 'launch', pool: 'bld-linux64', region: 'us-east-1', az: subnet.az, instanceType: 'c5.xlarge', lifecycle: 'spot' });
+      expect(a).to.include.keys('ami', 'name', 'price', 'reason');
+      expect(a).not.to.have.key('instanceId');
+    }
+    expect(plan.actions.map((a: { name: string }) => a.name)).to.deep.equal(['bld-linux64-spot-004', 'bld-linux64-spot-005']);
+    expect(proxy.calls.length).to.be.greaterThan(0);
+    expect(proxy.calls.filter((c) => MUTATING.test(c.action) || c.method === 'PUT' || c.method === 'DELETE')).to.deep.equal([]);
+
+    const dry = await fleet(['reconcile', '--dry-run', '--once', '--config', config], env);
+    expect(dry.code).to.equal(0);
+    expect(dry.stdout).to.match(/dry run: nothing changed/);
+    expect(proxy.calls.filter((c) => MUTATING.test(c.action) || c.method === 'PUT' || c.method === 'DELETE')).to.deep.equal([]);
+  });
+
+  it('reconcile runs as a service and stops cleanly on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['dist/cli/main.js', 'reconcile', '--config', config], {
+      env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no cycle within 30s: ${stderr}`)), 30_000);
+      const poll = setInterval(() => {
+        if (/"msg":"launch"/.test(stderr) && stderr.split('"msg":"launch"').length - 1 >= 2) {
+          clearInterval(poll);
+          clearTimeout(timer);
+          resolve();
+        }
+      }, 100);
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).to.equal(0);
+    expect(stderr).to.match(/"msg":"stopped"/);
+  });
+});

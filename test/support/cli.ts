@@ -1,0 +1,46 @@
+// Run the built `fleet` binary as an operator would.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const BIN = resolve('dist/cli/main.js');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function fleet(args: readonly string[], env: Record<string, string> = {}, options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm test does)`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A scratch directory with a config file and a policies directory. */
+export function workspace(config: Record<string, unknown>, policies: Record<string, unknown>[]): { dir: string; config: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-cli-'));
+  mkdirSync(join(dir, 'policies', 'iam'), { recursive: true });
+  writeFileSync(join(dir, 'policies', 'iam', 'fleet.json'), '{"Version": "2012-10-17", "Statement": []}');
+  for (const p of policies) writeFileSync(join(dir, 'policies', `${String(p.pool)}.json`), JSON.stringify(p, null, 2));
+  const path = join(dir, 'fleet.json');
+  writeFileSync(path, JSON.stringify({ policies: 'policies', state: 'state', ...config }, null, 2));
+  return { dir, config: path };
+}

@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { allocateNames, formatName, isValidNameTemplate, slotOf } from '../../src/policy/names.js';
+
+describe('names: templates', () => {
+  describe('isValidNameTemplate', () => {
+    for (const template of ['bld-linux64-spot-{nnn}', '{n}', 'w{nnnn}.pool', 'try-{nn}-win']) {
+      it(`accepts ${template}`, () => expect(isValidNameTemplate(template)).to.equal(true));
+    }
+    for (const template of ['bld-linux64', '', 'bld-{nnn}-{nn}', 'bld-{NNN}', 'bld-{}', 'bld-{nnn', 'bld-nnn}', 'bld-{pool}-{nnn}', 'bld-{nnn}}', '{{nnn}}', 'bld-{x}']) {
+      it(`rejects ${JSON.stringify(template)}`, () => expect(isValidNameTemplate(template)).to.equal(false));
+    }
+  });
+
+  describe('formatName', () => {
+    it('zero-pads the slot to the width of the placeholder', () => {
+      expect(formatName('bld-linux64-spot-{nnn}', 1)).to.equal('bld-linux64-spot-001');
+      expect(formatName('bld-linux64-spot-{nnn}', 42)).to.equal('bld-linux64-spot-042');
+      expect(formatName('w-{n}', 7)).to.equal('w-7');
+      expect(formatName('w-{nnnnn}.x', 123)).to.equal('w-00123.x');
+    });
+
+    it('grows past the width instead of truncating', () => {
+      expect(formatName('bld-{nnn}', 1234)).to.equal('bld-1234');
+    });
+
+    it('keeps a suffix and characters that mean something to String.replace', () => {
+      expect(formatName('$&-{nn}-$1', 3)).to.equal('$&-03-$1');
+    });
+  });
+
+  describe('slotOf', () => {
+    it('reads the slot number back', () => {
+      expect(slotOf('bld-linux64-spot-{nnn}', 'bld-linux64-spot-007')).to.equal(7);
+      expect(slotOf('bld-{nnn}', 'bld-1234')).to.equal(1234);
+      expect(slotOf('w{nn}.pool', 'w12.pool')).to.equal(12);
+    });
+
+    it('is undefined for names of another template', () => {
+      expect(slotOf('bld-{nnn}', 'tst-001')).to.equal(undefined);
+      expect(slotOf('bld-{nnn}', 'bld-')).to.equal(undefined);
+      expect(slotOf('bld-{nnn}', 'bld-00a')).to.equal(undefined);
+      expect(slotOf('w{nn}.pool', 'w12.other')).to.equal(undefined);
+      expect(slotOf('no-placeholder', 'no-placeholder')).to.equal(undefined);
+    });
+
+    it('property: slotOf inverts formatName', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 1_000_000 }), (width, slot) => {
+          const template = `pool-{${'n'.repeat(width)}}-x`;
+          expect(slotOf(template, formatName(template, slot))).to.equal(slot);
+        }),
+      );
+    });
+  });
+});
+
+describe('names: allocateNames', () => {
+  const template = 'bld-linux64-spot-{nnn}';
+  const name = (slot: number) => formatName(template, slot);
+
+  it('starts at slot 1', () => {
+    expect(allocateNames(template, new Set(), 3)).to.deep.equal(['bld-linux64-spot-001', 'bld-linux64-spot-002', 'bld-linux64-spot-003']);
+  });
+
+  it('reuses the lowest free slots first', () => {
+    const taken = new Set([name(1), name(2), name(4), name(7)]);
+    expect(allocateNames(template, taken, 4)).to.deep.equal([name(3), name(5), name(6), name(8)]);
+  });
+
+  it('ignores taken names of other pools or templates', () => {
+    const taken = new Set(['tst-linux64-spot-001', 'bld-linux64-spot-1', name(2)]);
+    expect(allocateNames(template, taken, 2)).to.deep.equal([name(1), name(3)]);
+  });
+
+  it('returns nothing for a count of zero', () => {
+    expect(allocateNames(template, new Set([name(1)]), 0)).to.deep.equal([]);
+  });
+
+  it('goes past the padding width', () => {
+    const taken = new Set(Array.from({ length: 999 }, (_, n) => name(n + 1)));
+    expect(allocateNames('bld-linux64-spot-{nnn}', taken, 2)).to.deep.equal(['bld-linux64-spot-1000', 'bld-linux64-spot-1001']);
+  });
+
+  it('property: never a taken name, exactly count distinct names, the lowest free slots in order', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('bld-linux64-spot-{nnn}', 'w-{n}', 'try-{nn}.win'),
+        fc.uniqueArray(fc.integer({ min: 1, max: 60 }), { maxLength: 50 }),
+        fc.array(fc.string({ maxLength: 8 }), { maxLength: 5 }),
+        fc.nat(40),
+        (tpl, takenSlots, foreign, count) => {
+          const taken = new Set([...takenSlots.map((s) => formatName(tpl, s)), ...foreign.map((f) => `other:${f}`)]);
+          const names = allocateNames(tpl, taken, count);
+          expect(names).to.have.length(count);
+          expect(new Set(names).size).to.equal(count);
+          for (const n of names) expect(taken.has(n), n).to.equal(false);
+          // the lowest free slots, from the slot numbers rather than the names
+          const free = Array.from({ length: 60 + count }, (_, n) => n + 1).filter((slot) => !takenSlots.includes(slot));
+          const expected = free.slice(0, count);
+          expect(names.map((n) => slotOf(tpl, n))).to.deep.equal(expected);
+        },
+      ),
+    );
+  });
+
+  it('property: every returned name is below any slot left free (no gaps skipped)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 40 }), fc.integer({ min: 1, max: 20 }), (takenSlots, count) => {
+        const taken = new Set(takenSlots.map(name));
+        const slots = allocateNames(template, taken, count).map((n) => slotOf(template, n)!);
+        const highest = Math.max(...slots);
+        for (let slot = 1; slot < highest; slot++) {
+          expect(taken.has(name(slot)) || slots.includes(slot), `slot ${slot} skipped`).to.equal(true);
+        }
+      }),
+    );
+  });
+});
