@@ -88,7 +88,7 @@ class Field {
 
 const TOP_KEYS = [
   'pool', 'instanceTypes', 'regions', 'productDescription', 'keyName', 'instanceProfile', 'userData', 'size', 'spot',
-  'onDemand', 'onDemandPrice', 'scaleDown', 'freshness', 'names', 'spread', 'ignoredAzs',
+  'onDemand', 'onDemandPrice', 'scaleDown', 'scaleDownAfter', 'freshness', 'names', 'spread', 'ignoredAzs',
 ];
 
 /** Validate one parsed policy file and fill in every default. `source` names it in errors. */
@@ -152,6 +152,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     ...(onDemandPrice !== undefined ? { onDemandPrice } : {}),
     scaleDown,
+    scaleDownAfter: root.at('scaleDownAfter').present ? root.at('scaleDownAfter').integer(0) : 0,
     freshness: {
       grace: freshness.at('grace').present ? freshness.at('grace').integer(0) : 10800,
       retireBudget: freshness.at('retireBudget').present ? freshness.at('retireBudget').budget() : { kind: 'percent', value: 10 },

@@ -35,6 +35,8 @@ export interface PoolPolicy {
   /** dollars per instance-hour, used when the Pricing API cannot be reached */
   readonly onDemandPrice?: number;
   readonly scaleDown: ScaleDown;
+  /** seconds a surplus must last before terminate-mode scale-down acts on it */
+  readonly scaleDownAfter: number;
   readonly freshness: {
     readonly grace: number;
     readonly retireBudget: Budget;

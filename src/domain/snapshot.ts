@@ -47,6 +47,13 @@ export interface Snapshot {
   readonly onDemandPrices: Readonly<Record<string, number>>;
   /** offerKey() → epoch ms until which the offer is kept out of placement. */
   readonly unavailable: Readonly<Record<string, number>>;
-  /** pool → epoch ms since which spot has fallen short of the desired count. */
-  readonly shortfallSince: Readonly<Record<string, number>>;
+  /** Per-pool timers kept between cycles. */
+  readonly timers: Readonly<Record<string, PoolTimers>>;
+}
+
+export interface PoolTimers {
+  /** epoch ms since which spot has fallen short of the desired count */
+  readonly shortfallSince?: number;
+  /** epoch ms since which the pool has had more instances than desired */
+  readonly surplusSince?: number;
 }

@@ -1,6 +1,6 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
@@ -8,8 +8,8 @@ import { type PoolReport, planPool } from './pool.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
-  /** the spot-shortfall timers to keep for the next cycle */
-  readonly shortfallSince: Readonly<Record<string, number>>;
+  /** the per-pool timers to keep for the next cycle */
+  readonly timers: Readonly<Record<string, PoolTimers>>;
   readonly pools: readonly PoolReport[];
   /** why nothing may change this cycle, when that is so */
   readonly blocked?: string;
@@ -28,7 +28,7 @@ export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string,
 export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet: string): Plan {
   if (snapshot.desired === undefined || snapshot.images === undefined) {
     const missing = snapshot.desired === undefined ? 'desired counts' : 'AMI manifest';
-    return { actions: [], shortfallSince: snapshot.shortfallSince, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
+    return { actions: [], timers: snapshot.timers, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
   }
   const images = new ImageIndex(snapshot.images, snapshot.drained);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
@@ -38,7 +38,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const launches: Action[] = [];
   const terminations: Action[] = [];
   const pools: PoolReport[] = [];
-  const shortfallSince: Record<string, number> = {};
+  const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
     const result = planPool({
       policy,
@@ -52,15 +52,15 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       unavailable: snapshot.unavailable,
       instances: instancesByPool.get(policy.pool) ?? [],
       pending: pendingByPool.get(policy.pool) ?? [],
-      shortfallSince: snapshot.shortfallSince[policy.pool],
+      timers: snapshot.timers[policy.pool] ?? {},
     });
     launches.push(...result.launches);
     terminations.push(...result.terminations);
     pools.push(result.report);
-    if (result.report.shortfallSince !== undefined) shortfallSince[policy.pool] = result.report.shortfallSince;
+    if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...terminations], shortfallSince, pools };
+  return { actions: [...launches, ...terminations], timers, pools };
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

@@ -1,6 +1,6 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import { type PoolPolicy, resolveBudget } from '../domain/policy.js';
-import type { PendingLaunch } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { holdsName, isLive } from '../domain/types.js';
 import { allocateNames } from '../policy/names.js';
@@ -16,7 +16,7 @@ export interface PoolContext extends PlacementInput {
   readonly instances: readonly Instance[];
   /** this pool's launches not yet visible */
   readonly pending: readonly PendingLaunch[];
-  readonly shortfallSince: number | undefined;
+  readonly timers: PoolTimers;
 }
 
 export interface PoolReport {
@@ -30,7 +30,6 @@ export interface PoolReport {
   readonly onDemand: number;
   /** capacity still missing after this plan */
   readonly unmet: number;
-  readonly shortfallSince?: number;
   readonly notes: readonly string[];
 }
 
@@ -38,6 +37,8 @@ export interface PoolPlan {
   readonly launches: LaunchAction[];
   readonly terminations: TerminateAction[];
   readonly report: PoolReport;
+  /** the pool's timers for the next cycle */
+  readonly timers: PoolTimers;
 }
 
 const isOnDemand = (x: { lifecycle: Lifecycle }) => x.lifecycle === 'on-demand';
@@ -53,7 +54,14 @@ export function planPool(ctx: PoolContext): PoolPlan {
     return price === undefined ? undefined : price / weight;
   };
 
-  const surplus = policy.scaleDown === 'terminate' ? chooseSurplus(live, liveCount, desired, unitPrice) : [];
+  // Surplus must last scaleDownAfter before anything is terminated: a queue that dips for a
+  // minute does not cost a worker that would be launched again the next.
+  const surplusSince = policy.scaleDown === 'terminate' && liveCount > desired ? (ctx.timers.surplusSince ?? now) : undefined;
+  const scaleDownDue = surplusSince !== undefined && now - surplusSince >= policy.scaleDownAfter * 1000;
+  if (surplusSince !== undefined && !scaleDownDue) {
+    notes.push(`${liveCount - desired} above desired; scale-down in ${Math.ceil((surplusSince + policy.scaleDownAfter * 1000 - now) / 1000)}s`);
+  }
+  const surplus = scaleDownDue ? chooseSurplus(live, liveCount, desired, unitPrice) : [];
   const leaving = new Set(surplus.map((i) => i.id));
   const staying = live.filter((i) => !leaving.has(i.id));
   const remaining = liveCount - surplus.length;
@@ -73,7 +81,10 @@ export function planPool(ctx: PoolContext): PoolPlan {
   placements.push(...spotPlaced.map((offer) => ({ offer, reason: `scale-up: want ${desired}, have ${remaining}` })));
 
   const unmet = Math.max(0, shortfall - spotPlaced.length);
-  const shortfallSince = unmet > 0 ? (ctx.shortfallSince ?? now) : undefined;
+  // The timer measures how long the pool itself has been short, not whether launches could be
+  // planned: spot offers that keep failing come back after their capacity TTL and must not
+  // reset it, or fallback would never come.
+  const shortfallSince = shortfall > 0 ? (ctx.timers.shortfallSince ?? now) : undefined;
   let fallbackPlaced = 0;
   if (unmet > 0) {
     notes.push(...spot.skipped.map((s) => `skipped ${s}`));
@@ -127,8 +138,11 @@ export function planPool(ctx: PoolContext): PoolPlan {
       spot: after.filter((x) => !isOnDemand(x)).length,
       onDemand: after.filter(isOnDemand).length,
       unmet: unmet - fallbackPlaced,
-      ...(shortfallSince !== undefined ? { shortfallSince } : {}),
       notes,
+    },
+    timers: {
+      ...(shortfallSince !== undefined ? { shortfallSince } : {}),
+      ...(surplusSince !== undefined && surplus.length < liveCount - desired ? { surplusSince } : {}),
     },
   };
 }

@@ -80,15 +80,34 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
   }
 }
 
+/**
+ * Launches into one offer: the first call probes it, and only if it gets capacity do the others
+ * follow. An offer out of capacity costs one refused call, not one per planned instance.
+ */
+async function launchIntoOffer(actions: readonly LaunchAction[], ctx: ExecuteContext): Promise<LaunchOutcome[]> {
+  const [probe, ...rest] = actions;
+  if (!probe) return [];
+  const first = await launch(probe, ctx);
+  if (first.failure?.kind === 'capacity') {
+    const failure = { ...first.failure, message: `not attempted: ${first.failure.code} on the same offer` };
+    return [first, ...rest.map((action) => ({ action, failure }))];
+  }
+  return [first, ...(await Promise.all(rest.map((a) => launch(a, ctx))))];
+}
+
 /** Carry out actions: launches one call each (each has its own name), terminations batched per region. */
 export async function execute(actions: readonly (LaunchAction | TerminateAction)[], ctx: ExecuteContext): Promise<Outcome> {
-  const launches = actions.filter((a): a is LaunchAction => a.kind === 'launch');
-  const terminations = actions.filter((a): a is TerminateAction => a.kind === 'terminate');
-  const byRegion = new Map<string, TerminateAction[]>();
-  for (const t of terminations) byRegion.set(t.region, [...(byRegion.get(t.region) ?? []), t]);
+  const byOffer = groupBy(actions.filter((a): a is LaunchAction => a.kind === 'launch'), (a) => `${a.lifecycle}:${a.instanceType}:${a.subnetId}`);
+  const byRegion = groupBy(actions.filter((a): a is TerminateAction => a.kind === 'terminate'), (a) => a.region);
   const [launched, terminated] = await Promise.all([
-    Promise.all(launches.map((a) => launch(a, ctx))),
+    Promise.all([...byOffer.values()].map((group) => launchIntoOffer(group, ctx))),
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
   ]);
-  return { launches: launched, terminations: terminated.flat() };
+  return { launches: launched.flat(), terminations: terminated.flat() };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }

@@ -72,7 +72,7 @@ export class Observer {
       spotPrices: regional.flatMap((r) => r.spotPrices),
       onDemandPrices: Object.assign({}, ...regional.map((r) => r.onDemandPrices)) as Record<string, number>,
       unavailable: this.deps.capacity.active(now),
-      shortfallSince: doc.shortfallSince,
+      timers: doc.timers,
     };
     return { snapshot, reconciler: { doc, etag: reconciler?.etag }, settled, inputs: { desired: desired.source, manifest: manifest.source } };
   }

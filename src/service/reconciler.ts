@@ -35,8 +35,12 @@ export interface CycleResult {
   readonly dryRun: boolean;
 }
 
-/** Offers that fail for capacity are replaced within the same cycle, up to this many rounds. */
-const MAX_ROUNDS = 8;
+/**
+ * Offers that fail for capacity are replaced within the same cycle, up to this many rounds; each
+ * round probes the next offers with one call each (see execute), so a cycle's refused calls stay
+ * bounded by the number of offers tried.
+ */
+const MAX_ROUNDS = 25;
 
 /** One reconcile cycle: observe → plan → execute, re-planning within the cycle when capacity fails. */
 export class Reconciler {
@@ -69,7 +73,7 @@ export class Reconciler {
     let current = first;
     const attempted = new Set<string>();
     const outcomes: Outcome[] = [];
-    let shortfallSince = first.shortfallSince;
+    let timers = first.timers;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const todo = current.actions.filter((a) => a.kind === 'terminate' ? round === 1 : !attempted.has(a.clientToken));
       if (todo.length === 0) break;
@@ -97,11 +101,11 @@ export class Reconciler {
       snapshot = applyOutcome(snapshot, outcome, pendingAfter, this.deps.capacity.active(now));
       if (!outcome.launches.some((l) => l.failure?.kind === 'capacity')) break;
       current = plan(snapshot, this.deps.policies, this.deps.fleet);
-      shortfallSince = current.shortfallSince;
+      timers = current.timers;
       const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(a.clientToken)).length;
       if (retrying > 0) log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
     }
-    const next: ReconcilerDoc = { shortfallSince, pendingLaunches: doc.pendingLaunches };
+    const next: ReconcilerDoc = { timers, pendingLaunches: doc.pendingLaunches };
     if (JSON.stringify(next) !== JSON.stringify(observation.reconciler.doc)) {
       await this.deps.state.write(RECONCILER_DOC, next, etag);
     }

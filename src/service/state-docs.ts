@@ -1,14 +1,13 @@
-import type { PendingLaunch } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
 
 /** The service's own memory between cycles and across restarts. */
 export interface ReconcilerDoc {
-  /** pool → epoch ms since which spot has fallen short */
-  readonly shortfallSince: Readonly<Record<string, number>>;
+  readonly timers: Readonly<Record<string, PoolTimers>>;
   readonly pendingLaunches: readonly PendingLaunch[];
 }
 
 export const RECONCILER_DOC = 'reconciler.json';
-export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { shortfallSince: {}, pendingLaunches: [] };
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { timers: {}, pendingLaunches: [] };
 
 export interface DrainMark {
   readonly reason: string;

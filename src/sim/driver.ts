@@ -91,7 +91,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
 
     const callsBefore = cloud.calls.length;
     try {
-      const result = await runtime.reconciler.cycle({ dryRun: false });
+      const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
       const acted = result.outcomes.some((o) => o.launches.length + o.terminations.length > 0);
       if (acted) actionCycles++;
       else {

@@ -26,6 +26,8 @@ interface Burst {
  */
 export class JobQueue {
   private readonly bursts = new Map<string, Burst[]>();
+  /** slowly wandering noise per pool: queues drift, they do not jump every five minutes */
+  private readonly drift = new Map<string, number>();
 
   constructor(
     private readonly policies: readonly PoolPolicy[],
@@ -42,8 +44,9 @@ export class JobQueue {
       const age = t - b.at;
       if (age >= 0) jobs += b.jobs * Math.exp(-age / (30 * 60_000));
     }
-    jobs *= 1 + 0.08 * this.rng.normal();
-    return Math.max(0, Math.round(jobs));
+    const drift = 0.85 * (this.drift.get(policy.pool) ?? 0) + 0.05 * this.rng.normal();
+    this.drift.set(policy.pool, drift);
+    return Math.max(0, Math.round(jobs * (1 + drift)));
   }
 
   /** Maybe start a burst for each pool (about one an hour in working hours). */

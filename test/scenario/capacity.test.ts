@@ -34,13 +34,15 @@ describe('scenario: capacity under pressure', () => {
     const live = fleet.instances('bld-linux64');
     expect(live).to.have.length(3);
     expect(live.every((i) => i.az === second?.az && i.instanceType === second?.type && i.lifecycle === 'spot')).to.equal(true);
-    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(3);
+    // One probe call finds the offer out of capacity; the other two launches are not even tried there.
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(1);
     expect(result.outcomes).to.have.length(2); // two rounds in one cycle
+    expect(result.outcomes[0]?.launches.map((l) => l.failure?.message.startsWith('not attempted'))).to.deep.equal([false, true, true]);
     // The failed offer stays out: the next launch does not try it again.
     fleet.advance(60_000);
     fleet.publishDesired({ 'bld-linux64': 4 });
     await fleet.cycle();
-    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(3);
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(1);
     expect(fleet.instances('bld-linux64')).to.have.length(4);
   });
 
@@ -67,6 +69,27 @@ describe('scenario: capacity under pressure', () => {
     expect(live.every((i) => i.lifecycle === 'on-demand')).to.equal(true);
     const launch = due.outcomes.flatMap((o) => o.launches).find((l) => l.instance && l.action.lifecycle === 'on-demand');
     expect(launch?.action.reason).to.match(/^fallback: spot short by 2 for 3\d\ds/);
+  });
+
+  it('falls back even when fallbackAfter is longer than the capacity memory (offers keep coming back and failing)', async () => {
+    // Thirty offers: more than one cycle can probe, so the timer must not depend on probing them all.
+    const subnets = ['subnet-1a', 'subnet-1b', 'subnet-1c', 'subnet-1d', 'subnet-1e', 'subnet-1f'];
+    const types = ['c5.xlarge', 'm5.xlarge', 'c5a.xlarge', 'm5a.xlarge', 'c6i.xlarge'];
+    const fleet = new SimFleet({ policies: [bld({ spot: { fallbackAfter: 600 }, instanceTypes: types, regions: { 'us-east-1': { subnets, securityGroups: [] } } })] });
+    for (const s of subnets) for (const type of types) fleet.cloud.world.market.setCapacity(fleet.cloud.world.subnets.get(s)?.az as string, type, 'spot', 0);
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    const start = fleet.cloud.clock.now();
+    let firstOnDemandAt: number | undefined;
+    for (let k = 0; k < 15 && firstOnDemandAt === undefined; k++) {
+      await fleet.cycle();
+      if (fleet.instances('bld-linux64').some((i) => i.lifecycle === 'on-demand')) firstOnDemandAt = fleet.cloud.clock.now() - start;
+      fleet.advance(60_000);
+    }
+    expect(firstOnDemandAt).to.be.a('number');
+    expect(firstOnDemandAt).to.be.within(600_000, 650_000); // the first cycle after fallbackAfter
+    // Each offer is probed with one call each time its capacity memory expires, not one per wanted instance.
+    const probesPerOffer = Math.ceil((firstOnDemandAt as number) / 180_000) + 1;
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.be.at.most(30 * probesPerOffer);
   });
 
   it('replaces on-demand by spot once spot is back: launch first, then retire, never below desired', async () => {

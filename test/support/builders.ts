@@ -78,7 +78,7 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
     spotPrices: DEFAULT_PRICES,
     onDemandPrices: {},
     unavailable: {},
-    shortfallSince: {},
+    timers: {},
     ...overrides,
   };
 }

@@ -87,7 +87,7 @@ export class SimFleet {
   }
 
   async cycle(): Promise<Awaited<ReturnType<Runtime['reconciler']['cycle']>>> {
-    const result = await this.runtime.reconciler.cycle({ dryRun: false });
+    const result = await this.cloud.clock.run(() => this.runtime.reconciler.cycle({ dryRun: false }));
     this.cloud.settle();
     return result;
   }

@@ -76,7 +76,7 @@ function build(s: Scenario) {
       pendingLaunch({ name: `bld-linux64-spot-${String(x.slot).padStart(3, '0')}`, lifecycle: x.lifecycle, ...(x.confirmed ? { instanceId: `i-p${x.slot}` } : {}) }),
     ),
     unavailable,
-    shortfallSince: s.shortfallAgo === undefined ? {} : { 'bld-linux64': T0 - s.shortfallAgo * 1000 },
+    timers: s.shortfallAgo === undefined ? {} : { 'bld-linux64': { shortfallSince: T0 - s.shortfallAgo * 1000 } },
     ...(s.spotPricesKnown ? {} : { spotPrices: [] }),
   });
   return { p, snap, result: plan(snap, [p], 'releng') };
@@ -173,7 +173,7 @@ describe('plan: properties', () => {
         const odLive = snap.instances.filter((i) => isLive(i) && i.lifecycle === 'on-demand').length + snap.pendingLaunches.filter((x) => x.lifecycle === 'on-demand').length;
         const odGone = result.actions.filter((a) => a.kind === 'terminate' && a.lifecycle === 'on-demand').length;
         expect(odLive - odGone + odLaunches).to.be.at.most(p.onDemand.max);
-        const since = snap.shortfallSince['bld-linux64'] ?? snap.now;
+        const since = snap.timers['bld-linux64']?.shortfallSince ?? snap.now;
         expect(snap.now - since).to.be.at.least(p.spot.fallbackAfter * 1000);
       }),
       { numRuns: 400 },

@@ -152,6 +152,24 @@ describe('plan: scaling down', () => {
     expect(t[0]?.reason).to.match(/^scale-down: want 1, have 4/);
   });
 
+  it('waits until a surplus has lasted scaleDownAfter before terminating', () => {
+    const p = policy({ scaleDownAfter: 600 });
+    const instances = [instance(), instance(), instance()];
+    const first = plan(snapshot({ desired: { 'bld-linux64': 1 }, instances }), [p], 'releng');
+    expect(first.actions).to.deep.equal([]);
+    expect(first.timers['bld-linux64']?.surplusSince).to.equal(T0);
+    expect(first.pools[0]?.notes.join()).to.match(/2 above desired; scale-down in 600s/);
+    const early = plan(snapshot({ now: T0 + 599_000, desired: { 'bld-linux64': 1 }, instances, timers: first.timers }), [p], 'releng');
+    expect(early.actions).to.deep.equal([]);
+    const due = plan(snapshot({ now: T0 + 600_000, desired: { 'bld-linux64': 1 }, instances, timers: first.timers }), [p], 'releng');
+    expect(terminations(due)).to.have.length(2);
+    expect(due.timers).to.deep.equal({});
+    // The queue came back before the delay: nothing is terminated and the timer is cleared.
+    const back = plan(snapshot({ now: T0 + 300_000, desired: { 'bld-linux64': 3 }, instances, timers: first.timers }), [p], 'releng');
+    expect(back.actions).to.deep.equal([]);
+    expect(back.timers).to.deep.equal({});
+  });
+
   it('leaves workers alone when scaleDown is none', () => {
     const s = snapshot({ desired: { 'bld-linux64': 0 }, instances: [instance(), instance()] });
     const p = plan(s, [policy({ scaleDown: 'none' })], 'releng');
@@ -183,14 +201,14 @@ describe('plan: on-demand fallback', () => {
     const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: [] });
     const first = plan(s, [policy(noSpot)], 'releng');
     expect(first.actions).to.deep.equal([]);
-    expect(first.shortfallSince['bld-linux64']).to.equal(T0);
+    expect(first.timers['bld-linux64']?.shortfallSince).to.equal(T0);
     expect(first.pools[0]?.notes.join()).to.match(/on-demand fallback in 300s/);
 
-    const early = plan({ ...s, now: T0 + 299_000, shortfallSince: first.shortfallSince }, [policy(noSpot)], 'releng');
+    const early = plan({ ...s, now: T0 + 299_000, timers: first.timers }, [policy(noSpot)], 'releng');
     expect(early.actions).to.deep.equal([]);
-    expect(early.shortfallSince['bld-linux64']).to.equal(T0);
+    expect(early.timers['bld-linux64']?.shortfallSince).to.equal(T0);
 
-    const due = plan({ ...s, now: T0 + 300_000, shortfallSince: first.shortfallSince }, [policy(noSpot)], 'releng');
+    const due = plan({ ...s, now: T0 + 300_000, timers: first.timers }, [policy(noSpot)], 'releng');
     const l = launches(due);
     expect(l).to.have.length(2); // the on-demand limit
     for (const a of l) expect(a).to.include({ lifecycle: 'on-demand' });
@@ -198,15 +216,25 @@ describe('plan: on-demand fallback', () => {
     expect(due.pools[0]?.notes.join()).to.match(/on-demand limit 2 reached/);
   });
 
-  it('clears the timer once spot meets the desired count', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 1 }, shortfallSince: { 'bld-linux64': T0 - 100_000 } });
-    const p = plan(s, [policy(noSpot)], 'releng');
+  it('keeps the timer while the pool is short, even when spot launches could be planned, and clears it once the pool is whole', () => {
+    const short = snapshot({ desired: { 'bld-linux64': 1 }, timers: { 'bld-linux64': { shortfallSince: T0 - 100_000 } } });
+    const p = plan(short, [policy(noSpot)], 'releng');
     expect(launches(p)[0]).to.include({ lifecycle: 'spot' });
-    expect(p.shortfallSince).to.deep.equal({});
+    expect(p.timers['bld-linux64']?.shortfallSince).to.equal(T0 - 100_000);
+    const whole = plan({ ...short, instances: [instance({ state: 'pending' })] }, [policy(noSpot)], 'releng');
+    expect(whole.actions).to.deep.equal([]);
+    expect(whole.timers).to.deep.equal({});
+  });
+
+  it('once fallback is due, still prefers spot for what spot can place, and goes on demand for the rest', () => {
+    const prices = [spot('us-east-1b', 'c5.xlarge', 0.06)];
+    const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: prices, timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } } });
+    const l = launches(plan(s, [policy({ ...noSpot, spread: 1, instanceTypes: ['c5.xlarge'] })], 'releng'));
+    expect(l.map((a) => a.lifecycle)).to.deep.equal(['spot', 'on-demand', 'on-demand']);
   });
 
   it('counts on-demand instances already running against the on-demand limit', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: [], shortfallSince: { 'bld-linux64': T0 - 600_000 }, instances: [instance({ lifecycle: 'on-demand' })] });
+    const s = snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 600_000 } }, instances: [instance({ lifecycle: 'on-demand' })] });
     expect(launches(plan(s, [policy(noSpot)], 'releng'))).to.have.length(1);
   });
 
