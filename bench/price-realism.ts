@@ -9,7 +9,7 @@
 
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { generatePriceTrace, type PricePoint, type PriceRegime } from '../src/sim/price-traces.js';
 import { Prng } from '../src/sim/prng.js';
@@ -212,7 +212,7 @@ const STAT_KEYS = [
 ] as const satisfies readonly StatKey[];
 type SummaryKey = (typeof STAT_KEYS)[number];
 
-interface Group {
+export interface Group {
   readonly name: string;
   readonly seriesCount: number;
   readonly stats: Record<SummaryKey, Summary>;
@@ -303,10 +303,11 @@ function printPerType(real: ReturnType<typeof row>[], sim: ReturnType<typeof row
   }
 }
 
-async function main(): Promise<void> {
+/** The comparison's summary rows, or undefined when the real data is not beside the repository. */
+export async function measurePriceRealism(print = false): Promise<Group[] | undefined> {
   if (!existsSync(DATA_DIR)) {
     console.log(`price-realism: skipped, no real spot price data at ${fileURLToPath(DATA_DIR)}`);
-    return;
+    return undefined;
   }
   const real2023 = await load2023(new URL('soso0024-us-east-1-2023/spot_price_history.csv', DATA_DIR));
   const real2016 = await load2016(new URL('hshazly-us-east-1-2016/', DATA_DIR));
@@ -317,8 +318,10 @@ async function main(): Promise<void> {
     group('sim volatile', simulate(real2016, 'volatile')),
   ];
 
-  printTable(sets.map((s) => s.group));
-  printPerType((sets[2] as (typeof sets)[number]).rows, (sets[3] as (typeof sets)[number]).rows);
+  if (print) {
+    printTable(sets.map((s) => s.group));
+    printPerType((sets[2] as (typeof sets)[number]).rows, (sets[3] as (typeof sets)[number]).rows);
+  }
 
   await mkdir(new URL('.', RESULTS_FILE), { recursive: true });
   const result = {
@@ -337,12 +340,12 @@ async function main(): Promise<void> {
       'AZ spread: per type (and seed), highest / lowest per-AZ median price.',
     ],
     groups: sets.map((s) => s.group),
-    series: Object.fromEntries(sets.map((s) => [s.group.name, s.rows])),
   };
   // Six significant digits are plenty for these figures and keep the file readable.
   const round = (_key: string, value: unknown): unknown => (typeof value === 'number' ? Number(value.toPrecision(6)) : value);
   await writeFile(RESULTS_FILE, `${JSON.stringify(result, round, 2)}\n`);
-  console.log(`\nwritten: ${fileURLToPath(RESULTS_FILE)}`);
+  if (print) console.log(`\nwritten: ${fileURLToPath(RESULTS_FILE)}`);
+  return sets.map((s) => s.group);
 }
 
-await main();
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await measurePriceRealism(true);

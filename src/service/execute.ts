@@ -81,18 +81,26 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
 }
 
 /**
- * Launches into one offer: the first call probes it, and only if it gets capacity do the others
- * follow. An offer out of capacity costs one refused call, not one per planned instance.
+ * Launches into one offer in growing batches (1, 2, 4, ...): the first call probes the offer, and
+ * once the offer refuses capacity the rest are not sent. An offer out of capacity costs one
+ * refused call, and one that runs out midway at most one batch, not one call per planned instance.
  */
 async function launchIntoOffer(actions: readonly LaunchAction[], ctx: ExecuteContext): Promise<LaunchOutcome[]> {
-  const [probe, ...rest] = actions;
-  if (!probe) return [];
-  const first = await launch(probe, ctx);
-  if (first.failure?.kind === 'capacity') {
-    const failure = { ...first.failure, message: `not attempted: ${first.failure.code} on the same offer` };
-    return [first, ...rest.map((action) => ({ action, failure }))];
+  const outcomes: LaunchOutcome[] = [];
+  let next = 0;
+  for (let size = 1; next < actions.length; size *= 2) {
+    const batch = actions.slice(next, next + size);
+    next += batch.length;
+    const results = await Promise.all(batch.map((a) => launch(a, ctx)));
+    outcomes.push(...results);
+    const refused = results.find((r) => r.failure?.kind === 'capacity')?.failure;
+    if (refused) {
+      const failure = { ...refused, message: `not attempted: ${refused.code} on the same offer` };
+      outcomes.push(...actions.slice(next).map((action) => ({ action, failure })));
+      break;
+    }
   }
-  return [first, ...(await Promise.all(rest.map((a) => launch(a, ctx))))];
+  return outcomes;
 }
 
 /** Carry out actions: launches one call each (each has its own name), terminations batched per region. */

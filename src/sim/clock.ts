@@ -47,6 +47,8 @@ export class SimClock implements Clock {
     const result = work().finally(() => {
       settled = true;
     });
+    // Its failure is rethrown below, once the loop ends; until then it must not count as unhandled.
+    result.catch(() => undefined);
     try {
       while (!settled) {
         // Let every task run until it completes or waits on the clock.

@@ -10,6 +10,7 @@ import { SimCloud } from './cloud.js';
 import type { FaultOptions } from './faults.js';
 import type { MarketOptions } from './market.js';
 import { Prng } from './prng.js';
+import type { WorldOptions } from './world.js';
 import { type SimSummary, type Sample, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
 
@@ -32,6 +33,7 @@ export interface SimRunOptions {
   readonly start: number;
   readonly hours: number;
   readonly market?: Partial<Omit<MarketOptions, 'start'>>;
+  readonly world?: Partial<WorldOptions>;
   readonly faults?: Partial<FaultOptions>;
   readonly exhaust?: readonly Exhaustion[];
   readonly log: Logger;
@@ -58,6 +60,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     seed,
     start,
     market: { horizonMs: (hours + 24) * 3600_000, ...options.market },
+    ...(options.world ? { world: options.world } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
   });
   const rng = new Prng(seed).fork('workload');

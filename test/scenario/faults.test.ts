@@ -115,7 +115,8 @@ describe('scenario: API economy', () => {
   it('a steady-state cycle costs a handful of calls per region, not calls per instance', async () => {
     const steady = async (scale: number) => {
       const pools = ['bld-linux64', 'tst-linux64', 'try-linux64'].map((pool) => bld({ pool, names: `${pool}-{nnn}`, regions: TWO_REGIONS }));
-      const fleet = new SimFleet({ policies: pools, config: { regions: ['us-east-1', 'us-west-2'] } });
+      // A quiet market (no crunches, no reclaims), so that nothing but the calls' own cost is measured.
+      const fleet = new SimFleet({ policies: pools, config: { regions: ['us-east-1', 'us-west-2'] }, cloud: { market: { crunchesPerDay: 0, spotCapacity: 1000 }, world: { interruptionRatePerHour: 0 } } });
       fleet.publishDesired({ 'bld-linux64': 4 * scale, 'tst-linux64': 6 * scale, 'try-linux64': 2 * scale });
       await fleet.cycles(4);
       expect(fleet.instances()).to.have.length(12 * scale);
@@ -152,5 +153,26 @@ describe('scenario: API economy', () => {
     }
     // Ten times the instances, the same calls (give or take one price refresh per region).
     expect(Math.abs(total(large) - total(small))).to.be.at.most(2);
+  });
+});
+
+describe('scenario: a cycle that fails', () => {
+  it('surfaces as a rejected cycle on the simulated clock, never as an unhandled rejection', async () => {
+    const fleet = new SimFleet({ policies: [bld()], cloud: { faults: { scripted: [{ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 }] } } });
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    let unhandled: unknown;
+    const onUnhandled = (reason: unknown) => {
+      unhandled = reason;
+    };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const outcome = await fleet.cycle().then(() => 'completed', (e: unknown) => (e as { errorClass?: string }).errorClass);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcome).to.equal('throttled');
+      expect(unhandled).to.equal(undefined);
+      expect(fleet.calls('RunInstances')).to.equal(0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

@@ -16,6 +16,8 @@ export interface SimOptions {
   readonly visibilityDelay: string;
   readonly crunches: string;
   readonly capacity: string;
+  readonly interruptions: string;
+  readonly logLevel: string;
   readonly exhaust?: readonly string[];
   readonly pricing: boolean;
   readonly report?: string;
@@ -49,7 +51,8 @@ export function parseExhaustion(spec: string): Exhaustion {
 }
 
 export async function simCommand(global: GlobalOptions, options: SimOptions): Promise<void> {
-  const ctx = loadContext(global, { logLevel: 'warn' });
+  // The summary is the output; the reconciler's own log lines only with --debug or --log-level.
+  const ctx = loadContext(global, { logLevel: options.logLevel });
   const start = Date.parse(options.start);
   if (!Number.isFinite(start)) throw new InputError(`--start: expected an ISO 8601 time (got ${JSON.stringify(options.start)})`);
   if (options.regime !== 'modern' && options.regime !== 'volatile') throw new InputError(`--regime: expected modern or volatile (got ${JSON.stringify(options.regime)})`);
@@ -59,6 +62,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     seed: options.seed,
     start,
     hours: options.hours,
+    world: { interruptionRatePerHour: nonNegative(options.interruptions, '--interruptions') },
     market: {
       regime: options.regime,
       crunchesPerDay: nonNegative(options.crunches, '--crunches'),
