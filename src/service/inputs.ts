@@ -59,7 +59,14 @@ export class InputReader<T> {
     }
     if (fetched === 'not-modified' && this.cached) return { value: this.cached.value, source: 'unchanged' };
     if (fetched === 'not-modified') return this.fallBack(`${this.what} ${this.location}: not modified, but no copy in memory`);
-    if (this.cached && fetched.text === this.cached.text) return { value: this.cached.value, source: 'unchanged' };
+    if (this.cached && fetched.text === this.cached.text) {
+      // Same text under a new (or a first) ETag: a copy restored from the state store has none, and a
+      // republished object may get another. Keep the newest, or every later read downloads it again.
+      if (fetched.etag !== this.cached.etag) {
+        this.cached = { text: this.cached.text, value: this.cached.value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+      }
+      return { value: this.cached.value, source: 'unchanged' };
+    }
     let value: T;
     try {
       value = this.parse(fetched.text);

@@ -9,6 +9,8 @@ export interface LoopOptions {
   readonly log: Logger;
   /** aborted on SIGTERM/SIGINT: the cycle in flight finishes, then the loop returns */
   readonly signal: AbortSignal;
+  /** Asked before every cycle; false skips it (a standby replica waits for the lease). */
+  readonly beforeCycle?: () => Promise<boolean>;
   readonly onCycle?: (result: CycleResult | undefined, error: unknown, durationMs: number) => void;
 }
 
@@ -17,6 +19,11 @@ export async function runLoop(options: LoopOptions): Promise<void> {
   const { reconciler, intervalMs, log, signal } = options;
   while (!signal.aborted) {
     const started = Date.now();
+    const proceed = options.beforeCycle ? await options.beforeCycle() : true;
+    if (!proceed) {
+      await sleepUnlessAborted(intervalMs, signal);
+      continue;
+    }
     try {
       const result = await reconciler.cycle({ dryRun: options.dryRun });
       options.onCycle?.(result, undefined, Date.now() - started);

@@ -66,6 +66,11 @@ export class Reconciler {
       for (const action of first.actions) log.info({ ...actionFields(action), dryRun: true }, `would ${action.kind}`);
       return { observation, plan: first, outcomes: [], dryRun };
     }
+    const mayMutate = () => this.deps.mayMutate?.() ?? true;
+    if (!mayMutate()) {
+      log.warn('not the leader: this cycle changes nothing');
+      return { observation, plan: first, outcomes: [], dryRun };
+    }
 
     let snapshot = observation.snapshot;
     let doc: ReconcilerDoc = { ...observation.reconciler.doc, pendingLaunches: observation.settled.pending };
@@ -77,7 +82,7 @@ export class Reconciler {
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const todo = current.actions.filter((a) => a.kind === 'terminate' ? round === 1 : !attempted.has(a.clientToken));
       if (todo.length === 0) break;
-      if (this.deps.mayMutate && !this.deps.mayMutate()) {
+      if (!mayMutate()) {
         log.warn('no longer the leader: stopping before any further change');
         break;
       }
@@ -106,7 +111,8 @@ export class Reconciler {
       if (retrying > 0) log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
     }
     const next: ReconcilerDoc = { timers, pendingLaunches: doc.pendingLaunches };
-    if (JSON.stringify(next) !== JSON.stringify(observation.reconciler.doc)) {
+    // A replica that lost the lease mid-cycle leaves the state to the new leader.
+    if (mayMutate() && JSON.stringify(next) !== JSON.stringify(observation.reconciler.doc)) {
       await this.deps.state.write(RECONCILER_DOC, next, etag);
     }
     return { observation, plan: first, outcomes, dryRun };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudError } from '../cloud/errors.js';
+import { CloudError, classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import { InputError } from '../domain/errors.js';
 import { parseLocation } from './location.js';
@@ -46,8 +46,14 @@ export class ObjectStateStore implements StateStore {
 
   async write<T>(name: string, doc: T, etag: string | undefined): Promise<string> {
     const body = `${JSON.stringify(doc, null, 1)}\n`;
-    const out = await this.objects.put(this.bucket, this.prefix + name, body, etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag });
-    return out.etag;
+    try {
+      const out = await this.objects.put(this.bucket, this.prefix + name, body, etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag });
+      return out.etag;
+    } catch (e) {
+      // The contract is a CloudError ('conflict' for a lost race) whatever ObjectStore is underneath;
+      // a guarded cloud's errors are classified already and pass through unchanged.
+      throw classify(e);
+    }
   }
 }
 
@@ -69,7 +75,7 @@ export class DirectoryStateStore implements StateStore {
     mkdirSync(this.where, { recursive: true });
     const path = join(this.where, name);
     const body = `${JSON.stringify(doc, null, 1)}\n`;
-    const release = lock(`${path}.lock`);
+    const release = await lock(`${path}.lock`, name);
     try {
       let current: string | undefined;
       try {
@@ -94,7 +100,7 @@ function etagOf(body: string): string {
 
 const STALE_LOCK_MS = 30_000;
 
-function lock(path: string): () => void {
+async function lock(path: string, name: string): Promise<() => void> {
   for (let attempt = 0; ; attempt++) {
     try {
       closeSync(openSync(path, 'wx'));
@@ -106,8 +112,8 @@ function lock(path: string): () => void {
       } catch {
         // the holder just released it
       }
-      if (attempt > 200) throw conflict(path);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      if (attempt > 200) throw conflict(name);
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }
