@@ -23,6 +23,8 @@ export interface LaunchRequest {
   /** rendered user data, plain text (the adapter encodes it) */
   readonly userData?: string;
   readonly clientToken: string;
+  /** written as tag fleet:replaces */
+  readonly replaces?: string;
 }
 
 export interface SpotPriceQuery {

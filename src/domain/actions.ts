@@ -17,6 +17,8 @@ export interface LaunchAction {
   readonly reason: string;
   /** Idempotency token: the same launch retried or resumed never doubles capacity. */
   readonly clientToken: string;
+  /** the instance this launch replaces: it leaves once this one runs */
+  readonly replaces?: string;
 }
 
 export interface TerminateAction {

@@ -11,6 +11,8 @@ export interface Failure {
   readonly kind: FailureKind;
   readonly code: string;
   readonly message: string;
+  /** the call was never sent: its offer had just refused capacity */
+  readonly unsent?: true;
 }
 
 export interface LaunchOutcome {

@@ -20,6 +20,7 @@ export interface PendingLaunch {
   readonly requestedAt: number;
   /** Known once the cloud accepted the launch. */
   readonly instanceId?: string;
+  readonly replaces?: string;
 }
 
 /** On-demand price key: region, instance type, product description. */
@@ -49,6 +50,8 @@ export interface Snapshot {
   readonly unavailable: Readonly<Record<string, number>>;
   /** Per-pool timers kept between cycles. */
   readonly timers: Readonly<Record<string, PoolTimers>>;
+  /** Instances fleet itself terminated recently: their end is never an image's fault. */
+  readonly terminatedByFleet: ReadonlySet<string>;
 }
 
 export interface PoolTimers {

@@ -26,6 +26,10 @@ export interface Instance {
   readonly clientToken?: string;
   /** Set once the instance is shutting down or gone. */
   readonly endCause?: EndCause;
+  /** epoch ms the instance ended, when the cloud says */
+  readonly endedAt?: number;
+  /** the instance this one was launched to replace (tag fleet:replaces) */
+  readonly replaces?: string;
 }
 
 /** A golden image for one pool in one region, as published in the manifest. */

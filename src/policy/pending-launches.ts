@@ -61,6 +61,7 @@ export function pendingFor(action: LaunchAction, requestedAt: number): PendingLa
     name: action.name,
     ...(action.price !== undefined ? { price: action.price } : {}),
     ...(action.maxPrice !== undefined ? { maxPrice: action.maxPrice } : {}),
+    ...(action.replaces !== undefined ? { replaces: action.replaces } : {}),
     requestedAt,
   };
 }

@@ -15,21 +15,19 @@ export function terminationOrder(instances: readonly Instance[], unitPrice: (i: 
 }
 
 /**
- * Which live instances to terminate so the pool comes down to `desired`.
- * `liveCount` also counts launches not yet visible. Running capacity never drops below the
- * desired count: when the next instance in order is running and no running one can be spared
- * (its replacement is still pending), the walk stops and waits for a later cycle.
+ * Which of `candidates` to terminate to remove `excess` instances, in termination order.
+ * Running capacity never drops below the desired count: `spareRunning` is how many running
+ * instances can go; when the next one in order is running and none can be spared (its
+ * replacement is still pending), the walk stops and waits for a later cycle.
  */
 export function chooseSurplus(
-  live: readonly Instance[],
-  liveCount: number,
-  desired: number,
+  candidates: readonly Instance[],
+  excess: number,
+  spareRunning: number,
   unitPrice: (i: Instance) => number | undefined,
 ): Instance[] {
-  let excess = liveCount - desired;
-  let spareRunning = live.filter((i) => i.state === 'running').length - desired;
   const chosen: Instance[] = [];
-  for (const instance of terminationOrder(live, unitPrice)) {
+  for (const instance of terminationOrder(candidates, unitPrice)) {
     if (excess <= 0) break;
     if (instance.state === 'running') {
       if (spareRunning <= 0) break;

@@ -39,6 +39,7 @@ export function launchRequest(action: LaunchAction, policy: PoolPolicy, fleet: s
       ? { userData: renderUserData(policy.userData, { name: action.name, pool: action.pool, region: action.region, az: action.az }) }
       : {}),
     clientToken: action.clientToken,
+    ...(action.replaces !== undefined ? { replaces: action.replaces } : {}),
   };
 }
 
@@ -95,7 +96,7 @@ async function launchIntoOffer(actions: readonly LaunchAction[], ctx: ExecuteCon
     outcomes.push(...results);
     const refused = results.find((r) => r.failure?.kind === 'capacity')?.failure;
     if (refused) {
-      const failure = { ...refused, message: `not attempted: ${refused.code} on the same offer` };
+      const failure = { ...refused, message: `not attempted: ${refused.code} on the same offer`, unsent: true as const };
       outcomes.push(...actions.slice(next).map((action) => ({ action, failure })));
       break;
     }

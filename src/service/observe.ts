@@ -73,6 +73,7 @@ export class Observer {
       onDemandPrices: Object.assign({}, ...regional.map((r) => r.onDemandPrices)) as Record<string, number>,
       unavailable: this.deps.capacity.active(now),
       timers: doc.timers,
+      terminatedByFleet: new Set(Object.keys(doc.terminated)),
     };
     return { snapshot, reconciler: { doc, etag: reconciler?.etag }, settled, inputs: { desired: desired.source, manifest: manifest.source } };
   }

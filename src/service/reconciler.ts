@@ -1,17 +1,20 @@
 import type { Logger } from 'pino';
 import type { Cloud } from '../cloud/port.js';
 import type { Clock } from '../domain/clock.js';
-import type { Action, LaunchAction } from '../domain/actions.js';
+import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import { applyOutcome } from '../plan/apply-outcome.js';
+import { applyGuard } from '../plan/guard.js';
+import type { GuardTrip } from '../policy/freshness.js';
 import { type Plan, plan } from '../plan/plan.js';
 import { afterLaunches, pendingFor } from '../policy/pending-launches.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import { execute } from './execute.js';
 import type { Observation, Observer } from './observe.js';
-import { RECONCILER_DOC, type ReconcilerDoc } from './state-docs.js';
+import { recordDrains } from './drains.js';
+import { RECONCILER_DOC, type ReconcilerDoc, TERMINATED_MEMORY_MS } from './state-docs.js';
 import type { StateStore } from './state-store.js';
 
 export interface ReconcilerDeps {
@@ -50,15 +53,19 @@ export class Reconciler {
     this.policiesByPool = new Map(deps.policies.map((p) => [p.pool, p]));
   }
 
-  async planOnly(): Promise<{ observation: Observation; plan: Plan }> {
-    const observation = await this.deps.observer.observe();
-    return { observation, plan: plan(observation.snapshot, this.deps.policies, this.deps.fleet) };
+  /** One observation and its plan; images the launch guard condemns count as drained. */
+  async planOnly(): Promise<{ observation: Observation; plan: Plan; trips: GuardTrip[] }> {
+    const observed = await this.deps.observer.observe();
+    const { snapshot, trips } = applyGuard(observed.snapshot, this.deps.policies);
+    const observation = { ...observed, snapshot };
+    return { observation, plan: plan(snapshot, this.deps.policies, this.deps.fleet), trips };
   }
 
   async cycle({ dryRun }: { dryRun: boolean }): Promise<CycleResult> {
     const { log } = this.deps;
-    const { observation, plan: first } = await this.planOnly();
+    const { observation, plan: first, trips } = await this.planOnly();
     if (first.blocked) log.error({ reason: first.blocked }, 'cycle blocked');
+    for (const trip of trips) log.error({ pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason }, dryRun ? 'guard would drain the AMI' : 'guard drains the AMI');
     for (const pool of first.pools) {
       if (pool.notes.length > 0) log.debug({ pool: pool.pool, notes: pool.notes }, 'pool notes');
     }
@@ -71,6 +78,7 @@ export class Reconciler {
       log.warn('not the leader: this cycle changes nothing');
       return { observation, plan: first, outcomes: [], dryRun };
     }
+    if (trips.length > 0) await recordDrains(this.deps.state, trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
 
     let snapshot = observation.snapshot;
     let doc: ReconcilerDoc = { ...observation.reconciler.doc, pendingLaunches: observation.settled.pending };
@@ -88,11 +96,17 @@ export class Reconciler {
       }
       const launches = todo.filter((a): a is LaunchAction => a.kind === 'launch');
       for (const l of launches) attempted.add(l.clientToken);
-      // Record launches before making them: a crash after the call must not lead to a second one.
+      // Record launches and terminations before making them: a crash after the call must neither
+      // lead to a second launch nor make fleet's own terminations look like failures to the guard.
       const known = new Set(doc.pendingLaunches.map((p) => p.clientToken));
       const fresh = launches.filter((l) => !known.has(l.clientToken)).map((l) => pendingFor(l, snapshot.now));
-      if (fresh.length > 0) {
-        doc = { ...doc, pendingLaunches: [...doc.pendingLaunches, ...fresh] };
+      const terminating = todo.filter((a): a is TerminateAction => a.kind === 'terminate').map((t) => t.instanceId);
+      if (fresh.length > 0 || terminating.length > 0) {
+        doc = {
+          ...doc,
+          pendingLaunches: [...doc.pendingLaunches, ...fresh],
+          terminated: { ...doc.terminated, ...Object.fromEntries(terminating.map((id) => [id, snapshot.now])) },
+        };
         etag = await this.deps.state.write(RECONCILER_DOC, doc, etag);
       }
       const outcome = await execute(todo, { cloud: this.deps.cloud, fleet: this.deps.fleet, policies: this.policiesByPool, log });
@@ -110,7 +124,8 @@ export class Reconciler {
       const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(a.clientToken)).length;
       if (retrying > 0) log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
     }
-    const next: ReconcilerDoc = { timers, pendingLaunches: doc.pendingLaunches };
+    const recent = Object.entries(doc.terminated).filter(([, at]) => observation.snapshot.now - at < TERMINATED_MEMORY_MS);
+    const next: ReconcilerDoc = { timers, pendingLaunches: doc.pendingLaunches, terminated: Object.fromEntries(recent) };
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
     if (mayMutate() && JSON.stringify(next) !== JSON.stringify(observation.reconciler.doc)) {
       await this.deps.state.write(RECONCILER_DOC, next, etag);

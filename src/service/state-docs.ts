@@ -4,15 +4,22 @@ import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
 export interface ReconcilerDoc {
   readonly timers: Readonly<Record<string, PoolTimers>>;
   readonly pendingLaunches: readonly PendingLaunch[];
+  /** instance id → epoch ms fleet terminated it; kept a few hours for the launch guard */
+  readonly terminated: Readonly<Record<string, number>>;
 }
 
+/** How long fleet remembers what it terminated itself. */
+export const TERMINATED_MEMORY_MS = 6 * 3600_000;
+
 export const RECONCILER_DOC = 'reconciler.json';
-export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { timers: {}, pendingLaunches: [] };
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { timers: {}, pendingLaunches: [], terminated: {} };
 
 export interface DrainMark {
   readonly reason: string;
   /** epoch ms */
   readonly at: number;
+  /** who drained it: an operator (fleet drain) or the launch guard */
+  readonly by: 'operator' | 'guard';
 }
 
 /** AMIs an operator (or the launch guard) has drained: never launched again. */

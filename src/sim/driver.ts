@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { FleetConfig } from '../config/config.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { Lifecycle } from '../domain/types.js';
-import { createRuntime } from '../service/runtime.js';
+import { ImageIndex } from '../policy/images.js';
+import { type Runtime, createRuntime } from '../service/runtime.js';
+import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
 import { SimCloud } from './cloud.js';
 import type { FaultOptions } from './faults.js';
@@ -36,6 +38,8 @@ export interface SimRunOptions {
   readonly world?: Partial<WorldOptions>;
   readonly faults?: Partial<FaultOptions>;
   readonly exhaust?: readonly Exhaustion[];
+  /** the first nightly bake after this many hours is broken (its workers fail to boot) */
+  readonly badImageAfterHour?: number;
   readonly log: Logger;
 }
 
@@ -79,6 +83,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const samples: Sample[] = [];
   let wanted: Record<string, number> = {};
   let cycles = 0;
+  let badBaked = false;
   let failedCycles = 0;
   let actionCycles = 0;
   let quietCalls = 0;
@@ -87,7 +92,11 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cloud.clock.advanceTo(t);
     cloud.settle();
     applyExhaustion(cloud, options.exhaust ?? [], start, t);
-    if (pipeline.tick(t)) pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
+    const badBake = options.badImageAfterHour !== undefined && t - start >= options.badImageAfterHour * 3600_000 && !badBaked;
+    if (pipeline.tick(t, badBake)) {
+      if (badBake) badBaked = true;
+      pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
+    }
     jobs.tick(t, stepMs);
     if ((t - start) % (5 * 60_000) < stepMs) wanted = jobs.publish(cloud.objects, { bucket: BUCKET, key: 'desired.json' }, t);
     idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs);
@@ -124,8 +133,19 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     quietCycles,
     quietCalls,
     intervalMs: stepMs,
+    ...(await endState(runtime, policies, config.regions)),
   });
   return { summary, samples, cloud };
+}
+
+/** What fleet itself believes at the end: current images (drains applied) and the drained AMIs. */
+async function endState(runtime: Runtime, policies: readonly PoolPolicy[], regions: readonly string[]) {
+  const { observation } = await runtime.reconciler.planOnly();
+  const images = new ImageIndex(observation.snapshot.images, observation.snapshot.drained);
+  const currentImages: Record<string, string> = {};
+  for (const p of policies) for (const r of regions) currentImages[`${p.pool} ${r}`] = images.currentImage(p.pool, r)?.id ?? '';
+  const marks = (await runtime.state.read<DrainedDoc>(DRAINED_DOC))?.doc.amis ?? {};
+  return { currentImages, drained: Object.entries(marks).map(([ami, m]) => ({ ami, by: m.by, reason: m.reason })) };
 }
 
 function applyExhaustion(cloud: SimCloud, rules: readonly Exhaustion[], start: number, t: number): void {

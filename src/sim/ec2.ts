@@ -126,7 +126,7 @@ export class SimCompute implements RegionCompute {
       lifecycle: r.lifecycle,
       productDescription,
       ami: r.ami,
-      tags: { [MANAGED_BY]: r.fleet, 'fleet:pool': r.pool, Name: r.name },
+      tags: { [MANAGED_BY]: r.fleet, 'fleet:pool': r.pool, Name: r.name, ...(r.replaces ? { 'fleet:replaces': r.replaces } : {}) },
       clientToken: r.clientToken,
       ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
       ...(r.publicIp !== undefined ? { publicIp: r.publicIp } : {}),
@@ -171,5 +171,7 @@ function toInstance(i: SimInstance): Instance {
     launchTime: i.launchTime,
     ...(i.clientToken ? { clientToken: i.clientToken } : {}),
     ...(cause ? { endCause: cause } : {}),
+    ...(cause && i.endedAt !== undefined ? { endedAt: i.endedAt } : {}),
+    ...(i.tags['fleet:replaces'] ? { replaces: i.tags['fleet:replaces'] } : {}),
   };
 }

@@ -14,6 +14,10 @@ export interface PoolSummary {
   readonly terminatedByFleet: number;
   readonly interruptions: number;
   readonly leftIdle: number;
+  /** workers on a broken image that shut down before doing any work */
+  readonly bootFailures: number;
+  /** live at the end on an image that is no longer the pool's current one */
+  readonly outdatedAtEnd: number;
   readonly peakWanted: number;
   /** share of wanted worker-minutes that had no running worker */
   readonly unmetShare: number;
@@ -34,6 +38,8 @@ export interface SimSummary {
   readonly cost: number;
   /** what the same instance-hours would have cost on demand */
   readonly onDemandCost: number;
+  /** AMIs drained during the run, by whom and why */
+  readonly drained: readonly { readonly ami: string; readonly by: string; readonly reason: string }[];
   readonly api: {
     readonly total: number;
     readonly byAction: Readonly<Record<string, number>>;
@@ -57,6 +63,9 @@ export interface SummaryInput {
   readonly quietCycles: number;
   readonly quietCalls: number;
   readonly intervalMs: number;
+  /** "pool region" → the image fleet considers current at the end */
+  readonly currentImages: Readonly<Record<string, string>>;
+  readonly drained: SimSummary['drained'];
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -97,6 +106,8 @@ export function summarise(input: SummaryInput): SimSummary {
       terminatedByFleet: mine.filter((i) => i.stateReason === 'Client.UserInitiatedShutdown').length,
       interruptions: ended('interrupted'),
       leftIdle: ended('self-shutdown'),
+      bootFailures: ended('boot-failure'),
+      outdatedAtEnd: mine.filter((i) => (i.state === 'running' || i.state === 'pending') && i.ami !== input.currentImages[`${policy.pool} ${i.region}`]).length,
       peakWanted: peak,
       unmetShare: wanted === 0 ? 0 : round(unmet / wanted, 4),
     };
@@ -115,6 +126,7 @@ export function summarise(input: SummaryInput): SimSummary {
     cycles: input.cycles,
     failedCycles: input.failedCycles,
     pools,
+    drained: input.drained,
     launchesPerZone: Object.fromEntries(Object.entries(launchesPerZone).sort(([a], [b]) => a.localeCompare(b))),
     spotShare: hours === 0 ? 0 : round(spotHours / hours, 4),
     instanceHours: round(hours, 1),
@@ -135,11 +147,12 @@ export function summaryText(s: SimSummary): string {
   const lines = [
     `Simulated ${s.start} → ${s.end} (seed ${s.seed}): ${s.cycles} cycles, ${s.failedCycles} failed.`,
     '',
-    'pool            spot launches  on-demand  interrupted  left idle  terminated  peak wanted  unmet',
+    'pool            spot launches  on-demand  interrupted  left idle  terminated  peak wanted  unmet  outdated',
     ...s.pools.map(
       (p) =>
-        `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}`,
+        `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}${String(p.outdatedAtEnd).padStart(10)}`,
     ),
+    ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
     '',
     `Launches per zone: ${Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none'}`,
     `Spot share: ${pct(s.spotShare)} of ${s.instanceHours} instance-hours`,

@@ -85,21 +85,23 @@ export class ImagePipeline {
     for (let n = nights - 1; n >= 0; n--) this.bake(firstNight - n * DAY);
   }
 
-  /** Bake when a new night has come; true when the manifest changed. */
-  tick(t: number): boolean {
+  /** Bake when a new night has come; true when the manifest changed. `broken`: this bake is bad. */
+  tick(t: number, broken = false): boolean {
     const night = Math.floor((t - 4 * HOUR) / DAY) * DAY + 4 * HOUR;
     if (night <= this.lastNight) return false;
-    this.bake(night);
+    this.bake(night, broken);
     return true;
   }
 
-  private bake(night: number): void {
+  private bake(night: number, broken = false): void {
     this.lastNight = Math.max(this.lastNight, night);
     const date = new Date(night).toISOString().slice(0, 10);
     for (const policy of this.policies) {
       for (const region of this.regions) {
         if (!policy.regions[region]) continue;
-        this.baked.push({ image: this.world.registerImage(region, `${policy.pool}-${date}`, night, policy.productDescription), pool: policy.pool });
+        const image = this.world.registerImage(region, `${policy.pool}-${date}`, night, policy.productDescription);
+        image.broken = broken;
+        this.baked.push({ image, pool: policy.pool });
       }
     }
   }

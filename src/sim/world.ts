@@ -24,6 +24,9 @@ export interface SimImage {
   readonly created: number;
   readonly productDescription: string;
   deregistered: boolean;
+  /** a bad bake: its workers fail to boot and shut themselves down a minute or two in */
+  broken: boolean;
+  readonly snapshotIds: readonly string[];
 }
 
 export interface SimInstance {
@@ -68,10 +71,12 @@ export const DEFAULT_WORLD: WorldOptions = {
 };
 
 const STEP_MS = 60_000;
+/** How long a worker on a broken image runs before it gives up and shuts down. */
+const BOOT_FAILURE_MS = 90_000;
 
 export interface WorldEvent {
   readonly t: number;
-  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown';
+  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown' | 'boot-failure';
   readonly instance: SimInstance;
 }
 
@@ -135,7 +140,7 @@ export class SimWorld {
   }
 
   registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami')): SimImage {
-    const image: SimImage = { id, region, name, created, productDescription, deregistered: false };
+    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [this.newId('snap')] };
     this.images.set(id, image);
     return image;
   }
@@ -204,6 +209,9 @@ export class SimWorld {
       if (i.state === 'pending' && i.runningAt <= next) {
         i.state = 'running';
         this.events.push({ t: i.runningAt, kind: 'running', instance: i });
+      }
+      if (i.state === 'running' && this.images.get(i.ami)?.broken && next - i.runningAt >= BOOT_FAILURE_MS) {
+        this.endInstance(i, 'Client.InstanceInitiatedShutdown', 'boot-failure');
       }
       if (i.state === 'shutting-down' && (i.endedAt ?? next) + this.options.shutdownMs <= next) i.state = 'terminated';
       if (i.state === 'pending' || i.state === 'running') this.bill(i, next);

@@ -120,15 +120,33 @@ describe('cli against moto_server: the operator path end to end', function () {
     expect(proxy.calls.filter((c) => MUTATING.test(c.action) || c.method === 'PUT' || c.method === 'DELETE')).to.deep.equal([]);
   });
 
+  it('reconcile --once refuses to act while another replica holds the leader lease', async () => {
+    const lease = { holder: 'other-host:1:abc', expiresAt: Date.now() + 600_000, renewedAt: Date.now() };
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'state/lease.json', Body: JSON.stringify(lease) }));
+    proxy.clearCalls();
+    const r = await fleet(['reconcile', '--once', '--config', config], env);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal([
+      `fleet: LeaseHeld: another replica (other-host:1:abc) holds the leader lease until ${new Date(lease.expiresAt).toISOString()}; nothing changed`,
+    ]);
+    expect(proxy.calls.filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances')).to.deep.equal([]);
+    // Released, it is taken at once, and given back at the end of the run.
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'state/lease.json', Body: JSON.stringify({ ...lease, expiresAt: 0 }) }));
+    const ok = await fleet(['reconcile', '--once', '--config', config], env);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stderr).to.match(/"msg":"leader lease released"/);
+  });
+
   it('reconcile runs as a service and stops cleanly on SIGTERM', async () => {
     const { spawn } = await import('node:child_process');
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 7 }) }));
     const child = spawn(process.execPath, ['dist/cli/main.js', 'reconcile', '--config', config], {
       env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
+    const launched = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no cycle within 30s: ${stderr}`)), 30_000);
       const poll = setInterval(() => {
         if (/"msg":"launch"/.test(stderr) && stderr.split('"msg":"launch"').length - 1 >= 2) {
@@ -138,6 +156,12 @@ describe('cli against moto_server: the operator path end to end', function () {
         }
       }, 100);
     });
+    try {
+      await launched;
+    } catch (e) {
+      child.kill('SIGKILL');
+      throw e;
+    }
     child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code, stderr).to.equal(0);

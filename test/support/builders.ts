@@ -79,6 +79,7 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
     onDemandPrices: {},
     unavailable: {},
     timers: {},
+    terminatedByFleet: new Set(),
     ...overrides,
   };
 }

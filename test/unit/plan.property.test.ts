@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
 import type { Instance, InstanceState, Lifecycle } from '../../src/domain/types.js';
 import { holdsName, isLive, offerKey } from '../../src/domain/types.js';
+import { resolveBudget } from '../../src/domain/policy.js';
 import { desiredSize, plan } from '../../src/plan/plan.js';
 import { ImageIndex } from '../../src/policy/images.js';
 import { T0, image, pendingLaunch, policy, snapshot } from '../support/builders.js';
@@ -144,20 +145,24 @@ describe('plan: properties', () => {
     );
   });
 
-  it('terminates only live instances of the pool, at most the surplus, keeping running capacity at desired', () => {
+  it('terminates only live instances of the pool; besides drained AMIs, at most the surplus, keeping running capacity at desired', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { p, snap, result } = build(s);
         const terms = result.actions.filter((a): a is TerminateAction => a.kind === 'terminate');
-        if (p.scaleDown === 'none') expect(terms).to.have.length(0);
         const live = snap.instances.filter(isLive);
         const liveIds = new Set(live.map((i) => i.id));
         expect(new Set(terms.map((t) => t.instanceId)).size).to.equal(terms.length);
         for (const t of terms) expect(liveIds.has(t.instanceId)).to.equal(true);
+        // A drained AMI's instances leave within the drain budget, whatever the capacity.
+        const drained = terms.filter((t) => snap.drained.has(t.ami));
+        expect(drained.length).to.be.at.most(resolveBudget(p.freshness.drainBudget, live.length + snap.pendingLaunches.length));
+        const others = terms.filter((t) => !snap.drained.has(t.ami));
+        if (p.scaleDown === 'none') expect(others).to.have.length(0);
         const desired = desiredSize(p, snap.desired ?? {});
-        expect(terms.length).to.be.at.most(Math.max(0, live.length + snap.pendingLaunches.length - desired));
-        const running = live.filter((i) => i.state === 'running');
-        const runningGone = terms.filter((t) => running.some((i) => i.id === t.instanceId)).length;
+        expect(others.length).to.be.at.most(Math.max(0, live.length + snap.pendingLaunches.length - drained.length - desired));
+        const running = live.filter((i) => i.state === 'running' && !snap.drained.has(i.ami));
+        const runningGone = others.filter((t) => running.some((i) => i.id === t.instanceId)).length;
         expect(running.length - runningGone).to.be.at.least(Math.min(desired, running.length));
       }),
       { numRuns: 400 },

@@ -1,7 +1,11 @@
+import type { CallCounter } from '../../cloud/guarded.js';
 import type { Outcome } from '../../domain/outcome.js';
+import { systemClock } from '../../domain/clock.js';
+import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { runLoop } from '../../service/loop.js';
+import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { CycleResult } from '../../service/reconciler.js';
-import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
+import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { planTable } from './plan.js';
 
 export function cycleSummary(result: CycleResult): string {
@@ -20,12 +24,25 @@ export function cycleSummary(result: CycleResult): string {
 export async function reconcileCommand(global: GlobalOptions, options: { once?: boolean; dryRun?: boolean }): Promise<void> {
   const ctx = loadContext(global);
   const dryRun = options.dryRun ?? false;
-  const runtime = awsRuntime(ctx, { readOnly: dryRun });
+  // One leader among replicas: only the holder of the lease mutates; a dry run needs none.
+  let lease: LeaderLease | undefined;
+  const runtime = awsRuntime(ctx, { readOnly: dryRun, mayMutate: () => dryRun || (lease?.holds() ?? false) });
+  lease = new LeaderLease(runtime.state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log);
   if (options.once) {
-    const result = await runtime.reconciler.cycle({ dryRun });
-    process.stdout.write(`${cycleSummary(result)}\n`);
+    if (!dryRun) {
+      const status = await lease.acquireOrRenew();
+      if (!status.held) throw new LeaseHeldError(status);
+    }
+    try {
+      const result = await runtime.reconciler.cycle({ dryRun });
+      process.stdout.write(`${cycleSummary(result)}\n`);
+    } finally {
+      await lease.release();
+    }
     return;
   }
+  // Before the loop: a metrics port already in use stops the service before it changes anything.
+  const observed = await serveMetrics(ctx, runtime.calls);
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     ctx.log.info({ signal }, 'stopping after the action in flight');
@@ -34,5 +51,51 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
-  await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal });
+  const standby = async () => {
+    if (dryRun) return true;
+    const status = await (lease as LeaderLease).acquireOrRenew();
+    if (!status.held) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
+    return status.held;
+  };
+  try {
+    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: observed.beforeCycle(standby), onCycle: observed.onCycle });
+  } finally {
+    await observed.close();
+    await lease.release();
+  }
+}
+
+class LeaseHeldError extends Error {
+  override readonly name = 'LeaseHeld';
+  constructor(status: LeaseStatus) {
+    super(
+      status.holder
+        ? `another replica (${status.holder}) holds the leader lease until ${new Date(status.expiresAt ?? 0).toISOString()}; nothing changed`
+        : 'the leader lease could not be taken (state store unavailable); nothing changed',
+    );
+  }
+}
+
+/** /metrics and /healthz on metrics.port while the service runs; hooks that do nothing when it is 0. */
+async function serveMetrics(ctx: Context, calls: CallCounter) {
+  const port = ctx.config.metrics.port;
+  if (port === 0) {
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, close: async () => {} };
+  }
+  const metrics = new FleetMetrics();
+  const health = new Health({ intervalMs: ctx.config.interval * 1000 });
+  const server = await startMetricsServer(port, metrics, health);
+  ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
+  return {
+    beforeCycle: (next: () => Promise<boolean>) => async () => {
+      const proceed = await next();
+      if (!proceed) health.observeStandby();
+      return proceed;
+    },
+    onCycle: (result: CycleResult | undefined, error: unknown, durationMs: number) => {
+      metrics.observeCycle(result, error, durationMs, calls);
+      health.observe(result, error);
+    },
+    close: () => server.close(),
+  };
 }

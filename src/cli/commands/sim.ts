@@ -20,6 +20,7 @@ export interface SimOptions {
   readonly logLevel: string;
   readonly exhaust?: readonly string[];
   readonly pricing: boolean;
+  readonly badImage?: number;
   readonly report?: string;
   readonly json?: boolean;
 }
@@ -75,6 +76,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
       pricingUnavailable: !options.pricing,
     },
     exhaust: (options.exhaust ?? []).map(parseExhaustion),
+    ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
     log: ctx.log,
   });
   if (options.report) {

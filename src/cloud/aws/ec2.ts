@@ -15,6 +15,7 @@ import { endCauseOf } from '../state-reason.js';
 
 export const MANAGED_BY_TAG = 'fleet:managed-by';
 export const POOL_TAG = 'fleet:pool';
+export const REPLACES_TAG = 'fleet:replaces';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -118,6 +119,7 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
     { Key: MANAGED_BY_TAG, Value: r.fleet },
     { Key: POOL_TAG, Value: r.pool },
     { Key: 'Name', Value: r.name },
+    ...(r.replaces ? [{ Key: REPLACES_TAG, Value: r.replaces }] : []),
   ];
   return {
     ImageId: r.ami,
@@ -183,5 +185,15 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
     launchTime: raw.LaunchTime?.getTime() ?? 0,
     ...(raw.ClientToken ? { clientToken: raw.ClientToken } : {}),
     ...(cause ? { endCause: cause } : {}),
+    ...(ending && endedAt(raw.StateTransitionReason) !== undefined ? { endedAt: endedAt(raw.StateTransitionReason) } : {}),
+    ...(tag(raw, REPLACES_TAG) ? { replaces: tag(raw, REPLACES_TAG) } : {}),
   };
+}
+
+/** EC2 dates some transitions in its reason text: "User initiated (2026-11-20 10:02:03 GMT)". */
+export function endedAt(reason: string | undefined): number | undefined {
+  const match = /\((\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) GMT\)/.exec(reason ?? '');
+  if (!match) return undefined;
+  const t = Date.parse(`${match[1]}T${match[2]}Z`);
+  return Number.isFinite(t) ? t : undefined;
 }

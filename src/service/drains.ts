@@ -1,0 +1,32 @@
+import { classify } from '../cloud/errors.js';
+import { DRAINED_DOC, type DrainMark, type DrainedDoc } from './state-docs.js';
+import type { StateStore } from './state-store.js';
+
+export interface DrainRequest {
+  readonly ami: string;
+  readonly reason: string;
+  readonly by: DrainMark['by'];
+}
+
+/**
+ * Mark AMIs drained (or, with `undrain`, clear the marks) in the state store. The document is
+ * shared by operators and the service, so a lost race is re-read and retried.
+ */
+export async function recordDrains(state: StateStore, requests: readonly DrainRequest[], now: number, undrain = false): Promise<DrainedDoc> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await state.read<DrainedDoc>(DRAINED_DOC);
+    const amis: Record<string, DrainMark> = { ...current?.doc.amis };
+    for (const r of requests) {
+      if (undrain) delete amis[r.ami];
+      else amis[r.ami] ??= { reason: r.reason, at: now, by: r.by };
+    }
+    const doc: DrainedDoc = { amis };
+    if (JSON.stringify(doc) === JSON.stringify(current?.doc ?? { amis: {} })) return doc;
+    try {
+      await state.write(DRAINED_DOC, doc, current?.etag);
+      return doc;
+    } catch (e) {
+      if (classify(e).errorClass !== 'conflict' || attempt >= 5) throw e;
+    }
+  }
+}

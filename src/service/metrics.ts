@@ -1,0 +1,261 @@
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { classify } from '../cloud/errors.js';
+import type { CallCounter } from '../cloud/guarded.js';
+import type { LaunchOutcome } from '../domain/outcome.js';
+import type { InputSource } from './inputs.js';
+import type { CycleResult } from './reconciler.js';
+
+const LIFECYCLES = ['spot', 'on-demand'] as const;
+const FAILURE_KINDS = ['capacity', 'retryable', 'rejected'] as const;
+
+/**
+ * Prometheus metrics of the reconcile service, fed once per cycle. Each instance owns its registry
+ * (never prom-client's global one), so several services or tests in one process do not collide.
+ */
+export class FleetMetrics {
+  readonly registry = new Registry();
+  private readonly now: () => number;
+  private readonly cycles: Counter<'result'>;
+  private readonly duration: Histogram;
+  private readonly actions: Counter<'kind' | 'lifecycle' | 'result'>;
+  private readonly launchFailures: Counter<'kind'>;
+  private readonly poolDesired: Gauge<'pool'>;
+  private readonly poolInstances: Gauge<'pool' | 'lifecycle'>;
+  private readonly poolUnmet: Gauge<'pool'>;
+  private readonly poolPending: Gauge<'pool'>;
+  private readonly apiCalls: Counter<'region' | 'action'>;
+  private readonly apiRetries: Counter<'region' | 'action'>;
+  private readonly inputStale: Gauge<'input'>;
+  private readonly lastSuccess: Gauge;
+  private readonly blocked: Gauge;
+  /** the CallCounter's values at the last observation: it is cumulative, Prometheus wants increments */
+  private readonly seenCalls = new Map<string, number>();
+  private readonly seenRetries = new Map<string, number>();
+
+  constructor({ now = Date.now }: { now?: () => number } = {}) {
+    this.now = now;
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.cycles = new Counter({ name: 'fleet_cycles_total', help: 'Reconcile cycles, by result', labelNames: ['result'], registers });
+    this.duration = new Histogram({
+      name: 'fleet_cycle_duration_seconds',
+      help: 'Duration of a reconcile cycle',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers,
+    });
+    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches and terminations carried out, by result', labelNames: ['kind', 'lifecycle', 'result'], registers });
+    this.launchFailures = new Counter({ name: 'fleet_launch_failures_total', help: 'Failed launches, by kind of failure', labelNames: ['kind'], registers });
+    this.poolDesired = new Gauge({ name: 'fleet_pool_desired', help: 'Desired size of the pool (clamped to its min and max)', labelNames: ['pool'], registers });
+    this.poolInstances = new Gauge({ name: 'fleet_pool_instances', help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated', labelNames: ['pool', 'lifecycle'], registers });
+    this.poolUnmet = new Gauge({ name: 'fleet_pool_unmet', help: 'Capacity the last plan could not place', labelNames: ['pool'], registers });
+    this.poolPending = new Gauge({ name: 'fleet_pool_pending', help: 'Pending instances and launches not yet listed by EC2', labelNames: ['pool'], registers });
+    this.apiCalls = new Counter({ name: 'fleet_api_calls_total', help: 'EC2 API calls sent, retries included', labelNames: ['region', 'action'], registers });
+    this.apiRetries = new Counter({ name: 'fleet_api_retries_total', help: 'EC2 API calls retried after throttling or a transient error', labelNames: ['region', 'action'], registers });
+    this.inputStale = new Gauge({ name: 'fleet_input_stale', help: '1 when the input is the last good copy or missing', labelNames: ['input'], registers });
+    this.lastSuccess = new Gauge({ name: 'fleet_last_success_timestamp_seconds', help: 'When the last successful cycle ended', registers });
+    this.blocked = new Gauge({ name: 'fleet_blocked', help: '1 when the last plan was blocked (no usable inputs): nothing changes', registers });
+
+    // Zero series from the start, so that rate() and alerts see the first increment.
+    for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
+    for (const kind of FAILURE_KINDS) this.launchFailures.labels(kind).inc(0);
+    for (const kind of ['launch', 'terminate']) {
+      for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
+    }
+  }
+
+  /** Record one cycle: its result (undefined when it threw), its duration and the API calls so far. */
+  observeCycle(result: CycleResult | undefined, error: unknown, durationMs: number, calls: CallCounter): void {
+    this.duration.observe(durationMs / 1000);
+    this.observeCalls(calls);
+    if (result === undefined || error !== undefined) {
+      // The gauges keep the last cycle's picture: a failed cycle has no new one.
+      this.cycles.labels('failed').inc();
+      return;
+    }
+    this.cycles.labels(result.dryRun ? 'dry_run' : 'ok').inc();
+    this.lastSuccess.set(this.now() / 1000);
+    this.blocked.set(result.plan.blocked ? 1 : 0);
+    for (const input of ['desired', 'manifest'] as const) this.inputStale.labels(input).set(stale(result.observation.inputs[input]) ? 1 : 0);
+
+    // Pools are set afresh, so a pool that is gone (or a blocked plan) leaves no stale series.
+    for (const gauge of [this.poolDesired, this.poolInstances, this.poolUnmet, this.poolPending]) gauge.reset();
+    for (const p of result.plan.pools) {
+      this.poolDesired.labels(p.pool).set(p.desired);
+      this.poolInstances.labels(p.pool, 'spot').set(p.spot);
+      this.poolInstances.labels(p.pool, 'on-demand').set(p.onDemand);
+      this.poolUnmet.labels(p.pool).set(p.unmet);
+      this.poolPending.labels(p.pool).set(p.pending);
+    }
+
+    for (const outcome of result.outcomes) {
+      for (const l of outcome.launches) {
+        if (notAttempted(l)) continue;
+        this.actions.labels('launch', l.action.lifecycle, l.failure ? 'failed' : 'ok').inc();
+        if (l.failure) this.launchFailures.labels(l.failure.kind).inc();
+      }
+      for (const t of outcome.terminations) {
+        this.actions.labels('terminate', t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
+      }
+    }
+  }
+
+  private observeCalls(calls: CallCounter): void {
+    track(calls.calls, this.seenCalls, this.apiCalls);
+    track(calls.retries, this.seenRetries, this.apiRetries);
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/** Add to `counter` what `current` (keys "region action") gained since `seen`. */
+function track(current: ReadonlyMap<string, number>, seen: Map<string, number>, counter: Counter<'region' | 'action'>): void {
+  for (const [key, value] of current) {
+    const before = seen.get(key) ?? 0;
+    // A CallCounter that was reset starts again from zero: all of its value is new.
+    const delta = value >= before ? value - before : value;
+    seen.set(key, value);
+    if (delta === 0) continue;
+    const space = key.indexOf(' ');
+    counter.labels(key.slice(0, space), key.slice(space + 1)).inc(delta);
+  }
+  for (const key of [...seen.keys()]) if (!current.has(key)) seen.delete(key);
+}
+
+function stale(source: InputSource): boolean {
+  return source === 'last-good' || source === 'none';
+}
+
+/**
+ * Launches left unsent after their offer refused capacity: no call was made and the same cycle
+ * re-plans them, so they are neither actions nor failures.
+ */
+function notAttempted(l: LaunchOutcome): boolean {
+  return l.failure?.unsent ?? false;
+}
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  readonly body: {
+    /**
+     * ok; starting (no cycle has ended yet); standby (another replica holds the leader lease);
+     * failing (the last cycle failed); stale (nothing has succeeded for too long: a stuck loop)
+     */
+    readonly status: 'ok' | 'starting' | 'standby' | 'failing' | 'stale';
+    readonly lastSuccess: string | null;
+    readonly lastError: { readonly at: string; readonly message: string } | null;
+  };
+}
+
+/**
+ * Whether the service is doing its job: healthy while the last cycle succeeded no more than three
+ * intervals ago, or, just after start, while no cycle has failed yet. Three intervals leave room
+ * for a slow cycle without hiding a loop that is stuck. A standby replica that keeps checking the
+ * lease is doing its job too.
+ */
+export class Health {
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private readonly allowedMs: number;
+  private last: { readonly kind: 'ok' | 'failed' | 'standby'; readonly at: number } | undefined;
+  private lastSuccess: number | undefined;
+  private lastError: { at: number; message: string } | undefined;
+
+  constructor({ intervalMs, now = Date.now }: { intervalMs: number; now?: () => number }) {
+    this.now = now;
+    this.startedAt = now();
+    this.allowedMs = 3 * intervalMs;
+  }
+
+  observe(result: CycleResult | undefined, error: unknown): void {
+    const at = this.now();
+    if (result !== undefined && error === undefined) {
+      this.last = { kind: 'ok', at };
+      this.lastSuccess = at;
+      return;
+    }
+    const e = classify(error);
+    // Code and first line only: what the cloud answered, never the request that carried credentials.
+    this.lastError = { at, message: e.code === 'Unknown' || e.code === 'Error' ? e.message : `${e.code}: ${e.message}` };
+    this.last = { kind: 'failed', at };
+  }
+
+  /** a cycle skipped because another replica leads */
+  observeStandby(): void {
+    this.last = { kind: 'standby', at: this.now() };
+  }
+
+  report(): HealthReport {
+    const now = this.now();
+    const recent = (at: number) => now - at <= this.allowedMs;
+    let status: HealthReport['body']['status'];
+    if (this.last === undefined) status = now - this.startedAt < this.allowedMs ? 'starting' : 'stale';
+    else if (this.last.kind === 'failed') status = 'failing';
+    else status = !recent(this.last.at) ? 'stale' : this.last.kind === 'ok' ? 'ok' : 'standby';
+    return {
+      healthy: status === 'ok' || status === 'starting' || status === 'standby',
+      body: {
+        status,
+        lastSuccess: this.lastSuccess === undefined ? null : new Date(this.lastSuccess).toISOString(),
+        lastError: this.lastError ? { at: new Date(this.lastError.at).toISOString(), message: this.lastError.message } : null,
+      },
+    };
+  }
+}
+
+export interface MetricsServer {
+  /** the port actually listened on (port 0 asks the system for a free one) */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serve GET /metrics and GET /healthz on all interfaces; resolves once listening. */
+export function startMetricsServer(port: number, metrics: FleetMetrics, health: Health): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/metrics') {
+      metrics.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'Content-Type': metrics.contentType });
+          res.end(text);
+        },
+        (e: unknown) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(`${String(e)}\n`);
+        },
+      );
+    } else if (req.method === 'GET' && path === '/healthz') {
+      const { healthy, body } = health.report();
+      res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json' });
+      res.end(`${JSON.stringify(body)}\n`);
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    const fail = (e: NodeJS.ErrnoException) => {
+      reject(new Error(e.code === 'EADDRINUSE' ? `metrics port ${port} is already in use` : `cannot listen on metrics port ${port}: ${e.code ?? e.message}`));
+    };
+    server.once('error', fail);
+    server.listen(port, () => {
+      server.off('error', fail);
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // A scraper's keep-alive connection must not hold the service open after SIGTERM.
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

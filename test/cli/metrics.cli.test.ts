@@ -1,0 +1,159 @@
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeImagesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import { motoEnv, useMoto } from '../support/moto.js';
+import { BIN, fleet, workspace } from '../support/cli.js';
+
+// A secret the service is given and must never show: not in logs, not on /metrics or /healthz.
+const SECRET = 'metrics-cli-test-secret-0123456789';
+
+/** A port nothing listens on right now: the system picks it, and it is handed over at once. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Ask `probe` every 100 ms until it returns a value, or fail after `timeoutMs` naming what was awaited. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e; // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})\n${context()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('cli: /metrics and /healthz while reconcile runs as a service (moto_server)', function () {
+  this.timeout(60_000);
+  const moto = useMoto(this);
+  let proxy: FaultProxy;
+  let env: Record<string, string>;
+  let config: string;
+
+  before(async () => {
+    proxy = await startFaultProxy(moto().endpoint);
+    env = { ...motoEnv(proxy.endpoint), AWS_SECRET_ACCESS_KEY: SECRET };
+    const client = { region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+    const ec2 = new EC2Client(client);
+    const s3 = new S3Client({ ...client, forcePathStyle: true });
+    const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
+    const subnet = (subnets.Subnets ?? []).sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)))[0]?.SubnetId as string;
+    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+    const ami = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
+    await s3.send(new CreateBucketCommand({ Bucket: 'golden-amis' }));
+    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
+    const manifest = { [ami]: { id: ami, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } };
+    await s3.send(new PutObjectCommand({ Bucket: 'golden-amis', Key: 'amis.json', Body: JSON.stringify(manifest) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 3 }) }));
+    config = workspace(
+      { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' } },
+      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
+    ).config;
+  });
+  after(async () => proxy?.close());
+
+  it('answers /healthz 200 and shows cycles, launches and API calls on /metrics; stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BIN, 'reconcile', '--config', config], {
+      env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const health = await until(
+        '/healthz 200',
+        async () => {
+          const r = await fetch(`${base}/healthz`);
+          return r.status === 200 ? ((await r.json()) as { status: string; lastSuccess: string | null }) : undefined;
+        },
+        30_000,
+        () => stderr,
+      );
+      expect(health.status).to.be.oneOf(['starting', 'ok']);
+
+      // Steady state: the three launches done, at least one more cycle after them.
+      const text = await until(
+        '/metrics with three launches and two ok cycles',
+        async () => {
+          const t = await (await fetch(`${base}/metrics`)).text();
+          const ok = sample(t, 'fleet_cycles_total{result="ok"}') ?? 0;
+          return ok >= 2 && sample(t, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}') === 3 ? t : undefined;
+        },
+        30_000,
+        () => stderr,
+      );
+      expect(sample(text, 'fleet_pool_desired{pool="bld-linux64"}')).to.equal(3);
+      expect(sample(text, 'fleet_pool_instances{pool="bld-linux64",lifecycle="spot"}')).to.equal(3);
+      expect(sample(text, 'fleet_blocked')).to.equal(0);
+      expect(sample(text, 'fleet_input_stale{input="desired"}')).to.equal(0);
+      expect(sample(text, 'fleet_last_success_timestamp_seconds')).to.be.greaterThan(Date.now() / 1000 - 60);
+      // What the service counted is what went over the wire.
+      expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(proxy.calls.filter((c) => c.action === 'RunInstances').length);
+      expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.be.at.least(2);
+
+      const healthz = await fetch(`${base}/healthz`);
+      expect(healthz.status).to.equal(200);
+      const body = (await healthz.json()) as { status: string; lastSuccess: string | null; lastError: unknown };
+      expect(body.status).to.equal('ok');
+      expect(body.lastSuccess).to.be.a('string');
+      expect(body.lastError).to.equal(null);
+      expect(text + JSON.stringify(body)).not.to.include(SECRET);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await exited;
+    expect(code, stderr).to.equal(0);
+    expect(stderr).to.match(/"msg":"stopped"/);
+    const listening = stderr.split('\n').filter((l) => l.includes('"msg":"serving /metrics and /healthz"'));
+    expect(listening).to.have.length(1);
+    expect(JSON.parse(listening[0] as string)).to.include({ port, level: 30 });
+    expect(stderr).not.to.include(SECRET);
+    // The port is given back.
+    const after = await fetch(`${base}/healthz`).then(
+      () => 'answered',
+      () => 'refused',
+    );
+    expect(after).to.equal('refused');
+  });
+});
+
+describe('cli: a metrics port already in use', () => {
+  it('is one error line naming the port, and exit 1', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const cfg = workspace(
+        { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/' },
+        [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } }, size: { min: 0, max: 10 }, names: 'bld-linux64-spot-{nnn}' }],
+      ).config;
+      // An endpoint nothing answers on: the service must fail before it calls anything.
+      const r = await fleet(['reconcile', '--config', cfg], { ...motoEnv('http://127.0.0.1:9'), FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) }, { timeoutMs: 20_000 });
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal([`fleet: metrics port ${port} is already in use`]);
+      expect(r.stdout).to.equal('');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});

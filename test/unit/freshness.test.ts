@@ -1,0 +1,143 @@
+import { expect } from 'chai';
+import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { applyGuard } from '../../src/plan/guard.js';
+import { plan } from '../../src/plan/plan.js';
+import { retirementDueAt, spreadFraction } from '../../src/policy/freshness.js';
+import { T0, image, instance, pendingLaunch, policy, snapshot } from '../support/builders.js';
+
+const launches = (p: ReturnType<typeof plan>) => p.actions.filter((a): a is LaunchAction => a.kind === 'launch');
+const terminations = (p: ReturnType<typeof plan>) => p.actions.filter((a): a is TerminateAction => a.kind === 'terminate');
+const HOUR = 3600_000;
+
+/** The current image appeared `hoursAgo`; the old one long before. */
+function images(hoursAgo: number) {
+  return [image('ami-old', 100), image('ami-new', hoursAgo)];
+}
+
+describe('freshness: retiring instances on outdated AMIs', () => {
+  it('spreads due times over the grace window after the grace period, stably per instance', () => {
+    const due = retirementDueAt('i-1', T0, 10800);
+    expect(due).to.be.within(T0 + 10800_000, T0 + 2 * 10800_000);
+    expect(retirementDueAt('i-1', T0, 10800)).to.equal(due);
+    const fractions = Array.from({ length: 200 }, (_, n) => spreadFraction(`i-${n}`));
+    expect(Math.min(...fractions)).to.be.below(0.1);
+    expect(Math.max(...fractions)).to.be.above(0.9);
+  });
+
+  it('does nothing before the grace period', () => {
+    const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
+    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: images(2), instances: old }), [policy()], 'releng');
+    expect(p.actions).to.deep.equal([]);
+    expect(p.pools[0]?.notes.join()).to.match(/2 on an outdated AMI; next retirement due/);
+    expect(p.pools[0]?.outdated).to.equal(2);
+  });
+
+  it('launches a replacement first, from the current AMI, within the retire budget', () => {
+    const old = Array.from({ length: 10 }, () => instance({ ami: 'ami-old' }));
+    const p = plan(snapshot({ desired: { 'bld-linux64': 10 }, images: images(48), instances: old }), [policy()], 'releng');
+    expect(terminations(p)).to.deep.equal([]);
+    const l = launches(p);
+    expect(l).to.have.length(1); // 10% of 10
+    expect(l[0]).to.include({ ami: 'ami-new', lifecycle: 'spot' });
+    expect(old.map((i) => i.id)).to.include(l[0]?.replaces);
+    expect(l[0]?.reason).to.match(/^replace i-\d+ \(bld-linux64-spot-\d+\): AMI ami-old is outdated/);
+  });
+
+  it('retires the replaced instance only once its replacement runs, and then starts the next pair', () => {
+    const old = Array.from({ length: 4 }, () => instance({ ami: 'ami-old' }));
+    const target = old[0] as (typeof old)[number];
+    const pending = instance({ ami: 'ami-new', state: 'pending', replaces: target.id, launchTime: T0 - 30_000 });
+    const waiting = plan(snapshot({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, pending] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    expect(waiting.actions).to.deep.equal([]); // one pair in flight: the budget is used
+    const running = { ...pending, state: 'running' as const };
+    const next = plan(snapshot({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, running] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    expect(terminations(next).map((t) => t.instanceId)).to.deep.equal([target.id]);
+    expect(terminations(next)[0]?.reason).to.match(new RegExp(`^replaced by ${running.id}`));
+    expect(launches(next)).to.have.length(1);
+    expect(launches(next)[0]?.replaces).to.not.equal(target.id);
+  });
+
+  it('a replacement still being launched counts as in flight', () => {
+    const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
+    const inFlight = pendingLaunch({ replaces: old[0]?.id, ami: 'ami-new' });
+    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    expect(p.actions.filter((a) => a.kind === 'terminate' || !a.reason.startsWith('resume'))).to.deep.equal([]);
+  });
+
+  it('never replaces above the pool max, and never on a pool that is short', () => {
+    const full = Array.from({ length: 3 }, () => instance({ ami: 'ami-old' }));
+    expect(plan(snapshot({ desired: { 'bld-linux64': 3 }, images: images(48), instances: full }), [policy({ size: { min: 0, max: 3 } })], 'releng').actions).to.deep.equal([]);
+    const short = plan(snapshot({ desired: { 'bld-linux64': 5 }, images: images(48), instances: full }), [policy()], 'releng');
+    expect(launches(short).every((a) => a.replaces === undefined)).to.equal(true);
+    expect(launches(short)).to.have.length(2);
+  });
+
+  it('scale-down leaves replacement pairs alone', () => {
+    const old = instance({ ami: 'ami-old', lifecycle: 'on-demand' });
+    const replacement = instance({ ami: 'ami-new', state: 'pending', replaces: old.id });
+    const other = instance({ ami: 'ami-new' });
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, images: images(48), instances: [old, replacement, other] }), [policy()], 'releng');
+    // One worker too many (the pair counts once): the unpaired one goes, not the pair.
+    expect(terminations(p).map((t) => t.instanceId)).to.deep.equal([other.id]);
+  });
+
+  it('never retires instances whose AMI the manifest does not know (unknown status)', () => {
+    const foreign = [instance({ ami: 'ami-zzz', region: 'us-east-1' })];
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, images: [image('ami-tst', 100, 'tst-linux64')], instances: foreign }), [policy()], 'releng');
+    expect(p.actions).to.deep.equal([]);
+  });
+});
+
+describe('freshness: drained AMIs', () => {
+  it("retires a drained AMI's instances first, within the drain budget, even below desired, and launches from the current image", () => {
+    const onDrained = Array.from({ length: 4 }, () => instance({ ami: 'ami-new' }));
+    const s = snapshot({ desired: { 'bld-linux64': 4 }, images: images(1), drained: new Set(['ami-new']), instances: onDrained });
+    const p = plan(s, [policy()], 'releng');
+    expect(terminations(p)).to.have.length(2); // 50% of 4
+    for (const t of terminations(p)) expect(t.reason).to.equal('drained AMI ami-new');
+    const l = launches(p);
+    expect(l).to.have.length(2);
+    for (const a of l) expect(a.ami).to.equal('ami-old');
+    expect(p.pools[0]?.notes.join()).to.match(/2 more on drained AMIs wait for the drain budget/);
+  });
+
+  it('drains in none-mode pools too', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 1 }, images: images(1), drained: new Set(['ami-new']), instances: [instance({ ami: 'ami-new' })] });
+    expect(terminations(plan(s, [policy({ scaleDown: 'none' })], 'releng'))).to.have.length(1);
+  });
+});
+
+describe('freshness: the launch guard', () => {
+  const ended = (overrides: Parameters<typeof instance>[0] = {}) =>
+    instance({ ami: 'ami-new', state: 'terminated', endCause: 'instance-initiated', launchTime: T0 - 10 * 60_000, endedAt: T0 - 5 * 60_000, ...overrides });
+
+  it('drains the current AMI when enough of its instances end soon after launch', () => {
+    const s = snapshot({ images: images(1), instances: [ended(), ended(), ended()] });
+    const { snapshot: guarded, trips } = applyGuard(s, [policy()]);
+    expect(trips).to.have.length(1);
+    expect(trips[0]).to.include({ ami: 'ami-new', pool: 'bld-linux64', region: 'us-east-1', failures: 3 });
+    expect(guarded.drained.has('ami-new')).to.equal(true);
+    // Planning on the guarded snapshot launches from the previous image.
+    const p = plan({ ...guarded, desired: { 'bld-linux64': 1 } }, [policy()], 'releng');
+    expect(launches(p)[0]?.ami).to.equal('ami-old');
+  });
+
+  it('ignores spot interruptions, fleet’s own terminations, late failures and other images', () => {
+    const survivors = [
+      ended({ endCause: 'spot-interruption' }),
+      ended({ id: 'i-by-fleet' }),
+      ended({ endedAt: T0, launchTime: T0 - 2 * HOUR }),
+      ended({ ami: 'ami-old' }),
+      ended(),
+      ended(),
+    ];
+    const s = snapshot({ images: images(1), instances: survivors, terminatedByFleet: new Set(['i-by-fleet']) });
+    expect(applyGuard(s, [policy()]).trips).to.deep.equal([]);
+    expect(applyGuard(s, [policy({ freshness: { guard: { failures: 2 } } })]).trips).to.have.length(1);
+  });
+
+  it('counts operator terminations and stopped instances (anything but fleet)', () => {
+    const s = snapshot({ images: images(1), instances: [ended({ endCause: 'user' }), ended({ state: 'stopped', endCause: 'other' }), ended({ endCause: 'other' })] });
+    expect(applyGuard(s, [policy()]).trips).to.have.length(1);
+  });
+});

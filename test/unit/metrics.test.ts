@@ -1,0 +1,294 @@
+import { expect } from 'chai';
+import { createServer } from 'node:net';
+import { register as globalRegistry } from 'prom-client';
+import { CallCounter } from '../../src/cloud/guarded.js';
+import { FleetMetrics, Health, type MetricsServer, startMetricsServer } from '../../src/service/metrics.js';
+import { policy } from '../support/builders.js';
+import { SimFleet } from '../support/sim-fleet.js';
+
+const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'], securityGroups: ['sg-1'] } };
+const TYPES = ['c5.xlarge', 'm5.xlarge'];
+
+function simFleet(): SimFleet {
+  return new SimFleet({ policies: [policy({ regions: SUBNETS, instanceTypes: TYPES })] });
+}
+
+/** The value of one sample of the text exposition, e.g. `fleet_pool_desired{pool="bld-linux64"}`. */
+async function sample(metrics: FleetMetrics, series: string): Promise<number | undefined> {
+  const line = (await metrics.metrics()).split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('metrics: what a reconcile cycle exposes', () => {
+  it('exposes a real cycle on the simulated cloud: pools, actions, API calls, inputs, cycles, duration', async () => {
+    const fleet = simFleet();
+    const metrics = new FleetMetrics({ now: () => 1_800_000_000_000 });
+    fleet.publishDesired({ 'bld-linux64': 5 });
+    const first = await fleet.cycle();
+    metrics.observeCycle(first, undefined, 1500, fleet.runtime.calls);
+
+    const text = await metrics.metrics();
+    expect(text).to.include('fleet_pool_desired{pool="bld-linux64"} 5');
+    expect(text).to.include('fleet_cycles_total{result="ok"} 1');
+    expect(text).to.include('fleet_cycles_total{result="failed"} 0');
+    expect(text).to.include('fleet_actions_total{kind="launch",lifecycle="spot",result="ok"} 5');
+    expect(text).to.include('fleet_actions_total{kind="launch",lifecycle="spot",result="failed"} 0');
+    expect(text).to.include('fleet_launch_failures_total{kind="capacity"} 0');
+    expect(text).to.include('fleet_api_calls_total{region="us-east-1",action="RunInstances"} 5');
+    expect(text).to.include('fleet_input_stale{input="desired"} 0');
+    expect(text).to.include('fleet_input_stale{input="manifest"} 0');
+    expect(text).to.include('fleet_blocked 0');
+    expect(text).to.include('fleet_last_success_timestamp_seconds 1800000000');
+    expect(text).to.include('fleet_cycle_duration_seconds_count 1');
+    expect(text).to.include('fleet_cycle_duration_seconds_sum 1.5');
+    expect(text).to.include('fleet_cycle_duration_seconds_bucket{le="2.5"} 1');
+    expect(text).to.include('fleet_cycle_duration_seconds_bucket{le="1"} 0');
+    expect(text).to.include('# TYPE fleet_pool_instances gauge');
+    // Node's own process metrics, on this registry.
+    expect(text).to.match(/^process_cpu_user_seconds_total /m);
+    expect(text).to.match(/^nodejs_heap_size_used_bytes /m);
+
+    // The next cycle sees the five instances; nothing more to launch.
+    fleet.advance(60_000);
+    const second = await fleet.cycle();
+    metrics.observeCycle(second, undefined, 200, fleet.runtime.calls);
+    expect(await sample(metrics, 'fleet_pool_instances{pool="bld-linux64",lifecycle="spot"}')).to.equal(5);
+    expect(await sample(metrics, 'fleet_pool_instances{pool="bld-linux64",lifecycle="on-demand"}')).to.equal(0);
+    expect(await sample(metrics, 'fleet_pool_unmet{pool="bld-linux64"}')).to.equal(0);
+    expect(await sample(metrics, 'fleet_cycles_total{result="ok"}')).to.equal(2);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}')).to.equal(5);
+    // The CallCounter is cumulative: the counters track it, they do not add it up again.
+    const describes = fleet.runtime.calls.calls.get('us-east-1 DescribeInstances');
+    expect(describes).to.equal(2);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.equal(describes);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(5);
+  });
+
+  it('counts API calls and retries by the increase of the CallCounter, also across a reset', async () => {
+    const metrics = new FleetMetrics();
+    const calls = new CallCounter();
+    const failed = new Error('boom');
+    for (let k = 0; k < 3; k++) calls.count('us-east-1', 'DescribeInstances');
+    calls.retried('us-east-1', 'DescribeInstances');
+    metrics.observeCycle(undefined, failed, 10, calls);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.equal(3);
+    expect(await sample(metrics, 'fleet_api_retries_total{region="us-east-1",action="DescribeInstances"}')).to.equal(1);
+
+    calls.count('us-east-1', 'DescribeInstances');
+    calls.count('us-east-1', 'DescribeInstances');
+    calls.count('us-west-2', 'RunInstances');
+    metrics.observeCycle(undefined, failed, 10, calls);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.equal(5);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-west-2",action="RunInstances"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_api_retries_total{region="us-east-1",action="DescribeInstances"}')).to.equal(1);
+
+    // Nothing new: nothing added.
+    metrics.observeCycle(undefined, failed, 10, calls);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.equal(5);
+
+    // A reset counter starts from zero again: its new value is all new calls.
+    calls.reset();
+    calls.count('us-east-1', 'DescribeInstances');
+    metrics.observeCycle(undefined, failed, 10, calls);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.equal(6);
+    expect(await sample(metrics, 'fleet_cycles_total{result="failed"}')).to.equal(4);
+    expect(await sample(metrics, 'fleet_cycle_duration_seconds_count')).to.equal(4);
+  });
+
+  it('counts a refused launch once, as a capacity failure, and not the launches left unsent on that offer', async () => {
+    const fleet = simFleet();
+    const t = fleet.cloud.clock.now();
+    const zones = ['subnet-1a', 'subnet-1b', 'subnet-1c'].map((s) => fleet.cloud.world.subnets.get(s)?.az as string);
+    const [cheapest] = zones
+      .flatMap((az) => TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })))
+      .sort((a, b) => a.price - b.price);
+    fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
+    fleet.publishDesired({ 'bld-linux64': 3 });
+    const metrics = new FleetMetrics();
+    metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
+    expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(1);
+    expect(await sample(metrics, 'fleet_launch_failures_total{kind="capacity"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="failed"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}')).to.equal(3);
+    expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(4);
+  });
+
+  it('counts terminations by lifecycle and result', async () => {
+    const fleet = simFleet();
+    fleet.publishDesired({ 'bld-linux64': 4 });
+    await fleet.cycles(3);
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    const metrics = new FleetMetrics();
+    // Scale-down waits for the pool's stabilisation window; keep cycling until it happens.
+    for (let k = 0; k < 20 && fleet.calls('TerminateInstances', 'ok') === 0; k++) {
+      metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
+      fleet.advance(60_000);
+    }
+    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",lifecycle="spot",result="ok"}')).to.equal(3);
+    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",lifecycle="spot",result="failed"}')).to.equal(0);
+  });
+
+  it('shows stale inputs and a blocked plan, drops pool series it no longer knows, and counts dry runs', async () => {
+    const fleet = simFleet();
+    const metrics = new FleetMetrics();
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
+    expect(await sample(metrics, 'fleet_pool_desired{pool="bld-linux64"}')).to.equal(2);
+
+    // A broken desired file and a fresh process: no last good copy in memory, but one in the state store.
+    fleet.publishRaw('desired.json', 'not json');
+    fleet.restart();
+    fleet.advance(60_000);
+    metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
+    expect(await sample(metrics, 'fleet_input_stale{input="desired"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_input_stale{input="manifest"}')).to.equal(0);
+    expect(await sample(metrics, 'fleet_blocked')).to.equal(0);
+
+    // No desired counts at all: the plan is blocked and no pool figure is current.
+    const empty = new SimFleet({ policies: fleet.policies });
+    empty.publishRaw('desired.json', 'not json');
+    const blocked = await empty.cycle();
+    expect(blocked.plan.blocked).to.be.a('string');
+    metrics.observeCycle(blocked, undefined, 100, empty.runtime.calls);
+    expect(await sample(metrics, 'fleet_blocked')).to.equal(1);
+    expect(await sample(metrics, 'fleet_input_stale{input="desired"}')).to.equal(1);
+    expect(await metrics.metrics()).not.to.match(/^fleet_pool_desired\{/m);
+
+    const dry = await empty.cloud.clock.run(() => empty.runtime.reconciler.cycle({ dryRun: true }));
+    metrics.observeCycle(dry, undefined, 100, empty.runtime.calls);
+    expect(await sample(metrics, 'fleet_cycles_total{result="dry_run"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_cycles_total{result="ok"}')).to.equal(3);
+  });
+
+  it('keeps the last picture after a failed cycle', async () => {
+    const fleet = simFleet();
+    const metrics = new FleetMetrics();
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
+    metrics.observeCycle(undefined, new Error('state store unreachable'), 100, fleet.runtime.calls);
+    expect(await sample(metrics, 'fleet_pool_desired{pool="bld-linux64"}')).to.equal(2);
+    expect(await sample(metrics, 'fleet_cycles_total{result="failed"}')).to.equal(1);
+  });
+
+  it('uses its own registry: several instances live side by side, the global registry stays empty', async () => {
+    const a = new FleetMetrics();
+    const b = new FleetMetrics();
+    a.observeCycle(undefined, new Error('x'), 1, new CallCounter());
+    expect(await sample(a, 'fleet_cycles_total{result="failed"}')).to.equal(1);
+    expect(await sample(b, 'fleet_cycles_total{result="failed"}')).to.equal(0);
+    expect(globalRegistry.getSingleMetric('fleet_cycles_total')).to.equal(undefined);
+  });
+});
+
+describe('metrics: /healthz', () => {
+  const INTERVAL = 60_000;
+
+  function clocked() {
+    let now = 1_000_000;
+    const health = new Health({ intervalMs: INTERVAL, now: () => now });
+    return { health, advance: (ms: number) => (now += ms) };
+  }
+
+  it('is healthy while starting, until three intervals pass without a cycle', () => {
+    const { health, advance } = clocked();
+    expect(health.report()).to.deep.include({ healthy: true });
+    expect(health.report().body).to.deep.equal({ status: 'starting', lastSuccess: null, lastError: null });
+    advance(3 * INTERVAL - 1);
+    expect(health.report().healthy).to.equal(true);
+    advance(1);
+    expect(health.report()).to.deep.equal({ healthy: false, body: { status: 'stale', lastSuccess: null, lastError: null } });
+  });
+
+  it('goes 200 → 503 when the last success is older than three intervals, and on a failed cycle', async () => {
+    const { health, advance } = clocked();
+    const fleet = simFleet();
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    const result = await fleet.cycle();
+
+    advance(1000);
+    health.observe(result, undefined);
+    expect(health.report().body).to.deep.include({ status: 'ok', lastSuccess: new Date(1_001_000).toISOString() });
+    advance(3 * INTERVAL);
+    expect(health.report().healthy).to.equal(true);
+    advance(1);
+    expect(health.report()).to.deep.include({ healthy: false });
+    expect(health.report().body.status).to.equal('stale');
+
+    health.observe(result, undefined);
+    expect(health.report().healthy).to.equal(true);
+    advance(INTERVAL);
+    health.observe(undefined, Object.assign(new Error('Request has expired.\nsecond line'), { name: 'RequestExpired' }));
+    const failing = health.report();
+    expect(failing.healthy).to.equal(false);
+    expect(failing.body.status).to.equal('failing');
+    expect(failing.body.lastError?.message).to.equal('RequestExpired: Request has expired.');
+    expect(failing.body.lastSuccess).to.be.a('string');
+
+    health.observe(result, undefined);
+    expect(health.report().body).to.deep.include({ status: 'ok' });
+    expect(health.report().body.lastError).to.not.equal(null);
+  });
+
+  it('is unhealthy at once when the first cycle fails, and healthy as a standby that keeps checking the lease', () => {
+    const { health, advance } = clocked();
+    health.observe(undefined, new Error('boom'));
+    expect(health.report().body.status).to.equal('failing');
+    health.observeStandby();
+    expect(health.report()).to.deep.include({ healthy: true });
+    expect(health.report().body.status).to.equal('standby');
+    advance(3 * INTERVAL + 1);
+    expect(health.report().body.status).to.equal('stale');
+  });
+});
+
+describe('metrics: the HTTP server', () => {
+  let server: MetricsServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('serves /metrics in the registry\'s text format, /healthz as JSON, 404 otherwise', async () => {
+    let now = 0;
+    const metrics = new FleetMetrics();
+    const health = new Health({ intervalMs: 1000, now: () => now });
+    server = await startMetricsServer(0, metrics, health);
+    expect(server.port).to.be.greaterThan(0);
+    const base = `http://127.0.0.1:${server.port}`;
+
+    const m = await fetch(`${base}/metrics`);
+    expect(m.status).to.equal(200);
+    expect(m.headers.get('content-type')).to.equal(metrics.contentType);
+    expect(await m.text()).to.include('fleet_cycles_total{result="ok"} 0');
+
+    const h = await fetch(`${base}/healthz`);
+    expect(h.status).to.equal(200);
+    expect(h.headers.get('content-type')).to.equal('application/json');
+    expect(await h.json()).to.deep.equal({ status: 'starting', lastSuccess: null, lastError: null });
+
+    now = 3000;
+    const stale = await fetch(`${base}/healthz`);
+    expect(stale.status).to.equal(503);
+    expect(await stale.json()).to.deep.include({ status: 'stale' });
+
+    expect((await fetch(`${base}/`)).status).to.equal(404);
+    expect((await fetch(`${base}/metrics/extra`)).status).to.equal(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).to.equal(404);
+    expect((await fetch(`${base}/healthz?verbose=1`)).status).to.equal(503);
+  });
+
+  it('refuses a port already in use with an error naming the port', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const error = await startMetricsServer(port, new FleetMetrics(), new Health({ intervalMs: 1000 })).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(String(error)).to.equal(`Error: metrics port ${port} is already in use`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
