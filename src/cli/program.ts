@@ -1,7 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CloudError, classify } from '../cloud/errors.js';
 import { InputError } from '../domain/errors.js';
+import { amisListCommand, amisPruneCommand } from './commands/amis.js';
 import { configCheckCommand } from './commands/config-check.js';
+import { drainCommand, undrainCommand } from './commands/drain.js';
 import { planCommand } from './commands/plan.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { simCommand } from './commands/sim.js';
@@ -70,6 +72,37 @@ function program(): Command {
     .option('--report <file>', 'write an HTML report with charts')
     .option('--json', 'print the summary as JSON')
     .action((options, cmd: Command) => simCommand(global(cmd), options));
+
+  fleet
+    .command('drain')
+    .description('mark an AMI drained: never launched again; its instances are retired (within the drain budget, or at once with --now)')
+    .requiredOption('--ami <ami>', 'the AMI to drain')
+    .option('--reason <text>', 'why, recorded with the mark')
+    .option('--now', 'terminate every instance running it at once')
+    .option('--dry-run', 'print what would happen; change nothing')
+    .option('--json', 'machine-readable output')
+    .action((options, cmd: Command) => drainCommand(global(cmd), options));
+
+  fleet
+    .command('undrain')
+    .description('clear the drained mark of an AMI')
+    .requiredOption('--ami <ami>', 'the AMI to undrain')
+    .option('--json', 'machine-readable output')
+    .action((options, cmd: Command) => undrainCommand(global(cmd), options));
+
+  const amis = fleet.command('amis').description('the AMI manifest as fleet sees it');
+  amis
+    .command('list')
+    .description('per pool and region: current, previous and drained AMIs, with the instances running them')
+    .option('--json', 'machine-readable output')
+    .action((options, cmd: Command) => amisListCommand(global(cmd), options));
+  amis
+    .command('prune')
+    .description('deregister old AMIs and their snapshots, keeping the newest N per pool and region; never a current one or one in use')
+    .requiredOption('--keep <n>', 'images to keep per pool and region')
+    .option('--dry-run', 'print what would be deregistered; change nothing')
+    .option('--json', 'machine-readable output')
+    .action((options, cmd: Command) => amisPruneCommand(global(cmd), options));
 
   const config = fleet.command('config').description('configuration');
   config

@@ -2,7 +2,7 @@ import type { Clock } from '../domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import type { CallKind } from './limiter.js';
 import { RegionLimiter } from './limiter.js';
-import type { LaunchRequest, RegionCompute, SpotPriceQuery } from './port.js';
+import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from './port.js';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
 import type { CloudError } from './errors.js';
 
@@ -99,5 +99,17 @@ export class GuardedCompute implements RegionCompute {
   terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
     // Right after a launch EC2 may not know the id yet (eventual consistency): retry that too.
     return this.call('TerminateInstances', 'mutate', () => this.inner.terminate(fleet, ids), ['not-found']);
+  }
+
+  describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
+    return this.call('DescribeImages', 'describe', () => this.inner.describeImages(ids));
+  }
+
+  imagesInUse(ids: readonly string[]): Promise<Set<string>> {
+    return this.call('DescribeInstances', 'describe', () => this.inner.imagesInUse(ids));
+  }
+
+  deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+    return this.call('DeregisterImage', 'mutate', () => this.inner.deregisterImage(fleet, id));
   }
 }

@@ -34,6 +34,17 @@ export interface SpotPriceQuery {
   readonly since: number;
 }
 
+/** An AMI as EC2 describes it (only what the janitor needs). */
+export interface ImageRecord {
+  readonly id: string;
+  readonly region: string;
+  readonly name: string;
+  readonly state: string;
+  /** the fleet:managed-by tag, if any: prune only touches images carrying the fleet's own */
+  readonly managedBy?: string;
+  readonly snapshotIds: readonly string[];
+}
+
 /** Compute in one region. Implementations throw the cloud's own errors; cloud/errors.ts classifies them. */
 export interface RegionCompute {
   readonly region: string;
@@ -49,6 +60,15 @@ export interface RegionCompute {
    * Returns the ids it asked the cloud to terminate.
    */
   terminate(fleet: string, ids: readonly string[]): Promise<string[]>;
+  /** Images among `ids` owned by this account; others are left out. */
+  describeImages(ids: readonly string[]): Promise<ImageRecord[]>;
+  /** Which of `ids` any instance in the account (managed or not, in any state but terminated) uses. */
+  imagesInUse(ids: readonly string[]): Promise<Set<string>>;
+  /**
+   * Deregister an image and delete its snapshots, only if the image (and each snapshot) carries
+   * this fleet's ownership tag. Returns the snapshot ids deleted.
+   */
+  deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }>;
 }
 
 export interface StoredObject {

@@ -1,5 +1,5 @@
 import { classify } from '../cloud/errors.js';
-import { DRAINED_DOC, type DrainMark, type DrainedDoc } from './state-docs.js';
+import { DRAINED_DOC, type DrainMark, type DrainedDoc, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc } from './state-docs.js';
 import type { StateStore } from './state-store.js';
 
 export interface DrainRequest {
@@ -25,6 +25,24 @@ export async function recordDrains(state: StateStore, requests: readonly DrainRe
     try {
       await state.write(DRAINED_DOC, doc, current?.etag);
       return doc;
+    } catch (e) {
+      if (classify(e).errorClass !== 'conflict' || attempt >= 5) throw e;
+    }
+  }
+}
+
+/**
+ * Note instances fleet is about to terminate outside a cycle (fleet drain --now), so the launch
+ * guard never takes their end for a failing image.
+ */
+export async function recordTerminations(state: StateStore, ids: readonly string[], now: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const current = await state.read<ReconcilerDoc>(RECONCILER_DOC);
+    const doc: ReconcilerDoc = { ...EMPTY_RECONCILER_DOC, ...current?.doc };
+    const next: ReconcilerDoc = { ...doc, terminated: { ...doc.terminated, ...Object.fromEntries(ids.map((id) => [id, now])) } };
+    try {
+      await state.write(RECONCILER_DOC, next, current?.etag);
+      return;
     } catch (e) {
       if (classify(e).errorClass !== 'conflict' || attempt >= 5) throw e;
     }

@@ -2,14 +2,14 @@
 // AWS's error codes (capacity, throttling, not-found, idempotency mismatch) so fleet's own error
 // handling is what gets exercised.
 
-import type { LaunchRequest, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
+import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { isSimInstanceType } from './catalog.js';
 import { type FaultInjector, SimAwsError } from './faults.js';
-import type { SimInstance, SimWorld } from './world.js';
+import type { SimImage, SimInstance, SimWorld } from './world.js';
 
 const MANAGED_BY = 'fleet:managed-by';
 
@@ -151,6 +151,52 @@ export class SimCompute implements RegionCompute {
     this.record('TerminateInstances', 'ok', { instanceIds: owned });
     return owned;
   }
+
+  async describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
+    await this.enter('DescribeImages');
+    this.record('DescribeImages', 'ok');
+    return ids.flatMap((id) => {
+      const image = this.world.images.get(id);
+      return image && image.region === this.region && !image.deregistered ? [toImageRecord(image)] : [];
+    });
+  }
+
+  async imagesInUse(ids: readonly string[]): Promise<Set<string>> {
+    await this.enter('DescribeInstances');
+    this.record('DescribeInstances', 'ok', { imageIds: ids.length });
+    const wanted = new Set(ids);
+    const used = [...this.world.instances.values()].filter((i) => i.region === this.region && i.state !== 'terminated' && wanted.has(i.ami));
+    return new Set(used.map((i) => i.ami));
+  }
+
+  async deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+    const [image] = await this.describeImages([id]);
+    if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
+    await this.enter('DeregisterImage');
+    (this.world.images.get(id) as SimImage).deregistered = true;
+    this.record('DeregisterImage', 'ok', { imageId: id });
+    const snapshotsDeleted: string[] = [];
+    for (const snapshotId of image.snapshotIds) {
+      const snapshot = this.world.snapshots.get(snapshotId);
+      if (!snapshot || snapshot.deleted || snapshot.tags[MANAGED_BY] !== fleet) continue;
+      await this.enter('DeleteSnapshot');
+      snapshot.deleted = true;
+      this.record('DeleteSnapshot', 'ok', { snapshotId });
+      snapshotsDeleted.push(snapshotId);
+    }
+    return { deregistered: true, snapshotsDeleted };
+  }
+}
+
+function toImageRecord(image: SimImage): ImageRecord {
+  return {
+    id: image.id,
+    region: image.region,
+    name: image.name,
+    state: 'available',
+    ...(image.tags[MANAGED_BY] !== undefined ? { managedBy: image.tags[MANAGED_BY] } : {}),
+    snapshotIds: image.snapshotIds,
+  };
 }
 
 function toInstance(i: SimInstance): Instance {

@@ -27,6 +27,13 @@ export interface SimImage {
   /** a bad bake: its workers fail to boot and shut themselves down a minute or two in */
   broken: boolean;
   readonly snapshotIds: readonly string[];
+  readonly tags: Record<string, string>;
+}
+
+export interface SimSnapshot {
+  readonly id: string;
+  readonly tags: Record<string, string>;
+  deleted: boolean;
 }
 
 export interface SimInstance {
@@ -83,6 +90,7 @@ export interface WorldEvent {
 export class SimWorld {
   readonly subnets = new Map<string, SimSubnet>();
   readonly images = new Map<string, SimImage>();
+  readonly snapshots = new Map<string, SimSnapshot>();
   readonly instances = new Map<string, SimInstance>();
   /** instances no longer listed, kept for accounting */
   readonly archive: SimInstance[] = [];
@@ -139,8 +147,11 @@ export class SimWorld {
     }
   }
 
-  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami')): SimImage {
-    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [this.newId('snap')] };
+  /** An image and its root snapshot, both tagged `tags` (as an image pipeline would tag them). */
+  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami'), tags: Record<string, string> = {}): SimImage {
+    const snapshot: SimSnapshot = { id: this.newId('snap'), tags: { ...tags }, deleted: false };
+    this.snapshots.set(snapshot.id, snapshot);
+    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [snapshot.id], tags: { ...tags } };
     this.images.set(id, image);
     return image;
   }

@@ -138,6 +138,44 @@ for (const [name, make] of targets) {
       expect(outcome).to.equal('not-found');
     });
 
+    describe('images: the janitor’s view', () => {
+      it('describes only this account’s images, with their ownership tag and snapshots', async () => {
+        const golden = await target.goldenImage(FLEET, FLEET);
+        const records = await compute().describeImages([golden.id, 'ami-00000000000000000']);
+        expect(records).to.have.length(1);
+        expect(records[0]).to.include({ id: golden.id, region: REGION, managedBy: FLEET });
+        expect(records[0]?.snapshotIds).to.deep.equal([golden.snapshotId]);
+      });
+
+      it('tells which images any instance still uses', async () => {
+        const used = await target.goldenImage(FLEET, FLEET);
+        const idle = await target.goldenImage(FLEET, FLEET);
+        await compute().launch(request({ ami: used.id }));
+        expect([...(await compute().imagesInUse([used.id, idle.id]))]).to.deep.equal([used.id]);
+      });
+
+      it('never deregisters an image without this fleet’s ownership tag', async () => {
+        const foreign = await target.goldenImage('another-fleet', 'another-fleet');
+        const untagged = await target.goldenImage(undefined, undefined);
+        for (const image of [foreign, untagged]) {
+          expect(await compute().deregisterImage(FLEET, image.id)).to.deep.equal({ deregistered: false, snapshotsDeleted: [] });
+          expect(await target.imageExists(image.id)).to.equal(true);
+          expect(await target.snapshotExists(image.snapshotId)).to.equal(true);
+        }
+        expect(target.calls().filter((c) => c === 'DeregisterImage' || c === 'DeleteSnapshot')).to.deep.equal([]);
+      });
+
+      it('deregisters its own image and deletes its snapshot only if that is tagged too', async () => {
+        const mine = await target.goldenImage(FLEET, FLEET);
+        expect(await compute().deregisterImage(FLEET, mine.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [mine.snapshotId] });
+        expect(await target.imageExists(mine.id)).to.equal(false);
+        expect(await target.snapshotExists(mine.snapshotId)).to.equal(false);
+        const loose = await target.goldenImage(FLEET, undefined);
+        expect(await compute().deregisterImage(FLEET, loose.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [] });
+        expect(await target.snapshotExists(loose.snapshotId)).to.equal(true);
+      });
+    });
+
     describe('errors on the wire', () => {
       it('classifies a capacity refusal and never retries it', async () => {
         target.inject({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', status: 500 });

@@ -3,7 +3,16 @@
 // (through a fault-injecting proxy that also logs every call on the wire).
 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeImagesCommand, DescribeSubnetsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateImageCommand,
+  CreateTagsCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  DescribeSubnetsCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { awsCloud } from '../../src/cloud/aws/index.js';
 import type { Cloud } from '../../src/cloud/port.js';
 import { type Clock, systemClock } from '../../src/domain/clock.js';
@@ -35,6 +44,10 @@ export interface ContractTarget {
   ami(): Promise<string>;
   createBucket(bucket: string): Promise<void>;
   putObject(bucket: string, key: string, body: string): Promise<void>;
+  /** An image of this account, its root snapshot tagged separately (undefined: untagged). */
+  goldenImage(imageManagedBy: string | undefined, snapshotManagedBy: string | undefined): Promise<{ id: string; snapshotId: string }>;
+  imageExists(id: string): Promise<boolean>;
+  snapshotExists(id: string): Promise<boolean>;
   /** An instance that does not carry the given fleet's ownership tag. */
   foreignInstance(subnetId: string, ami: string, managedBy?: string): Promise<string>;
   /** Every call since the last clear, as "Action" (S3 calls as "S3 <method>"). */
@@ -64,6 +77,18 @@ export function simTarget(): ContractTarget {
     clock: () => sim.clock,
     subnets: async () => [...sim.world.subnets.values()].map((s) => ({ id: s.id, region: s.region, az: s.az })),
     ami: async () => [...sim.world.images.values()][0]?.id as string,
+    goldenImage: async (imageManagedBy, snapshotManagedBy) => {
+      const image = sim.world.registerImage(REGION, `golden-${sim.world.images.size}`, sim.clock.now(), 'Linux/UNIX', undefined, imageManagedBy ? { 'fleet:managed-by': imageManagedBy } : {});
+      const snapshotId = image.snapshotIds[0] as string;
+      const snapshot = sim.world.snapshots.get(snapshotId);
+      if (snapshot) {
+        delete snapshot.tags['fleet:managed-by'];
+        if (snapshotManagedBy) snapshot.tags['fleet:managed-by'] = snapshotManagedBy;
+      }
+      return { id: image.id, snapshotId };
+    },
+    imageExists: async (id) => sim.world.images.get(id)?.deregistered === false,
+    snapshotExists: async (id) => sim.world.snapshots.get(id)?.deleted === false,
     createBucket: async (bucket) => sim.objects.createBucket(bucket),
     putObject: async (bucket, key, body) => sim.objects.publish(bucket, key, body),
     foreignInstance: async (subnetId, ami, managedBy) =>
@@ -112,6 +137,22 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
       const out = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
       return (out.Images ?? []).find((i) => i.ImageId && String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
     },
+    goldenImage: async (imageManagedBy, snapshotManagedBy) => {
+      const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId;
+      const builder = await ec2.send(new RunInstancesCommand({ ImageId: base, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1 }));
+      const builderId = builder.Instances?.[0]?.InstanceId as string;
+      const tags = (owner: string | undefined) => (owner ? [{ Key: 'fleet:managed-by', Value: owner }] : []);
+      // moto tags images at creation but not snapshots: the snapshot is tagged afterwards.
+      const created = await ec2.send(new CreateImageCommand({ InstanceId: builderId, Name: `golden-${Math.random().toString(16).slice(2)}`, ...(imageManagedBy ? { TagSpecifications: [{ ResourceType: 'image', Tags: tags(imageManagedBy) }] } : {}) }));
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builderId] }));
+      const id = created.ImageId as string;
+      const described = await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }));
+      const snapshotId = described.Images?.[0]?.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId as string;
+      if (snapshotManagedBy) await ec2.send(new CreateTagsCommand({ Resources: [snapshotId], Tags: tags(snapshotManagedBy) }));
+      return { id, snapshotId };
+    },
+    imageExists: async (id) => ((await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [id] }] }))).Images ?? []).length > 0,
+    snapshotExists: async (id) => ((await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [id] }] }))).Snapshots ?? []).length > 0,
     createBucket: async (bucket) => {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     },

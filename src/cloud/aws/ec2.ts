@@ -1,4 +1,8 @@
 import {
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   DescribeSubnetsCommand,
   EC2Client,
   type Instance as Ec2Instance,
@@ -10,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
-import type { LaunchRequest, RegionCompute, SpotPriceQuery } from '../port.js';
+import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
 
 export const MANAGED_BY_TAG = 'fleet:managed-by';
@@ -111,6 +115,58 @@ export class Ec2Compute implements RegionCompute {
       await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: targets.slice(start, start + 1000) }));
     }
     return targets;
+  }
+
+  async describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
+    if (ids.length === 0) return [];
+    // A filter, not ImageIds: an id that no longer exists must not fail the whole call.
+    const out = await this.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [...ids] }] }));
+    return (out.Images ?? []).flatMap((image) => {
+      if (!image.ImageId) return [];
+      const managedBy = image.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value;
+      return [
+        {
+          id: image.ImageId,
+          region: this.region,
+          name: image.Name ?? '',
+          state: image.State ?? 'unknown',
+          ...(managedBy !== undefined ? { managedBy } : {}),
+          snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
+        },
+      ];
+    });
+  }
+
+  async imagesInUse(ids: readonly string[]): Promise<Set<string>> {
+    const used = new Set<string>();
+    if (ids.length === 0) return used;
+    const pages = paginateDescribeInstances(
+      { client: this.ec2, pageSize: 1000 },
+      {
+        Filters: [
+          { Name: 'image-id', Values: [...ids] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
+        ],
+      },
+    );
+    for await (const page of pages) for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.ImageId) used.add(i.ImageId);
+    return used;
+  }
+
+  async deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+    const [image] = await this.describeImages([id]);
+    if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
+    await this.ec2.send(new DeregisterImageCommand({ ImageId: id }));
+    const snapshotsDeleted: string[] = [];
+    if (image.snapshotIds.length > 0) {
+      const out = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }));
+      for (const snapshot of out.Snapshots ?? []) {
+        if (!snapshot.SnapshotId || snapshot.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value !== fleet) continue;
+        await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }));
+        snapshotsDeleted.push(snapshot.SnapshotId);
+      }
+    }
+    return { deregistered: true, snapshotsDeleted };
   }
 }
 
