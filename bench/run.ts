@@ -39,6 +39,7 @@ function digest(s: SimSummary) {
     onDemandCost: s.onDemandCost,
     saved: s.onDemandCost > 0 ? Math.round((1 - s.cost / s.onDemandCost) * 1000) / 1000 : 0,
     pools: s.pools,
+    drained: s.drained.map((d) => `${d.ami} (${d.by})`),
     launchesPerZone: s.launchesPerZone,
     apiCalls: s.api.total,
     callsPerQuietCycle: s.api.perQuietCycle,
@@ -117,6 +118,7 @@ const figures = {
   spotExhausted: await simulate('8 hours, every spot offer out of capacity from hour 2 to 4', { hours: 8, exhaust: [{ lifecycle: 'spot', instanceType: '*', az: '*', fromHour: 2, toHour: 4 }] }),
   throttled: await simulate('6 hours, 30% of API calls answered RequestLimitExceeded', { hours: 6, faults: { throttleRate: 0.3 } }),
   volatileMarket: await simulate('one simulated day, 2016-style volatile spot market', { market: { regime: 'volatile' } }),
+  brokenImage: await simulate('two days; the nightly image after hour 12 is broken (its workers fail to boot)', { hours: 48, badImageAfterHour: 12 }),
   steadyState: await steadyState(),
   planner: plannerTiming(),
   priceRealism: (await measurePriceRealism(false)) ?? 'skipped: ../shared/data/spot-prices not found',
@@ -130,6 +132,7 @@ console.log(line('simulated day', figures.simulatedDay));
 console.log(line('spot exhausted', figures.spotExhausted));
 console.log(line('throttled', figures.throttled));
 console.log(line('volatile market', figures.volatileMarket));
+console.log(line('broken image', figures.brokenImage), JSON.stringify(figures.brokenImage.drained));
 console.log('steady state:', JSON.stringify(figures.steadyState));
 console.log('planner:', JSON.stringify(figures.planner));
 console.log(`written: ${RESULTS.pathname}`);

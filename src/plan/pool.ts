@@ -83,8 +83,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
   if (drained.length > drainBudget) notes.push(`${drained.length - drainBudget} more on drained AMIs wait for the drain budget (${drainBudget} a cycle)`);
 
   // 2. Replacement pairs: the replaced instance leaves once its replacement runs.
+  const liveById = new Map(live.map((i) => [i.id, i]));
   const replacementOf = new Map<string, Worker>();
-  for (const w of [...live, ...ctx.pending]) if (w.replaces && live.some((i) => i.id === w.replaces)) replacementOf.set(w.replaces, w);
+  for (const w of [...live, ...ctx.pending]) if (w.replaces && liveById.has(w.replaces)) replacementOf.set(w.replaces, w);
   for (const i of live) {
     const replacement = replacementOf.get(i.id);
     if (leaving.has(i.id) || !replacement || !isInstance(replacement) || replacement.state !== 'running') continue;
@@ -158,11 +159,12 @@ export function planPool(ctx: PoolContext): PoolPlan {
   if (shortfall <= 0) {
     let room = policy.size.max - (total - leaving.size);
     const unpaired = live.filter((i) => !leaving.has(i.id) && !pairedIds.has(i.id));
-    const dueAt = (i: Instance) => retirementDueAt(i.id, images.currentImage(i.pool, i.region)?.created ?? now, policy.freshness.grace);
+    const dueTimes = new Map(outdated.map((i) => [i.id, retirementDueAt(i.id, images.currentImage(i.pool, i.region)?.created ?? now, policy.freshness.grace)]));
+    const dueAt = (i: Instance) => dueTimes.get(i.id) ?? now;
     const due = unpaired.filter((i) => status(i) === 'outdated' && dueAt(i) <= now).sort((a, b) => dueAt(a) - dueAt(b));
     const waiting = outdated.filter((i) => !pairedIds.has(i.id) && dueAt(i) > now);
     if (waiting.length > 0) notes.push(`${waiting.length} on an outdated AMI; next retirement due ${new Date(Math.min(...waiting.map(dueAt))).toISOString()}`);
-    const inFlight = (target: (i: Instance) => boolean) => openPairs.filter(([id]) => live.some((i) => i.id === id && target(i))).length;
+    const inFlight = (target: (i: Instance) => boolean) => openPairs.filter(([id]) => target(liveById.get(id) as Instance)).length;
     const replace = (targets: readonly Instance[], budget: number, reason: (i: Instance) => string) => {
       const wanted = Math.min(targets.length, budget, room);
       if (wanted <= 0) return;
