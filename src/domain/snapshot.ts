@@ -1,26 +1,18 @@
-import type { Image, Instance, Lifecycle, SpotPrice, Subnet } from './types.js';
+import type { LaunchAction } from './actions.js';
+import type { Image, Instance, SpotPrice, Subnet } from './types.js';
+
+/** What a launch asks the cloud for: the action without its kind and reason. */
+export type LaunchSpec = Omit<LaunchAction, 'kind' | 'reason'>;
 
 /**
  * A launch fleet has asked for but cannot yet see in the cloud's instance list.
  * Kept in the state store so that a restart or eventual consistency never launches it twice.
  */
-export interface PendingLaunch {
-  readonly clientToken: string;
-  readonly pool: string;
-  readonly region: string;
-  readonly az: string;
-  readonly subnetId: string;
-  readonly instanceType: string;
-  readonly lifecycle: Lifecycle;
-  readonly ami: string;
-  readonly name: string;
-  readonly price?: number;
-  readonly maxPrice?: number;
+export interface PendingLaunch extends LaunchSpec {
   /** epoch milliseconds */
   readonly requestedAt: number;
   /** Known once the cloud accepted the launch. */
   readonly instanceId?: string;
-  readonly replaces?: string;
 }
 
 /** On-demand price key: region, instance type, product description. */

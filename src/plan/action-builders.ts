@@ -20,22 +20,8 @@ export function launchAction(fleet: string, pool: string, now: number, offer: Ca
 
 /** The same launch again, with its own token: EC2 answers with the instance if it was made. */
 export function resumeLaunch(p: PendingLaunch): LaunchAction {
-  return {
-    kind: 'launch',
-    pool: p.pool,
-    region: p.region,
-    az: p.az,
-    subnetId: p.subnetId,
-    instanceType: p.instanceType,
-    lifecycle: p.lifecycle,
-    ami: p.ami,
-    name: p.name,
-    ...(p.price !== undefined ? { price: p.price } : {}),
-    ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
-    reason: 'resume: earlier launch was never confirmed',
-    clientToken: p.clientToken,
-    ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
-  };
+  const { requestedAt: _requestedAt, instanceId: _instanceId, ...spec } = p;
+  return { kind: 'launch', ...spec, reason: 'resume: earlier launch was never confirmed' };
 }
 
 export function terminateAction(i: Instance, unitPrice: number | undefined, reason: string): TerminateAction {

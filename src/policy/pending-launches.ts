@@ -49,21 +49,8 @@ export function settlePendingLaunches(
 
 /** The pending launch a launch action leaves behind until the cloud lists its instance. */
 export function pendingFor(action: LaunchAction, requestedAt: number): PendingLaunch {
-  return {
-    clientToken: action.clientToken,
-    pool: action.pool,
-    region: action.region,
-    az: action.az,
-    subnetId: action.subnetId,
-    instanceType: action.instanceType,
-    lifecycle: action.lifecycle,
-    ami: action.ami,
-    name: action.name,
-    ...(action.price !== undefined ? { price: action.price } : {}),
-    ...(action.maxPrice !== undefined ? { maxPrice: action.maxPrice } : {}),
-    ...(action.replaces !== undefined ? { replaces: action.replaces } : {}),
-    requestedAt,
-  };
+  const { kind: _kind, reason: _reason, ...spec } = action;
+  return { ...spec, requestedAt };
 }
 
 /**

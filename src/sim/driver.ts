@@ -8,11 +8,8 @@ import { ImageIndex } from '../policy/images.js';
 import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
-import { SimCloud } from './cloud.js';
-import type { FaultOptions } from './faults.js';
-import type { MarketOptions } from './market.js';
+import { SimCloud, type SimCloudOptions } from './cloud.js';
 import { Prng } from './prng.js';
-import type { WorldOptions } from './world.js';
 import { type SimSummary, type Sample, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
 
@@ -28,15 +25,10 @@ export interface Exhaustion {
   readonly toHour?: number;
 }
 
-export interface SimRunOptions {
+export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 'market' | 'world' | 'faults'> {
   readonly config: FleetConfig;
   readonly policies: readonly PoolPolicy[];
-  readonly seed: number;
-  readonly start: number;
   readonly hours: number;
-  readonly market?: Partial<Omit<MarketOptions, 'start'>>;
-  readonly world?: Partial<WorldOptions>;
-  readonly faults?: Partial<FaultOptions>;
   readonly exhaust?: readonly Exhaustion[];
   /** the first nightly bake after this many hours is broken (its workers fail to boot) */
   readonly badImageAfterHour?: number;

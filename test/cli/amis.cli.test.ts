@@ -1,19 +1,18 @@
 import { expect } from 'chai';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateImageCommand,
   CreateTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
-  DescribeSubnetsCommand,
-  EC2Client,
+  type EC2Client,
   RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { motoEnv, useMoto } from '../support/moto.js';
-import { fleet, workspace } from '../support/cli.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { useMoto } from '../support/moto.js';
+import { fleet } from '../support/cli.js';
+import { motoFleet } from '../support/moto-fleet.js';
 
 describe('cli against moto_server: drain, undrain, amis list and prune', function () {
   this.timeout(90_000);
@@ -42,22 +41,14 @@ describe('cli against moto_server: drain, undrain, amis list and prune', functio
   const mutating = () => proxy.calls.filter((c) => /^(Run|Terminate|Deregister|Delete|Create)/.test(c.action)).map((c) => c.action);
 
   before(async () => {
-    proxy = await startFaultProxy(moto().endpoint);
-    env = motoEnv(proxy.endpoint);
-    const client = { region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-    ec2 = new EC2Client(client);
-    const s3 = new S3Client({ ...client, forcePathStyle: true });
-    subnet = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }))).Subnets?.[0]?.SubnetId as string;
+    // The manifest lists three images of fleet's own, baked a day apart; it is published once they exist.
+    const world = await motoFleet(moto().endpoint, { desired: 2, manifest: () => ({ images: [] }), config: { manifest: 's3://fleet-control/amis.json' } });
+    ({ proxy, env, ec2, config } = world);
+    subnet = world.subnets[0]?.id as string;
     for (let n = 0; n < 3; n++) golden.push(await bake());
     const day = 86_400_000;
     const images = golden.map((g, n) => ({ id: g.id, pool: 'bld-linux64', region: 'us-east-1', created: new Date(Date.now() - (3 - n) * day).toISOString(), name: `bld-linux64-${n}` }));
-    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'amis.json', Body: JSON.stringify({ images }) }));
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 2 }) }));
-    config = workspace(
-      { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://fleet-control/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/' },
-      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
-    ).config;
+    await world.put('fleet-control', 'amis.json', { images });
     const first = await fleet(['reconcile', '--once', '--config', config], env);
     expect(first.code, first.stderr).to.equal(0);
   });

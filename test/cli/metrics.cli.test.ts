@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeImagesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
 import { motoEnv, useMoto } from '../support/moto.js';
 import { BIN, fleet, workspace } from '../support/cli.js';
+import { motoFleet } from '../support/moto-fleet.js';
 
 // A secret the service is given and must never show: not in logs, not on /metrics or /healthz.
 const SECRET = 'metrics-cli-test-secret-0123456789';
@@ -48,24 +47,9 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
   let config: string;
 
   before(async () => {
-    proxy = await startFaultProxy(moto().endpoint);
-    env = { ...motoEnv(proxy.endpoint), AWS_SECRET_ACCESS_KEY: SECRET };
-    const client = { region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-    const ec2 = new EC2Client(client);
-    const s3 = new S3Client({ ...client, forcePathStyle: true });
-    const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
-    const subnet = (subnets.Subnets ?? []).sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)))[0]?.SubnetId as string;
-    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-    const ami = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
-    await s3.send(new CreateBucketCommand({ Bucket: 'golden-amis' }));
-    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
-    const manifest = { [ami]: { id: ami, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } };
-    await s3.send(new PutObjectCommand({ Bucket: 'golden-amis', Key: 'amis.json', Body: JSON.stringify(manifest) }));
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 3 }) }));
-    config = workspace(
-      { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' } },
-      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
-    ).config;
+    const world = await motoFleet(moto().endpoint);
+    ({ proxy, config } = world);
+    env = { ...world.env, AWS_SECRET_ACCESS_KEY: SECRET };
   });
   after(async () => proxy?.close());
 

@@ -1,9 +1,10 @@
 import { expect } from 'chai';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { motoEnv, useMoto } from '../support/moto.js';
-import { fleet, workspace } from '../support/cli.js';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { useMoto } from '../support/moto.js';
+import { fleet } from '../support/cli.js';
+import { motoFleet } from '../support/moto-fleet.js';
 
 const MUTATING = /^(Run|Terminate|Create|Delete|Modify|Put)/;
 
@@ -18,26 +19,9 @@ describe('cli against moto_server: the operator path end to end', function () {
   let config: string;
 
   before(async () => {
-    proxy = await startFaultProxy(moto().endpoint);
-    env = motoEnv(proxy.endpoint);
-    const client = { region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
-    ec2 = new EC2Client(client);
-    s3 = new S3Client({ ...client, forcePathStyle: true });
-    const subnets = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
-    const first = (subnets.Subnets ?? []).sort((a, b) => String(a.AvailabilityZone).localeCompare(String(b.AvailabilityZone)))[1];
-    subnet = { id: first?.SubnetId as string, az: first?.AvailabilityZone as string };
-    const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-    const ami = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
-    await s3.send(new CreateBucketCommand({ Bucket: 'golden-amis' }));
-    await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
-    // The manifest in Mozilla's amis.json form, as the image pipeline publishes it.
-    const manifest = { [ami]: { id: ami, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } };
-    await s3.send(new PutObjectCommand({ Bucket: 'golden-amis', Key: 'amis.json', Body: JSON.stringify(manifest) }));
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'desired.json', Body: JSON.stringify({ 'bld-linux64': 3 }) }));
-    config = workspace(
-      { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' } },
-      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet.id], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
-    ).config;
+    const world = await motoFleet(moto().endpoint, { subnetIndex: 1 });
+    ({ proxy, env, ec2, s3, config } = world);
+    subnet = world.subnets[1] as { id: string; az: string };
   });
   after(async () => proxy?.close());
 

@@ -4,235 +4,218 @@ import { guardCloud } from '../../src/cloud/guarded-cloud.js';
 import type { Cloud, LaunchRequest } from '../../src/cloud/port.js';
 import { systemClock } from '../../src/domain/clock.js';
 import type { Subnet } from '../../src/domain/types.js';
-import { type ContractTarget, MUTATING, REGION, motoTarget, simTarget } from './targets.js';
+import { type ContractTarget, MUTATING, REGION, forEachTarget } from './targets.js';
 
 const FLEET = 'contract';
 
-const targets: [string, () => Promise<ContractTarget | undefined>][] = [
-  ['simulated cloud', async () => simTarget()],
-  ['AWS adapter on moto_server', motoTarget],
-];
+forEachTarget('contract', (current) => {
+  let target: ContractTarget;
+  let subnets: Subnet[];
+  let ami: string;
 
-for (const [name, make] of targets) {
-  describe(`contract: ${name}`, function () {
-    this.timeout(30_000);
-    let target: ContractTarget;
-    let subnets: Subnet[];
-    let ami: string;
+  beforeEach(async () => {
+    target = current();
+    await target.reset();
+    subnets = await target.subnets();
+    ami = await target.ami();
+    target.clearCalls();
+  });
 
-    before(async function () {
-      this.timeout(60_000);
-      const made = await make();
-      if (!made) {
-        console.log(`    skipping "${name}": moto_server is not installed`);
-        this.skip();
+  const compute = () => target.cloud().compute(REGION);
+  /** Retries with no waiting: the backoff's random factor is 0. */
+  const guarded = (): Cloud => guardCloud(target.cloud(), { clock: systemClock, random: () => 0 });
+  const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
+    fleet: FLEET,
+    pool: 'bld-linux64',
+    name: 'bld-linux64-spot-001',
+    region: REGION,
+    az: subnets[0]?.az as string,
+    subnetId: subnets[0]?.id as string,
+    securityGroups: [],
+    instanceType: 'c5.xlarge',
+    lifecycle: 'spot',
+    ami,
+    clientToken: `token-${Math.random().toString(16).slice(2)}`,
+    ...overrides,
+  });
+
+  it('has subnets in at least two zones and an image to launch', () => {
+    expect(new Set(subnets.map((s) => s.az)).size).to.be.at.least(2);
+    expect(ami).to.match(/^ami-/);
+  });
+
+  it('describes only the subnets that exist, without failing on a missing one', async () => {
+    const found = await compute().describeSubnets([subnets[0]?.id as string, 'subnet-0000000000doesnotexist']);
+    expect(found).to.deep.equal([subnets[0]]);
+  });
+
+  it('launches spot into a subnet with no pre-created interface, tagged at launch', async () => {
+    const launched = await compute().launch(request({ subnetId: subnets[1]?.id as string, az: subnets[1]?.az as string }));
+    expect(launched).to.include({ name: 'bld-linux64-spot-001', pool: 'bld-linux64', region: REGION, az: subnets[1]?.az, subnetId: subnets[1]?.id, lifecycle: 'spot', ami });
+    expect(launched.id).to.match(/^i-/);
+    expect(launched.privateIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+    const calls = target.calls();
+    expect(calls).to.include('RunInstances');
+    expect(calls).not.to.include('CreateNetworkInterface');
+    expect(calls.filter((c) => MUTATING.test(c))).to.deep.equal(['RunInstances']);
+
+    const listed = await compute().listInstances(FLEET);
+    expect(listed.map((i) => [i.id, i.name, i.pool, i.lifecycle])).to.deep.equal([[launched.id, 'bld-linux64-spot-001', 'bld-linux64', 'spot']]);
+    expect(listed[0]?.privateIp).to.equal(launched.privateIp);
+    expect(listed[0]?.publicIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  it('launches on demand when asked', async () => {
+    const launched = await compute().launch(request({ lifecycle: 'on-demand' }));
+    expect(launched.lifecycle).to.equal('on-demand');
+    expect((await compute().listInstances(FLEET))[0]?.lifecycle).to.equal('on-demand');
+  });
+
+  it('lists only instances carrying this fleet’s ownership tag', async () => {
+    await target.foreignInstance(subnets[0]?.id as string, ami);
+    await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
+    const mine = await compute().launch(request());
+    expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([mine.id]);
+  });
+
+  it('terminates only instances carrying this fleet’s ownership tag', async () => {
+    const mine = await compute().launch(request());
+    const foreign = await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
+    const untagged = await target.foreignInstance(subnets[0]?.id as string, ami);
+    const done = await compute().terminate(FLEET, [mine.id, foreign, untagged]);
+    expect(done).to.deep.equal([mine.id]);
+    const after = (await compute().listInstances(FLEET)).find((i) => i.id === mine.id);
+    expect(after?.state).to.be.oneOf(['shutting-down', 'terminated']);
+    expect(after?.endCause).to.equal('user');
+    expect(await compute().listInstances('another-fleet')).to.have.length(1);
+    expect((await compute().listInstances('another-fleet'))[0]?.state).to.be.oneOf(['pending', 'running']);
+  });
+
+  it('reads spot prices for the asked product description only', async () => {
+    const prices = await compute().spotPriceHistory({ instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() });
+    expect(prices.length).to.be.greaterThan(0);
+    for (const p of prices) {
+      expect(p).to.include({ region: REGION, instanceType: 'c5.xlarge', productDescription: 'Linux/UNIX' });
+      expect(p.price).to.be.a('number').and.greaterThan(0);
+    }
+    expect(new Set(prices.map((p) => p.az)).size).to.be.at.least(2);
+  });
+
+  it('stores objects with conditional writes and conditional reads', async () => {
+    await target.createBucket('contract-state');
+    const { objects } = target.cloud();
+    expect(await objects.get('contract-state', 'missing.json')).to.equal(undefined);
+    const first = await objects.put('contract-state', 'doc.json', '{"v":1}', { ifNoneMatch: '*' });
+    const read = await objects.get('contract-state', 'doc.json');
+    expect(read).to.deep.equal({ body: '{"v":1}', etag: first.etag });
+    expect(await objects.get('contract-state', 'doc.json', first.etag)).to.equal('not-modified');
+    const create = await objects.put('contract-state', 'doc.json', '{"v":2}', { ifNoneMatch: '*' }).then(() => 'written', (e: unknown) => classify(e).errorClass);
+    expect(create).to.equal('conflict');
+    const second = await objects.put('contract-state', 'doc.json', '{"v":2}', { ifMatch: first.etag });
+    const stale = await objects.put('contract-state', 'doc.json', '{"v":3}', { ifMatch: first.etag }).then(() => 'written', (e: unknown) => classify(e).errorClass);
+    expect(stale).to.equal('conflict');
+    expect(await objects.get('contract-state', 'doc.json')).to.deep.equal({ body: '{"v":2}', etag: second.etag });
+  });
+
+  it('a missing bucket is an error, not an empty object', async () => {
+    const outcome = await target.cloud().objects.get('no-such-bucket-here', 'x').then(() => 'read', (e: unknown) => classify(e).errorClass);
+    expect(outcome).to.equal('not-found');
+  });
+
+  describe('images: the janitor’s view', () => {
+    it('describes only this account’s images, with their ownership tag and snapshots', async () => {
+      const golden = await target.goldenImage(FLEET, FLEET);
+      const records = await compute().describeImages([golden.id, 'ami-00000000000000000']);
+      expect(records).to.have.length(1);
+      expect(records[0]).to.include({ id: golden.id, region: REGION, managedBy: FLEET });
+      expect(records[0]?.snapshotIds).to.deep.equal([golden.snapshotId]);
+    });
+
+    it('tells which images any instance still uses', async () => {
+      const used = await target.goldenImage(FLEET, FLEET);
+      const idle = await target.goldenImage(FLEET, FLEET);
+      await compute().launch(request({ ami: used.id }));
+      expect([...(await compute().imagesInUse([used.id, idle.id]))]).to.deep.equal([used.id]);
+    });
+
+    it('never deregisters an image without this fleet’s ownership tag', async () => {
+      const foreign = await target.goldenImage('another-fleet', 'another-fleet');
+      const untagged = await target.goldenImage(undefined, undefined);
+      for (const image of [foreign, untagged]) {
+        expect(await compute().deregisterImage(FLEET, image.id)).to.deep.equal({ deregistered: false, snapshotsDeleted: [] });
+        expect(await target.imageExists(image.id)).to.equal(true);
+        expect(await target.snapshotExists(image.snapshotId)).to.equal(true);
       }
-      target = made as ContractTarget;
-    });
-    after(async () => target?.close());
-    beforeEach(async () => {
-      await target.reset();
-      subnets = await target.subnets();
-      ami = await target.ami();
-      target.clearCalls();
+      expect(target.calls().filter((c) => c === 'DeregisterImage' || c === 'DeleteSnapshot')).to.deep.equal([]);
     });
 
-    const compute = () => target.cloud().compute(REGION);
-    /** Retries with no waiting: the backoff's random factor is 0. */
-    const guarded = (): Cloud => guardCloud(target.cloud(), { clock: systemClock, random: () => 0 });
-    const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
-      fleet: FLEET,
-      pool: 'bld-linux64',
-      name: 'bld-linux64-spot-001',
-      region: REGION,
-      az: subnets[0]?.az as string,
-      subnetId: subnets[0]?.id as string,
-      securityGroups: [],
-      instanceType: 'c5.xlarge',
-      lifecycle: 'spot',
-      ami,
-      clientToken: `token-${Math.random().toString(16).slice(2)}`,
-      ...overrides,
-    });
-
-    it('has subnets in at least two zones and an image to launch', () => {
-      expect(new Set(subnets.map((s) => s.az)).size).to.be.at.least(2);
-      expect(ami).to.match(/^ami-/);
-    });
-
-    it('describes only the subnets that exist, without failing on a missing one', async () => {
-      const found = await compute().describeSubnets([subnets[0]?.id as string, 'subnet-0000000000doesnotexist']);
-      expect(found).to.deep.equal([subnets[0]]);
-    });
-
-    it('launches spot into a subnet with no pre-created interface, tagged at launch', async () => {
-      const launched = await compute().launch(request({ subnetId: subnets[1]?.id as string, az: subnets[1]?.az as string }));
-      expect(launched).to.include({ name: 'bld-linux64-spot-001', pool: 'bld-linux64', region: REGION, az: subnets[1]?.az, subnetId: subnets[1]?.id, lifecycle: 'spot', ami });
-      expect(launched.id).to.match(/^i-/);
-      expect(launched.privateIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
-      const calls = target.calls();
-      expect(calls).to.include('RunInstances');
-      expect(calls).not.to.include('CreateNetworkInterface');
-      expect(calls.filter((c) => MUTATING.test(c))).to.deep.equal(['RunInstances']);
-
-      const listed = await compute().listInstances(FLEET);
-      expect(listed.map((i) => [i.id, i.name, i.pool, i.lifecycle])).to.deep.equal([[launched.id, 'bld-linux64-spot-001', 'bld-linux64', 'spot']]);
-      expect(listed[0]?.privateIp).to.equal(launched.privateIp);
-      expect(listed[0]?.publicIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
-    });
-
-    it('launches on demand when asked', async () => {
-      const launched = await compute().launch(request({ lifecycle: 'on-demand' }));
-      expect(launched.lifecycle).to.equal('on-demand');
-      expect((await compute().listInstances(FLEET))[0]?.lifecycle).to.equal('on-demand');
-    });
-
-    it('lists only instances carrying this fleet’s ownership tag', async () => {
-      await target.foreignInstance(subnets[0]?.id as string, ami);
-      await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
-      const mine = await compute().launch(request());
-      expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([mine.id]);
-    });
-
-    it('terminates only instances carrying this fleet’s ownership tag', async () => {
-      const mine = await compute().launch(request());
-      const foreign = await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
-      const untagged = await target.foreignInstance(subnets[0]?.id as string, ami);
-      const done = await compute().terminate(FLEET, [mine.id, foreign, untagged]);
-      expect(done).to.deep.equal([mine.id]);
-      const after = (await compute().listInstances(FLEET)).find((i) => i.id === mine.id);
-      expect(after?.state).to.be.oneOf(['shutting-down', 'terminated']);
-      expect(after?.endCause).to.equal('user');
-      expect(await compute().listInstances('another-fleet')).to.have.length(1);
-      expect((await compute().listInstances('another-fleet'))[0]?.state).to.be.oneOf(['pending', 'running']);
-    });
-
-    it('reads spot prices for the asked product description only', async () => {
-      const prices = await compute().spotPriceHistory({ instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() });
-      expect(prices.length).to.be.greaterThan(0);
-      for (const p of prices) {
-        expect(p).to.include({ region: REGION, instanceType: 'c5.xlarge', productDescription: 'Linux/UNIX' });
-        expect(p.price).to.be.a('number').and.greaterThan(0);
-      }
-      expect(new Set(prices.map((p) => p.az)).size).to.be.at.least(2);
-    });
-
-    it('stores objects with conditional writes and conditional reads', async () => {
-      await target.createBucket('contract-state');
-      const { objects } = target.cloud();
-      expect(await objects.get('contract-state', 'missing.json')).to.equal(undefined);
-      const first = await objects.put('contract-state', 'doc.json', '{"v":1}', { ifNoneMatch: '*' });
-      const read = await objects.get('contract-state', 'doc.json');
-      expect(read).to.deep.equal({ body: '{"v":1}', etag: first.etag });
-      expect(await objects.get('contract-state', 'doc.json', first.etag)).to.equal('not-modified');
-      const create = await objects.put('contract-state', 'doc.json', '{"v":2}', { ifNoneMatch: '*' }).then(() => 'written', (e: unknown) => classify(e).errorClass);
-      expect(create).to.equal('conflict');
-      const second = await objects.put('contract-state', 'doc.json', '{"v":2}', { ifMatch: first.etag });
-      const stale = await objects.put('contract-state', 'doc.json', '{"v":3}', { ifMatch: first.etag }).then(() => 'written', (e: unknown) => classify(e).errorClass);
-      expect(stale).to.equal('conflict');
-      expect(await objects.get('contract-state', 'doc.json')).to.deep.equal({ body: '{"v":2}', etag: second.etag });
-    });
-
-    it('a missing bucket is an error, not an empty object', async () => {
-      const outcome = await target.cloud().objects.get('no-such-bucket-here', 'x').then(() => 'read', (e: unknown) => classify(e).errorClass);
-      expect(outcome).to.equal('not-found');
-    });
-
-    describe('images: the janitor’s view', () => {
-      it('describes only this account’s images, with their ownership tag and snapshots', async () => {
-        const golden = await target.goldenImage(FLEET, FLEET);
-        const records = await compute().describeImages([golden.id, 'ami-00000000000000000']);
-        expect(records).to.have.length(1);
-        expect(records[0]).to.include({ id: golden.id, region: REGION, managedBy: FLEET });
-        expect(records[0]?.snapshotIds).to.deep.equal([golden.snapshotId]);
-      });
-
-      it('tells which images any instance still uses', async () => {
-        const used = await target.goldenImage(FLEET, FLEET);
-        const idle = await target.goldenImage(FLEET, FLEET);
-        await compute().launch(request({ ami: used.id }));
-        expect([...(await compute().imagesInUse([used.id, idle.id]))]).to.deep.equal([used.id]);
-      });
-
-      it('never deregisters an image without this fleet’s ownership tag', async () => {
-        const foreign = await target.goldenImage('another-fleet', 'another-fleet');
-        const untagged = await target.goldenImage(undefined, undefined);
-        for (const image of [foreign, untagged]) {
-          expect(await compute().deregisterImage(FLEET, image.id)).to.deep.equal({ deregistered: false, snapshotsDeleted: [] });
-          expect(await target.imageExists(image.id)).to.equal(true);
-          expect(await target.snapshotExists(image.snapshotId)).to.equal(true);
-        }
-        expect(target.calls().filter((c) => c === 'DeregisterImage' || c === 'DeleteSnapshot')).to.deep.equal([]);
-      });
-
-      it('deregisters its own image and deletes its snapshot only if that is tagged too', async () => {
-        const mine = await target.goldenImage(FLEET, FLEET);
-        expect(await compute().deregisterImage(FLEET, mine.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [mine.snapshotId] });
-        expect(await target.imageExists(mine.id)).to.equal(false);
-        expect(await target.snapshotExists(mine.snapshotId)).to.equal(false);
-        const loose = await target.goldenImage(FLEET, undefined);
-        expect(await compute().deregisterImage(FLEET, loose.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [] });
-        expect(await target.snapshotExists(loose.snapshotId)).to.equal(true);
-      });
-    });
-
-    describe('errors on the wire', () => {
-      it('classifies a capacity refusal and never retries it', async () => {
-        target.inject({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', status: 500 });
-        const error = await guarded().compute(REGION).launch(request()).then(() => undefined, (e: unknown) => e);
-        expect(error).to.be.instanceOf(CloudError);
-        expect(error).to.include({ errorClass: 'capacity', code: 'InsufficientInstanceCapacity' });
-        expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(1);
-      });
-
-      for (const code of ['MaxSpotInstanceCountExceeded', 'UnfulfillableCapacity', 'InsufficientFreeAddressesInSubnet']) {
-        it(`classifies ${code} as capacity`, async () => {
-          target.inject({ action: 'RunInstances', code, status: code === 'InsufficientFreeAddressesInSubnet' ? 400 : 500 });
-          const error = await compute().launch(request()).then(() => undefined, (e: unknown) => classify(e));
-          expect(error).to.include({ errorClass: 'capacity', code });
-        });
-      }
-
-      it('retries throttling with backoff until the call goes through', async () => {
-        target.inject({ action: 'RunInstances', code: 'RequestLimitExceeded', status: 503, times: 2 });
-        const launched = await guarded().compute(REGION).launch(request());
-        expect(launched.id).to.match(/^i-/);
-        expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(3);
-        expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([launched.id]);
-      });
-
-      it('retries server errors on reads', async () => {
-        target.inject({ action: 'DescribeInstances', code: 'InternalError', status: 500, times: 1 });
-        await guarded().compute(REGION).listInstances(FLEET);
-        expect(target.calls().filter((c) => c === 'DescribeInstances')).to.have.length(2);
-      });
-
-      it('gives up after the last attempt with a throttled error, never a crash', async () => {
-        target.inject({ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 });
-        const error = await guarded().compute(REGION).listInstances(FLEET).then(() => undefined, (e: unknown) => e);
-        expect(error).to.be.instanceOf(CloudError);
-        expect((error as CloudError).errorClass).to.equal('throttled');
-      });
-
-      it('classifies permission errors', async () => {
-        target.inject({ action: 'RunInstances', code: 'UnauthorizedOperation', status: 403 });
-        const error = await compute().launch(request()).then(() => undefined, (e: unknown) => classify(e));
-        expect(error?.errorClass).to.equal('permission');
-      });
-    });
-
-    it('a repeated launch with the same client token never doubles capacity (where the cloud honours tokens)', async function () {
-      if (!target.honoursClientToken) {
-        console.log('      (moto does not honour ClientToken; the simulated cloud and EC2 do)');
-        this.skip();
-      }
-      const r = request({ clientToken: 'fixed-token-1' });
-      const first = await compute().launch(r);
-      const again = await compute().launch(r);
-      expect(again.id).to.equal(first.id);
-      expect(await compute().listInstances(FLEET)).to.have.length(1);
-      const mismatch = await compute().launch({ ...r, instanceType: 'm5.xlarge' }).then(() => undefined, (e: unknown) => classify(e));
-      expect(mismatch).to.include({ code: 'IdempotentParameterMismatch', errorClass: 'invalid' });
+    it('deregisters its own image and deletes its snapshot only if that is tagged too', async () => {
+      const mine = await target.goldenImage(FLEET, FLEET);
+      expect(await compute().deregisterImage(FLEET, mine.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [mine.snapshotId] });
+      expect(await target.imageExists(mine.id)).to.equal(false);
+      expect(await target.snapshotExists(mine.snapshotId)).to.equal(false);
+      const loose = await target.goldenImage(FLEET, undefined);
+      expect(await compute().deregisterImage(FLEET, loose.id)).to.deep.equal({ deregistered: true, snapshotsDeleted: [] });
+      expect(await target.snapshotExists(loose.snapshotId)).to.equal(true);
     });
   });
-}
+
+  describe('errors on the wire', () => {
+    it('classifies a capacity refusal and never retries it', async () => {
+      target.inject({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', status: 500 });
+      const error = await guarded().compute(REGION).launch(request()).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(CloudError);
+      expect(error).to.include({ errorClass: 'capacity', code: 'InsufficientInstanceCapacity' });
+      expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(1);
+    });
+
+    for (const code of ['MaxSpotInstanceCountExceeded', 'UnfulfillableCapacity', 'InsufficientFreeAddressesInSubnet']) {
+      it(`classifies ${code} as capacity`, async () => {
+        target.inject({ action: 'RunInstances', code, status: code === 'InsufficientFreeAddressesInSubnet' ? 400 : 500 });
+        const error = await compute().launch(request()).then(() => undefined, (e: unknown) => classify(e));
+        expect(error).to.include({ errorClass: 'capacity', code });
+      });
+    }
+
+    it('retries throttling with backoff until the call goes through', async () => {
+      target.inject({ action: 'RunInstances', code: 'RequestLimitExceeded', status: 503, times: 2 });
+      const launched = await guarded().compute(REGION).launch(request());
+      expect(launched.id).to.match(/^i-/);
+      expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(3);
+      expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([launched.id]);
+    });
+
+    it('retries server errors on reads', async () => {
+      target.inject({ action: 'DescribeInstances', code: 'InternalError', status: 500, times: 1 });
+      await guarded().compute(REGION).listInstances(FLEET);
+      expect(target.calls().filter((c) => c === 'DescribeInstances')).to.have.length(2);
+    });
+
+    it('gives up after the last attempt with a throttled error, never a crash', async () => {
+      target.inject({ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 });
+      const error = await guarded().compute(REGION).listInstances(FLEET).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(CloudError);
+      expect((error as CloudError).errorClass).to.equal('throttled');
+    });
+
+    it('classifies permission errors', async () => {
+      target.inject({ action: 'RunInstances', code: 'UnauthorizedOperation', status: 403 });
+      const error = await compute().launch(request()).then(() => undefined, (e: unknown) => classify(e));
+      expect(error?.errorClass).to.equal('permission');
+    });
+  });
+
+  it('a repeated launch with the same client token never doubles capacity (where the cloud honours tokens)', async function () {
+    if (!target.honoursClientToken) {
+      console.log('      (moto does not honour ClientToken; the simulated cloud and EC2 do)');
+      this.skip();
+    }
+    const r = request({ clientToken: 'fixed-token-1' });
+    const first = await compute().launch(r);
+    const again = await compute().launch(r);
+    expect(again.id).to.equal(first.id);
+    expect(await compute().listInstances(FLEET)).to.have.length(1);
+    const mismatch = await compute().launch({ ...r, instanceType: 'm5.xlarge' }).then(() => undefined, (e: unknown) => classify(e));
+    expect(mismatch).to.include({ code: 'IdempotentParameterMismatch', errorClass: 'invalid' });
+  });
+});

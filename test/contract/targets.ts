@@ -183,3 +183,31 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
     },
   };
 }
+
+const TARGETS: readonly [string, () => Promise<ContractTarget | undefined>][] = [
+  ['simulated cloud', async () => simTarget()],
+  ['AWS adapter on moto_server', motoTarget],
+];
+
+/**
+ * Declare the same suite once per target. `body` receives a getter for the running target (valid
+ * inside hooks and tests). Without moto_server the moto suite is skipped with a printed reason,
+ * except under CI=true, where startMoto fails instead.
+ */
+export function forEachTarget(title: string, body: (target: () => ContractTarget) => void): void {
+  for (const [name, make] of TARGETS) {
+    describe(`${title}: ${name}`, function () {
+      this.timeout(60_000);
+      let target: ContractTarget | undefined;
+      before(async function () {
+        target = await make();
+        if (!target) {
+          console.log(`    skipping "${name}": moto_server is not installed`);
+          this.skip();
+        }
+      });
+      after(async () => target?.close());
+      body(() => target as ContractTarget);
+    });
+  }
+}

@@ -3,18 +3,8 @@ import os from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 import { loadConfig, requireInputs, type FleetConfig } from '../../src/config/config.js';
-import { InputError } from '../../src/domain/errors.js';
+import { inputError } from '../support/expect.js';
 
-/** Runs `fn`, expects an InputError, and returns its message. */
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  expect.fail('expected an InputError');
-}
 
 describe('config: loadConfig', () => {
   let dir: string;

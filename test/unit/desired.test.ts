@@ -1,18 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors.js';
 import { parseDesired } from '../../src/manifest/desired.js';
+import { inputError } from '../support/expect.js';
 
-/** Runs `fn`, expects an InputError, and returns its message. */
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  expect.fail('expected an InputError');
-}
 
 describe('desired counts: parseDesired', () => {
   it('reads the SPEC example', () => {

@@ -1,18 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { InputError } from '../../src/domain/errors.js';
 import { DEFAULT_MANIFEST_OPTIONS, parseManifest } from '../../src/manifest/manifest.js';
+import { inputError } from '../support/expect.js';
 
-/** Runs `fn`, expects an InputError, and returns its message. */
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  expect.fail('expected an InputError');
-}
 
 const native = (images: unknown[]) => JSON.stringify({ images });
 const image = (over: Record<string, unknown> = {}) => ({

@@ -5,18 +5,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { loadPolicies } from '../../src/config/policies.js';
 import { parsePolicy } from '../../src/config/policy-schema.js';
-import { InputError } from '../../src/domain/errors.js';
+import { inputError } from '../support/expect.js';
 
-/** Runs `fn`, expects an InputError, and returns its message. */
-function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e, String(e)).to.be.instanceOf(InputError);
-    return (e as Error).message;
-  }
-  expect.fail('expected an InputError');
-}
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
