@@ -41,7 +41,6 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     }
     return;
   }
-  // Before the loop: a metrics port already in use stops the service before it changes anything.
   const observed = await serveMetrics(ctx, runtime.calls);
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
@@ -84,7 +83,15 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
   }
   const metrics = new FleetMetrics();
   const health = new Health({ intervalMs: ctx.config.interval * 1000 });
-  const server = await startMetricsServer(port, metrics, health);
+  let server: { port: number; close: () => Promise<void> };
+  try {
+    server = await startMetricsServer(port, metrics, health);
+  } catch (e) {
+    // The fleet matters more than its dashboard (and a second replica on the same host must still
+    // stand by for the lease): the service runs on, and says loudly what it lacks.
+    ctx.log.error({ port, error: (e as Error).message }, 'metrics and health endpoints are off');
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, close: async () => {} };
+  }
   ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
   return {
     beforeCycle: (next: () => Promise<boolean>) => async () => {
