@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { endedAt, runInstancesInput } from '../../src/cloud/aws/ec2.js';
+import { onDemandPrice } from '../../src/cloud/aws/pricing.js';
+import type { LaunchRequest } from '../../src/cloud/port.js';
+
+const REQUEST: LaunchRequest = {
+  fleet: 'releng',
+  pool: 'bld-linux64',
+  name: 'bld-linux64-spot-007',
+  region: 'us-east-1',
+  az: 'us-east-1b',
+  subnetId: 'subnet-0b1d',
+  securityGroups: ['sg-1', 'sg-2'],
+  instanceType: 'c5.xlarge',
+  lifecycle: 'spot',
+  ami: 'ami-0abc',
+  clientToken: 'fleet-0123',
+};
+
+describe('AWS adapter: the RunInstances request', () => {
+  it('asks for one-time spot that terminates on interruption, in a subnet, with no pre-created interface', () => {
+    const input = runInstancesInput({ ...REQUEST, maxPrice: 0.0612344 });
+    expect(input).to.include({ ImageId: 'ami-0abc', InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1, ClientToken: 'fleet-0123' });
+    expect(input.InstanceMarketOptions).to.deep.equal({
+      MarketType: 'spot',
+      SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: '0.061234' },
+    });
+    expect(input.NetworkInterfaces).to.deep.equal([{ DeviceIndex: 0, SubnetId: 'subnet-0b1d', Groups: ['sg-1', 'sg-2'], DeleteOnTermination: true }]);
+    expect(input).not.to.have.any.keys('SubnetId', 'SecurityGroupIds', 'NetworkInterfaceId');
+    expect(input.NetworkInterfaces?.[0]).not.to.have.key('NetworkInterfaceId');
+  });
+
+  it('requires IMDSv2 with tags in metadata, and tags instance and volumes at launch', () => {
+    const input = runInstancesInput({ ...REQUEST, replaces: 'i-old' });
+    expect(input.MetadataOptions).to.deep.equal({ HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' });
+    const tags = [
+      { Key: 'fleet:managed-by', Value: 'releng' },
+      { Key: 'fleet:pool', Value: 'bld-linux64' },
+      { Key: 'Name', Value: 'bld-linux64-spot-007' },
+      { Key: 'fleet:replaces', Value: 'i-old' },
+    ];
+    expect(input.TagSpecifications).to.deep.equal([
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ]);
+  });
+
+  it('launches on demand without market options; passes key, profile, public address and encoded user data', () => {
+    const input = runInstancesInput({ ...REQUEST, lifecycle: 'on-demand', keyName: 'releng', instanceProfile: 'bld-worker', publicIp: false, userData: 'hostname: x\n' });
+    expect(input).not.to.have.key('InstanceMarketOptions');
+    expect(input).to.include({ KeyName: 'releng' });
+    expect(input.IamInstanceProfile).to.deep.equal({ Name: 'bld-worker' });
+    expect(input.NetworkInterfaces?.[0]).to.include({ AssociatePublicIpAddress: false });
+    expect(Buffer.from(input.UserData as string, 'base64').toString('utf8')).to.equal('hostname: x\n');
+  });
+
+  it('leaves the max price to EC2 (the on-demand price) when fleet sets none', () => {
+    expect(runInstancesInput(REQUEST).InstanceMarketOptions?.SpotOptions).not.to.have.key('MaxPrice');
+  });
+});
+
+describe('AWS adapter: reading EC2 and the Price List', () => {
+  it('takes the end time from a dated state transition reason', () => {
+    expect(endedAt('User initiated (2026-11-20 10:02:03 GMT)')).to.equal(Date.parse('2026-11-20T10:02:03Z'));
+    expect(endedAt('Service initiated (2026-01-02 00:00:59 GMT)')).to.equal(Date.parse('2026-01-02T00:00:59Z'));
+    expect(endedAt('Client.UserInitiatedShutdown')).to.equal(undefined);
+    expect(endedAt(undefined)).to.equal(undefined);
+  });
+
+  it('reads the hourly USD price from a Price List product document', () => {
+    const product = JSON.stringify({
+      product: { attributes: { instanceType: 'c5.xlarge', operatingSystem: 'Linux' } },
+      terms: {
+        OnDemand: {
+          'ABC.JRTCKXETXF': {
+            priceDimensions: { 'ABC.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', pricePerUnit: { USD: '0.1700000000' }, description: '$0.17 per On Demand Linux c5.xlarge Instance Hour' } },
+          },
+        },
+      },
+    });
+    expect(onDemandPrice(product)).to.equal(0.17);
+    expect(onDemandPrice(JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Quantity', pricePerUnit: { USD: '5' } } } } } } }))).to.equal(undefined);
+    expect(onDemandPrice('not json')).to.equal(undefined);
+    expect(onDemandPrice(JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Hrs', pricePerUnit: { USD: '0.0000000000' } } } } } } }))).to.equal(undefined);
+  });
+});
