@@ -77,8 +77,10 @@ export function classify(err: unknown): CloudError {
 function classifyAt(err: unknown, depth: number): CloudError {
   if (err instanceof CloudError) return err;
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as AwsLikeError;
-  const code = String(e.Code ?? (e.code && !/^\d+$/.test(e.code) ? e.code : undefined) ?? e.name ?? 'Unknown');
-  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  // Only strings are codes: anything may be thrown, even objects that cannot become strings.
+  const errno = text(e.code);
+  const code = text(e.Code) ?? (errno && !/^\d+$/.test(errno) ? errno : undefined) ?? text(e.name) ?? 'Unknown';
+  const status = numberOrUndefined(e.$metadata?.httpStatusCode) ?? numberOrUndefined(e.$response?.statusCode);
   const message = firstLine(e.message) || code;
   const errorClass = classOf(code, status);
   // fetch (undici) wraps network failures: TypeError "fetch failed" with the real error (ECONNREFUSED,
@@ -100,6 +102,14 @@ function classOf(code: string, status: number | undefined): ErrorClass {
   if (status !== undefined && status >= 400) return 'invalid';
   if (/^Invalid|^Missing|Mismatch$|Malformed/.test(code)) return 'invalid';
   return 'fatal';
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function numberOrUndefined(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined;
 }
 
 function firstLine(s: unknown): string {
