@@ -11,12 +11,11 @@ export function parseDesired(text: string): Record<string, number> {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InputError('desired counts: expected an object of pool → count');
   }
-  const counts: Record<string, number> = {};
   for (const [pool, count] of Object.entries(doc)) {
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
       throw new InputError(`desired counts: ${JSON.stringify(pool)} must be a non-negative integer (got ${JSON.stringify(count)})`);
     }
-    counts[pool] = count;
   }
-  return counts;
+  // fromEntries defines own properties: a key such as "__proto__" stays a key, never a prototype.
+  return Object.fromEntries(Object.entries(doc)) as Record<string, number>;
 }

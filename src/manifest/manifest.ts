@@ -84,12 +84,12 @@ function parseMozilla(doc: Record<string, unknown>, options: ManifestOptions): I
 function readTags(tags: unknown, where: string): Record<string, string> {
   if (tags === undefined || tags === null) return {};
   if (Array.isArray(tags)) {
-    const out: Record<string, string> = {};
+    const out: [string, string][] = [];
     for (const t of tags) {
-      if (isObject(t) && typeof t.Key === 'string') out[t.Key] = String(t.Value ?? '');
+      if (isObject(t) && typeof t.Key === 'string') out.push([t.Key, String(t.Value ?? '')]);
       else throw new InputError(`${where}.tags: expected {"Key", "Value"} entries`);
     }
-    return out;
+    return Object.fromEntries(out);
   }
   if (!isObject(tags)) throw new InputError(`${where}.tags: expected an object`);
   return Object.fromEntries(Object.entries(tags).map(([k, v]) => [k, String(v)]));

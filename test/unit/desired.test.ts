@@ -9,6 +9,13 @@ describe('desired counts: parseDesired', () => {
     expect(parseDesired('{"bld-linux64": 12, "tst-linux64": 40}')).to.deep.equal({ 'bld-linux64': 12, 'tst-linux64': 40 });
   });
 
+  it('keeps a key named __proto__ as a key, never as the prototype', () => {
+    const counts = parseDesired('{"__proto__": 3, "bld-linux64": 1}');
+    expect(Object.getPrototypeOf(counts)).to.equal(Object.prototype);
+    expect(Object.keys(counts)).to.deep.equal(['__proto__', 'bld-linux64']);
+    expect(Object.getOwnPropertyDescriptor(counts, '__proto__')?.value).to.equal(3);
+  });
+
   it('accepts zero and an empty object', () => {
     expect(parseDesired('{"bld-linux64": 0}')).to.deep.equal({ 'bld-linux64': 0 });
     expect(parseDesired('{}')).to.deep.equal({});

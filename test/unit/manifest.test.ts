@@ -26,6 +26,11 @@ const moz = (id: string, over: Record<string, unknown> = {}) => ({
 const mozilla = (...entries: ReturnType<typeof moz>[]) => JSON.stringify(Object.fromEntries(entries.map((e) => [e.id, e])));
 
 describe('manifest: parseManifest', () => {
+  it('keeps tag keys such as __proto__ as plain keys (tags as an array)', () => {
+    const doc = { 'ami-0a1': { id: 'ami-0a1', region: 'us-east-1', name: 'x', state: 'available', tags: [{ Key: '__proto__', Value: 'x' }, { Key: 'moz-type', Value: 'bld-linux64' }, { Key: 'moz-created', Value: '1763697600' }] } };
+    expect(parseManifest(JSON.stringify(doc)).map((i) => i.pool)).to.deep.equal(['bld-linux64']);
+  });
+
   describe('native form', () => {
     it('reads every image', () => {
       const images = parseManifest(
