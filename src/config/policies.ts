@@ -17,6 +17,7 @@ export function loadPolicies(dir: string): PoolPolicy[] {
   }
   const policies: PoolPolicy[] = [];
   const sources = new Map<string, string>();
+  const templates = new Map<string, string>();
   for (const entry of entries) {
     const path = join(dir, entry);
     if (!entry.endsWith('.json')) continue;
@@ -38,6 +39,10 @@ export function loadPolicies(dir: string): PoolPolicy[] {
     const earlier = sources.get(policy.pool);
     if (earlier) throw new InputError(`${path}: pool ${policy.pool} is already defined in ${earlier}`);
     sources.set(policy.pool, path);
+    // Names are unique per pool; two pools drawing from one template would hand out the same names.
+    const sharing = templates.get(policy.names);
+    if (sharing) throw new InputError(`${path}.names: ${JSON.stringify(policy.names)} is already the name template of pool ${sharing}`);
+    templates.set(policy.names, policy.pool);
     policies.push(policy);
   }
   if (policies.length === 0) throw new InputError(`policies ${dir}: no pool policy (*.json) found`);

@@ -5,8 +5,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { loadPolicies } from '../../src/config/policies.js';
 import { parsePolicy } from '../../src/config/policy-schema.js';
+import { configWarnings } from '../../src/config/warnings.js';
 import { inputError } from '../support/expect.js';
-
+import { testConfig } from '../support/sim-fleet.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -355,5 +356,23 @@ describe('policy schema: loadPolicies', () => {
     put('bld.json', pool('bld-linux64'));
     symlinkSync(join(dir, 'gone.json'), join(dir, 'tst.json'));
     expect(inputError(() => loadPolicies(dir))).to.include('tst.json');
+  });
+});
+
+describe('policies: checks across pools', () => {
+  it('refuses two pools sharing a name template, and warns about regions the fleet does not manage', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'fleet-policies-'));
+    mkdirSync(join(dir, 'ok'));
+    const base = { instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-1'] }, 'eu-west-1': { subnets: ['subnet-2'] } } };
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...base, pool: 'a', names: 'worker-{nnn}' }));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...base, pool: 'b', names: 'worker-{nnn}' }));
+    expect(inputError(() => loadPolicies(dir))).to.match(/b\.json\.names: "worker-\{nnn\}" is already the name template of pool a$/);
+    writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...base, pool: 'b', regions: { 'eu-west-1': { subnets: ['subnet-2'] } }, onDemand: { max: 0 } }));
+    const config = testConfig({ regions: ['us-east-1'] });
+    expect(configWarnings(config, loadPolicies(dir))).to.deep.equal([
+      'pool a: regions eu-west-1 are not in config regions and are ignored',
+      'pool b: none of its regions (eu-west-1) is managed (config regions: us-east-1); it can never launch',
+      'pool b: onDemand.max is 0, so spot shortfalls never fall back to on-demand',
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { requireInputs } from '../../config/config.js';
 import type { Budget, MaxPrice } from '../../domain/policy.js';
+import { configWarnings } from '../../config/warnings.js';
 import { type GlobalOptions, loadContext } from '../context.js';
 
 const budget = (b: Budget) => (b.kind === 'percent' ? `${b.value}%` : b.value);
@@ -26,5 +27,6 @@ export async function configCheckCommand(global: GlobalOptions, options: { json?
     return;
   }
   process.stdout.write(`config OK: fleet ${ctx.config.fleet}, ${ctx.policies.length} pool(s): ${ctx.policies.map((p) => p.pool).join(', ')}\n`);
+  for (const warning of configWarnings(ctx.config, ctx.policies)) process.stdout.write(`warning: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
 }

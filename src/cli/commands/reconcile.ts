@@ -2,6 +2,7 @@ import type { CallCounter } from '../../cloud/guarded.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { systemClock } from '../../domain/clock.js';
 import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
+import { configWarnings } from '../../config/warnings.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { CycleResult } from '../../service/reconciler.js';
@@ -50,6 +51,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
+  for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
   const standby = async () => {
     if (dryRun) return true;
     const status = await (lease as LeaderLease).acquireOrRenew();
