@@ -4,10 +4,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { classify } from '../cloud/errors.js';
 import type { CallCounter } from '../cloud/guarded.js';
 import type { LaunchOutcome } from '../domain/outcome.js';
+import { LIFECYCLES } from '../domain/types.js';
 import type { InputSource } from './inputs.js';
 import type { CycleResult } from './reconciler.js';
 
-const LIFECYCLES = ['spot', 'on-demand'] as const;
 const FAILURE_KINDS = ['capacity', 'retryable', 'rejected'] as const;
 
 /**

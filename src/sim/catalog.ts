@@ -45,7 +45,6 @@ const OS_UPLIFT: Readonly<Record<string, { perVcpu?: number; flat?: number }>> =
   'SUSE Linux': { flat: 0.1 },
 };
 
-export const SIM_PRODUCT_DESCRIPTIONS = Object.keys(OS_UPLIFT);
 
 export function isSimInstanceType(type: string): boolean {
   return type in TYPES;
