@@ -107,6 +107,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
       throw new InputError(`config ${path}: not valid JSON (${oneLine((e as Error).message)})`);
     }
     if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new InputError(`config ${path}: expected a JSON object`);
+    // "regions" may also be written as one comma-separated string, as in FLEET_REGIONS.
+    if (typeof fromFile.regions === 'string') fromFile = { ...fromFile, regions: fromFile.regions.split(',').map((r) => r.trim()).filter(Boolean) };
     try {
       config.load(fromFile);
     } catch (e) {

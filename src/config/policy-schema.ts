@@ -28,7 +28,8 @@ class Field {
 
   object(allowed: readonly string[]): Json {
     if (typeof this.value !== 'object' || this.value === null || Array.isArray(this.value)) this.fail('expected an object');
-    const unknown = Object.keys(this.value).filter((k) => !allowed.includes(k));
+    // Keys starting with "$" or "_" are comments ("$comment", "_note"): JSON has no other kind.
+    const unknown = Object.keys(this.value).filter((k) => !allowed.includes(k) && !/^[$_]/.test(k));
     if (unknown.length > 0) throw new InputError(`${this.path}: unknown key ${JSON.stringify(unknown[0])} (allowed: ${allowed.join(', ')})`);
     return this.value as Json;
   }

@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { loadConfig, requireInputs, type FleetConfig } from '../../src/config/config.js';
 import { inputError } from '../support/expect.js';
 
-
 describe('config: loadConfig', () => {
   let dir: string;
   let file: string;
@@ -261,5 +260,14 @@ describe('config: requireInputs', () => {
   it('rejects missing desired counts, naming the key and its variable', () => {
     const message = inputError(() => requireInputs(base({ desired: '' })));
     expect(message).to.include('desired').and.include('FLEET_DESIRED');
+  });
+});
+
+describe('config: regions written as one string', () => {
+  it('splits a comma-separated string in the file, as FLEET_REGIONS does', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'fleet-config-'));
+    const file = join(dir, 'c.json');
+    writeFileSync(file, JSON.stringify({ regions: 'us-east-1, us-west-2' }));
+    expect(loadConfig(file, {}).regions).to.deep.equal(['us-east-1', 'us-west-2']);
   });
 });

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { parseDesired } from '../../src/manifest/desired.js';
 import { inputError } from '../support/expect.js';
 
-
 describe('desired counts: parseDesired', () => {
   it('reads the SPEC example', () => {
     expect(parseDesired('{"bld-linux64": 12, "tst-linux64": 40}')).to.deep.equal({ 'bld-linux64': 12, 'tst-linux64': 40 });

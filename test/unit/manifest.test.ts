@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { DEFAULT_MANIFEST_OPTIONS, parseManifest } from '../../src/manifest/manifest.js';
 import { inputError } from '../support/expect.js';
 
-
 const native = (images: unknown[]) => JSON.stringify({ images });
 const image = (over: Record<string, unknown> = {}) => ({
   id: 'ami-0abc',

@@ -259,6 +259,11 @@ describe('policy schema: parsePolicy', () => {
       });
     }
 
+    it('keys starting with $ or _ are comments, anywhere', () => {
+      const policy = parsePolicy({ ...MINIMAL, $comment: 'build workers', _owner: 'releng', spot: { _why: 'cheap', fallbackAfter: 60 } }, 'pol.json');
+      expect(policy.spot.fallbackAfter).to.equal(60);
+    });
+
     it('an unknown top-level key is named', () => {
       const message = inputError(() => parsePolicy({ ...MINIMAL, colour: 'red' }, 'pol.json'));
       expect(message).to.match(/^pol\.json: unknown key "colour"/);
