@@ -67,7 +67,9 @@ export class Reconciler {
     if (first.blocked) log.error({ reason: first.blocked }, 'cycle blocked');
     for (const trip of trips) log.error({ pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason }, dryRun ? 'guard would drain the AMI' : 'guard drains the AMI');
     for (const pool of first.pools) {
-      if (pool.notes.length > 0) log.debug({ pool: pool.pool, notes: pool.notes }, 'pool notes');
+      // A pool left short is the operator's business (why it is short is in the notes).
+      if (pool.unmet > 0) log.warn({ pool: pool.pool, desired: pool.desired, live: pool.live, unmet: pool.unmet, notes: pool.notes }, 'pool short');
+      else if (pool.notes.length > 0) log.debug({ pool: pool.pool, notes: pool.notes }, 'pool notes');
     }
     if (dryRun) {
       for (const action of first.actions) log.info({ ...actionFields(action), dryRun: true }, `would ${action.kind}`);
