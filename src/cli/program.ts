@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CloudError, classify } from '../cloud/errors.js';
-import { InputError } from '../domain/errors.js';
+import { InputError, RuntimeFailure } from '../domain/errors.js';
 import { amisListCommand, amisPruneCommand } from './commands/amis.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { drainCommand, undrainCommand } from './commands/drain.js';
@@ -125,10 +125,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       // Help and version are not errors; usage mistakes are (commander has printed them).
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.help' || e.code === 'commander.version' ? EXIT.ok : EXIT.usage;
     }
-    if (e instanceof InputError) {
+    if (e instanceof InputError || e instanceof RuntimeFailure) {
       process.stderr.write(`fleet: ${e.message}\n`);
       if (debug) process.stderr.write(`${e.stack}\n`);
-      return EXIT.usage;
+      return e instanceof InputError ? EXIT.usage : EXIT.failure;
     }
     const error = e instanceof CloudError ? e : classify(e);
     process.stderr.write(`fleet: ${describe(error)}\n`);

@@ -111,7 +111,7 @@ describe('cli against moto_server: the operator path end to end', function () {
     const r = await fleet(['reconcile', '--once', '--config', config], env);
     expect(r.code).to.equal(1);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal([
-      `fleet: LeaseHeld: another replica (other-host:1:abc) holds the leader lease until ${new Date(lease.expiresAt).toISOString()}; nothing changed`,
+      `fleet: another replica (other-host:1:abc) holds the leader lease until ${new Date(lease.expiresAt).toISOString()}; nothing changed`,
     ]);
     expect(proxy.calls.filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances')).to.deep.equal([]);
     // Released, it is taken at once, and given back at the end of the run.
@@ -119,6 +119,20 @@ describe('cli against moto_server: the operator path end to end', function () {
     const ok = await fleet(['reconcile', '--once', '--config', config], env);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stderr).to.match(/"msg":"leader lease released"/);
+  });
+
+  it('with no usable desired counts anywhere, plan and reconcile --once change nothing and exit 1', async () => {
+    // A fresh state prefix holds no last good copy; the desired counts object does not exist.
+    const fresh = { ...env, FLEET_STATE: 's3://fleet-control/state-fresh/', FLEET_DESIRED: 's3://fleet-control/missing.json' };
+    proxy.clearCalls();
+    const plan = await fleet(['plan', '--json', '--config', config], fresh);
+    expect(plan.code).to.equal(1);
+    expect(JSON.parse(plan.stdout)).to.include({ blocked: 'no usable desired counts: nothing is launched or retired' });
+    expect(plan.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal(['fleet: no usable desired counts: nothing is launched or retired']);
+    const once = await fleet(['reconcile', '--once', '--config', config], fresh);
+    expect(once.code).to.equal(1);
+    expect(once.stdout).to.match(/blocked: no usable desired counts/);
+    expect(proxy.calls.filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances')).to.deep.equal([]);
   });
 
   it('reconcile runs as a service and stops cleanly on SIGTERM', async () => {

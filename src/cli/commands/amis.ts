@@ -1,5 +1,4 @@
-import { CloudError } from '../../cloud/errors.js';
-import { InputError } from '../../domain/errors.js';
+import { InputError, RuntimeFailure } from '../../domain/errors.js';
 import type { Image } from '../../domain/types.js';
 import { isLive } from '../../domain/types.js';
 import { ImageIndex } from '../../policy/images.js';
@@ -9,7 +8,7 @@ import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { table } from '../table.js';
 
 function manifestOrFail(images: readonly Image[] | undefined): readonly Image[] {
-  if (images === undefined) throw new CloudError('fatal', 'ManifestUnavailable', 'the AMI manifest cannot be read and no last good copy exists');
+  if (images === undefined) throw new RuntimeFailure('the AMI manifest cannot be read and no last good copy exists');
   return images;
 }
 

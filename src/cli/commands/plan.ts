@@ -1,4 +1,5 @@
 import type { Action } from '../../domain/actions.js';
+import { RuntimeFailure } from '../../domain/errors.js';
 import type { Plan } from '../../plan/plan.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { formatPrice, table } from '../table.js';
@@ -37,9 +38,13 @@ export function planTable(p: Plan): string {
   return lines.join('\n');
 }
 
+/** A plan that may not act (no usable inputs) is a runtime failure of the command: exit 1. */
+export class PlanBlocked extends RuntimeFailure {}
+
 export async function planCommand(global: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const ctx = loadContext(global, { logLevel: 'warn' });
   const runtime = awsRuntime(ctx, { readOnly: true });
   const { plan } = await runtime.reconciler.planOnly();
   process.stdout.write(`${options.json ? JSON.stringify(planJson(plan), null, 2) : planTable(plan)}\n`);
+  if (plan.blocked) throw new PlanBlocked(plan.blocked);
 }

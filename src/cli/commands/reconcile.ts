@@ -1,13 +1,14 @@
 import type { CallCounter } from '../../cloud/guarded.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { systemClock } from '../../domain/clock.js';
+import { RuntimeFailure } from '../../domain/errors.js';
 import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { configWarnings } from '../../config/warnings.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { CycleResult } from '../../service/reconciler.js';
 import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../context.js';
-import { planTable } from './plan.js';
+import { PlanBlocked, planTable } from './plan.js';
 
 export function cycleSummary(result: CycleResult): string {
   if (result.dryRun) return `dry run: nothing changed\n${planTable(result.plan)}`;
@@ -37,6 +38,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     try {
       const result = await runtime.reconciler.cycle({ dryRun });
       process.stdout.write(`${cycleSummary(result)}\n`);
+      if (result.plan.blocked) throw new PlanBlocked(result.plan.blocked);
     } finally {
       await lease.release();
     }
@@ -66,8 +68,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   }
 }
 
-class LeaseHeldError extends Error {
-  override readonly name = 'LeaseHeld';
+class LeaseHeldError extends RuntimeFailure {
   constructor(status: LeaseStatus) {
     super(
       status.holder
