@@ -1,6 +1,7 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
+import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
@@ -61,15 +62,4 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   }
   // Launches go first: capacity is added before any is taken away.
   return { actions: [...launches, ...terminations], timers, pools };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PoolPolicy } from '../domain/policy.js';
+import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
 import type { ImageIndex } from './images.js';
 
@@ -42,14 +43,16 @@ export function guardTrips(
   const trips: GuardTrip[] = [];
   for (const policy of policies) {
     const { window, failures } = policy.freshness.guard;
-    const byImage = new Map<string, Instance[]>();
-    for (const i of instances) {
-      if (i.pool !== policy.pool || !ENDED.has(i.state) || i.endCause === 'spot-interruption' || terminatedByFleet.has(i.id)) continue;
-      if (images.currentImage(policy.pool, i.region)?.id !== i.ami) continue;
-      if ((i.endedAt ?? now) - i.launchTime > window * 1000) continue;
-      byImage.set(`${i.region} ${i.ami}`, [...(byImage.get(`${i.region} ${i.ami}`) ?? []), i]);
-    }
-    for (const failed of byImage.values()) {
+    const failedEarly = instances.filter(
+      (i) =>
+        i.pool === policy.pool &&
+        ENDED.has(i.state) &&
+        i.endCause !== 'spot-interruption' &&
+        !terminatedByFleet.has(i.id) &&
+        images.currentImage(policy.pool, i.region)?.id === i.ami &&
+        (i.endedAt ?? now) - i.launchTime <= window * 1000,
+    );
+    for (const failed of groupBy(failedEarly, (i) => `${i.region} ${i.ami}`).values()) {
       const first = failed[0] as Instance;
       if (failed.length < failures) continue;
       trips.push({

@@ -1,3 +1,4 @@
+import { groupBy } from '../domain/group-by.js';
 import type { Image } from '../domain/types.js';
 import { ImageIndex } from './images.js';
 
@@ -14,10 +15,8 @@ export interface PruneDecision {
  */
 export function prunePlan(images: readonly Image[], drained: ReadonlySet<string>, keep: number, inUse: ReadonlySet<string>): PruneDecision[] {
   const index = new ImageIndex(images, drained);
-  const groups = new Map<string, Image[]>();
-  for (const image of images) groups.set(`${image.pool} ${image.region}`, [...(groups.get(`${image.pool} ${image.region}`) ?? []), image]);
   const decisions: PruneDecision[] = [];
-  for (const group of groups.values()) {
+  for (const group of groupBy(images, (i) => `${i.pool} ${i.region}`).values()) {
     const newestFirst = [...group].sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
     newestFirst.forEach((image, rank) => {
       if (index.currentImage(image.pool, image.region)?.id === image.id) decisions.push({ image, prune: false, why: 'current' });

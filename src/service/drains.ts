@@ -12,7 +12,7 @@ export interface DrainRequest {
  * Mark AMIs drained (or, with `undrain`, clear the marks) in the state store. The document is
  * shared by operators and the service, so a lost race is re-read and retried.
  */
-export async function recordDrains(state: StateStore, requests: readonly DrainRequest[], now: number, undrain = false): Promise<DrainedDoc> {
+export async function recordDrains(state: StateStore, requests: readonly DrainRequest[], now: number, undrain = false): Promise<{ doc: DrainedDoc; changed: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const current = await state.read<DrainedDoc>(DRAINED_DOC);
     const amis: Record<string, DrainMark> = { ...current?.doc.amis };
@@ -21,10 +21,10 @@ export async function recordDrains(state: StateStore, requests: readonly DrainRe
       else amis[r.ami] ??= { reason: r.reason, at: now, by: r.by };
     }
     const doc: DrainedDoc = { amis };
-    if (JSON.stringify(doc) === JSON.stringify(current?.doc ?? { amis: {} })) return doc;
+    if (JSON.stringify(doc) === JSON.stringify(current?.doc ?? { amis: {} })) return { doc, changed: false };
     try {
       await state.write(DRAINED_DOC, doc, current?.etag);
-      return doc;
+      return { doc, changed: true };
     } catch (e) {
       if (classify(e).errorClass !== 'conflict' || attempt >= 5) throw e;
     }

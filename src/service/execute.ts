@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { type CloudError, classify } from '../cloud/errors.js';
 import type { Cloud, LaunchRequest } from '../cloud/port.js';
-import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { Failure, LaunchOutcome, Outcome, TerminateOutcome } from '../domain/outcome.js';
+import { groupBy } from '../domain/group-by.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { renderUserData } from '../policy/user-data.js';
 
@@ -11,6 +12,13 @@ export interface ExecuteContext {
   readonly fleet: string;
   readonly policies: ReadonlyMap<string, PoolPolicy>;
   readonly log: Logger;
+}
+
+/** The fields of an action's log line: one line per action, naming pool, instance and reason. */
+export function actionFields(a: Action): Record<string, unknown> {
+  return a.kind === 'launch'
+    ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, reason: a.reason }
+    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, reason: a.reason };
 }
 
 export function failureOf(error: CloudError): Failure {
@@ -45,14 +53,14 @@ export function launchRequest(action: LaunchAction, policy: PoolPolicy, fleet: s
 
 async function launch(action: LaunchAction, ctx: ExecuteContext): Promise<LaunchOutcome> {
   const policy = ctx.policies.get(action.pool);
-  const fields = { pool: action.pool, name: action.name, region: action.region, az: action.az, instanceType: action.instanceType, lifecycle: action.lifecycle, ami: action.ami, reason: action.reason };
+  const fields = actionFields(action);
   if (!policy) {
     ctx.log.error(fields, 'launch skipped: pool has no policy');
     return { action, failure: { kind: 'rejected', code: 'NoPolicy', message: `pool ${action.pool} has no policy` } };
   }
   try {
     const instance = await ctx.cloud.compute(action.region).launch(launchRequest(action, policy, ctx.fleet));
-    ctx.log.info({ ...fields, instance: instance.id, price: action.price }, 'launch');
+    ctx.log.info({ ...fields, instance: instance.id }, 'launch');
     return { action, instance };
   } catch (e) {
     const error = classify(e);
@@ -66,7 +74,7 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
   try {
     const done = new Set(await ctx.cloud.compute(region).terminate(ctx.fleet, actions.map((a) => a.instanceId)));
     return actions.map((action) => {
-      const fields = { pool: action.pool, instance: action.instanceId, name: action.name, region, lifecycle: action.lifecycle, reason: action.reason };
+      const fields = actionFields(action);
       if (done.has(action.instanceId)) {
         ctx.log.info(fields, 'terminate');
         return { action, terminated: true };
@@ -113,10 +121,4 @@ export async function execute(actions: readonly (LaunchAction | TerminateAction)
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
   ]);
   return { launches: launched.flat(), terminations: terminated.flat() };
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
-  return groups;
 }

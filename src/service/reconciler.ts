@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Cloud } from '../cloud/port.js';
 import type { Clock } from '../domain/clock.js';
-import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
@@ -11,7 +11,7 @@ import type { GuardTrip } from '../policy/freshness.js';
 import { type Plan, plan } from '../plan/plan.js';
 import { afterLaunches, pendingFor } from '../policy/pending-launches.js';
 import type { CapacityMemory } from './capacity-memory.js';
-import { execute } from './execute.js';
+import { actionFields, execute } from './execute.js';
 import type { Observation, Observer } from './observe.js';
 import { recordDrains } from './drains.js';
 import { RECONCILER_DOC, type ReconcilerDoc, TERMINATED_MEMORY_MS } from './state-docs.js';
@@ -134,10 +134,4 @@ export class Reconciler {
     }
     return { observation, plan: first, outcomes, dryRun };
   }
-}
-
-export function actionFields(a: Action): Record<string, unknown> {
-  return a.kind === 'launch'
-    ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, reason: a.reason }
-    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, reason: a.reason };
 }

@@ -2,6 +2,7 @@
 // (launch latency, shutdown, spot interruptions when capacity shrinks or the price passes a
 // bid, per-second billing). Everything here is simulated.
 
+import { groupBy } from '../domain/group-by.js';
 import type { InstanceState, Lifecycle } from '../domain/types.js';
 import { SIM_REGIONS, simOnDemandPrice } from './catalog.js';
 import type { Market } from './market.js';
@@ -239,7 +240,7 @@ export class SimWorld {
 
   /** Spot instances are reclaimed when their offer's capacity shrinks below use, when the price passes their max price, and at a small background rate. */
   private reclaimSpot(dtMs: number): void {
-    const byOffer = new Map<string, SimInstance[]>();
+    const stillUp: SimInstance[] = [];
     for (const i of this.instances.values()) {
       if (i.lifecycle !== 'spot' || (i.state !== 'pending' && i.state !== 'running')) continue;
       const price = this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, this.t);
@@ -251,10 +252,9 @@ export class SimWorld {
         this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
         continue;
       }
-      const key = `${i.az}:${i.instanceType}`;
-      byOffer.set(key, [...(byOffer.get(key) ?? []), i]);
+      stillUp.push(i);
     }
-    for (const group of byOffer.values()) {
+    for (const group of groupBy(stillUp, (i) => `${i.az}:${i.instanceType}`).values()) {
       const first = group[0] as SimInstance;
       const excess = group.length - this.market.capacity(first.az, first.instanceType, 'spot', this.t);
       if (excess <= 0) continue;

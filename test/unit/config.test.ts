@@ -4,6 +4,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
 import { loadConfig, requireInputs, type FleetConfig } from '../../src/config/config.js';
 import { inputError } from '../support/expect.js';
+import { testConfig } from '../support/sim-fleet.js';
 
 describe('config: loadConfig', () => {
   let dir: string;
@@ -231,22 +232,7 @@ describe('config: loadConfig', () => {
 });
 
 describe('config: requireInputs', () => {
-  const base = (over: Partial<FleetConfig>): FleetConfig => ({
-    fleet: 'f',
-    regions: ['us-east-1'],
-    manifest: 's3://b/amis.json',
-    desired: '/d.json',
-    state: '/s',
-    policies: '/p',
-    interval: 60,
-    log: { level: 'info' },
-    metrics: { port: 0 },
-    manifestTags: { pool: 'moz-type', created: 'moz-created' },
-    capacityTtl: 1,
-    priceTtl: 1,
-    visibilityTimeout: 1,
-    ...over,
-  });
+  const base = (over: Partial<FleetConfig>): FleetConfig => testConfig(over);
 
   it('accepts a config with a manifest and desired counts', () => {
     expect(() => requireInputs(base({}))).to.not.throw();

@@ -59,9 +59,7 @@ export async function undrainCommand(global: GlobalOptions, options: { ami: stri
   checkAmi(options.ami);
   const ctx = loadContext(global, { logLevel: 'warn' });
   const runtime = awsRuntime(ctx, { readOnly: false });
-  const before = (await runtime.state.read<{ amis: Record<string, unknown> }>('drained.json'))?.doc.amis ?? {};
-  const wasDrained = options.ami in before;
-  if (wasDrained) await recordDrains(runtime.state, [{ ami: options.ami, reason: '', by: 'operator' }], Date.now(), true);
+  const { changed: wasDrained } = await recordDrains(runtime.state, [{ ami: options.ami, reason: '', by: 'operator' }], Date.now(), true);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ami: options.ami, undrained: wasDrained })}\n`);
     return;
