@@ -5,7 +5,7 @@ import { loadPolicies } from '../config/policies.js';
 import { systemClock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { createLogger } from '../service/logger.js';
-import { type Runtime, createRuntime } from '../service/runtime.js';
+import { type Runtime, type RuntimeOptions, createRuntime } from '../service/runtime.js';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -27,7 +27,7 @@ export function loadContext(options: GlobalOptions, { logLevel }: { logLevel?: s
 }
 
 /** A runtime against real AWS (or whatever the SDK's endpoint variables point at). */
-export function awsRuntime(ctx: Context, { readOnly, mayMutate }: { readOnly: boolean; mayMutate?: () => boolean }): Runtime {
+export function awsRuntime(ctx: Context, { readOnly, leaseFor }: { readOnly: boolean; leaseFor?: RuntimeOptions['leaseFor'] }): Runtime {
   requireInputs(ctx.config);
   return createRuntime({
     config: ctx.config,
@@ -37,6 +37,6 @@ export function awsRuntime(ctx: Context, { readOnly, mayMutate }: { readOnly: bo
     log: ctx.log,
     random: Math.random,
     readOnly,
-    ...(mayMutate ? { mayMutate } : {}),
+    ...(leaseFor ? { leaseFor } : {}),
   });
 }

@@ -11,6 +11,8 @@ export type ErrorClass =
   | 'permission'
   /** a conditional write lost a race */
   | 'conflict'
+  /** not sent (or abandoned): this replica no longer holds the leader lease */
+  | 'fenced'
   /** the request itself is wrong; retrying will not help */
   | 'invalid'
   | 'fatal';

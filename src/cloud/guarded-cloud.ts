@@ -1,10 +1,14 @@
-import type { Cloud, ObjectStore, RegionCompute } from './port.js';
+import type { Cloud, ObjectStore } from './port.js';
 import { type GuardOptions, GuardedCompute } from './guarded.js';
 import { DEFAULT_RETRY, withRetry } from './retry.js';
 
-/** A cloud whose every call is rate limited per region, retried with backoff, and classified. */
-export function guardCloud(raw: Cloud, options: GuardOptions): Cloud {
-  const computes = new Map<string, RegionCompute>();
+/** A cloud whose every call is rate limited per region, retried with backoff, classified, and fenced. */
+export interface GuardedCloud extends Cloud {
+  compute(region: string): GuardedCompute;
+}
+
+export function guardCloud(raw: Cloud, options: GuardOptions): GuardedCloud {
+  const computes = new Map<string, GuardedCompute>();
   const retry = <T>(call: () => Promise<T>) => withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry });
   const objects: ObjectStore = {
     get: (bucket, key, ifNoneMatch) => retry(() => raw.objects.get(bucket, key, ifNoneMatch)),

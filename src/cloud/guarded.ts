@@ -1,10 +1,11 @@
 import type { Clock } from '../domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
-import type { CallKind } from './limiter.js';
-import { RegionLimiter } from './limiter.js';
-import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from './port.js';
-import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
 import type { CloudError } from './errors.js';
+import { type Fence, OPEN_FENCE, underFence } from './fence.js';
+import type { CallKind, ResourceKind } from './limiter.js';
+import { RegionLimiter } from './limiter.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from './port.js';
+import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
 
 /** Counts every call that reaches the cloud, by region and action, and every retry. */
 export class CallCounter {
@@ -39,11 +40,25 @@ export interface GuardOptions {
   readonly counter?: CallCounter;
   readonly onRetry?: (region: string, action: string, error: CloudError, attempt: number, delayMs: number) => void;
   readonly retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>>;
+  /** Mutating calls are sent only while this holds (the leader lease); default: always. */
+  readonly fence?: Fence;
+}
+
+interface CallSpec {
+  readonly action: string;
+  readonly kind: CallKind;
+  /** changes the cloud: fenced by the lease */
+  readonly mutating?: boolean;
+  /** instances it acts on, for the resource buckets */
+  readonly resources?: number;
+  readonly alsoRetry?: RetryOptions['alsoRetry'];
 }
 
 /**
  * Wraps one region's raw compute with the region's rate limiter, retries with backoff and jitter,
- * and error classification, so every implementation of the port behaves the same under faults.
+ * error classification, and the lease fence for mutating calls, so every implementation of the port
+ * behaves the same under faults. The fence is asked right before each attempt is sent, after its
+ * tokens are in hand: a call that waited in the limiter or in backoff past the lease is never sent.
  */
 export class GuardedCompute implements RegionCompute {
   readonly region: string;
@@ -57,59 +72,74 @@ export class GuardedCompute implements RegionCompute {
     this.limiter = new RegionLimiter(options.clock);
   }
 
-  private call<T>(action: string, kind: CallKind, run: () => Promise<T>, alsoRetry: RetryOptions['alsoRetry'] = []): Promise<T> {
+  private call<T>(spec: CallSpec, run: (options: CallOptions) => Promise<T>): Promise<T> {
     const { clock, random, counter, onRetry } = this.options;
-    return withRetry(
-      () =>
-        this.limiter.schedule(kind, () => {
-          counter?.count(this.region, action);
-          return run();
-        }),
-      {
-        clock,
-        random,
-        ...DEFAULT_RETRY,
-        ...this.options.retry,
-        alsoRetry,
-        onRetry: (error, attempt, delay) => {
-          counter?.retried(this.region, action);
-          onRetry?.(this.region, action, error, attempt, delay);
-        },
+    const fence = this.options.fence ?? OPEN_FENCE;
+    const attempt = (): Promise<T> => {
+      if (!spec.mutating) {
+        counter?.count(this.region, spec.action);
+        return run({});
+      }
+      return underFence(fence, clock, spec.action, (signal) => {
+        counter?.count(this.region, spec.action);
+        return run({ signal });
+      });
+    };
+    return withRetry(() => this.limiter.schedule(spec.kind, attempt, spec.resources ?? 0), {
+      clock,
+      random,
+      ...DEFAULT_RETRY,
+      ...this.options.retry,
+      alsoRetry: spec.alsoRetry ?? [],
+      onRetry: (error, attemptNo, delay) => {
+        counter?.retried(this.region, spec.action);
+        onRetry?.(this.region, spec.action, error, attemptNo, delay);
       },
-    );
+    });
   }
 
-  listInstances(fleet: string): Promise<Instance[]> {
-    return this.call('DescribeInstances', 'describe', () => this.inner.listInstances(fleet));
+  /** Instances a launch could take from the resource bucket now, without waiting. */
+  launchCapacityNow(): number {
+    return this.limiter.resourcesAvailable('run-instances' satisfies ResourceKind);
+  }
+
+  listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
+    return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.listInstancesPage(fleet, next));
   }
 
   describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
-    return this.call('DescribeSubnets', 'describe', () => this.inner.describeSubnets(ids));
+    return this.call({ action: 'DescribeSubnets', kind: 'describe' }, () => this.inner.describeSubnets(ids));
   }
 
-  spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]> {
-    return this.call('DescribeSpotPriceHistory', 'describe', () => this.inner.spotPriceHistory(query));
+  spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> {
+    return this.call({ action: 'DescribeSpotPriceHistory', kind: 'describe' }, () => this.inner.spotPriceHistoryPage(query, next));
   }
 
-  launch(request: LaunchRequest): Promise<Instance> {
-    // Safe to retry: the client token makes a repeated call return the first call's instance.
-    return this.call('RunInstances', 'run', () => this.inner.launch(request));
+  launch(request: LaunchRequest): Promise<Instance[]> {
+    // Safe to retry: the client token makes a repeated call return the first call's instances.
+    return this.call({ action: 'RunInstances', kind: 'run', mutating: true, resources: request.slots.length }, (o) => this.inner.launch(request, o));
+  }
+
+  nameInstance(id: string, slot: LaunchSlot): Promise<void> {
+    // Right after a launch EC2 may not know the id yet (eventual consistency): retry that too.
+    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) => this.inner.nameInstance(id, slot, o));
   }
 
   terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
-    // Right after a launch EC2 may not know the id yet (eventual consistency): retry that too.
-    return this.call('TerminateInstances', 'mutate', () => this.inner.terminate(fleet, ids), ['not-found']);
+    return this.call({ action: 'TerminateInstances', kind: 'terminate', mutating: true, resources: ids.length, alsoRetry: ['not-found'] }, (o) =>
+      this.inner.terminate(fleet, ids, o),
+    );
   }
 
   describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
-    return this.call('DescribeImages', 'describe', () => this.inner.describeImages(ids));
+    return this.call({ action: 'DescribeImages', kind: 'describe' }, () => this.inner.describeImages(ids));
   }
 
   imagesInUse(ids: readonly string[]): Promise<Set<string>> {
-    return this.call('DescribeInstances', 'describe', () => this.inner.imagesInUse(ids));
+    return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.imagesInUse(ids));
   }
 
   deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
-    return this.call('DeregisterImage', 'mutate', () => this.inner.deregisterImage(fleet, id));
+    return this.call({ action: 'DeregisterImage', kind: 'mutate', mutating: true }, (o) => this.inner.deregisterImage(fleet, id, o));
   }
 }

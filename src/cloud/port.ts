@@ -3,10 +3,19 @@
 
 import type { Instance, Lifecycle, SpotPrice, Subnet } from '../domain/types.js';
 
+/** One instance of a launch call: its slot name and, for a replacement, the instance it replaces. */
+export interface LaunchSlot {
+  readonly name: string;
+  readonly replaces?: string;
+}
+
+/**
+ * One RunInstances call: up to `slots.length` instances of one offer from one image, each with its own
+ * slot name (in launch-index order). It is journaled before it is sent and re-sent only exactly as it is.
+ */
 export interface LaunchRequest {
   readonly fleet: string;
   readonly pool: string;
-  readonly name: string;
   readonly region: string;
   readonly az: string;
   readonly subnetId: string;
@@ -23,8 +32,24 @@ export interface LaunchRequest {
   /** rendered user data, plain text (the adapter encodes it) */
   readonly userData?: string;
   readonly clientToken: string;
-  /** written as tag fleet:replaces */
-  readonly replaces?: string;
+  /** MaxCount is their number */
+  readonly slots: readonly LaunchSlot[];
+  /** fewest instances the call may make (EC2's MinCount); fleet asks for all of them: the default */
+  readonly minCount?: number;
+  /** written on every instance and volume at launch (see cloud/tags.ts) */
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** One page of a listing; `next` is absent on the last page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+/** Per-call options of a mutating call. */
+export interface CallOptions {
+  /** aborted when the caller may no longer act (its leader lease is running out) */
+  readonly signal?: AbortSignal;
 }
 
 export interface SpotPriceQuery {
@@ -48,18 +73,32 @@ export interface ImageRecord {
 /** Compute in one region. Implementations throw the cloud's own errors; cloud/errors.ts classifies them. */
 export interface RegionCompute {
   readonly region: string;
-  /** Every instance carrying `fleet:managed-by=<fleet>`, in any state still listed. */
-  listInstances(fleet: string): Promise<Instance[]>;
+  /**
+   * One page of the instances carrying `fleet:managed-by=<fleet>`, in any state still listed; `next`
+   * asks for the following page. Pages are fetched one call each, so each is rate limited and retried
+   * on its own (see pages.ts for the whole list).
+   */
+  listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>>;
   /** The subnets among `ids` that exist; missing ones are left out, not an error. */
   describeSubnets(ids: readonly string[]): Promise<Subnet[]>;
-  spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]>;
-  /** One instance, tagged at launch, with the request's idempotency token. */
-  launch(request: LaunchRequest): Promise<Instance>;
+  /** One page of spot price history for the query's types and product description. */
+  spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>>;
+  /**
+   * Launch up to `request.slots.length` instances, tagged at launch, with the request's idempotency
+   * token; the same token again answers with the instances the first call made. Returns them in
+   * launch-index order (at least one).
+   */
+  launch(request: LaunchRequest, options?: CallOptions): Promise<Instance[]>;
+  /**
+   * Set `Name` (and `fleet:replaces`) on one instance of a batched launch, to its own slot. Only ever
+   * called with ids from this fleet's own launch answers or ownership-filtered listings.
+   */
+  nameInstance(id: string, slot: LaunchSlot, options?: CallOptions): Promise<void>;
   /**
    * Terminate those of `ids` that carry this fleet's ownership tag; others are never touched.
    * Returns the ids it asked the cloud to terminate.
    */
-  terminate(fleet: string, ids: readonly string[]): Promise<string[]>;
+  terminate(fleet: string, ids: readonly string[], options?: CallOptions): Promise<string[]>;
   /** Images among `ids` owned by this account; others are left out. */
   describeImages(ids: readonly string[]): Promise<ImageRecord[]>;
   /** Which of `ids` any instance in the account (managed or not, in any state but terminated) uses. */
@@ -68,7 +107,7 @@ export interface RegionCompute {
    * Deregister an image and delete its snapshots, only if the image (and each snapshot) carries
    * this fleet's ownership tag. Returns the snapshot ids deleted.
    */
-  deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }>;
+  deregisterImage(fleet: string, id: string, options?: CallOptions): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }>;
 }
 
 export interface StoredObject {

@@ -109,9 +109,11 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
   const onDemand = root.at('onDemand');
   if (onDemand.present) onDemand.object(['max', 'replaceBudget']);
   const freshness = root.at('freshness');
-  if (freshness.present) freshness.object(['grace', 'retireBudget', 'drainBudget', 'guard']);
+  if (freshness.present) freshness.object(['grace', 'retireBudget', 'drainBudget', 'canary', 'bake', 'guard']);
   const guard = freshness.at('guard');
   if (guard.present) guard.object(['window', 'failures']);
+
+  const guardWindow = guard.at('window').present ? guard.at('window').integer(0) : 900;
 
   const productDescription = root.at('productDescription').present
     ? root.at('productDescription').string(undefined)
@@ -158,10 +160,10 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
       grace: freshness.at('grace').present ? freshness.at('grace').integer(0) : 10800,
       retireBudget: freshness.at('retireBudget').present ? freshness.at('retireBudget').budget() : { kind: 'percent', value: 10 },
       drainBudget: freshness.at('drainBudget').present ? freshness.at('drainBudget').budget() : { kind: 'percent', value: 50 },
-      guard: {
-        window: guard.at('window').present ? guard.at('window').integer(0) : 900,
-        failures: guard.at('failures').present ? guard.at('failures').integer(1) : 3,
-      },
+      canary: freshness.at('canary').present ? freshness.at('canary').budget() : { kind: 'count', value: 1 },
+      // The bake defaults to the guard's window: an image is trusted once it has outlived the guard.
+      bake: freshness.at('bake').present ? freshness.at('bake').integer(0) : guardWindow,
+      guard: { window: guardWindow, failures: guard.at('failures').present ? guard.at('failures').integer(1) : 3 },
     },
     names,
     spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },

@@ -1,5 +1,6 @@
 import type { Lifecycle } from './types.js';
 
+/** One instance fleet wants launched: a slot (its name) in an offer, from an image. */
 export interface LaunchAction {
   readonly kind: 'launch';
   readonly pool: string;
@@ -15,10 +16,13 @@ export interface LaunchAction {
   /** spot only: the most fleet will pay, when it sets a cap of its own */
   readonly maxPrice?: number;
   readonly reason: string;
-  /** Idempotency token: the same launch retried or resumed never doubles capacity. */
-  readonly clientToken: string;
-  /** the instance this launch replaces: it leaves once this one runs */
+  /** the instance this launch replaces: it leaves once this one has proved itself */
   readonly replaces?: string;
+  /**
+   * Set when this slot belongs to a launch already sent whose answer never came: the idempotency token
+   * of that call. It is re-sent exactly as it was first sent (the journal keeps the request), never rebuilt.
+   */
+  readonly resumes?: string;
 }
 
 export interface TerminateAction {
@@ -36,3 +40,11 @@ export interface TerminateAction {
 }
 
 export type Action = LaunchAction | TerminateAction;
+
+/**
+ * A launch attempt's identity within a cycle: the same slot in the same offer from the same image is
+ * never tried twice in one cycle (the same name in another offer, after a refusal, is a new attempt).
+ */
+export function attemptKey(a: Pick<LaunchAction, 'pool' | 'name' | 'subnetId' | 'instanceType' | 'lifecycle' | 'ami' | 'resumes'>): string {
+  return [a.pool, a.name, a.subnetId, a.instanceType, a.lifecycle, a.ami, a.resumes ?? ''].join('\u0000');
+}

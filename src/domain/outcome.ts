@@ -13,6 +13,11 @@ export interface Failure {
   readonly message: string;
   /** the call was never sent: its offer had just refused capacity */
   readonly unsent?: true;
+  /**
+   * How many instances the refused call asked for (all or nothing): an offer that refuses a batch may
+   * still hold fewer, so only a refused single launch shows it is out of capacity.
+   */
+  readonly batch?: number;
 }
 
 export interface LaunchOutcome {

@@ -41,6 +41,10 @@ export interface PoolPolicy {
     readonly grace: number;
     readonly retireBudget: Budget;
     readonly drainBudget: Budget;
+    /** instances a newly published image first runs on, per region (0: no staged rollout) */
+    readonly canary: Budget;
+    /** seconds a replacement runs before the instance it replaces leaves, and canaries before their image is trusted */
+    readonly bake: number;
     readonly guard: { readonly window: number; readonly failures: number };
   };
   readonly names: string;

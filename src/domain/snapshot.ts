@@ -1,18 +1,25 @@
 import type { LaunchAction } from './actions.js';
 import type { Image, Instance, SpotPrice, Subnet } from './types.js';
 
-/** What a launch asks the cloud for: the action without its kind and reason. */
-export type LaunchSpec = Omit<LaunchAction, 'kind' | 'reason'>;
+/** Where and what a launch slot is: the action without its kind, reason and planning details. */
+export type LaunchSpec = Omit<LaunchAction, 'kind' | 'reason' | 'price' | 'resumes'>;
 
 /**
- * A launch fleet has asked for but cannot yet see in the cloud's instance list.
- * Kept in the state store so that a restart or eventual consistency never launches it twice.
+ * One slot of a launch fleet has sent but cannot yet see in the cloud's instance list. The journal
+ * keeps these, so a restart or eventual consistency never launches a slot twice.
  */
 export interface PendingLaunch extends LaunchSpec {
+  /** the idempotency token of the call that carried this slot */
+  readonly clientToken: string;
   /** epoch milliseconds */
   readonly requestedAt: number;
-  /** Known once the cloud accepted the launch. */
+  /** Known once the cloud answered the call. */
   readonly instanceId?: string;
+  /**
+   * The call's answer never came and its exact request is journaled, so it may be re-sent with the
+   * same token (the cloud then answers with what the first call made, or makes it now).
+   */
+  readonly resendable: boolean;
 }
 
 /** On-demand price key: region, instance type, product description. */
@@ -25,11 +32,15 @@ export interface Snapshot {
   /** epoch milliseconds */
   readonly now: number;
   readonly regions: readonly string[];
+  /** Managed regions whose instances could not be listed this cycle: pools there change nothing. */
+  readonly unobservedRegions?: readonly string[];
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly desired: Readonly<Record<string, number>> | undefined;
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly images: readonly Image[] | undefined;
   readonly drained: ReadonlySet<string>;
+  /** AMI → epoch ms of its last `fleet undrain`: the launch guard counts only ends after it. */
+  readonly undrainedAt?: Readonly<Record<string, number>>;
   /** Managed instances in every region, including ones that ended recently. */
   readonly instances: readonly Instance[];
   readonly pendingLaunches: readonly PendingLaunch[];
@@ -44,6 +55,8 @@ export interface Snapshot {
   readonly timers: Readonly<Record<string, PoolTimers>>;
   /** Instances fleet itself terminated recently: their end is never an image's fault. */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** rolloutKey() → epoch ms an image proved itself in a pool and region (its canaries baked). */
+  readonly established?: Readonly<Record<string, number>>;
 }
 
 export interface PoolTimers {

@@ -24,6 +24,8 @@ export interface Instance {
   /** epoch milliseconds */
   readonly launchTime: number;
   readonly clientToken?: string;
+  /** position in its launch call (EC2's AmiLaunchIndex): which of a batch's slots it holds */
+  readonly launchIndex?: number;
   /** Set once the instance is shutting down or gone. */
   readonly endCause?: EndCause;
   /** epoch ms the instance ended, when the cloud says */

@@ -1,27 +1,43 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
-import { launchToken } from '../policy/pending-launches.js';
 import type { Candidate } from '../policy/placement.js';
 
-export function launchAction(fleet: string, pool: string, now: number, offer: Candidate, name: string, reason: string, replaces?: string): LaunchAction {
-  const what = { pool, region: offer.region, subnetId: offer.subnetId, instanceType: offer.instanceType, lifecycle: offer.lifecycle, ami: offer.ami, name };
+export function launchAction(pool: string, offer: Candidate, name: string, reason: string, replaces?: string): LaunchAction {
   return {
     kind: 'launch',
-    ...what,
+    pool,
+    region: offer.region,
     az: offer.az,
+    subnetId: offer.subnetId,
+    instanceType: offer.instanceType,
+    lifecycle: offer.lifecycle,
+    ami: offer.ami,
+    name,
     ...(offer.price !== undefined ? { price: offer.price } : {}),
     ...(offer.maxPrice !== undefined ? { maxPrice: offer.maxPrice } : {}),
     reason,
-    clientToken: launchToken(fleet, what, now),
     ...(replaces !== undefined ? { replaces } : {}),
   };
 }
 
-/** The same launch again, with its own token: EC2 answers with the instance if it was made. */
-export function resumeLaunch(p: PendingLaunch): LaunchAction {
-  const { requestedAt: _requestedAt, instanceId: _instanceId, ...spec } = p;
-  return { kind: 'launch', ...spec, reason: 'resume: earlier launch was never confirmed' };
+/** A slot of a launch sent earlier whose answer never came: re-sent as its call was first sent. */
+export function resumeAction(p: PendingLaunch): LaunchAction {
+  return {
+    kind: 'launch',
+    pool: p.pool,
+    region: p.region,
+    az: p.az,
+    subnetId: p.subnetId,
+    instanceType: p.instanceType,
+    lifecycle: p.lifecycle,
+    ami: p.ami,
+    name: p.name,
+    ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+    reason: 'resume: earlier launch was never confirmed',
+    ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
+    resumes: p.clientToken,
+  };
 }
 
 export function terminateAction(i: Instance, unitPrice: number | undefined, reason: string): TerminateAction {

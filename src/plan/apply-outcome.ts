@@ -3,8 +3,8 @@ import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
 
 /**
  * The snapshot as it stands after a round of actions, for planning the next round within the
- * same cycle: launched instances join as pending, terminated ones are shutting down, launches
- * whose fate is unknown stay pending launches, and offers that just failed for capacity are kept out.
+ * same cycle: launched instances join as pending, terminated ones are shutting down, the journal's
+ * slots still unseen stay pending launches, and offers that just failed for capacity are kept out.
  */
 export function applyOutcome(
   snapshot: Snapshot,
@@ -13,16 +13,13 @@ export function applyOutcome(
   unavailable: Readonly<Record<string, number>>,
 ): Snapshot {
   const terminated = new Set(outcome.terminations.filter((t) => t.terminated).map((t) => t.action.instanceId));
-  const launched = outcome.launches.flatMap((l) => (l.instance ? [l.instance] : []));
   const known = new Set(snapshot.instances.map((i) => i.id));
-  const launchedTokens = new Set(outcome.launches.filter((l) => l.instance).map((l) => l.action.clientToken));
+  const launched = outcome.launches.flatMap((l) => (l.instance && !known.has(l.instance.id) ? [l.instance] : []));
   return {
     ...snapshot,
-    instances: [
-      ...snapshot.instances.map((i) => (terminated.has(i.id) ? { ...i, state: 'shutting-down' as const } : i)),
-      ...launched.filter((i) => !known.has(i.id)),
-    ],
-    pendingLaunches: pendingAfter.filter((p) => !launchedTokens.has(p.clientToken)),
+    instances: [...snapshot.instances.map((i) => (terminated.has(i.id) ? { ...i, state: 'shutting-down' as const } : i)), ...launched],
+    pendingLaunches: pendingAfter,
+    terminatedByFleet: new Set([...snapshot.terminatedByFleet, ...terminated]),
     unavailable,
   };
 }

@@ -1,15 +1,37 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import { groupBy } from '../domain/group-by.js';
+import type { Instance } from '../domain/types.js';
 import { type GuardTrip, guardTrips } from '../policy/freshness.js';
-import { ImageIndex } from '../policy/images.js';
+import { poolRegionKey } from '../policy/images.js';
+import { launchableImages } from '../policy/rollout.js';
+import { rolloutsOf } from './rollouts.js';
 
 /**
  * The snapshot with every image the launch guard condemns treated as drained, and the trips
- * themselves: the service records them in the state store, `fleet plan` only shows them.
+ * themselves: the service records them in the state store, `fleet plan` only shows them. The guard
+ * watches the images fleet launches now in each pool and region (a candidate on trial included).
  */
 export function applyGuard(snapshot: Snapshot, policies: readonly PoolPolicy[]): { snapshot: Snapshot; trips: GuardTrip[] } {
   if (snapshot.images === undefined) return { snapshot, trips: [] };
-  const trips = guardTrips(snapshot.instances, new ImageIndex(snapshot.images, snapshot.drained), policies, snapshot.terminatedByFleet, snapshot.now);
+  const rollouts = rolloutsOf(snapshot, policies);
+  const byPoolRegion = groupBy(snapshot.instances, (i: Instance) => poolRegionKey(i.pool, i.region));
+  const trips: GuardTrip[] = [];
+  for (const policy of policies) {
+    for (const [region, rollout] of rollouts.get(policy.pool) ?? []) {
+      trips.push(
+        ...guardTrips({
+          policy,
+          region,
+          watched: new Set(launchableImages(rollout).map((i) => i.id)),
+          instances: byPoolRegion.get(poolRegionKey(policy.pool, region)) ?? [],
+          terminatedByFleet: snapshot.terminatedByFleet,
+          undrainedAt: snapshot.undrainedAt ?? {},
+          now: snapshot.now,
+        }),
+      );
+    }
+  }
   if (trips.length === 0) return { snapshot, trips };
   return { snapshot: { ...snapshot, drained: new Set([...snapshot.drained, ...trips.map((t) => t.ami)]) }, trips };
 }

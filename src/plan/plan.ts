@@ -6,11 +6,14 @@ import type { Instance } from '../domain/types.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
 import { type PoolReport, planPool } from './pool.js';
+import { establishedFacts, rolloutsOf } from './rollouts.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
   /** the per-pool timers to keep for the next cycle */
   readonly timers: Readonly<Record<string, PoolTimers>>;
+  /** images that have proved themselves, to keep for the next cycle (rolloutKey → epoch ms) */
+  readonly established: Readonly<Record<string, number>>;
   readonly pools: readonly PoolReport[];
   /** why nothing may change this cycle, when that is so */
   readonly blocked?: string;
@@ -29,12 +32,14 @@ export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string,
 export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet: string): Plan {
   if (snapshot.desired === undefined || snapshot.images === undefined) {
     const missing = snapshot.desired === undefined ? 'desired counts' : 'AMI manifest';
-    return { actions: [], timers: snapshot.timers, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
+    return { actions: [], timers: snapshot.timers, established: snapshot.established ?? {}, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
   }
   const images = new ImageIndex(snapshot.images, snapshot.drained);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
+  const rollouts = rolloutsOf(snapshot, policies, images);
   const instancesByPool = groupBy(snapshot.instances, (i: Instance) => i.pool);
   const pendingByPool = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => p.pool);
+  const unobserved = new Set(snapshot.unobservedRegions ?? []);
 
   const launches: Action[] = [];
   const terminations: Action[] = [];
@@ -50,16 +55,27 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       subnets: snapshot.subnets,
       prices,
       images,
+      rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
       instances: instancesByPool.get(policy.pool) ?? [],
       pending: pendingByPool.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
+      terminatedByFleet: snapshot.terminatedByFleet,
     });
+    // A pool with a region that could not be listed is planned (for the report) but changes nothing:
+    // what it cannot see there might be running.
+    const frozen = Object.keys(policy.regions).filter((r) => unobserved.has(r));
+    if (frozen.length > 0) {
+      pools.push({ ...result.report, notes: [`region ${frozen.join(', ')} could not be listed: this pool changes nothing this cycle`, ...result.report.notes] });
+      const kept = snapshot.timers[policy.pool];
+      if (kept) timers[policy.pool] = kept;
+      continue;
+    }
     launches.push(...result.launches);
     terminations.push(...result.terminations);
     pools.push(result.report);
     if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...terminations], timers, pools };
+  return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), pools };
 }

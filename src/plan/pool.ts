@@ -1,13 +1,17 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import { resolveBudget } from '../domain/policy.js';
 import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
-import type { Instance, Lifecycle } from '../domain/types.js';
-import { holdsName, isLive } from '../domain/types.js';
+import type { Instance } from '../domain/types.js';
+import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
+import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type PlacementInput, allocate, candidateOffers, spreadCap, spreadKey } from '../policy/placement.js';
+import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, spreadCap, spreadKey } from '../policy/placement.js';
+import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus } from '../policy/scale-down.js';
-import { launchAction, resumeLaunch, terminateAction } from './action-builders.js';
+import { launchAction, resumeAction, terminateAction } from './action-builders.js';
+import { type RegionRollout, regionRollout } from './rollouts.js';
+import { type Member, PoolLedger } from './ledger.js';
 
 export interface PoolContext extends PlacementInput {
   readonly fleet: string;
@@ -18,6 +22,11 @@ export interface PoolContext extends PlacementInput {
   /** this pool's launches not yet visible */
   readonly pending: readonly PendingLaunch[];
   readonly timers: PoolTimers;
+  readonly images: ImageIndex;
+  /** the pool's rollout per managed region */
+  readonly rollouts: ReadonlyMap<string, Rollout>;
+  /** instances fleet terminated itself lately */
+  readonly terminatedByFleet: ReadonlySet<string>;
 }
 
 export interface PoolReport {
@@ -34,6 +43,7 @@ export interface PoolReport {
   /** capacity still missing after this plan */
   readonly unmet: number;
   readonly notes: readonly string[];
+  readonly rollouts: readonly RegionRollout[];
 }
 
 export interface PoolPlan {
@@ -44,172 +54,278 @@ export interface PoolPlan {
   readonly timers: PoolTimers;
 }
 
-type Worker = Instance | PendingLaunch;
-
-const isOnDemand = (x: { lifecycle: Lifecycle }) => x.lifecycle === 'on-demand';
-const isInstance = (x: Worker): x is Instance => 'id' in x;
+/** What one step of planPool sees: the pool's facts, its ledger, and the notes it may add to. */
+interface Step {
+  readonly ctx: PoolContext;
+  readonly ledger: PoolLedger;
+  readonly notes: string[];
+  readonly status: (m: Pick<Member, 'ami' | 'region'>) => ReturnType<typeof imageStatus>;
+  readonly unitPrice: (i: Instance) => number | undefined;
+}
 
 /**
- * One pool's decisions, in order: instances on drained AMIs leave (within the drain budget);
- * replaced instances leave once their replacement runs; terminate-mode pools shed a lasting
- * surplus; a shortfall is launched on spot (on demand after fallbackAfter); and a whole pool
- * replaces outdated instances, and on-demand ones with spot, launch first and retire after.
- *
- * A replacement carries the id of the instance it replaces (tag fleet:replaces); until that
- * instance leaves, the pair counts as one worker.
+ * One pool's decisions, in steps over one ledger: instances on drained AMIs leave (within the drain
+ * budget); replaced instances leave once their replacement has proved itself; terminate-mode pools
+ * shed a lasting surplus; a shortfall is launched on spot (on demand after fallbackAfter); and a pool
+ * that is whole replaces, launch first: canaries of a new image, outdated instances, on-demand ones.
+ * Never above the pool's max, even for a moment: what is leaving still takes room until it is gone.
  */
 export function planPool(ctx: PoolContext): PoolPlan {
-  const { policy, desired, now, images } = ctx;
-  const live = ctx.instances.filter(isLive);
-  const status = (i: Instance) => images.status(i.ami, i.pool, i.region);
-  const notes: string[] = [];
-  const unitPrice = (i: Instance) => {
-    const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
-    const weight = policy.instanceTypes.find((t) => t.type === i.instanceType)?.weight ?? 1;
-    return price === undefined ? undefined : price / weight;
+  const { policy } = ctx;
+  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained);
+  const step: Step = {
+    ctx,
+    ledger,
+    notes: [],
+    status: (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
+    unitPrice: (i) => {
+      const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
+      const weight = policy.instanceTypes.find((t) => t.type === i.instanceType)?.weight ?? 1;
+      return price === undefined ? undefined : price / weight;
+    },
   };
-  const terminations: TerminateAction[] = [];
-  const leaving = new Set<string>();
-  const leave = (i: Instance, reason: string) => {
-    leaving.add(i.id);
-    terminations.push(terminateAction(i, unitPrice(i), reason));
-  };
+  drainStep(step);
+  pairStep(step);
+  const scaleDown = scaleDownStep(step);
+  const shortfall = shortfallStep(step);
+  // Nothing is replaced while the pool is short: capacity first.
+  if (shortfall.shortfallSince === undefined) replaceStep(step, scaleDown.surplusLeft);
+  return finish(step, shortfall, scaleDown);
+}
 
-  // 1. A drained AMI's instances go first, within the drain budget, whatever the capacity:
-  //    the image is broken, and the shortfall they leave is launched from the current one.
-  const drained = live.filter((i) => status(i) === 'drained').sort((a, b) => a.launchTime - b.launchTime || a.id.localeCompare(b.id));
-  const drainBudget = resolveBudget(policy.freshness.drainBudget, live.length + ctx.pending.length);
-  for (const i of drained.slice(0, drainBudget)) leave(i, `drained AMI ${i.ami}`);
-  if (drained.length > drainBudget) notes.push(`${drained.length - drainBudget} more on drained AMIs wait for the drain budget (${drainBudget} a cycle)`);
+/** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
+function drainStep({ ctx, ledger, notes, status }: Step): void {
+  const drained = ledger
+    .staying()
+    .filter((m) => m.instance && status(m) === 'drained')
+    .sort((a, b) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key));
+  if (drained.length === 0) return;
+  // The budget is how many may be on their way out at once; those still shutting down count.
+  const inFlight = ctx.instances.filter((i) => i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)).length;
+  const budget = Math.max(0, resolveBudget(ctx.policy.freshness.drainBudget, ledger.footprint()) - inFlight);
+  for (const m of drained.slice(0, budget)) ledger.leave(m, `drained AMI ${m.ami}`);
+  if (drained.length > budget) notes.push(`${drained.length - budget} more on drained AMIs wait for the drain budget`);
+}
 
-  // 2. Replacement pairs: the replaced instance leaves once its replacement runs.
-  const liveById = new Map(live.map((i) => [i.id, i]));
-  const replacementOf = new Map<string, Worker>();
-  for (const w of [...live, ...ctx.pending]) if (w.replaces && liveById.has(w.replaces)) replacementOf.set(w.replaces, w);
-  for (const i of live) {
-    const replacement = replacementOf.get(i.id);
-    if (leaving.has(i.id) || !replacement || !isInstance(replacement) || replacement.state !== 'running') continue;
-    leave(i, `replaced by ${replacement.id} (${replacement.name}), now running`);
+/**
+ * 2. Replacement pairs: the replaced instance leaves once its replacement has proved itself: running,
+ *    and for a new image, running for `bake` seconds. A replacement that dies first frees its target.
+ */
+function pairStep({ ctx, ledger }: Step): void {
+  const bakeMs = ctx.policy.freshness.bake * 1000;
+  for (const [targetId, replacement] of ledger.openPairs()) {
+    if (!('key' in replacement) || !replacement.instance || replacement.instance.state !== 'running') continue;
+    const target = ledger.instance(targetId) as Member;
+    const age = ctx.now - replacement.instance.launchTime;
+    const gate = replacement.ami === target.ami ? 0 : bakeMs;
+    if (age < gate) continue;
+    ledger.leave(target, `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`);
   }
-  const openPairs = [...replacementOf].filter(([target]) => !leaving.has(target));
-  const pairedIds = new Set(openPairs.flatMap(([target, r]) => (isInstance(r) ? [target, r.id] : [target])));
+}
 
-  // Effective workers: what exists or is being launched, minus what leaves, each open pair once.
-  const total = live.length + ctx.pending.length;
-  let size = total - leaving.size - openPairs.length;
-
-  // 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter.
-  const surplusSince = policy.scaleDown === 'terminate' && size > desired ? (ctx.timers.surplusSince ?? now) : undefined;
-  const scaleDownDue = surplusSince !== undefined && now - surplusSince >= policy.scaleDownAfter * 1000;
-  if (surplusSince !== undefined && !scaleDownDue) {
-    notes.push(`${size - desired} above desired; scale-down in ${Math.ceil((surplusSince + policy.scaleDownAfter * 1000 - now) / 1000)}s`);
+/** 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter. */
+function scaleDownStep({ ctx, ledger, notes, unitPrice }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
+  const { policy, desired, now } = ctx;
+  const size = ledger.size();
+  if (size <= desired) return { surplusLeft: 0, due: false };
+  if (policy.scaleDown === 'none') {
+    notes.push(`${size - desired} above desired; scaleDown is none, workers leave by themselves`);
+    return { surplusLeft: size - desired, due: false };
   }
-  if (policy.scaleDown === 'none' && size > desired) notes.push(`${size - desired} above desired; scaleDown is none, workers leave by themselves`);
-  let surplusLeft = 0;
-  if (scaleDownDue) {
-    const candidates = live.filter((i) => !leaving.has(i.id) && !pairedIds.has(i.id));
-    const running = live.filter((i) => !leaving.has(i.id) && i.state === 'running').length;
-    const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice);
-    const why = (i: Instance) => (i.lifecycle === 'on-demand' ? 'on-demand leaves first' : 'most expensive, then newest, leave first');
-    for (const i of chosen) leave(i, `scale-down: want ${desired}, have ${size}; ${why(i)}`);
-    surplusLeft = size - desired - chosen.length;
-    size -= chosen.length;
+  const surplusSince = ctx.timers.surplusSince ?? now;
+  const dueAt = surplusSince + policy.scaleDownAfter * 1000;
+  if (now < dueAt) {
+    notes.push(`${size - desired} above desired; scale-down in ${Math.ceil((dueAt - now) / 1000)}s`);
+    return { surplusSince, surplusLeft: size - desired, due: false };
   }
+  const candidates = ledger.unpaired().map((m) => m.instance as Instance);
+  const running = ledger.staying().filter((m) => m.instance?.state === 'running').length;
+  const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice);
+  const why = (i: Instance) => (i.lifecycle === 'on-demand' ? 'on-demand leaves first' : 'most expensive, then newest, leave first');
+  for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, `scale-down: want ${desired}, have ${size}; ${why(i)}`);
+  const surplusLeft = size - desired - chosen.length;
+  return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
+}
 
-  const staying = [...live.filter((i) => !leaving.has(i.id)), ...ctx.pending];
-  const occupancy = new Map<string, number>();
-  for (const x of staying) occupancy.set(spreadKey(x), (occupancy.get(spreadKey(x)) ?? 0) + 1);
-  const cap = spreadCap(policy.spread, desired);
-  const spot = candidateOffers(ctx, 'spot');
-  const placements: { offer: Candidate; reason: string; replaces?: string }[] = [];
+interface ShortfallResult {
+  readonly shortfallSince?: number;
+  /** workers still missing once this step placed what it could */
+  readonly remaining: number;
+}
 
-  // 4. A shortfall goes to spot; what spot cannot place goes on demand once the pool has been
-  //    short for fallbackAfter. The timer measures the pool, not the plan: offers that keep
-  //    failing come back after their capacity TTL and must not reset it.
+/**
+ * 4. A shortfall goes to spot; what spot cannot place goes on demand once the pool has been short for
+ *    fallbackAfter. The timer measures the pool, not the plan: offers that keep failing come back
+ *    after their capacity TTL and must not reset it.
+ */
+function shortfallStep(step: Step): ShortfallResult {
+  const { ctx, ledger, notes } = step;
+  const { policy, desired, now } = ctx;
+  const size = ledger.size();
   const shortfall = desired - size;
-  const shortfallSince = shortfall > 0 ? (ctx.timers.shortfallSince ?? now) : undefined;
-  const spotPlaced = shortfall > 0 ? allocate(spot.offers, shortfall, occupancy, cap) : [];
-  placements.push(...spotPlaced.map((offer) => ({ offer, reason: `scale-up: want ${desired}, have ${size}` })));
-  const unmet = Math.max(0, shortfall - spotPlaced.length);
-  let fallbackPlaced = 0;
-  if (unmet > 0) {
+  if (shortfall <= 0) return { remaining: shortfall };
+  const shortfallSince = ctx.timers.shortfallSince ?? now;
+  const room = policy.size.max - ledger.footprint();
+  const wanted = Math.min(shortfall, Math.max(0, room));
+  if (wanted < shortfall) notes.push(`at size.max ${policy.size.max} until ${shortfall - wanted} leaving instances are gone`);
+  const reason = `scale-up: want ${desired}, have ${size}`;
+  let placed = canaryScaleUp(step, wanted, reason);
+  const spot = offers(step, 'spot');
+  placed += place(step, spot.offers, wanted - placed, () => reason);
+  let unmet = shortfall - placed;
+  if (unmet > 0 && placed < wanted) {
     notes.push(...spot.skipped.map((s) => `skipped ${s}`));
-    const waited = now - (shortfallSince ?? now);
+    const waited = now - shortfallSince;
     const due = policy.spot.fallbackAfter * 1000;
     if (waited < due) {
       notes.push(`spot short by ${unmet}; on-demand fallback in ${Math.ceil((due - waited) / 1000)}s`);
     } else {
-      const room = Math.max(0, policy.onDemand.max - staying.filter(isOnDemand).length);
-      const onDemand = candidateOffers(ctx, 'on-demand');
-      const placed = allocate(onDemand.offers, Math.min(unmet, room), occupancy, cap);
-      fallbackPlaced = placed.length;
-      const reason = `fallback: spot short by ${unmet} for ${Math.round(waited / 1000)}s (fallbackAfter ${policy.spot.fallbackAfter}s)`;
-      placements.push(...placed.map((offer) => ({ offer, reason })));
-      if (placed.length < unmet) {
-        notes.push(room < unmet ? `on-demand limit ${policy.onDemand.max} reached` : 'no on-demand offer available');
+      const onDemandNow = ledger.staying().filter((m) => m.lifecycle === 'on-demand').length + ledger.placements().filter((p) => p.offer.lifecycle === 'on-demand').length;
+      const onDemandRoom = Math.max(0, policy.onDemand.max - onDemandNow);
+      const onDemand = offers(step, 'on-demand');
+      const fallbackReason = `fallback: spot short by ${unmet} for ${Math.round(waited / 1000)}s (fallbackAfter ${policy.spot.fallbackAfter}s)`;
+      const fallback = place(step, onDemand.offers, Math.min(unmet, onDemandRoom, wanted - placed), () => fallbackReason);
+      if (fallback < unmet) {
+        notes.push(onDemandRoom < unmet ? `on-demand limit ${policy.onDemand.max} reached` : 'no on-demand offer available');
         notes.push(...onDemand.skipped.map((s) => `skipped ${s}`));
       }
+      unmet -= fallback;
     }
   }
+  return { shortfallSince, remaining: unmet };
+}
 
-  // 5. A whole pool replaces, launch first: outdated instances once due (retireBudget pairs at a
-  //    time), then on-demand ones with spot (terminate pools, replaceBudget pairs at a time).
-  //    Never above the pool's max, even for a moment.
-  const outdated = live.filter((i) => !leaving.has(i.id) && status(i) === 'outdated');
-  if (shortfall <= 0) {
-    let room = policy.size.max - (total - leaving.size);
-    const unpaired = live.filter((i) => !leaving.has(i.id) && !pairedIds.has(i.id));
-    const dueTimes = new Map(outdated.map((i) => [i.id, retirementDueAt(i.id, images.currentImage(i.pool, i.region)?.created ?? now, policy.freshness.grace)]));
-    const dueAt = (i: Instance) => dueTimes.get(i.id) ?? now;
-    const due = unpaired.filter((i) => status(i) === 'outdated' && dueAt(i) <= now).sort((a, b) => dueAt(a) - dueAt(b));
-    const waiting = outdated.filter((i) => !pairedIds.has(i.id) && dueAt(i) > now);
-    if (waiting.length > 0) notes.push(`${waiting.length} on an outdated AMI; next retirement due ${new Date(Math.min(...waiting.map(dueAt))).toISOString()}`);
-    const inFlight = (target: (i: Instance) => boolean) => openPairs.filter(([id]) => target(liveById.get(id) as Instance)).length;
-    const replace = (targets: readonly Instance[], budget: number, reason: (i: Instance) => string) => {
-      const wanted = Math.min(targets.length, budget, room);
-      if (wanted <= 0) return;
-      const placed = allocate(spot.offers, wanted, occupancy, Number.POSITIVE_INFINITY);
-      placed.forEach((offer, n) => {
-        const target = targets[n] as Instance;
-        placements.push({ offer, reason: reason(target), replaces: target.id });
-      });
-      room -= placed.length;
-      if (placed.length < wanted) notes.push('no spot offer for replacements; they wait');
-    };
-    const outdatedBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight((i) => status(i) === 'outdated');
-    replace(due, outdatedBudget, (i) => `replace ${i.id} (${i.name}): AMI ${i.ami} is outdated`);
-    if (policy.scaleDown === 'terminate' && surplusLeft <= 0) {
-      const onDemand = unpaired.filter((i) => isOnDemand(i) && status(i) !== 'outdated');
-      const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((i) => isOnDemand(i) && status(i) !== 'outdated');
-      replace(onDemand, onDemandBudget, (i) => `replace on-demand ${i.id} (${i.name}) with spot: spot available again`);
-    }
+/**
+ * In a region where a new image is on trial but has no instance to replace (the region is empty),
+ * the first scale-up launches there are its canaries. Returns how many it placed.
+ */
+function canaryScaleUp(step: Step, wanted: number, reason: string): number {
+  const { ctx, ledger } = step;
+  let placed = 0;
+  for (const rollout of ctx.rollouts.values()) {
+    const candidate = rollout.candidate;
+    if (!candidate || rollout.canaryRoom <= 0 || placed >= wanted) continue;
+    if (ledger.members.some((m) => m.region === rollout.region && m.ami !== candidate.id)) continue;
+    const here = candidateOffers(ctx, 'spot', (region) => (region === rollout.region ? candidate : undefined)).offers;
+    placed += place(step, here, Math.min(rollout.canaryRoom, wanted - placed), () => `${reason}; canary of ${candidate.id}`);
+  }
+  return placed;
+}
+
+/**
+ * 5. A whole pool replaces, launch first, never above its max: canaries of a new image (per region,
+ *    up to the canary count), outdated instances once due (retireBudget pairs at a time), then on-demand
+ *    ones with spot (terminate pools, replaceBudget pairs at a time).
+ */
+function replaceStep(step: Step, surplusLeft: number): void {
+  const { ctx, ledger, notes, status } = step;
+  const { policy, desired, now } = ctx;
+  const roomLeft = () => policy.size.max - ledger.footprint();
+  const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
+
+  // Canaries: a new image first replaces a few instances per region, until it has proved itself.
+  for (const rollout of ctx.rollouts.values()) {
+    const candidate = rollout.candidate;
+    if (!candidate || rollout.canaryRoom <= 0) continue;
+    const targets = ledger
+      .unpaired()
+      .filter((m) => m.region === rollout.region && m.ami !== candidate.id && status(m) !== 'drained')
+      .sort((a, b) => Number(status(b) === 'outdated') - Number(status(a) === 'outdated') || byLaunch(a, b));
+    const canaryOffers = candidateOffers(ctx, 'spot', (region) => (region === rollout.region ? candidate : undefined)).offers;
+    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft()), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
 
+  // Outdated instances, once due: the image they should run has been out for the grace period.
+  const outdated = ledger.unpaired().filter((m) => status(m) === 'outdated');
+  const dueAt = (m: Member) => retirementDueAt(ctx.rollouts.get(m.region)?.launchImage?.created ?? now, policy.freshness.grace);
+  const due = outdated.filter((m) => dueAt(m) <= now).sort(byLaunch);
+  const waiting = outdated.filter((m) => dueAt(m) > now);
+  if (waiting.length > 0) notes.push(`${waiting.length} on an outdated AMI; retirement due ${new Date(Math.min(...waiting.map(dueAt))).toISOString()}`);
+  const pairs = ledger.openPairs();
+  const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
+    [...pairs].filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
+  const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
+  const turnover = (t: Member, r: { ami: string }) => t.ami !== r.ami && !isCanary(r);
+  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight(turnover);
+  replace(step, due, Math.min(retireBudget, roomLeft()), offers(step, 'spot').offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+
+  // On-demand instances, by spot ones, in pools that terminate.
+  if (policy.scaleDown === 'terminate' && surplusLeft <= 0) {
+    const onDemand = ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && status(m) === 'current').sort(byLaunch);
+    const budget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
+    replace(step, onDemand, Math.min(budget, roomLeft()), offers(step, 'spot').offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
+  }
+}
+
+/** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap. */
+function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], reason: (m: Member) => string): void {
+  const wanted = Math.min(targets.length, count);
+  if (wanted <= 0) return;
+  const occupancy = step.ledger.occupancy();
+  const cap = spreadCap(step.ctx.policy.spread, step.ctx.desired);
+  let placed = 0;
+  for (const target of targets.slice(0, wanted)) {
+    // The target's own place is free once its replacement runs: a pair counts once.
+    occupancy.set(spreadKey(target), Math.max(0, (occupancy.get(spreadKey(target)) ?? 0) - 1));
+    const [offer] = allocate(candidates, 1, occupancy, cap);
+    if (!offer) {
+      occupancy.set(spreadKey(target), (occupancy.get(spreadKey(target)) ?? 0) + 1);
+      break;
+    }
+    step.ledger.add({ offer, reason: reason(target), replaces: target.key });
+    placed++;
+  }
+  if (placed < wanted) step.notes.push('no spot offer for replacements; they wait');
+}
+
+function offers(step: Step, lifecycle: 'spot' | 'on-demand'): Candidates {
+  return candidateOffers(step.ctx, lifecycle, (region) => step.ctx.rollouts.get(region)?.launchImage);
+}
+
+/** Place `count` launches on the cheapest offers within the spread cap; returns how many it placed. */
+function place(step: Step, candidates: readonly Candidate[], count: number, reason: () => string): number {
+  if (count <= 0) return 0;
+  const placed = allocate(candidates, count, step.ledger.occupancy(), spreadCap(step.ctx.policy.spread, step.ctx.desired));
+  for (const offer of placed) step.ledger.add({ offer, reason: reason() });
+  return placed.length;
+}
+
+function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSince?: number; surplusLeft: number; due: boolean }): PoolPlan {
+  const { ctx, ledger, notes, status, unitPrice } = step;
+  const { policy } = ctx;
+  const terminations = ledger.departures().flatMap(({ member, departure }) =>
+    departure.terminate && member.instance ? [terminateAction(member.instance, unitPrice(member.instance), departure.reason)] : [],
+  );
   const taken = new Set([...ctx.instances.filter(holdsName).map((i) => i.name), ...ctx.pending.map((p) => p.name)]);
+  const placements = ledger.placements();
   const names = allocateNames(policy.names, taken, placements.length);
+  // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile.
+  const resumes = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts).map((m) => resumeAction(m.pending as PendingLaunch));
   const launches: LaunchAction[] = [
-    ...ctx.pending.filter((p) => p.instanceId === undefined).map(resumeLaunch),
-    ...placements.map(({ offer, reason, replaces }, n) => launchAction(ctx.fleet, policy.pool, now, offer, names[n] as string, reason, replaces)),
+    ...resumes,
+    ...placements.map(({ offer, reason, replaces }, n) => launchAction(policy.pool, offer, names[n] as string, reason, replaces)),
   ];
-
+  const staying = ledger.staying();
+  const live = ledger.members;
   return {
     launches,
     terminations,
     report: {
       pool: policy.pool,
-      desired,
-      live: total,
-      running: live.filter((i) => i.state === 'running').length,
-      pending: live.filter((i) => i.state === 'pending').length + ctx.pending.length,
-      spot: staying.filter((x) => !isOnDemand(x)).length,
-      onDemand: staying.filter(isOnDemand).length,
-      outdated: live.filter((i) => status(i) === 'outdated' || status(i) === 'drained').length,
-      unmet: unmet - fallbackPlaced,
+      desired: ctx.desired,
+      live: live.length,
+      running: live.filter((m) => m.instance?.state === 'running').length,
+      pending: live.filter((m) => !m.instance || m.instance.state === 'pending').length,
+      spot: staying.filter((m) => m.lifecycle === 'spot').length,
+      onDemand: staying.filter((m) => m.lifecycle === 'on-demand').length,
+      outdated: live.filter((m) => m.instance && (status(m) === 'outdated' || status(m) === 'drained')).length,
+      unmet: Math.max(0, shortfall.remaining),
       notes,
+      rollouts: [...ctx.rollouts.values()].map(regionRollout),
     },
     timers: {
-      ...(shortfallSince !== undefined ? { shortfallSince } : {}),
-      ...(surplusSince !== undefined && (!scaleDownDue || surplusLeft > 0) ? { surplusSince } : {}),
+      ...(shortfall.shortfallSince !== undefined ? { shortfallSince: shortfall.shortfallSince } : {}),
+      ...(scaleDown.surplusSince !== undefined ? { surplusSince: scaleDown.surplusSince } : {}),
     },
   };
 }

@@ -3,8 +3,10 @@ import type { Snapshot } from '../domain/snapshot.js';
 import type { InstanceState, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import { type AmiStatus, ImageIndex } from '../policy/images.js';
+import { imageStatus } from '../policy/rollout.js';
 import { PriceBook } from '../policy/prices.js';
 import { desiredSize } from './plan.js';
+import { type RegionRollout, regionRollout, rolloutsOf } from './rollouts.js';
 
 export interface InstanceRow {
   readonly id: string;
@@ -49,6 +51,8 @@ export interface PoolRow {
   readonly costPerHour: number | null;
   /** what the cost figure lacks, when it is null */
   readonly costUnknown?: string;
+  /** the pool's image rollout per region (absent for a pool with no policy) */
+  readonly rollouts?: readonly RegionRollout[];
 }
 
 export interface StatusView {
@@ -67,6 +71,9 @@ export interface StatusFilter {
 /** What `fleet status` shows: every managed instance and pending launch, and a line per pool. */
 export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], filter: StatusFilter = {}): StatusView {
   const images = new ImageIndex(snapshot.images, snapshot.drained);
+  const rollouts = rolloutsOf(snapshot, policies, images);
+  const statusOf = (i: { ami: string; pool: string; region: string }): AmiStatus =>
+    snapshot.images === undefined ? 'unknown' : imageStatus(i.ami, i.pool, i.region, rollouts.get(i.pool)?.get(i.region), images);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
   const keep = (x: { pool: string; region: string }) => (!filter.pool || x.pool === filter.pool) && (!filter.region || x.region === filter.region);
   const instances = snapshot.instances
@@ -85,7 +92,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         privateIp: i.privateIp ?? null,
         publicIp: i.publicIp ?? null,
         ami: i.ami,
-        amiStatus: snapshot.images === undefined ? 'unknown' : images.status(i.ami, i.pool, i.region),
+        amiStatus: statusOf(i),
         launchTime: new Date(i.launchTime).toISOString(),
         age: Math.max(0, Math.round((snapshot.now - i.launchTime) / 1000)),
       }),
@@ -128,11 +135,12 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         spot: live.filter((i) => i.lifecycle === 'spot').length + pending.filter((p) => p.lifecycle === 'spot').length,
         onDemand: live.filter((i) => i.lifecycle === 'on-demand').length + pending.filter((p) => p.lifecycle === 'on-demand').length,
         outdated: live.filter((i) => {
-          const s = images.status(i.ami, i.pool, i.region);
+          const s = statusOf(i);
           return s === 'outdated' || s === 'drained';
         }).length,
         costPerHour: unknown.size > 0 ? null : Math.round(cost * 10_000) / 10_000,
         ...(unknown.size > 0 ? { costUnknown: `no price for ${[...unknown].sort().join(', ')}` } : {}),
+        ...(policy && snapshot.images !== undefined ? { rollouts: [...(rollouts.get(pool)?.values() ?? [])].map(regionRollout) } : {}),
       };
     });
   return { instances, pendingLaunches, pools };

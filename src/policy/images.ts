@@ -2,37 +2,42 @@ import type { Image } from '../domain/types.js';
 
 export type AmiStatus = 'current' | 'outdated' | 'drained' | 'unknown';
 
-function poolRegionKey(pool: string, region: string): string {
+export function poolRegionKey(pool: string, region: string): string {
   return `${pool}\u0000${region}`;
 }
 
-/** The newest non-drained image of each pool and region. */
+/** The manifest's images per pool and region, newest first, with the drained ones set apart. */
 export class ImageIndex {
-  private readonly current = new Map<string, Image>();
+  private readonly usable = new Map<string, Image[]>();
   private readonly known = new Set<string>();
 
   constructor(
     images: readonly Image[] | undefined,
-    private readonly drained: ReadonlySet<string>,
+    readonly drained: ReadonlySet<string>,
   ) {
     for (const image of images ?? []) {
-      this.known.add(poolRegionKey(image.pool, image.region));
-      if (drained.has(image.id)) continue;
       const key = poolRegionKey(image.pool, image.region);
-      const best = this.current.get(key);
-      if (!best || image.created > best.created || (image.created === best.created && image.id > best.id)) {
-        this.current.set(key, image);
-      }
+      this.known.add(key);
+      if (drained.has(image.id)) continue;
+      const list = this.usable.get(key) ?? [];
+      list.push(image);
+      this.usable.set(key, list);
     }
+    for (const list of this.usable.values()) list.sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
   }
 
-  currentImage(pool: string, region: string): Image | undefined {
-    return this.current.get(poolRegionKey(pool, region));
+  /** Non-drained images of a pool and region, newest first. */
+  images(pool: string, region: string): readonly Image[] {
+    return this.usable.get(poolRegionKey(pool, region)) ?? [];
   }
 
-  status(ami: string, pool: string, region: string): AmiStatus {
-    if (this.drained.has(ami)) return 'drained';
-    if (!this.known.has(poolRegionKey(pool, region))) return 'unknown';
-    return this.currentImage(pool, region)?.id === ami ? 'current' : 'outdated';
+  /** The newest non-drained image of a pool and region. */
+  newest(pool: string, region: string): Image | undefined {
+    return this.images(pool, region)[0];
+  }
+
+  /** Whether the manifest lists any image (drained or not) for this pool and region. */
+  knows(pool: string, region: string): boolean {
+    return this.known.has(poolRegionKey(pool, region));
   }
 }

@@ -1,7 +1,6 @@
 import type { PoolPolicy } from '../domain/policy.js';
-import type { Lifecycle, Offer, Subnet } from '../domain/types.js';
+import type { Image, Lifecycle, Offer, Subnet } from '../domain/types.js';
 import { offerKey } from '../domain/types.js';
-import type { ImageIndex } from './images.js';
 import { type PriceBook, spotPriceCap } from './prices.js';
 
 export interface PlacementInput {
@@ -12,7 +11,6 @@ export interface PlacementInput {
   readonly prices: PriceBook;
   readonly unavailable: Readonly<Record<string, number>>;
   readonly now: number;
-  readonly images: ImageIndex;
 }
 
 export interface Candidate extends Offer {
@@ -30,14 +28,17 @@ export interface Candidates {
   readonly skipped: readonly string[];
 }
 
-/** Every offer of the pool that may take a launch now, cheapest per unit of weight first. */
-export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle): Candidates {
+/**
+ * Every offer of the pool that may take a launch now, cheapest per unit of weight first, each with the
+ * image a launch there uses (`imageOf`: the rollout's launch image, or its candidate for canaries).
+ */
+export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, imageOf: (region: string) => Image | undefined): Candidates {
   const { policy, prices } = input;
   const offers: Candidate[] = [];
   const skipped = new Set<string>();
   for (const [region, placement] of Object.entries(policy.regions)) {
     if (!input.regions.includes(region)) continue;
-    const image = input.images.currentImage(policy.pool, region);
+    const image = imageOf(region);
     if (!image) {
       skipped.add(`${region}: no current AMI for ${policy.pool}`);
       continue;

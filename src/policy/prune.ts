@@ -10,16 +10,17 @@ export interface PruneDecision {
 
 /**
  * Which manifest images the janitor may deregister: per pool and region the newest `keep` stay,
- * and whatever the count, never the current image nor one any instance still uses. An image listed
+ * and whatever the count, never the newest image, one fleet launches now (`launchable`: a rollout's
+ * trusted image and its candidate), nor one any instance still uses. An image listed
  * for several pools is pruned only if every listing allows it.
  */
-export function prunePlan(images: readonly Image[], drained: ReadonlySet<string>, keep: number, inUse: ReadonlySet<string>): PruneDecision[] {
+export function prunePlan(images: readonly Image[], drained: ReadonlySet<string>, keep: number, inUse: ReadonlySet<string>, launchable: ReadonlySet<string> = new Set()): PruneDecision[] {
   const index = new ImageIndex(images, drained);
   const decisions: PruneDecision[] = [];
   for (const group of groupBy(images, (i) => `${i.pool} ${i.region}`).values()) {
     const newestFirst = [...group].sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
     newestFirst.forEach((image, rank) => {
-      if (index.currentImage(image.pool, image.region)?.id === image.id) decisions.push({ image, prune: false, why: 'current' });
+      if (index.newest(image.pool, image.region)?.id === image.id || launchable.has(image.id)) decisions.push({ image, prune: false, why: 'current' });
       else if (inUse.has(image.id)) decisions.push({ image, prune: false, why: 'in use by an instance' });
       else if (rank < keep) decisions.push({ image, prune: false, why: `among the newest ${keep}` });
       else decisions.push({ image, prune: true, why: `older than the newest ${keep}${drained.has(image.id) ? ', drained' : ''}` });

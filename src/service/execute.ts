@@ -1,17 +1,23 @@
 import type { Logger } from 'pino';
 import { type CloudError, classify } from '../cloud/errors.js';
-import type { Cloud, LaunchRequest } from '../cloud/port.js';
+import type { GuardedCloud } from '../cloud/guarded-cloud.js';
 import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { Failure, LaunchOutcome, Outcome, TerminateOutcome } from '../domain/outcome.js';
 import { groupBy } from '../domain/group-by.js';
-import type { PoolPolicy } from '../domain/policy.js';
-import { renderUserData } from '../policy/user-data.js';
+import type { Instance } from '../domain/types.js';
+import type { CallAnswer } from './journal.js';
+import type { LaunchCall } from './launch-calls.js';
 
 export interface ExecuteContext {
-  readonly cloud: Cloud;
+  readonly cloud: GuardedCloud;
   readonly fleet: string;
-  readonly policies: ReadonlyMap<string, PoolPolicy>;
   readonly log: Logger;
+}
+
+export interface Executed {
+  readonly outcome: Outcome;
+  /** what the cloud answered each launch call, by client token, for the journal */
+  readonly answers: ReadonlyMap<string, CallAnswer>;
 }
 
 /** The fields of an action's log line: one line per action, naming pool, instance and reason. */
@@ -22,52 +28,89 @@ export function actionFields(a: Action): Record<string, unknown> {
 }
 
 export function failureOf(error: CloudError): Failure {
-  const kind = error.errorClass === 'capacity' ? 'capacity' : error.retryable ? 'retryable' : 'rejected';
+  const kind = error.errorClass === 'capacity' ? 'capacity' : error.retryable || error.errorClass === 'fenced' ? 'retryable' : 'rejected';
   return { kind, code: error.code, message: error.message };
 }
 
-export function launchRequest(action: LaunchAction, policy: PoolPolicy, fleet: string): LaunchRequest {
-  const placement = policy.regions[action.region];
-  return {
-    fleet,
-    pool: action.pool,
-    name: action.name,
-    region: action.region,
-    az: action.az,
-    subnetId: action.subnetId,
-    securityGroups: placement?.securityGroups ?? [],
-    ...(placement?.publicIp !== undefined ? { publicIp: placement.publicIp } : {}),
-    instanceType: action.instanceType,
-    lifecycle: action.lifecycle,
-    ami: action.ami,
-    ...(action.maxPrice !== undefined ? { maxPrice: action.maxPrice } : {}),
-    ...(policy.keyName ? { keyName: policy.keyName } : {}),
-    ...(policy.instanceProfile ? { instanceProfile: policy.instanceProfile } : {}),
-    ...(policy.userData !== undefined
-      ? { userData: renderUserData(policy.userData, { name: action.name, pool: action.pool, region: action.region, az: action.az }) }
-      : {}),
-    clientToken: action.clientToken,
-    ...(action.replaces !== undefined ? { replaces: action.replaces } : {}),
-  };
+/** How a failed launch call leaves the journal: refused for good, landed earlier, or fate unknown. */
+function answerOf(error: CloudError): CallAnswer {
+  if (error.code === 'IdempotentParameterMismatch') return { kind: 'landed' };
+  if (error.errorClass === 'capacity' || error.errorClass === 'invalid' || error.errorClass === 'permission' || error.errorClass === 'not-found') return { kind: 'refused' };
+  return { kind: 'unknown' };
 }
 
-async function launch(action: LaunchAction, ctx: ExecuteContext): Promise<LaunchOutcome> {
-  const policy = ctx.policies.get(action.pool);
-  const fields = actionFields(action);
-  if (!policy) {
-    ctx.log.error(fields, 'launch skipped: pool has no policy');
-    return { action, failure: { kind: 'rejected', code: 'NoPolicy', message: `pool ${action.pool} has no policy` } };
-  }
+async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<{ outcomes: LaunchOutcome[]; answer: CallAnswer; refused?: Failure }> {
+  const { request, actions } = call;
   try {
-    const instance = await ctx.cloud.compute(action.region).launch(launchRequest(action, policy, ctx.fleet));
-    ctx.log.info({ ...fields, instance: instance.id }, 'launch');
-    return { action, instance };
+    const instances = await ctx.cloud.compute(request.region).launch(request);
+    const byIndex = new Map(instances.map((i) => [i.launchIndex ?? 0, i]));
+    const outcomes: LaunchOutcome[] = actions.map((action, index) => {
+      const instance = byIndex.get(index);
+      if (instance) {
+        ctx.log.info({ ...actionFields(action), instance: instance.id, ...(call.resend ? { resent: true } : {}) }, 'launch');
+        return { action, instance };
+      }
+      return { action, failure: { kind: 'capacity', code: 'PartialFill', message: `the offer filled ${instances.length} of ${actions.length}` } };
+    });
+    if (instances.length < actions.length) {
+      ctx.log.warn({ pool: request.pool, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, asked: actions.length, made: instances.length }, 'offer filled part of the call');
+    }
+    if (actions.length > 1) await nameBatch(instances, call, ctx);
+    const partial = instances.length < actions.length ? (outcomes.find((o) => o.failure)?.failure as Failure) : undefined;
+    return { outcomes, answer: { kind: 'made', instanceIds: instances.map((i) => i.id) }, ...(partial ? { refused: partial } : {}) };
   } catch (e) {
     const error = classify(e);
-    const failure = failureOf(error);
-    (failure.kind === 'capacity' ? ctx.log.warn : ctx.log.error).call(ctx.log, { ...fields, code: error.code, error: error.message, class: error.errorClass }, 'launch failed');
-    return { action, failure };
+    const failure: Failure = { ...failureOf(error), batch: actions.length };
+    const answer = answerOf(error);
+    const fields = { pool: request.pool, names: actions.map((a) => a.name), region: request.region, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, ami: request.ami, code: error.code, error: error.message, class: error.errorClass };
+    if (answer.kind === 'landed') ctx.log.warn(fields, 'launch token already used with other parameters: an earlier send landed; waiting for it');
+    else (failure.kind === 'capacity' ? ctx.log.warn : ctx.log.error).call(ctx.log, fields, 'launch failed');
+    return { outcomes: actions.map((action) => ({ action, failure })), answer, ...(failure.kind === 'capacity' ? { refused: failure } : {}) };
   }
+}
+
+/**
+ * A batch's instances get their own `Name` right after the launch (each worker already knows its
+ * name at boot from the batch's `fleet:names` tag and its launch index). Best effort: an instance
+ * left unnamed is named by a later cycle.
+ */
+async function nameBatch(instances: readonly Instance[], call: LaunchCall, ctx: ExecuteContext): Promise<void> {
+  const compute = ctx.cloud.compute(call.request.region);
+  await Promise.all(
+    instances.map(async (instance) => {
+      const slot = call.request.slots[instance.launchIndex ?? 0];
+      if (!slot) return;
+      try {
+        await compute.nameInstance(instance.id, slot);
+      } catch (e) {
+        const error = classify(e);
+        ctx.log.warn({ instance: instance.id, name: slot.name, code: error.code, error: error.message }, 'Name tag not set yet; a later cycle sets it');
+      }
+    }),
+  );
+}
+
+/**
+ * Calls into one offer go one after the other, and once the offer refuses (or fills only part of a
+ * call) the rest are not sent: an offer out of capacity costs one refused call.
+ */
+async function launchIntoOffer(calls: readonly LaunchCall[], ctx: ExecuteContext, answers: Map<string, CallAnswer>): Promise<LaunchOutcome[]> {
+  const outcomes: LaunchOutcome[] = [];
+  for (const [n, call] of calls.entries()) {
+    const sent = await sendCall(call, ctx);
+    outcomes.push(...sent.outcomes);
+    answers.set(call.request.clientToken, sent.answer);
+    if (sent.refused) {
+      const failure: Failure = { ...sent.refused, message: `not attempted: ${sent.refused.code} on the same offer`, unsent: true };
+      for (const rest of calls.slice(n + 1)) {
+        outcomes.push(...rest.actions.map((action) => ({ action, failure })));
+        // Never sent: the journal drops it (a resent call stays, to be tried again).
+        answers.set(rest.request.clientToken, rest.resend ? { kind: 'unknown' } : { kind: 'refused' });
+      }
+      break;
+    }
+  }
+  return outcomes;
 }
 
 async function terminate(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
@@ -79,7 +122,7 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
         ctx.log.info(fields, 'terminate');
         return { action, terminated: true };
       }
-      ctx.log.error(fields, 'terminate skipped: the instance does not carry this fleet\'s ownership tag');
+      ctx.log.error(fields, "terminate skipped: the instance does not carry this fleet's ownership tag");
       return { action, terminated: false, failure: { kind: 'rejected', code: 'NotOwned', message: 'not owned by this fleet' } };
     });
   } catch (e) {
@@ -89,36 +132,22 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
   }
 }
 
-/**
- * Launches into one offer in growing batches (1, 2, 4, ...): the first call probes the offer, and
- * once the offer refuses capacity the rest are not sent. An offer out of capacity costs one
- * refused call, and one that runs out midway at most one batch, not one call per planned instance.
- */
-async function launchIntoOffer(actions: readonly LaunchAction[], ctx: ExecuteContext): Promise<LaunchOutcome[]> {
-  const outcomes: LaunchOutcome[] = [];
-  let next = 0;
-  for (let size = 1; next < actions.length; size *= 2) {
-    const batch = actions.slice(next, next + size);
-    next += batch.length;
-    const results = await Promise.all(batch.map((a) => launch(a, ctx)));
-    outcomes.push(...results);
-    const refused = results.find((r) => r.failure?.kind === 'capacity')?.failure;
-    if (refused) {
-      const failure = { ...refused, message: `not attempted: ${refused.code} on the same offer`, unsent: true as const };
-      outcomes.push(...actions.slice(next).map((action) => ({ action, failure })));
-      break;
-    }
-  }
-  return outcomes;
-}
-
-/** Carry out actions: launches one call each (each has its own name), terminations batched per region. */
-export async function execute(actions: readonly (LaunchAction | TerminateAction)[], ctx: ExecuteContext): Promise<Outcome> {
-  const byOffer = groupBy(actions.filter((a): a is LaunchAction => a.kind === 'launch'), (a) => `${a.lifecycle}:${a.instanceType}:${a.subnetId}`);
-  const byRegion = groupBy(actions.filter((a): a is TerminateAction => a.kind === 'terminate'), (a) => a.region);
+/** Carry out a round: launch calls (offers in parallel), terminations batched per region. */
+export async function execute(calls: readonly LaunchCall[], terminations: readonly TerminateAction[], ctx: ExecuteContext): Promise<Executed> {
+  const answers = new Map<string, CallAnswer>();
+  const byOffer = groupBy(calls, (c) => `${c.request.region}:${c.request.lifecycle}:${c.request.instanceType}:${c.request.subnetId}`);
+  const byRegion = groupBy(terminations, (a) => a.region);
   const [launched, terminated] = await Promise.all([
-    Promise.all([...byOffer.values()].map((group) => launchIntoOffer(group, ctx))),
+    Promise.all([...byOffer.values()].map((group) => launchIntoOffer(group, ctx, answers))),
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
   ]);
-  return { launches: launched.flat(), terminations: terminated.flat() };
+  return { outcome: { launches: launched.flat(), terminations: terminated.flat() }, answers };
+}
+
+/** Launch slots a round could not send (no policy, no journaled request), as failed outcomes. */
+export function unsendableOutcomes(unsendable: readonly { action: LaunchAction; why: string }[], log: Logger): LaunchOutcome[] {
+  return unsendable.map(({ action, why }) => {
+    log.error({ ...actionFields(action), why }, 'launch skipped');
+    return { action, failure: { kind: 'rejected', code: 'NotSendable', message: why } };
+  });
 }

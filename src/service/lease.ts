@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
+import type { Fence } from '../cloud/fence.js';
 import type { Clock } from '../domain/clock.js';
 import type { StateStore } from './state-store.js';
 
@@ -30,9 +31,10 @@ export function replicaId(): string {
  * One leader among replicas, through a lease document in the state store written with
  * conditional writes: whoever holds an unexpired lease mutates, the others stand by.
  * This replica considers its own lease lost a third of the TTL before the others may take it
- * over, so clock skew and a slow write cannot give two leaders at once.
+ * over, so clock skew and a slow write cannot give two leaders at once. It is the fence of every
+ * mutating call (see cloud/fence.ts): a replica that stalled past its lease sends nothing more.
  */
-export class LeaderLease {
+export class LeaderLease implements Fence {
   private etag: string | undefined;
   private heldUntil = 0;
 
@@ -70,6 +72,15 @@ export class LeaderLease {
   /** Whether this replica may mutate right now, by its own (conservative) reckoning. */
   holds(): boolean {
     return this.clock.now() < this.heldUntil;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.heldUntil - this.clock.now());
+  }
+
+  /** Renew while a long cycle runs; false when the lease is held by another or cannot be renewed. */
+  async renew(): Promise<boolean> {
+    return (await this.acquireOrRenew()).held;
   }
 
   /** Give the lease up (on shutdown), so another replica or the next run need not wait for it to expire. */

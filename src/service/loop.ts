@@ -26,7 +26,8 @@ export async function runLoop(options: LoopOptions): Promise<void> {
     }
     try {
       const result = await reconciler.cycle({ dryRun: options.dryRun });
-      options.onCycle?.(result, undefined, Date.now() - started);
+      // A cycle that stopped early (the cloud or the state store failed it) reports its error.
+      options.onCycle?.(result, result.error, Date.now() - started);
     } catch (e) {
       const error = classify(e);
       log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle failed; retrying next interval');

@@ -69,7 +69,7 @@ export class FleetMetrics {
   observeCycle(result: CycleResult | undefined, error: unknown, durationMs: number, calls: CallCounter): void {
     this.duration.observe(durationMs / 1000);
     this.observeCalls(calls);
-    if (result === undefined || error !== undefined) {
+    if (result === undefined || error !== undefined || result.plan === undefined || result.observation === undefined) {
       // The gauges keep the last cycle's picture: a failed cycle has no new one.
       this.cycles.labels('failed').inc();
       return;

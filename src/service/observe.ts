@@ -1,22 +1,26 @@
 import type { Logger } from 'pino';
+import { classify } from '../cloud/errors.js';
 import type { Cloud } from '../cloud/port.js';
+import { listInstances } from '../cloud/pages.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { type Snapshot, onDemandKey } from '../domain/snapshot.js';
 import type { Image, Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
-import { type SettledLaunches, settlePendingLaunches } from '../policy/pending-launches.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import type { InputReader, InputSource } from './inputs.js';
+import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
-import { type DrainedDoc, DRAINED_DOC, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc } from './state-docs.js';
+import { type DrainedDoc, DRAINED_DOC } from './state-docs.js';
 import type { StateStore } from './state-store.js';
 
 export interface Observation {
   readonly snapshot: Snapshot;
-  readonly reconciler: { readonly doc: ReconcilerDoc; readonly etag: string | undefined };
-  readonly settled: SettledLaunches;
+  /** the journal as read this cycle, settled against the listing */
+  readonly journal: Journal;
+  /** instance id → when fleet first saw it ended (for ends the cloud does not date), to keep */
+  readonly endsSeen: Readonly<Record<string, number>>;
   readonly inputs: { readonly desired: InputSource; readonly manifest: InputSource };
 }
 
@@ -39,33 +43,39 @@ const MISSING_SUBNET_RETRY_MS = 10 * 60_000;
 export class Observer {
   private readonly subnets = new Map<string, Subnet>();
   private readonly missingSubnets = new Map<string, number>();
-  private readonly interruptionsSeen = new Set<string>();
+  /** interrupted instances already reported, pruned to those the cloud still lists */
+  private interruptionsSeen = new Set<string>();
 
   constructor(private readonly deps: ObserverDeps) {}
 
   async observe(): Promise<Observation> {
-    const { config, state, clock } = this.deps;
+    const { config, state, clock, log } = this.deps;
     const now = clock.now();
-    const [desired, manifest, drained, reconciler, regional] = await Promise.all([
+    const [desired, manifest, drained, journal, regional] = await Promise.all([
       this.deps.desired.read(),
       this.deps.manifest.read(),
       state.read<DrainedDoc>(DRAINED_DOC),
-      state.read<ReconcilerDoc>(RECONCILER_DOC),
+      Journal.open(state),
       Promise.all(config.regions.map((region) => this.observeRegion(region, now))),
     ]);
-    const instances = regional.flatMap((r) => r.instances);
+    const unobserved = regional.filter((r) => r.failed).map((r) => r.region);
+    // Planning on a partial view would over-launch: a region that cannot be listed freezes its pools.
+    if (unobserved.length === config.regions.length) throw (regional[0] as { error: unknown }).error;
+    const { instances, endsSeen } = dateEnds(regional.flatMap((r) => r.instances), journal.document.endsSeen, now);
     this.rememberInterruptions(instances, now);
-    const doc = { ...EMPTY_RECONCILER_DOC, ...reconciler?.doc };
-    const settled = settlePendingLaunches(doc.pendingLaunches, instances, now, config.visibilityTimeout * 1000);
-    for (const launch of settled.expired) {
-      this.deps.log.warn({ pool: launch.pool, name: launch.name, instance: launch.instanceId, region: launch.region }, 'launch never became visible; giving up on it');
+    const settled = journal.settle(instances, now, config.visibilityTimeout * 1000, new Set(unobserved));
+    for (const sent of settled.expired) {
+      log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
     }
+    const doc = journal.document;
     const snapshot: Snapshot = {
       now,
       regions: config.regions,
+      ...(unobserved.length > 0 ? { unobservedRegions: unobserved } : {}),
       desired: desired.value,
       images: manifest.value,
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
+      undrainedAt: drained?.doc.undrained ?? {},
       instances,
       pendingLaunches: settled.pending,
       subnets: Object.fromEntries([...this.subnets].map(([id, s]) => [id, s])),
@@ -74,16 +84,23 @@ export class Observer {
       unavailable: this.deps.capacity.active(now),
       timers: doc.timers,
       terminatedByFleet: new Set(Object.keys(doc.terminated)),
+      established: doc.established,
     };
-    return { snapshot, reconciler: { doc, etag: reconciler?.etag }, settled, inputs: { desired: desired.source, manifest: manifest.source } };
+    return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source } };
   }
 
-  private async observeRegion(region: string, now: number) {
+  private async observeRegion(region: string, now: number): Promise<RegionView> {
     const { cloud, policies, prices } = this.deps;
     const compute = cloud.compute(region);
     const here = policies.filter((p) => p.regions[region]);
-    // Listing instances must succeed: planning on a partial view would over-launch.
-    const [instances] = await Promise.all([compute.listInstances(this.deps.config.fleet), this.learnSubnets(region, here, now)]);
+    let instances: Instance[];
+    try {
+      [instances] = await Promise.all([listInstances(compute, this.deps.config.fleet), this.learnSubnets(region, here, now)]);
+    } catch (e) {
+      const error = classify(e);
+      this.deps.log.error({ region, code: error.code, error: error.message }, 'region could not be listed; its pools change nothing this cycle');
+      return { region, failed: true, error, instances: [], spotPrices: [], onDemandPrices: {} };
+    }
     const spotPrices: SpotPrice[] = [];
     const onDemandPrices: Record<string, number> = {};
     for (const [productDescription, types] of typesByProduct(here)) {
@@ -94,7 +111,7 @@ export class Observer {
       spotPrices.push(...spot);
       for (const [type, price] of Object.entries(listed)) onDemandPrices[onDemandKey(region, type, productDescription)] = price;
     }
-    return { instances, spotPrices, onDemandPrices };
+    return { region, failed: false, instances, spotPrices, onDemandPrices };
   }
 
   /** Subnets never change zone: each is described once, a missing one again after a while. */
@@ -113,13 +130,44 @@ export class Observer {
 
   /** An interrupted spot instance's offer counts as a capacity failure. */
   private rememberInterruptions(instances: readonly Instance[], now: number): void {
+    const seen = new Set<string>();
     for (const i of instances) {
-      if (i.endCause !== 'spot-interruption' || this.interruptionsSeen.has(i.id)) continue;
-      this.interruptionsSeen.add(i.id);
+      if (i.endCause !== 'spot-interruption') continue;
+      seen.add(i.id);
+      if (this.interruptionsSeen.has(i.id)) continue;
       this.deps.capacity.markUnavailable(i, now);
       this.deps.log.info({ pool: i.pool, instance: i.id, name: i.name, az: i.az, instanceType: i.instanceType }, 'spot interruption; offer kept out of placement for a while');
     }
+    // Only what the cloud still lists is remembered: the set never outgrows the listing.
+    this.interruptionsSeen = seen;
   }
+}
+
+interface RegionView {
+  readonly region: string;
+  readonly failed: boolean;
+  readonly error?: unknown;
+  readonly instances: readonly Instance[];
+  readonly spotPrices: readonly SpotPrice[];
+  readonly onDemandPrices: Readonly<Record<string, number>>;
+}
+
+const ENDED = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
+
+/**
+ * Every ended instance gets an end time: the cloud's own when it gives one, otherwise when fleet
+ * first saw it ended (remembered in the journal while the cloud lists the instance), so the launch
+ * guard's window slides instead of counting an end for as long as it is listed.
+ */
+export function dateEnds(instances: readonly Instance[], remembered: Readonly<Record<string, number>>, now: number): { instances: Instance[]; endsSeen: Record<string, number> } {
+  const endsSeen: Record<string, number> = {};
+  const dated = instances.map((i) => {
+    if (!ENDED.has(i.state) || i.endedAt !== undefined) return i;
+    const seen = remembered[i.id] ?? now;
+    endsSeen[i.id] = seen;
+    return { ...i, endedAt: seen };
+  });
+  return { instances: dated, endsSeen };
 }
 
 function typesByProduct(policies: readonly PoolPolicy[]): Map<string, string[]> {

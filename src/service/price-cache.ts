@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
+import { spotPriceHistory } from '../cloud/pages.js';
 import type { PriceList, RegionCompute } from '../cloud/port.js';
 import type { SpotPrice } from '../domain/types.js';
 
@@ -32,7 +33,7 @@ export class PriceCache {
     const cached = this.spotPrices.get(key);
     if (cached && now - cached.at < this.spotTtlMs) return cached.value;
     try {
-      const value = await compute.spotPriceHistory({ instanceTypes, productDescription, since: now });
+      const value = await spotPriceHistory(compute, { instanceTypes, productDescription, since: now });
       this.spotPrices.set(key, { value, at: now });
       return value;
     } catch (e) {

@@ -1,41 +1,55 @@
 import type { Logger } from 'pino';
-import type { Cloud } from '../cloud/port.js';
+import { type CloudError, classify } from '../cloud/errors.js';
+import type { Fence } from '../cloud/fence.js';
+import type { GuardedCloud } from '../cloud/guarded-cloud.js';
 import type { Clock } from '../domain/clock.js';
-import type { LaunchAction, TerminateAction } from '../domain/actions.js';
-import type { Outcome } from '../domain/outcome.js';
+import { type LaunchAction, type TerminateAction, attemptKey } from '../domain/actions.js';
+import type { LaunchOutcome, Outcome } from '../domain/outcome.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { PendingLaunch } from '../domain/snapshot.js';
+import type { Snapshot } from '../domain/snapshot.js';
 import { applyOutcome } from '../plan/apply-outcome.js';
 import { applyGuard } from '../plan/guard.js';
-import type { GuardTrip } from '../policy/freshness.js';
 import { type Plan, plan } from '../plan/plan.js';
-import { afterLaunches, pendingFor } from '../policy/pending-launches.js';
+import type { GuardTrip } from '../policy/freshness.js';
 import type { CapacityMemory } from './capacity-memory.js';
-import { actionFields, execute } from './execute.js';
-import type { Observation, Observer } from './observe.js';
 import { recordDrains } from './drains.js';
-import { RECONCILER_DOC, type ReconcilerDoc, TERMINATED_MEMORY_MS } from './state-docs.js';
+import { actionFields, execute, unsendableOutcomes } from './execute.js';
+import type { Journal } from './journal.js';
+import { launchCalls } from './launch-calls.js';
+import type { Observation, Observer } from './observe.js';
 import type { StateStore } from './state-store.js';
+
+/** The leader lease as the reconciler sees it: the fence of its writes, renewed while a cycle runs. */
+export interface LeaseKeeper extends Fence {
+  renew(): Promise<boolean>;
+}
 
 export interface ReconcilerDeps {
   readonly fleet: string;
   readonly policies: readonly PoolPolicy[];
-  readonly cloud: Cloud;
+  readonly cloud: GuardedCloud;
   readonly state: StateStore;
   readonly clock: Clock;
   readonly log: Logger;
   readonly observer: Observer;
   readonly capacity: CapacityMemory;
-  /** Checked before every mutating round: a replica that lost the lease stops at once. */
-  readonly mayMutate?: () => boolean;
+  /** seconds an unconfirmed launch may stay invisible */
+  readonly visibilityTimeoutMs: number;
+  /** The leader lease; without one (a single process, tests) this reconciler always acts. */
+  readonly lease?: LeaseKeeper;
 }
 
 export interface CycleResult {
-  readonly observation: Observation;
+  /** absent when the cycle failed before it could observe */
+  readonly observation?: Observation;
   /** the cycle's first plan: what an operator previews */
-  readonly plan: Plan;
+  readonly plan?: Plan;
   readonly outcomes: readonly Outcome[];
   readonly dryRun: boolean;
+  /** why the cycle stopped early: it changed nothing more after this (the next cycle starts afresh) */
+  readonly error?: CloudError;
+  /** this replica does not hold the leader lease: it changed nothing */
+  readonly standby?: boolean;
 }
 
 /**
@@ -61,77 +75,114 @@ export class Reconciler {
     return { observation, plan: plan(snapshot, this.deps.policies, this.deps.fleet), trips };
   }
 
+  /**
+   * One cycle. It never throws: a fault (a cloud or state store that cannot be reached, a lost lease)
+   * ends the cycle where it happened, with what was done so far and the error; the journal written
+   * before every call makes the next cycle pick up exactly there.
+   */
   async cycle({ dryRun }: { dryRun: boolean }): Promise<CycleResult> {
+    const outcomes: Outcome[] = [];
+    let observation: Observation | undefined;
+    let first: Plan | undefined;
+    try {
+      const planned = await this.planOnly();
+      observation = planned.observation;
+      first = planned.plan;
+      this.report(first, planned.trips, dryRun);
+      if (dryRun) {
+        for (const action of first.actions) this.deps.log.info({ ...actionFields(action), dryRun: true }, `would ${action.kind}`);
+        return { observation, plan: first, outcomes, dryRun };
+      }
+      if (!this.holds()) {
+        this.deps.log.warn('not the leader: this cycle changes nothing');
+        return { observation, plan: first, outcomes, dryRun, standby: true };
+      }
+      if (planned.trips.length > 0) {
+        await recordDrains(this.deps.state, planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
+      }
+      await this.act(observation, first, outcomes);
+      return { observation, plan: first, outcomes, dryRun };
+    } catch (e) {
+      const error = classify(e);
+      this.deps.log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle stopped');
+      return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error };
+    }
+  }
+
+  private holds(): boolean {
+    return this.deps.lease?.holds() ?? true;
+  }
+
+  private report(first: Plan, trips: readonly GuardTrip[], dryRun: boolean): void {
     const { log } = this.deps;
-    const { observation, plan: first, trips } = await this.planOnly();
     if (first.blocked) log.error({ reason: first.blocked }, 'cycle blocked');
-    for (const trip of trips) log.error({ pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason }, dryRun ? 'guard would drain the AMI' : 'guard drains the AMI');
+    for (const trip of trips) log.error({ pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason, instances: trip.instances }, dryRun ? 'guard would drain the AMI' : 'guard drains the AMI');
     for (const pool of first.pools) {
       // A pool left short is the operator's business (why it is short is in the notes).
       if (pool.unmet > 0) log.warn({ pool: pool.pool, desired: pool.desired, live: pool.live, unmet: pool.unmet, notes: pool.notes }, 'pool short');
       else if (pool.notes.length > 0) log.debug({ pool: pool.pool, notes: pool.notes }, 'pool notes');
     }
-    if (dryRun) {
-      for (const action of first.actions) log.info({ ...actionFields(action), dryRun: true }, `would ${action.kind}`);
-      return { observation, plan: first, outcomes: [], dryRun };
-    }
-    const mayMutate = () => this.deps.mayMutate?.() ?? true;
-    if (!mayMutate()) {
-      log.warn('not the leader: this cycle changes nothing');
-      return { observation, plan: first, outcomes: [], dryRun };
-    }
-    if (trips.length > 0) await recordDrains(this.deps.state, trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
+  }
 
-    let snapshot = observation.snapshot;
-    let doc: ReconcilerDoc = { ...observation.reconciler.doc, pendingLaunches: observation.settled.pending };
-    let etag = observation.reconciler.etag;
+  /**
+   * Rounds of (journal → send → fold the answers in), re-planning after capacity refusals. Every
+   * round's plan is a whole plan of the state as it now stands (budgets count what is in flight), so a
+   * later round never repeats what an earlier one did.
+   */
+  private async act(observation: Observation, first: Plan, outcomes: Outcome[]): Promise<void> {
+    const { deps } = this;
+    const journal: Journal = observation.journal;
+    let snapshot: Snapshot = observation.snapshot;
     let current = first;
     const attempted = new Set<string>();
-    const outcomes: Outcome[] = [];
-    let timers = first.timers;
+    const terminating = new Set<string>();
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const todo = current.actions.filter((a) => a.kind === 'terminate' ? round === 1 : !attempted.has(a.clientToken));
-      if (todo.length === 0) break;
-      if (!mayMutate()) {
-        log.warn('no longer the leader: stopping before any further change');
+      const launches = current.actions.filter((a): a is LaunchAction => a.kind === 'launch' && !attempted.has(attemptKey(a)));
+      const terminations = current.actions.filter((a): a is TerminateAction => a.kind === 'terminate' && !terminating.has(a.instanceId));
+      if (launches.length === 0 && terminations.length === 0) break;
+      if (round > 1 && deps.lease && !(await deps.lease.renew())) {
+        deps.log.warn('leader lease lost: stopping before any further change');
         break;
       }
-      const launches = todo.filter((a): a is LaunchAction => a.kind === 'launch');
-      for (const l of launches) attempted.add(l.clientToken);
-      // Record launches and terminations before making them: a crash after the call must neither
-      // lead to a second launch nor make fleet's own terminations look like failures to the guard.
-      const known = new Set(doc.pendingLaunches.map((p) => p.clientToken));
-      const fresh = launches.filter((l) => !known.has(l.clientToken)).map((l) => pendingFor(l, snapshot.now));
-      const terminating = todo.filter((a): a is TerminateAction => a.kind === 'terminate').map((t) => t.instanceId);
-      if (fresh.length > 0 || terminating.length > 0) {
-        doc = {
-          ...doc,
-          pendingLaunches: [...doc.pendingLaunches, ...fresh],
-          terminated: { ...doc.terminated, ...Object.fromEntries(terminating.map((id) => [id, snapshot.now])) },
-        };
-        etag = await this.deps.state.write(RECONCILER_DOC, doc, etag);
+      for (const l of launches) attempted.add(attemptKey(l));
+      for (const t of terminations) terminating.add(t.instanceId);
+      const now = deps.clock.now();
+      const { calls, unsendable, deferred } = launchCalls(launches, {
+        fleet: deps.fleet,
+        policies: this.policiesByPool,
+        journaled: (token) => journal.resendable(token),
+        now: snapshot.now,
+        launchCapacity: (region) => deps.cloud.compute(region).launchCapacityNow(),
+      });
+      if (!this.holds()) {
+        deps.log.warn('leader lease lost: stopping before any further change');
+        break;
       }
-      const outcome = await execute(todo, { cloud: this.deps.cloud, fleet: this.deps.fleet, policies: this.policiesByPool, log });
-      outcomes.push(outcome);
-      const now = this.deps.clock.now();
+      // Written down before they are made: a crash after the call must neither lead to a second
+      // launch nor make fleet's own terminations look like failures to the guard.
+      await journal.recordSending(calls.filter((c) => !c.resend).map((c) => c.request), terminations.map((t) => t.instanceId), now);
+      const { outcome, answers } = await execute(calls, terminations, { cloud: deps.cloud, fleet: deps.fleet, log: deps.log });
+      journal.recordAnswers(answers);
+      const notSent: LaunchOutcome[] = [...unsendableOutcomes(unsendable, deps.log), ...deferred.map((action) => ({ action, failure: { kind: 'retryable' as const, code: 'Deferred', message: 'the launch bucket is empty: next cycle', unsent: true as const } }))];
+      const round_: Outcome = { launches: [...outcome.launches, ...notSent], terminations: outcome.terminations };
+      outcomes.push(round_);
+      const after = deps.clock.now();
+      // Only a refused single launch (or a partial fill) shows an offer is out of capacity; a refused
+      // batch means it holds fewer, and the next round probes it again from one.
       for (const l of outcome.launches) {
-        if (l.failure && l.failure.kind !== 'retryable') this.deps.capacity.markUnavailable(l.action, now);
+        if (l.failure?.kind !== 'capacity') continue;
+        if (!l.failure.unsent && (l.failure.batch ?? 1) <= 1) deps.capacity.markUnavailable(l.action, after);
+        // A slot of a refused batch, or one never sent, may be tried again (a smaller batch may fit).
+        else attempted.delete(attemptKey(l.action));
       }
-      const pendingAfter: PendingLaunch[] = afterLaunches(doc.pendingLaunches, outcome.launches);
-      doc = { ...doc, pendingLaunches: pendingAfter };
-      snapshot = applyOutcome(snapshot, outcome, pendingAfter, this.deps.capacity.active(now));
+      const pending = journal.pending([...snapshot.instances, ...outcome.launches.flatMap((l) => (l.instance ? [l.instance] : []))], snapshot.now, deps.visibilityTimeoutMs).pending;
+      snapshot = applyOutcome(snapshot, round_, pending, deps.capacity.active(after));
       if (!outcome.launches.some((l) => l.failure?.kind === 'capacity')) break;
-      current = plan(snapshot, this.deps.policies, this.deps.fleet);
-      timers = current.timers;
-      const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(a.clientToken)).length;
-      if (retrying > 0) log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
+      current = plan(snapshot, deps.policies, deps.fleet);
+      const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(attemptKey(a))).length;
+      if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
     }
-    const recent = Object.entries(doc.terminated).filter(([, at]) => observation.snapshot.now - at < TERMINATED_MEMORY_MS);
-    const next: ReconcilerDoc = { timers, pendingLaunches: doc.pendingLaunches, terminated: Object.fromEntries(recent) };
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
-    if (mayMutate() && JSON.stringify(next) !== JSON.stringify(observation.reconciler.doc)) {
-      await this.deps.state.write(RECONCILER_DOC, next, etag);
-    }
-    return { observation, plan: first, outcomes, dryRun };
+    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, endsSeen: observation.endsSeen }, deps.clock.now());
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { guardCloud } from '../cloud/guarded-cloud.js';
+import { type GuardedCloud, guardCloud } from '../cloud/guarded-cloud.js';
 import { CallCounter } from '../cloud/guarded.js';
 import type { Cloud } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
@@ -12,7 +12,7 @@ import { CapacityMemory } from './capacity-memory.js';
 import { InputReader } from './inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
-import { Reconciler } from './reconciler.js';
+import { type LeaseKeeper, Reconciler } from './reconciler.js';
 import { type StateStore, openStateStore } from './state-store.js';
 
 export interface RuntimeOptions {
@@ -25,28 +25,38 @@ export interface RuntimeOptions {
   readonly random: () => number;
   /** plan and dry-run: nothing is written anywhere, not even the last good inputs */
   readonly readOnly?: boolean;
-  readonly mayMutate?: () => boolean;
+  /**
+   * The leader lease, made on the runtime's own state store: the fence of every mutating call and of
+   * the journal. Without one, this process always acts (tests, simulations of a single replica).
+   */
+  readonly leaseFor?: (state: StateStore) => LeaseKeeper;
 }
 
 export interface Runtime {
-  readonly cloud: Cloud;
+  readonly cloud: GuardedCloud;
   readonly state: StateStore;
   readonly observer: Observer;
   readonly reconciler: Reconciler;
   readonly calls: CallCounter;
+  readonly lease?: LeaseKeeper;
 }
 
 /** Wire config, policies and a cloud into a reconciler. */
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, policies, clock, log } = options;
   const calls = new CallCounter();
+  // The lease lives on the state store the runtime itself reads and writes; the cloud's fence asks it.
+  let lease: LeaseKeeper | undefined;
+  const fence = { holds: () => lease?.holds() ?? true, remainingMs: () => lease?.remainingMs() ?? Number.POSITIVE_INFINITY };
   const cloud = guardCloud(options.cloud, {
     clock,
     random: options.random,
     counter: calls,
     onRetry: (region, action, error, attempt, delayMs) => log.debug({ region, action, code: error.code, attempt, delayMs }, 'retrying'),
+    fence,
   });
   const state = openStateStore(config.state, cloud.objects);
+  lease = options.leaseFor?.(state);
   const readOnlyState: StateStore = options.readOnly
     ? { where: state.where, read: (name) => state.read(name), write: async () => '' }
     : state;
@@ -65,7 +75,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     log,
     observer,
     capacity,
-    ...(options.mayMutate ? { mayMutate: options.mayMutate } : {}),
+    visibilityTimeoutMs: config.visibilityTimeout * 1000,
+    ...(lease ? { lease } : {}),
   });
-  return { cloud, state, observer, reconciler, calls };
+  return { cloud, state, observer, reconciler, calls, ...(lease ? { lease } : {}) };
 }

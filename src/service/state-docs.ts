@@ -1,18 +1,43 @@
-import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
+import type { LaunchRequest } from '../cloud/port.js';
+import type { PoolTimers } from '../domain/snapshot.js';
 
-/** The service's own memory between cycles and across restarts. */
+/**
+ * One launch call as it was (or is about to be) sent. The request is kept whole, so an unanswered call
+ * is re-sent with exactly the parameters and token it first had: EC2 then answers with what the first
+ * call made, never with a second set of instances.
+ */
+export interface SentLaunch {
+  readonly request: LaunchRequest;
+  /** epoch ms it was first sent */
+  readonly requestedAt: number;
+  /** the instances it made, by launch index, once the cloud answered; slots past the end were not filled */
+  readonly instanceIds?: readonly string[];
+  /**
+   * Never re-sent: the cloud answered that the token was used with other parameters (so it landed),
+   * or the entry comes from an older document that did not keep the whole request.
+   */
+  readonly frozen?: true;
+}
+
+/** The service's own memory between cycles and across restarts (`reconciler.json`). */
 export interface ReconcilerDoc {
+  readonly version: 2;
   readonly timers: Readonly<Record<string, PoolTimers>>;
-  readonly pendingLaunches: readonly PendingLaunch[];
+  /** launch calls whose instances the cloud does not list yet */
+  readonly launches: readonly SentLaunch[];
   /** instance id → epoch ms fleet terminated it; kept a few hours for the launch guard */
   readonly terminated: Readonly<Record<string, number>>;
+  /** instance id → epoch ms fleet first saw it ended, when the cloud does not date the end itself */
+  readonly endsSeen: Readonly<Record<string, number>>;
+  /** rolloutKey() → epoch ms an image proved itself in a pool and region */
+  readonly established: Readonly<Record<string, number>>;
 }
 
 /** How long fleet remembers what it terminated itself. */
 export const TERMINATED_MEMORY_MS = 6 * 3600_000;
 
 export const RECONCILER_DOC = 'reconciler.json';
-export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { timers: {}, pendingLaunches: [], terminated: {} };
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {} };
 
 export interface DrainMark {
   readonly reason: string;
@@ -25,6 +50,8 @@ export interface DrainMark {
 /** AMIs an operator (or the launch guard) has drained: never launched again. */
 export interface DrainedDoc {
   readonly amis: Readonly<Record<string, DrainMark>>;
+  /** AMI → epoch ms of its last undrain: the launch guard counts only ends after it */
+  readonly undrained?: Readonly<Record<string, number>>;
 }
 
 export const DRAINED_DOC = 'drained.json';

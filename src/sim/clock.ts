@@ -26,14 +26,28 @@ export class SimClock implements Clock {
     return this.t;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.resolve();
     const at = this.t + Math.max(0, ms);
     if (this.running === 0) {
       return Promise.resolve().then(() => {
         this.t = Math.max(this.t, at);
       });
     }
-    return new Promise((wake) => this.insert({ at, seq: this.seq++, wake }));
+    return new Promise((wake) => {
+      const timer: Timer = { at, seq: this.seq++, wake };
+      this.insert(timer);
+      // An aborted sleep leaves the queue at once: a deadline nobody waits for must not move time.
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = this.timers.indexOf(timer);
+          if (i >= 0) this.timers.splice(i, 1);
+          wake();
+        },
+        { once: true },
+      );
+    });
   }
 
   advanceTo(t: number): void {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { FleetConfig } from '../config/config.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { Lifecycle } from '../domain/types.js';
-import { ImageIndex } from '../policy/images.js';
+import { rolloutsOf } from '../plan/rollouts.js';
 import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
@@ -138,9 +138,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
 /** What fleet itself believes at the end: current images (drains applied) and the drained AMIs. */
 async function endState(runtime: Runtime, policies: readonly PoolPolicy[], regions: readonly string[]) {
   const { observation } = await runtime.reconciler.planOnly();
-  const images = new ImageIndex(observation.snapshot.images, observation.snapshot.drained);
+  const rollouts = rolloutsOf(observation.snapshot, policies);
   const currentImages: Record<string, string> = {};
-  for (const p of policies) for (const r of regions) currentImages[`${p.pool} ${r}`] = images.currentImage(p.pool, r)?.id ?? '';
+  for (const p of policies) for (const r of regions) currentImages[`${p.pool} ${r}`] = rollouts.get(p.pool)?.get(r)?.launchImage?.id ?? '';
   const marks = (await runtime.state.read<DrainedDoc>(DRAINED_DOC))?.doc.amis ?? {};
   return { currentImages, drained: Object.entries(marks).map(([ami, m]) => ({ ami, by: m.by, reason: m.reason })) };
 }

@@ -2,7 +2,8 @@
 // AWS's error codes (capacity, throttling, not-found, idempotency mismatch) so fleet's own error
 // handling is what gets exercised.
 
-import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
+import { MANAGED_BY_TAG, REPLACES_TAG, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
@@ -11,7 +12,9 @@ import { isSimInstanceType } from './catalog.js';
 import { type FaultInjector, SimAwsError } from './faults.js';
 import type { SimImage, SimInstance, SimWorld } from './world.js';
 
-const MANAGED_BY = 'fleet:managed-by';
+const MANAGED_BY = MANAGED_BY_TAG;
+/** DescribeInstances and DescribeSpotPriceHistory answer at most this many items per page, as EC2 does. */
+const PAGE_SIZE = 1000;
 
 export interface SimCall {
   readonly t: number;
@@ -26,8 +29,8 @@ export interface SimCall {
 const API_LATENCY_MS = 80;
 
 export class SimCompute implements RegionCompute {
-  /** client token → instance id (EC2 keeps tokens for the request's lifetime; here: forever) */
-  private readonly tokens = new Map<string, { instanceId: string; fingerprint: string }>();
+  /** client token → what that call made (EC2 keeps tokens at least for the request's lifetime; here: forever) */
+  private readonly tokens = new Map<string, { instanceIds: string[]; fingerprint: string }>();
 
   constructor(
     readonly region: string,
@@ -37,11 +40,11 @@ export class SimCompute implements RegionCompute {
     private readonly calls: SimCall[],
   ) {}
 
-  private async enter(action: string, detail: Readonly<Record<string, unknown>> = {}): Promise<void> {
+  private async enter(action: string, detail: Readonly<Record<string, unknown>> = {}, resources = 0): Promise<void> {
     await this.clock.sleep(API_LATENCY_MS);
     this.world.advanceTo(this.clock.now());
     try {
-      this.faults.check(this.region, action, detail);
+      this.faults.check(this.region, action, detail, resources);
     } catch (e) {
       this.calls.push({ t: this.clock.now(), region: this.region, action, result: (e as Error).name, detail });
       throw e;
@@ -52,14 +55,12 @@ export class SimCompute implements RegionCompute {
     this.calls.push({ t: this.clock.now(), region: this.region, action, result, ...(detail ? { detail } : {}) });
   }
 
-  async listInstances(fleet: string): Promise<Instance[]> {
+  async listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
     await this.enter('DescribeInstances');
     const now = this.clock.now();
-    const out = [...this.world.instances.values()]
-      .filter((i) => i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet)
-      .map(toInstance);
+    const all = [...this.world.instances.values()].filter((i) => i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet);
     this.record('DescribeInstances', 'ok');
-    return out;
+    return page(all.map(toInstance), next);
   }
 
   async describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
@@ -72,7 +73,7 @@ export class SimCompute implements RegionCompute {
     return out;
   }
 
-  async spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]> {
+  async spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> {
     await this.enter('DescribeSpotPriceHistory');
     const now = this.clock.now();
     const wanted = normaliseProductDescription(query.productDescription);
@@ -85,26 +86,30 @@ export class SimCompute implements RegionCompute {
       }
     }
     this.record('DescribeSpotPriceHistory', 'ok');
-    return out;
+    return page(out, next);
   }
 
-  async launch(r: LaunchRequest): Promise<Instance> {
-    const detail = { az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool };
-    await this.enter('RunInstances', detail);
+  async launch(r: LaunchRequest, _options: CallOptions = {}): Promise<Instance[]> {
+    const detail = {
+      az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, pool: r.pool, ami: r.ami,
+      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name),
+    };
+    await this.enter('RunInstances', detail, r.slots.length);
     const fail = (code: string, message: string, status = 400): never => {
       this.record('RunInstances', code, detail);
       throw new SimAwsError(code, message, status);
     };
-    const fingerprint = JSON.stringify([r.ami, r.instanceType, r.subnetId, r.lifecycle, r.name, r.pool]);
+    // EC2 compares every parameter of a call that reuses a token, not just a few.
+    const { clientToken: _token, ...parameters } = r;
+    const fingerprint = JSON.stringify(parameters);
     const earlier = this.tokens.get(r.clientToken);
     if (earlier) {
-      if (earlier.fingerprint !== fingerprint) fail('IdempotentParameterMismatch', 'The client token was already used with other parameters.');
-      const instance = this.world.instances.get(earlier.instanceId);
-      if (instance) {
-        this.record('RunInstances', 'ok', { ...detail, replayed: true });
-        return toInstance(instance);
-      }
+      if (earlier.fingerprint !== fingerprint) fail('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.');
+      const made = earlier.instanceIds.map((id) => this.world.instances.get(id)).filter((i): i is SimInstance => i !== undefined);
+      this.record('RunInstances', 'ok', { ...detail, replayed: true, instanceIds: earlier.instanceIds });
+      return made.map(toInstance);
     }
+    if (r.slots.length < 1) fail('InvalidParameterValue', 'MaxCount must be at least 1');
     const subnet = this.world.subnets.get(r.subnetId);
     if (!subnet || subnet.region !== this.region) fail('InvalidSubnetID.NotFound', `The subnet ID '${r.subnetId}' does not exist`);
     const image = this.world.images.get(r.ami);
@@ -113,31 +118,49 @@ export class SimCompute implements RegionCompute {
     const az = (subnet as NonNullable<typeof subnet>).az;
     const productDescription = (image as NonNullable<typeof image>).productDescription;
     const now = this.clock.now();
-    if (this.world.usage(az, r.instanceType, r.lifecycle) >= this.world.market.capacity(az, r.instanceType, r.lifecycle, now)) {
-      fail('InsufficientInstanceCapacity', `We currently do not have sufficient ${r.instanceType} capacity in the Availability Zone you requested (${az}).`, 500);
-    }
     if (r.lifecycle === 'spot' && r.maxPrice !== undefined) {
       const price = this.world.market.spotPrice(this.region, az, r.instanceType, productDescription, now);
       if (price !== undefined && price > r.maxPrice) fail('SpotMaxPriceTooLow', `Your Spot request price of ${r.maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`);
     }
-    const instance = this.world.createInstance({
-      subnetId: r.subnetId,
-      instanceType: r.instanceType,
-      lifecycle: r.lifecycle,
-      productDescription,
-      ami: r.ami,
-      tags: { [MANAGED_BY]: r.fleet, 'fleet:pool': r.pool, Name: r.name, ...(r.replaces ? { 'fleet:replaces': r.replaces } : {}) },
-      clientToken: r.clientToken,
-      ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
-      ...(r.publicIp !== undefined ? { publicIp: r.publicIp } : {}),
-      visibilityDelayMs: this.faults.visibilityDelayMs,
-    });
-    this.tokens.set(r.clientToken, { instanceId: instance.id, fingerprint });
-    this.record('RunInstances', 'ok', { ...detail, instanceId: instance.id });
-    return toInstance(instance);
+    // EC2's MinCount/MaxCount: nothing unless MinCount fit, then as many as fit up to MaxCount.
+    const minCount = Math.max(1, Math.min(r.minCount ?? r.slots.length, r.slots.length));
+    const free = this.world.market.capacity(az, r.instanceType, r.lifecycle, now) - this.world.usage(az, r.instanceType, r.lifecycle);
+    if (free < minCount) {
+      fail('InsufficientInstanceCapacity', `We currently do not have sufficient ${r.instanceType} capacity in the Availability Zone you requested (${az}).`, 500);
+    }
+    const made = r.slots.slice(0, Math.min(free, r.slots.length)).map((_, launchIndex) =>
+      this.world.createInstance({
+        subnetId: r.subnetId,
+        instanceType: r.instanceType,
+        lifecycle: r.lifecycle,
+        productDescription,
+        ami: r.ami,
+        tags: { ...r.tags },
+        clientToken: r.clientToken,
+        launchIndex,
+        ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
+        ...(r.publicIp !== undefined ? { publicIp: r.publicIp } : {}),
+        visibilityDelayMs: this.faults.visibilityDelayMs,
+      }),
+    );
+    this.tokens.set(r.clientToken, { instanceIds: made.map((i) => i.id), fingerprint });
+    this.record('RunInstances', 'ok', { ...detail, instanceIds: made.map((i) => i.id) });
+    return made.map(toInstance);
   }
 
-  async terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
+  async nameInstance(id: string, slot: LaunchSlot, _options: CallOptions = {}): Promise<void> {
+    await this.enter('CreateTags', { instanceId: id });
+    const instance = this.world.instances.get(id);
+    if (!instance || instance.region !== this.region) {
+      this.record('CreateTags', 'InvalidInstanceID.NotFound', { instanceId: id });
+      throw new SimAwsError('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    }
+    instance.tags.Name = slot.name;
+    if (slot.replaces) instance.tags[REPLACES_TAG] = slot.replaces;
+    this.record('CreateTags', 'ok', { instanceId: id, name: slot.name });
+  }
+
+  async terminate(fleet: string, ids: readonly string[], _options: CallOptions = {}): Promise<string[]> {
     await this.enter('DescribeInstances');
     const now = this.clock.now();
     const owned = ids.filter((id) => {
@@ -146,7 +169,7 @@ export class SimCompute implements RegionCompute {
     });
     this.record('DescribeInstances', 'ok', { ownershipCheck: ids.length });
     if (owned.length === 0) return [];
-    await this.enter('TerminateInstances', { count: owned.length });
+    await this.enter('TerminateInstances', { count: owned.length }, owned.length);
     for (const id of owned) this.world.endInstance(this.world.instances.get(id) as SimInstance, 'Client.UserInitiatedShutdown');
     this.record('TerminateInstances', 'ok', { instanceIds: owned });
     return owned;
@@ -169,7 +192,7 @@ export class SimCompute implements RegionCompute {
     return new Set(used.map((i) => i.ami));
   }
 
-  async deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+  async deregisterImage(fleet: string, id: string, _options: CallOptions = {}): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
     const [image] = await this.describeImages([id]);
     if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
     await this.enter('DeregisterImage');
@@ -199,11 +222,18 @@ function toImageRecord(image: SimImage): ImageRecord {
   };
 }
 
+function page<T>(all: readonly T[], next: string | undefined): Page<T> {
+  const from = next === undefined ? 0 : Number(next);
+  const items = all.slice(from, from + PAGE_SIZE);
+  return { items, ...(from + PAGE_SIZE < all.length ? { next: String(from + PAGE_SIZE) } : {}) };
+}
+
 function toInstance(i: SimInstance): Instance {
   const cause = endCauseOf(i.stateReason);
+  const slot = slotFromTags(i.tags, i.launchIndex);
   return {
     id: i.id,
-    name: i.tags.Name ?? '',
+    name: slot.name,
     pool: i.tags['fleet:pool'] ?? '',
     region: i.region,
     az: i.az,
@@ -216,8 +246,9 @@ function toInstance(i: SimInstance): Instance {
     ami: i.ami,
     launchTime: i.launchTime,
     ...(i.clientToken ? { clientToken: i.clientToken } : {}),
+    launchIndex: i.launchIndex,
     ...(cause ? { endCause: cause } : {}),
     ...(cause && i.endedAt !== undefined ? { endedAt: i.endedAt } : {}),
-    ...(i.tags['fleet:replaces'] ? { replaces: i.tags['fleet:replaces'] } : {}),
+    ...(slot.replaces ? { replaces: slot.replaces } : {}),
   };
 }

@@ -51,14 +51,24 @@ export const NO_FAULTS: FaultOptions = {
   scripted: [],
 };
 
-type BucketKind = 'describe' | 'mutate' | 'run';
+type BucketKind = 'describe' | 'mutate' | 'run' | 'run-instances' | 'terminate-instances';
 
-// EC2's documented request buckets per account and region: capacity, refill per second.
+// EC2's documented buckets per account and region: capacity, refill per second. Requests take one
+// token from their request bucket; RunInstances and TerminateInstances also take one token per
+// instance from their resource bucket.
 const SERVER_BUCKETS: Readonly<Record<BucketKind, readonly [number, number]>> = {
   describe: [100, 20],
   mutate: [200, 5],
   run: [5, 2],
+  'run-instances': [1000, 2],
+  'terminate-instances': [1000, 20],
 };
+
+function resourceBucketOf(action: string): BucketKind | undefined {
+  if (action === 'RunInstances') return 'run-instances';
+  if (action === 'TerminateInstances') return 'terminate-instances';
+  return undefined;
+}
 
 export function bucketOf(action: string): BucketKind {
   if (action === 'RunInstances') return 'run';
@@ -95,8 +105,8 @@ export class FaultInjector {
     this.scripted.push(fault);
   }
 
-  /** Throws the error this call should get, if any. */
-  check(region: string, action: string, detail: Readonly<Record<string, unknown>> = {}): void {
+  /** Throws the error this call should get, if any; `resources` is the number of instances it acts on. */
+  check(region: string, action: string, detail: Readonly<Record<string, unknown>> = {}, resources = 0): void {
     for (const fault of this.scripted) {
       if (fault.action !== action || (fault.region && fault.region !== region) || (fault.when && !fault.when(detail))) continue;
       const used = this.used.get(fault) ?? 0;
@@ -104,8 +114,13 @@ export class FaultInjector {
       this.used.set(fault, used + 1);
       throw new SimAwsError(fault.code, fault.message ?? `${fault.code} (simulated)`, fault.status ?? 400);
     }
-    if (this.options.enforceRateLimits && !this.takeToken(region, bucketOf(action))) {
-      throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+    if (this.options.enforceRateLimits) {
+      const resourceBucket = resourceBucketOf(action);
+      if (resourceBucket !== undefined && resources > 0 && !this.hasTokens(region, resourceBucket, resources)) {
+        throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+      }
+      if (!this.takeToken(region, bucketOf(action))) throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+      if (resourceBucket !== undefined && resources > 0) this.takeToken(region, resourceBucket, resources);
     }
     if (this.options.throttleRate > 0 && this.rng.chance(this.options.throttleRate)) {
       throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
@@ -115,7 +130,7 @@ export class FaultInjector {
     }
   }
 
-  private takeToken(region: string, kind: BucketKind): boolean {
+  private bucket(region: string, kind: BucketKind): { tokens: number; at: number } {
     const [capacity, refill] = SERVER_BUCKETS[kind];
     const key = `${region}:${kind}`;
     const now = this.clock.now();
@@ -123,8 +138,17 @@ export class FaultInjector {
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * refill);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
+    return bucket;
+  }
+
+  private hasTokens(region: string, kind: BucketKind, n: number): boolean {
+    return this.bucket(region, kind).tokens >= n;
+  }
+
+  private takeToken(region: string, kind: BucketKind, n = 1): boolean {
+    const bucket = this.bucket(region, kind);
+    if (bucket.tokens < n) return false;
+    bucket.tokens -= n;
     return true;
   }
 }

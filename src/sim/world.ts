@@ -50,6 +50,8 @@ export interface SimInstance {
   readonly publicIp?: string;
   readonly tags: Record<string, string>;
   readonly clientToken?: string;
+  /** position in its launch call */
+  readonly launchIndex: number;
   readonly maxPrice?: number;
   readonly launchTime: number;
   readonly visibleAt: number;

@@ -138,7 +138,7 @@ describe('cli: a metrics port already in use', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      await until('the port error and a cycle after it', async () => (/"msg":"cycle failed; retrying next interval"/.test(stderr) ? true : undefined), 20_000, () => stderr);
+      await until('the port error and a cycle after it', async () => (/"msg":"cycle stopped"/.test(stderr) ? true : undefined), 20_000, () => stderr);
       const lines = stderr.split('\n').filter((l) => l.includes('"msg":"metrics and health endpoints are off"'));
       expect(lines).to.have.length(1);
       expect(JSON.parse(lines[0] as string)).to.include({ port, error: `metrics port ${port} is already in use` });

@@ -47,8 +47,11 @@ describe('cli against moto_server: the operator path end to end', function () {
       expect(tags.Name).to.match(/^bld-linux64-spot-00[123]$/);
     }
     expect(proxy.calls.map((c) => c.action)).not.to.include('CreateNetworkInterface');
-    expect(proxy.calls.filter((c) => c.action === 'RunInstances')).to.have.length(3);
-    for (const call of proxy.calls.filter((c) => c.action === 'RunInstances')) {
+    // A probe of one, then the other two in one all-or-nothing call.
+    const runs = proxy.calls.filter((c) => c.action === 'RunInstances');
+    expect(runs.map((c) => [c.params.get('MinCount'), c.params.get('MaxCount')])).to.deep.equal([['1', '1'], ['2', '2']]);
+    expect(new Set(runs.map((c) => c.params.get('ClientToken'))).size).to.equal(2);
+    for (const call of runs) {
       expect(call.params.get('NetworkInterface.1.SubnetId')).to.equal(subnet.id);
       expect(call.params.has('NetworkInterface.1.NetworkInterfaceId')).to.equal(false);
       expect(call.params.get('InstanceMarketOptions.MarketType')).to.equal('spot');

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import { CloudError, classify } from '../../src/cloud/errors.js';
 import { guardCloud } from '../../src/cloud/guarded-cloud.js';
+import { listInstances as listAll, spotPriceHistory } from '../../src/cloud/pages.js';
 import type { Cloud, LaunchRequest } from '../../src/cloud/port.js';
+import { launchTags } from '../../src/cloud/tags.js';
 import { systemClock } from '../../src/domain/clock.js';
 import type { Subnet } from '../../src/domain/types.js';
 import { type ContractTarget, MUTATING, REGION, forEachTarget } from './targets.js';
@@ -22,12 +24,16 @@ forEachTarget('contract', (current) => {
   });
 
   const compute = () => target.cloud().compute(REGION);
+  const listInstances = (fleet: string) => listAll(compute(), fleet);
+  /** One instance launched (the first of the call). */
+  const launchOne = async (r: LaunchRequest) => (await compute().launch(r))[0] as NonNullable<Awaited<ReturnType<ReturnType<typeof compute>['launch']>>[number]>;
   /** Retries with no waiting: the backoff's random factor is 0. */
   const guarded = (): Cloud => guardCloud(target.cloud(), { clock: systemClock, random: () => 0 });
-  const request = (overrides: Partial<LaunchRequest> = {}): LaunchRequest => ({
+  const request = (overrides: Partial<LaunchRequest> = {}, names = ['bld-linux64-spot-001']): LaunchRequest => ({
     fleet: FLEET,
     pool: 'bld-linux64',
-    name: 'bld-linux64-spot-001',
+    slots: names.map((name) => ({ name })),
+    tags: launchTags({ fleet: FLEET, pool: 'bld-linux64', slots: names.map((name) => ({ name })) }, 'bld-linux64-spot-{nnn}'),
     region: REGION,
     az: subnets[0]?.az as string,
     subnetId: subnets[0]?.id as string,
@@ -50,7 +56,7 @@ forEachTarget('contract', (current) => {
   });
 
   it('launches spot into a subnet with no pre-created interface, tagged at launch', async () => {
-    const launched = await compute().launch(request({ subnetId: subnets[1]?.id as string, az: subnets[1]?.az as string }));
+    const launched = await launchOne(request({ subnetId: subnets[1]?.id as string, az: subnets[1]?.az as string }));
     expect(launched).to.include({ name: 'bld-linux64-spot-001', pool: 'bld-linux64', region: REGION, az: subnets[1]?.az, subnetId: subnets[1]?.id, lifecycle: 'spot', ami });
     expect(launched.id).to.match(/^i-/);
     expect(launched.privateIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
@@ -59,40 +65,40 @@ forEachTarget('contract', (current) => {
     expect(calls).not.to.include('CreateNetworkInterface');
     expect(calls.filter((c) => MUTATING.test(c))).to.deep.equal(['RunInstances']);
 
-    const listed = await compute().listInstances(FLEET);
+    const listed = await listInstances(FLEET);
     expect(listed.map((i) => [i.id, i.name, i.pool, i.lifecycle])).to.deep.equal([[launched.id, 'bld-linux64-spot-001', 'bld-linux64', 'spot']]);
     expect(listed[0]?.privateIp).to.equal(launched.privateIp);
     expect(listed[0]?.publicIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
   it('launches on demand when asked', async () => {
-    const launched = await compute().launch(request({ lifecycle: 'on-demand' }));
+    const launched = await launchOne(request({ lifecycle: 'on-demand' }));
     expect(launched.lifecycle).to.equal('on-demand');
-    expect((await compute().listInstances(FLEET))[0]?.lifecycle).to.equal('on-demand');
+    expect((await listInstances(FLEET))[0]?.lifecycle).to.equal('on-demand');
   });
 
   it('lists only instances carrying this fleet’s ownership tag', async () => {
     await target.foreignInstance(subnets[0]?.id as string, ami);
     await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
-    const mine = await compute().launch(request());
-    expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([mine.id]);
+    const mine = await launchOne(request());
+    expect((await listInstances(FLEET)).map((i) => i.id)).to.deep.equal([mine.id]);
   });
 
   it('terminates only instances carrying this fleet’s ownership tag', async () => {
-    const mine = await compute().launch(request());
+    const mine = await launchOne(request());
     const foreign = await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
     const untagged = await target.foreignInstance(subnets[0]?.id as string, ami);
     const done = await compute().terminate(FLEET, [mine.id, foreign, untagged]);
     expect(done).to.deep.equal([mine.id]);
-    const after = (await compute().listInstances(FLEET)).find((i) => i.id === mine.id);
+    const after = (await listInstances(FLEET)).find((i) => i.id === mine.id);
     expect(after?.state).to.be.oneOf(['shutting-down', 'terminated']);
     expect(after?.endCause).to.equal('user');
-    expect(await compute().listInstances('another-fleet')).to.have.length(1);
-    expect((await compute().listInstances('another-fleet'))[0]?.state).to.be.oneOf(['pending', 'running']);
+    expect(await listInstances('another-fleet')).to.have.length(1);
+    expect((await listInstances('another-fleet'))[0]?.state).to.be.oneOf(['pending', 'running']);
   });
 
   it('reads spot prices for the asked product description only', async () => {
-    const prices = await compute().spotPriceHistory({ instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() });
+    const prices = await spotPriceHistory(compute(), { instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() });
     expect(prices.length).to.be.greaterThan(0);
     for (const p of prices) {
       expect(p).to.include({ region: REGION, instanceType: 'c5.xlarge', productDescription: 'Linux/UNIX' });
@@ -179,21 +185,22 @@ forEachTarget('contract', (current) => {
 
     it('retries throttling with backoff until the call goes through', async () => {
       target.inject({ action: 'RunInstances', code: 'RequestLimitExceeded', status: 503, times: 2 });
-      const launched = await guarded().compute(REGION).launch(request());
+      const [launched] = await guarded().compute(REGION).launch(request());
+      if (!launched) throw new Error('nothing launched');
       expect(launched.id).to.match(/^i-/);
       expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(3);
-      expect((await compute().listInstances(FLEET)).map((i) => i.id)).to.deep.equal([launched.id]);
+      expect((await listInstances(FLEET)).map((i) => i.id)).to.deep.equal([launched.id]);
     });
 
     it('retries server errors on reads', async () => {
       target.inject({ action: 'DescribeInstances', code: 'InternalError', status: 500, times: 1 });
-      await guarded().compute(REGION).listInstances(FLEET);
+      await listAll(guarded().compute(REGION), FLEET);
       expect(target.calls().filter((c) => c === 'DescribeInstances')).to.have.length(2);
     });
 
     it('gives up after the last attempt with a throttled error, never a crash', async () => {
       target.inject({ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 });
-      const error = await guarded().compute(REGION).listInstances(FLEET).then(() => undefined, (e: unknown) => e);
+      const error = await listAll(guarded().compute(REGION), FLEET).then(() => undefined, (e: unknown) => e);
       expect(error).to.be.instanceOf(CloudError);
       expect((error as CloudError).errorClass).to.equal('throttled');
     });
@@ -211,11 +218,27 @@ forEachTarget('contract', (current) => {
       this.skip();
     }
     const r = request({ clientToken: 'fixed-token-1' });
-    const first = await compute().launch(r);
-    const again = await compute().launch(r);
+    const first = await launchOne(r);
+    const again = await launchOne(r);
     expect(again.id).to.equal(first.id);
-    expect(await compute().listInstances(FLEET)).to.have.length(1);
+    expect(await listInstances(FLEET)).to.have.length(1);
     const mismatch = await compute().launch({ ...r, instanceType: 'm5.xlarge' }).then(() => undefined, (e: unknown) => classify(e));
     expect(mismatch).to.include({ code: 'IdempotentParameterMismatch', errorClass: 'invalid' });
+    // Every parameter counts, not only where and what: another security group is another request.
+    const otherGroups = await compute().launch({ ...r, securityGroups: ['sg-other'] }).then(() => undefined, (e: unknown) => classify(e));
+    expect(otherGroups).to.include({ code: 'IdempotentParameterMismatch' });
+  });
+
+  it('a batch launch names every instance: Name at once for one, fleet:names by launch index for many', async () => {
+    const names = ['bld-linux64-spot-001', 'bld-linux64-spot-002', 'bld-linux64-spot-003', 'bld-linux64-spot-004', 'bld-linux64-spot-005'];
+    const launched = await compute().launch(request({}, names));
+    expect(launched.map((i) => i.launchIndex)).to.deep.equal([0, 1, 2, 3, 4]);
+    expect(launched.map((i) => i.name)).to.deep.equal(names);
+    const listed = await listInstances(FLEET);
+    expect(listed.map((i) => i.name).sort()).to.deep.equal(names);
+    expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(1);
+    for (const i of launched) await compute().nameInstance(i.id, { name: i.name });
+    const named = await listInstances(FLEET);
+    expect(named.map((i) => i.name).sort()).to.deep.equal(names);
   });
 });

@@ -94,7 +94,7 @@ export function simTarget(): ContractTarget {
     foreignInstance: async (subnetId, ami, managedBy) =>
       sim.world.createInstance({
         subnetId, instanceType: 'c5.xlarge', lifecycle: 'on-demand', productDescription: 'Linux/UNIX', ami,
-        tags: managedBy ? { 'fleet:managed-by': managedBy } : {}, visibilityDelayMs: 0,
+        tags: managedBy ? { 'fleet:managed-by': managedBy } : {}, launchIndex: 0, visibilityDelayMs: 0,
       }).id,
     calls: () => [...sim.calls.slice(mark).map((c) => c.action), ...sim.objects.log.slice(s3Mark).map((o) => `S3 ${o.action === 'PutObject' ? 'PUT' : 'GET'}`)],
     clearCalls: () => {

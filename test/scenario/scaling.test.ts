@@ -85,7 +85,7 @@ describe('scenario: scaling a pool on the simulated cloud', () => {
     const subnet = 'subnet-1a';
     const foreign = fleet.cloud.world.createInstance({
       subnetId: subnet, instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: 'ami-x',
-      tags: { 'fleet:managed-by': 'someone-else', 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-001' }, visibilityDelayMs: 0,
+      tags: { 'fleet:managed-by': 'someone-else', 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-001' }, launchIndex: 0, visibilityDelayMs: 0,
     });
     fleet.publishDesired({ 'bld-linux64': 0 });
     await fleet.cycles(2);

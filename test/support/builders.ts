@@ -87,6 +87,7 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
 export function pendingLaunch(overrides: Partial<PendingLaunch> = {}): PendingLaunch {
   return {
     clientToken: `token-${++serial}`,
+    resendable: true,
     pool: 'bld-linux64',
     region: 'us-east-1',
     az: 'us-east-1b',

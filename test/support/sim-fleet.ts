@@ -3,6 +3,7 @@
 
 import type { FleetConfig } from '../../src/config/config.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
+import type { CycleResult } from '../../src/service/reconciler.js';
 import { type Runtime, createRuntime } from '../../src/service/runtime.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { SimCloud, type SimCloudOptions } from '../../src/sim/cloud.js';
@@ -36,6 +37,9 @@ export interface SimFleetOptions {
   readonly config?: Partial<FleetConfig>;
   readonly cloud?: Partial<SimCloudOptions>;
 }
+
+/** A cycle that ran to its end: it has its observation and plan. */
+export type CompletedCycle = CycleResult & { readonly plan: NonNullable<CycleResult['plan']>; readonly observation: NonNullable<CycleResult['observation']> };
 
 export class SimFleet {
   readonly cloud: SimCloud;
@@ -86,7 +90,15 @@ export class SimFleet {
     this.cloud.objects.publish(BUCKET, key, body);
   }
 
-  async cycle(): Promise<Awaited<ReturnType<Runtime['reconciler']['cycle']>>> {
+  /** One cycle that must not stop early (a fault test that expects it to uses cycleResult()). */
+  async cycle(): Promise<CompletedCycle> {
+    const result = await this.cycleResult();
+    if (result.error || !result.plan || !result.observation) throw new Error(`cycle stopped: ${result.error?.message ?? 'no plan'}`);
+    return result as CompletedCycle;
+  }
+
+  /** One cycle, whatever its end. */
+  async cycleResult(): Promise<CycleResult> {
     const result = await this.cloud.clock.run(() => this.runtime.reconciler.cycle({ dryRun: false }));
     this.cloud.settle();
     return result;

@@ -1,12 +1,17 @@
 import { expect } from 'chai';
 import { endedAt, runInstancesInput } from '../../src/cloud/aws/ec2.js';
 import { onDemandPrice } from '../../src/cloud/aws/pricing.js';
-import type { LaunchRequest } from '../../src/cloud/port.js';
+import type { LaunchRequest, LaunchSlot } from '../../src/cloud/port.js';
+import { launchTags } from '../../src/cloud/tags.js';
+
+function slots(...list: LaunchSlot[]): Pick<LaunchRequest, 'slots' | 'tags'> {
+  return { slots: list, tags: launchTags({ fleet: 'releng', pool: 'bld-linux64', slots: list }, 'bld-linux64-spot-{nnn}') };
+}
 
 const REQUEST: LaunchRequest = {
   fleet: 'releng',
   pool: 'bld-linux64',
-  name: 'bld-linux64-spot-007',
+  ...slots({ name: 'bld-linux64-spot-007' }),
   region: 'us-east-1',
   az: 'us-east-1b',
   subnetId: 'subnet-0b1d',
@@ -31,7 +36,7 @@ describe('AWS adapter: the RunInstances request', () => {
   });
 
   it('requires IMDSv2 with tags in metadata, and tags instance and volumes at launch', () => {
-    const input = runInstancesInput({ ...REQUEST, replaces: 'i-old' });
+    const input = runInstancesInput({ ...REQUEST, ...slots({ name: 'bld-linux64-spot-007', replaces: 'i-old' }) });
     expect(input.MetadataOptions).to.deep.equal({ HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' });
     const tags = [
       { Key: 'fleet:managed-by', Value: 'releng' },
@@ -52,6 +57,21 @@ describe('AWS adapter: the RunInstances request', () => {
     expect(input.IamInstanceProfile).to.deep.equal({ Name: 'bld-worker' });
     expect(input.NetworkInterfaces?.[0]).to.include({ AssociatePublicIpAddress: false });
     expect(Buffer.from(input.UserData as string, 'base64').toString('utf8')).to.equal('hostname: x\n');
+  });
+
+  it('a batch is all or nothing (MinCount = MaxCount = n), carrying its names and replacements by launch index', () => {
+    const input = runInstancesInput({ ...REQUEST, ...slots({ name: 'bld-linux64-spot-003' }, { name: 'bld-linux64-spot-004', replaces: 'i-old' }, { name: 'bld-linux64-spot-009' }) });
+    expect(input).to.include({ MinCount: 3, MaxCount: 3 });
+    expect(input.TagSpecifications?.[0]?.Tags).to.deep.equal([
+      { Key: 'fleet:managed-by', Value: 'releng' },
+      { Key: 'fleet:pool', Value: 'bld-linux64' },
+      { Key: 'fleet:names', Value: 'bld-linux64-spot-{nnn} 3-4,9' },
+      { Key: 'fleet:replaces', Value: '- i-old -' },
+    ]);
+  });
+
+  it('a worker that powers itself off is terminated, not stopped', () => {
+    expect(runInstancesInput(REQUEST)).to.include({ InstanceInitiatedShutdownBehavior: 'terminate' });
   });
 
   it('leaves the max price to EC2 (the on-demand price) when fleet sets none', () => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
 import { applyGuard } from '../../src/plan/guard.js';
 import { plan } from '../../src/plan/plan.js';
-import { retirementDueAt, spreadFraction } from '../../src/policy/freshness.js';
+import { retirementDueAt } from '../../src/policy/freshness.js';
+import { rolloutKey } from '../../src/policy/rollout.js';
 import { T0, image, instance, pendingLaunch, policy, snapshot } from '../support/builders.js';
 
 const launches = (p: ReturnType<typeof plan>) => p.actions.filter((a): a is LaunchAction => a.kind === 'launch');
@@ -14,27 +15,32 @@ function images(hoursAgo: number) {
   return [image('ami-old', 100), image('ami-new', hoursAgo)];
 }
 
+/** The journal's memory that these images proved themselves (their canaries baked). */
+function established(...amis: string[]): Record<string, number> {
+  return Object.fromEntries(amis.map((ami) => [rolloutKey('bld-linux64', 'us-east-1', ami), T0 - 3600_000]));
+}
+
+/** A snapshot where ami-new has already proved itself: turnover, not a canary, is the subject. */
+function proven(overrides: Parameters<typeof snapshot>[0]) {
+  return snapshot({ established: established('ami-new'), ...overrides });
+}
+
 describe('freshness: retiring instances on outdated AMIs', () => {
-  it('spreads due times over the grace window after the grace period, stably per instance', () => {
-    const due = retirementDueAt('i-1', T0, 10800);
-    expect(due).to.be.within(T0 + 10800_000, T0 + 2 * 10800_000);
-    expect(retirementDueAt('i-1', T0, 10800)).to.equal(due);
-    const fractions = Array.from({ length: 200 }, (_, n) => spreadFraction(`i-${n}`));
-    expect(Math.min(...fractions)).to.be.below(0.1);
-    expect(Math.max(...fractions)).to.be.above(0.9);
+  it('outdated instances are due once the image they should run has been out for the grace period', () => {
+    expect(retirementDueAt(T0, 10800)).to.equal(T0 + 10800_000);
   });
 
   it('does nothing before the grace period', () => {
     const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
-    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: images(2), instances: old }), [policy()], 'releng');
+    const p = plan(proven({ desired: { 'bld-linux64': 2 }, images: images(2), instances: old }), [policy()], 'releng');
     expect(p.actions).to.deep.equal([]);
-    expect(p.pools[0]?.notes.join()).to.match(/2 on an outdated AMI; next retirement due/);
+    expect(p.pools[0]?.notes.join()).to.match(/2 on an outdated AMI; retirement due/);
     expect(p.pools[0]?.outdated).to.equal(2);
   });
 
   it('launches a replacement first, from the current AMI, within the retire budget', () => {
     const old = Array.from({ length: 10 }, () => instance({ ami: 'ami-old' }));
-    const p = plan(snapshot({ desired: { 'bld-linux64': 10 }, images: images(48), instances: old }), [policy()], 'releng');
+    const p = plan(proven({ desired: { 'bld-linux64': 10 }, images: images(48), instances: old }), [policy()], 'releng');
     expect(terminations(p)).to.deep.equal([]);
     const l = launches(p);
     expect(l).to.have.length(1); // 10% of 10
@@ -43,14 +49,18 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     expect(l[0]?.reason).to.match(/^replace i-\d+ \(bld-linux64-spot-\d+\): AMI ami-old is outdated/);
   });
 
-  it('retires the replaced instance only once its replacement runs, and then starts the next pair', () => {
+  it('retires the replaced instance only once its replacement has run for bake seconds, then starts the next pair', () => {
     const old = Array.from({ length: 4 }, () => instance({ ami: 'ami-old' }));
     const target = old[0] as (typeof old)[number];
     const pending = instance({ ami: 'ami-new', state: 'pending', replaces: target.id, launchTime: T0 - 30_000 });
-    const waiting = plan(snapshot({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, pending] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    const budget1 = [policy({ freshness: { retireBudget: 1, bake: 600 } })];
+    const waiting = plan(proven({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, pending] }), budget1, 'releng');
     expect(waiting.actions).to.deep.equal([]); // one pair in flight: the budget is used
-    const running = { ...pending, state: 'running' as const };
-    const next = plan(snapshot({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, running] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    const young = { ...pending, state: 'running' as const };
+    const baking = plan(proven({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, young] }), budget1, 'releng');
+    expect(baking.actions).to.deep.equal([]); // running, but not for 600 s yet: the old one stays
+    const running = { ...young, launchTime: T0 - 600_000 };
+    const next = plan(proven({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, running] }), budget1, 'releng');
     expect(terminations(next).map((t) => t.instanceId)).to.deep.equal([target.id]);
     expect(terminations(next)[0]?.reason).to.match(new RegExp(`^replaced by ${running.id}`));
     expect(launches(next)).to.have.length(1);
@@ -60,14 +70,14 @@ describe('freshness: retiring instances on outdated AMIs', () => {
   it('a replacement still being launched counts as in flight', () => {
     const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
     const inFlight = pendingLaunch({ replaces: old[0]?.id, ami: 'ami-new' });
-    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    const p = plan(proven({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
     expect(p.actions.filter((a) => a.kind === 'terminate' || !a.reason.startsWith('resume'))).to.deep.equal([]);
   });
 
   it('never replaces above the pool max, and never on a pool that is short', () => {
     const full = Array.from({ length: 3 }, () => instance({ ami: 'ami-old' }));
-    expect(plan(snapshot({ desired: { 'bld-linux64': 3 }, images: images(48), instances: full }), [policy({ size: { min: 0, max: 3 } })], 'releng').actions).to.deep.equal([]);
-    const short = plan(snapshot({ desired: { 'bld-linux64': 5 }, images: images(48), instances: full }), [policy()], 'releng');
+    expect(plan(proven({ desired: { 'bld-linux64': 3 }, images: images(48), instances: full }), [policy({ size: { min: 0, max: 3 } })], 'releng').actions).to.deep.equal([]);
+    const short = plan(proven({ desired: { 'bld-linux64': 5 }, images: images(48), instances: full }), [policy()], 'releng');
     expect(launches(short).every((a) => a.replaces === undefined)).to.equal(true);
     expect(launches(short)).to.have.length(2);
   });
@@ -76,7 +86,7 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     const old = instance({ ami: 'ami-old', lifecycle: 'on-demand' });
     const replacement = instance({ ami: 'ami-new', state: 'pending', replaces: old.id });
     const other = instance({ ami: 'ami-new' });
-    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, images: images(48), instances: [old, replacement, other] }), [policy()], 'releng');
+    const p = plan(proven({ desired: { 'bld-linux64': 1 }, images: images(48), instances: [old, replacement, other] }), [policy()], 'releng');
     // One worker too many (the pair counts once): the unpaired one goes, not the pair.
     expect(terminations(p).map((t) => t.instanceId)).to.deep.equal([other.id]);
   });

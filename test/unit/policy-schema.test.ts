@@ -29,7 +29,7 @@ const SPEC_EXAMPLE = {
   spot: { maxPrice: '100%', fallbackAfter: 300 },
   onDemand: { max: 10 },
   scaleDown: 'terminate',
-  freshness: { grace: 10800, retireBudget: '10%', drainBudget: '50%', guard: { window: 900, failures: 3 } },
+  freshness: { grace: 10800, retireBudget: '10%', drainBudget: '50%', canary: 1, bake: 900, guard: { window: 900, failures: 3 } },
   names: 'bld-linux64-spot-{nnn}',
 };
 
@@ -59,6 +59,8 @@ describe('policy schema: parsePolicy', () => {
       expect(p.freshness.guard).to.deep.equal({ window: 900, failures: 3 });
       expect(p.freshness.retireBudget).to.deep.equal({ kind: 'percent', value: 10 });
       expect(p.freshness.drainBudget).to.deep.equal({ kind: 'percent', value: 50 });
+      expect(p.freshness.canary).to.deep.equal({ kind: 'count', value: 1 });
+      expect(p.freshness.bake).to.equal(900);
       expect(p.size).to.deep.equal({ min: 0, max: 100 });
       expect(p.names).to.equal('bld-linux64-{nnn}');
       expect(p.instanceTypes).to.deep.equal([{ type: 'c5.xlarge', weight: 1 }]);
@@ -78,6 +80,8 @@ describe('policy schema: parsePolicy', () => {
       expect(p.spot).to.deep.equal({ maxPrice: { kind: 'dollars', value: 0.2 }, fallbackAfter: 300 });
       expect(p.freshness.grace).to.equal(10800);
       expect(p.freshness.guard).to.deep.equal({ window: 60, failures: 3 });
+      // The bake defaults to the guard's window: an image is trusted once it has outlived the guard.
+      expect(p.freshness.bake).to.equal(60);
     });
 
     it('a min above 100 with no max makes max = min', () => {
@@ -109,6 +113,8 @@ describe('policy schema: parsePolicy', () => {
         grace: 10800,
         retireBudget: { kind: 'percent', value: 10 },
         drainBudget: { kind: 'percent', value: 50 },
+        canary: { kind: 'count', value: 1 },
+        bake: 900,
         guard: { window: 900, failures: 3 },
       });
       expect(p.names).to.equal('bld-linux64-spot-{nnn}');

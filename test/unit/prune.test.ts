@@ -51,7 +51,7 @@ describe('prune: which AMIs the janitor may deregister', () => {
         for (const d of decisions.filter((x) => x.prune)) {
           expect(used).not.to.include(d.image.id);
           for (const listing of images.filter((i) => i.id === d.image.id && i.region === d.image.region)) {
-            expect(index.currentImage(listing.pool, listing.region)?.id).to.not.equal(d.image.id);
+            expect(index.newest(listing.pool, listing.region)?.id).to.not.equal(d.image.id);
             const newer = images.filter((i) => i.pool === listing.pool && i.region === listing.region && (i.created > listing.created || (i.created === listing.created && i.id > listing.id)));
             expect(newer.length).to.be.at.least(keep);
           }

@@ -1,7 +1,9 @@
 import { InputError, RuntimeFailure } from '../../domain/errors.js';
 import type { Image } from '../../domain/types.js';
 import { isLive } from '../../domain/types.js';
+import { rolloutsOf } from '../../plan/rollouts.js';
 import { ImageIndex } from '../../policy/images.js';
+import { describePhase, imagePhase, imageStatus, launchableImages } from '../../policy/rollout.js';
 import { prunePlan } from '../../policy/prune.js';
 import { DRAINED_DOC, type DrainedDoc } from '../../service/state-docs.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
@@ -19,6 +21,8 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
   const { snapshot } = await runtime.observer.observe();
   const images = manifestOrFail(snapshot.images);
   const index = new ImageIndex(images, snapshot.drained);
+  const rollouts = rolloutsOf(snapshot, ctx.policies, index);
+  const rolloutOf = (i: Image) => rollouts.get(i.pool)?.get(i.region);
   const marks = (await runtime.state.read<DrainedDoc>(DRAINED_DOC))?.doc.amis ?? {};
   const live = snapshot.instances.filter(isLive);
   const rows = [...images]
@@ -29,7 +33,8 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
       id: image.id,
       name: image.name,
       created: new Date(image.created).toISOString(),
-      status: index.status(image.id, image.pool, image.region),
+      status: imageStatus(image.id, image.pool, image.region, rolloutOf(image), index),
+      rollout: imagePhase(image.id, image.pool, image.region, rolloutOf(image), index),
       instances: live.filter((i) => i.ami === image.id && i.region === image.region).length,
       ...(marks[image.id] ? { drained: marks[image.id] } : {}),
     }));
@@ -42,7 +47,7 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
   const out = [
     table(
       ['POOL', 'REGION', 'AMI', 'STATUS', 'CREATED', 'INSTANCES', 'NAME'],
-      rows.map((r) => [r.pool, r.region, r.id, r.status === 'outdated' ? 'previous' : r.status, r.created, r.instances, r.name]),
+      rows.map((r) => [r.pool, r.region, r.id, r.status === 'outdated' ? 'previous' : describePhase(r.rollout), r.created, r.instances, r.name]),
     ),
     ...rows.filter((r) => r.drained).map((r) => `${r.id}: drained by ${r.drained?.by} at ${new Date(r.drained?.at ?? 0).toISOString()}: ${r.drained?.reason}`),
     ...(unlisted.length > 0 ? [`Instances run AMIs the manifest does not list: ${unlisted.join(', ')}`] : []),
@@ -64,13 +69,15 @@ export async function amisPruneCommand(global: GlobalOptions, options: { keep: s
   const runtime = awsRuntime(ctx, { readOnly: dryRun });
   const { snapshot } = await runtime.observer.observe();
   const images = manifestOrFail(snapshot.images).filter((i) => ctx.config.regions.includes(i.region));
+  // Whatever fleet launches now (the new image on trial and the one every other launch uses) is never pruned.
+  const launchable = new Set([...rolloutsOf(snapshot, ctx.policies).values()].flatMap((regions) => [...regions.values()].flatMap((r) => launchableImages(r).map((i) => i.id))));
   const inUse = new Set<string>();
   for (const region of new Set(images.map((i) => i.region))) {
     const ids = images.filter((i) => i.region === region).map((i) => i.id);
     for (const id of await runtime.cloud.compute(region).imagesInUse(ids)) inUse.add(id);
   }
   const results: { ami: string; pool: string; region: string; created: string; action: 'deregister' | 'keep' | 'skip'; why: string; snapshots?: string[] }[] = [];
-  for (const d of prunePlan(images, snapshot.drained, keep, inUse)) {
+  for (const d of prunePlan(images, snapshot.drained, keep, inUse, launchable)) {
     const base = { ami: d.image.id, pool: d.image.pool, region: d.image.region, created: new Date(d.image.created).toISOString() };
     if (!d.prune) {
       results.push({ ...base, action: 'keep', why: d.why });

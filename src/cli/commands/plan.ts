@@ -1,6 +1,7 @@
 import type { Action } from '../../domain/actions.js';
 import { RuntimeFailure } from '../../domain/errors.js';
 import type { Plan } from '../../plan/plan.js';
+import { describeRollout } from '../../plan/rollouts.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { formatPrice, table } from '../table.js';
 
@@ -16,7 +17,7 @@ export function actionJson(a: Action): Record<string, unknown> {
 export function planJson(p: Plan): Record<string, unknown> {
   return {
     actions: p.actions.map(actionJson),
-    pools: p.pools.map((r) => ({ pool: r.pool, desired: r.desired, live: r.live, running: r.running, pending: r.pending, spot: r.spot, onDemand: r.onDemand, unmet: r.unmet, notes: r.notes })),
+    pools: p.pools.map((r) => ({ pool: r.pool, desired: r.desired, live: r.live, running: r.running, pending: r.pending, spot: r.spot, onDemand: r.onDemand, unmet: r.unmet, notes: r.notes, rollouts: r.rollouts })),
     ...(p.blocked ? { blocked: p.blocked } : {}),
   };
 }
@@ -34,6 +35,8 @@ export function planTable(p: Plan): string {
   );
   if (p.pools.length > 0) {
     lines.push('', table(['POOL', 'DESIRED', 'LIVE', 'SPOT', 'ON-DEMAND', 'UNMET', 'NOTES'], p.pools.map((r) => [r.pool, r.desired, r.live, r.spot, r.onDemand, r.unmet, r.notes.join('; ')])));
+    const staged = p.pools.flatMap((r) => r.rollouts.filter((ro) => ro.candidate !== undefined).map((ro) => `${r.pool} image ${describeRollout(ro)}`));
+    if (staged.length > 0) lines.push('', ...staged);
   }
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import { systemClock } from '../../domain/clock.js';
 import { RuntimeFailure } from '../../domain/errors.js';
 import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { configWarnings } from '../../config/warnings.js';
+import type { StateStore } from '../../service/state-store.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { CycleResult } from '../../service/reconciler.js';
@@ -11,7 +12,7 @@ import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../co
 import { PlanBlocked, planTable } from './plan.js';
 
 export function cycleSummary(result: CycleResult): string {
-  if (result.dryRun) return `dry run: nothing changed\n${planTable(result.plan)}`;
+  if (result.dryRun && result.plan) return `dry run: nothing changed\n${planTable(result.plan)}`;
   const launches = result.outcomes.flatMap((o: Outcome) => o.launches);
   const terminations = result.outcomes.flatMap((o: Outcome) => o.terminations);
   const launched = launches.filter((l) => l.instance).length;
@@ -19,7 +20,8 @@ export function cycleSummary(result: CycleResult): string {
   const terminated = terminations.filter((t) => t.terminated).length;
   const parts = [`launched ${launched}`, `terminated ${terminated}`];
   if (failed > 0) parts.push(`launch failures ${failed}`);
-  if (result.plan.blocked) parts.push(`blocked: ${result.plan.blocked}`);
+  if (result.plan?.blocked) parts.push(`blocked: ${result.plan.blocked}`);
+  if (result.error) parts.push(`stopped: ${result.error.message}`);
   return parts.join(', ');
 }
 
@@ -27,20 +29,24 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   const ctx = loadContext(global);
   const dryRun = options.dryRun ?? false;
   // One leader among replicas: only the holder of the lease mutates; a dry run needs none.
-  let lease: LeaderLease | undefined;
-  const runtime = awsRuntime(ctx, { readOnly: dryRun, mayMutate: () => dryRun || (lease?.holds() ?? false) });
-  lease = new LeaderLease(runtime.state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log);
+  // Every mutating call asks the lease right before it is sent (a dry run sends none and needs none).
+  const runtime = awsRuntime(ctx, {
+    readOnly: dryRun,
+    ...(dryRun ? {} : { leaseFor: (state: StateStore) => new LeaderLease(state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log) }),
+  });
+  const lease = runtime.lease as LeaderLease | undefined;
   if (options.once) {
-    if (!dryRun) {
+    if (lease) {
       const status = await lease.acquireOrRenew();
       if (!status.held) throw new LeaseHeldError(status);
     }
     try {
       const result = await runtime.reconciler.cycle({ dryRun });
       process.stdout.write(`${cycleSummary(result)}\n`);
-      if (result.plan.blocked) throw new PlanBlocked(result.plan.blocked);
+      if (result.error) throw new RuntimeFailure(`the cycle stopped: ${result.error.message}`);
+      if (result.plan?.blocked) throw new PlanBlocked(result.plan.blocked);
     } finally {
-      await lease.release();
+      await lease?.release();
     }
     return;
   }
@@ -55,8 +61,8 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
   for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
   const standby = async () => {
-    if (dryRun) return true;
-    const status = await (lease as LeaderLease).acquireOrRenew();
+    if (!lease) return true;
+    const status = await lease.acquireOrRenew();
     if (!status.held) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
     return status.held;
   };
@@ -64,7 +70,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: observed.beforeCycle(standby), onCycle: observed.onCycle });
   } finally {
     await observed.close();
-    await lease.release();
+    await lease?.release();
   }
 }
 

@@ -1,8 +1,11 @@
 import {
+  CreateTagsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
+  DescribeSpotPriceHistoryCommand,
   DescribeSubnetsCommand,
   EC2Client,
   type Instance as Ec2Instance,
@@ -10,16 +13,12 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
   paginateDescribeInstances,
-  paginateDescribeSpotPriceHistory,
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
-import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../port.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
-
-export const MANAGED_BY_TAG = 'fleet:managed-by';
-export const POOL_TAG = 'fleet:pool';
-export const REPLACES_TAG = 'fleet:replaces';
+import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG, slotFromTags } from '../tags.js';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -30,23 +29,20 @@ export class Ec2Compute implements RegionCompute {
     private readonly ec2: EC2Client,
   ) {}
 
-  async listInstances(fleet: string): Promise<Instance[]> {
-    const instances: Instance[] = [];
-    const pages = paginateDescribeInstances(
-      { client: this.ec2, pageSize: 1000 },
-      { Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+  async listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
+    const out = await this.ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }], MaxResults: 1000, ...(next ? { NextToken: next } : {}) }),
     );
-    for await (const page of pages) {
-      for (const reservation of page.Reservations ?? []) {
-        for (const raw of reservation.Instances ?? []) {
-          // Checked again here: a resource without our exact ownership tag is never ours.
-          if (tag(raw, MANAGED_BY_TAG) !== fleet) continue;
-          const instance = toInstance(this.region, raw);
-          if (instance) instances.push(instance);
-        }
+    const items: Instance[] = [];
+    for (const reservation of out.Reservations ?? []) {
+      for (const raw of reservation.Instances ?? []) {
+        // Checked again here: a resource without our exact ownership tag is never ours.
+        if (tag(raw, MANAGED_BY_TAG) !== fleet) continue;
+        const instance = toInstance(this.region, raw);
+        if (instance) items.push(instance);
       }
     }
-    return instances;
+    return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
   }
 
   async describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
@@ -58,46 +54,47 @@ export class Ec2Compute implements RegionCompute {
       .map((s) => ({ id: s.SubnetId as string, region: this.region, az: s.AvailabilityZone as string }));
   }
 
-  async spotPriceHistory(query: SpotPriceQuery): Promise<SpotPrice[]> {
+  async spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> {
     const wanted = normaliseProductDescription(query.productDescription);
-    const prices: SpotPrice[] = [];
-    const pages = paginateDescribeSpotPriceHistory(
-      { client: this.ec2, pageSize: 1000 },
-      {
+    const out = await this.ec2.send(
+      new DescribeSpotPriceHistoryCommand({
         InstanceTypes: [...query.instanceTypes] as never,
         ProductDescriptions: [wanted, `${wanted} (Amazon VPC)`],
         StartTime: new Date(query.since),
-      },
+        MaxResults: 1000,
+        ...(next ? { NextToken: next } : {}),
+      }),
     );
-    for await (const page of pages) {
-      for (const p of page.SpotPriceHistory ?? []) {
-        const productDescription = normaliseProductDescription(p.ProductDescription ?? '');
-        // Never another OS's price, whatever the endpoint returned.
-        if (productDescription !== wanted || !p.AvailabilityZone || !p.InstanceType || !p.SpotPrice) continue;
-        const price = Number(p.SpotPrice);
-        if (!Number.isFinite(price)) continue;
-        prices.push({
-          region: this.region,
-          az: p.AvailabilityZone,
-          instanceType: p.InstanceType,
-          productDescription,
-          price,
-          timestamp: p.Timestamp?.getTime() ?? 0,
-        });
-      }
+    const items: SpotPrice[] = [];
+    for (const p of out.SpotPriceHistory ?? []) {
+      const productDescription = normaliseProductDescription(p.ProductDescription ?? '');
+      // Never another OS's price, whatever the endpoint returned.
+      if (productDescription !== wanted || !p.AvailabilityZone || !p.InstanceType || !p.SpotPrice) continue;
+      const price = Number(p.SpotPrice);
+      if (!Number.isFinite(price)) continue;
+      items.push({ region: this.region, az: p.AvailabilityZone, instanceType: p.InstanceType, productDescription, price, timestamp: p.Timestamp?.getTime() ?? 0 });
     }
-    return prices;
+    // An empty NextToken means the last page.
+    return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
   }
 
-  async launch(request: LaunchRequest): Promise<Instance> {
-    const out = await this.ec2.send(new RunInstancesCommand(runInstancesInput(request)));
-    const raw = out.Instances?.[0];
-    const instance = raw && toInstance(this.region, raw, request);
-    if (!instance) throw Object.assign(new Error('RunInstances returned no instance'), { name: 'InternalError' });
-    return instance;
+  async launch(request: LaunchRequest, options: CallOptions = {}): Promise<Instance[]> {
+    const out = await this.ec2.send(new RunInstancesCommand(runInstancesInput(request)), sendOptions(options));
+    const instances = (out.Instances ?? [])
+      .map((raw) => toInstance(this.region, raw, request))
+      .filter((i): i is Instance => i !== undefined)
+      .sort((a, b) => (a.launchIndex ?? 0) - (b.launchIndex ?? 0));
+    if (instances.length === 0) throw Object.assign(new Error('RunInstances returned no instance'), { name: 'InternalError' });
+    return instances;
   }
 
-  async terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
+  async nameInstance(id: string, slot: LaunchSlot, options: CallOptions = {}): Promise<void> {
+    // CreateTags takes one set of tags for all its resources: one call per instance, each its own Name.
+    const tags = [{ Key: 'Name', Value: slot.name }, ...(slot.replaces ? [{ Key: REPLACES_TAG, Value: slot.replaces }] : [])];
+    await this.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tags }), sendOptions(options));
+  }
+
+  async terminate(fleet: string, ids: readonly string[], options: CallOptions = {}): Promise<string[]> {
     if (ids.length === 0) return [];
     const owned = new Set<string>();
     for (let start = 0; start < ids.length; start += 1000) {
@@ -112,7 +109,7 @@ export class Ec2Compute implements RegionCompute {
     }
     const targets = ids.filter((id) => owned.has(id));
     for (let start = 0; start < targets.length; start += 1000) {
-      await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: targets.slice(start, start + 1000) }));
+      await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: targets.slice(start, start + 1000) }), sendOptions(options));
     }
     return targets;
   }
@@ -153,16 +150,16 @@ export class Ec2Compute implements RegionCompute {
     return used;
   }
 
-  async deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+  async deregisterImage(fleet: string, id: string, options: CallOptions = {}): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
     const [image] = await this.describeImages([id]);
     if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
-    await this.ec2.send(new DeregisterImageCommand({ ImageId: id }));
+    await this.ec2.send(new DeregisterImageCommand({ ImageId: id }), sendOptions(options));
     const snapshotsDeleted: string[] = [];
     if (image.snapshotIds.length > 0) {
       const out = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }));
       for (const snapshot of out.Snapshots ?? []) {
         if (!snapshot.SnapshotId || snapshot.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value !== fleet) continue;
-        await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }));
+        await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }), sendOptions(options));
         snapshotsDeleted.push(snapshot.SnapshotId);
       }
     }
@@ -170,18 +167,19 @@ export class Ec2Compute implements RegionCompute {
   }
 }
 
+function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
+}
+
 export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
-  const tags = [
-    { Key: MANAGED_BY_TAG, Value: r.fleet },
-    { Key: POOL_TAG, Value: r.pool },
-    { Key: 'Name', Value: r.name },
-    ...(r.replaces ? [{ Key: REPLACES_TAG, Value: r.replaces }] : []),
-  ];
+  const tags = Object.entries(r.tags).map(([Key, Value]) => ({ Key, Value }));
   return {
     ImageId: r.ami,
     InstanceType: r.instanceType as never,
-    MinCount: 1,
-    MaxCount: 1,
+    // All or nothing: a call that cannot be filled whole is refused, and the executor's growing
+    // batches find how much the offer holds.
+    MinCount: r.minCount ?? r.slots.length,
+    MaxCount: r.slots.length,
     ClientToken: r.clientToken,
     // EC2 creates the interface at launch: no pre-created ENI, so any name can run in any zone.
     NetworkInterfaces: [
@@ -205,6 +203,8 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
           },
         }
       : {}),
+    // A worker that powers itself off (a stale image at boot) is gone, not a stopped instance to pay for.
+    InstanceInitiatedShutdownBehavior: 'terminate',
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },
@@ -225,10 +225,16 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
   const state = (raw.State?.Name ?? 'pending') as InstanceState;
   const ending = state === 'shutting-down' || state === 'terminated' || state === 'stopping' || state === 'stopped';
   const cause = ending ? endCauseOf(raw.StateReason?.Code) : undefined;
+  const tags = Object.fromEntries((raw.Tags ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));
+  const launchIndex = raw.AmiLaunchIndex ?? 0;
+  // A launch answer may come before tags are readable: the request says what each index holds.
+  const slot = launched ? { ...launched.slots[launchIndex], ...slotFromTags(tags, launchIndex) } : slotFromTags(tags, launchIndex);
+  const name = slot.name || (launched?.slots[launchIndex]?.name ?? '');
+  const replaces = slot.replaces ?? launched?.slots[launchIndex]?.replaces;
   return {
     id: raw.InstanceId,
-    name: tag(raw, 'Name') ?? launched?.name ?? '',
-    pool: tag(raw, POOL_TAG) ?? launched?.pool ?? '',
+    name,
+    pool: tags[POOL_TAG] ?? launched?.pool ?? '',
     region,
     az: raw.Placement?.AvailabilityZone ?? launched?.az ?? '',
     ...(raw.SubnetId ? { subnetId: raw.SubnetId } : {}),
@@ -240,9 +246,10 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
     ami: raw.ImageId ?? launched?.ami ?? '',
     launchTime: raw.LaunchTime?.getTime() ?? 0,
     ...(raw.ClientToken ? { clientToken: raw.ClientToken } : {}),
+    launchIndex,
     ...(cause ? { endCause: cause } : {}),
     ...(ending && endedAt(raw.StateTransitionReason) !== undefined ? { endedAt: endedAt(raw.StateTransitionReason) } : {}),
-    ...(tag(raw, REPLACES_TAG) ? { replaces: tag(raw, REPLACES_TAG) } : {}),
+    ...(replaces ? { replaces } : {}),
   };
 }
 

@@ -1,0 +1,70 @@
+import type { PoolPolicy } from '../domain/policy.js';
+import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
+import { groupBy } from '../domain/group-by.js';
+import type { Instance } from '../domain/types.js';
+import { ImageIndex, poolRegionKey } from '../policy/images.js';
+import { type Rollout, rolloutKey, rolloutOf } from '../policy/rollout.js';
+
+/** Every pool's rollout in every managed region it uses, from one snapshot: pool → region → rollout. */
+export function rolloutsOf(snapshot: Snapshot, policies: readonly PoolPolicy[], images = new ImageIndex(snapshot.images, snapshot.drained)): Map<string, Map<string, Rollout>> {
+  const instances = groupBy(snapshot.instances, (i: Instance) => poolRegionKey(i.pool, i.region));
+  const pending = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => poolRegionKey(p.pool, p.region));
+  const out = new Map<string, Map<string, Rollout>>();
+  for (const policy of policies) {
+    const regions = new Map<string, Rollout>();
+    for (const region of Object.keys(policy.regions)) {
+      if (!snapshot.regions.includes(region)) continue;
+      const key = poolRegionKey(policy.pool, region);
+      regions.set(
+        region,
+        rolloutOf({ policy, region, images, established: snapshot.established ?? {}, instances: instances.get(key) ?? [], pending: pending.get(key) ?? [], now: snapshot.now }),
+      );
+    }
+    out.set(policy.pool, regions);
+  }
+  return out;
+}
+
+/**
+ * The establishments to remember: those already remembered whose image the manifest still lists
+ * (undrained), and those proved this cycle.
+ */
+export function establishedFacts(snapshot: Snapshot, rollouts: ReadonlyMap<string, ReadonlyMap<string, Rollout>>, images: ImageIndex): Record<string, number> {
+  const listed = new Set<string>();
+  for (const [pool, regions] of rollouts) for (const region of regions.keys()) for (const image of images.images(pool, region)) listed.add(rolloutKey(pool, region, image.id));
+  const facts: Record<string, number> = {};
+  for (const [key, at] of Object.entries(snapshot.established ?? {})) if (listed.has(key)) facts[key] = at;
+  for (const [pool, regions] of rollouts) {
+    for (const [region, r] of regions) for (const image of r.established) facts[rolloutKey(pool, region, image.id)] ??= snapshot.now;
+  }
+  return facts;
+}
+
+/** A pool's rollout in one region, as `fleet plan`, `fleet status` and the metrics show it. */
+export interface RegionRollout {
+  readonly region: string;
+  readonly phase: Rollout['phase'];
+  /** the image of every launch but canaries */
+  readonly image?: string;
+  /** the new image on trial */
+  readonly candidate?: string;
+  /** ISO 8601, while baking */
+  readonly bakedAt?: string;
+}
+
+export function regionRollout(r: Rollout): RegionRollout {
+  return {
+    region: r.region,
+    phase: r.phase,
+    ...(r.launchImage ? { image: r.launchImage.id } : {}),
+    ...(r.candidate ? { candidate: r.candidate.id } : {}),
+    ...(r.bakedAt !== undefined ? { bakedAt: new Date(r.bakedAt).toISOString() } : {}),
+  };
+}
+
+/** One line for operators: "us-east-1: ami-new canary (launches on ami-old)", "... baking until ...", "... current". */
+export function describeRollout(r: RegionRollout): string {
+  if (r.candidate === undefined) return `${r.region}: ${r.image ?? 'no image'} current`;
+  const when = r.phase === 'baking' && r.bakedAt ? `baking until ${r.bakedAt}` : 'canary';
+  return `${r.region}: ${r.candidate} ${when} (other launches on ${r.image})`;
+}

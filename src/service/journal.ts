@@ -1,0 +1,213 @@
+import type { LaunchRequest } from '../cloud/port.js';
+import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
+import type { Instance } from '../domain/types.js';
+import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS } from './state-docs.js';
+import type { StateStore } from './state-store.js';
+
+/** What the cloud answered to one launch call. */
+export type CallAnswer =
+  /** it made these instances, in launch-index order */
+  | { readonly kind: 'made'; readonly instanceIds: readonly string[] }
+  /** it refused for good (capacity, an invalid request): nothing was made */
+  | { readonly kind: 'refused' }
+  /** the token was already used with other parameters: an earlier send landed */
+  | { readonly kind: 'landed' }
+  /** no answer (retries ran out, the lease ran out, the connection broke): it may or may not have landed */
+  | { readonly kind: 'unknown' };
+
+/** The journal's slots against the cloud's listing. */
+export interface Settled {
+  /** slots not yet listed: they count as capacity (unless their image is drained) */
+  readonly pending: PendingLaunch[];
+  /** calls given up on: invisible for longer than the visibility timeout */
+  readonly expired: SentLaunch[];
+}
+
+export class JournalUnreadable extends Error {
+  override readonly name = 'JournalUnreadable';
+}
+
+/**
+ * The reconciler's journal, `reconciler.json`: the one place that knows what was sent, with exactly
+ * which parameters. Launches are written before they are sent; answers are folded in after; every
+ * write is conditional on the version this journal itself last read or wrote, so a second writer
+ * (another replica) makes the write fail instead of being overwritten.
+ */
+export class Journal {
+  private written: string;
+
+  private constructor(
+    private readonly state: StateStore,
+    private doc: ReconcilerDoc,
+    private etag: string | undefined,
+  ) {
+    this.written = JSON.stringify(doc);
+  }
+
+  static async open(state: StateStore): Promise<Journal> {
+    let found;
+    try {
+      found = await state.read<unknown>(RECONCILER_DOC);
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
+      throw e;
+    }
+    const journal = new Journal(state, found === undefined ? EMPTY_RECONCILER_DOC : migrate(found.doc), found?.etag);
+    return journal;
+  }
+
+  get document(): ReconcilerDoc {
+    return this.doc;
+  }
+
+  /** The exact request of a call sent earlier, if it may be re-sent. */
+  resendable(clientToken: string): LaunchRequest | undefined {
+    const sent = this.doc.launches.find((l) => l.request.clientToken === clientToken);
+    return sent && !sent.frozen && sent.instanceIds === undefined ? sent.request : undefined;
+  }
+
+  /**
+   * Match the journal against the instances the cloud lists now: slots seen leave the journal, calls
+   * invisible for longer than the timeout are given up (except in regions that could not be listed),
+   * the rest are pending.
+   */
+  settle(instances: readonly Instance[], now: number, visibilityTimeoutMs: number, unobserved: ReadonlySet<string> = new Set()): Settled {
+    const settled = this.pending(instances, now, visibilityTimeoutMs, unobserved);
+    const gone = new Set([...settled.expired, ...settled.done].map((l) => l.request.clientToken));
+    this.doc = { ...this.doc, launches: this.doc.launches.filter((l) => !gone.has(l.request.clientToken)) };
+    return { pending: settled.pending, expired: settled.expired };
+  }
+
+  /** The slots still pending against `instances`, without changing the journal (for re-planning within a cycle). */
+  pending(instances: readonly Instance[], now: number, visibilityTimeoutMs: number, unobserved: ReadonlySet<string> = new Set()): Settled & { done: SentLaunch[] } {
+    const byToken = new Map<string, Map<number, Instance>>();
+    const ids = new Set<string>();
+    for (const i of instances) {
+      ids.add(i.id);
+      if (i.clientToken === undefined) continue;
+      const seen = byToken.get(i.clientToken) ?? new Map<number, Instance>();
+      seen.set(i.launchIndex ?? 0, i);
+      byToken.set(i.clientToken, seen);
+    }
+    const pending: PendingLaunch[] = [];
+    const expired: SentLaunch[] = [];
+    const done: SentLaunch[] = [];
+    for (const sent of this.doc.launches) {
+      const seen = byToken.get(sent.request.clientToken) ?? new Map<number, Instance>();
+      // Once any of its instances is listed, the call is known to have landed: it is never re-sent.
+      const landed = sent.instanceIds !== undefined || seen.size > 0;
+      const slots = sent.request.slots
+        .map((slot, index) => ({ slot, index, instanceId: sent.instanceIds?.[index] ?? seen.get(index)?.id }))
+        .filter(({ index }) => sent.instanceIds === undefined || index < sent.instanceIds.length)
+        .filter(({ index, instanceId }) => !seen.has(index) && !(instanceId !== undefined && ids.has(instanceId)));
+      if (slots.length === 0) {
+        done.push(sent);
+        continue;
+      }
+      if (now - sent.requestedAt > visibilityTimeoutMs && !unobserved.has(sent.request.region)) {
+        expired.push(sent);
+        continue;
+      }
+      const r = sent.request;
+      for (const { slot, instanceId } of slots) {
+        pending.push({
+          pool: r.pool,
+          region: r.region,
+          az: r.az,
+          subnetId: r.subnetId,
+          instanceType: r.instanceType,
+          lifecycle: r.lifecycle,
+          ami: r.ami,
+          name: slot.name,
+          ...(slot.replaces !== undefined ? { replaces: slot.replaces } : {}),
+          ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
+          clientToken: r.clientToken,
+          requestedAt: sent.requestedAt,
+          ...(instanceId !== undefined ? { instanceId } : {}),
+          resendable: !landed && !sent.frozen,
+        });
+      }
+    }
+    return { pending, expired, done };
+  }
+
+  /** Write down launches about to be sent and instances about to be terminated, before doing either. */
+  async recordSending(requests: readonly LaunchRequest[], terminating: readonly string[], now: number): Promise<void> {
+    const known = new Set(this.doc.launches.map((l) => l.request.clientToken));
+    const fresh = requests.filter((r) => !known.has(r.clientToken)).map((request): SentLaunch => ({ request, requestedAt: now }));
+    if (fresh.length === 0 && terminating.every((id) => this.doc.terminated[id] !== undefined)) return;
+    this.doc = {
+      ...this.doc,
+      launches: [...this.doc.launches, ...fresh],
+      terminated: { ...this.doc.terminated, ...Object.fromEntries(terminating.map((id) => [id, now])) },
+    };
+    await this.flush();
+  }
+
+  /** Fold the cloud's answers in (written with the next flush). A refused call leaves the journal at once. */
+  recordAnswers(answers: ReadonlyMap<string, CallAnswer>): void {
+    const launches: SentLaunch[] = [];
+    for (const sent of this.doc.launches) {
+      const answer = answers.get(sent.request.clientToken);
+      if (answer === undefined || answer.kind === 'unknown') launches.push(sent);
+      else if (answer.kind === 'made') launches.push({ ...sent, instanceIds: answer.instanceIds });
+      else if (answer.kind === 'landed') launches.push({ ...sent, frozen: true });
+      // refused: nothing was made, nothing to wait for
+    }
+    this.doc = { ...this.doc, launches };
+  }
+
+  /**
+   * The end of a cycle: the timers and facts the plan keeps, the ends first seen this cycle, and
+   * memory that is no longer needed dropped. Written only when something changed since the last write.
+   */
+  async commit(update: { timers: Readonly<Record<string, PoolTimers>>; established: Readonly<Record<string, number>>; endsSeen: Readonly<Record<string, number>> }, now: number): Promise<void> {
+    const terminated = Object.fromEntries(Object.entries(this.doc.terminated).filter(([, at]) => now - at < TERMINATED_MEMORY_MS));
+    this.doc = { ...this.doc, timers: update.timers, established: update.established, endsSeen: update.endsSeen, terminated };
+    if (JSON.stringify(this.doc) !== this.written) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    this.etag = await this.state.write(RECONCILER_DOC, this.doc, this.etag);
+    this.written = JSON.stringify(this.doc);
+  }
+}
+
+/**
+ * A journal document as stored, made current. Documents of the first version kept each pending
+ * launch without its whole request: those are kept as waiting, never re-sent.
+ */
+export function migrate(raw: unknown): ReconcilerDoc {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new JournalUnreadable(`state ${RECONCILER_DOC}: expected a JSON object`);
+  const doc = raw as Partial<ReconcilerDoc> & { pendingLaunches?: readonly (PendingLaunch & { instanceId?: string })[] };
+  const launches: SentLaunch[] = Array.isArray(doc.launches) ? [...doc.launches] : [];
+  for (const p of doc.pendingLaunches ?? []) {
+    launches.push({
+      request: {
+        fleet: '',
+        pool: p.pool,
+        region: p.region,
+        az: p.az,
+        subnetId: p.subnetId,
+        securityGroups: [],
+        instanceType: p.instanceType,
+        lifecycle: p.lifecycle,
+        ami: p.ami,
+        clientToken: p.clientToken,
+        slots: [{ name: p.name, ...(p.replaces !== undefined ? { replaces: p.replaces } : {}) }],
+        tags: {},
+      },
+      requestedAt: p.requestedAt,
+      ...(p.instanceId !== undefined ? { instanceIds: [p.instanceId] } : {}),
+      frozen: true,
+    });
+  }
+  return {
+    version: 2,
+    timers: doc.timers ?? {},
+    launches,
+    terminated: doc.terminated ?? {},
+    endsSeen: doc.endsSeen ?? {},
+    established: doc.established ?? {},
+  };
+}
