@@ -1,6 +1,6 @@
 # fleet as a container: `docker build -t fleet .`, then for example
 #   docker run --rm fleet sim --hours 1
-#   docker run -d --stop-timeout 120 -p 9464:9464 \
+#   docker run -d --stop-timeout 300 -p 9464:9464 \
 #     -v /srv/fleet/config:/etc/fleet:ro -e FLEET_CONFIG=/etc/fleet/fleet.json fleet
 # With no config mounted, the image's own config/default.json and example policies apply; every key
 # can also be set by a FLEET_* variable. AWS credentials come from the SDK's chain (instance or pod
