@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { InputError } from '../domain/errors.js';
 
@@ -89,6 +90,19 @@ function addFormats(): void {
 
 export const DEFAULT_CONFIG_FILE = 'config/default.json';
 
+/** The config/default.json that ships with the installed package (src/config or dist/config → package root). */
+export const PACKAGED_CONFIG_FILE = fileURLToPath(new URL('../../config/default.json', import.meta.url));
+
+/**
+ * The config file used when neither --config nor FLEET_CONFIG names one: ./config/default.json when
+ * the working directory has one (a checkout), else the installed package's own, so a globally
+ * installed `fleet` runs from any directory.
+ */
+export function defaultConfigFile(cwd: string = process.cwd()): string {
+  const local = join(cwd, DEFAULT_CONFIG_FILE);
+  return existsSync(local) ? local : PACKAGED_CONFIG_FILE;
+}
+
 /**
  * Load the configuration: defaults, then the JSON file, then FLEET_* variables.
  * Relative paths in the file are taken from the file's own directory, so a config works from any
@@ -97,7 +111,7 @@ export const DEFAULT_CONFIG_FILE = 'config/default.json';
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): FleetConfig {
   addFormats();
   const explicit = file ?? env.FLEET_CONFIG;
-  const path = explicit ?? DEFAULT_CONFIG_FILE;
+  const path = explicit ?? defaultConfigFile();
   const config = schema(env);
   let fromFile: Record<string, unknown> = {};
   if (existsSync(path)) {

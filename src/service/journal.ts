@@ -56,6 +56,11 @@ export class Journal {
     return journal;
   }
 
+  /** A journal with nothing in it yet (a store that has never been written). */
+  static blank(state: StateStore): Journal {
+    return new Journal(state, EMPTY_RECONCILER_DOC, undefined);
+  }
+
   get document(): ReconcilerDoc {
     return this.doc;
   }

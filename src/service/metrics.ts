@@ -4,8 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { classify } from '../cloud/errors.js';
 import type { CallCounter } from '../cloud/guarded.js';
 import type { LaunchOutcome } from '../domain/outcome.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import type { Snapshot } from '../domain/snapshot.js';
 import { LIFECYCLES } from '../domain/types.js';
+import { FallbackTime, InterruptionTally } from './cycle-tallies.js';
 import type { InputSource } from './inputs.js';
+import { poolCosts, savingsRatio } from './pool-costs.js';
 import type { CycleResult } from './reconciler.js';
 
 const FAILURE_KINDS = ['capacity', 'retryable', 'rejected'] as const;
@@ -30,12 +34,23 @@ export class FleetMetrics {
   private readonly inputStale: Gauge<'input'>;
   private readonly lastSuccess: Gauge;
   private readonly blocked: Gauge;
+  private readonly costPerHour: Gauge<'pool' | 'lifecycle'>;
+  private readonly onDemandEquivalent: Gauge<'pool'>;
+  private readonly savings: Gauge<'pool'>;
+  private readonly fallbackSeconds: Counter<'pool'>;
+  private readonly interruptions: Counter<'region' | 'az' | 'instance_type'>;
+  private readonly leader: Gauge<'replica'>;
+  private readonly policies: readonly PoolPolicy[];
+  private readonly fallbackTime = new FallbackTime();
+  private readonly interruptionTally = new InterruptionTally();
   /** the CallCounter's values at the last observation: it is cumulative, Prometheus wants increments */
   private readonly seenCalls = new Map<string, number>();
   private readonly seenRetries = new Map<string, number>();
 
-  constructor({ now = Date.now }: { now?: () => number } = {}) {
+  /** `policies` price the pools and say when their fallback starts; without them, cost figures are absent. */
+  constructor({ now = Date.now, policies = [] }: { now?: () => number; policies?: readonly PoolPolicy[] } = {}) {
     this.now = now;
+    this.policies = policies;
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.cycles = new Counter({ name: 'fleet_cycles_total', help: 'Reconcile cycles, by result', labelNames: ['result'], registers });
@@ -56,6 +71,12 @@ export class FleetMetrics {
     this.inputStale = new Gauge({ name: 'fleet_input_stale', help: '1 when the input is the last good copy or missing', labelNames: ['input'], registers });
     this.lastSuccess = new Gauge({ name: 'fleet_last_success_timestamp_seconds', help: 'When the last successful cycle ended', registers });
     this.blocked = new Gauge({ name: 'fleet_blocked', help: '1 when the last plan was blocked (no usable inputs): nothing changes', registers });
+    this.costPerHour = new Gauge({ name: 'fleet_cost_per_hour_dollars', help: 'Dollars per hour of the live instances at the last cycle; absent when a price is unknown', labelNames: ['pool', 'lifecycle'], registers });
+    this.onDemandEquivalent = new Gauge({ name: 'fleet_on_demand_equivalent_per_hour_dollars', help: 'Dollars per hour the same live instances would cost on demand; absent when a price is unknown', labelNames: ['pool'], registers });
+    this.savings = new Gauge({ name: 'fleet_savings_ratio', help: '1 - cost / on-demand cost of the live instances; absent when a price is unknown or the pool is empty', labelNames: ['pool'], registers });
+    this.fallbackSeconds = new Counter({ name: 'fleet_fallback_seconds_total', help: 'Seconds the pool spent with on-demand fallback active (shortfall older than spot.fallbackAfter), counted from cycle to cycle', labelNames: ['pool'], registers });
+    this.interruptions = new Counter({ name: 'fleet_interruptions_total', help: 'Spot interruptions by offer, each instance once (those already listed at the first cycle are not counted)', labelNames: ['region', 'az', 'instance_type'], registers });
+    this.leader = new Gauge({ name: 'fleet_leader', help: '1 while this replica holds the leader lease, 0 while it stands by', labelNames: ['replica'], registers });
 
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
@@ -63,6 +84,12 @@ export class FleetMetrics {
     for (const kind of ['launch', 'terminate']) {
       for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
     }
+    for (const policy of policies) this.fallbackSeconds.labels(policy.pool).inc(0);
+  }
+
+  /** Whether this replica holds the leader lease (asked before every cycle). */
+  observeLeader(replica: string, held: boolean): void {
+    this.leader.labels(replica).set(held ? 1 : 0);
   }
 
   /** Record one cycle: its result (undefined when it threw), its duration and the API calls so far. */
@@ -88,6 +115,7 @@ export class FleetMetrics {
       this.poolUnmet.labels(p.pool).set(p.unmet);
       this.poolPending.labels(p.pool).set(p.pending);
     }
+    this.observeSnapshot(result.observation.snapshot);
 
     for (const outcome of result.outcomes) {
       for (const l of outcome.launches) {
@@ -99,6 +127,22 @@ export class FleetMetrics {
         this.actions.labels('terminate', t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
       }
     }
+  }
+
+  /** What the cycle saw, whatever it planned: cost, fallback time, interruptions. */
+  private observeSnapshot(snapshot: Snapshot): void {
+    for (const gauge of [this.costPerHour, this.onDemandEquivalent, this.savings]) gauge.reset();
+    for (const cost of poolCosts(snapshot, this.policies)) {
+      for (const lifecycle of LIFECYCLES) {
+        const perHour = cost.perHour[lifecycle];
+        if (perHour !== undefined) this.costPerHour.labels(cost.pool, lifecycle).set(perHour);
+      }
+      if (cost.onDemandEquivalent !== undefined) this.onDemandEquivalent.labels(cost.pool).set(cost.onDemandEquivalent);
+      const ratio = savingsRatio(cost);
+      if (ratio !== undefined) this.savings.labels(cost.pool).set(ratio);
+    }
+    for (const [pool, seconds] of this.fallbackTime.observe(snapshot, this.policies)) this.fallbackSeconds.labels(pool).inc(seconds);
+    for (const i of this.interruptionTally.observe(snapshot.instances)) this.interruptions.labels(i.region, i.az, i.instanceType).inc();
   }
 
   private observeCalls(calls: CallCounter): void {

@@ -94,6 +94,44 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
       // What the service counted is what went over the wire.
       expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(proxy.calls.filter((c) => c.action === 'RunInstances').length);
       expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.be.at.least(2);
+      // This replica leads; its name carries its pid.
+      expect(text).to.match(new RegExp(`^fleet_leader\\{replica="[^"]+:${child.pid}:[0-9a-f]{6}"\\} 1$`, 'm'));
+      // Three spot instances, priced (moto's constant spot price), against the policy's on-demand price.
+      const spot = sample(text, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}') as number;
+      const onDemand = sample(text, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}') as number;
+      expect(spot).to.be.greaterThan(0);
+      expect(onDemand).to.be.greaterThan(0);
+      expect(sample(text, 'fleet_savings_ratio{pool="bld-linux64"}')).to.be.closeTo(1 - spot / onDemand, 1e-9);
+      expect(sample(text, 'fleet_fallback_seconds_total{pool="bld-linux64"}')).to.equal(0);
+
+      // A second replica on the same state stands by: healthy, not the leader, no pool figures.
+      const standbyPort = await freePort();
+      const standby = spawn(process.execPath, [BIN, 'reconcile', '--config', config], {
+        env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(standbyPort) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let standbyErr = '';
+      standby.stderr.on('data', (d: Buffer) => (standbyErr += d.toString()));
+      const standbyExited = new Promise<number | null>((resolve) => standby.on('close', resolve));
+      try {
+        const waiting = await until(
+          'the second replica standing by',
+          async () => {
+            const r = await fetch(`http://127.0.0.1:${standbyPort}/healthz`);
+            const body = (await r.json()) as { status: string };
+            return body.status === 'standby' ? { code: r.status, body } : undefined;
+          },
+          30_000,
+          () => standbyErr,
+        );
+        expect(waiting.code).to.equal(200);
+        const standbyText = await (await fetch(`http://127.0.0.1:${standbyPort}/metrics`)).text();
+        expect(standbyText).to.match(new RegExp(`^fleet_leader\\{replica="[^"]+:${standby.pid}:[0-9a-f]{6}"\\} 0$`, 'm'));
+        expect(standbyText).not.to.match(/^fleet_pool_desired\{/m);
+      } finally {
+        standby.kill('SIGTERM');
+      }
+      expect(await standbyExited, standbyErr).to.equal(0);
 
       const healthz = await fetch(`${base}/healthz`);
       expect(healthz.status).to.equal(200);

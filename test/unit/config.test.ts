@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig, requireInputs, type FleetConfig } from '../../src/config/config.js';
+import { PACKAGED_CONFIG_FILE, defaultConfigFile, loadConfig, requireInputs, type FleetConfig } from '../../src/config/config.js';
 import { inputError } from '../support/expect.js';
 import { testConfig } from '../support/sim-fleet.js';
 
@@ -127,6 +127,23 @@ describe('config: loadConfig', () => {
       const other = join(dir, 'other.json');
       writeFileSync(other, JSON.stringify({ fleet: 'other' }));
       expect(loadConfig(file, { FLEET_CONFIG: other }).fleet).to.equal('explicit');
+    });
+
+    it('with neither, ./config/default.json when the working directory has one', () => {
+      mkdirSync(join(dir, 'config'));
+      writeFileSync(join(dir, 'config', 'default.json'), '{}');
+      expect(defaultConfigFile(dir)).to.equal(join(dir, 'config', 'default.json'));
+      expect(defaultConfigFile(process.cwd())).to.equal(resolve('config/default.json'));
+    });
+
+    it('with neither and no ./config/default.json, the config the package ships (an installed fleet runs from anywhere)', () => {
+      expect(defaultConfigFile(dir)).to.equal(PACKAGED_CONFIG_FILE);
+      expect(isAbsolute(PACKAGED_CONFIG_FILE)).to.equal(true);
+      // The package's own file: in this checkout, the repository's config/default.json.
+      expect(PACKAGED_CONFIG_FILE).to.equal(resolve('config/default.json'));
+      const c = loadConfig(defaultConfigFile(dir), {});
+      expect(c.fleet).to.equal('releng');
+      expect(c.policies).to.equal(resolve('policies'));
     });
   });
 

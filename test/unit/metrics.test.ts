@@ -2,8 +2,14 @@ import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { register as globalRegistry } from 'prom-client';
 import { CallCounter } from '../../src/cloud/guarded.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import { type Snapshot, onDemandKey } from '../../src/domain/snapshot.js';
+import { statusView } from '../../src/plan/status.js';
+import { InterruptionTally } from '../../src/service/cycle-tallies.js';
+import { Journal } from '../../src/service/journal.js';
 import { FleetMetrics, Health, type MetricsServer, startMetricsServer } from '../../src/service/metrics.js';
-import { policy } from '../support/builders.js';
+import type { CycleResult } from '../../src/service/reconciler.js';
+import { T0, instance, policy, snapshot } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 
 const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'], securityGroups: ['sg-1'] } };
@@ -179,6 +185,166 @@ describe('metrics: what a reconcile cycle exposes', () => {
     expect(await sample(a, 'fleet_cycles_total{result="failed"}')).to.equal(1);
     expect(await sample(b, 'fleet_cycles_total{result="failed"}')).to.equal(0);
     expect(globalRegistry.getSingleMetric('fleet_cycles_total')).to.equal(undefined);
+  });
+});
+
+/** A successful cycle that saw `snap` and planned nothing: what the cost and tally metrics read. */
+function sawOnly(snap: Snapshot): CycleResult {
+  return {
+    observation: {
+      snapshot: snap,
+      journal: Journal.blank({ where: 'nowhere', read: async () => undefined, write: async () => '' }),
+      endsSeen: {},
+      inputs: { desired: 'fresh', manifest: 'fresh' },
+    },
+    plan: { actions: [], timers: snap.timers, established: {}, pools: [] },
+    outcomes: [],
+    dryRun: false,
+  };
+}
+
+async function absent(metrics: FleetMetrics, prefix: string): Promise<boolean> {
+  return !(await metrics.metrics()).split('\n').some((l) => l.startsWith(prefix));
+}
+
+describe('metrics: cost, savings, fallback time, interruptions and the lease', () => {
+  const bld = policy(); // onDemandPrice 0.2; spot prices: c5.xlarge 0.07 in 1a, 0.06 in 1b
+  const observe = (metrics: FleetMetrics, snap: Snapshot) => metrics.observeCycle(sawOnly(snap), undefined, 100, new CallCounter());
+
+  it('prices the live instances per pool and lifecycle, against what they would cost on demand', async () => {
+    const metrics = new FleetMetrics({ policies: [bld] });
+    observe(
+      metrics,
+      snapshot({
+        instances: [
+          instance({ az: 'us-east-1a', lifecycle: 'spot', state: 'running' }),
+          instance({ az: 'us-east-1b', lifecycle: 'spot', state: 'pending' }),
+          instance({ az: 'us-east-1a', lifecycle: 'on-demand', state: 'running' }),
+          // Ended instances cost nothing.
+          instance({ az: 'us-east-1a', lifecycle: 'spot', state: 'terminated' }),
+          instance({ az: 'us-east-1a', lifecycle: 'on-demand', state: 'stopped' }),
+        ],
+      }),
+    );
+    expect(await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')).to.be.closeTo(0.13, 1e-9);
+    expect(await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="on-demand"}')).to.be.closeTo(0.2, 1e-9);
+    expect(await sample(metrics, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}')).to.be.closeTo(0.6, 1e-9);
+    expect(await sample(metrics, 'fleet_savings_ratio{pool="bld-linux64"}')).to.be.closeTo(1 - 0.33 / 0.6, 1e-9);
+  });
+
+  it('prefers the Price List figure to the policy\'s onDemandPrice, as fleet status does', async () => {
+    const metrics = new FleetMetrics({ policies: [bld] });
+    const listed = onDemandKey('us-east-1', 'c5.xlarge', 'Linux/UNIX');
+    const snap = snapshot({ instances: [instance({ az: 'us-east-1b' }), instance({ lifecycle: 'on-demand' })], onDemandPrices: { [listed]: 0.17 } });
+    observe(metrics, snap);
+    expect(await sample(metrics, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}')).to.be.closeTo(0.34, 1e-9);
+    const total = ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')) ?? NaN) + ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="on-demand"}')) ?? NaN);
+    expect(total).to.be.closeTo(statusView(snap, [bld]).pools[0]?.costPerHour as number, 1e-4);
+  });
+
+  it('leaves out a figure with an unknown price instead of guessing, and the savings of an empty pool', async () => {
+    const unpriced = policy({ onDemandPrice: undefined });
+    const metrics = new FleetMetrics({ policies: [unpriced] });
+    // No spot price for the zone of one instance; no on-demand price at all.
+    observe(metrics, snapshot({ instances: [instance({ az: 'us-east-1a' }), instance({ az: 'us-east-1d' })] }));
+    expect(await absent(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')).to.equal(true);
+    expect(await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="on-demand"}')).to.equal(0);
+    expect(await absent(metrics, 'fleet_on_demand_equivalent_per_hour_dollars{')).to.equal(true);
+    expect(await absent(metrics, 'fleet_savings_ratio{')).to.equal(true);
+
+    // Priced again: the figures come back; an empty pool costs 0 and has no savings ratio.
+    const priced = new FleetMetrics({ policies: [bld] });
+    observe(priced, snapshot({ instances: [instance({ az: 'us-east-1a' })] }));
+    expect(await sample(priced, 'fleet_savings_ratio{pool="bld-linux64"}')).to.be.closeTo(1 - 0.07 / 0.2, 1e-9);
+    observe(priced, snapshot({ instances: [] }));
+    expect(await sample(priced, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')).to.equal(0);
+    expect(await sample(priced, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}')).to.equal(0);
+    expect(await absent(priced, 'fleet_savings_ratio{')).to.equal(true);
+  });
+
+  it('matches fleet status on a real cycle of the simulated cloud', async () => {
+    const fleet = simFleet();
+    const metrics = new FleetMetrics({ policies: fleet.policies });
+    fleet.publishDesired({ 'bld-linux64': 4 });
+    await fleet.cycle();
+    fleet.advance(60_000);
+    const result = await fleet.cycle();
+    metrics.observeCycle(result, undefined, 100, fleet.runtime.calls);
+    const status = statusView(result.observation.snapshot, fleet.policies).pools.find((p) => p.pool === 'bld-linux64');
+    expect(status?.spot).to.equal(4);
+    const spot = await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}');
+    expect(spot).to.be.greaterThan(0);
+    expect(spot).to.be.closeTo(status?.costPerHour as number, 1e-4);
+    const onDemand = (await sample(metrics, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}')) as number;
+    expect(onDemand).to.be.greaterThan(spot as number);
+    expect(await sample(metrics, 'fleet_savings_ratio{pool="bld-linux64"}')).to.be.closeTo(1 - (spot as number) / onDemand, 1e-9);
+  });
+
+  it('counts the seconds a pool spends past fallbackAfter, from cycle to cycle', async () => {
+    const other: PoolPolicy = policy({ pool: 'tst-linux64', names: 'tst-linux64-{nnn}' });
+    const metrics = new FleetMetrics({ policies: [bld, other] });
+    const seconds = () => sample(metrics, 'fleet_fallback_seconds_total{pool="bld-linux64"}');
+    const at = (now: number, shortfallSince?: number) => snapshot({ now, timers: shortfallSince === undefined ? {} : { 'bld-linux64': { shortfallSince } } });
+    expect(await seconds()).to.equal(0);
+    // Short for 400 s with fallbackAfter 300: in fallback, but the first cycle only sets the start.
+    observe(metrics, at(T0, T0 - 400_000));
+    expect(await seconds()).to.equal(0);
+    observe(metrics, at(T0 + 60_000, T0 - 400_000));
+    expect(await seconds()).to.equal(60);
+    // Whole again: nothing more.
+    observe(metrics, at(T0 + 120_000));
+    expect(await seconds()).to.equal(60);
+    // Short again from T0+100s: fallback from T0+400s; counted from then, not from the last cycle.
+    observe(metrics, at(T0 + 180_000, T0 + 100_000));
+    expect(await seconds()).to.equal(60);
+    observe(metrics, at(T0 + 460_000, T0 + 100_000));
+    expect(await seconds()).to.equal(120);
+    expect(await sample(metrics, 'fleet_fallback_seconds_total{pool="tst-linux64"}')).to.equal(0);
+  });
+
+  it('counts each spot interruption once, by offer, and none already listed at the first cycle', async () => {
+    const metrics = new FleetMetrics({ policies: [bld] });
+    const before = instance({ state: 'terminated', endCause: 'spot-interruption', az: 'us-east-1a' });
+    const first = instance({ state: 'terminated', endCause: 'spot-interruption', az: 'us-east-1b', instanceType: 'm5.xlarge' });
+    const second = instance({ state: 'shutting-down', endCause: 'spot-interruption', az: 'us-east-1b', instanceType: 'm5.xlarge' });
+    const byUser = instance({ state: 'terminated', endCause: 'user', az: 'us-east-1b', instanceType: 'm5.xlarge' });
+    const series = 'fleet_interruptions_total{region="us-east-1",az="us-east-1b",instance_type="m5.xlarge"}';
+    observe(metrics, snapshot({ instances: [before] }));
+    expect(await absent(metrics, 'fleet_interruptions_total{')).to.equal(true);
+    observe(metrics, snapshot({ instances: [before, first, byUser] }));
+    expect(await sample(metrics, series)).to.equal(1);
+    observe(metrics, snapshot({ instances: [before, first, second, byUser] }));
+    expect(await sample(metrics, series)).to.equal(2);
+    observe(metrics, snapshot({ instances: [first, second] }));
+    expect(await sample(metrics, series)).to.equal(2);
+    expect(await absent(metrics, 'fleet_interruptions_total{region="us-east-1",az="us-east-1a"')).to.equal(true);
+  });
+
+  it('remembers a bounded number of interrupted instances, the newest', () => {
+    const tally = new InterruptionTally(2);
+    const [a, b, c] = [1, 2, 3].map(() => instance({ state: 'terminated', endCause: 'spot-interruption' })) as [ReturnType<typeof instance>, ReturnType<typeof instance>, ReturnType<typeof instance>];
+    expect(tally.observe([])).to.deep.equal([]);
+    expect(tally.observe([a, b])).to.deep.equal([a, b]);
+    expect(tally.observe([a, b, c])).to.deep.equal([c]);
+    // a, the oldest, was forgotten to keep two: seen again, it counts again; b and c do not.
+    expect(tally.observe([a, b, c])).to.deep.equal([a]);
+    expect(tally.observe([c])).to.deep.equal([]);
+  });
+
+  it('shows whether this replica holds the leader lease', async () => {
+    const metrics = new FleetMetrics();
+    expect(await absent(metrics, 'fleet_leader{')).to.equal(true);
+    metrics.observeLeader('host-a:42:abcdef', true);
+    expect(await sample(metrics, 'fleet_leader{replica="host-a:42:abcdef"}')).to.equal(1);
+    metrics.observeLeader('host-a:42:abcdef', false);
+    expect(await sample(metrics, 'fleet_leader{replica="host-a:42:abcdef"}')).to.equal(0);
+  });
+
+  it('keeps the cost figures of the last good cycle after a failed one', async () => {
+    const metrics = new FleetMetrics({ policies: [bld] });
+    observe(metrics, snapshot({ instances: [instance({ az: 'us-east-1a' })] }));
+    metrics.observeCycle(undefined, new Error('state store unreachable'), 100, new CallCounter());
+    expect(await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')).to.be.closeTo(0.07, 1e-9);
   });
 });
 

@@ -63,6 +63,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   const standby = async () => {
     if (!lease) return true;
     const status = await lease.acquireOrRenew();
+    observed.leader(lease.holder, status.held);
     if (!status.held) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
     return status.held;
   };
@@ -88,9 +89,9 @@ class LeaseHeldError extends RuntimeFailure {
 async function serveMetrics(ctx: Context, calls: CallCounter) {
   const port = ctx.config.metrics.port;
   if (port === 0) {
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, close: async () => {} };
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, leader: () => {}, close: async () => {} };
   }
-  const metrics = new FleetMetrics();
+  const metrics = new FleetMetrics({ policies: ctx.policies });
   const health = new Health({ intervalMs: ctx.config.interval * 1000 });
   let server: { port: number; close: () => Promise<void> };
   try {
@@ -99,7 +100,7 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
     // The fleet matters more than its dashboard (and a second replica on the same host must still
     // stand by for the lease): the service runs on, and says loudly what it lacks.
     ctx.log.error({ port, error: (e as Error).message }, 'metrics and health endpoints are off');
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, close: async () => {} };
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, leader: () => {}, close: async () => {} };
   }
   ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
   return {
@@ -112,6 +113,7 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
       metrics.observeCycle(result, error, durationMs, calls);
       health.observe(result, error);
     },
+    leader: (replica: string, held: boolean) => metrics.observeLeader(replica, held),
     close: () => server.close(),
   };
 }
