@@ -54,6 +54,11 @@ describe('AWS adapter: the RunInstances request', () => {
     expect(Buffer.from(input.UserData as string, 'base64').toString('utf8')).to.equal('hostname: x\n');
   });
 
+  it('terminates, rather than stops, an instance that powers itself off', () => {
+    expect(runInstancesInput(REQUEST)).to.include({ InstanceInitiatedShutdownBehavior: 'terminate' });
+    expect(runInstancesInput({ ...REQUEST, lifecycle: 'on-demand' })).to.include({ InstanceInitiatedShutdownBehavior: 'terminate' });
+  });
+
   it('leaves the max price to EC2 (the on-demand price) when fleet sets none', () => {
     expect(runInstancesInput(REQUEST).InstanceMarketOptions?.SpotOptions).not.to.have.key('MaxPrice');
   });

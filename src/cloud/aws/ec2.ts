@@ -14,12 +14,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
+import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
 import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
-
-export const MANAGED_BY_TAG = 'fleet:managed-by';
-export const POOL_TAG = 'fleet:pool';
-export const REPLACES_TAG = 'fleet:replaces';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -206,6 +203,8 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
         }
       : {}),
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
+    // A worker that powers itself off (fleet check-ami on a stale image) is gone, not stopped and billed for its volumes.
+    InstanceInitiatedShutdownBehavior: 'terminate',
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },
       { ResourceType: 'volume', Tags: tags },
