@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CloudError, classify } from '../cloud/errors.js';
 import { InputError, RuntimeFailure } from '../domain/errors.js';
 import { amisListCommand, amisPruneCommand } from './commands/amis.js';
+import { checkAmiCommand } from './commands/check-ami.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { drainCommand, undrainCommand } from './commands/drain.js';
 import { planCommand } from './commands/plan.js';
@@ -20,7 +21,8 @@ export function positiveInteger(value: string, what = 'value'): number {
   return Number(value);
 }
 
-function program(): Command {
+/** `exitWith` lets a command end with a status of its own (check-ami's verdicts). */
+function program(exitWith: (status: number) => void): Command {
   const fleet = new Command('fleet')
     .description('Keeps pools of EC2 spot workers at their desired size, on the freshest golden AMI.')
     .addOption(new Option('-c, --config <file>', 'configuration file (env FLEET_CONFIG)').default(undefined, 'config/default.json'))
@@ -111,15 +113,22 @@ function program(): Command {
     .option('--json', 'only the effective configuration, as JSON')
     .action((options, cmd: Command) => configCheckCommand(global(cmd), options));
 
+  fleet
+    .command('check-ami')
+    .description('on a worker at boot: would fleet launch this instance\'s AMI for its pool and region now? exit 0 launchable, 3 outdated, 4 drained, 1 cannot tell')
+    .option('--json', 'machine-readable output')
+    .action(async (options, cmd: Command) => exitWith(await checkAmiCommand(global(cmd), options)));
+
   return fleet;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const cli = program();
+  let status: number = EXIT.ok;
+  const cli = program((code) => (status = code));
   const debug = argv.includes('--debug');
   try {
     await cli.parseAsync(argv, { from: 'user' });
-    return EXIT.ok;
+    return status;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Help and version are not errors; usage mistakes are (commander has printed them).

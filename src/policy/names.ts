@@ -33,44 +33,83 @@ export function allocateNames(template: string, taken: ReadonlySet<string>, coun
   return names;
 }
 
-/**
- * A batch's slot names in one short tag value, in launch-index order: the template, a space, and the
- * slot numbers with runs of consecutive numbers written as ranges: `bld-linux64-spot-{nnn} 3-5,9`
- * holds bld-linux64-spot-003, -004, -005 and -009. A worker reads its own with its `ami-launch-index`.
- * Undefined when a name is not one of the template's.
- */
-export function encodeNames(template: string, names: readonly string[]): string | undefined {
-  const slots: number[] = [];
-  for (const name of names) {
-    const slot = slotOf(template, name);
-    if (slot === undefined || formatName(template, slot) !== name) return undefined;
-    slots.push(slot);
-  }
-  const runs: string[] = [];
-  for (let i = 0; i < slots.length; ) {
-    let j = i;
-    while (j + 1 < slots.length && (slots[j + 1] as number) === (slots[j] as number) + 1) j++;
-    runs.push(j > i ? `${slots[i]}-${slots[j]}` : `${slots[i]}`);
-    i = j + 1;
-  }
-  return `${template} ${runs.join(',')}`;
+// A batched launch (MinCount/MaxCount) cannot give each instance its own Name tag at launch, so it
+// carries one tag, fleet:names, naming every instance of the batch: the template, a space, and the
+// slot numbers in launch-index order, written as comma-separated runs. "bld-linux64-spot-{nnn} 3-5,9"
+// names bld-linux64-spot-003, -004, -005 and -009 for launch indexes 0, 1, 2 and 3. A worker reads
+// it from its tags in metadata and picks the entry at its ami-launch-index.
+
+/** Most names one tag may carry: far above any batch, low enough that a forged tag cannot exhaust memory. */
+export const MAX_NAMES_PER_TAG = 10_000;
+
+interface SlotRun {
+  readonly first: number;
+  readonly last: number;
 }
 
-/** The names an encodeNames() value holds, in launch-index order; undefined when it is not one. */
-export function decodeNames(value: string): string[] | undefined {
-  const space = value.lastIndexOf(' ');
-  if (space < 0) return undefined;
-  const template = value.slice(0, space);
-  if (!isValidNameTemplate(template)) return undefined;
-  const names: string[] = [];
-  for (const run of value.slice(space + 1).split(',')) {
-    const match = /^(\d+)(?:-(\d+))?$/.exec(run);
-    if (!match) return undefined;
-    const from = Number(match[1]);
-    const to = match[2] === undefined ? from : Number(match[2]);
-    // A run is at most a bucket's worth of instances: a corrupt value must not expand without end.
-    if (to < from || to - from > 10_000) return undefined;
-    for (let slot = from; slot <= to; slot++) names.push(formatName(template, slot));
+/**
+ * The fleet:names value for slots launched together, `slots` in launch-index order. Consecutive
+ * ascending slots are written as one run ("3-5"), so the value is as short as the ranges form allows.
+ * EC2 limits a tag value to 256 characters: a caller with scattered slots keeps its batches small.
+ */
+export function encodeNames(template: string, slots: readonly number[]): string {
+  if (!isValidNameTemplate(template)) throw new RangeError(`names: ${JSON.stringify(template)} is not a name template`);
+  if (slots.length === 0) throw new RangeError('names: a batch names at least one slot');
+  const seen = new Set<number>();
+  for (const slot of slots) {
+    if (!Number.isSafeInteger(slot) || slot < 1) throw new RangeError(`names: slot ${slot} is not a positive integer`);
+    if (seen.has(slot)) throw new RangeError(`names: slot ${slot} is listed twice`);
+    seen.add(slot);
   }
-  return names;
+  const runs: SlotRun[] = [];
+  for (const slot of slots) {
+    const last = runs[runs.length - 1];
+    if (last && slot === last.last + 1) runs[runs.length - 1] = { first: last.first, last: slot };
+    else runs.push({ first: slot, last: slot });
+  }
+  return `${template} ${runs.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`)).join(',')}`;
+}
+
+/** Every name a fleet:names value carries, in launch-index order. Throws a RangeError naming what is wrong. */
+export function decodeNames(value: string): string[] {
+  const { template, runs } = parseNames(value);
+  return runs.flatMap((r) => Array.from({ length: r.last - r.first + 1 }, (_, k) => formatName(template, r.first + k)));
+}
+
+/** The name of the instance at `launchIndex` of a batch, or undefined when the batch is smaller. */
+export function nameAtLaunchIndex(value: string, launchIndex: number): string | undefined {
+  const { template, runs } = parseNames(value);
+  let index = launchIndex;
+  for (const run of runs) {
+    const size = run.last - run.first + 1;
+    if (index < size) return formatName(template, run.first + index);
+    index -= size;
+  }
+  return undefined;
+}
+
+function parseNames(value: string): { template: string; runs: SlotRun[] } {
+  const problem = (why: string) => new RangeError(`names ${JSON.stringify(value)}: ${why}`);
+  const space = value.lastIndexOf(' ');
+  if (space < 0) throw problem('expected a name template, a space and slot numbers');
+  const template = value.slice(0, space);
+  if (!isValidNameTemplate(template)) throw problem(`${JSON.stringify(template)} is not a name template`);
+  const runs: SlotRun[] = [];
+  let count = 0;
+  for (const part of value.slice(space + 1).split(',')) {
+    const match = /^(\d{1,15})(?:-(\d{1,15}))?$/.exec(part);
+    if (!match) throw problem(`${JSON.stringify(part)} is not a slot number or a run such as 3-5`);
+    const first = Number(match[1]);
+    const last = match[2] === undefined ? first : Number(match[2]);
+    if (first < 1 || last < first) throw problem(`${JSON.stringify(part)} is not an ascending run of positive slots`);
+    count += last - first + 1;
+    if (count > MAX_NAMES_PER_TAG) throw problem(`names more than ${MAX_NAMES_PER_TAG} slots`);
+    runs.push({ first, last });
+  }
+  const sorted = [...runs].sort((a, b) => a.first - b.first);
+  for (let k = 1; k < sorted.length; k++) {
+    const [before, after] = [sorted[k - 1] as SlotRun, sorted[k] as SlotRun];
+    if (after.first <= before.last) throw problem(`slot ${after.first} is listed twice`);
+  }
+  return { template, runs };
 }

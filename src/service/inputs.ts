@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
+import type { FleetConfig } from '../config/config.js';
+import type { Image } from '../domain/types.js';
+import { parseManifest } from '../manifest/manifest.js';
 import { describeLocation, parseLocation } from './location.js';
 import type { StateStore } from './state-store.js';
 
@@ -129,4 +132,10 @@ export class InputReader<T> {
       this.log.debug({ input: this.what, error: (e as Error).message }, 'last good copy not saved');
     }
   }
+}
+
+/** The AMI manifest as the config names it (location and tag names), read like every input. */
+export function manifestInput(config: FleetConfig, objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<Image[]> {
+  const options = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
+  return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now);
 }

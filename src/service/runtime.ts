@@ -5,15 +5,13 @@ import type { Cloud } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { Image } from '../domain/types.js';
 import { parseDesired } from '../manifest/desired.js';
-import { parseManifest } from '../manifest/manifest.js';
 import { CapacityMemory } from './capacity-memory.js';
-import { InputReader } from './inputs.js';
+import { InputReader, manifestInput } from './inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
 import { type LeaseKeeper, Reconciler } from './reconciler.js';
-import { type StateStore, openStateStore } from './state-store.js';
+import { type StateStore, openStateStore, readOnlyStateStore } from './state-store.js';
 
 export interface RuntimeOptions {
   readonly config: FleetConfig;
@@ -57,12 +55,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   });
   const state = openStateStore(config.state, cloud.objects);
   lease = options.leaseFor?.(state);
-  const readOnlyState: StateStore = options.readOnly
-    ? { where: state.where, read: (name) => state.read(name), write: async () => '' }
-    : state;
-  const manifestOptions = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
+  const readOnlyState = options.readOnly ? readOnlyStateStore(state) : state;
   const now = () => clock.now();
-  const manifest = new InputReader<Image[]>('manifest', config.manifest, (t) => parseManifest(t, manifestOptions), cloud.objects, readOnlyState, log, now);
+  const manifest = manifestInput(config, cloud.objects, readOnlyState, log, now);
   const desired = new InputReader<Record<string, number>>('desired', config.desired, parseDesired, cloud.objects, readOnlyState, log, now);
   const capacity = new CapacityMemory(config.capacityTtl * 1000);
   const observer = new Observer({ config, policies, cloud, state, clock, log, prices: new PriceCache(config.priceTtl * 1000, log), capacity, desired, manifest });

@@ -118,6 +118,11 @@ async function lock(path: string, name: string): Promise<() => void> {
   }
 }
 
+/** A view that reads the store and never writes it (plan, dry runs, a worker's boot check). */
+export function readOnlyStateStore(state: StateStore): StateStore {
+  return { where: state.where, read: (name) => state.read(name), write: async () => '' };
+}
+
 export function openStateStore(location: string, objects: ObjectStore): StateStore {
   const parsed = parseLocation(location, 'state');
   if (parsed.kind === 's3') {

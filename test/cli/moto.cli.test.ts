@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { useMoto } from '../support/moto.js';
 import { fleet } from '../support/cli.js';
+import { startImds } from '../support/imds.js';
 import { motoFleet } from '../support/moto-fleet.js';
 
 const MUTATING = /^(Run|Terminate|Create|Delete|Modify|Put)/;
@@ -56,6 +57,51 @@ describe('cli against moto_server: the operator path end to end', function () {
       expect(call.params.has('NetworkInterface.1.NetworkInterfaceId')).to.equal(false);
       expect(call.params.get('InstanceMarketOptions.MarketType')).to.equal('spot');
       expect(call.params.get('ClientToken')).to.match(/^fleet-[0-9a-f]{40}$/);
+    }
+  });
+
+  it('check-ami on a launched worker reads what fleet tagged at launch from its metadata, the manifest and drains from S3, and calls no EC2 API', async () => {
+    const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
+    const launched = (out.Reservations ?? []).flatMap((x) => x.Instances ?? [])[0] as Instance;
+    // The worker's metadata is simulated (moto has no IMDS), from the instance as EC2 describes it.
+    const imds = await startImds({
+      instanceId: launched.InstanceId as string,
+      ami: launched.ImageId as string,
+      az: launched.Placement?.AvailabilityZone as string,
+      region: 'us-east-1',
+      launchIndex: launched.AmiLaunchIndex ?? 0,
+      tags: Object.fromEntries((launched.Tags ?? []).map((t) => [t.Key as string, t.Value as string])),
+    });
+    // No AWS_REGION on a worker: S3 is asked in the region metadata names.
+    const { AWS_REGION: _region, AWS_DEFAULT_REGION: _default, ...workerEnv } = env;
+    const checkAmi = () => fleet(['check-ami', '--json', '--config', config], { ...workerEnv, AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint });
+    try {
+      proxy.clearCalls();
+      const r = await checkAmi();
+      expect(r.code, r.stderr).to.equal(0);
+      const name = launched.Tags?.find((t) => t.Key === 'Name')?.Value;
+      expect(name).to.match(/^bld-linux64-spot-00[123]$/);
+      expect(JSON.parse(r.stdout)).to.deep.equal({
+        instanceId: launched.InstanceId,
+        ami: launched.ImageId,
+        pool: 'bld-linux64',
+        region: 'us-east-1',
+        verdict: 'launchable',
+        reason: `${launched.ImageId} is the image fleet launches for bld-linux64 in us-east-1`,
+        name,
+      });
+      expect(proxy.calls.filter((c) => c.service !== 's3').map((c) => c.action)).to.deep.equal([]);
+      expect(proxy.calls.map((c) => c.path)).to.include.members(['/golden-amis/amis.json', '/fleet-control/state/drained.json']);
+      expect(proxy.calls.filter((c) => c.method !== 'GET')).to.deep.equal([]);
+
+      const drained = await fleet(['drain', '--ami', launched.ImageId as string, '--reason', 'boot loop', '--config', config], env);
+      expect(drained.code, drained.stderr).to.equal(0);
+      const after = await checkAmi();
+      expect(after.code, after.stdout).to.equal(4);
+      expect(JSON.parse(after.stdout)).to.include({ verdict: 'drained' });
+    } finally {
+      await fleet(['undrain', '--ami', launched.ImageId as string, '--config', config], env);
+      await imds.close();
     }
   });
 

@@ -70,8 +70,9 @@ describe('AWS adapter: the RunInstances request', () => {
     ]);
   });
 
-  it('a worker that powers itself off is terminated, not stopped', () => {
+  it('terminates, rather than stops, an instance that powers itself off', () => {
     expect(runInstancesInput(REQUEST)).to.include({ InstanceInitiatedShutdownBehavior: 'terminate' });
+    expect(runInstancesInput({ ...REQUEST, lifecycle: 'on-demand' })).to.include({ InstanceInitiatedShutdownBehavior: 'terminate' });
   });
 
   it('leaves the max price to EC2 (the on-demand price) when fleet sets none', () => {

@@ -1,7 +1,16 @@
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { DEFAULT_MANIFEST_OPTIONS, parseManifest } from '../../src/manifest/manifest.js';
 import { inputError } from '../support/expect.js';
+
+/**
+ * A hand-written amis.json in the shape Mozilla's publisher (build-cloud-tools aws_publish_amis.py)
+ * dumped it: every boto Image attribute it listed, nulls where boto had None, block device names
+ * as a list, tags as strings, moz-created a string of epoch seconds. The publisher wrote it on one
+ * line; one entry per line here, which JSON does not distinguish.
+ */
+const MOZILLA_FIXTURE = readFileSync(new URL('../fixtures/mozilla-amis.json', import.meta.url), 'utf8');
 
 const native = (images: unknown[]) => JSON.stringify({ images });
 const image = (over: Record<string, unknown> = {}) => ({
@@ -94,6 +103,19 @@ describe('manifest: parseManifest', () => {
   });
 
   describe('Mozilla amis.json form', () => {
+    it('reads amis.json exactly as Mozilla published it: pool images of every region, base images left out', () => {
+      const images = parseManifest(MOZILLA_FIXTURE);
+      expect(images).to.deep.equal([
+        { id: 'ami-0b7e5a3d', pool: 'bld-linux64', region: 'us-east-1', created: 1447905720_000, name: 'spot-bld-linux64-2015-11-19-04-02' },
+        { id: 'ami-4c21f826', pool: 'bld-linux64', region: 'us-east-1', created: 1447992060_000, name: 'spot-bld-linux64-2015-11-20-04-01' },
+        { id: 'ami-9f3c6afe', pool: 'bld-linux64', region: 'us-west-2', created: 1447992060_000, name: 'spot-bld-linux64-2015-11-20-04-01' },
+        { id: 'ami-71d85a1b', pool: 'tst-linux64', region: 'us-east-1', created: 1447990500_000, name: 'spot-tst-linux64-2015-11-20-03-35' },
+        { id: 'ami-2a8c4e40', pool: 'y-2008', region: 'us-east-1', created: 1447850000_000, name: 'y-2008-ebs-2015-11-18' },
+      ]);
+      // the base image (no moz-type tag) is not a pool image
+      expect(images.map((i) => i.id)).not.to.include('ami-5b3ac931');
+    });
+
     it('reads the pool and creation time from the tags (moz-created as a string)', () => {
       expect(parseManifest(mozilla(moz('ami-0aaa')))).to.deep.equal([
         { id: 'ami-0aaa', pool: 'bld-linux64', region: 'us-east-1', created: 1763611200 * 1000, name: 'golden-ami-0aaa' },

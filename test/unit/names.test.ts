@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { allocateNames, formatName, isValidNameTemplate, slotOf } from '../../src/policy/names.js';
+import { MAX_NAMES_PER_TAG, allocateNames, decodeNames, encodeNames, formatName, isValidNameTemplate, nameAtLaunchIndex, slotOf } from '../../src/policy/names.js';
 
 describe('names: templates', () => {
   describe('isValidNameTemplate', () => {
@@ -113,6 +113,97 @@ describe('names: allocateNames', () => {
         for (let slot = 1; slot < highest; slot++) {
           expect(taken.has(name(slot)) || slots.includes(slot), `slot ${slot} skipped`).to.equal(true);
         }
+      }),
+    );
+  });
+});
+
+describe('names: the fleet:names tag of a batched launch', () => {
+  const T = 'bld-linux64-spot-{nnn}';
+
+  it('decodes the template and runs into names in launch-index order', () => {
+    expect(decodeNames(`${T} 3-5,9`)).to.deep.equal(['bld-linux64-spot-003', 'bld-linux64-spot-004', 'bld-linux64-spot-005', 'bld-linux64-spot-009']);
+    expect(decodeNames('w-{n} 12')).to.deep.equal(['w-12']);
+    // the order given is the launch-index order, even when it is not ascending
+    expect(decodeNames(`${T} 9,3-4`)).to.deep.equal(['bld-linux64-spot-009', 'bld-linux64-spot-003', 'bld-linux64-spot-004']);
+    // a template may itself contain spaces: the slots follow the last one
+    expect(decodeNames('ci worker {nn} 1-2')).to.deep.equal(['ci worker 01', 'ci worker 02']);
+  });
+
+  it('picks the name at a launch index without expanding the runs', () => {
+    expect(nameAtLaunchIndex(`${T} 3-5,9`, 0)).to.equal('bld-linux64-spot-003');
+    expect(nameAtLaunchIndex(`${T} 3-5,9`, 2)).to.equal('bld-linux64-spot-005');
+    expect(nameAtLaunchIndex(`${T} 3-5,9`, 3)).to.equal('bld-linux64-spot-009');
+    expect(nameAtLaunchIndex(`${T} 3-5,9`, 4)).to.equal(undefined);
+  });
+
+  for (const bad of [
+    '',
+    T,
+    `${T} `,
+    'bld-linux64 1-3',
+    `${T} 0`,
+    `${T} 5-3`,
+    `${T} 3-5,4`,
+    `${T} 3,3`,
+    `${T} 1,,2`,
+    `${T} -1`,
+    `${T} 1-2-3`,
+    `${T} 0x10`,
+    `${T} 1-${MAX_NAMES_PER_TAG + 1}`,
+  ]) {
+    it(`refuses ${JSON.stringify(bad)} with an error naming the value`, () => {
+      expect(() => decodeNames(bad)).to.throw(RangeError, /^names ".*":/);
+      expect(() => nameAtLaunchIndex(bad, 0)).to.throw(RangeError);
+    });
+  }
+
+  it('encodes consecutive ascending slots as runs, keeping the launch-index order', () => {
+    expect(encodeNames(T, [3, 4, 5, 9])).to.equal(`${T} 3-5,9`);
+    expect(encodeNames(T, [1])).to.equal(`${T} 1`);
+    expect(encodeNames(T, [7, 8])).to.equal(`${T} 7-8`);
+    expect(encodeNames(T, [9, 3, 4, 5])).to.equal(`${T} 9,3-5`);
+    expect(encodeNames(T, [5, 4, 3])).to.equal(`${T} 5,4,3`);
+  });
+
+  it('refuses to encode what no worker could decode', () => {
+    expect(() => encodeNames('bld-linux64', [1])).to.throw(RangeError);
+    expect(() => encodeNames(T, [])).to.throw(RangeError);
+    expect(() => encodeNames(T, [0])).to.throw(RangeError);
+    expect(() => encodeNames(T, [1.5])).to.throw(RangeError);
+    expect(() => encodeNames(T, [2, 2])).to.throw(RangeError);
+  });
+
+  const templateArb = fc.constantFrom(T, 'w-{n}', 'tst {nnnn}.x', '$&-{nn}');
+  const slotsArb = fc.uniqueArray(fc.integer({ min: 1, max: 3000 }), { minLength: 1, maxLength: 60 });
+  // batches are mostly runs of consecutive slots: bias the generator toward them
+  const runsArb = fc
+    .array(fc.tuple(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 8 })
+    .map((runs) => [...new Set(runs.flatMap(([first, size]) => Array.from({ length: size }, (_, k) => first + k)))]);
+
+  it('property: decoding an encoding gives back every name, in launch-index order', () => {
+    fc.assert(
+      fc.property(templateArb, fc.oneof(slotsArb, runsArb), (template, slots) => {
+        const value = encodeNames(template, slots);
+        const names = slots.map((s) => formatName(template, s));
+        expect(decodeNames(value)).to.deep.equal(names);
+        names.forEach((n, index) => expect(nameAtLaunchIndex(value, index)).to.equal(n));
+        expect(nameAtLaunchIndex(value, names.length)).to.equal(undefined);
+      }),
+    );
+  });
+
+  it('property: the encoding is the most compact ranges form (no two neighbouring runs could be one)', () => {
+    fc.assert(
+      fc.property(templateArb, fc.oneof(slotsArb, runsArb), (template, slots) => {
+        const parts = encodeNames(template, slots).slice(template.length + 1).split(',');
+        const runs = parts.map((p) => p.split('-').map(Number) as [number, number?]);
+        for (let k = 1; k < runs.length; k++) {
+          const before = runs[k - 1]!;
+          const after = runs[k]!;
+          expect(after[0], parts.join(',')).not.to.equal((before[1] ?? before[0]) + 1);
+        }
+        expect(parts.length).to.be.at.most(slots.length);
       }),
     );
   });

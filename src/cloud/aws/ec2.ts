@@ -16,9 +16,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
+import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
-import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG, slotFromTags } from '../tags.js';
+import { slotFromTags } from '../tags.js';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -203,9 +204,9 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
           },
         }
       : {}),
-    // A worker that powers itself off (a stale image at boot) is gone, not a stopped instance to pay for.
-    InstanceInitiatedShutdownBehavior: 'terminate',
     MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled', InstanceMetadataTags: 'enabled' },
+    // A worker that powers itself off (fleet check-ami on a stale image) is gone, not stopped and billed for its volumes.
+    InstanceInitiatedShutdownBehavior: 'terminate',
     TagSpecifications: [
       { ResourceType: 'instance', Tags: tags },
       { ResourceType: 'volume', Tags: tags },

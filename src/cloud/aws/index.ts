@@ -1,10 +1,9 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { PricingClient } from '@aws-sdk/client-pricing';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Cloud, RegionCompute } from '../port.js';
 import { Ec2Compute } from './ec2.js';
 import { AwsPriceList } from './pricing.js';
-import { S3Objects } from './s3.js';
+import { S3Objects, s3Client } from './s3.js';
 
 // Retries are fleet's own (cloud/retry.ts), paced by its limiter: the SDK makes one attempt.
 const ONE_ATTEMPT = { maxAttempts: 1 } as const;
@@ -16,15 +15,7 @@ const TIMEOUTS = { requestHandler: { connectionTimeout: 5_000, requestTimeout: 3
  */
 export function awsCloud(env: NodeJS.ProcessEnv = process.env): Cloud {
   const computes = new Map<string, RegionCompute>();
-  const customS3 = Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL);
-  const s3 = new S3Client({
-    ...ONE_ATTEMPT,
-    ...TIMEOUTS,
-    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    followRegionRedirects: true,
-    // A custom endpoint (moto, MinIO, a VPC endpoint) is addressed path-style.
-    forcePathStyle: customS3,
-  });
+  const s3 = s3Client(env, { ...ONE_ATTEMPT, ...TIMEOUTS });
   // The Price List API is served from a few regions only; us-east-1 answers for all.
   const pricing = new PricingClient({ ...ONE_ATTEMPT, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 }, region: 'us-east-1' });
   return {

@@ -1,5 +1,18 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ObjectStore, StoredObject, WriteCondition } from '../port.js';
+
+/**
+ * An S3 client from the SDK's standard chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3, ...).
+ * A custom endpoint (moto, MinIO, a VPC endpoint) is addressed path-style.
+ */
+export function s3Client(env: NodeJS.ProcessEnv, config: S3ClientConfig = {}): S3Client {
+  return new S3Client({
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    followRegionRedirects: true,
+    forcePathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL),
+    ...config,
+  });
+}
 
 /** S3 objects; conditional writes use If-Match / If-None-Match. */
 export class S3Objects implements ObjectStore {

@@ -1,0 +1,10 @@
+// The tags fleet writes on its instances: what a worker reads from its own metadata at boot.
+
+/** ownership: fleet never changes a resource without its own value here */
+export const MANAGED_BY_TAG = 'fleet:managed-by';
+export const POOL_TAG = 'fleet:pool';
+export const REPLACES_TAG = 'fleet:replaces';
+/** the slot name of one instance */
+export const NAME_TAG = 'Name';
+/** the slot names of a batched launch, in launch-index order (policy/names.ts encodes and decodes them) */
+export const NAMES_TAG = 'fleet:names';

@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import { S3Objects, s3Client } from '../cloud/aws/s3.js';
+import type { FleetConfig } from '../config/config.js';
+import { parsePolicy } from '../config/policy-schema.js';
+import type { PoolPolicy } from '../domain/policy.js';
+import { ImageIndex } from '../policy/images.js';
+import { rolloutOf } from '../policy/rollout.js';
+import { type Verdict, imageVerdict } from '../policy/verdict.js';
+import { manifestInput } from '../service/inputs.js';
+import { Journal } from '../service/journal.js';
+import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
+import { type StateStore, openStateStore, readOnlyStateStore } from '../service/state-store.js';
+import { Imds, metadataEndpoint } from './imds.js';
+import { type WorkerIdentity, noPoolReason, readWorkerIdentity } from './identity.js';
+
+/** What `fleet check-ami` found: the fields of its --json output, and notes for the boot log line. */
+export interface CheckAmiResult {
+  readonly instanceId: string | null;
+  readonly ami: string | null;
+  readonly pool: string | null;
+  readonly region: string | null;
+  readonly verdict: Verdict;
+  readonly reason: string;
+  readonly name: string | null;
+  /** where the pool came from and which inputs were stale: for the text line only */
+  readonly notes: readonly string[];
+}
+
+// A worker's boot waits on this command: S3 gets a few quick tries, never the service's long waits.
+const S3_FOR_BOOT = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } } as const;
+
+/**
+ * The worker's boot check: who am I (instance metadata), and would fleet launch my image for my
+ * pool and region now (the manifest and the drained marks, read as the service reads them). Reads
+ * only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
+ * `unknown` verdict, never an exception, except configuration errors (InputError).
+ */
+export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.ProcessEnv = process.env, policies: readonly PoolPolicy[] = []): Promise<CheckAmiResult> {
+  const endpoint = await metadataEndpoint(env);
+  let identity: WorkerIdentity | undefined;
+  // S3 in the worker's own region unless the environment names one; the provider is asked at the
+  // first S3 call, after the metadata has been read.
+  const objects = new S3Objects(s3Client(env, { ...S3_FOR_BOOT, region: async () => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? identity?.region ?? 'us-east-1' }));
+  // Opened before anything is read, so that a bad state location is a configuration error (exit 2).
+  const state = readOnlyStateStore(openStateStore(config.state, objects));
+
+  if (endpoint === undefined) return cannotTell(undefined, 'instance metadata is disabled (AWS_EC2_METADATA_DISABLED)');
+  try {
+    identity = await readWorkerIdentity(new Imds({ endpoint }));
+  } catch (e) {
+    return cannotTell(undefined, `cannot read instance metadata at ${endpoint}: ${(e as Error).message}`);
+  }
+  if (identity.pool === undefined) return cannotTell(identity, noPoolReason(identity));
+  const { pool } = identity;
+  const notes = [`pool from ${identity.poolFrom}`];
+
+  const [manifest, drained, established] = await Promise.all([manifestInput(config, objects, state, log, Date.now).read(), readDrained(state), readEstablished(state)]);
+  if (manifest.value === undefined) return cannotTell(identity, `the manifest is unreadable and no last good copy exists (${manifest.problem})`, notes);
+  if (manifest.source === 'last-good') notes.push(`manifest: the last good copy (${manifest.problem})`);
+  if (typeof drained === 'string') return cannotTell(identity, `the drained marks are unreadable (${drained})`, notes);
+  if (typeof established === 'string') return cannotTell(identity, `the service's journal is unreadable (${established})`, notes);
+
+  // The planner's own rule: the rollout of this pool and region, from what the service remembers of
+  // which images proved themselves (a worker cannot list the fleet; the journal holds the proofs).
+  const policy = policies.find((p) => p.pool === pool) ?? parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
+  const images = new ImageIndex(manifest.value, drained);
+  const rollout = rolloutOf({ policy, region: identity.region, images, established, instances: [], pending: [], now: Date.now() });
+  const { verdict, reason } = imageVerdict(identity.ami, rollout, images);
+  return { ...fields(identity), verdict, reason, notes };
+}
+
+/** Which images proved themselves, as the service's journal remembers them, or why it cannot be read. */
+async function readEstablished(state: StateStore): Promise<Readonly<Record<string, number>> | string> {
+  try {
+    return (await Journal.open(state)).document.established;
+  } catch (e) {
+    return `${state.where}: ${(e as Error).message}`;
+  }
+}
+
+/** The drained AMIs, or why they cannot be read. */
+async function readDrained(state: StateStore): Promise<ReadonlySet<string> | string> {
+  try {
+    const doc = await state.read<DrainedDoc>(DRAINED_DOC);
+    return new Set(Object.keys(doc?.doc.amis ?? {}));
+  } catch (e) {
+    return `${DRAINED_DOC} in ${state.where}: ${(e as Error).message}`;
+  }
+}
+
+function cannotTell(identity: WorkerIdentity | undefined, reason: string, notes: readonly string[] = []): CheckAmiResult {
+  return { ...fields(identity), verdict: 'unknown', reason, notes };
+}
+
+function fields(identity: WorkerIdentity | undefined): Pick<CheckAmiResult, 'instanceId' | 'ami' | 'pool' | 'region' | 'name'> {
+  return {
+    instanceId: identity?.instanceId ?? null,
+    ami: identity?.ami ?? null,
+    pool: identity?.pool ?? null,
+    region: identity?.region ?? null,
+    name: identity?.name ?? null,
+  };
+}
