@@ -65,7 +65,7 @@ function headline(s: SimSummary): string {
     },
     {
       label: 'Against the hindsight optimum',
-      value: aboveOptimum === undefined ? '–' : `+${pct(Math.max(0, aboveOptimum))}`,
+      value: aboveOptimum === undefined ? '–' : `${aboveOptimum >= 0 ? '+' : ''}${pct(aboveOptimum)}`,
       note: `optimum ${money(s.hindsightCost)}: every worker-hour at the cheapest spot price of that moment`,
     },
     { label: 'Spot share', value: pct(s.spotShare), note: `of ${s.instanceHours} instance-hours` },
