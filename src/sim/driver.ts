@@ -10,7 +10,8 @@ import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
 import { Prng } from './prng.js';
-import { type SimSummary, type Sample, summarise } from './summary.js';
+import { type Sample, Sampler } from './sampler.js';
+import { type SimSummary, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
 
 /** Capacity taken away from matching offers during a window of the run. */
@@ -72,6 +73,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
 
   const stepMs = config.interval * 1000;
+  const sampler = new Sampler(cloud, policies, config.regions, { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}` }, start);
   const samples: Sample[] = [];
   let wanted: Record<string, number> = {};
   let cycles = 0;
@@ -108,7 +110,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     }
     cycles++;
     cloud.settle();
-    samples.push(sample(cloud, policies, wanted, cloud.clock.now()));
+    samples.push(sampler.sample(wanted, cloud.clock.now()));
   }
   cloud.clock.advanceTo(end);
   cloud.settle();
@@ -157,19 +159,4 @@ function applyExhaustion(cloud: SimCloud, rules: readonly Exhaustion[], start: n
       }
     }
   }
-}
-
-function sample(cloud: SimCloud, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, t: number): Sample {
-  const pools: Sample['pools'] = {};
-  for (const policy of policies) {
-    const live = [...cloud.world.instances.values()].filter((i) => i.tags['fleet:pool'] === policy.pool && (i.state === 'running' || i.state === 'pending'));
-    pools[policy.pool] = {
-      wanted: Math.min(policy.size.max, Math.max(policy.size.min, wanted[policy.pool] ?? policy.size.min)),
-      running: live.filter((i) => i.state === 'running').length,
-      pending: live.filter((i) => i.state === 'pending').length,
-      spot: live.filter((i) => i.lifecycle === 'spot').length,
-      onDemand: live.filter((i) => i.lifecycle === 'on-demand').length,
-    };
-  }
-  return { t, pools };
 }

@@ -42,6 +42,11 @@ export class SimObjects implements ObjectStore {
     return { etag };
   }
 
+  /** Read without logging: how the simulation itself looks at what was published (never fleet). */
+  peek(bucket: string, key: string): string | undefined {
+    return this.buckets.get(bucket)?.get(key)?.body;
+  }
+
   /** Write without conditions or logging: how the simulated publishers (image pipeline, job queue) publish. */
   publish(bucket: string, key: string, body: string): void {
     this.createBucket(bucket);

@@ -1,12 +1,10 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
 import type { SimCloud } from './cloud.js';
+import type { Sample } from './sampler.js';
 import type { SimInstance } from './world.js';
 
-export interface Sample {
-  readonly t: number;
-  readonly pools: Record<string, { wanted: number; running: number; pending: number; spot: number; onDemand: number }>;
-}
+export type { Sample } from './sampler.js';
 
 export interface PoolSummary {
   readonly pool: string;
@@ -21,6 +19,12 @@ export interface PoolSummary {
   readonly peakWanted: number;
   /** share of wanted worker-minutes that had no running worker */
   readonly unmetShare: number;
+  /** wanted worker-minutes that had no running worker */
+  readonly unmetWorkerMinutes: number;
+  /** dollars */
+  readonly cost: number;
+  /** the pool's instance-hours at the cheapest spot price of its offers at each cycle */
+  readonly hindsightCost: number;
 }
 
 export interface SimSummary {
@@ -38,6 +42,17 @@ export interface SimSummary {
   readonly cost: number;
   /** what the same instance-hours would have cost on demand */
   readonly onDemandCost: number;
+  /**
+   * The hindsight optimum: every instance-hour bought at the cheapest spot price of its pool's
+   * offers at that moment (sampled at each cycle, ignoring capacity and max prices): a floor no
+   * placement could beat.
+   */
+  readonly hindsightCost: number;
+  /** wanted worker-minutes that had no running worker, over all pools */
+  readonly unmetWorkerMinutes: number;
+  /** share of all wanted worker-minutes that had no running worker */
+  readonly unmetShare: number;
+  readonly interruptions: number;
   /** AMIs drained during the run, by whom and why */
   readonly drained: readonly { readonly ami: string; readonly by: string; readonly reason: string }[];
   readonly api: {
@@ -87,19 +102,26 @@ export function summarise(input: SummaryInput): SimSummary {
     onDemandCost += lived * (simOnDemandPrice(i.region, i.instanceType, i.productDescription) ?? 0);
   }
   const events = cloud.world.events;
+  const stepMinutes = input.intervalMs / 60_000;
+  const totals = { wanted: 0, unmet: 0, hindsight: 0 };
   const pools = policies.map((policy): PoolSummary => {
     const mine = all.filter((i) => i.tags['fleet:pool'] === policy.pool);
     const ended = (kind: string) => events.filter((e) => e.kind === kind && e.instance.tags['fleet:pool'] === policy.pool).length;
     let wanted = 0;
     let unmet = 0;
     let peak = 0;
+    let hindsight = 0;
     for (const s of samples) {
       const p = s.pools[policy.pool];
       if (!p) continue;
       wanted += p.wanted;
       unmet += Math.max(0, p.wanted - p.running);
       peak = Math.max(peak, p.wanted);
+      hindsight += p.hindsightCost;
     }
+    totals.wanted += wanted;
+    totals.unmet += unmet;
+    totals.hindsight += hindsight;
     return {
       pool: policy.pool,
       launches: { spot: mine.filter((i) => i.lifecycle === 'spot').length, onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length },
@@ -110,6 +132,9 @@ export function summarise(input: SummaryInput): SimSummary {
       outdatedAtEnd: mine.filter((i) => (i.state === 'running' || i.state === 'pending') && i.ami !== input.currentImages[`${policy.pool} ${i.region}`]).length,
       peakWanted: peak,
       unmetShare: wanted === 0 ? 0 : round(unmet / wanted, 4),
+      unmetWorkerMinutes: round(unmet * stepMinutes, 1),
+      cost: round(mine.reduce((sum, i) => sum + i.cost, 0)),
+      hindsightCost: round(hindsight),
     };
   });
   const byAction: Record<string, number> = {};
@@ -132,6 +157,10 @@ export function summarise(input: SummaryInput): SimSummary {
     instanceHours: round(hours, 1),
     cost: round(cost),
     onDemandCost: round(onDemandCost),
+    hindsightCost: round(totals.hindsight),
+    unmetWorkerMinutes: round(totals.unmet * stepMinutes, 1),
+    unmetShare: totals.wanted === 0 ? 0 : round(totals.unmet / totals.wanted, 4),
+    interruptions: pools.reduce((sum, p) => sum + p.interruptions, 0),
     api: {
       total: cloud.calls.length,
       byAction,
@@ -156,7 +185,8 @@ export function summaryText(s: SimSummary): string {
     '',
     `Launches per zone: ${Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none'}`,
     `Spot share: ${pct(s.spotShare)} of ${s.instanceHours} instance-hours`,
-    `Cost: $${s.cost.toFixed(2)} (all on-demand: $${s.onDemandCost.toFixed(2)}, saved ${s.onDemandCost > 0 ? pct(1 - s.cost / s.onDemandCost) : '-'})`,
+    `Cost: $${s.cost.toFixed(2)} (all on-demand: $${s.onDemandCost.toFixed(2)}, saved ${s.onDemandCost > 0 ? pct(1 - s.cost / s.onDemandCost) : '-'}; hindsight optimum: $${s.hindsightCost.toFixed(2)})`,
+    `Unmet capacity: ${s.unmetWorkerMinutes} worker-minutes (${pct(s.unmetShare)} of wanted); interruptions: ${s.interruptions}`,
     `API calls: ${s.api.total} (${s.api.perQuietCycle} per cycle that changed nothing); CreateNetworkInterface: ${s.api.createNetworkInterface}`,
     `  by action: ${Object.entries(s.api.byAction).map(([a, n]) => `${a} ${n}`).join(', ')}`,
     ...(Object.keys(s.api.failed).length > 0 ? [`  refused: ${Object.entries(s.api.failed).map(([c, n]) => `${c} ${n}`).join(', ')}`] : []),

@@ -169,9 +169,11 @@ export class SimWorld {
   }
 
   createInstance(
-    fields: Omit<SimInstance, 'id' | 'privateIp' | 'publicIp' | 'launchTime' | 'visibleAt' | 'runningAt' | 'state' | 'cost' | 'billedUntil' | 'az' | 'region'> & {
+    fields: Omit<SimInstance, 'id' | 'privateIp' | 'publicIp' | 'launchTime' | 'visibleAt' | 'runningAt' | 'state' | 'cost' | 'billedUntil' | 'az' | 'region' | 'launchIndex'> & {
       publicIp?: boolean;
       visibilityDelayMs: number;
+      /** position in its launch call; 0 for an instance launched alone */
+      launchIndex?: number;
     },
   ): SimInstance {
     const subnet = this.subnets.get(fields.subnetId);
@@ -179,9 +181,10 @@ export class SimWorld {
     const [minLatency, maxLatency] = this.options.launchLatencyMs;
     const host = subnet.nextHost++;
     const wantsPublic = fields.publicIp ?? subnet.mapPublicIp;
-    const { visibilityDelayMs, publicIp: _ignored, ...rest } = fields;
+    const { visibilityDelayMs, publicIp: _ignored, launchIndex = 0, ...rest } = fields;
     const instance: SimInstance = {
       ...rest,
+      launchIndex,
       id: this.newId('i'),
       region: subnet.region,
       az: subnet.az,
