@@ -67,6 +67,7 @@ export class Ec2Compute implements RegionCompute {
         InstanceTypes: [...query.instanceTypes] as never,
         ProductDescriptions: [wanted, `${wanted} (Amazon VPC)`],
         StartTime: new Date(query.since),
+        ...(query.until !== undefined ? { EndTime: new Date(query.until) } : {}),
       },
     );
     for await (const page of pages) {
