@@ -74,6 +74,10 @@ export function isSimInstanceType(type: string): boolean {
   return type in TYPES;
 }
 
+export function simVcpus(type: string): number | undefined {
+  return TYPES[type]?.vcpus;
+}
+
 export function simInstanceTypes(): string[] {
   return Object.keys(TYPES);
 }

@@ -67,6 +67,15 @@ export class PriceRecording {
     return this.series.get(offerKey(region, az, instanceType, normaliseProductDescription(productDescription)))?.points;
   }
 
+  /** The same recording over the same period, with only the offers `keep` accepts. */
+  subset(keep: (offer: RecordedOffer) => boolean): PriceRecording {
+    const rows: RecordedRow[] = [];
+    for (const { offer, points } of this.series.values()) {
+      if (keep(offer)) for (const p of points) rows.push({ ...offer, price: p.price, t: p.t });
+    }
+    return new PriceRecording(this.source, rows, { from: this.from, to: this.to });
+  }
+
   offers(): RecordedOffer[] {
     return [...this.series.values()].map((s) => s.offer);
   }
