@@ -19,6 +19,7 @@ export interface RecordedOffer {
 
 export class PriceRecording {
   private readonly series = new Map<string, { readonly offer: RecordedOffer; readonly points: readonly PricePoint[] }>();
+  private readonly zonesByRegion = new Map<string, readonly string[]>();
   /** epoch ms: the recorded period */
   readonly from: number;
   readonly to: number;
@@ -81,8 +82,13 @@ export class PriceRecording {
   }
 
   /** Zones of `region` with at least one recorded series, sorted. */
-  zones(region: string): string[] {
-    return [...new Set(this.offers().filter((o) => o.region === region).map((o) => o.az))].sort();
+  zones(region: string): readonly string[] {
+    let zones = this.zonesByRegion.get(region);
+    if (!zones) {
+      zones = [...new Set(this.offers().filter((o) => o.region === region).map((o) => o.az))].sort();
+      this.zonesByRegion.set(region, zones);
+    }
+    return zones;
   }
 
   regions(): string[] {
