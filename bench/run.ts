@@ -1,6 +1,7 @@
 // npm run bench: figures about fleet, written to bench/results/figures.json and printed.
 // Benchmarks, not tests: nothing here asserts; README quotes the figures with this command.
-// Everything but the planner timing and the price comparison runs on the simulated cloud.
+// Everything but the planner timing and the price comparison runs on the simulated cloud; the
+// cost replay runs it on recorded spot prices.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +15,7 @@ import { type SimRunOptions, runSimulation } from '../src/sim/driver.js';
 import type { SimSummary } from '../src/sim/summary.js';
 import { DEFAULT_PRICES, T0, image, policy, snapshot } from '../test/support/builders.js';
 import { SimFleet } from '../test/support/sim-fleet.js';
+import { costReplayArgs, measureCostReplay } from './cost-replay.js';
 import { measurePriceRealism } from './price-realism.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -122,6 +124,8 @@ const figures = {
   steadyState: await steadyState(),
   planner: plannerTiming(),
   priceRealism: (await measurePriceRealism(false)) ?? 'skipped: ../shared/data/spot-prices not found',
+  // Recorded spot markets replayed; `npm run bench -- --full` runs every pool over whole periods.
+  costReplay: (await measureCostReplay(costReplayArgs())) ?? 'skipped: ../shared/data/spot-prices not found',
 };
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

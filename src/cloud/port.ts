@@ -57,6 +57,8 @@ export interface SpotPriceQuery {
   readonly productDescription: string;
   /** epoch ms: the prices in effect at this time and after */
   readonly since: number;
+  /** epoch ms: and up to this time [now] */
+  readonly until?: number;
 }
 
 /** An AMI as EC2 describes it (only what the janitor needs). */

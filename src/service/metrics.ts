@@ -215,7 +215,9 @@ export class Health {
   constructor({ intervalMs, now = Date.now }: { intervalMs: number; now?: () => number }) {
     this.now = now;
     this.startedAt = now();
-    this.allowedMs = 3 * intervalMs;
+    // Three intervals, and never less than half a minute: a short interval must not make a busy
+    // host's slow cycle look like a stuck loop.
+    this.allowedMs = Math.max(3 * intervalMs, 30_000);
   }
 
   observe(result: CycleResult | undefined, error: unknown): void {

@@ -33,6 +33,30 @@ const TYPES: Readonly<Record<string, TypeSpec>> = {
   'm6i.2xlarge': { vcpus: 8, linuxPrice: 0.384 },
   'r5.large': { vcpus: 2, linuxPrice: 0.126 },
   'r5.xlarge': { vcpus: 4, linuxPrice: 0.252 },
+  // Older generations, so that recorded price history from 2016 can be replayed: us-east-1 Linux
+  // on-demand list prices of early 2016 (where the recordings show EC2's bid cap of 10× on-demand,
+  // as for m2.xlarge, m3.medium, m4.10xlarge, r3.large, g2.8xlarge, they agree). Simulation inputs
+  // like the rest of this table.
+  't1.micro': { vcpus: 1, linuxPrice: 0.02 },
+  'm1.small': { vcpus: 1, linuxPrice: 0.044 },
+  'm1.large': { vcpus: 2, linuxPrice: 0.175 },
+  'm1.xlarge': { vcpus: 4, linuxPrice: 0.35 },
+  'm2.xlarge': { vcpus: 2, linuxPrice: 0.245 },
+  'm3.medium': { vcpus: 1, linuxPrice: 0.07 },
+  'm3.large': { vcpus: 2, linuxPrice: 0.14 },
+  'm4.4xlarge': { vcpus: 16, linuxPrice: 1.008 },
+  'm4.10xlarge': { vcpus: 40, linuxPrice: 2.52 },
+  'c1.medium': { vcpus: 2, linuxPrice: 0.13 },
+  'c1.xlarge': { vcpus: 8, linuxPrice: 0.52 },
+  'cg1.4xlarge': { vcpus: 16, linuxPrice: 2.1 },
+  'cr1.8xlarge': { vcpus: 32, linuxPrice: 3.5 },
+  'd2.xlarge': { vcpus: 4, linuxPrice: 0.69 },
+  'd2.2xlarge': { vcpus: 8, linuxPrice: 1.38 },
+  'd2.4xlarge': { vcpus: 16, linuxPrice: 2.76 },
+  'd2.8xlarge': { vcpus: 36, linuxPrice: 5.52 },
+  'g2.8xlarge': { vcpus: 32, linuxPrice: 2.6 },
+  'hi1.4xlarge': { vcpus: 16, linuxPrice: 3.1 },
+  'r3.large': { vcpus: 2, linuxPrice: 0.175 },
 };
 
 const REGION_FACTOR: Readonly<Record<string, number>> = { 'us-east-1': 1, 'us-west-2': 1, 'eu-central-1': 1.16 };
@@ -48,6 +72,10 @@ const OS_UPLIFT: Readonly<Record<string, { perVcpu?: number; flat?: number }>> =
 
 export function isSimInstanceType(type: string): boolean {
   return type in TYPES;
+}
+
+export function simVcpus(type: string): number | undefined {
+  return TYPES[type]?.vcpus;
 }
 
 export function simInstanceTypes(): string[] {

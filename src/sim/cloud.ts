@@ -36,7 +36,9 @@ export class SimCloud implements Cloud {
     const rng = new Prng(options.seed);
     this.clock = new SimClock(options.start);
     const market = new Market(rng.fork('market'), { ...DEFAULT_MARKET, ...options.market, start: options.start });
-    this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world });
+    // Under the price rule, prices alone interrupt: no background reclaim.
+    const reclaim = market.rule === 'price' ? { interruptionRatePerHour: 0 } : {};
+    this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world, ...reclaim });
     this.faults = new FaultInjector({ ...NO_FAULTS, ...options.faults }, rng.fork('faults'), this.clock);
     this.objects = new SimObjects();
     for (const region of options.defaultSubnets ?? []) {

@@ -12,7 +12,7 @@ import { SimCloud, type SimCloudOptions } from './cloud.js';
 import { Prng } from './prng.js';
 import { type Sample, Sampler } from './sampler.js';
 import { type SimSummary, summarise } from './summary.js';
-import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
+import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
 
 /** Capacity taken away from matching offers during a window of the run. */
 export interface Exhaustion {
@@ -33,6 +33,10 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly exhaust?: readonly Exhaustion[];
   /** the first nightly bake after this many hours is broken (its workers fail to boot) */
   readonly badImageAfterHour?: number;
+  /** wanted workers of a pool at a time; default: the simulated CI job queue */
+  readonly demand?: (pool: string, t: number) => number;
+  /** the image pipeline bakes every night [true]; false: only the images it had before the start */
+  readonly nightlyImages?: boolean;
   readonly log: Logger;
 }
 
@@ -63,7 +67,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const rng = new Prng(seed).fork('workload');
   for (const region of config.regions) {
     const named = new Set(policies.flatMap((p) => p.regions[region]?.subnets ?? []));
-    cloud.world.adoptSubnets(region, [...named].sort());
+    // With replayed prices, the policies' subnets go to the zones the recording covers.
+    cloud.world.adoptSubnets(region, [...named].sort(), cloud.world.market.recordedZones(region));
   }
   cloud.objects.createBucket(BUCKET);
   const pipeline = new ImagePipeline(cloud.world, policies, config.regions);
@@ -87,12 +92,15 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cloud.settle();
     applyExhaustion(cloud, options.exhaust ?? [], start, t);
     const badBake = options.badImageAfterHour !== undefined && t - start >= options.badImageAfterHour * 3600_000 && !badBaked;
-    if (pipeline.tick(t, badBake)) {
+    if (options.nightlyImages !== false && pipeline.tick(t, badBake)) {
       if (badBake) badBaked = true;
       pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
     }
     jobs.tick(t, stepMs);
-    if ((t - start) % (5 * 60_000) < stepMs) wanted = jobs.publish(cloud.objects, { bucket: BUCKET, key: 'desired.json' }, t);
+    if ((t - start) % (5 * 60_000) < stepMs) {
+      const target = { bucket: BUCKET, key: 'desired.json' };
+      wanted = options.demand ? publishDemand(cloud, target, policies, options.demand, t) : jobs.publish(cloud.objects, target, t);
+    }
     idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs);
 
     const callsBefore = cloud.calls.length;
@@ -135,6 +143,13 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     ...believed,
   });
   return { summary, samples, cloud };
+}
+
+/** Desired counts from a given demand curve instead of the job queue. */
+function publishDemand(cloud: SimCloud, target: PublishTarget, policies: readonly PoolPolicy[], demand: (pool: string, t: number) => number, t: number): Record<string, number> {
+  const counts = Object.fromEntries(policies.map((p) => [p.pool, demand(p.pool, t)]));
+  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
+  return counts;
 }
 
 /** What fleet itself believes at the end: current images (drains applied) and the drained AMIs. */

@@ -80,7 +80,7 @@ export class SimCompute implements RegionCompute {
     const out: SpotPrice[] = [];
     for (const az of this.world.azs(this.region)) {
       for (const instanceType of query.instanceTypes) {
-        for (const p of this.world.market.spotHistory(this.region, az, instanceType, wanted, query.since, now)) {
+        for (const p of this.world.market.spotHistory(this.region, az, instanceType, wanted, query.since, Math.min(query.until ?? now, now))) {
           out.push({ region: this.region, az, instanceType, productDescription: wanted, price: p.price, timestamp: p.t });
         }
       }
@@ -118,9 +118,12 @@ export class SimCompute implements RegionCompute {
     const az = (subnet as NonNullable<typeof subnet>).az;
     const productDescription = (image as NonNullable<typeof image>).productDescription;
     const now = this.clock.now();
-    if (r.lifecycle === 'spot' && r.maxPrice !== undefined) {
+    if (r.lifecycle === 'spot') {
       const price = this.world.market.spotPrice(this.region, az, r.instanceType, productDescription, now);
-      if (price !== undefined && price > r.maxPrice) fail('SpotMaxPriceTooLow', `Your Spot request price of ${r.maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`);
+      // A replayed market sells on spot only what the recording has prices for.
+      if (price === undefined) fail('Unsupported', `Your requested instance type (${r.instanceType}) is not supported on spot in your requested Availability Zone (${az}).`);
+      const maxPrice = this.world.spotMaxPrice(this.region, r.instanceType, productDescription, r.maxPrice);
+      if (maxPrice !== undefined && (price as number) > maxPrice) fail('SpotMaxPriceTooLow', `Your Spot request price of ${maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`);
     }
     // EC2's MinCount/MaxCount: nothing unless MinCount fit, then as many as fit up to MaxCount.
     const minCount = Math.max(1, Math.min(r.minCount ?? r.slots.length, r.slots.length));

@@ -1,12 +1,27 @@
-// The simulated spot market: a generated price trace per offer and product description, and a
-// capacity trace per offer (how many instances this account can hold there at a time).
-// Traces are generated lazily from the seed, one independent stream per offer.
+// The simulated spot market: a price trace per offer and product description, and a capacity
+// trace per offer (how many instances this account can hold there at a time). Price traces are
+// generated lazily from the seed, one independent stream per offer, or replayed from recorded
+// history (then only the recorded offers are sold on spot).
+//
+// Two rules decide when spot instances end. 'capacity', today's: prices stay below on-demand and
+// capacity comes and goes (the capacity traces, and the world's background reclaim). 'price',
+// EC2's rule before December 2017: an instance is interrupted when the price rises above its max
+// price (EC2's default: the on-demand price); the price is the only limit, so spot capacity is not
+// traced.
 
 import type { Lifecycle } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { simOnDemandPrice } from './catalog.js';
 import { type PricePoint, type PriceRegime, PriceTrace, generatePriceTrace } from './price-traces.js';
 import type { Prng } from './prng.js';
+import type { PriceRecording } from './recorded/recording.js';
+
+export type MarketRule = 'price' | 'capacity';
+
+/** The rule EC2 applied at a time: bids and price interruptions until the change of December 2017. */
+export function marketRuleAt(t: number): MarketRule {
+  return t < Date.UTC(2017, 11, 1) ? 'price' : 'capacity';
+}
 
 export interface MarketOptions {
   readonly start: number;
@@ -18,6 +33,10 @@ export interface MarketOptions {
   readonly onDemandCapacity: number;
   /** expected capacity crunches per offer per day (capacity falls to a fraction for an hour or two) */
   readonly crunchesPerDay: number;
+  /** replay these prices instead of generating them */
+  readonly recorded?: PriceRecording;
+  /** default 'capacity' */
+  readonly rule?: MarketRule;
 }
 
 export const DEFAULT_MARKET: Omit<MarketOptions, 'start'> = {
@@ -59,6 +78,15 @@ export class Market {
     private readonly options: MarketOptions,
   ) {}
 
+  get rule(): MarketRule {
+    return this.options.rule ?? 'capacity';
+  }
+
+  /** Zones of `region` that recorded prices cover (none when prices are generated). */
+  recordedZones(region: string): readonly string[] {
+    return this.options.recorded?.zones(region) ?? [];
+  }
+
   /** The spot price in effect, or undefined when the type or OS is not sold. */
   spotPrice(region: string, az: string, instanceType: string, productDescription: string, t: number): number | undefined {
     return this.priceTrace(region, az, instanceType, productDescription)?.priceAt(t);
@@ -66,7 +94,11 @@ export class Market {
 
   /** Price changes in [from, to], plus the price in effect at `from` (DescribeSpotPriceHistory). */
   spotHistory(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number): PricePoint[] {
-    return this.priceTrace(region, az, instanceType, productDescription)?.pointsBetween(from, to) ?? [];
+    const trace = this.priceTrace(region, az, instanceType, productDescription);
+    if (!trace) return [];
+    const points = trace.pointsBetween(from, to);
+    // Before a recorded offer's first point its first price is in effect: report that point.
+    return points.length === 0 && to >= from && this.options.recorded ? [trace.first()] : points;
   }
 
   /** Replace an offer's price from time `t` on (tests and fault scenarios). */
@@ -81,7 +113,7 @@ export class Market {
     const key = capacityKey(az, instanceType, lifecycle);
     const override = this.capacityOverrides.get(key);
     if (override !== undefined) return override;
-    if (lifecycle === 'on-demand') return this.options.onDemandCapacity;
+    if (lifecycle === 'on-demand' || this.rule === 'price') return this.options.onDemandCapacity;
     let trace = this.capacities.get(key);
     if (!trace) {
       trace = this.generateCapacity(key);
@@ -100,6 +132,12 @@ export class Market {
   private priceTrace(region: string, az: string, instanceType: string, productDescription: string): PriceTrace | undefined {
     const key = priceKey(region, az, instanceType, productDescription);
     let trace = this.prices.get(key);
+    if (!trace && this.options.recorded) {
+      const points = this.options.recorded.points(region, az, instanceType, productDescription);
+      if (!points) return undefined;
+      trace = new PriceTrace(points);
+      this.prices.set(key, trace);
+    }
     if (!trace) {
       const onDemandPrice = simOnDemandPrice(region, instanceType, productDescription);
       if (onDemandPrice === undefined) return undefined;

@@ -176,6 +176,10 @@ export class PriceTrace {
     this.points = points.slice();
   }
 
+  first(): PricePoint {
+    return this.points[0] as PricePoint;
+  }
+
   /** The price in effect at `t`: that of the last point at or before `t`; before the first point, the first price. */
   priceAt(t: number): number {
     return (this.points[Math.max(0, this.lastAtOrBefore(t))] as PricePoint).price;

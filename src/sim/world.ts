@@ -1,6 +1,6 @@
 // The simulated cloud's state: subnets, images, instances, and how they change as time passes
 // (launch latency, shutdown, spot interruptions when capacity shrinks or the price passes a
-// bid, per-second billing). Everything here is simulated.
+// bid, per-second billing). Everything here is simulated, the replayed prices aside.
 
 import { groupBy } from '../domain/group-by.js';
 import type { InstanceState, Lifecycle } from '../domain/types.js';
@@ -118,8 +118,19 @@ export class SimWorld {
     return Object.keys(SIM_REGIONS);
   }
 
+  /** The region's zones, with those that replayed price history adds. */
   azs(region: string): readonly string[] {
-    return SIM_REGIONS[region] ?? [];
+    const zones = SIM_REGIONS[region] ?? [];
+    const recorded = zones.length > 0 ? this.market.recordedZones(region).filter((az) => !zones.includes(az)) : [];
+    return recorded.length === 0 ? zones : [...zones, ...recorded].sort();
+  }
+
+  /**
+   * The price above which a spot instance is interrupted (and refused at launch): its own max
+   * price, or under the market's 'price' rule EC2's default, the on-demand price.
+   */
+  spotMaxPrice(region: string, instanceType: string, productDescription: string, maxPrice: number | undefined): number | undefined {
+    return maxPrice ?? (this.market.rule === 'price' ? simOnDemandPrice(region, instanceType, productDescription) : undefined);
   }
 
   newId(prefix: string): string {
@@ -138,10 +149,11 @@ export class SimWorld {
 
   /**
    * Subnets the simulation did not define (named in policies): the n-th new one of a region goes
-   * to the region's n-th zone, so a policy's subnets spread over zones as real ones would.
+   * to the region's n-th zone (of `zones`, by default all), so a policy's subnets spread over zones
+   * as real ones would.
    */
-  adoptSubnets(region: string, ids: readonly string[]): void {
-    const azs = this.azs(region);
+  adoptSubnets(region: string, ids: readonly string[], zones: readonly string[] = this.azs(region)): void {
+    const azs = zones.length > 0 ? zones : this.azs(region);
     let n = [...this.subnets.values()].filter((s) => s.region === region).length;
     for (const id of ids) {
       if (this.subnets.has(id)) continue;
@@ -249,7 +261,8 @@ export class SimWorld {
     for (const i of this.instances.values()) {
       if (i.lifecycle !== 'spot' || (i.state !== 'pending' && i.state !== 'running')) continue;
       const price = this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, this.t);
-      if (i.maxPrice !== undefined && price !== undefined && price > i.maxPrice) {
+      const maxPrice = this.spotMaxPrice(i.region, i.instanceType, i.productDescription, i.maxPrice);
+      if (maxPrice !== undefined && price !== undefined && price > maxPrice) {
         this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
         continue;
       }

@@ -1,15 +1,31 @@
 import { writeFileSync } from 'node:fs';
+import { awsCloud } from '../../cloud/aws/index.js';
+import { guardCloud } from '../../cloud/guarded-cloud.js';
+import { systemClock } from '../../domain/clock.js';
 import { InputError } from '../../domain/errors.js';
 import type { Lifecycle } from '../../domain/types.js';
 import { type Exhaustion, runSimulation } from '../../sim/driver.js';
+import { type MarketRule, marketRuleAt } from '../../sim/market.js';
+import { accountHistory, defaultCachePath, parseAccountPrices } from '../../sim/recorded/account-history.js';
+import { type PriceRecording, readPriceRecording } from '../../sim/recorded/recording.js';
+import { replayWindow } from '../../sim/recorded/window.js';
 import { summaryText } from '../../sim/summary.js';
 import { renderReport } from '../../sim/report.js';
-import { type GlobalOptions, loadContext } from '../context.js';
+import { type Context, type GlobalOptions, loadContext } from '../context.js';
+
+const DEFAULT_START = '2026-11-16T00:00:00Z';
+const DEFAULT_HOURS = 24;
 
 export interface SimOptions {
-  readonly hours: number;
+  /** default 24, or the recorded period with --prices */
+  readonly hours?: number;
   readonly seed: number;
-  readonly start: string;
+  /** default 2026-11-16T00:00:00Z, or the recording's start with --prices */
+  readonly start?: string;
+  readonly prices?: string;
+  readonly days?: number;
+  readonly pricesCache?: string;
+  readonly marketRule?: MarketRule;
   readonly regime: string;
   readonly throttle: string;
   readonly serverErrors: string;
@@ -54,17 +70,26 @@ export function parseExhaustion(spec: string): Exhaustion {
 export async function simCommand(global: GlobalOptions, options: SimOptions): Promise<void> {
   // The summary is the output; the reconciler's own log lines only with --debug or --log-level.
   const ctx = loadContext(global, { logLevel: options.logLevel });
-  const start = Date.parse(options.start);
-  if (!Number.isFinite(start)) throw new InputError(`--start: expected an ISO 8601 time (got ${JSON.stringify(options.start)})`);
+  const givenStart = options.start === undefined ? undefined : Date.parse(options.start);
+  if (givenStart !== undefined && !Number.isFinite(givenStart)) throw new InputError(`--start: expected an ISO 8601 time (got ${JSON.stringify(options.start)})`);
   if (options.regime !== 'modern' && options.regime !== 'volatile') throw new InputError(`--regime: expected modern or volatile (got ${JSON.stringify(options.regime)})`);
+  if (options.pricesCache !== undefined && !options.prices?.startsWith('aws:')) throw new InputError('--prices-cache: only with --prices aws:REGION[,REGION...]');
+  const recording = options.prices === undefined ? (options.days !== undefined ? noPricesForDays() : undefined) : await recordedPrices(options.prices, options, ctx);
+  const { start, hours } = recording
+    ? replayWindow(recording, givenStart, options.hours)
+    : { start: givenStart ?? Date.parse(DEFAULT_START), hours: options.hours ?? DEFAULT_HOURS };
+  const rule = options.marketRule ?? (recording ? marketRuleAt(start) : 'capacity');
+  if (recording) noteMissingPrices(recording, ctx);
   const run = await runSimulation({
     config: ctx.config,
     policies: ctx.policies,
     seed: options.seed,
     start,
-    hours: options.hours,
+    hours,
     world: { interruptionRatePerHour: nonNegative(options.interruptions, '--interruptions') },
     market: {
+      ...(recording ? { recorded: recording } : {}),
+      rule,
       regime: options.regime,
       crunchesPerDay: nonNegative(options.crunches, '--crunches'),
       spotCapacity: Math.max(1, Math.round(nonNegative(options.capacity, '--capacity'))),
@@ -82,6 +107,43 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
   if (options.report) {
     writeFileSync(options.report, renderReport(run));
   }
-  process.stdout.write(`${options.json ? JSON.stringify(run.summary, null, 2) : summaryText(run.summary)}\n`);
+  const replay = recording && { source: recording.source, from: new Date(recording.from).toISOString(), to: new Date(recording.to).toISOString(), offers: recording.offers().length };
+  if (options.json) process.stdout.write(`${JSON.stringify({ ...run.summary, market: { rule, ...(replay ? { replay } : {}) } }, null, 2)}\n`);
+  else {
+    if (replay) process.stdout.write(`Spot prices replayed from ${replay.source} (${replay.offers} offers recorded ${replay.from} → ${replay.to}); market rule: ${rule}.\n`);
+    process.stdout.write(`${summaryText(run.summary)}\n`);
+  }
   if (options.report && !options.json) process.stdout.write(`Report written to ${options.report}\n`);
+}
+
+function noPricesForDays(): never {
+  throw new InputError('--days: only with --prices aws:REGION[,REGION...]');
+}
+
+/** A file or directory of recorded history, or the account's own history (aws:REGION,...). */
+async function recordedPrices(prices: string, options: SimOptions, ctx: Context): Promise<PriceRecording> {
+  const spec = parseAccountPrices(prices, options.days);
+  if (!spec) return readPriceRecording(prices);
+  const cachePath = options.pricesCache ?? defaultCachePath(spec);
+  // The real AWS adapter, rate limited and retried like every other call fleet makes.
+  const cloud = guardCloud(awsCloud(), { clock: systemClock, random: Math.random });
+  const { recording, fromCache } = await accountHistory({ spec, policies: ctx.policies, cloud, cachePath, now: systemClock.now() });
+  process.stderr.write(
+    fromCache
+      ? `fleet sim: reusing ${cachePath} (written less than a day ago)\n`
+      : `fleet sim: wrote the last ${spec.days} days of spot prices in ${spec.regions.join(', ')} to ${cachePath}\n`,
+  );
+  return recording;
+}
+
+/** Offers the pools would use that the recording does not price are not sold on spot: say so. */
+function noteMissingPrices(recording: PriceRecording, ctx: Context): void {
+  for (const region of ctx.config.regions) {
+    const recorded = new Set(recording.instanceTypes(region));
+    for (const p of ctx.policies) {
+      if (!p.regions[region]) continue;
+      const missing = p.instanceTypes.map((t) => t.type).filter((t) => !recorded.has(t));
+      if (missing.length > 0) process.stderr.write(`fleet sim: no recorded spot prices for ${p.pool}'s ${missing.join(', ')} in ${region}: not sold on spot in this replay\n`);
+    }
+  }
 }

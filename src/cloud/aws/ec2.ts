@@ -62,6 +62,7 @@ export class Ec2Compute implements RegionCompute {
         InstanceTypes: [...query.instanceTypes] as never,
         ProductDescriptions: [wanted, `${wanted} (Amazon VPC)`],
         StartTime: new Date(query.since),
+        ...(query.until !== undefined ? { EndTime: new Date(query.until) } : {}),
         MaxResults: 1000,
         ...(next ? { NextToken: next } : {}),
       }),

@@ -1,0 +1,282 @@
+// What does fleet's placement cost on real spot markets, next to simple rules? Replays recorded
+// EC2 spot price history (../shared/data/spot-prices/, never copied into the repository) through
+// `fleet sim` and through tiny controllers for the rules, under the market rule of each era, and
+// reports per pool, demand and image schedule: $ per worker-hour, the ratio to the hindsight
+// optimum, interruptions, unmet worker-hours and launches. It measures; nothing here is tuned.
+//
+//   node --import tsx bench/cost-replay.ts            # 3 pools of 2016 over 7 days, 2023 over 14 days
+//   node --import tsx bench/cost-replay.ts --full     # every 2016 pool whose cheapest offer changes, whole periods
+//   ... --pools N --days N                            # or choose
+//
+// Also run by `npm run bench` (which passes these flags on). Writes bench/results/cost-replay.json
+// and a table, cost-replay.md (cost-replay-full.* with --full).
+
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig } from '../src/config/config.js';
+import { simVcpus } from '../src/sim/catalog.js';
+import { type MarketRule, marketRuleAt } from '../src/sim/market.js';
+import { type PriceRecording, readPriceRecording } from '../src/sim/recorded/recording.js';
+import {
+  type Outcome,
+  type Scenario,
+  allOnDemand,
+  bestFixedInHindsight,
+  cheapestAtLaunch,
+  cheapestAtStart,
+  fixedOffer,
+  hindsightOptimum,
+  simulateRule,
+} from './cost-replay/baselines.js';
+import { type DemandName, demandAt } from './cost-replay/demand.js';
+import { poolPolicy, replayedMarket, runFleet } from './cost-replay/fleet-run.js';
+import { type PoolSpec, candidatePools, cheapestChanges, poolOf, poolOffers } from './cost-replay/pools.js';
+
+const DATA_DIR = new URL('../../shared/data/spot-prices/', import.meta.url);
+const DAY = 24 * 3600_000;
+const SEED = 42;
+
+/** Whole UTC days, from the first day every 2016 series has begun (the 25th starts at noon). */
+const SETS = {
+  '2016': { path: 'hshazly-us-east-1-2016', start: Date.parse('2016-02-26T00:00:00Z'), defaultDays: 7 },
+  '2023': { path: 'soso0024-us-east-1-2023/spot_price_history.csv', start: Date.parse('2023-11-12T00:00:00Z'), defaultDays: 14 },
+} as const;
+
+const STRATEGIES = ['fleet', 'optimum', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'] as const;
+type Strategy = (typeof STRATEGIES)[number];
+
+export interface CostReplayOptions {
+  /** every 2016 pool whose cheapest offer changes, over the whole recorded periods */
+  readonly full?: boolean;
+  /** how many 2016 pools (most changes of the cheapest offer first) [3] */
+  readonly pools?: number;
+  /** days per run (capped by each recording) */
+  readonly days?: number;
+  readonly print?: boolean;
+}
+
+interface Row {
+  readonly set: string;
+  readonly pool: string;
+  readonly types: readonly string[];
+  readonly zones: readonly string[];
+  readonly rule: MarketRule;
+  readonly from: string;
+  readonly days: number;
+  readonly demand: DemandName;
+  readonly nightlyImage: boolean;
+  readonly strategies: Record<Strategy, ReturnType<typeof figures>>;
+}
+
+function figures(o: Outcome, optimum: Outcome, where?: string) {
+  const perWorkerHour = o.servedHours > 0 ? o.cost / o.servedHours : Number.NaN;
+  const best = optimum.cost / optimum.servedHours;
+  return {
+    ...(where ? { offer: where } : {}),
+    dollarsPerWorkerHour: round(perWorkerHour, 5),
+    ratioToOptimum: round(perWorkerHour / best, 3),
+    cost: round(o.cost, 2),
+    workerHours: round(o.servedHours, 1),
+    unmetWorkerHours: round(o.unmetHours, 1),
+    interruptions: o.interruptions,
+    launches: o.launches,
+  };
+}
+
+const config = loadConfig(new URL('../config/default.json', import.meta.url).pathname);
+
+async function runRow(set: string, pool: PoolSpec, start: number, days: number, demand: DemandName, nightlyImage: boolean): Promise<Row> {
+  const rule = marketRuleAt(start);
+  const hours = days * 24;
+  const demandOf = (t: number) => demandAt(demand, t);
+  const fleet = await runFleet({ pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED }, config);
+  const { market, reclaimPerHour } = replayedMarket({ pool, rule, hours, start, seed: SEED });
+  const scenario: Scenario = {
+    offers: poolOffers(pool),
+    market,
+    rule,
+    reclaimPerHour,
+    start,
+    end: start + hours * 3600_000,
+    demand: demandOf,
+    ...(nightlyImage ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000 } } : {}),
+    seed: SEED,
+  };
+  const optimum = hindsightOptimum(scenario);
+  const fixed = bestFixedInHindsight(scenario);
+  const first = cheapestAtStart(scenario);
+  const name = (o: { az: string; instanceType: string }) => `${o.instanceType} ${o.az}`;
+  return {
+    set,
+    pool: pool.name,
+    types: pool.types,
+    zones: pool.recording.zones('us-east-1'),
+    rule,
+    from: new Date(start).toISOString(),
+    days,
+    demand,
+    nightlyImage,
+    strategies: {
+      fleet: figures(fleet, optimum),
+      optimum: figures(optimum, optimum),
+      'best fixed offer': figures(simulateRule(scenario, fixedOffer(fixed)), optimum, name(fixed)),
+      'cheapest at start': figures(simulateRule(scenario, fixedOffer(first)), optimum, name(first)),
+      watch_pending: figures(simulateRule(scenario, cheapestAtLaunch(scenario)), optimum),
+      'on-demand': figures(simulateRule(scenario, allOnDemand(scenario)), optimum),
+    },
+  };
+}
+
+/** Whole days from `start` within the recording, at most `wanted`. */
+function daysWithin(recording: PriceRecording, start: number, wanted: number | undefined): number {
+  const available = Math.floor((recording.to - start) / DAY);
+  return Math.max(1, Math.min(available, wanted ?? available));
+}
+
+export async function measureCostReplay(options: CostReplayOptions = {}): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(DATA_DIR)) {
+    console.log(`cost-replay: skipped, no real spot price data at ${fileURLToPath(DATA_DIR)}`);
+    return undefined;
+  }
+  const began = Date.now();
+  const log = (line: string) => options.print !== false && console.log(line);
+  const recordings = {
+    '2016': readPriceRecording(fileURLToPath(new URL(SETS['2016'].path, DATA_DIR))),
+    '2023': readPriceRecording(fileURLToPath(new URL(SETS['2023'].path, DATA_DIR))),
+  };
+  const days2016 = daysWithin(recordings['2016'], SETS['2016'].start, options.full ? undefined : (options.days ?? SETS['2016'].defaultDays));
+  const days2023 = daysWithin(recordings['2023'], SETS['2023'].start, options.full ? undefined : (options.days ?? SETS['2023'].defaultDays));
+
+  // Pools of 2016 whose cheapest offer changes most often over the period replayed.
+  const end2016 = SETS['2016'].start + days2016 * DAY;
+  const candidates = candidatePools(recordings['2016'], simVcpus)
+    .map((pool) => ({ pool, ...cheapestChanges(pool, SETS['2016'].start, end2016) }))
+    .sort((a, b) => b.changes - a.changes || a.pool.types.length - b.pool.types.length || a.pool.name.localeCompare(b.pool.name));
+  log(`cost-replay: changes of the cheapest spot offer (type and zone), 2016 pools, ${days2016} days from ${new Date(SETS['2016'].start).toISOString().slice(0, 10)}:`);
+  for (const { pool, changes, leaders } of candidates) {
+    log(`  ${pool.name.padEnd(12)} ${String(changes).padStart(6)}  (${(changes / days2016).toFixed(1)} a day) ${pool.types.join(', ')} in ${pool.recording.zones('us-east-1').join(', ')}; cheapest at times: ${leaders.join(', ')}`);
+  }
+  // Pools whose cheapest offer changes, most changes first; a pool whose cheapest offers are those of one already chosen adds nothing.
+  const chosen: typeof candidates = [];
+  for (const c of candidates) {
+    if (c.changes === 0 || chosen.some((p) => p.leaders.join() === c.leaders.join())) continue;
+    if (options.full || chosen.length < (options.pools ?? 3)) chosen.push(c);
+  }
+  const modern = poolOf('c5a.2xlarge', ['c5a.2xlarge'], recordings['2023']);
+  const { changes: modernChanges } = cheapestChanges(modern, SETS['2023'].start, SETS['2023'].start + days2023 * DAY);
+  log(`  2023 c5a.2xlarge: ${modernChanges} changes over ${days2023} days (${(modernChanges / days2023).toFixed(1)} a day)`);
+
+  const runs: { set: string; pool: PoolSpec; start: number; days: number }[] = [
+    ...chosen.map(({ pool }) => ({ set: '2016', pool, start: SETS['2016'].start, days: days2016 })),
+    { set: '2023', pool: modern, start: SETS['2023'].start, days: days2023 },
+  ];
+  const rows: Row[] = [];
+  for (const run of runs) {
+    for (const demand of ['constant', 'daily'] as const) {
+      for (const nightlyImage of [false, true]) {
+        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
+        rows.push(row);
+        const s = row.strategies;
+        log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum fleet ${s.fleet.ratioToOptimum}, best fixed ${s['best fixed offer'].ratioToOptimum}, at start ${s['cheapest at start'].ratioToOptimum}, watch_pending ${s.watch_pending.ratioToOptimum}, on-demand ${s['on-demand'].ratioToOptimum}`);
+      }
+    }
+  }
+
+  const result = {
+    command: `node --import tsx bench/cost-replay.ts${options.full ? ' --full' : ''} (also npm run bench${options.full ? ' -- --full' : ''})`,
+    generatedAt: new Date().toISOString(),
+    seconds: Math.round((Date.now() - began) / 1000),
+    data: {
+      dir: '../shared/data/spot-prices/ (see its SOURCE.md; not part of the repository)',
+      '2016': `${SETS['2016'].path}: us-east-1, price rule (interrupted above the max price)`,
+      '2023': `${SETS['2023'].path}: us-east-1, capacity rule (simulated capacity traces and background reclaim)`,
+    },
+    method: [
+      'fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand), seed 42, 60 s cycles.',
+      'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
+      'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
+      'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
+      '$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum\'s. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.',
+      'On-demand prices are the simulated catalog\'s (us-east-1 list prices of the era); spot prices are the recordings\'. All infrastructure (launch latency, capacity, images) is simulated.',
+    ],
+    cheapestChanges2016: Object.fromEntries(candidates.map(({ pool, changes }) => [pool.name, changes])),
+    pools2016: chosen.map(({ pool }) => pool.name),
+    cheapestChanges2023: { 'c5a.2xlarge': modernChanges },
+    rows,
+  };
+  const RESULTS_JSON = new URL(`./results/cost-replay${options.full ? '-full' : ''}.json`, import.meta.url);
+  const RESULTS_MD = new URL(`./results/cost-replay${options.full ? '-full' : ''}.md`, import.meta.url);
+  await mkdir(new URL('./results/', import.meta.url), { recursive: true });
+  await writeFile(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(RESULTS_MD, markdown(result, rows, days2016, days2023));
+  log(`cost-replay: ${rows.length} rows in ${result.seconds} s; written ${fileURLToPath(RESULTS_JSON)} and ${fileURLToPath(RESULTS_MD)}`);
+  return {
+    command: result.command,
+    seconds: result.seconds,
+    files: [RESULTS_JSON, RESULTS_MD].map((f) => `bench/results/${fileURLToPath(f).split('/').pop()}`),
+    ratioToOptimum: rows.map((r) => ({
+      row: `${r.set} ${r.pool} ${r.demand}${r.nightlyImage ? ' +image' : ''}`,
+      ...Object.fromEntries(STRATEGIES.filter((s) => s !== 'optimum').map((s) => [s, r.strategies[s].ratioToOptimum])),
+    })),
+  };
+}
+
+function markdown(result: { command: string; method: readonly string[]; generatedAt: string }, rows: readonly Row[], days2016: number, days2023: number): string {
+  const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
+  const lines = [
+    '# Cost replay: fleet against simple rules on recorded spot markets',
+    '',
+    `Produced by \`${result.command}\` on ${result.generatedAt.slice(0, 10)}. 2016 rows replay ${days2016} days, the 2023 rows ${days2023} days.`,
+    '',
+    ...result.method.map((m) => `- ${m}`),
+    '',
+    '## Ratio of $ per worker-hour to the hindsight optimum',
+    '',
+    'In brackets: unmet worker-hours. A ratio below 1 comes with unmet hours: a rule that cannot place a worker while the price is above its max price skips the dearest minutes, which the optimum serves on demand.',
+    '',
+    '| set | pool | demand | nightly image | fleet | best fixed offer | cheapest at start | watch_pending | on-demand |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const s = r.strategies;
+      const both = (name: Strategy) => `${cell(s[name].ratioToOptimum)} (${s[name].unmetWorkerHours})`;
+      return `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${both('fleet')} | ${both('best fixed offer')} | ${both('cheapest at start')} | ${both('watch_pending')} | ${both('on-demand')} |`;
+    }),
+    '',
+    '## Every strategy',
+    '',
+    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | cost $ | interruptions | unmet worker-h | launches |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.flatMap((r) =>
+      STRATEGIES.map((name) => {
+        const s = r.strategies[name];
+        const label = 'offer' in s && s.offer ? `${name} (${s.offer})` : name;
+        const launches = name === 'optimum' ? '-' : String(s.launches);
+        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} |`;
+      }),
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function round(n: number, digits: number): number {
+  return Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n;
+}
+
+function flag(name: string): number | undefined {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return undefined;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a positive whole number`);
+  return value;
+}
+
+/** Options from the command line: --full, --pools N, --days N. */
+export function costReplayArgs(): CostReplayOptions {
+  const pools = flag('--pools');
+  const days = flag('--days');
+  return { full: process.argv.includes('--full'), ...(pools ? { pools } : {}), ...(days ? { days } : {}) };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await measureCostReplay(costReplayArgs());

@@ -1,0 +1,197 @@
+// The rules fleet is compared with, as tiny controllers over the same replayed market: each minute
+// the market interrupts (the rule of the era), outdated instances are replaced after a nightly
+// image (launch first), and the pool is scaled to demand. They run outside the reconciler, on
+// purpose: each is a few lines that can be checked by reading them. A launch is ready a minute
+// later (fleet's simulated launches take 20–90 s, plus up to a minute until its next cycle).
+// Also the hindsight optimum, computed directly.
+
+import type { Market, MarketRule } from '../../src/sim/market.js';
+import { Prng } from '../../src/sim/prng.js';
+import { latestBake } from './demand.js';
+import { type Offer, PRODUCT, REGION } from './pools.js';
+
+const STEP = 60_000;
+const HOUR = 3600_000;
+
+export interface Scenario {
+  readonly offers: readonly Offer[];
+  /** built exactly as fleet's run builds it: the same replayed prices and capacity traces */
+  readonly market: Market;
+  readonly rule: MarketRule;
+  /** background reclaim per spot instance-hour (the capacity rule's) */
+  readonly reclaimPerHour: number;
+  readonly start: number;
+  readonly end: number;
+  readonly demand: (t: number) => number;
+  /** nightly images, outdated instances replaced `graceMs` after each bake; undefined: one image */
+  readonly images?: { readonly graceMs: number };
+  readonly seed: number;
+}
+
+export interface Outcome {
+  /** dollars */
+  readonly cost: number;
+  /** worker-hours wanted and had */
+  readonly servedHours: number;
+  /** worker-hours wanted and not had */
+  readonly unmetHours: number;
+  readonly interruptions: number;
+  readonly launches: number;
+}
+
+type Lifecycle = 'spot' | 'on-demand';
+
+interface Placement {
+  readonly offer: Offer;
+  readonly lifecycle: Lifecycle;
+}
+
+/** Where the next instance goes at `t`, among what the market accepts now; undefined: nowhere. */
+export type Rule = (t: number, accepts: (offer: Offer) => boolean) => Placement | undefined;
+
+interface Instance extends Placement {
+  readonly launchedAt: number;
+  readonly readyAt: number;
+  readonly image: number;
+  /** the outdated instance this one replaces, until this one is ready */
+  replaces?: Instance;
+  /** set on an outdated instance while its replacement boots */
+  replacement?: Instance;
+}
+
+export function spotPrice(s: Scenario, offer: Offer, t: number): number {
+  return s.market.spotPrice(REGION, offer.az, offer.instanceType, PRODUCT, t) ?? Number.POSITIVE_INFINITY;
+}
+
+/** (b), (c): always this one offer. */
+export function fixedOffer(offer: Offer): Rule {
+  return (_t, accepts) => (accepts(offer) ? { offer, lifecycle: 'spot' } : undefined);
+}
+
+/** (d) watch_pending: each launch goes to the offer cheapest at that moment; instances never move. */
+export function cheapestAtLaunch(s: Scenario): Rule {
+  return (t, accepts) => {
+    const open = s.offers.filter(accepts).sort((a, b) => spotPrice(s, a, t) - spotPrice(s, b, t));
+    return open[0] && { offer: open[0], lifecycle: 'spot' };
+  };
+}
+
+/** (e): on demand, the cheapest type. */
+export function allOnDemand(s: Scenario): Rule {
+  const cheapest = [...s.offers].sort((a, b) => a.onDemand - b.onDemand)[0] as Offer;
+  return () => ({ offer: cheapest, lifecycle: 'on-demand' });
+}
+
+/**
+ * (b): the offer that would have cost least for this demand, known only afterwards. Minutes above
+ * the max price count at on-demand: no one pays a spike, they lose the instance instead.
+ */
+export function bestFixedInHindsight(s: Scenario): Offer {
+  const cost = (o: Offer) => {
+    let sum = 0;
+    for (let t = s.start; t < s.end; t += STEP) sum += s.demand(t) * Math.min(spotPrice(s, o, t), o.onDemand);
+    return sum;
+  };
+  return [...s.offers].sort((a, b) => cost(a) - cost(b))[0] as Offer;
+}
+
+/** (c): the offer cheapest when the run starts. */
+export function cheapestAtStart(s: Scenario): Offer {
+  return [...s.offers].sort((a, b) => spotPrice(s, a, s.start) - spotPrice(s, b, s.start))[0] as Offer;
+}
+
+/** (a): every worker-minute at the cheapest price of that minute, spot or on-demand; moves are free. */
+export function hindsightOptimum(s: Scenario): Outcome {
+  let cost = 0;
+  let served = 0;
+  for (let t = s.start; t < s.end; t += STEP) {
+    const want = s.demand(t);
+    const cheapest = Math.min(...s.offers.map((o) => Math.min(spotPrice(s, o, t), o.onDemand)));
+    cost += (want * cheapest * STEP) / HOUR;
+    served += (want * STEP) / HOUR;
+  }
+  return { cost, servedHours: served, unmetHours: 0, interruptions: 0, launches: 0 };
+}
+
+/** Run one rule over the scenario, minute by minute. */
+export function simulateRule(s: Scenario, rule: Rule): Outcome {
+  const rng = new Prng(s.seed).fork('baseline-reclaim');
+  let live: Instance[] = [];
+  let cost = 0;
+  let served = 0;
+  let unmet = 0;
+  let interruptions = 0;
+  let launches = 0;
+  const price = (i: Placement, t: number) => (i.lifecycle === 'spot' ? spotPrice(s, i.offer, t) : i.offer.onDemand);
+  const imageAt = (t: number) => (s.images ? latestBake(t) : 0);
+  const usage = (o: Offer) => live.filter((i) => i.lifecycle === 'spot' && i.offer === o).length;
+  // A spot launch needs the price at or below the max price (on-demand, as fleet's default "100%") and room in the offer.
+  const acceptsAt = (t: number) => (o: Offer) => spotPrice(s, o, t) <= o.onDemand && usage(o) < s.market.capacity(o.az, o.instanceType, 'spot', t);
+  const launch = (t: number): Instance | undefined => {
+    const where = rule(t, acceptsAt(t));
+    if (!where) return undefined;
+    const instance: Instance = { ...where, launchedAt: t, readyAt: t + STEP, image: imageAt(t) };
+    live.push(instance);
+    launches++;
+    return instance;
+  };
+  const remove = (gone: ReadonlySet<Instance>) => {
+    live = live.filter((i) => !gone.has(i));
+    for (const i of live) {
+      if (i.replaces && gone.has(i.replaces)) i.replaces = undefined;
+      if (i.replacement && gone.has(i.replacement)) i.replacement = undefined;
+    }
+  };
+
+  for (let t = s.start; t < s.end; t += STEP) {
+    // 1. The market: the price passing the max price, and under the capacity rule background
+    //    reclaim and offers holding more than their capacity (the newest go first).
+    const interrupted = new Set<Instance>();
+    for (const i of live) {
+      if (i.lifecycle !== 'spot') continue;
+      if (spotPrice(s, i.offer, t) > i.offer.onDemand) interrupted.add(i);
+      else if (s.reclaimPerHour > 0 && rng.chance(1 - Math.exp((-s.reclaimPerHour * STEP) / HOUR))) interrupted.add(i);
+    }
+    if (s.rule === 'capacity') {
+      for (const o of s.offers) {
+        const here = live.filter((i) => i.lifecycle === 'spot' && i.offer === o && !interrupted.has(i)).sort((a, b) => b.launchedAt - a.launchedAt);
+        const excess = here.length - s.market.capacity(o.az, o.instanceType, 'spot', t);
+        for (const i of here.slice(0, Math.max(0, excess))) interrupted.add(i);
+      }
+    }
+    interruptions += interrupted.size;
+    remove(interrupted);
+
+    // 2. A replacement that is ready retires the instance it replaces.
+    remove(new Set(live.filter((i) => i.replaces && i.readyAt <= t).map((i) => i.replaces as Instance)));
+
+    // 3. After a nightly image, outdated instances get a replacement (launch first).
+    if (s.images && t >= latestBake(t) + s.images.graceMs) {
+      for (const old of live.filter((i) => i.image < latestBake(t) && !i.replacement && !i.replaces)) {
+        const fresh = launch(t);
+        if (!fresh) break;
+        fresh.replaces = old;
+        old.replacement = fresh;
+      }
+    }
+
+    // 4. Scale to demand. A pair (outdated instance and its replacement) is one worker.
+    const want = s.demand(t);
+    const workers = () => live.filter((i) => !i.replacement);
+    for (let n = workers().length; n < want; n++) if (!launch(t)) break;
+    const surplus = workers().length - want;
+    if (surplus > 0) {
+      const leaving = workers()
+        .sort((a, b) => price(b, t) - price(a, t) || b.launchedAt - a.launchedAt)
+        .slice(0, surplus);
+      remove(new Set(leaving.flatMap((i) => (i.replaces ? [i, i.replaces] : [i]))));
+    }
+
+    // 5. The minute's bill and service.
+    for (const i of live) cost += (price(i, t) * STEP) / HOUR;
+    const ready = workers().filter((i) => i.readyAt <= t || (i.replaces !== undefined && i.replaces.readyAt <= t)).length;
+    served += (Math.min(want, ready) * STEP) / HOUR;
+    unmet += (Math.max(0, want - ready) * STEP) / HOUR;
+  }
+  return { cost, servedHours: served, unmetHours: unmet, interruptions, launches };
+}
