@@ -38,7 +38,7 @@ export class SimCloud implements Cloud {
     const market = new Market(rng.fork('market'), { ...DEFAULT_MARKET, ...options.market, start: options.start });
     this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world });
     this.faults = new FaultInjector({ ...NO_FAULTS, ...options.faults }, rng.fork('faults'), this.clock);
-    this.objects = new SimObjects();
+    this.objects = new SimObjects(this.faults);
     for (const region of options.defaultSubnets ?? []) {
       for (const az of this.world.azs(region)) this.world.addSubnet(region, az);
     }

@@ -2,13 +2,14 @@
 // AWS's error codes (capacity, throttling, not-found, idempotency mismatch) so fleet's own error
 // handling is what gets exercised.
 
+import { createHash } from 'node:crypto';
 import type { ImageRecord, LaunchRequest, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { isSimInstanceType } from './catalog.js';
-import { type FaultInjector, SimAwsError } from './faults.js';
+import { type FaultInjector, SimAwsError, SimNetworkError } from './faults.js';
 import type { SimImage, SimInstance, SimWorld } from './world.js';
 
 const MANAGED_BY = 'fleet:managed-by';
@@ -20,6 +21,15 @@ export interface SimCall {
   /** 'ok' or the error code */
   readonly result: string;
   readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Every parameter of a launch request, hashed: EC2 answers a client token reused with any other
+ * parameter (security groups, key, user data, ...) with IdempotentParameterMismatch.
+ */
+export function launchParameters(r: LaunchRequest): string {
+  const fields = [r.pool, r.name, r.subnetId, r.securityGroups, r.publicIp ?? null, r.instanceType, r.lifecycle, r.ami, r.maxPrice ?? null, r.keyName ?? null, r.instanceProfile ?? null, r.userData ?? null, r.replaces ?? null];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex').slice(0, 16);
 }
 
 /** Per-call latency of the simulated API, milliseconds. */
@@ -89,21 +99,32 @@ export class SimCompute implements RegionCompute {
   }
 
   async launch(r: LaunchRequest): Promise<Instance> {
-    const detail = { az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool };
+    const params = launchParameters(r);
+    const detail = { az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool, ami: r.ami, clientToken: r.clientToken, params };
     await this.enter('RunInstances', detail);
     const fail = (code: string, message: string, status = 400): never => {
       this.record('RunInstances', code, detail);
       throw new SimAwsError(code, message, status);
     };
-    const fingerprint = JSON.stringify([r.ami, r.instanceType, r.subnetId, r.lifecycle, r.name, r.pool]);
+    const loss = this.faults.launchLoss();
+    if (loss === 'request') {
+      this.record('RunInstances', 'RequestLost', detail);
+      throw new SimNetworkError('ECONNRESET', 'socket hang up (simulated: the request never reached EC2)');
+    }
+    // The answer is lost on the way back: the instance exists, the caller only gets a network error.
+    const answer = (instance: SimInstance, extra: Readonly<Record<string, unknown>>): Instance => {
+      if (loss === 'response') {
+        this.record('RunInstances', 'ResponseLost', { ...detail, ...extra, instanceId: instance.id });
+        throw new SimNetworkError('ETIMEDOUT', 'read timed out (simulated: EC2 acted, the answer was lost)');
+      }
+      this.record('RunInstances', 'ok', { ...detail, ...extra, instanceId: instance.id });
+      return toInstance(instance);
+    };
     const earlier = this.tokens.get(r.clientToken);
     if (earlier) {
-      if (earlier.fingerprint !== fingerprint) fail('IdempotentParameterMismatch', 'The client token was already used with other parameters.');
+      if (earlier.fingerprint !== params) fail('IdempotentParameterMismatch', 'The client token was already used with other parameters.');
       const instance = this.world.instances.get(earlier.instanceId);
-      if (instance) {
-        this.record('RunInstances', 'ok', { ...detail, replayed: true });
-        return toInstance(instance);
-      }
+      if (instance) return answer(instance, { replayed: true });
     }
     const subnet = this.world.subnets.get(r.subnetId);
     if (!subnet || subnet.region !== this.region) fail('InvalidSubnetID.NotFound', `The subnet ID '${r.subnetId}' does not exist`);
@@ -132,9 +153,8 @@ export class SimCompute implements RegionCompute {
       ...(r.publicIp !== undefined ? { publicIp: r.publicIp } : {}),
       visibilityDelayMs: this.faults.visibilityDelayMs,
     });
-    this.tokens.set(r.clientToken, { instanceId: instance.id, fingerprint });
-    this.record('RunInstances', 'ok', { ...detail, instanceId: instance.id });
-    return toInstance(instance);
+    this.tokens.set(r.clientToken, { instanceId: instance.id, fingerprint: params });
+    return answer(instance, {});
   }
 
   async terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
