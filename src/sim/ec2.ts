@@ -100,7 +100,8 @@ export class SimCompute implements RegionCompute {
 
   async launch(r: LaunchRequest): Promise<Instance> {
     const params = launchParameters(r);
-    const detail = { az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool, ami: r.ami, clientToken: r.clientToken, params };
+    const sentAt = this.clock.now();
+    const detail = { sentAt, az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, name: r.name, pool: r.pool, ami: r.ami, clientToken: r.clientToken, params };
     await this.enter('RunInstances', detail);
     const fail = (code: string, message: string, status = 400): never => {
       this.record('RunInstances', code, detail);
