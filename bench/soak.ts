@@ -7,8 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { pino } from 'pino';
 import type { Clock } from '../src/domain/clock.js';
-import { formatReport, soakReport } from '../src/sim/soak/report.js';
-import { runSoak } from '../src/sim/soak/run.js';
+import { formatReport, runSoak, soakReport } from '../src/sim/soak/index.js';
 
 const RESULTS = new URL('./results/soak.json', import.meta.url);
 const USAGE = 'usage: npm run soak -- [--seeds N] [--cycles N] [--seed N] [--json] [--log FILE]';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runSeed, runSoak } from '../../src/sim/soak/run.js';
+import { runSeed, runSoak } from '../../src/sim/soak/index.js';
 
 describe('scenario: chaos soak (npm run soak, small)', () => {
   // Enabled once the core holds the soak's invariants (see README, "Soak").

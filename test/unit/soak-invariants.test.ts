@@ -15,7 +15,7 @@ import { checkPoolMax } from '../../src/sim/soak/invariants/pool-max.js';
 import { checkResends } from '../../src/sim/soak/invariants/resend.js';
 import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
 import { checkSpread, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
-import type { InstanceFact } from '../../src/sim/soak/invariants/types.js';
+import { type InstanceFact, allowance, clampedDesired } from '../../src/sim/soak/invariants/types.js';
 
 const FLEET = 'releng';
 let serial = 0;
@@ -35,6 +35,17 @@ function vm(overrides: Partial<InstanceFact> = {}): InstanceFact {
   };
 }
 const invariants = (findings: readonly { invariant: string }[]) => findings.map((f) => f.invariant);
+
+describe('soak judge: the rules it restates', () => {
+  it('clamps desired counts to [min, max], a missing pool to its min', () => {
+    const p = { pool: 'bld', size: { min: 1, max: 5 } };
+    expect([clampedDesired(p, { bld: 9 }), clampedDesired(p, { bld: 0 }), clampedDesired(p, {}), clampedDesired(p, { bld: 3.7 })]).to.deep.equal([5, 1, 1, 3]);
+  });
+
+  it('resolves a budget: a count as is, a share at least one of a non-empty pool', () => {
+    expect([allowance({ kind: 'count', value: 2 }, 0), allowance({ kind: 'percent', value: 25 }, 9), allowance({ kind: 'percent', value: 10 }, 3), allowance({ kind: 'percent', value: 50 }, 0)]).to.deep.equal([2, 2, 1, 0]);
+  });
+});
 
 describe('soak invariant: live ≤ size.max', () => {
   it('stays quiet up to the max, even when it is reached', () => {

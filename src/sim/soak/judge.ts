@@ -3,9 +3,7 @@
 // on it. It never asks fleet what it believes.
 
 import type { PoolPolicy } from '../../domain/policy.js';
-import { resolveBudget } from '../../domain/policy.js';
 import type { Image } from '../../domain/types.js';
-import { desiredSize } from '../../plan/plan.js';
 import type { SimCloud } from '../cloud.js';
 import type { SimCall } from '../ec2.js';
 import type { SimInstance } from '../world.js';
@@ -22,8 +20,8 @@ import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
 import { checkSpread } from './invariants/spread.js';
-import { type Asked, type Finding, type InstanceFact, livePool } from './invariants/types.js';
-import { type Ledger } from './ledger.js';
+import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool } from './invariants/types.js';
+import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
 import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
 
@@ -69,6 +67,20 @@ interface Frame {
   readonly processes: readonly string[];
   readonly lastGood: readonly (string | undefined)[];
   readonly manifestBad: boolean;
+}
+
+interface CycleFacts {
+  readonly t1: number;
+  readonly after: readonly InstanceFact[];
+  readonly calls: readonly SimCall[];
+  readonly events: SimCloud['world']['events'];
+  /** the valid manifests fleet could have been using */
+  readonly manifests: readonly ManifestVersion[];
+  readonly asked: Readonly<Record<string, Asked>>;
+  readonly drained: ReadonlySet<string>;
+  readonly terminatedByFleet: ReadonlySet<string>;
+  readonly endedByOthers: ReadonlySet<string>;
+  readonly runCalls: readonly SimCall[];
 }
 
 /** What the run tells the judge about a cycle besides the cloud's own state. */
@@ -119,78 +131,91 @@ export class Judge {
   /** Judge the cycle that just ended. */
   end(report: CycleReport): Finding[] {
     const frame = this.frame as Frame;
+    const facts = this.cycleFacts(frame, report);
+    this.ledger.sentBy(report.sent);
+    this.ledger.answered(facts.calls);
+    const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts))];
+    this.ledger.rememberParams(facts.runCalls);
+    this.ledger.handedOut(report.deliveries);
+    return findings;
+  }
+
+  /** What the cloud says about the cycle, and which desired counts and manifests fleet could have used. */
+  private cycleFacts(frame: Frame, report: CycleReport): CycleFacts {
     const t1 = this.cloud.clock.now();
-    const policies = this.policies();
     const after = this.facts();
     const calls = this.cloud.calls.slice(frame.calls);
     const events = this.cloud.world.events.slice(frame.events);
-
     const lastGood = [...frame.lastGood, ...LAST_GOOD_KEYS.map((k) => this.cloud.objects.peek(SOAK_BUCKET, k)?.body)];
     const copies = this.ledger.copies(frame.processes, report.deliveries, lastGood);
     const asked: Record<string, Asked> = {};
-    for (const p of policies) {
-      const sizes = copies.desired.map((counts) => desiredSize(p, counts));
+    for (const p of this.policies()) {
+      const sizes = copies.desired.map((counts) => clampedDesired(p, counts));
       asked[p.pool] = sizes.length === 0 ? { low: 0, high: 0 } : { low: Math.min(...sizes), high: Math.max(...sizes) };
     }
-    const desiredLow = Object.fromEntries(Object.entries(asked).map(([pool, a]) => [pool, a.low]));
-    const drainedNow = drainedAt(this.ledger.drained, t1);
-    const byId = new Map([...frame.before, ...after].map((i) => [i.id, i]));
-    const terminatedByFleet = new Set(calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? []));
-    const endedByOthers = new Set(events.filter((e) => ENDED_BY_OTHERS.has(e.kind)).map((e) => e.instance.id));
-    const runCalls = calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string');
+    return {
+      t1,
+      after,
+      calls,
+      events,
+      manifests: copies.manifests,
+      asked,
+      drained: drainedAt(this.ledger.drained, t1),
+      terminatedByFleet: new Set(calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? [])),
+      endedByOthers: new Set(events.filter((e) => ENDED_BY_OTHERS.has(e.kind)).map((e) => e.instance.id)),
+      runCalls: calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string'),
+    };
+  }
 
-    this.ledger.sentBy(report.sent);
-    this.ledger.answered(calls);
-    const findings: Finding[] = [
-      ...checkPoolMax({ max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])), liveBefore: frame.liveBefore, changes: liveChanges(events) }),
-      ...checkUniqueNames(after, SOAK_FLEET),
+  private fleetWide(frame: Frame, facts: CycleFacts, report: CycleReport): Finding[] {
+    const policies = this.policies();
+    const byId = new Map([...frame.before, ...facts.after].map((i) => [i.id, i]));
+    const detail = (c: SimCall, key: string) => String(c.detail?.[key]);
+    return [
+      ...checkPoolMax({ max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])), liveBefore: frame.liveBefore, changes: liveChanges(facts.events) }),
+      ...checkUniqueNames(facts.after, SOAK_FLEET),
       ...checkDrainedLaunches(
-        runCalls.map((c) => ({ sentAt: Number(c.detail?.sentAt), ami: String(c.detail?.ami), clientToken: String(c.detail?.clientToken), name: String(c.detail?.name), result: c.result })),
+        facts.runCalls.map((c) => ({ sentAt: Number(c.detail?.sentAt), ami: detail(c, 'ami'), clientToken: detail(c, 'clientToken'), name: detail(c, 'name'), result: c.result })),
         this.ledger.drained,
       ),
-      ...checkOwnership(touchingCalls(calls), (id) => this.ownerOf(id), SOAK_FLEET),
+      ...checkOwnership(touchingCalls(facts.calls), (id) => this.ownerOf(id), SOAK_FLEET),
       ...checkBadManifestRetirements({
-        manifestBad: frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, t1 + 1),
-        lastGoodCurrent: copies.manifests.map((m) => currentImages(m.images, drainedNow)),
-        terminated: [...terminatedByFleet].flatMap((id) => {
+        manifestBad: frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, facts.t1 + 1),
+        lastGoodCurrent: facts.manifests.map((m) => currentImages(m.images, facts.drained)),
+        terminated: [...facts.terminatedByFleet].flatMap((id) => {
           const i = byId.get(id);
           return i?.pool !== undefined ? [{ id, pool: i.pool, region: i.region, ami: i.ami }] : [];
         }),
         liveBefore: frame.liveBefore,
-        desiredLow,
+        desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
       }),
       ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles }),
       ...checkCycleErrors(report.ends),
-      ...checkResends(
-        runCalls.map((c) => ({ clientToken: String(c.detail?.clientToken), params: String(c.detail?.params), name: String(c.detail?.name) })),
-        this.ledger.firstParams,
-      ),
+      ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
     ];
-    for (const p of policies) {
-      const pool = p.pool;
-      const asks = asked[pool] as Asked;
-      const liveAfter = livePool(after, SOAK_FLEET, pool);
-      const pairBudget = resolveBudget(p.freshness.retireBudget, asks.high) + resolveBudget(p.onDemand.replaceBudget, asks.high);
-      findings.push(...checkGrowth({ pool, liveBefore: frame.liveBefore[pool] ?? 0, liveAfter, asked: asks, pairBudget }));
-      findings.push(
-        ...checkRunningCapacity({
-          pool,
-          before: frame.before.filter((i) => i.managedBy === SOAK_FLEET && i.pool === pool),
-          after: after.filter((i) => i.managedBy === SOAK_FLEET && i.pool === pool),
-          drained: drainedNow,
-          terminatedByFleet,
-          endedByOthers,
-          desiredLow: asks.low,
-        }),
-      );
-      const desired = desiredSize(p, this.inputs.desired);
-      const settled = this.settle(pool, desired, liveAfter.length, runCalls.some((c) => c.detail?.pool === pool));
-      findings.push(...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled }));
-    }
+  }
 
-    for (const c of runCalls) if (!this.ledger.firstParams.has(String(c.detail?.clientToken))) this.ledger.firstParams.set(String(c.detail?.clientToken), String(c.detail?.params));
-    this.ledger.handedOut(report.deliveries);
-    return findings;
+  private perPool(p: PoolPolicy, frame: Frame, facts: CycleFacts): Finding[] {
+    const pool = p.pool;
+    const asked = facts.asked[pool] as Asked;
+    const liveAfter = livePool(facts.after, SOAK_FLEET, pool);
+    const own = (i: InstanceFact) => i.managedBy === SOAK_FLEET && i.pool === pool;
+    const pairBudget = allowance(p.freshness.retireBudget, asked.high) + allowance(p.onDemand.replaceBudget, asked.high);
+    const desired = clampedDesired(p, this.inputs.desired);
+    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool));
+    return [
+      ...checkGrowth({ pool, liveBefore: frame.liveBefore[pool] ?? 0, liveAfter, asked, pairBudget }),
+      ...checkRunningCapacity({
+        pool,
+        before: frame.before.filter(own),
+        after: facts.after.filter(own),
+        drained: facts.drained,
+        terminatedByFleet: facts.terminatedByFleet,
+        endedByOthers: facts.endedByOthers,
+        desiredLow: asked.low,
+      }),
+      ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled }),
+    ];
   }
 
   /** Count quiet cycles (no launch, live == desired, desired unchanged); settled after SETTLE_CYCLES. */

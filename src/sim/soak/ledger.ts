@@ -110,6 +110,14 @@ export class Ledger {
     for (const s of sent) if (s.action === 'RunInstances' && s.clientToken) this.senders.set(`${s.clientToken}@${s.t}`, s.process);
   }
 
+  /** Keep the parameters each client token was first sent with. */
+  rememberParams(runCalls: readonly SimCall[]): void {
+    for (const c of runCalls) {
+      const token = String(c.detail?.clientToken);
+      if (!this.firstParams.has(token)) this.firstParams.set(token, String(c.detail?.params));
+    }
+  }
+
   /** Fold EC2's answers to RunInstances into each token's history. */
   answered(calls: readonly SimCall[]): void {
     for (const c of calls) {

@@ -5,7 +5,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../domain/clock.js';
 import type { PoolPolicy } from '../../domain/policy.js';
-import { desiredSize } from '../../plan/plan.js';
 import { silentLogger } from '../../service/logger.js';
 import { simInstanceTypes } from '../catalog.js';
 import { SimCloud } from '../cloud.js';
@@ -14,7 +13,7 @@ import { ImagePipeline, idleWorkersLeave } from '../workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
 import { SoakInputs } from './inputs.js';
 import type { CycleEnd } from './invariants/cycle-errors.js';
-import type { Finding } from './invariants/types.js';
+import { type Finding, clampedDesired } from './invariants/types.js';
 import { Judge } from './judge.js';
 import { DRAINED_KEY, Ledger, isInputRead } from './ledger.js';
 import { Operator } from './operator.js';
@@ -211,7 +210,7 @@ class Soak {
       this.nextDemand = cycle + demand.int(3, 10);
       if (cycle > 0) this.windows.count('demand-change');
     }
-    const wanted = Object.fromEntries(this.policies.map((p) => [p.pool, desiredSize(p, this.inputs.desired)]));
+    const wanted = Object.fromEntries(this.policies.map((p) => [p.pool, clampedDesired(p, this.inputs.desired)]));
     idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE);
     if (!calm) await this.operator.act(this.rng.fork(`operator ${cycle}`), cycle, this.pipeline, this.windows);
     if (cycle === this.editAt && calm) this.editAt++;
@@ -315,10 +314,10 @@ class Soak {
 
   /** Takeovers start with more work to do, so that both replicas want to launch. */
   private bumpDemand(rng: Prng): void {
-    const growable = this.policies.filter((p) => p.scaleDown === 'terminate' && desiredSize(p, this.inputs.desired) < p.size.max);
+    const growable = this.policies.filter((p) => p.scaleDown === 'terminate' && clampedDesired(p, this.inputs.desired) < p.size.max);
     if (growable.length === 0) return;
     const p = rng.pick(growable);
-    this.inputs.publishDesired({ ...this.inputs.desired, [p.pool]: Math.min(p.size.max, desiredSize(p, this.inputs.desired) + 2) });
+    this.inputs.publishDesired({ ...this.inputs.desired, [p.pool]: Math.min(p.size.max, clampedDesired(p, this.inputs.desired) + 2) });
   }
 
   private injectFaults(cycle: number, t: number): void {

@@ -4,12 +4,11 @@
 // other's first launch, and that every pool settles at exactly its desired size.
 
 import type { PoolPolicy } from '../../domain/policy.js';
-import { desiredSize } from '../../plan/plan.js';
 import type { SimCloud } from '../cloud.js';
 import { instanceFact } from './judge.js';
 import type { Prng } from '../prng.js';
 import { type MutatingCall, type TakeoverWindow, checkStalledLeader, checkTakeoverConverged, reachedDesired } from './invariants/leadership.js';
-import { type Finding, livePool } from './invariants/types.js';
+import { type Finding, clampedDesired, livePool } from './invariants/types.js';
 import type { SentCall } from './process.js';
 import type { Replica, Tick } from './replica.js';
 import { SOAK_FLEET } from './scenario.js';
@@ -89,7 +88,7 @@ export class Takeover {
       const live = livePool(instances, SOAK_FLEET, p.pool).length;
       this.liveAtEnds.set(p.pool, [...(this.liveAtEnds.get(p.pool) ?? []), live]);
     }
-    const windows: TakeoverWindow[] = policies.map((p) => ({ pool: p.pool, desired: desiredSize(p, desired), scaleDown: p.scaleDown, liveAtCycleEnds: this.liveAtEnds.get(p.pool) ?? [] }));
+    const windows: TakeoverWindow[] = policies.map((p) => ({ pool: p.pool, desired: clampedDesired(p, desired), scaleDown: p.scaleDown, liveAtCycleEnds: this.liveAtEnds.get(p.pool) ?? [] }));
     const converged = windows.every(reachedDesired);
     if (cycle < this.resumed + STANDBY_CYCLES || (!converged && cycle < this.resumed + CONVERGE_CYCLES)) return undefined;
     this.over = true;

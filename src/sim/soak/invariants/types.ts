@@ -1,6 +1,7 @@
 // What the soak's invariant checkers read: the simulated cloud's own view of instances and calls,
 // reduced to plain data so that each checker is a small pure function with its own tests.
 
+import type { Budget } from '../../../domain/policy.js';
 import type { InstanceState } from '../../../domain/types.js';
 
 /** An instance as the simulated EC2 holds it (tags included), fleet's or anyone's. */
@@ -50,4 +51,17 @@ export function openPairs(live: readonly InstanceFact[]): { readonly replacement
 export interface Asked {
   readonly low: number;
   readonly high: number;
+}
+
+// The judge restates the few rules it needs rather than calling the code it judges.
+
+/** A pool's desired size as the specification defines it: its count clamped to [min, max], min when missing. */
+export function clampedDesired(policy: { readonly pool: string; readonly size: { readonly min: number; readonly max: number } }, counts: Readonly<Record<string, number>>): number {
+  return Math.min(policy.size.max, Math.max(policy.size.min, Math.floor(counts[policy.pool] ?? policy.size.min)));
+}
+
+/** A budget against a pool size: a count, or a share of the size (at least one of a non-empty pool). */
+export function allowance(budget: Budget, size: number): number {
+  if (budget.kind === 'count') return budget.value;
+  return size <= 0 || budget.value <= 0 ? 0 : Math.max(1, Math.floor((budget.value / 100) * size));
 }
