@@ -66,6 +66,11 @@ describe('soak invariant: live ≤ size.max', () => {
     expect(invariants(checkPoolMax({ max: { bld: 5 }, liveBefore: { bld: 5 }, changes }))).to.deep.equal(['pool-max-peak']);
   });
 
+  it('does not call a pool that began the cycle above its max and came down a moment above it', () => {
+    expect(invariants(checkPoolMax({ max: { bld: 5 }, liveBefore: { bld: 6 }, changes: [{ t: 1, pool: 'bld', delta: -1 }] }))).to.deep.equal([]);
+    expect(invariants(checkPoolMax({ max: { bld: 5 }, liveBefore: { bld: 6 }, changes: [] }))).to.deep.equal(['pool-max']);
+  });
+
   it('counts only the pool’s own changes, and a pool with nothing live as empty', () => {
     const changes = [{ t: 1, pool: 'tst', delta: 1 as const }];
     expect(checkPoolMax({ max: { bld: 0, tst: 1 }, liveBefore: {}, changes })).to.deep.equal([]);

@@ -23,8 +23,9 @@ export function checkPoolMax(input: PoolMaxInput): Finding[] {
   const findings: Finding[] = [];
   for (const [pool, max] of Object.entries(input.max)) {
     let live = input.liveBefore[pool] ?? 0;
-    let peak = live;
-    let peakAt: number | undefined;
+    // Only moments inside the cycle: a pool already above its max when it began was judged then.
+    let peak = Number.NEGATIVE_INFINITY;
+    let peakAt = 0;
     for (const c of input.changes) {
       if (c.pool !== pool) continue;
       live += c.delta;
@@ -36,8 +37,7 @@ export function checkPoolMax(input: PoolMaxInput): Finding[] {
     if (live > max) {
       findings.push({ invariant: 'pool-max', key: pool, detail: `${pool}: ${live} live instances when the cycle ended, size.max ${max}` });
     } else if (peak > max) {
-      const when = peakAt === undefined ? 'when the cycle began' : `at ${new Date(peakAt).toISOString()}`;
-      findings.push({ invariant: 'pool-max-peak', key: pool, detail: `${pool}: ${peak} live instances ${when}, size.max ${max} (${live} when the cycle ended)` });
+      findings.push({ invariant: 'pool-max-peak', key: pool, detail: `${pool}: ${peak} live instances at ${new Date(peakAt).toISOString()}, size.max ${max} (${live} when the cycle ended)` });
     }
   }
   return findings;
