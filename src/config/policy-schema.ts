@@ -70,6 +70,17 @@ class Field {
     this.fail('expected a count (integer ≥ 0) or a percentage such as "10%"');
   }
 
+  /** A share: "20%" (or 0.2), between 0 and 1. */
+  share(): number {
+    const v = this.value;
+    if (typeof v === 'number' && v >= 0 && v <= 1) return v;
+    if (typeof v === 'string') {
+      const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+      if (pct && Number(pct[1]) <= 100) return Number(pct[1]) / 100;
+    }
+    this.fail('expected a share such as "20%" (or a number from 0 to 1)');
+  }
+
   /** Dollars per instance-hour, or a share of the on-demand price ("80%"). */
   maxPrice(): MaxPrice {
     const v = this.value;
@@ -89,7 +100,7 @@ class Field {
 
 const TOP_KEYS = [
   'pool', 'instanceTypes', 'regions', 'productDescription', 'keyName', 'instanceProfile', 'userData', 'size', 'spot',
-  'onDemand', 'onDemandPrice', 'scaleDown', 'scaleDownAfter', 'freshness', 'names', 'spread', 'ignoredAzs',
+  'onDemand', 'onDemandPrice', 'scaleDown', 'scaleDownAfter', 'freshness', 'rebalance', 'names', 'spread', 'ignoredAzs',
 ];
 
 /** Validate one parsed policy file and fill in every default. `source` names it in errors. */
@@ -110,6 +121,8 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
   if (onDemand.present) onDemand.object(['max', 'replaceBudget']);
   const freshness = root.at('freshness');
   if (freshness.present) freshness.object(['grace', 'retireBudget', 'drainBudget', 'canary', 'bake', 'guard']);
+  const rebalance = root.at('rebalance');
+  if (rebalance.present) rebalance.object(['enabled', 'minSaving', 'horizon', 'budget']);
   const guard = freshness.at('guard');
   if (guard.present) guard.object(['window', 'failures']);
 
@@ -164,6 +177,12 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
       // The bake defaults to the guard's window: an image is trusted once it has outlived the guard.
       bake: freshness.at('bake').present ? freshness.at('bake').integer(0) : guardWindow,
       guard: { window: guardWindow, failures: guard.at('failures').present ? guard.at('failures').integer(1) : 3 },
+    },
+    rebalance: {
+      enabled: rebalance.at('enabled').present ? rebalance.at('enabled').boolean() : true,
+      minSaving: rebalance.at('minSaving').present ? rebalance.at('minSaving').share() : 0.2,
+      horizon: rebalance.at('horizon').present ? rebalance.at('horizon').integer(0) : 21600,
+      budget: rebalance.at('budget').present ? rebalance.at('budget').budget() : { kind: 'percent', value: 10 },
     },
     names,
     spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },

@@ -47,6 +47,12 @@ export interface PoolPolicy {
     readonly bake: number;
     readonly guard: { readonly window: number; readonly failures: number };
   };
+  /**
+   * Moving spot workers to better offers, launch first: when an offer has become clearly dearer than
+   * the best one (`minSaving`, repaid within `horizon` seconds), or holds more than the spread cap.
+   * `budget`: such moves in flight at once.
+   */
+  readonly rebalance: { readonly enabled: boolean; readonly minSaving: number; readonly horizon: number; readonly budget: Budget };
   readonly names: string;
   /** Largest share of the pool one offer (type × subnet) may hold. */
   readonly spread: Budget;

@@ -17,7 +17,10 @@ export interface Member {
   readonly pending?: PendingLaunch;
   /** the instance this one was launched to replace */
   readonly replaces?: string;
-  /** counts toward the pool's size: a launch on a drained image does not (its name stays reserved) */
+  /**
+   * counts toward the pool's size: nothing on a drained image does (an instance there leaves within
+   * the drain budget, a launch there may land; both still take room, and a launch's name stays reserved)
+   */
   readonly counts: boolean;
 }
 
@@ -49,7 +52,7 @@ export class PoolLedger {
     const members: Member[] = [];
     for (const i of instances) {
       if (!isLive(i)) continue;
-      members.push({ key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, ...(i.replaces ? { replaces: i.replaces } : {}), counts: true });
+      members.push({ key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, ...(i.replaces ? { replaces: i.replaces } : {}), counts: !drained.has(i.ami) });
     }
     for (const p of pending) {
       members.push({

@@ -8,7 +8,7 @@ import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
 import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, spreadCap, spreadKey } from '../policy/placement.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
-import { chooseSurplus } from '../policy/scale-down.js';
+import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, PoolLedger } from './ledger.js';
@@ -88,8 +88,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
   pairStep(step);
   const scaleDown = scaleDownStep(step);
   const shortfall = shortfallStep(step);
-  // Nothing is replaced while the pool is short: capacity first.
-  if (shortfall.shortfallSince === undefined) replaceStep(step, scaleDown.surplusLeft);
+  // Nothing is replaced while the pool is short (capacity first) or above desired (a replacement whose
+  // old instance then leaves by itself would grow the pool; the surplus goes first).
+  if (shortfall.shortfallSince === undefined && ledger.size() <= ctx.desired) replaceStep(step);
   return finish(step, shortfall, scaleDown);
 }
 
@@ -110,21 +111,28 @@ function drainStep({ ctx, ledger, notes, status }: Step): void {
 /**
  * 2. Replacement pairs: the replaced instance leaves once its replacement has proved itself: running,
  *    and for a new image, running for `bake` seconds. A replacement that dies first frees its target.
+ *    And only while running capacity stays at desired: a pool that is short keeps its old worker
+ *    until the shortfall is running too.
  */
 function pairStep({ ctx, ledger }: Step): void {
   const bakeMs = ctx.policy.freshness.bake * 1000;
+  let running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
   for (const [targetId, replacement] of ledger.openPairs()) {
     if (!('key' in replacement) || !replacement.instance || replacement.instance.state !== 'running') continue;
     const target = ledger.instance(targetId) as Member;
     const age = ctx.now - replacement.instance.launchTime;
     const gate = replacement.ami === target.ami ? 0 : bakeMs;
     if (age < gate) continue;
+    if (target.instance?.state === 'running') {
+      if (running - 1 < ctx.desired) continue;
+      running--;
+    }
     ledger.leave(target, `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`);
   }
 }
 
 /** 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter. */
-function scaleDownStep({ ctx, ledger, notes, unitPrice }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
+function scaleDownStep({ ctx, ledger, notes, status, unitPrice }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   if (size <= desired) return { surplusLeft: 0, due: false };
@@ -139,9 +147,13 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice }: Step): { surplusSince?
     return { surplusSince, surplusLeft: size - desired, due: false };
   }
   const candidates = ledger.unpaired().map((m) => m.instance as Instance);
-  const running = ledger.staying().filter((m) => m.instance?.state === 'running').length;
-  const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice);
-  const why = (i: Instance) => (i.lifecycle === 'on-demand' ? 'on-demand leaves first' : 'most expensive, then newest, leave first');
+  const running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
+  // What has to go anyway goes first: an outdated image, then a crowded offer.
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap(policy.spread, desired), spreadKey, unitPrice);
+  const rank = (i: Instance) => (status(i) === 'outdated' ? 0 : crowding.has(i.id) ? 1 : 2);
+  const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
+  const why = (i: Instance) =>
+    i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank(i) === 0 ? 'an outdated image leaves first' : rank(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
   for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;
   return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
@@ -163,11 +175,17 @@ function shortfallStep(step: Step): ShortfallResult {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   const shortfall = desired - size;
+  if (process.env.DBG_POOL === policy.pool && now >= Number(process.env.DBG_FROM ?? Infinity)) console.log('DBG', new Date(now).toISOString(), 'size', size, 'desired', desired, JSON.stringify(ledger.members.map((m) => [m.key.slice(0, 20), m.name, m.instance?.state ?? 'unlisted', m.ami.slice(0, 10), m.replaces, m.counts, ledger.isLeaving(m)])), 'pairs', JSON.stringify([...ledger.openPairs().keys()]));
   if (shortfall <= 0) return { remaining: shortfall };
   const shortfallSince = ctx.timers.shortfallSince ?? now;
   const room = policy.size.max - ledger.footprint();
   const wanted = Math.min(shortfall, Math.max(0, room));
-  if (wanted < shortfall) notes.push(`at size.max ${policy.size.max} until ${shortfall - wanted} leaving instances are gone`);
+  // At size.max, a replacement in flight holds room while the instance it replaces still serves: that
+  // part of the shortfall is not unmet (the old one leaves only once capacity stays at desired).
+  const servedByTargets = Math.min(shortfall - wanted, [...ledger.openPairs().keys()].filter((id) => ledger.instance(id)?.instance?.state === 'running').length);
+  if (wanted < shortfall) {
+    notes.push(`at size.max ${policy.size.max}: ${shortfall - wanted} more wait for room (${servedByTargets} replaced instance(s) still serving, the rest leaving)`);
+  }
   const reason = `scale-up: want ${desired}, have ${size}`;
   let placed = canaryScaleUp(step, wanted, reason);
   const spot = offers(step, 'spot');
@@ -192,7 +210,7 @@ function shortfallStep(step: Step): ShortfallResult {
       unmet -= fallback;
     }
   }
-  return { shortfallSince, remaining: unmet };
+  return { shortfallSince, remaining: Math.max(0, unmet - servedByTargets) };
 }
 
 /**
@@ -217,7 +235,7 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
  *    up to the canary count), outdated instances once due (retireBudget pairs at a time), then on-demand
  *    ones with spot (terminate pools, replaceBudget pairs at a time).
  */
-function replaceStep(step: Step, surplusLeft: number): void {
+function replaceStep(step: Step): void {
   const { ctx, ledger, notes, status } = step;
   const { policy, desired, now } = ctx;
   const roomLeft = () => policy.size.max - ledger.footprint();
@@ -250,11 +268,29 @@ function replaceStep(step: Step, surplusLeft: number): void {
   replace(step, due, Math.min(retireBudget, roomLeft()), offers(step, 'spot').offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
 
   // On-demand instances, by spot ones, in pools that terminate.
-  if (policy.scaleDown === 'terminate' && surplusLeft <= 0) {
+  if (policy.scaleDown === 'terminate') {
     const onDemand = ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && status(m) === 'current').sort(byLaunch);
     const budget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
     replace(step, onDemand, Math.min(budget, roomLeft()), offers(step, 'spot').offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
+    // Moves within the spot market (same image, spot to spot), within the rebalance budget.
+    const moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+    spreadRepair(step, Math.min(moves, roomLeft()));
   }
+}
+
+/**
+ * A pool that shrank can be left crowded in one offer (the spread cap is a share of the desired
+ * size): the workers past the cap move to other offers, launch first.
+ */
+function spreadRepair(step: Step, count: number): void {
+  const { ctx, ledger, status, unitPrice } = step;
+  if (count <= 0) return;
+  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && status(m) === 'current');
+  const instances = spot.map((m) => m.instance as Instance);
+  const crowding = crowdingInstances(instances, ledger.occupancy(), spreadCap(ctx.policy.spread, ctx.desired), spreadKey, unitPrice);
+  const targets = spot.filter((m) => crowding.has(m.key));
+  const cap = spreadCap(ctx.policy.spread, ctx.desired);
+  replace(step, targets, count, offers(step, 'spot').offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap. */

@@ -1,12 +1,17 @@
+import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
 
 /**
- * Order in which surplus instances leave: on-demand first, then the most expensive per unit
- * of weight (unknown prices last), then the newest.
+ * Order in which surplus instances leave: on-demand first, then by `rank` (lower first: e.g. those on
+ * an outdated image, then those crowding an offer past the spread cap), then the most expensive per
+ * unit of weight (unknown prices last), then the newest.
  */
-export function terminationOrder(instances: readonly Instance[], unitPrice: (i: Instance) => number | undefined): Instance[] {
+export function terminationOrder(instances: readonly Instance[], unitPrice: (i: Instance) => number | undefined, rank: (i: Instance) => number = () => 0): Instance[] {
   return [...instances].sort((a, b) => {
     if (a.lifecycle !== b.lifecycle) return a.lifecycle === 'on-demand' ? -1 : 1;
+    const ra = rank(a);
+    const rb = rank(b);
+    if (ra !== rb) return ra - rb;
     const pa = unitPrice(a) ?? Number.NEGATIVE_INFINITY;
     const pb = unitPrice(b) ?? Number.NEGATIVE_INFINITY;
     if (pa !== pb) return pb - pa;
@@ -25,9 +30,10 @@ export function chooseSurplus(
   excess: number,
   spareRunning: number,
   unitPrice: (i: Instance) => number | undefined,
+  rank: (i: Instance) => number = () => 0,
 ): Instance[] {
   const chosen: Instance[] = [];
-  for (const instance of terminationOrder(candidates, unitPrice)) {
+  for (const instance of terminationOrder(candidates, unitPrice, rank)) {
     if (excess <= 0) break;
     if (instance.state === 'running') {
       if (spareRunning <= 0) break;
@@ -37,4 +43,19 @@ export function chooseSurplus(
     excess--;
   }
   return chosen;
+}
+
+/**
+ * The instances that crowd their offer past the spread cap: in each offer holding more than `cap`,
+ * the ones that would leave first by the usual order. Scale-down takes them first, so a pool that
+ * shrinks also spreads again.
+ */
+export function crowdingInstances(instances: readonly Instance[], occupancy: ReadonlyMap<string, number>, cap: number, offerOf: (i: Instance) => string, unitPrice: (i: Instance) => number | undefined): Set<string> {
+  const crowding = new Set<string>();
+  for (const group of groupBy(instances, offerOf).values()) {
+    const excess = (occupancy.get(offerOf(group[0] as Instance)) ?? group.length) - cap;
+    if (excess <= 0) continue;
+    for (const i of terminationOrder(group, unitPrice).slice(0, excess)) crowding.add(i.id);
+  }
+  return crowding;
 }

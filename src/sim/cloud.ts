@@ -40,7 +40,7 @@ export class SimCloud implements Cloud {
     const reclaim = market.rule === 'price' ? { interruptionRatePerHour: 0 } : {};
     this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world, ...reclaim });
     this.faults = new FaultInjector({ ...NO_FAULTS, ...options.faults }, rng.fork('faults'), this.clock);
-    this.objects = new SimObjects();
+    this.objects = new SimObjects(this.faults);
     for (const region of options.defaultSubnets ?? []) {
       for (const az of this.world.azs(region)) this.world.addSubnet(region, az);
     }

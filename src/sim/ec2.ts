@@ -2,6 +2,7 @@
 // AWS's error codes (capacity, throttling, not-found, idempotency mismatch) so fleet's own error
 // handling is what gets exercised.
 
+import { createHash } from 'node:crypto';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
 import { MANAGED_BY_TAG, REPLACES_TAG, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
@@ -9,7 +10,7 @@ import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { isSimInstanceType } from './catalog.js';
-import { type FaultInjector, SimAwsError } from './faults.js';
+import { type FaultInjector, SimAwsError, SimNetworkError } from './faults.js';
 import type { SimImage, SimInstance, SimWorld } from './world.js';
 
 const MANAGED_BY = MANAGED_BY_TAG;
@@ -23,6 +24,15 @@ export interface SimCall {
   /** 'ok' or the error code */
   readonly result: string;
   readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Every parameter of a launch request but its token, hashed: EC2 answers a client token reused with
+ * any other parameter (security groups, key, user data, names, ...) with IdempotentParameterMismatch.
+ */
+export function launchParameters(r: LaunchRequest): string {
+  const { clientToken: _token, ...parameters } = r;
+  return createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
 }
 
 /** Per-call latency of the simulated API, milliseconds. */
@@ -90,24 +100,38 @@ export class SimCompute implements RegionCompute {
   }
 
   async launch(r: LaunchRequest, _options: CallOptions = {}): Promise<Instance[]> {
+    const params = launchParameters(r);
+    const sentAt = this.clock.now();
     const detail = {
-      az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, pool: r.pool, ami: r.ami,
-      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name),
+      sentAt, az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, pool: r.pool, ami: r.ami,
+      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name), params,
     };
     await this.enter('RunInstances', detail, r.slots.length);
     const fail = (code: string, message: string, status = 400): never => {
       this.record('RunInstances', code, detail);
       throw new SimAwsError(code, message, status);
     };
+    const loss = this.faults.launchLoss();
+    if (loss === 'request') {
+      this.record('RunInstances', 'RequestLost', detail);
+      throw new SimNetworkError('ECONNRESET', 'socket hang up (simulated: the request never reached EC2)');
+    }
+    // The answer is lost on the way back: the instances exist, the caller only gets a network error.
+    const answer = (made: readonly SimInstance[], extra: Readonly<Record<string, unknown>>): Instance[] => {
+      const instanceIds = made.map((i) => i.id);
+      if (loss === 'response') {
+        this.record('RunInstances', 'ResponseLost', { ...detail, ...extra, instanceIds });
+        throw new SimNetworkError('ETIMEDOUT', 'read timed out (simulated: EC2 acted, the answer was lost)');
+      }
+      this.record('RunInstances', 'ok', { ...detail, ...extra, instanceIds });
+      return made.map(toInstance);
+    };
     // EC2 compares every parameter of a call that reuses a token, not just a few.
-    const { clientToken: _token, ...parameters } = r;
-    const fingerprint = JSON.stringify(parameters);
     const earlier = this.tokens.get(r.clientToken);
     if (earlier) {
-      if (earlier.fingerprint !== fingerprint) fail('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.');
+      if (earlier.fingerprint !== params) fail('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.');
       const made = earlier.instanceIds.map((id) => this.world.instances.get(id)).filter((i): i is SimInstance => i !== undefined);
-      this.record('RunInstances', 'ok', { ...detail, replayed: true, instanceIds: earlier.instanceIds });
-      return made.map(toInstance);
+      return answer(made, { replayed: true });
     }
     if (r.slots.length < 1) fail('InvalidParameterValue', 'MaxCount must be at least 1');
     const subnet = this.world.subnets.get(r.subnetId);
@@ -146,9 +170,8 @@ export class SimCompute implements RegionCompute {
         visibilityDelayMs: this.faults.visibilityDelayMs,
       }),
     );
-    this.tokens.set(r.clientToken, { instanceIds: made.map((i) => i.id), fingerprint });
-    this.record('RunInstances', 'ok', { ...detail, instanceIds: made.map((i) => i.id) });
-    return made.map(toInstance);
+    this.tokens.set(r.clientToken, { instanceIds: made.map((i) => i.id), fingerprint: params });
+    return answer(made, {});
   }
 
   async nameInstance(id: string, slot: LaunchSlot, _options: CallOptions = {}): Promise<void> {

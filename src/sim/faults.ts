@@ -16,6 +16,33 @@ export class SimAwsError extends Error {
   }
 }
 
+/**
+ * A failure of the network rather than of AWS: no answer came back (a reset connection or a
+ * timeout), so there is no HTTP status, as the SDK reports it. The caller cannot tell whether the
+ * request was carried out.
+ */
+export class SimNetworkError extends Error {
+  readonly code: string;
+
+  constructor(code: 'ECONNRESET' | 'ETIMEDOUT', message: string) {
+    super(message);
+    this.name = 'NetworkError';
+    this.code = code;
+  }
+}
+
+/** A window during which some S3 objects are unreachable, or read back as garbage. */
+export interface ObjectFault {
+  /** outage: every read and write answers 503; corrupt: reads return a garbled body */
+  readonly kind: 'outage' | 'corrupt';
+  readonly bucket: string;
+  /** objects whose key starts with this ('' for the whole bucket) */
+  readonly keyPrefix: string;
+  /** epoch ms the window opens (default: at once) and closes */
+  readonly from?: number;
+  readonly until: number;
+}
+
 export interface ScriptedFault {
   /** API action, e.g. 'RunInstances' */
   readonly action: string;
@@ -40,6 +67,11 @@ export interface FaultOptions {
   readonly visibilityDelayMs: number;
   readonly pricingUnavailable: boolean;
   readonly scripted: readonly ScriptedFault[];
+  /** share of RunInstances calls lost on the way: EC2 never sees them, the caller gets a network error */
+  readonly lostLaunchRequests: number;
+  /** share of RunInstances calls whose answer is lost: the instance is made, the caller gets a network error */
+  readonly lostLaunchResponses: number;
+  readonly objectFaults: readonly ObjectFault[];
 }
 
 export const NO_FAULTS: FaultOptions = {
@@ -49,6 +81,9 @@ export const NO_FAULTS: FaultOptions = {
   visibilityDelayMs: 0,
   pricingUnavailable: false,
   scripted: [],
+  lostLaunchRequests: 0,
+  lostLaunchResponses: 0,
+  objectFaults: [],
 };
 
 type BucketKind = 'describe' | 'mutate' | 'run' | 'run-instances' | 'terminate-instances';
@@ -128,6 +163,22 @@ export class FaultInjector {
     if (this.options.serverErrorRate > 0 && this.rng.chance(this.options.serverErrorRate)) {
       throw new SimAwsError('InternalError', 'An internal error has occurred.', 500);
     }
+  }
+
+  /** Whether this RunInstances is lost on the way in ('request'), its answer on the way back ('response'), or neither. */
+  launchLoss(): 'request' | 'response' | undefined {
+    const { lostLaunchRequests, lostLaunchResponses } = this.options;
+    if (lostLaunchRequests > 0 && this.rng.chance(lostLaunchRequests)) return 'request';
+    if (lostLaunchResponses > 0 && this.rng.chance(lostLaunchResponses)) return 'response';
+    return undefined;
+  }
+
+  /** The S3 fault on this object right now, if any; an outage wins over corruption. */
+  objectFault(bucket: string, key: string): ObjectFault['kind'] | undefined {
+    const now = this.clock.now();
+    const open = this.options.objectFaults.filter((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) <= now && now < f.until);
+    if (open.some((f) => f.kind === 'outage')) return 'outage';
+    return open.length > 0 ? 'corrupt' : undefined;
   }
 
   private bucket(region: string, kind: BucketKind): { tokens: number; at: number } {

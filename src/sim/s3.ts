@@ -2,10 +2,36 @@ import { createHash } from 'node:crypto';
 import type { ObjectStore, StoredObject, WriteCondition } from '../cloud/port.js';
 import { SimAwsError } from './faults.js';
 
+export interface S3LogEntry {
+  readonly action: 'GetObject' | 'PutObject';
+  readonly bucket: string;
+  readonly key: string;
+  readonly result: string;
+  /** set when a read was answered with a garbled body */
+  readonly corrupt?: true;
+}
+
+/** Where the simulated S3 learns of outages and corruption (the cloud's FaultInjector). */
+export interface ObjectFaultSource {
+  objectFault(bucket: string, key: string): 'outage' | 'corrupt' | undefined;
+}
+
+/**
+ * A body as a broken disk or proxy might hand it back: half of it, behind a NUL byte, so that it
+ * never parses as JSON (whatever the original was).
+ */
+export function garble(body: string): string {
+  return `\u0000${body.slice(0, Math.floor(body.length / 2))}`;
+}
+
 /** Simulated S3: buckets of objects with ETags and S3's conditional-write answers. */
 export class SimObjects implements ObjectStore {
   private readonly buckets = new Map<string, Map<string, StoredObject>>();
-  readonly log: { action: 'GetObject' | 'PutObject'; bucket: string; key: string; result: string }[] = [];
+  readonly log: S3LogEntry[] = [];
+  /** Told of every object stored through `put` (not `publish`), once stored. */
+  onWrite: ((bucket: string, key: string, body: string) => void) | undefined;
+
+  constructor(private readonly faults?: ObjectFaultSource) {}
 
   createBucket(bucket: string): void {
     if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
@@ -20,16 +46,28 @@ export class SimObjects implements ObjectStore {
     return bucket;
   }
 
+  /** An outage answers as S3 does when it is unwell: 503 ServiceUnavailable. */
+  private unavailable(action: 'GetObject' | 'PutObject', bucket: string, key: string): void {
+    if (this.faults?.objectFault(bucket, key) !== 'outage') return;
+    this.log.push({ action, bucket, key, result: 'ServiceUnavailable' });
+    throw new SimAwsError('ServiceUnavailable', 'Service is unable to handle request (simulated outage)', 503);
+  }
+
   async get(bucket: string, key: string, ifNoneMatch?: string): Promise<StoredObject | 'not-modified' | undefined> {
-    const object = this.bucket(bucket, 'GetObject', key).get(key);
+    const objects = this.bucket(bucket, 'GetObject', key);
+    this.unavailable('GetObject', bucket, key);
+    const object = objects.get(key);
     const result = !object ? 'NoSuchKey' : ifNoneMatch && object.etag === ifNoneMatch ? 'NotModified' : 'ok';
-    this.log.push({ action: 'GetObject', bucket, key, result });
+    const corrupt = result === 'ok' && this.faults?.objectFault(bucket, key) === 'corrupt';
+    this.log.push({ action: 'GetObject', bucket, key, result, ...(corrupt ? { corrupt: true as const } : {}) });
     if (!object) return undefined;
-    return result === 'NotModified' ? 'not-modified' : object;
+    if (result === 'NotModified') return 'not-modified';
+    return corrupt ? { body: garble(object.body), etag: object.etag } : object;
   }
 
   async put(bucket: string, key: string, body: string, condition: WriteCondition = {}): Promise<{ etag: string }> {
     const objects = this.bucket(bucket, 'PutObject', key);
+    this.unavailable('PutObject', bucket, key);
     const current = objects.get(key);
     const refused = (condition.ifNoneMatch === '*' && current !== undefined) || (condition.ifMatch !== undefined && current?.etag !== condition.ifMatch);
     if (refused) {
@@ -39,12 +77,13 @@ export class SimObjects implements ObjectStore {
     const etag = `"${createHash('md5').update(body).digest('hex')}"`;
     objects.set(key, { body, etag });
     this.log.push({ action: 'PutObject', bucket, key, result: 'ok' });
+    this.onWrite?.(bucket, key, body);
     return { etag };
   }
 
-  /** Read without logging: how the simulation itself looks at what was published (never fleet). */
-  peek(bucket: string, key: string): string | undefined {
-    return this.buckets.get(bucket)?.get(key)?.body;
+  /** The object as stored, with no fault, logging or condition: how the simulation itself looks (never fleet). */
+  peek(bucket: string, key: string): StoredObject | undefined {
+    return this.buckets.get(bucket)?.get(key);
   }
 
   /** Write without conditions or logging: how the simulated publishers (image pipeline, job queue) publish. */

@@ -182,8 +182,8 @@ export class Sampler {
 
   /** Image statuses as fleet defines them; re-parsed only when the manifest or the drained marks change. */
   private imageIndex(): ImageIndex {
-    const manifest = this.cloud.objects.peek(this.objects.bucket, this.objects.manifestKey);
-    const drained = this.cloud.objects.peek(this.objects.bucket, this.objects.drainedKey);
+    const manifest = this.cloud.objects.peek(this.objects.bucket, this.objects.manifestKey)?.body;
+    const drained = this.cloud.objects.peek(this.objects.bucket, this.objects.drainedKey)?.body;
     if (manifest !== this.images.manifest || drained !== this.images.drained) {
       this.images = { manifest, drained, index: new ImageIndex(readManifest(manifest), readDrained(drained)) };
     }

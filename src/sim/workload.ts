@@ -68,34 +68,51 @@ export class JobQueue {
   }
 }
 
-/** Bakes a new AMI per pool and region every night at 04:00 UTC and republishes the manifest. */
+/**
+ * Bakes a new AMI per pool and region every night at 04:00 UTC (or every `periodHours`, counted
+ * from 04:00) and republishes the manifest.
+ */
 export class ImagePipeline {
   private readonly baked: { readonly image: SimImage; readonly pool: string }[] = [];
   private lastNight = Number.NEGATIVE_INFINITY;
+  private readonly periodMs: number;
 
   constructor(
     private readonly world: SimWorld,
     private readonly policies: readonly PoolPolicy[],
     private readonly regions: readonly string[],
-  ) {}
+    periodHours = 24,
+  ) {
+    this.periodMs = periodHours * HOUR;
+  }
+
+  /** The bake time at or before `t`. */
+  private nightOf(t: number): number {
+    return Math.floor((t - 4 * HOUR) / this.periodMs) * this.periodMs + 4 * HOUR;
+  }
 
   /** Images of the last `nights` nights, as if the pipeline had been running before the simulation. */
   seed(start: number, nights: number): void {
-    const firstNight = Math.floor((start - 4 * HOUR) / DAY) * DAY + 4 * HOUR;
-    for (let n = nights - 1; n >= 0; n--) this.bake(firstNight - n * DAY);
+    const firstNight = this.nightOf(start);
+    for (let n = nights - 1; n >= 0; n--) this.bake(firstNight - n * this.periodMs);
   }
 
   /** Bake when a new night has come; true when the manifest changed. `broken`: this bake is bad. */
   tick(t: number, broken = false): boolean {
-    const night = Math.floor((t - 4 * HOUR) / DAY) * DAY + 4 * HOUR;
+    const night = this.nightOf(t);
     if (night <= this.lastNight) return false;
     this.bake(night, broken);
     return true;
   }
 
+  /** Every image baked so far, oldest first, with its pool. */
+  images(): readonly { readonly image: SimImage; readonly pool: string }[] {
+    return this.baked;
+  }
+
   private bake(night: number, broken = false): void {
     this.lastNight = Math.max(this.lastNight, night);
-    const date = new Date(night).toISOString().slice(0, 10);
+    const date = new Date(night).toISOString().slice(0, this.periodMs < DAY ? 13 : 10);
     for (const policy of this.policies) {
       for (const region of this.regions) {
         if (!policy.regions[region]) continue;

@@ -99,14 +99,15 @@ describe('freshness: retiring instances on outdated AMIs', () => {
 });
 
 describe('freshness: drained AMIs', () => {
-  it("retires a drained AMI's instances first, within the drain budget, even below desired, and launches from the current image", () => {
+  it("retires a drained AMI's instances first, within the drain budget, even below desired, and launches from the current image at once", () => {
     const onDrained = Array.from({ length: 4 }, () => instance({ ami: 'ami-new' }));
     const s = snapshot({ desired: { 'bld-linux64': 4 }, images: images(1), drained: new Set(['ami-new']), instances: onDrained });
     const p = plan(s, [policy()], 'releng');
     expect(terminations(p)).to.have.length(2); // 50% of 4
     for (const t of terminations(p)) expect(t.reason).to.equal('drained AMI ami-new');
+    // Nothing on a drained image counts as capacity: all four are launched again now (room allowing).
     const l = launches(p);
-    expect(l).to.have.length(2);
+    expect(l).to.have.length(4);
     for (const a of l) expect(a.ami).to.equal('ami-old');
     expect(p.pools[0]?.notes.join()).to.match(/2 more on drained AMIs wait for the drain budget/);
   });

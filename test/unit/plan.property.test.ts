@@ -91,9 +91,9 @@ describe('plan: properties', () => {
         const { p, snap, result } = build(s);
         // Room counts every launch that may land; capacity only those that are not on a drained image.
         const footprint = snap.instances.filter(isLive).length + snap.pendingLaunches.length;
-        const capacity = snap.instances.filter(isLive).length + snap.pendingLaunches.filter((x) => !snap.drained.has(x.ami)).length;
+        const capacity = snap.instances.filter((i) => isLive(i) && !snap.drained.has(i.ami)).length + snap.pendingLaunches.filter((x) => !snap.drained.has(x.ami)).length;
         const fresh = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && !a.reason.startsWith('resume'));
-        const gone = result.actions.filter((a) => a.kind === 'terminate').length;
+        const gone = result.actions.filter((a) => a.kind === 'terminate' && !snap.drained.has(a.ami)).length;
         if (fresh.length > 0) expect(footprint + fresh.length, 'above size.max even for a moment').to.be.at.most(p.size.max);
         const growth = fresh.filter((a) => a.replaces === undefined).length;
         if (growth > 0) expect(capacity - gone + growth).to.be.at.most(desiredSize(p, snap.desired ?? {}));

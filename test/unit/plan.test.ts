@@ -147,9 +147,23 @@ describe('plan: scaling down', () => {
     const expensive = instance({ az: 'us-east-1a', instanceType: 'm5.xlarge' });
     const onDemand = instance({ lifecycle: 'on-demand', az: 'us-east-1c' });
     const s = snapshot({ desired: { 'bld-linux64': 1 }, instances: [cheapOld, cheapNew, expensive, onDemand] });
-    const t = terminations(plan(s, [policy()], 'releng'));
+    // A spread that no offer exceeds, so that price and age alone decide.
+    const t = terminations(plan(s, [policy({ spread: 10 })], 'releng'));
     expect(t.map((a) => a.instanceId)).to.deep.equal([onDemand.id, expensive.id, cheapNew.id]);
     expect(t[0]?.reason).to.match(/^scale-down: want 1, have 4/);
+  });
+
+  it('an outdated image leaves before a crowded offer, and a crowded offer before a dear one', () => {
+    const crowdedOld = instance({ az: 'us-east-1b', launchTime: T0 - 7200_000 });
+    const crowdedNew = instance({ az: 'us-east-1b', launchTime: T0 - 600_000 });
+    const alone = instance({ az: 'us-east-1a', instanceType: 'm5.xlarge' });
+    const outdated = instance({ az: 'us-east-1c', ami: 'ami-old' });
+    // Four workers, two wanted, at most half of them (one) per offer.
+    const s = snapshot({ desired: { 'bld-linux64': 2 }, instances: [crowdedOld, crowdedNew, alone, outdated] });
+    const t = terminations(plan(s, [policy({ spread: '50%' })], 'releng'));
+    expect(t.map((a) => a.instanceId)).to.deep.equal([outdated.id, crowdedNew.id]);
+    expect(t[0]?.reason).to.match(/an outdated image leaves first/);
+    expect(t[1]?.reason).to.match(/us-east-1b c5.xlarge holds more than its share/);
   });
 
   it('waits until a surplus has lasted scaleDownAfter before terminating', () => {

@@ -1,0 +1,42 @@
+import type { Budget, ScaleDown } from '../../../domain/policy.js';
+import { type Finding, type InstanceFact, openPairs } from './types.js';
+
+export interface SpreadInput {
+  readonly pool: string;
+  readonly spread: Budget;
+  readonly scaleDown: ScaleDown;
+  readonly desired: number;
+  readonly live: readonly InstanceFact[];
+  /** no launch for a while, and live == desired throughout */
+  readonly settled: boolean;
+}
+
+/** Most instances one offer may hold: the policy's share of the desired size, at least one. */
+export function spreadLimit(spread: Budget, desired: number): number {
+  return spread.kind === 'count' ? Math.max(1, spread.value) : Math.max(1, Math.ceil((spread.value / 100) * desired));
+}
+
+/**
+ * Spread is respected once settled: no offer (zone × instance type) holds more than the spread cap,
+ * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
+ * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves.
+ */
+export function checkSpread(input: SpreadInput): Finding[] {
+  if (!input.settled || input.scaleDown !== 'terminate' || input.desired === 0) return [];
+  const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
+  const perOffer = new Map<string, number>();
+  for (const i of input.live) {
+    if (replacedTargets.has(i.id)) continue;
+    const offer = `${i.az}/${i.instanceType}`;
+    perOffer.set(offer, (perOffer.get(offer) ?? 0) + 1);
+  }
+  const cap = spreadLimit(input.spread, input.desired);
+  const crowded = [...perOffer].filter(([, n]) => n > cap).sort((a, b) => b[1] - a[1]);
+  if (crowded.length === 0) return [];
+  const [offer, n] = crowded[0] as [string, number];
+  return [{ invariant: 'spread', key: input.pool, detail: `${input.pool}: ${n} of ${input.live.length} live in ${offer}, spread cap ${cap} (desired ${input.desired}, spread ${describe(input.spread)})` }];
+}
+
+function describe(b: Budget): string {
+  return b.kind === 'count' ? String(b.value) : `${b.value}%`;
+}

@@ -1,0 +1,277 @@
+// The soak's judge: after every cycle it reads the simulated cloud's own state (the world's
+// instances and events, the EC2 call log, S3 documents as stored) and runs every invariant checker
+// on it. It never asks fleet what it believes.
+
+import { slotFromTags } from '../../cloud/tags.js';
+import type { PoolPolicy } from '../../domain/policy.js';
+import type { Image } from '../../domain/types.js';
+import type { SimCloud } from '../cloud.js';
+import type { SimCall } from '../ec2.js';
+import type { SimInstance } from '../world.js';
+import type { FaultWindows } from './chaos.js';
+import type { SoakInputs } from './inputs.js';
+import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
+import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
+import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
+import { checkGrowth } from './invariants/growth.js';
+import { checkJournal } from './invariants/journal.js';
+import { checkUniqueNames } from './invariants/names.js';
+import { checkOwnership } from './invariants/ownership.js';
+import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
+import { checkResends } from './invariants/resend.js';
+import { checkRunningCapacity } from './invariants/running-capacity.js';
+import { checkSpread } from './invariants/spread.js';
+import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool } from './invariants/types.js';
+import type { Ledger, ManifestVersion } from './ledger.js';
+import type { Delivery, SentCall } from './process.js';
+import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
+
+/** Cycles with no launch and live == desired before a pool counts as settled (spread). */
+export const SETTLE_CYCLES = 5;
+const ENDED_BY_OTHERS = new Set(['interrupted', 'self-shutdown', 'boot-failure']);
+const LAST_GOOD_KEYS = [`${STATE_PREFIX}last-good-desired.json`, `${STATE_PREFIX}last-good-manifest.json`];
+
+export function instanceFact(i: SimInstance): InstanceFact {
+  const tag = (k: string) => i.tags[k];
+  const slot = slotFromTags(i.tags, i.launchIndex);
+  return {
+    id: i.id,
+    region: i.region,
+    az: i.az,
+    instanceType: i.instanceType,
+    ami: i.ami,
+    state: i.state,
+    ...(tag('fleet:managed-by') !== undefined ? { managedBy: tag('fleet:managed-by') } : {}),
+    ...(tag('fleet:pool') !== undefined ? { pool: tag('fleet:pool') } : {}),
+    // The name and target a worker reads at boot: Name, or its entry in a batch's tags by launch index.
+    ...(slot.name !== '' ? { name: slot.name } : {}),
+    ...(slot.replaces !== undefined ? { replaces: slot.replaces } : {}),
+  };
+}
+
+/** The newest non-drained image per "pool region": what a manifest calls current. */
+export function currentImages(images: readonly Image[], drained: ReadonlySet<string>): Record<string, string> {
+  const best = new Map<string, Image>();
+  for (const image of images) {
+    if (drained.has(image.id)) continue;
+    const key = `${image.pool} ${image.region}`;
+    const was = best.get(key);
+    if (!was || image.created > was.created || (image.created === was.created && image.id > was.id)) best.set(key, image);
+  }
+  return Object.fromEntries([...best].map(([key, image]) => [key, image.id]));
+}
+
+interface Frame {
+  readonly t0: number;
+  readonly before: readonly InstanceFact[];
+  readonly liveBefore: Record<string, number>;
+  readonly events: number;
+  readonly calls: number;
+  readonly processes: readonly string[];
+  readonly lastGood: readonly (string | undefined)[];
+  readonly manifestBad: boolean;
+}
+
+interface CycleFacts {
+  readonly t1: number;
+  readonly after: readonly InstanceFact[];
+  readonly calls: readonly SimCall[];
+  readonly events: SimCloud['world']['events'];
+  /** the valid manifests fleet could have been using */
+  readonly manifests: readonly ManifestVersion[];
+  readonly asked: Readonly<Record<string, Asked>>;
+  readonly drained: ReadonlySet<string>;
+  readonly terminatedByFleet: ReadonlySet<string>;
+  readonly endedByOthers: ReadonlySet<string>;
+  readonly runCalls: readonly SimCall[];
+}
+
+/** What the run tells the judge about a cycle besides the cloud's own state. */
+export interface CycleReport {
+  readonly cycle: number;
+  readonly ends: readonly CycleEnd[];
+  readonly sent: readonly SentCall[];
+  readonly deliveries: readonly Delivery[];
+  /** processes alive during the cycle */
+  readonly processes: readonly string[];
+}
+
+export class Judge {
+  private frame: Frame | undefined;
+  private readonly quiet = new Map<string, { cycles: number; desired: number }>();
+
+  constructor(
+    private readonly cloud: SimCloud,
+    private readonly policies: () => readonly PoolPolicy[],
+    private readonly ledger: Ledger,
+    private readonly inputs: SoakInputs,
+    private readonly windows: FaultWindows,
+  ) {}
+
+  private facts(): InstanceFact[] {
+    return [...this.cloud.world.instances.values()].map(instanceFact);
+  }
+
+  private liveCounts(facts: readonly InstanceFact[]): Record<string, number> {
+    return Object.fromEntries(this.policies().map((p) => [p.pool, livePool(facts, SOAK_FLEET, p.pool).length]));
+  }
+
+  /** Look at the cloud as the cycle begins. */
+  begin(processes: readonly string[]): void {
+    const before = this.facts();
+    this.frame = {
+      t0: this.cloud.clock.now(),
+      before,
+      liveBefore: this.liveCounts(before),
+      events: this.cloud.world.events.length,
+      calls: this.cloud.calls.length,
+      processes,
+      lastGood: LAST_GOOD_KEYS.map((k) => this.cloud.objects.peek(SOAK_BUCKET, k)?.body),
+      manifestBad: this.inputs.manifestBad,
+    };
+  }
+
+  /** Judge the cycle that just ended. */
+  end(report: CycleReport): Finding[] {
+    const frame = this.frame as Frame;
+    const facts = this.cycleFacts(frame, report);
+    this.ledger.sentBy(report.sent);
+    this.ledger.answered(facts.calls);
+    const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts, report))];
+    this.ledger.rememberParams(facts.runCalls);
+    this.ledger.handedOut(report.deliveries);
+    return findings;
+  }
+
+  /** What the cloud says about the cycle, and which desired counts and manifests fleet could have used. */
+  private cycleFacts(frame: Frame, report: CycleReport): CycleFacts {
+    const t1 = this.cloud.clock.now();
+    const after = this.facts();
+    const calls = this.cloud.calls.slice(frame.calls);
+    const events = this.cloud.world.events.slice(frame.events);
+    const lastGood = [...frame.lastGood, ...LAST_GOOD_KEYS.map((k) => this.cloud.objects.peek(SOAK_BUCKET, k)?.body)];
+    const copies = this.ledger.copies(frame.processes, report.deliveries, lastGood);
+    const asked: Record<string, Asked> = {};
+    for (const p of this.policies()) {
+      const sizes = copies.desired.map((counts) => clampedDesired(p, counts));
+      asked[p.pool] = sizes.length === 0 ? { low: 0, high: 0 } : { low: Math.min(...sizes), high: Math.max(...sizes) };
+    }
+    return {
+      t1,
+      after,
+      calls,
+      events,
+      manifests: copies.manifests,
+      asked,
+      drained: drainedAt(this.ledger.drained, t1),
+      terminatedByFleet: new Set(calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? [])),
+      endedByOthers: new Set(events.filter((e) => ENDED_BY_OTHERS.has(e.kind)).map((e) => e.instance.id)),
+      runCalls: calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string'),
+    };
+  }
+
+  private fleetWide(frame: Frame, facts: CycleFacts, report: CycleReport): Finding[] {
+    const policies = this.policies();
+    const byId = new Map([...frame.before, ...facts.after].map((i) => [i.id, i]));
+    const detail = (c: SimCall, key: string) => String(c.detail?.[key]);
+    return [
+      ...checkPoolMax({ max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])), liveBefore: frame.liveBefore, changes: liveChanges(facts.events) }),
+      ...checkUniqueNames(facts.after, SOAK_FLEET),
+      ...checkDrainedLaunches(
+        facts.runCalls.map((c) => ({ sentAt: Number(c.detail?.sentAt), ami: detail(c, 'ami'), clientToken: detail(c, 'clientToken'), name: detail(c, 'name'), result: c.result })),
+        this.ledger.drained,
+      ),
+      ...checkOwnership(touchingCalls(facts.calls), (id) => this.ownerOf(id), SOAK_FLEET),
+      ...checkBadManifestRetirements({
+        manifestBad: frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, facts.t1 + 1),
+        lastGoodCurrent: facts.manifests.map((m) => currentImages(m.images, facts.drained)),
+        terminated: [...facts.terminatedByFleet].flatMap((id) => {
+          const i = byId.get(id);
+          return i?.pool !== undefined ? [{ id, pool: i.pool, region: i.region, ami: i.ami }] : [];
+        }),
+        liveBefore: frame.liveBefore,
+        desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
+      }),
+      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles }),
+      ...checkCycleErrors(report.ends),
+      ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
+    ];
+  }
+
+  private perPool(p: PoolPolicy, frame: Frame, facts: CycleFacts, report: CycleReport): Finding[] {
+    const pool = p.pool;
+    const asked = facts.asked[pool] as Asked;
+    const liveAfter = livePool(facts.after, SOAK_FLEET, pool);
+    const own = (i: InstanceFact) => i.managedBy === SOAK_FLEET && i.pool === pool;
+    // Pairs the policy lets fleet have in flight: turnover, on-demand replacement, moves between spot
+    // offers, and a rollout's canaries in each region.
+    const canaries = Object.keys(p.regions).length * Math.max(1, allowance(p.freshness.canary, asked.high));
+    const pairBudget = allowance(p.freshness.retireBudget, asked.high) + allowance(p.onDemand.replaceBudget, asked.high) + allowance(p.rebalance.budget, asked.high) + canaries;
+    const desired = clampedDesired(p, this.inputs.desired);
+    // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
+    // process killed, could not act on the spread).
+    const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
+    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted);
+    return [
+      ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami)).length, liveAfter, asked, pairBudget, drained: facts.drained }),
+      ...checkRunningCapacity({
+        pool,
+        before: frame.before.filter(own),
+        after: facts.after.filter(own),
+        drained: facts.drained,
+        terminatedByFleet: facts.terminatedByFleet,
+        endedByOthers: facts.endedByOthers,
+        desiredLow: asked.low,
+      }),
+      ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled }),
+    ];
+  }
+
+  /** Count quiet cycles (no launch, live == desired, desired unchanged, a whole cycle run); settled after SETTLE_CYCLES. */
+  private settle(pool: string, desired: number, live: number, launched: boolean): boolean {
+    const was = this.quiet.get(pool);
+    const quiet = !launched && live === desired;
+    const cycles = quiet && was?.desired === desired ? was.cycles + 1 : quiet ? 1 : 0;
+    this.quiet.set(pool, { cycles, desired });
+    return cycles >= SETTLE_CYCLES;
+  }
+
+  /** The pending launches in reconciler.json as stored. */
+  private journal(): { clientToken: string; name: string; pool: string }[] {
+    const body = this.cloud.objects.peek(SOAK_BUCKET, `${STATE_PREFIX}reconciler.json`)?.body;
+    if (body === undefined) return [];
+    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] } }[] };
+    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(',') }));
+  }
+
+  private ownerOf(id: string): string | undefined {
+    const world = this.cloud.world;
+    const tags = world.instances.get(id)?.tags ?? world.archive.find((i) => i.id === id)?.tags ?? world.images.get(id)?.tags ?? world.snapshots.get(id)?.tags;
+    return tags?.['fleet:managed-by'];
+  }
+}
+
+/** Changes of fleet's live count per pool during the cycle, from the world's own events. */
+function liveChanges(events: SimCloud['world']['events']): LiveChange[] {
+  return events.flatMap((e): LiveChange[] => {
+    const pool = e.instance.tags['fleet:pool'];
+    if (e.instance.tags['fleet:managed-by'] !== SOAK_FLEET || pool === undefined) return [];
+    if (e.kind === 'launch') return [{ t: e.t, pool, delta: 1 }];
+    if (e.kind === 'running') return [];
+    return [{ t: e.t, pool, delta: -1 }];
+  });
+}
+
+/** Calls that change named resources, and the resources they name. */
+function touchingCalls(calls: readonly SimCall[]): { action: string; resources: string[] }[] {
+  return calls.flatMap((c) => {
+    const d = c.detail ?? {};
+    const ids = [
+      ...((d.instanceIds as string[] | undefined) ?? []),
+      ...((d.resources as string[] | undefined) ?? []),
+      ...(typeof d.imageId === 'string' && c.action === 'DeregisterImage' ? [d.imageId] : []),
+      ...(typeof d.snapshotId === 'string' ? [d.snapshotId] : []),
+    ];
+    return ids.length > 0 ? [{ action: c.action, resources: ids }] : [];
+  });
+}
