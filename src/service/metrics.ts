@@ -5,6 +5,8 @@ import { classify } from '../cloud/errors.js';
 import type { CallCounter } from '../cloud/guarded.js';
 import type { LaunchOutcome } from '../domain/outcome.js';
 import { LIFECYCLES } from '../domain/types.js';
+import { EC2_EVENT_KINDS } from '../domain/events.js';
+import type { PollReport } from './event-inbox.js';
 import type { InputSource } from './inputs.js';
 import type { CycleResult } from './reconciler.js';
 
@@ -30,6 +32,7 @@ export class FleetMetrics {
   private readonly inputStale: Gauge<'input'>;
   private readonly lastSuccess: Gauge;
   private readonly blocked: Gauge;
+  private readonly events: Counter<'kind' | 'result'>;
   /** the CallCounter's values at the last observation: it is cumulative, Prometheus wants increments */
   private readonly seenCalls = new Map<string, number>();
   private readonly seenRetries = new Map<string, number>();
@@ -56,6 +59,7 @@ export class FleetMetrics {
     this.inputStale = new Gauge({ name: 'fleet_input_stale', help: '1 when the input is the last good copy or missing', labelNames: ['input'], registers });
     this.lastSuccess = new Gauge({ name: 'fleet_last_success_timestamp_seconds', help: 'When the last successful cycle ended', registers });
     this.blocked = new Gauge({ name: 'fleet_blocked', help: '1 when the last plan was blocked (no usable inputs): nothing changes', registers });
+    this.events = new Counter({ name: 'fleet_events_total', help: 'EC2 event messages taken from the events queue, by kind and result', labelNames: ['kind', 'result'], registers });
 
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
@@ -63,6 +67,13 @@ export class FleetMetrics {
     for (const kind of ['launch', 'terminate']) {
       for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
     }
+    for (const kind of EC2_EVENT_KINDS) this.events.labels(kind, 'handled').inc(0);
+    for (const result of ['malformed', 'foreign']) this.events.labels('unknown', result).inc(0);
+  }
+
+  /** Record what one poll of the events queue dealt with. */
+  observeEvents(report: PollReport): void {
+    for (const t of report.tally) this.events.labels(t.kind, t.result).inc(t.count);
   }
 
   /** Record one cycle: its result (undefined when it threw), its duration and the API calls so far. */

@@ -9,6 +9,7 @@ import type { Image } from '../domain/types.js';
 import { parseDesired } from '../manifest/desired.js';
 import { parseManifest } from '../manifest/manifest.js';
 import { CapacityMemory } from './capacity-memory.js';
+import { EventInbox } from './event-inbox.js';
 import { InputReader } from './inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
@@ -34,6 +35,8 @@ export interface Runtime {
   readonly observer: Observer;
   readonly reconciler: Reconciler;
   readonly calls: CallCounter;
+  /** EC2's events from `events.queue`, when it is set */
+  readonly inbox?: EventInbox;
 }
 
 /** Wire config, policies and a cloud into a reconciler. */
@@ -67,5 +70,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     capacity,
     ...(options.mayMutate ? { mayMutate: options.mayMutate } : {}),
   });
-  return { cloud, state, observer, reconciler, calls };
+  const inbox = eventInbox(options, cloud, state);
+  return { cloud, state, observer, reconciler, calls, ...(inbox ? { inbox } : {}) };
+}
+
+function eventInbox(options: RuntimeOptions, cloud: Cloud, state: StateStore): EventInbox | undefined {
+  const url = options.config.events.queue;
+  if (url === '') return undefined;
+  if (!cloud.events) {
+    options.log.warn({ queue: url }, 'this cloud has no event queues; events.queue is ignored');
+    return undefined;
+  }
+  return new EventInbox({ queue: cloud.events(url), state, clock: options.clock, log: options.log, readOnly: options.readOnly ?? false });
 }
