@@ -9,7 +9,9 @@ import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
+import { spendWaitOnEvents } from './event-wait.js';
 import { Prng } from './prng.js';
+import { SIM_EVENTS_QUEUE_URL } from './sqs.js';
 import { type SimSummary, type Sample, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, idleWorkersLeave } from './workload.js';
 
@@ -32,6 +34,8 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly exhaust?: readonly Exhaustion[];
   /** the first nightly bake after this many hours is broken (its workers fail to boot) */
   readonly badImageAfterHour?: number;
+  /** an EventBridge rule feeds EC2's events to a queue fleet reads between cycles (events.queue) */
+  readonly events?: boolean;
   readonly log: Logger;
 }
 
@@ -43,14 +47,20 @@ export interface SimRun {
 
 const BUCKET = 'fleet-sim';
 
-/** The config the simulation runs with: inputs and state live in the simulated S3. */
-export function simConfig(config: FleetConfig): FleetConfig {
-  return { ...config, manifest: `s3://${BUCKET}/amis.json`, desired: `s3://${BUCKET}/desired.json`, state: `s3://${BUCKET}/state/` };
+/** The config the simulation runs with: inputs and state live in the simulated S3, events (if on) in its queue. */
+export function simConfig(config: FleetConfig, events = false): FleetConfig {
+  return {
+    ...config,
+    manifest: `s3://${BUCKET}/amis.json`,
+    desired: `s3://${BUCKET}/desired.json`,
+    state: `s3://${BUCKET}/state/`,
+    events: { queue: events ? SIM_EVENTS_QUEUE_URL : '' },
+  };
 }
 
 export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const { policies, seed, start, hours, log } = options;
-  const config = simConfig(options.config);
+  const config = simConfig(options.config, options.events);
   const end = start + hours * 3600_000;
   const cloud = new SimCloud({
     seed,
@@ -58,6 +68,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     market: { horizonMs: (hours + 24) * 3600_000, ...options.market },
     ...(options.world ? { world: options.world } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
+    events: options.events ?? false,
   });
   const rng = new Prng(seed).fork('workload');
   for (const region of config.regions) {
@@ -109,6 +120,11 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cycles++;
     cloud.settle();
     samples.push(sample(cloud, policies, wanted, cloud.clock.now()));
+    if (runtime.inbox) {
+      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle: () => runtime.reconciler.cycle({ dryRun: false }), log });
+      cycles += early.cycles;
+      failedCycles += early.failed;
+    }
   }
   cloud.clock.advanceTo(end);
   cloud.settle();

@@ -21,6 +21,7 @@ export interface SimOptions {
   readonly exhaust?: readonly string[];
   readonly pricing: boolean;
   readonly badImage?: number;
+  readonly events?: boolean;
   readonly report?: string;
   readonly json?: boolean;
 }
@@ -77,6 +78,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     },
     exhaust: (options.exhaust ?? []).map(parseExhaustion),
     ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
+    events: options.events ?? false,
     log: ctx.log,
   });
   if (options.report) {
