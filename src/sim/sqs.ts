@@ -31,6 +31,8 @@ export interface SimQueueCall {
   readonly action: 'ReceiveMessage' | 'DeleteMessageBatch';
   /** messages received or deleted */
   readonly count: number;
+  /** ReceiveMessage: the ids of the messages delivered */
+  readonly ids?: readonly string[];
 }
 
 export class SimEventQueue implements EventQueue {
@@ -69,7 +71,7 @@ export class SimEventQueue implements EventQueue {
           m.visibleAt = now + VISIBILITY_TIMEOUT_MS;
           m.handle = `${m.id}#${this.seq++}`;
         }
-        this.calls.push({ t: now, action: 'ReceiveMessage', count: ready.length });
+        this.calls.push({ t: now, action: 'ReceiveMessage', count: ready.length, ids: ready.map((m) => m.id) });
         return ready.map((m) => ({ id: m.id, body: m.body, handle: m.handle as string }));
       }
       await this.clock.sleep(Math.min(POLL_SLICE_MS, deadline - now));
@@ -101,13 +103,18 @@ export class SimEventQueue implements EventQueue {
     for (; this.cursor < events.length; this.cursor++) {
       if (!this.delivering) continue;
       const body = eventBridgeBody(events[this.cursor] as (typeof events)[number], this.cursor);
-      if (body !== undefined) this.messages.push({ id: `sim-message-${this.cursor}`, body, visibleAt: this.clock.now() });
+      if (body !== undefined) this.messages.push({ id: messageId(this.cursor), body, visibleAt: this.clock.now() });
     }
   }
 
   private check(): void {
     if (this.unreachable) throw Object.assign(new Error('connect ECONNREFUSED (simulated)'), { code: 'ECONNREFUSED' });
   }
+}
+
+/** The id of the message carrying the world's n-th event. */
+export function messageId(n: number): string {
+  return `sim-message-${n}`;
 }
 
 /** The answer to any other queue URL: SQS's own for a queue that does not exist. */
