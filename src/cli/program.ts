@@ -74,6 +74,7 @@ function program(exitWith: (status: number) => void): Command {
     .addOption(new Option('--log-level <level>', 'reconciler log lines on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('error'))
     .option('--exhaust <spec...>', 'take capacity away: lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12')
     .option('--no-pricing', 'simulate an unreachable Price List API')
+    .option('--events', 'an EventBridge rule feeds EC2 events (interruption warnings, rebalance recommendations, state changes) to a queue fleet reads between cycles')
     .option('--bad-image <hour>', 'the first nightly image baked after this hour is broken: its workers fail to boot', (v) => positiveInteger(v, '--bad-image'))
     .option('--report <file>', 'write an HTML report with charts')
     .option('--json', 'print the summary as JSON')

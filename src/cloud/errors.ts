@@ -59,7 +59,8 @@ const PERMISSION = new Set([
 
 const CONFLICT = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);
 
-const NOT_FOUND = /(\.NotFound|^NoSuchKey|^NoSuchBucket|^NotFound)$/;
+// SQS answers a missing queue with QueueDoesNotExist (JSON protocol) or AWS.SimpleQueueService.NonExistentQueue.
+const NOT_FOUND = /(\.NotFound|^NoSuchKey|^NoSuchBucket|^NotFound|^QueueDoesNotExist|\.NonExistentQueue)$/;
 
 interface AwsLikeError {
   name?: string;

@@ -26,5 +26,7 @@ export function guardCloud(raw: Cloud, options: GuardOptions): GuardedCloud {
     objects,
     // One attempt: when the Price List API is unreachable the policies' own prices apply at once.
     priceList: raw.priceList,
+    // Not retried here: the inbox's next poll is the retry, and SQS calls are not EC2's to count or limit.
+    ...(raw.events ? { events: (url: string) => (raw.events as NonNullable<Cloud['events']>).call(raw, url) } : {}),
   };
 }

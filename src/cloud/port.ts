@@ -137,8 +137,30 @@ export interface PriceList {
   onDemandPrices(region: string, instanceTypes: readonly string[], productDescription: string): Promise<Record<string, number>>;
 }
 
+/** One message of a queue, as received: its body and the handle that deletes it. */
+export interface QueueMessage {
+  readonly id: string;
+  readonly body: string;
+  /** the receipt handle of this delivery (each delivery has its own) */
+  readonly handle: string;
+}
+
+/**
+ * A queue an EventBridge rule feeds with EC2 events (SQS, or the simulator's). Delivery is at least
+ * once and unordered; a message received and not deleted comes back after its visibility timeout.
+ */
+export interface EventQueue {
+  readonly url: string;
+  /** Up to 10 messages, waiting up to `maxWaitSeconds` (at most 20) for the first one; `signal` ends the wait. */
+  receive(maxWaitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]>;
+  /** Delete delivered messages, in batches; returns the handles the queue refused (they come back later). */
+  delete(handles: readonly string[]): Promise<{ readonly failed: readonly string[] }>;
+}
+
 export interface Cloud {
   compute(region: string): RegionCompute;
   readonly objects: ObjectStore;
   readonly priceList: PriceList;
+  /** The event queue at `queueUrl`, where the cloud has one. */
+  events?(queueUrl: string): EventQueue;
 }

@@ -3,11 +3,14 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { InputError } from '../domain/errors.js';
+import { queueUrlProblem } from '../events/queue-url.js';
 
 export interface FleetConfig {
   /** the ownership name written on every resource (tag fleet:managed-by) */
   readonly fleet: string;
   readonly regions: readonly string[];
+  /** the SQS queue an EventBridge rule feeds with EC2's events; '' when fleet reads none */
+  readonly events: { readonly queue: string };
   /** s3://bucket/key, https://..., or a file path */
   readonly manifest: string;
   readonly desired: string;
@@ -35,6 +38,7 @@ function schema(env: NodeJS.ProcessEnv) {
     {
     fleet: { doc: 'Ownership name written on every resource', format: 'fleet-name', default: 'fleet', env: 'FLEET_FLEET' },
     regions: { doc: 'Regions this fleet manages', format: 'region-list', default: ['us-east-1'], env: 'FLEET_REGIONS' },
+    events: { queue: { doc: 'SQS queue URL an EventBridge rule feeds with EC2 events (empty: off)', format: 'queue-url', default: '', env: 'FLEET_EVENTS_QUEUE' } },
     manifest: { doc: 'AMI manifest: s3://bucket/key, https://... or a file', format: 'location', default: '', env: 'FLEET_MANIFEST' },
     desired: { doc: 'Desired counts per pool: s3://, https:// or a file', format: 'location', default: '', env: 'FLEET_DESIRED' },
     state: { doc: 'State store: s3://bucket/prefix/ or a local directory', format: 'location', default: '.state', env: 'FLEET_STATE' },
@@ -77,6 +81,13 @@ function addFormats(): void {
       validate(v: unknown) {
         if (typeof v !== 'string') throw new Error('must be a string');
         if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(v)} is not an s3://bucket/key location`);
+      },
+    },
+    'queue-url': {
+      validate(v: unknown) {
+        if (typeof v !== 'string') throw new Error('must be a string');
+        const problem = v === '' ? undefined : queueUrlProblem(v);
+        if (problem) throw new Error(problem);
       },
     },
     'positive-int': {

@@ -1,6 +1,19 @@
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
+import type { PollReport } from './event-inbox.js';
 import type { CycleResult, Reconciler } from './reconciler.js';
+
+/** Spending the wait between cycles on EC2's events (`events.queue`). */
+export interface EventPolling {
+  readonly inbox: { poll(maxWaitMs: number, signal?: AbortSignal): Promise<PollReport> };
+  /** Asked before every poll: only the replica holding the leader lease consumes the queue. */
+  readonly mayPoll: () => boolean;
+  /** An interruption warning starts the next cycle at once, but never sooner than this after the last one started [5 s]. */
+  readonly minGapMs?: number;
+  readonly onPoll?: (report: PollReport) => void;
+}
+
+export const DEFAULT_MIN_GAP_MS = 5_000;
 
 export interface LoopOptions {
   readonly reconciler: Reconciler;
@@ -12,6 +25,7 @@ export interface LoopOptions {
   /** Asked before every cycle; false skips it (a standby replica waits for the lease). */
   readonly beforeCycle?: () => Promise<boolean>;
   readonly onCycle?: (result: CycleResult | undefined, error: unknown, durationMs: number) => void;
+  readonly events?: EventPolling;
 }
 
 /** The service: a cycle every interval until asked to stop. A failed cycle is logged, never fatal. */
@@ -34,12 +48,45 @@ export async function runLoop(options: LoopOptions): Promise<void> {
       options.onCycle?.(undefined, e, Date.now() - started);
     }
     if (signal.aborted) break;
-    await sleepUnlessAborted(Math.max(0, intervalMs - (Date.now() - started)), signal);
+    await waitForNextCycle(options, started);
   }
   log.info('stopped');
 }
 
+/**
+ * Until the next cycle is due: asleep, or, with an event queue and the lease, long-polling it so a
+ * warning is recorded within seconds. An interruption warning ends the wait early: its replacement
+ * is the next cycle's business, and two minutes is all EC2 gives.
+ */
+async function waitForNextCycle(options: LoopOptions, started: number): Promise<void> {
+  const { intervalMs, signal, events, log } = options;
+  const dueAt = started + intervalMs;
+  while (!signal.aborted) {
+    const left = dueAt - Date.now();
+    if (left <= 0) return;
+    if (!events || !events.mayPoll()) {
+      await sleepUnlessAborted(left, signal);
+      return;
+    }
+    const report = await events.inbox.poll(left, signal);
+    events.onPoll?.(report);
+    if (report.warnings > 0) {
+      const earliest = started + (events.minGapMs ?? DEFAULT_MIN_GAP_MS);
+      log.info({ warnings: report.warnings }, 'spot interruption warning: the next cycle starts now');
+      await sleepUnlessAborted(Math.max(0, earliest - Date.now()), signal);
+      return;
+    }
+    // A queue that cannot be reached is not asked again before the next cycle.
+    if (report.failed !== undefined || report.received === 0) {
+      await sleepUnlessAborted(Math.max(0, dueAt - Date.now()), signal);
+      return;
+    }
+  }
+}
+
 function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  // An abort that came before the sleep (during a poll, say) would never wake it.
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {

@@ -8,6 +8,8 @@ import type { PoolPolicy } from '../domain/policy.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { LIFECYCLES } from '../domain/types.js';
 import { FallbackTime, InterruptionTally } from './cycle-tallies.js';
+import { EC2_EVENT_KINDS } from '../domain/events.js';
+import type { PollReport } from './event-inbox.js';
 import type { InputSource } from './inputs.js';
 import { poolCosts, savingsRatio } from './pool-costs.js';
 import type { CycleResult } from './reconciler.js';
@@ -43,6 +45,7 @@ export class FleetMetrics {
   private readonly policies: readonly PoolPolicy[];
   private readonly fallbackTime = new FallbackTime();
   private readonly interruptionTally = new InterruptionTally();
+  private readonly events: Counter<'kind' | 'result'>;
   /** the CallCounter's values at the last observation: it is cumulative, Prometheus wants increments */
   private readonly seenCalls = new Map<string, number>();
   private readonly seenRetries = new Map<string, number>();
@@ -77,6 +80,7 @@ export class FleetMetrics {
     this.fallbackSeconds = new Counter({ name: 'fleet_fallback_seconds_total', help: 'Seconds the pool spent with on-demand fallback active (shortfall older than spot.fallbackAfter), counted from cycle to cycle', labelNames: ['pool'], registers });
     this.interruptions = new Counter({ name: 'fleet_interruptions_total', help: 'Spot interruptions by offer, each instance once (those already listed at the first cycle are not counted)', labelNames: ['region', 'az', 'instance_type'], registers });
     this.leader = new Gauge({ name: 'fleet_leader', help: '1 while this replica holds the leader lease, 0 while it stands by', labelNames: ['replica'], registers });
+    this.events = new Counter({ name: 'fleet_events_total', help: 'EC2 event messages taken from the events queue, by kind and result', labelNames: ['kind', 'result'], registers });
 
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
@@ -85,11 +89,18 @@ export class FleetMetrics {
       for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
     }
     for (const policy of policies) this.fallbackSeconds.labels(policy.pool).inc(0);
+    for (const kind of EC2_EVENT_KINDS) this.events.labels(kind, 'handled').inc(0);
+    for (const result of ['malformed', 'foreign']) this.events.labels('unknown', result).inc(0);
   }
 
   /** Whether this replica holds the leader lease (asked before every cycle). */
   observeLeader(replica: string, held: boolean): void {
     this.leader.labels(replica).set(held ? 1 : 0);
+  }
+
+  /** Record what one poll of the events queue dealt with. */
+  observeEvents(report: PollReport): void {
+    for (const t of report.tally) this.events.labels(t.kind, t.result).inc(t.count);
   }
 
   /** Record one cycle: its result (undefined when it threw), its duration and the API calls so far. */

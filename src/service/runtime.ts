@@ -7,6 +7,7 @@ import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { parseDesired } from '../manifest/desired.js';
 import { CapacityMemory } from './capacity-memory.js';
+import { EventInbox } from './event-inbox.js';
 import { InputReader, manifestInput } from './inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
@@ -37,6 +38,8 @@ export interface Runtime {
   readonly reconciler: Reconciler;
   readonly calls: CallCounter;
   readonly lease?: LeaseKeeper;
+  /** EC2's events from `events.queue`, when it is set */
+  readonly inbox?: EventInbox;
 }
 
 /** Wire config, policies and a cloud into a reconciler. */
@@ -73,5 +76,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     visibilityTimeoutMs: config.visibilityTimeout * 1000,
     ...(lease ? { lease } : {}),
   });
-  return { cloud, state, observer, reconciler, calls, ...(lease ? { lease } : {}) };
+  const inbox = eventInbox(options, cloud, state);
+  return { cloud, state, observer, reconciler, calls, ...(lease ? { lease } : {}), ...(inbox ? { inbox } : {}) };
+}
+
+function eventInbox(options: RuntimeOptions, cloud: Cloud, state: StateStore): EventInbox | undefined {
+  const url = options.config.events.queue;
+  if (url === '') return undefined;
+  if (!cloud.events) {
+    options.log.warn({ queue: url }, 'this cloud has no event queues; events.queue is ignored');
+    return undefined;
+  }
+  return new EventInbox({ queue: cloud.events(url), state, clock: options.clock, log: options.log, readOnly: options.readOnly ?? false });
 }

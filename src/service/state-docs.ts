@@ -55,3 +55,6 @@ export interface DrainedDoc {
 }
 
 export const DRAINED_DOC = 'drained.json';
+
+/** What fleet knows from EC2's events (domain/events.ts EventFacts), written by the event inbox. */
+export const EVENTS_DOC = 'events.json';

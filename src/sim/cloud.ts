@@ -1,4 +1,4 @@
-import type { Cloud, PriceList, RegionCompute } from '../cloud/port.js';
+import type { Cloud, EventQueue, PriceList, RegionCompute } from '../cloud/port.js';
 import { SimClock } from './clock.js';
 import { simOnDemandPrice } from './catalog.js';
 import { SimCompute, type SimCall } from './ec2.js';
@@ -6,6 +6,7 @@ import { FaultInjector, type FaultOptions, NO_FAULTS, SimAwsError } from './faul
 import { DEFAULT_MARKET, Market, type MarketOptions } from './market.js';
 import { Prng } from './prng.js';
 import { SimObjects } from './s3.js';
+import { MissingQueue, SIM_EVENTS_QUEUE_URL, SimEventQueue } from './sqs.js';
 import { DEFAULT_WORLD, SimWorld, type WorldOptions } from './world.js';
 
 export interface SimCloudOptions {
@@ -17,6 +18,8 @@ export interface SimCloudOptions {
   readonly faults?: Partial<FaultOptions>;
   /** one default subnet per zone in each of these regions */
   readonly defaultSubnets?: readonly string[];
+  /** an EventBridge rule delivers EC2's events to the queue at SIM_EVENTS_QUEUE_URL (default: off, the queue stays empty) */
+  readonly events?: boolean;
 }
 
 /**
@@ -30,6 +33,8 @@ export class SimCloud implements Cloud {
   readonly objects: SimObjects;
   readonly calls: SimCall[] = [];
   readonly priceList: PriceList;
+  /** the queue the simulated EventBridge rule feeds */
+  readonly eventQueue: SimEventQueue;
   private readonly computes = new Map<string, SimCompute>();
 
   constructor(options: SimCloudOptions) {
@@ -41,6 +46,7 @@ export class SimCloud implements Cloud {
     this.world = new SimWorld(market, rng.fork('world'), options.start, { ...DEFAULT_WORLD, ...options.world, ...reclaim });
     this.faults = new FaultInjector({ ...NO_FAULTS, ...options.faults }, rng.fork('faults'), this.clock);
     this.objects = new SimObjects(this.faults);
+    this.eventQueue = new SimEventQueue(SIM_EVENTS_QUEUE_URL, this.world, this.clock, options.events ?? false);
     for (const region of options.defaultSubnets ?? []) {
       for (const az of this.world.azs(region)) this.world.addSubnet(region, az);
     }
@@ -68,6 +74,10 @@ export class SimCloud implements Cloud {
       this.computes.set(region, compute);
     }
     return compute;
+  }
+
+  events(queueUrl: string): EventQueue {
+    return queueUrl === this.eventQueue.url ? this.eventQueue : new MissingQueue(queueUrl);
   }
 
   /** Bring the world up to the clock. */

@@ -9,8 +9,10 @@ import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
+import { spendWaitOnEvents } from './event-wait.js';
 import { Prng } from './prng.js';
 import { type Sample, Sampler } from './sampler.js';
+import { SIM_EVENTS_QUEUE_URL } from './sqs.js';
 import { type SimSummary, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
 
@@ -37,6 +39,8 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly demand?: (pool: string, t: number) => number;
   /** the image pipeline bakes every night [true]; false: only the images it had before the start */
   readonly nightlyImages?: boolean;
+  /** an EventBridge rule feeds EC2's events to a queue fleet reads between cycles (events.queue) */
+  readonly events?: boolean;
   readonly log: Logger;
 }
 
@@ -48,14 +52,20 @@ export interface SimRun {
 
 const BUCKET = 'fleet-sim';
 
-/** The config the simulation runs with: inputs and state live in the simulated S3. */
-export function simConfig(config: FleetConfig): FleetConfig {
-  return { ...config, manifest: `s3://${BUCKET}/amis.json`, desired: `s3://${BUCKET}/desired.json`, state: `s3://${BUCKET}/state/` };
+/** The config the simulation runs with: inputs and state live in the simulated S3, events (if on) in its queue. */
+export function simConfig(config: FleetConfig, events = false): FleetConfig {
+  return {
+    ...config,
+    manifest: `s3://${BUCKET}/amis.json`,
+    desired: `s3://${BUCKET}/desired.json`,
+    state: `s3://${BUCKET}/state/`,
+    events: { queue: events ? SIM_EVENTS_QUEUE_URL : '' },
+  };
 }
 
 export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const { policies, seed, start, hours, log } = options;
-  const config = simConfig(options.config);
+  const config = simConfig(options.config, options.events);
   const end = start + hours * 3600_000;
   const cloud = new SimCloud({
     seed,
@@ -63,6 +73,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     market: { horizonMs: (hours + 24) * 3600_000, ...options.market },
     ...(options.world ? { world: options.world } : {}),
     ...(options.faults ? { faults: options.faults } : {}),
+    events: options.events ?? false,
   });
   const rng = new Prng(seed).fork('workload');
   for (const region of config.regions) {
@@ -119,6 +130,11 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cycles++;
     cloud.settle();
     samples.push(sampler.sample(wanted, cloud.clock.now()));
+    if (runtime.inbox) {
+      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle: () => runtime.reconciler.cycle({ dryRun: false }), log });
+      cycles += early.cycles;
+      failedCycles += early.failed;
+    }
   }
   cloud.clock.advanceTo(end);
   cloud.settle();

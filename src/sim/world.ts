@@ -1,6 +1,7 @@
 // The simulated cloud's state: subnets, images, instances, and how they change as time passes
 // (launch latency, shutdown, spot interruptions when capacity shrinks or the price passes a
-// bid, per-second billing). Everything here is simulated, the replayed prices aside.
+// bid, each announced two minutes ahead as EC2 does, rebalance recommendations ahead of capacity
+// shrinking, per-second billing). Everything here is simulated, the replayed prices aside.
 
 import { groupBy } from '../domain/group-by.js';
 import type { InstanceState, Lifecycle } from '../domain/types.js';
@@ -59,6 +60,10 @@ export interface SimInstance {
   state: InstanceState;
   stateReason?: string;
   endedAt?: number;
+  /** when EC2 warned it of a spot interruption; it is reclaimed INTERRUPTION_NOTICE_MS later */
+  warnedAt?: number;
+  /** when EC2 recommended rebalancing it away (at most once) */
+  rebalanceAt?: number;
   /** dollars accrued so far */
   cost: number;
   billedUntil: number;
@@ -83,11 +88,24 @@ export const DEFAULT_WORLD: WorldOptions = {
 const STEP_MS = 60_000;
 /** How long a worker on a broken image runs before it gives up and shuts down. */
 const BOOT_FAILURE_MS = 90_000;
+/** EC2's spot interruption notice: the warning comes this long before the instance is reclaimed. */
+export const INTERRUPTION_NOTICE_MS = 120_000;
+/** How far ahead a capacity drop is announced by rebalance recommendations (EC2 gives no fixed lead; 10-20 minutes is typical). */
+export const REBALANCE_LEAD_MS = 15 * 60_000;
+
+/** Why the world reclaims a spot instance. */
+export type ReclaimCause = 'capacity' | 'price' | 'background';
 
 export interface WorldEvent {
   readonly t: number;
-  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown' | 'boot-failure';
+  /**
+   * launch (pending), running, the start of a shutdown (interrupted, terminated by a user,
+   * self-shutdown, boot-failure), gone (the shutdown finished: terminated), and EC2's two notices.
+   */
+  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown' | 'boot-failure' | 'gone' | 'interruption-warning' | 'rebalance-recommendation';
   readonly instance: SimInstance;
+  /** interruption warnings: why */
+  readonly cause?: ReclaimCause;
 }
 
 export class SimWorld {
@@ -214,14 +232,14 @@ export class SimWorld {
     return instance;
   }
 
-  /** Begin shutting an instance down; `reason` is EC2's state reason code. */
-  endInstance(instance: SimInstance, reason: string, kind: WorldEvent['kind'] = 'terminated'): void {
+  /** Begin shutting an instance down at `at` (now by default); `reason` is EC2's state reason code. */
+  endInstance(instance: SimInstance, reason: string, kind: WorldEvent['kind'] = 'terminated', at = this.t): void {
     if (instance.state === 'shutting-down' || instance.state === 'terminated') return;
-    this.bill(instance, this.t);
+    this.bill(instance, at);
     instance.state = 'shutting-down';
     instance.stateReason = reason;
-    instance.endedAt = this.t;
-    this.events.push({ t: this.t, kind, instance });
+    instance.endedAt = at;
+    this.events.push({ t: at, kind, instance });
   }
 
   /** Move the world forward to `t`, in steps of at most a minute. */
@@ -242,11 +260,19 @@ export class SimWorld {
       if (i.state === 'running' && this.images.get(i.ami)?.broken && next - i.runningAt >= BOOT_FAILURE_MS) {
         this.endInstance(i, 'Client.InstanceInitiatedShutdown', 'boot-failure');
       }
-      if (i.state === 'shutting-down' && (i.endedAt ?? next) + this.options.shutdownMs <= next) i.state = 'terminated';
+      const reclaimAt = i.warnedAt === undefined ? undefined : i.warnedAt + INTERRUPTION_NOTICE_MS;
+      if (reclaimAt !== undefined && reclaimAt <= next) this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted', Math.max(this.t, reclaimAt));
+      if (i.state === 'shutting-down' && (i.endedAt ?? next) + this.options.shutdownMs <= next) {
+        i.state = 'terminated';
+        this.events.push({ t: (i.endedAt ?? next) + this.options.shutdownMs, kind: 'gone', instance: i });
+      }
       if (i.state === 'pending' || i.state === 'running') this.bill(i, next);
     }
+    const minuteTurned = Math.floor(next / STEP_MS) !== Math.floor(this.t / STEP_MS);
     this.t = next;
     this.reclaimSpot(dt);
+    // Once a simulated minute is enough for a signal that comes a quarter of an hour ahead.
+    if (minuteTurned) this.recommendRebalance();
     for (const [id, i] of this.instances) {
       if (i.state === 'terminated' && (i.endedAt ?? 0) + this.options.endedListedMs < this.t) {
         this.instances.delete(id);
@@ -255,19 +281,25 @@ export class SimWorld {
     }
   }
 
-  /** Spot instances are reclaimed when their offer's capacity shrinks below use, when the price passes their max price, and at a small background rate. */
+  /**
+   * Spot instances are reclaimed when their offer's capacity shrinks below use, when the price passes
+   * their max price, and at a small background rate: each is warned first and reclaimed two minutes
+   * later (step), running meanwhile, as in EC2.
+   */
   private reclaimSpot(dtMs: number): void {
     const stillUp: SimInstance[] = [];
     for (const i of this.instances.values()) {
       if (i.lifecycle !== 'spot' || (i.state !== 'pending' && i.state !== 'running')) continue;
+      // Already on its way out: it still holds capacity, but it is not reclaimed twice.
+      if (i.warnedAt !== undefined) continue;
       const price = this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, this.t);
       const maxPrice = this.spotMaxPrice(i.region, i.instanceType, i.productDescription, i.maxPrice);
       if (maxPrice !== undefined && price !== undefined && price > maxPrice) {
-        this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
+        this.warnOfInterruption(i, 'price');
         continue;
       }
       if (this.rng.chance(1 - Math.exp(-this.options.interruptionRatePerHour * (dtMs / 3600_000)))) {
-        this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted');
+        this.warnOfInterruption(i, 'background');
         continue;
       }
       stillUp.push(i);
@@ -278,7 +310,37 @@ export class SimWorld {
       if (excess <= 0) continue;
       // The newest go first, as a capacity pool gives back its latest grants.
       const victims = [...group].sort((a, b) => b.launchTime - a.launchTime).slice(0, excess);
-      for (const v of victims) this.endInstance(v, 'Server.SpotInstanceTermination', 'interrupted');
+      for (const v of victims) this.warnOfInterruption(v, 'capacity');
+    }
+  }
+
+  private warnOfInterruption(i: SimInstance, cause: ReclaimCause): void {
+    i.warnedAt = this.t;
+    this.events.push({ t: this.t, kind: 'interruption-warning', instance: i, cause });
+  }
+
+  /**
+   * Rebalance recommendations: where an offer's capacity (a trace known ahead) falls below its
+   * use within REBALANCE_LEAD_MS, the instances that would be reclaimed (the newest, as in
+   * reclaimSpot) are told once. A sudden drop (a pinned capacity) or a price or background
+   * reclaim comes with no recommendation, as EC2's own are best effort.
+   */
+  private recommendRebalance(): void {
+    const atRisk = [...this.instances.values()].filter((i) => i.lifecycle === 'spot' && (i.state === 'pending' || i.state === 'running') && i.warnedAt === undefined);
+    for (const group of groupBy(atRisk, (i) => `${i.az}:${i.instanceType}`).values()) {
+      const first = group[0] as SimInstance;
+      let lowest = Infinity;
+      for (let ahead = STEP_MS; ahead <= REBALANCE_LEAD_MS; ahead += STEP_MS) {
+        lowest = Math.min(lowest, this.market.capacity(first.az, first.instanceType, 'spot', this.t + ahead));
+      }
+      const excess = group.length - lowest;
+      if (excess <= 0) continue;
+      const victims = [...group].sort((a, b) => b.launchTime - a.launchTime).slice(0, excess);
+      for (const v of victims) {
+        if (v.rebalanceAt !== undefined) continue;
+        v.rebalanceAt = this.t;
+        this.events.push({ t: this.t, kind: 'rebalance-recommendation', instance: v });
+      }
     }
   }
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { INTERRUPTION_NOTICE_MS } from '../../src/sim/world.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 
@@ -124,9 +125,11 @@ describe('scenario: capacity under pressure', () => {
     await fleet.cycles(2);
     const victims = fleet.instances('bld-linux64');
     expect(victims.every((i) => i.az === cheapest?.az && i.instanceType === cheapest?.type)).to.equal(true);
-    // The offer's capacity is reclaimed: the simulated cloud interrupts both.
+    // The offer's capacity is reclaimed: the simulated cloud warns both, and interrupts them two minutes later.
     fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
     fleet.advance(60_000);
+    expect(victims.map((i) => [i.state, i.warnedAt !== undefined])).to.deep.equal([['running', true], ['running', true]]);
+    fleet.advance(INTERRUPTION_NOTICE_MS);
     expect(victims.every((i) => i.stateReason === 'Server.SpotInstanceTermination')).to.equal(true);
     // Capacity comes straight back, but the offer is remembered as failing: replacements go elsewhere.
     fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', undefined);

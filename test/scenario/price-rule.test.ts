@@ -62,10 +62,13 @@ describe('scenario: the price rule of the 2016 spot market', () => {
     // At on-demand exactly, the price has not passed the max: still up.
     sim.world.advanceTo(T0 + 20 * MIN - 1);
     expect(live(noMax), 'up until the price passes on-demand').to.equal(true);
+    // Warned when the price passes on-demand, reclaimed two minutes later as EC2 does.
     sim.world.advanceTo(T0 + 20 * MIN);
+    expect(noMax.warnedAt).to.equal(T0 + 20 * MIN);
+    sim.world.advanceTo(T0 + 22 * MIN);
     expect(noMax.state).to.equal('shutting-down');
     expect(noMax.stateReason).to.equal('Server.SpotInstanceTermination');
-    expect(noMax.endedAt).to.equal(T0 + 20 * MIN);
+    expect(noMax.endedAt).to.equal(T0 + 22 * MIN);
     // An explicit max price above the spike keeps it; no background reclaim under this rule.
     sim.world.advanceTo(T0 + 60 * MIN);
     expect(live(highMax)).to.equal(true);
@@ -78,8 +81,10 @@ describe('scenario: the price rule of the 2016 spot market', () => {
     sim.world.advanceTo(T0 + 25 * MIN - 1);
     expect(live(capped), 'at 0.09 it is below its max price 0.10').to.equal(true);
     sim.world.advanceTo(T0 + 25 * MIN);
+    expect(capped.warnedAt).to.equal(T0 + 25 * MIN);
+    sim.world.advanceTo(T0 + 27 * MIN);
     expect(capped.state).to.equal('shutting-down');
-    expect(capped.endedAt).to.equal(T0 + 25 * MIN);
+    expect(capped.endedAt).to.equal(T0 + 27 * MIN);
   });
 
   it('refuses a launch whose max price, explicit or EC2\'s default, is below the price, and a spot launch into an offer never recorded', async () => {
@@ -107,7 +112,9 @@ describe('scenario: the price rule of the 2016 spot market', () => {
     sim.world.advanceTo(T0 + 25 * MIN - 1);
     expect(live(capped)).to.equal(true);
     sim.world.advanceTo(T0 + 25 * MIN);
-    expect(capped.endedAt).to.equal(T0 + 25 * MIN);
+    expect(capped.warnedAt).to.equal(T0 + 25 * MIN);
+    sim.world.advanceTo(T0 + 27 * MIN);
+    expect(capped.endedAt).to.equal(T0 + 27 * MIN);
     sim.world.advanceTo(T0 + 60 * MIN);
     expect(live(noMax), 'still up at 0.18, above on-demand').to.equal(true);
   });

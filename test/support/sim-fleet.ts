@@ -17,6 +17,7 @@ export function testConfig(overrides: Partial<FleetConfig> = {}): FleetConfig {
   return {
     fleet: 'releng',
     regions: ['us-east-1'],
+    events: { queue: '' },
     manifest: `s3://${BUCKET}/amis.json`,
     desired: `s3://${BUCKET}/desired.json`,
     state: `s3://${BUCKET}/state/`,

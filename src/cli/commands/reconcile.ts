@@ -7,6 +7,7 @@ import { configWarnings } from '../../config/warnings.js';
 import type { StateStore } from '../../service/state-store.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
+import type { PollReport } from '../../service/event-inbox.js';
 import type { CycleResult } from '../../service/reconciler.js';
 import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { PlanBlocked, planTable } from './plan.js';
@@ -68,7 +69,10 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     return status.held;
   };
   try {
-    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: observed.beforeCycle(standby), onCycle: observed.onCycle });
+    // The wait between cycles goes to EC2's events, on the leader only (a dry run leaves the queue alone).
+    const events = runtime.inbox && !dryRun ? { inbox: runtime.inbox, mayPoll: () => (lease as LeaderLease).holds(), onPoll: observed.onPoll } : undefined;
+    if (events) ctx.log.info({ queue: events.inbox.queueUrl }, 'reading EC2 events between cycles');
+    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: observed.beforeCycle(standby), onCycle: observed.onCycle, ...(events ? { events } : {}) });
   } finally {
     await observed.close();
     await lease?.release();
@@ -89,7 +93,7 @@ class LeaseHeldError extends RuntimeFailure {
 async function serveMetrics(ctx: Context, calls: CallCounter) {
   const port = ctx.config.metrics.port;
   if (port === 0) {
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, leader: () => {}, close: async () => {} };
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
   }
   const metrics = new FleetMetrics({ policies: ctx.policies });
   const health = new Health({ intervalMs: ctx.config.interval * 1000 });
@@ -100,7 +104,7 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
     // The fleet matters more than its dashboard (and a second replica on the same host must still
     // stand by for the lease): the service runs on, and says loudly what it lacks.
     ctx.log.error({ port, error: (e as Error).message }, 'metrics and health endpoints are off');
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, leader: () => {}, close: async () => {} };
+    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
   }
   ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
   return {
@@ -114,6 +118,7 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
       health.observe(result, error);
     },
     leader: (replica: string, held: boolean) => metrics.observeLeader(replica, held),
+    onPoll: (report: PollReport) => metrics.observeEvents(report),
     close: () => server.close(),
   };
 }

@@ -37,6 +37,7 @@ export interface SimOptions {
   readonly exhaust?: readonly string[];
   readonly pricing: boolean;
   readonly badImage?: number;
+  readonly events?: boolean;
   readonly report?: string;
   readonly json?: boolean;
 }
@@ -102,6 +103,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     },
     exhaust: (options.exhaust ?? []).map(parseExhaustion),
     ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
+    events: options.events ?? false,
     log: ctx.log,
   });
   if (options.report) {

@@ -4,6 +4,7 @@ import type { Cloud, RegionCompute } from '../port.js';
 import { Ec2Compute } from './ec2.js';
 import { AwsPriceList } from './pricing.js';
 import { S3Objects, s3Client } from './s3.js';
+import { sqsEventQueue } from './sqs.js';
 
 // Retries are fleet's own (cloud/retry.ts), paced by its limiter: the SDK makes one attempt.
 const ONE_ATTEMPT = { maxAttempts: 1 } as const;
@@ -11,7 +12,7 @@ const TIMEOUTS = { requestHandler: { connectionTimeout: 5_000, requestTimeout: 3
 
 /**
  * The AWS adapter. Credentials, region and endpoints come from the SDK's standard chain
- * (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_S3, ...).
+ * (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS, ...).
  */
 export function awsCloud(env: NodeJS.ProcessEnv = process.env): Cloud {
   const computes = new Map<string, RegionCompute>();
@@ -29,5 +30,6 @@ export function awsCloud(env: NodeJS.ProcessEnv = process.env): Cloud {
     },
     objects: new S3Objects(s3),
     priceList: new AwsPriceList(pricing),
+    events: (queueUrl: string) => sqsEventQueue(queueUrl, env),
   };
 }

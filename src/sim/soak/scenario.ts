@@ -77,6 +77,7 @@ export function soakConfig(regions: readonly string[]): FleetConfig {
     capacityTtl: 180,
     priceTtl: 300,
     visibilityTimeout: 600,
+    events: { queue: '' },
   };
 }
 

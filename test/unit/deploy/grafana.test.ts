@@ -12,8 +12,6 @@ import { FleetMetrics } from '../../../src/service/metrics.js';
 const ADDED_ELSEWHERE: Readonly<Record<string, readonly string[] | undefined>> = {
   // the rollout's phase per pool, region and image: canary | baking | current | drained
   fleet_rollout_phase: ['pool', 'region', 'ami', 'phase'],
-  // EC2 events read from SQS; its labels are not settled yet
-  fleet_events_total: undefined,
 };
 
 /** Labels Prometheus adds to every series it scrapes. */
