@@ -61,6 +61,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       pending: pendingByPool.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
+      ...(snapshot.events ? { events: snapshot.events } : {}),
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.

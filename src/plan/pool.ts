@@ -1,6 +1,6 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import { resolveBudget } from '../domain/policy.js';
-import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
@@ -27,6 +27,8 @@ export interface PoolContext extends PlacementInput {
   readonly rollouts: ReadonlyMap<string, Rollout>;
   /** instances fleet terminated itself lately */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** what EC2's events said about instances (interruption warnings, rebalance recommendations) */
+  readonly events?: Snapshot['events'];
 }
 
 export interface PoolReport {
@@ -84,6 +86,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
       return price === undefined ? undefined : price / weight;
     },
   };
+  warningStep(step);
   drainStep(step);
   pairStep(step);
   const scaleDown = scaleDownStep(step);
@@ -92,6 +95,18 @@ export function planPool(ctx: PoolContext): PoolPlan {
   // old instance then leaves by itself would grow the pool; the surplus goes first).
   if (shortfall.shortfallSince === undefined && ledger.size() <= ctx.desired) replaceStep(step);
   return finish(step, shortfall, scaleDown);
+}
+
+/**
+ * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
+ *    warning): it no longer counts, so its replacement is launched now, and its offer is kept out.
+ */
+function warningStep({ ctx, ledger }: Step): void {
+  const warned = ctx.events?.warned ?? {};
+  for (const m of ledger.staying()) {
+    const fact = m.instance ? warned[m.instance.id] : undefined;
+    if (fact) ledger.leave(m, `spot interruption warning at ${new Date(fact.at).toISOString()}: EC2 reclaims it`, false);
+  }
 }
 
 /** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
@@ -175,7 +190,6 @@ function shortfallStep(step: Step): ShortfallResult {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   const shortfall = desired - size;
-  if (process.env.DBG_POOL === policy.pool && now >= Number(process.env.DBG_FROM ?? Infinity)) console.log('DBG', new Date(now).toISOString(), 'size', size, 'desired', desired, JSON.stringify(ledger.members.map((m) => [m.key.slice(0, 20), m.name, m.instance?.state ?? 'unlisted', m.ami.slice(0, 10), m.replaces, m.counts, ledger.isLeaving(m)])), 'pairs', JSON.stringify([...ledger.openPairs().keys()]));
   if (shortfall <= 0) return { remaining: shortfall };
   const shortfallSince = ctx.timers.shortfallSince ?? now;
   const room = policy.size.max - ledger.footprint();
@@ -241,6 +255,24 @@ function replaceStep(step: Step): void {
   const roomLeft = () => policy.size.max - ledger.footprint();
   const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
+  // Rebalance recommendations: EC2 says the instance is at risk; a replacement goes first, into an
+  // offer no such warning touches, and the instance leaves once it runs. None when no offer is better.
+  const pairs0 = ledger.openPairs();
+  const movesInFlight = [...pairs0].filter(([id, r]) => {
+    const t = ledger.instance(id) as Member;
+    return t.lifecycle === 'spot' && t.ami === ('key' in r ? r : r.offer).ami;
+  }).length;
+  let moves = resolveBudget(policy.rebalance.budget, desired) - movesInFlight;
+  const recommended = ctx.events?.rebalance ?? {};
+  const atRisk = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.instance && recommended[m.instance.id] !== undefined).sort(byLaunch);
+  if (atRisk.length > 0 && moves > 0) {
+    const risky = new Set(Object.keys(recommended).flatMap((id) => { const i = ledger.instance(id); return i ? [spreadKey(i)] : []; }));
+    const safer = offers(step, 'spot').offers.filter((o) => !risky.has(spreadKey(o)));
+    const placedBefore = ledger.placements().length;
+    replace(step, atRisk, Math.min(moves, roomLeft()), safer, (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
+    moves -= ledger.placements().length - placedBefore;
+  }
+
   // Canaries: a new image first replaces a few instances per region, until it has proved itself.
   for (const rollout of ctx.rollouts.values()) {
     const candidate = rollout.candidate;
@@ -272,8 +304,7 @@ function replaceStep(step: Step): void {
     const onDemand = ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && status(m) === 'current').sort(byLaunch);
     const budget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
     replace(step, onDemand, Math.min(budget, roomLeft()), offers(step, 'spot').offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
-    // Moves within the spot market (same image, spot to spot), within the rebalance budget.
-    const moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+    // Moves within the spot market (same image, spot to spot), within what is left of the rebalance budget.
     spreadRepair(step, Math.min(moves, roomLeft()));
   }
 }
