@@ -56,6 +56,8 @@ export interface Snapshot {
   readonly timers: Readonly<Record<string, PoolTimers>>;
   /** Instances fleet itself terminated recently: their end is never an image's fault. */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** offerKey() → when its instances were interrupted lately (episodes, oldest first): counted against it */
+  readonly interruptions?: Readonly<Record<string, readonly number[]>>;
   /** rolloutKey() → epoch ms an image proved itself in a pool and region (its canaries baked). */
   readonly established?: Readonly<Record<string, number>>;
   /**

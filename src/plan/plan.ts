@@ -57,6 +57,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       images,
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
+      ...(snapshot.interruptions ? { interruptions: snapshot.interruptions } : {}),
       instances: instancesByPool.get(policy.pool) ?? [],
       pending: pendingByPool.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},

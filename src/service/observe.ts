@@ -69,7 +69,7 @@ export class Observer {
     if (unobserved.length === config.regions.length) throw (regional[0] as { error: unknown }).error;
     const listed = applyStateEvents(regional.flatMap((r) => r.instances), events.states);
     const { instances, endsSeen } = dateEnds(listed, journal.document.endsSeen, now);
-    this.rememberInterruptions(instances, now);
+    this.rememberInterruptions(instances, now, events.warned);
     const settled = journal.settle(instances, now, config.visibilityTimeout * 1000, new Set(unobserved));
     for (const sent of settled.expired) {
       log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
@@ -89,6 +89,7 @@ export class Observer {
       spotPrices: regional.flatMap((r) => r.spotPrices),
       onDemandPrices: Object.assign({}, ...regional.map((r) => r.onDemandPrices)) as Record<string, number>,
       unavailable: withWarnedOffers(this.deps.capacity.active(now), instances, events.warned, now, this.deps.capacityTtlMs),
+      interruptions: this.deps.capacity.interruptions(now),
       timers: doc.timers,
       terminatedByFleet: new Set(Object.keys(doc.terminated)),
       established: doc.established,
@@ -111,9 +112,11 @@ export class Observer {
     }
     const spotPrices: SpotPrice[] = [];
     const onDemandPrices: Record<string, number> = {};
+    // Placement weighs each offer's prices over the policies' rebalance horizon.
+    const historyMs = Math.max(0, ...here.map((p) => p.rebalance.horizon)) * 1000;
     for (const [productDescription, types] of typesByProduct(here)) {
       const [spot, listed] = await Promise.all([
-        prices.spot(compute, types, productDescription, now),
+        prices.spot(compute, types, productDescription, now, historyMs),
         prices.onDemand(cloud.priceList, region, types, productDescription, now),
       ]);
       spotPrices.push(...spot);
@@ -137,13 +140,16 @@ export class Observer {
   }
 
   /** An interrupted spot instance's offer counts as a capacity failure. */
-  private rememberInterruptions(instances: readonly Instance[], now: number): void {
+  private rememberInterruptions(instances: readonly Instance[], now: number, warned: EventFacts['warned']): void {
     const seen = new Set<string>();
     for (const i of instances) {
+      const warning = warned[i.id];
+      if (warning && i.lifecycle === 'spot') this.deps.capacity.recordInterruption(i, warning.at);
       if (i.endCause !== 'spot-interruption') continue;
       seen.add(i.id);
       if (this.interruptionsSeen.has(i.id)) continue;
       this.deps.capacity.markUnavailable(i, now);
+      this.deps.capacity.recordInterruption(i, i.endedAt ?? now);
       this.deps.log.info({ pool: i.pool, instance: i.id, name: i.name, az: i.az, instanceType: i.instanceType }, 'spot interruption; offer kept out of placement for a while');
     }
     // Only what the cloud still lists is remembered: the set never outgrows the listing.
