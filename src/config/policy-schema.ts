@@ -164,7 +164,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     onDemand: {
       max: onDemand.at('max').present ? onDemand.at('max').integer(0) : max,
-      replaceBudget: onDemand.at('replaceBudget').present ? onDemand.at('replaceBudget').budget() : { kind: 'count', value: 1 },
+      replaceBudget: onDemand.at('replaceBudget').present ? onDemand.at('replaceBudget').budget() : { kind: 'percent', value: 50 },
     },
     ...(onDemandPrice !== undefined ? { onDemandPrice } : {}),
     scaleDown,
@@ -180,12 +180,12 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     rebalance: {
       enabled: rebalance.at('enabled').present ? rebalance.at('enabled').boolean() : true,
-      minSaving: rebalance.at('minSaving').present ? rebalance.at('minSaving').share() : 0.2,
+      minSaving: rebalance.at('minSaving').present ? rebalance.at('minSaving').share() : 0.05,
       horizon: rebalance.at('horizon').present ? rebalance.at('horizon').integer(0) : 21600,
-      budget: rebalance.at('budget').present ? rebalance.at('budget').budget() : { kind: 'percent', value: 10 },
+      budget: rebalance.at('budget').present ? rebalance.at('budget').budget() : { kind: 'percent', value: 50 },
     },
     names,
-    spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },
+    spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 50 },
     ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"') : [],
   };
 }

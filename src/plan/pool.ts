@@ -99,7 +99,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
     },
     spot,
-    // A spread the offers available now cannot honour would leave the pool short: each may then hold an even share.
+    // A spread the offers open now cannot honour would leave the pool short: each may then hold an even share.
     spreadCap: spreadCap(policy.spread, ctx.desired, new Set(spot.offers.map(spreadKey)).size),
   };
   warningStep(step);

@@ -82,7 +82,7 @@ describe('placement: the spread cap', () => {
 
 describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
   const cheapIn1b = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.05), spot('us-east-1c', 'c5.xlarge', 0.1)];
-  const c5 = (overrides: Record<string, unknown> = {}) => policy({ instanceTypes: ['c5.xlarge'], ...overrides });
+  const c5 = (overrides: Record<string, unknown> = {}) => policy({ instanceTypes: ['c5.xlarge'], rebalance: { enabled: true }, ...overrides });
 
   it('replaces a running spot instance whose offer costs clearly more than the best with room', () => {
     const dear = instance({ az: 'us-east-1a' });
@@ -104,15 +104,15 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
 
   it('hysteresis: no move for a saving below minSaving', () => {
     const dear = instance({ az: 'us-east-1a' });
-    const close = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.095), spot('us-east-1c', 'c5.xlarge', 0.1)];
+    const close = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.097), spot('us-east-1c', 'c5.xlarge', 0.1)];
     expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: close }), [c5()], 'releng').actions).to.deep.equal([]);
-    const strict = c5({ rebalance: { minSaving: '60%' } });
+    const strict = c5({ rebalance: { enabled: true, minSaving: '60%' } });
     expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [strict], 'releng').actions).to.deep.equal([]);
   });
 
   it('no move when the saving over the horizon does not repay the move', () => {
     const dear = instance({ az: 'us-east-1a' });
-    const short = c5({ rebalance: { horizon: 60 } });
+    const short = c5({ rebalance: { enabled: true, horizon: 60 } });
     expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [short], 'releng').actions).to.deep.equal([]);
   });
 
@@ -128,7 +128,7 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
 
   it('moves at most the rebalance budget at once, moves in flight included', () => {
     const many = Array.from({ length: 10 }, () => instance({ az: 'us-east-1a' }));
-    const wide = c5({ spread: '100%' });
+    const wide = c5({ rebalance: { enabled: true, budget: '10%' } });
     const first = launches(plan(snapshot({ desired: { 'bld-linux64': 10 }, instances: many, spotPrices: cheapIn1b }), [wide], 'releng'));
     // budget 10% of 10
     expect(first.map((l) => l.replaces)).to.deep.equal([many[0]?.id]);

@@ -66,8 +66,10 @@ describe('policy schema: parsePolicy', () => {
       expect(p.instanceTypes).to.deep.equal([{ type: 'c5.xlarge', weight: 1 }]);
       expect(p.regions).to.deep.equal({ 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } });
       expect(p.ignoredAzs).to.deep.equal([]);
-      expect(p.spread).to.deep.equal({ kind: 'percent', value: 100 });
+      expect(p.spread).to.deep.equal({ kind: 'percent', value: 50 });
       expect(p.onDemand.max).to.equal(100);
+      expect(p.onDemand.replaceBudget).to.deep.equal({ kind: 'percent', value: 50 });
+      expect(p.rebalance).to.deep.equal({ enabled: true, minSaving: 0.05, horizon: 21600, budget: { kind: 'percent', value: 50 } });
     });
 
     it('leaves the optional keyName, instanceProfile, userData and onDemandPrice out', () => {
