@@ -99,8 +99,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
     },
     spot,
-    // A spread the offers open now cannot honour would leave the pool short: each may then hold an even share.
-    spreadCap: spreadCap(policy.spread, ctx.desired, new Set(spot.offers.map(spreadKey)).size),
+    // A spread the offers open now cannot honour would leave the pool short: each may then hold an
+    // even share. An automatic spread counts only offers priced close to the best.
+    spreadCap: spreadCap(policy.spread, ctx.desired, policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size),
   };
   warningStep(step);
   drainStep(step);
@@ -376,6 +377,13 @@ function priceMoves(step: Step, budget: number): void {
     });
     moved++;
   }
+}
+
+/** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */
+function closeOffers(offers: readonly Candidate[], rebalance: { minSaving: number; horizon: number }): number {
+  const best = offers[0]?.score;
+  if (best === undefined) return new Set(offers.map(spreadKey)).size;
+  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map(spreadKey)).size;
 }
 
 /** Whether moving from an offer expected at `held` to one at `best` (per unit and hour) pays: it saves `minSaving` of what is paid now. */

@@ -80,6 +80,27 @@ describe('placement: the spread cap', () => {
   });
 });
 
+describe('placement: the automatic spread (the default)', () => {
+  const auto = (prices: SpotPrice[]) => launches(plan(snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: prices }), [policy({ spread: 'auto', instanceTypes: ['c5.xlarge'] })], 'releng'));
+  const zones = (l: LaunchAction[]) => l.map((a) => a.az).sort();
+
+  it('spreads half the pool per offer while another offer is priced within minSaving of the best', () => {
+    const close = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.098), spot('us-east-1c', 'c5.xlarge', 0.2)];
+    expect(zones(auto(close))).to.deep.equal(['us-east-1a', 'us-east-1a', 'us-east-1b', 'us-east-1b']);
+  });
+
+  it('takes the cheapest offer for the whole pool when every other is clearly dearer', () => {
+    const apart = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.08), spot('us-east-1c', 'c5.xlarge', 0.2)];
+    expect(zones(auto(apart))).to.deep.equal(Array(4).fill('us-east-1b'));
+  });
+
+  it('a number set in the policy is a hard limit, whatever the prices', () => {
+    const apart = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.08), spot('us-east-1c', 'c5.xlarge', 0.2)];
+    const l = launches(plan(snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: apart }), [policy({ spread: '50%', instanceTypes: ['c5.xlarge'] })], 'releng'));
+    expect(zones(l)).to.deep.equal(['us-east-1a', 'us-east-1a', 'us-east-1b', 'us-east-1b']);
+  });
+});
+
 describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
   const cheapIn1b = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.05), spot('us-east-1c', 'c5.xlarge', 0.1)];
   const c5 = (overrides: Record<string, unknown> = {}) => policy({ instanceTypes: ['c5.xlarge'], rebalance: { enabled: true }, ...overrides });

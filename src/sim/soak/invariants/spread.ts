@@ -1,9 +1,9 @@
-import type { Budget, ScaleDown } from '../../../domain/policy.js';
+import type { Budget, ScaleDown, Spread } from '../../../domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
 export interface SpreadInput {
   readonly pool: string;
-  readonly spread: Budget;
+  readonly spread: Spread;
   readonly scaleDown: ScaleDown;
   readonly desired: number;
   readonly live: readonly InstanceFact[];
@@ -29,10 +29,11 @@ export function spreadLimit(spread: Budget, desired: number, offers: number): nu
  * Spread is respected once settled: no offer (zone × instance type) holds more than the spread cap,
  * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
  * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max:
- * a crowded offer (filled while others were out) is left launch first, which takes room.
+ * a crowded offer (filled while others were out) is left launch first, which takes room. Nor an
+ * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
-  if (!input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max) return [];
+  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max) return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();
   for (const i of input.live) {
