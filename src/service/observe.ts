@@ -85,6 +85,7 @@ export class Observer {
       timers: doc.timers,
       terminatedByFleet: new Set(Object.keys(doc.terminated)),
       established: doc.established,
+      trials: doc.trials,
     };
     return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source } };
   }

@@ -183,6 +183,6 @@ export class Reconciler {
       if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
     }
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
-    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, endsSeen: observation.endsSeen }, deps.clock.now());
+    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen }, deps.clock.now());
   }
 }
