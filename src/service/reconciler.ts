@@ -50,6 +50,8 @@ export interface CycleResult {
   readonly error?: CloudError;
   /** this replica does not hold the leader lease: it changed nothing */
   readonly standby?: boolean;
+  /** images the launch guard drained this cycle (recorded in the state store) */
+  readonly guardDrains?: readonly GuardTrip[];
 }
 
 /**
@@ -84,6 +86,7 @@ export class Reconciler {
     const outcomes: Outcome[] = [];
     let observation: Observation | undefined;
     let first: Plan | undefined;
+    let guardDrains: readonly GuardTrip[] = [];
     try {
       const planned = await this.planOnly();
       observation = planned.observation;
@@ -99,13 +102,14 @@ export class Reconciler {
       }
       if (planned.trips.length > 0) {
         await recordDrains(this.deps.state, planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
+        guardDrains = planned.trips;
       }
       await this.act(observation, first, outcomes);
-      return { observation, plan: first, outcomes, dryRun };
+      return { observation, plan: first, outcomes, dryRun, guardDrains };
     } catch (e) {
       const error = classify(e);
       this.deps.log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle stopped');
-      return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error };
+      return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error, guardDrains };
     }
   }
 
