@@ -9,7 +9,8 @@ import { type AmiStatus, type ImageIndex } from './images.js';
 // every other launch keeps using the image that has proved itself; once the canaries have run `bake`
 // seconds (and the launch guard has not drained it), it is established and becomes the image of every
 // launch. The phase is derived from facts: the manifest, the drains, the instances on each image, and
-// the establishments remembered in the journal (so a proof outlives the instances that gave it).
+// what the journal remembers: the establishments (so a proof outlives the instances that gave it) and
+// the workers that booted an image on trial (so the bound outlives EC2's listing of ended instances).
 
 export type RolloutPhase = 'canary' | 'baking' | 'current';
 
@@ -24,7 +25,7 @@ export interface Rollout {
   readonly phase: RolloutPhase;
   /** baking: when the canaries will have run `bake` seconds */
   readonly bakedAt?: number;
-  /** canaries wanted while the candidate is on trial */
+  /** canaries wanted while the candidate is on trial (at least one, at most the pool's size here) */
   readonly canaryTarget: number;
   /** canary launches allowed now: never more workers on a candidate than max(canary, guard.failures) */
   readonly canaryRoom: number;
@@ -122,11 +123,11 @@ export function rolloutOf(input: RolloutInput): Rollout {
   // (after an undrain, only those that ended since, as for the guard) and those the journal remembers.
   const undrainedAt = input.undrainedAt?.[newest.id] ?? Number.NEGATIVE_INFINITY;
   const listed = input.instances.filter((i) => i.ami === newest.id && (isLive(i) || (i.endedAt ?? now) > undrainedAt));
-  const remembered = input.trials?.[rolloutKey(pool, region, newest.id)];
+  const memory = input.trials?.[rolloutKey(pool, region, newest.id)];
   const windowMs = policy.freshness.guard.window * 1000;
   const failedNow = listed.filter((i) => endedEarly(i, windowMs, input.terminatedByFleet ?? new Set(), undrainedAt));
   const union = (a: readonly string[] = [], b: readonly string[]) => [...new Set([...a, ...b])].sort();
-  const trial: Trial = { booted: union(remembered?.booted, listed.map((i) => i.id)), failed: union(remembered?.failed, failedNow.map((i) => i.id)) };
+  const trial: Trial = { booted: union(memory?.booted, listed.map((i) => i.id)), failed: union(memory?.failed, failedNow.map((i) => i.id)) };
   const bound = Math.max(canaryTarget, policy.freshness.guard.failures);
   const canaryRoom = Math.max(0, Math.min(canaryTarget - onCandidate, bound - trial.booted.length - pendingOnCandidate));
   const bakes = (baked.get(newest.id) ?? []).sort((a, b) => a - b);
