@@ -42,6 +42,7 @@ function digest(s: SimSummary) {
     onDemandCost: s.onDemandCost,
     saved: s.onDemandCost > 0 ? Math.round((1 - s.cost / s.onDemandCost) * 1000) / 1000 : 0,
     pools: s.pools,
+    rollouts: s.rollouts,
     drained: s.drained.map((d) => `${d.ami} (${d.by})`),
     launchesPerZone: s.launchesPerZone,
     apiCalls: s.api.total,
@@ -118,6 +119,22 @@ function scaleLine(scale: Record<string, unknown>) {
   return { planner, steadyEc2CallsPerRegion: steady, rampTo1000: `${ramp.secondsTo1000Running} s (bound ${ramp.boundSeconds} s), ${ramp.runInstancesCalls} RunInstances` };
 }
 
+/** The example pools with a short grace and bake, so that a nightly image turns every pool over within hours. */
+const quickTurnover = policies.map((p) => ({ ...p, freshness: { ...p.freshness, grace: 1800, bake: 300 } }));
+/** A flat demand: what moves capacity is the rollout alone. */
+const FLAT: Readonly<Record<string, number>> = { 'bld-linux64': 40, 'tst-linux64': 60, 'try-linux64': 20 };
+
+/** One line per image published during a run: who booted it, how its canary phase ended, its turnover. */
+function rolloutLines(f: Record<string, unknown>): string[] {
+  const minutes = (s: number | null) => (s === null ? '-' : `${Math.round(s / 60)} min`);
+  const rollouts = f.rollouts as SimSummary['rollouts'];
+  const pools = f.pools as SimSummary['pools'];
+  return [
+    ...rollouts.map((r) => `  ${r.pool} ${r.region}: booted ${r.booted}, canary phase ${r.canaryEnd} after ${minutes(r.canarySeconds)}, turnover ${minutes(r.turnoverSeconds)}`),
+    ...pools.map((p) => `  ${p.pool}: lowest running on launchable images during rollouts ${p.rolloutCapacity ? `${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted` : '-'}`),
+  ];
+}
+
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
@@ -130,6 +147,14 @@ const figures = {
   throttled: await simulate('6 hours, 30% of API calls answered RequestLimitExceeded', { hours: 6, faults: { throttleRate: 0.3 } }),
   volatileMarket: await simulate('one simulated day, 2016-style volatile spot market', { market: { regime: 'volatile' } }),
   brokenImage: await simulate('two days; the nightly image after hour 12 is broken (its workers fail to boot)', { hours: 48, badImageAfterHour: 12 }),
+  goodImage: await simulate('12 hours, flat demand, no interruptions; the 04:00 nightly image rolls out with grace 1800 s and bake 300 s', {
+    hours: 12,
+    policies: quickTurnover,
+    demand: (pool) => FLAT[pool] ?? 0,
+    // No capacity crunch, no drift below use, no background reclaim: nothing is interrupted.
+    market: { crunchesPerDay: 0, spotCapacity: 1000 },
+    world: { interruptionRatePerHour: 0 },
+  }),
   steadyState: await steadyState(),
   planner: plannerTiming(),
   // The planner at 1k–100k instances, API calls per steady cycle at scale, 0 → 1,000 in one pool.
@@ -148,6 +173,9 @@ console.log(line('spot exhausted', figures.spotExhausted));
 console.log(line('throttled', figures.throttled));
 console.log(line('volatile market', figures.volatileMarket));
 console.log(line('broken image', figures.brokenImage), JSON.stringify(figures.brokenImage.drained));
+console.log(rolloutLines(figures.brokenImage).join('\n'));
+console.log(line('good image', figures.goodImage));
+console.log(rolloutLines(figures.goodImage).join('\n'));
 console.log('steady state:', JSON.stringify(figures.steadyState));
 console.log('planner:', JSON.stringify(figures.planner));
 console.log('scale:', JSON.stringify(scaleLine(figures.scale)));

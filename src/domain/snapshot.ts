@@ -65,6 +65,19 @@ export interface Snapshot {
    * recommendations per instance. State changes are already folded into `instances`.
    */
   readonly events?: Pick<EventFacts, 'warned' | 'rebalance'>;
+  /**
+   * rolloutKey() → the workers that booted an image while it was on trial in a pool and region,
+   * remembered beyond the hour or so EC2 lists an ended instance: they bound its canaries.
+   */
+  readonly trials?: Readonly<Record<string, Trial>>;
+}
+
+/** The workers that booted an image while it was on trial in a pool and region (instance ids). */
+export interface Trial {
+  /** every one, however it ended */
+  readonly booted: readonly string[];
+  /** those that ended early (within the guard's window of their launch) by anything but fleet or the spot market */
+  readonly failed: readonly string[];
 }
 
 export interface PoolTimers {

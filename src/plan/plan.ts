@@ -1,12 +1,12 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
 import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
 import { type PoolReport, planPool } from './pool.js';
-import { establishedFacts, rolloutsOf } from './rollouts.js';
+import { establishedFacts, rolloutsOf, trialFacts } from './rollouts.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
@@ -14,6 +14,8 @@ export interface Plan {
   readonly timers: Readonly<Record<string, PoolTimers>>;
   /** images that have proved themselves, to keep for the next cycle (rolloutKey → epoch ms) */
   readonly established: Readonly<Record<string, number>>;
+  /** the workers that booted each image on trial, to keep for the next cycle (rolloutKey → trial) */
+  readonly trials: Readonly<Record<string, Trial>>;
   readonly pools: readonly PoolReport[];
   /** why nothing may change this cycle, when that is so */
   readonly blocked?: string;
@@ -32,7 +34,7 @@ export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string,
 export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet: string): Plan {
   if (snapshot.desired === undefined || snapshot.images === undefined) {
     const missing = snapshot.desired === undefined ? 'desired counts' : 'AMI manifest';
-    return { actions: [], timers: snapshot.timers, established: snapshot.established ?? {}, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
+    return { actions: [], timers: snapshot.timers, established: snapshot.established ?? {}, trials: snapshot.trials ?? {}, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
   }
   const images = new ImageIndex(snapshot.images, snapshot.drained);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
@@ -79,5 +81,5 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
     if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), pools };
+  return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
 }

@@ -1,9 +1,9 @@
 import type { PoolPolicy } from '../domain/policy.js';
-import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
+import type { PendingLaunch, Snapshot, Trial } from '../domain/snapshot.js';
 import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
 import { ImageIndex, poolRegionKey } from '../policy/images.js';
-import { type Rollout, rolloutKey, rolloutOf } from '../policy/rollout.js';
+import { type Rollout, type RolloutInput, rolloutKey, rolloutOf, trustedImage } from '../policy/rollout.js';
 
 /** Every pool's rollout in every managed region it uses, from one snapshot: pool → region → rollout. */
 export function rolloutsOf(snapshot: Snapshot, policies: readonly PoolPolicy[], images = new ImageIndex(snapshot.images, snapshot.drained)): Map<string, Map<string, Rollout>> {
@@ -11,15 +11,19 @@ export function rolloutsOf(snapshot: Snapshot, policies: readonly PoolPolicy[], 
   const pending = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => poolRegionKey(p.pool, p.region));
   const out = new Map<string, Map<string, Rollout>>();
   for (const policy of policies) {
-    const regions = new Map<string, Rollout>();
+    const inputs = new Map<string, RolloutInput>();
     for (const region of Object.keys(policy.regions)) {
       if (!snapshot.regions.includes(region)) continue;
       const key = poolRegionKey(policy.pool, region);
-      regions.set(
-        region,
-        rolloutOf({ policy, region, images, established: snapshot.established ?? {}, instances: instances.get(key) ?? [], pending: pending.get(key) ?? [], now: snapshot.now }),
-      );
+      inputs.set(region, {
+        policy, region, images, established: snapshot.established ?? {}, instances: instances.get(key) ?? [], pending: pending.get(key) ?? [],
+        now: snapshot.now, undrainedAt: snapshot.undrainedAt ?? {}, trials: snapshot.trials ?? {}, terminatedByFleet: snapshot.terminatedByFleet,
+      });
     }
+    // Regions where the pool has proved an image: elsewhere, a new image goes on trial even with nothing proved.
+    const proved = new Set([...inputs].filter(([, input]) => trustedImage(input) !== undefined).map(([region]) => region));
+    const regions = new Map<string, Rollout>();
+    for (const [region, input] of inputs) regions.set(region, rolloutOf({ ...input, provedElsewhere: [...proved].some((r) => r !== region) }));
     out.set(policy.pool, regions);
   }
   return out;
@@ -36,6 +40,15 @@ export function establishedFacts(snapshot: Snapshot, rollouts: ReadonlyMap<strin
   for (const [key, at] of Object.entries(snapshot.established ?? {})) if (listed.has(key)) facts[key] = at;
   for (const [pool, regions] of rollouts) {
     for (const [region, r] of regions) for (const image of r.established) facts[rolloutKey(pool, region, image.id)] ??= snapshot.now;
+  }
+  return facts;
+}
+
+/** The workers that booted each image now on trial, to remember (an image proved, drained or unlisted is forgotten). */
+export function trialFacts(rollouts: ReadonlyMap<string, ReadonlyMap<string, Rollout>>): Record<string, Trial> {
+  const facts: Record<string, Trial> = {};
+  for (const [pool, regions] of rollouts) {
+    for (const [region, r] of regions) if (r.candidate && r.trial && r.trial.booted.length > 0) facts[rolloutKey(pool, region, r.candidate.id)] = r.trial;
   }
   return facts;
 }

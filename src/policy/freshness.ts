@@ -43,32 +43,53 @@ export interface GuardInput {
 }
 
 /**
- * The launch guard: when `failures` instances launched from an image fleet launches ended within
- * `window` seconds of their launch, by anything but fleet, and those ends all fall within the last
- * `window` seconds (and after the image's last undrain), the image is bad and is drained. Spot
- * interruptions are the market's doing, not the image's, and never count.
+ * An end the launch guard counts against an image: within `windowMs` of the launch, after the image's
+ * last undrain, by anything but fleet. Spot interruptions are the market's doing, not the image's.
+ */
+export function endedEarly(i: Instance, windowMs: number, terminatedByFleet: ReadonlySet<string>, undrainedAt = Number.NEGATIVE_INFINITY): boolean {
+  if (!ENDED.has(i.state) || i.endedAt === undefined) return false;
+  if (i.endCause === 'spot-interruption' || terminatedByFleet.has(i.id)) return false;
+  return i.endedAt - i.launchTime <= windowMs && i.endedAt > undrainedAt;
+}
+
+/**
+ * The launch guard: when `failures` instances launched from an image fleet launches ended early
+ * (endedEarly) and those ends all fall within the last `window` seconds, the image is bad and is
+ * drained. (An image on trial is judged on every early end of its trial: see trialTrip.)
  */
 export function guardTrips(input: GuardInput): GuardTrip[] {
   const { policy, now } = input;
-  const { window, failures } = policy.freshness.guard;
-  const windowMs = window * 1000;
-  const early = input.instances.filter((i) => {
-    if (!input.watched.has(i.ami) || !ENDED.has(i.state) || i.endedAt === undefined) return false;
-    if (i.endCause === 'spot-interruption' || input.terminatedByFleet.has(i.id)) return false;
-    return i.endedAt - i.launchTime <= windowMs && now - i.endedAt <= windowMs && i.endedAt > (input.undrainedAt[i.ami] ?? Number.NEGATIVE_INFINITY);
-  });
+  const windowMs = policy.freshness.guard.window * 1000;
+  const early = input.instances.filter(
+    (i) => input.watched.has(i.ami) && endedEarly(i, windowMs, input.terminatedByFleet, input.undrainedAt[i.ami]) && now - (i.endedAt as number) <= windowMs,
+  );
   const trips: GuardTrip[] = [];
   for (const [ami, failed] of groupBy(early, (i) => i.ami)) {
-    if (failed.length < failures) continue;
-    const ids = failed.map((i) => i.id).sort();
-    trips.push({
-      ami,
-      pool: policy.pool,
-      region: input.region,
-      failures: failed.length,
-      instances: ids,
-      reason: `guard: ${failed.length} instances of ${policy.pool} on ${ami} ended within ${window}s of launch (${ids.join(', ')})`,
-    });
+    const trip = tripOf(policy, input.region, ami, failed.map((i) => i.id), '');
+    if (trip) trips.push(trip);
   }
   return trips;
+}
+
+/**
+ * An image on trial trips the guard once `failures` of the workers that booted it during the trial
+ * ended early, however far apart: its canaries are few (max(canary, failures) at most), so a slow
+ * trial must not escape the guard by spreading its failures beyond the window.
+ */
+export function trialTrip(policy: PoolPolicy, region: string, ami: string, failed: readonly string[]): GuardTrip | undefined {
+  return tripOf(policy, region, ami, failed, ' while on trial');
+}
+
+function tripOf(policy: PoolPolicy, region: string, ami: string, failed: readonly string[], note: string): GuardTrip | undefined {
+  const { window, failures } = policy.freshness.guard;
+  if (failed.length < failures) return undefined;
+  const ids = [...failed].sort();
+  return {
+    ami,
+    pool: policy.pool,
+    region,
+    failures: ids.length,
+    instances: ids,
+    reason: `guard: ${ids.length} instances of ${policy.pool} on ${ami} ended within ${window}s of launch${note} (${ids.join(', ')})`,
+  };
 }

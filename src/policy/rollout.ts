@@ -1,14 +1,16 @@
 import { type PoolPolicy, resolveBudget } from '../domain/policy.js';
-import type { PendingLaunch } from '../domain/snapshot.js';
+import type { PendingLaunch, Trial } from '../domain/snapshot.js';
 import type { Image, Instance } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
+import { endedEarly } from './freshness.js';
 import { type AmiStatus, type ImageIndex } from './images.js';
 
 // A new image is not trusted at once. It first runs on `canary` instances per pool and region while
 // every other launch keeps using the image that has proved itself; once the canaries have run `bake`
 // seconds (and the launch guard has not drained it), it is established and becomes the image of every
 // launch. The phase is derived from facts: the manifest, the drains, the instances on each image, and
-// the establishments remembered in the journal (so a proof outlives the instances that gave it).
+// what the journal remembers: the establishments (so a proof outlives the instances that gave it) and
+// the workers that booted an image on trial (so the bound outlives EC2's listing of ended instances).
 
 export type RolloutPhase = 'canary' | 'baking' | 'current';
 
@@ -23,17 +25,27 @@ export interface Rollout {
   readonly phase: RolloutPhase;
   /** baking: when the canaries will have run `bake` seconds */
   readonly bakedAt?: number;
-  /** canaries wanted while the candidate is on trial */
+  /** canaries wanted while the candidate is on trial (at least one, at most the pool's size here) */
   readonly canaryTarget: number;
   /** canary launches allowed now: never more workers on a candidate than max(canary, guard.failures) */
   readonly canaryRoom: number;
   /** images whose proof is new this cycle: the journal remembers them */
   readonly established: readonly Image[];
+  /** with a candidate: the workers that ever booted it while on trial (since its last undrain); the journal remembers them */
+  readonly trial?: Trial;
 }
 
 /** The key under which the journal remembers an image's establishment. */
 export function rolloutKey(pool: string, region: string, ami: string): string {
   return `${pool} ${region} ${ami}`;
+}
+
+/** Whether the journal's facts (rolloutKey() → ms) remember a proof of `pool` in a region other than `region`. */
+export function rememberedElsewhere(established: Readonly<Record<string, number>>, pool: string, region: string): boolean {
+  return Object.keys(established).some((key) => {
+    const [p, r] = key.split(' ');
+    return p === pool && r !== region;
+  });
 }
 
 export interface RolloutInput {
@@ -42,24 +54,38 @@ export interface RolloutInput {
   readonly images: ImageIndex;
   /** rolloutKey() → epoch ms, from the journal */
   readonly established: Readonly<Record<string, number>>;
+  /** rolloutKey() → the workers that booted an image on trial, from the journal */
+  readonly trials?: Readonly<Record<string, Trial>>;
+  /** instances fleet terminated itself lately: their end is never an image's fault */
+  readonly terminatedByFleet?: ReadonlySet<string>;
   /** this pool's instances in this region, every state */
   readonly instances: readonly Instance[];
   /** this pool's unconfirmed launches in this region */
   readonly pending: readonly PendingLaunch[];
   readonly now: number;
+  /** AMI → epoch ms of its last `fleet undrain`: ends before it no longer count against a candidate */
+  readonly undrainedAt?: Readonly<Record<string, number>>;
+  /**
+   * The pool has proved an image in another region: it is no new fleet, so here too a new image goes
+   * on trial against the one before it, even where nothing has been proved yet.
+   */
+  readonly provedElsewhere?: boolean;
 }
 
-/** The rollout of one pool in one region, now. */
-export function rolloutOf(input: RolloutInput): Rollout {
+/** The newest image of a pool and region that has proved itself (remembered, or proved by instances now), if any. */
+export function trustedImage(input: RolloutInput): Image | undefined {
+  return provenance(input).trusted;
+}
+
+/** What the proofs say: which image is trusted, and whether that is new (not yet in the journal). */
+function provenance(input: RolloutInput) {
   const { policy, region, images, now } = input;
   const pool = policy.pool;
   const usable = images.images(pool, region);
   const live = input.instances.filter(isLive);
-  const canaryTarget = Math.max(1, resolveBudget(policy.freshness.canary, live.length + input.pending.length));
-  const none = { pool, region, phase: 'current' as const, canaryTarget, canaryRoom: 0 };
-  const newest = usable[0];
-  if (!newest) return { ...none, established: [] };
-
+  // A canary count above the pool's size here would never be met: the whole pool is the canary then.
+  const size = live.length + input.pending.length;
+  const canaryTarget = Math.max(1, Math.min(resolveBudget(policy.freshness.canary, size), size));
   const bakeMs = policy.freshness.bake * 1000;
   const baked = new Map<string, number[]>();
   for (const i of live) {
@@ -70,31 +96,53 @@ export function rolloutOf(input: RolloutInput): Rollout {
   }
   const provenBy = (image: Image) => (baked.get(image.id) ?? []).filter((at) => at <= now).length >= canaryTarget;
   const remembered = (image: Image) => input.established[rolloutKey(pool, region, image.id)] !== undefined;
-  const isEstablished = (image: Image) => remembered(image) || provenBy(image);
-  const trusted = usable.find(isEstablished);
-  const newlyProven = trusted !== undefined && !remembered(trusted) ? [trusted] : [];
+  const trusted = usable.find((image) => remembered(image) || provenBy(image));
+  return { usable, live, canaryTarget, baked, trusted, newlyProven: trusted !== undefined && !remembered(trusted) ? [trusted] : [] };
+}
+
+/** The rollout of one pool in one region, now. */
+export function rolloutOf(input: RolloutInput): Rollout {
+  const { policy, region, now } = input;
+  const pool = policy.pool;
+  const { usable, live, canaryTarget, baked, trusted, newlyProven } = provenance(input);
+  const none = { pool, region, phase: 'current' as const, canaryTarget, canaryRoom: 0 };
+  const newest = usable[0];
+  if (!newest) return { ...none, established: [] };
+
   const staged = !(policy.freshness.canary.kind === 'count' && policy.freshness.canary.value === 0);
-  // Nothing proved yet (a new fleet), or the newest is proved: it is the image of every launch.
-  if (!staged || trusted === undefined || trusted.id === newest.id) {
+  // Where nothing is proved, a new fleet launches the newest image; a pool proved elsewhere is not
+  // new, and tries the newest here against the image before it.
+  const fallback = trusted ?? (input.provedElsewhere ? usable[1] : undefined);
+  // Nothing to fall back on, or the newest is proved: it is the image of every launch.
+  if (!staged || fallback === undefined || fallback.id === newest.id) {
     return { ...none, launchImage: newest, established: newlyProven };
   }
-  const onCandidate = live.filter((i) => i.ami === newest.id).length + input.pending.filter((p) => p.ami === newest.id).length;
-  // Every worker that ever booted the candidate counts, however it ended, while the cloud lists it.
-  const endedOnCandidate = input.instances.filter((i) => i.ami === newest.id && !isLive(i)).length;
+  const pendingOnCandidate = input.pending.filter((p) => p.ami === newest.id).length;
+  const onCandidate = live.filter((i) => i.ami === newest.id).length + pendingOnCandidate;
+  // Every worker that ever booted the candidate counts, however it ended: those the cloud lists
+  // (after an undrain, only those that ended since, as for the guard) and those the journal remembers.
+  const undrainedAt = input.undrainedAt?.[newest.id] ?? Number.NEGATIVE_INFINITY;
+  const listed = input.instances.filter((i) => i.ami === newest.id && (isLive(i) || (i.endedAt ?? now) > undrainedAt));
+  const memory = input.trials?.[rolloutKey(pool, region, newest.id)];
+  const windowMs = policy.freshness.guard.window * 1000;
+  const failedNow = listed.filter((i) => endedEarly(i, windowMs, input.terminatedByFleet ?? new Set(), undrainedAt));
+  const union = (a: readonly string[] = [], b: readonly string[]) => [...new Set([...a, ...b])].sort();
+  const trial: Trial = { booted: union(memory?.booted, listed.map((i) => i.id)), failed: union(memory?.failed, failedNow.map((i) => i.id)) };
   const bound = Math.max(canaryTarget, policy.freshness.guard.failures);
-  const canaryRoom = Math.max(0, Math.min(canaryTarget - onCandidate, bound - onCandidate - endedOnCandidate));
+  const canaryRoom = Math.max(0, Math.min(canaryTarget - onCandidate, bound - trial.booted.length - pendingOnCandidate));
   const bakes = (baked.get(newest.id) ?? []).sort((a, b) => a - b);
   const baking = bakes.length >= canaryTarget;
   return {
     pool,
     region,
-    launchImage: trusted,
+    launchImage: fallback,
     candidate: newest,
     phase: baking ? 'baking' : 'canary',
     ...(baking ? { bakedAt: bakes[canaryTarget - 1] as number } : {}),
     canaryTarget,
     canaryRoom,
     established: newlyProven,
+    trial,
   };
 }
 

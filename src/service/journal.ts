@@ -1,5 +1,5 @@
 import type { LaunchRequest } from '../cloud/port.js';
-import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
+import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS } from './state-docs.js';
 import type { StateStore } from './state-store.js';
@@ -166,9 +166,9 @@ export class Journal {
    * The end of a cycle: the timers and facts the plan keeps, the ends first seen this cycle, and
    * memory that is no longer needed dropped. Written only when something changed since the last write.
    */
-  async commit(update: { timers: Readonly<Record<string, PoolTimers>>; established: Readonly<Record<string, number>>; endsSeen: Readonly<Record<string, number>> }, now: number): Promise<void> {
+  async commit(update: Pick<ReconcilerDoc, 'timers' | 'established' | 'trials' | 'endsSeen'>, now: number): Promise<void> {
     const terminated = Object.fromEntries(Object.entries(this.doc.terminated).filter(([, at]) => now - at < TERMINATED_MEMORY_MS));
-    this.doc = { ...this.doc, timers: update.timers, established: update.established, endsSeen: update.endsSeen, terminated };
+    this.doc = { ...this.doc, timers: update.timers, established: update.established, trials: update.trials, endsSeen: update.endsSeen, terminated };
     if (JSON.stringify(this.doc) !== this.written) await this.flush();
   }
 
@@ -214,5 +214,6 @@ export function migrate(raw: unknown): ReconcilerDoc {
     terminated: doc.terminated ?? {},
     endsSeen: doc.endsSeen ?? {},
     established: doc.established ?? {},
+    trials: doc.trials ?? {},
   };
 }

@@ -13,6 +13,7 @@ import type { PollReport } from './event-inbox.js';
 import type { InputSource } from './inputs.js';
 import { poolCosts, savingsRatio } from './pool-costs.js';
 import type { CycleResult } from './reconciler.js';
+import { rolloutPhases } from './rollout-phases.js';
 
 const FAILURE_KINDS = ['capacity', 'retryable', 'rejected'] as const;
 
@@ -46,6 +47,8 @@ export class FleetMetrics {
   private readonly fallbackTime = new FallbackTime();
   private readonly interruptionTally = new InterruptionTally();
   private readonly events: Counter<'kind' | 'result'>;
+  private readonly rolloutPhase: Gauge<'pool' | 'region' | 'ami' | 'phase'>;
+  private readonly guardDrains: Counter<'pool' | 'region'>;
   /** the CallCounter's values at the last observation: it is cumulative, Prometheus wants increments */
   private readonly seenCalls = new Map<string, number>();
   private readonly seenRetries = new Map<string, number>();
@@ -81,6 +84,13 @@ export class FleetMetrics {
     this.interruptions = new Counter({ name: 'fleet_interruptions_total', help: 'Spot interruptions by offer, each instance once (those already listed at the first cycle are not counted)', labelNames: ['region', 'az', 'instance_type'], registers });
     this.leader = new Gauge({ name: 'fleet_leader', help: '1 while this replica holds the leader lease, 0 while it stands by', labelNames: ['replica'], registers });
     this.events = new Counter({ name: 'fleet_events_total', help: 'EC2 event messages taken from the events queue, by kind and result', labelNames: ['kind', 'result'], registers });
+    this.rolloutPhase = new Gauge({
+      name: 'fleet_rollout_phase',
+      help: "1 for each image's place in its pool's rollout per region at the last cycle: canary or baking (a new image on trial), current (the image every other launch uses), drained",
+      labelNames: ['pool', 'region', 'ami', 'phase'],
+      registers,
+    });
+    this.guardDrains = new Counter({ name: 'fleet_guard_drains_total', help: 'Images the launch guard drained, by pool and region', labelNames: ['pool', 'region'], registers });
 
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
@@ -89,6 +99,7 @@ export class FleetMetrics {
       for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
     }
     for (const policy of policies) this.fallbackSeconds.labels(policy.pool).inc(0);
+    for (const policy of policies) for (const region of Object.keys(policy.regions)) this.guardDrains.labels(policy.pool, region).inc(0);
     for (const kind of EC2_EVENT_KINDS) this.events.labels(kind, 'handled').inc(0);
     for (const result of ['malformed', 'foreign']) this.events.labels('unknown', result).inc(0);
   }
@@ -107,6 +118,8 @@ export class FleetMetrics {
   observeCycle(result: CycleResult | undefined, error: unknown, durationMs: number, calls: CallCounter): void {
     this.duration.observe(durationMs / 1000);
     this.observeCalls(calls);
+    // Recorded in the state store even when the cycle stopped later: they happened.
+    for (const trip of result?.guardDrains ?? []) this.guardDrains.labels(trip.pool, trip.region).inc();
     if (result === undefined || error !== undefined || result.plan === undefined || result.observation === undefined) {
       // The gauges keep the last cycle's picture: a failed cycle has no new one.
       this.cycles.labels('failed').inc();
@@ -126,6 +139,8 @@ export class FleetMetrics {
       this.poolUnmet.labels(p.pool).set(p.unmet);
       this.poolPending.labels(p.pool).set(p.pending);
     }
+    this.rolloutPhase.reset();
+    for (const s of rolloutPhases(result.plan, result.observation.snapshot)) this.rolloutPhase.labels(s.pool, s.region, s.ami, s.phase).set(1);
     this.observeSnapshot(result.observation.snapshot);
 
     for (const outcome of result.outcomes) {

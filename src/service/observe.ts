@@ -94,6 +94,7 @@ export class Observer {
       terminatedByFleet: new Set(Object.keys(doc.terminated)),
       established: doc.established,
       events: { warned: events.warned, rebalance: events.rebalance },
+      trials: doc.trials,
     };
     return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source } };
   }

@@ -51,6 +51,8 @@ export interface CycleResult {
   readonly error?: CloudError;
   /** this replica does not hold the leader lease: it changed nothing */
   readonly standby?: boolean;
+  /** images the launch guard drained this cycle (recorded in the state store) */
+  readonly guardDrains?: readonly GuardTrip[];
 }
 
 /**
@@ -85,6 +87,7 @@ export class Reconciler {
     const outcomes: Outcome[] = [];
     let observation: Observation | undefined;
     let first: Plan | undefined;
+    let guardDrains: readonly GuardTrip[] = [];
     try {
       const planned = await this.planOnly();
       observation = planned.observation;
@@ -100,14 +103,15 @@ export class Reconciler {
       }
       if (planned.trips.length > 0) {
         await recordDrains(this.deps.state, planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
+        guardDrains = planned.trips;
       }
       await this.act(observation, first, outcomes);
       await this.nameUnnamed(observation, outcomes);
-      return { observation, plan: first, outcomes, dryRun };
+      return { observation, plan: first, outcomes, dryRun, guardDrains };
     } catch (e) {
       const error = classify(e);
       this.deps.log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle stopped');
-      return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error };
+      return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error, guardDrains };
     }
   }
 
@@ -207,6 +211,6 @@ export class Reconciler {
       if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, roomNow ? 'launch bucket refilled: sending the deferred launches' : 'capacity refused: trying the next offers');
     }
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
-    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, endsSeen: observation.endsSeen }, deps.clock.now());
+    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen }, deps.clock.now());
   }
 }

@@ -1,5 +1,5 @@
 import type { LaunchRequest } from '../cloud/port.js';
-import type { PoolTimers } from '../domain/snapshot.js';
+import type { PoolTimers, Trial } from '../domain/snapshot.js';
 
 /**
  * One launch call as it was (or is about to be) sent. The request is kept whole, so an unanswered call
@@ -31,13 +31,15 @@ export interface ReconcilerDoc {
   readonly endsSeen: Readonly<Record<string, number>>;
   /** rolloutKey() → epoch ms an image proved itself in a pool and region */
   readonly established: Readonly<Record<string, number>>;
+  /** rolloutKey() → the workers that booted an image while it was on trial (EC2 lists ended ones only for an hour or so) */
+  readonly trials: Readonly<Record<string, Trial>>;
 }
 
 /** How long fleet remembers what it terminated itself. */
 export const TERMINATED_MEMORY_MS = 6 * 3600_000;
 
 export const RECONCILER_DOC = 'reconciler.json';
-export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {} };
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {}, trials: {} };
 
 export interface DrainMark {
   readonly reason: string;

@@ -6,7 +6,7 @@ import type { PoolPolicy } from '../domain/policy.js';
 import type { Lifecycle } from '../domain/types.js';
 import { rolloutsOf } from '../plan/rollouts.js';
 import { type Runtime, createRuntime } from '../service/runtime.js';
-import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
+import { DRAINED_DOC, type DrainedDoc, RECONCILER_DOC } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
 import { spendWaitOnEvents } from './event-wait.js';
@@ -89,7 +89,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
 
   const stepMs = config.interval * 1000;
-  const sampler = new Sampler(cloud, policies, config.regions, { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}` }, start);
+  const sampler = new Sampler(cloud, policies, config.regions, { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}`, journalKey: `state/${RECONCILER_DOC}` }, start);
   const samples: Sample[] = [];
   let wanted: Record<string, number> = {};
   let cycles = 0;
@@ -156,6 +156,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     quietCycles,
     quietCalls,
     intervalMs: stepMs,
+    rollouts: sampler.rollouts,
     ...believed,
   });
   return { summary, samples, cloud };

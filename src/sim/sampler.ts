@@ -9,6 +9,7 @@ import { type AmiStatus, ImageIndex } from '../policy/images.js';
 import { imageStatus } from '../policy/rollout.js';
 import { simOnDemandPrice } from './catalog.js';
 import type { SimCloud } from './cloud.js';
+import { RolloutTracker } from './rollout-figures.js';
 import type { SimInstance } from './world.js';
 
 /**
@@ -56,12 +57,16 @@ export interface Sample {
   readonly pools: Record<string, PoolSample>;
 }
 
-/** Where the simulated publishers and fleet keep the manifest and the drained marks. */
+/** Where the simulated publishers and fleet keep the manifest, the drained marks and fleet's journal. */
 export interface SampledObjects {
   readonly bucket: string;
   readonly manifestKey: string;
   readonly drainedKey: string;
+  /** reconciler.json, for the images fleet established (the end of their canary phase) */
+  readonly journalKey?: string;
 }
+
+type Marks = Readonly<Record<string, { readonly at: number; readonly by: string }>>;
 
 interface Offer {
   readonly region: string;
@@ -86,7 +91,10 @@ export class Sampler {
   private archiveSeen = 0;
   private eventsSeen = 0;
   private previousT: number;
-  private images: { manifest?: string; drained?: string; index: ImageIndex } = { index: new ImageIndex([], new Set()) };
+  private images: { manifest?: string; drained?: string; index: ImageIndex; list: readonly Image[]; marks: Marks } = { index: new ImageIndex([], new Set()), list: [], marks: {} };
+  private journal: { body?: string; established: Readonly<Record<string, number>> } = { established: {} };
+  /** the rollouts of images published during the run */
+  readonly rollouts: RolloutTracker;
 
   constructor(
     private readonly cloud: SimCloud,
@@ -97,6 +105,8 @@ export class Sampler {
   ) {
     this.previousT = start;
     for (const policy of policies) this.offers.set(policy.pool, poolOffers(cloud, policy, regions));
+    this.imageIndex();
+    this.rollouts = new RolloutTracker(this.images.list, start);
   }
 
   /** `wanted`: the desired counts last published; clamped to each pool's size as fleet clamps them. */
@@ -151,6 +161,14 @@ export class Sampler {
     }
     this.eventsSeen = world.events.length;
     for (const p of Object.values(pools)) p.hindsightCost = p.instanceHours * (p.cheapestSpot ?? 0);
+    this.rollouts.observe({
+      t,
+      images: this.images.list,
+      drained: this.images.marks,
+      established: this.established(),
+      instances: world.instances.values(),
+      wanted: Object.fromEntries(Object.entries(pools).map(([pool, p]) => [pool, p.wanted])),
+    });
     this.previousT = t;
     return { t, pools };
   }
@@ -185,9 +203,27 @@ export class Sampler {
     const manifest = this.cloud.objects.peek(this.objects.bucket, this.objects.manifestKey)?.body;
     const drained = this.cloud.objects.peek(this.objects.bucket, this.objects.drainedKey)?.body;
     if (manifest !== this.images.manifest || drained !== this.images.drained) {
-      this.images = { manifest, drained, index: new ImageIndex(readManifest(manifest), readDrained(drained)) };
+      const list = readManifest(manifest);
+      const marks = readDrained(drained);
+      this.images = { manifest, drained, list, marks, index: new ImageIndex(list, new Set(Object.keys(marks))) };
     }
     return this.images.index;
+  }
+
+  /** The images fleet's journal (as stored) says proved themselves; re-parsed only when it changes. */
+  private established(): Readonly<Record<string, number>> {
+    if (this.objects.journalKey === undefined) return {};
+    const body = this.cloud.objects.peek(this.objects.bucket, this.objects.journalKey)?.body;
+    if (body !== this.journal.body) {
+      let established: Readonly<Record<string, number>> = this.journal.established;
+      try {
+        if (body !== undefined) established = (JSON.parse(body) as { established?: Record<string, number> }).established ?? {};
+      } catch {
+        // A garbled copy (a fault) says nothing new: keep what the last good one said.
+      }
+      this.journal = { ...(body !== undefined ? { body } : {}), established };
+    }
+    return this.journal.established;
   }
 }
 
@@ -250,11 +286,11 @@ function readManifest(text: string | undefined): Image[] {
   }
 }
 
-function readDrained(text: string | undefined): Set<string> {
-  if (text === undefined) return new Set();
+function readDrained(text: string | undefined): Marks {
+  if (text === undefined) return {};
   try {
-    return new Set(Object.keys((JSON.parse(text) as { amis?: Record<string, unknown> }).amis ?? {}));
+    return (JSON.parse(text) as { amis?: Marks }).amis ?? {};
   } catch {
-    return new Set();
+    return {};
   }
 }

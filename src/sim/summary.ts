@@ -1,6 +1,7 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
 import type { SimCloud } from './cloud.js';
+import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
 import type { SimInstance } from './world.js';
 
@@ -25,6 +26,11 @@ export interface PoolSummary {
   readonly cost: number;
   /** the pool's instance-hours at the cheapest spot price of its offers at each cycle */
   readonly hindsightCost: number;
+  /**
+   * the lowest running capacity on launchable (non-drained) images against wanted, at a cycle's end
+   * while one of the pool's rollouts was under way (null: none was)
+   */
+  readonly rolloutCapacity: RolloutCapacity | null;
 }
 
 export interface SimSummary {
@@ -53,6 +59,8 @@ export interface SimSummary {
   /** share of all wanted worker-minutes that had no running worker */
   readonly unmetShare: number;
   readonly interruptions: number;
+  /** every image published during the run, per pool and region: workers that booted it, canary phase, turnover */
+  readonly rollouts: readonly RolloutFigures[];
   /** AMIs drained during the run, by whom and why */
   readonly drained: readonly { readonly ami: string; readonly by: string; readonly reason: string }[];
   readonly api: {
@@ -81,6 +89,7 @@ export interface SummaryInput {
   /** "pool region" → the image fleet considers current at the end */
   readonly currentImages: Readonly<Record<string, string>>;
   readonly drained: SimSummary['drained'];
+  readonly rollouts: RolloutTracker;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -135,6 +144,7 @@ export function summarise(input: SummaryInput): SimSummary {
       unmetWorkerMinutes: round(unmet * stepMinutes, 1),
       cost: round(mine.reduce((sum, i) => sum + i.cost, 0)),
       hindsightCost: round(hindsight),
+      rolloutCapacity: input.rollouts.lowestCapacity(policy.pool),
     };
   });
   const byAction: Record<string, number> = {};
@@ -151,6 +161,7 @@ export function summarise(input: SummaryInput): SimSummary {
     cycles: input.cycles,
     failedCycles: input.failedCycles,
     pools,
+    rollouts: input.rollouts.figures(all),
     drained: input.drained,
     launchesPerZone: Object.fromEntries(Object.entries(launchesPerZone).sort(([a], [b]) => a.localeCompare(b))),
     spotShare: hours === 0 ? 0 : round(spotHours / hours, 4),
@@ -182,6 +193,7 @@ export function summaryText(s: SimSummary): string {
         `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}${String(p.outdatedAtEnd).padStart(10)}`,
     ),
     ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
+    ...rolloutLines(s),
     '',
     `Launches per zone: ${Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none'}`,
     `Spot share: ${pct(s.spotShare)} of ${s.instanceHours} instance-hours`,
@@ -194,4 +206,29 @@ export function summaryText(s: SimSummary): string {
     'All figures come from the simulated cloud (generated prices, capacity and demand), not from AWS.',
   ];
   return lines.join('\n');
+}
+
+/** "45s", "6m 10s", "3h 05m" */
+export function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h ${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** The rollouts of the images published during the run, and each pool's lowest capacity while one was under way. */
+function rolloutLines(s: SimSummary): string[] {
+  if (s.rollouts.length === 0) return [];
+  const canary = (r: RolloutFigures) =>
+    r.canarySeconds === null ? 'still on trial' : `${r.canaryEnd === 'drained' ? `drained (${r.drainedBy ?? '?'})` : 'established'} after ${duration(r.canarySeconds)}`;
+  const capacity = s.pools.flatMap((p) => (p.rolloutCapacity ? [`${p.pool} ${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted (${p.rolloutCapacity.at.slice(0, 16)})`] : []));
+  return [
+    '',
+    'Rollouts of the images published during the run (booted: workers that ever ran it):',
+    'pool            region       image                   published         booted  canary phase                  turnover',
+    ...s.rollouts.map(
+      (r) =>
+        `${r.pool.padEnd(16)}${r.region.padEnd(13)}${r.ami.padEnd(24)}${r.published.slice(0, 16).padEnd(18)}${String(r.booted).padStart(6)}  ${canary(r).padEnd(30)}${r.turnoverSeconds === null ? '-' : duration(r.turnoverSeconds)}`,
+    ),
+    ...(capacity.length > 0 ? [`Lowest running capacity on launchable images during rollouts: ${capacity.join('; ')}`] : []),
+  ];
 }

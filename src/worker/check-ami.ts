@@ -4,7 +4,7 @@ import type { FleetConfig } from '../config/config.js';
 import { parsePolicy } from '../config/policy-schema.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { ImageIndex } from '../policy/images.js';
-import { rolloutOf } from '../policy/rollout.js';
+import { rememberedElsewhere, rolloutOf } from '../policy/rollout.js';
 import { type Verdict, imageVerdict } from '../policy/verdict.js';
 import { manifestInput } from '../service/inputs.js';
 import { Journal } from '../service/journal.js';
@@ -64,7 +64,8 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   // which images proved themselves (a worker cannot list the fleet; the journal holds the proofs).
   const policy = policies.find((p) => p.pool === pool) ?? parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
   const images = new ImageIndex(manifest.value, drained);
-  const rollout = rolloutOf({ policy, region: identity.region, images, established, instances: [], pending: [], now: Date.now() });
+  const provedElsewhere = rememberedElsewhere(established, pool, identity.region);
+  const rollout = rolloutOf({ policy, region: identity.region, images, established, instances: [], pending: [], now: Date.now(), provedElsewhere });
   const { verdict, reason } = imageVerdict(identity.ami, rollout, images);
   return { ...fields(identity), verdict, reason, notes };
 }

@@ -30,6 +30,8 @@ export interface MotoFleetOptions {
   /** manifest body; default: Mozilla's amis.json form listing `ami` for bld-linux64 */
   readonly manifest?: (ami: string) => unknown;
   readonly config?: Record<string, unknown>;
+  /** keys merged into the bld-linux64 policy */
+  readonly policy?: Record<string, unknown>;
 }
 
 export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}): Promise<MotoFleet> {
@@ -55,7 +57,7 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
   const subnet = subnets[options.subnetIndex ?? 0]?.id as string;
   const { config } = workspace(
     { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' }, ...options.config },
-    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}' }],
+    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}', ...options.policy }],
   );
   return { proxy, env: motoEnv(proxy.endpoint), ec2, s3, subnets, ami, config, put };
 }

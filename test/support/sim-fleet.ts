@@ -11,7 +11,7 @@ import type { SimInstance } from '../../src/sim/world.js';
 import { Prng } from '../../src/sim/prng.js';
 
 export const SIM_START = Date.parse('2026-11-20T10:00:00Z');
-const BUCKET = 'fleet-test';
+export const BUCKET = 'fleet-test';
 
 export function testConfig(overrides: Partial<FleetConfig> = {}): FleetConfig {
   return {

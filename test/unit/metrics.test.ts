@@ -197,7 +197,7 @@ function sawOnly(snap: Snapshot): CycleResult {
       endsSeen: {},
       inputs: { desired: 'fresh', manifest: 'fresh' },
     },
-    plan: { actions: [], timers: snap.timers, established: {}, pools: [] },
+    plan: { actions: [], timers: snap.timers, established: {}, trials: {}, pools: [] },
     outcomes: [],
     dryRun: false,
   };

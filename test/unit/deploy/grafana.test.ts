@@ -9,10 +9,7 @@ import { FleetMetrics } from '../../../src/service/metrics.js';
  * Metrics the dashboard reads that other parts of fleet add, with their labels where known.
  * Each entry is removed once the metric is in FleetMetrics' registry (the test then says so).
  */
-const ADDED_ELSEWHERE: Readonly<Record<string, readonly string[] | undefined>> = {
-  // the rollout's phase per pool, region and image: canary | baking | current | drained
-  fleet_rollout_phase: ['pool', 'region', 'ami', 'phase'],
-};
+const ADDED_ELSEWHERE: Readonly<Record<string, readonly string[] | undefined>> = {};
 
 /** Labels Prometheus adds to every series it scrapes. */
 const TARGET_LABELS = ['job', 'instance'];
@@ -131,11 +128,16 @@ describe('deploy: Grafana dashboard', () => {
     ]);
   });
 
-  it('has a Rollout row with a panel on fleet_rollout_phase', () => {
+  it('has a Rollout row with panels on fleet_rollout_phase (the leader\'s) and fleet_guard_drains_total', () => {
     const row = panels.findIndex((p) => p.type === 'row' && p.title === 'Rollout');
     expect(row, 'a row titled Rollout').to.be.at.least(0);
     const next = panels.findIndex((p, i) => i > row && p.type === 'row');
     const inRow = panels.slice(row + 1, next < 0 ? undefined : next);
-    expect(inRow.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n')).to.match(/\bfleet_rollout_phase\b/);
+    const exprs = inRow.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.join('\n')).to.match(/\bfleet_guard_drains_total\b/);
+    const phases = exprs.filter((e) => /\bfleet_rollout_phase\b/.test(e));
+    expect(phases).to.not.deep.equal([]);
+    // A replica that lost the lease keeps its last gauges: only the leader's count.
+    for (const e of phases) expect(e).to.include('(fleet_leader == 1)');
   });
 });
