@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parsePolicy } from '../../src/config/policy-schema.js';
-import { listInstances } from '../../src/cloud/pages.js';
+import { listInstances, spotPriceHistory } from '../../src/cloud/pages.js';
 import { createRuntime } from '../../src/service/runtime.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { testConfig } from '../support/sim-fleet.js';
@@ -9,7 +9,7 @@ import { type ContractTarget, MUTATING, REGION, forEachTarget } from './targets.
 forEachTarget('contract, whole reconciler', (current) => {
   let target: ContractTarget;
 
-  async function setUp(desired: number) {
+  async function setUp(desired: number, spread?: string) {
     target = current();
     await target.reset();
     const subnets = await target.subnets();
@@ -26,6 +26,7 @@ forEachTarget('contract, whole reconciler', (current) => {
         size: { min: 0, max: 10 },
         onDemandPrice: 0.17,
         names: 'bld-linux64-spot-{nnn}',
+        ...(spread === undefined ? {} : { spread }),
       },
       'contract policy',
     );
@@ -36,7 +37,8 @@ forEachTarget('contract, whole reconciler', (current) => {
   }
 
   it('reconcile launches exactly the desired tagged spot instances in the chosen subnet, with no CreateNetworkInterface', async () => {
-    const { ami, runtime } = await setUp(3);
+    // One offer may take the whole pool, so every launch goes to the cheapest subnet.
+    const { ami, runtime } = await setUp(3, '100%');
     target.clearCalls();
     const result = await runtime(false).reconciler.cycle({ dryRun: false });
     const chosen = new Set(result.plan?.actions.map((a) => (a.kind === 'launch' ? a.subnetId : '')));
@@ -60,6 +62,23 @@ forEachTarget('contract, whole reconciler', (current) => {
     const again = await runtime(false).reconciler.cycle({ dryRun: false });
     expect(again.plan?.actions).to.deep.equal([]);
     expect(target.calls().filter((c) => MUTATING.test(c) && c !== 'S3 PUT')).to.deep.equal([]);
+  });
+
+  it('the default spread gives one offer at most half the pool unless the other offers are clearly dearer', async () => {
+    const { subnets, runtime } = await setUp(4);
+    await runtime(false).reconciler.cycle({ dryRun: false });
+    const live = await listInstances(target.cloud().compute(REGION), 'releng');
+    expect(live).to.have.length(4);
+    const compute = target.cloud().compute(REGION);
+    const history = await spotPriceHistory(compute, { instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() - 3600_000 });
+    const latest = (az: string) => history.filter((p) => p.az === az).sort((a, b) => b.timestamp - a.timestamp)[0]?.price ?? Infinity;
+    const priceOf = new Map(subnets.slice(0, 2).map((s) => [s.id, latest(s.az)]));
+    const count = (id: string) => live.filter((i) => i.subnetId === id).length;
+    const [a, b] = [...priceOf.keys()] as [string, string];
+    const [cheap, dear] = (priceOf.get(a) as number) <= (priceOf.get(b) as number) ? [a, b] : [b, a];
+    // auto: offers within 5% (rebalance.minSaving) of the best share the pool; a dearer one gets none.
+    if ((priceOf.get(dear) as number) <= (priceOf.get(cheap) as number) * 1.05) expect([count(cheap), count(dear)]).to.deep.equal([2, 2]);
+    else expect([count(cheap), count(dear)]).to.deep.equal([4, 0]);
   });
 
   it('plan and dry-run mutate nothing, as the call log shows', async () => {
