@@ -69,13 +69,20 @@ interface Row {
   readonly strategies: Record<Strategy, ReturnType<typeof figures>>;
 }
 
-function figures(o: Outcome, optimum: Outcome, where?: string) {
+/**
+ * A strategy's figures. `onDemand` prices what it left unmet: a rule that cannot place a worker skips
+ * the dearest minutes (the optimum serves them on demand), so its $ per worker-hour flatters it;
+ * `ratioWithUnmetOnDemand` counts each unmet worker-hour at the on-demand price, what serving it costs.
+ */
+function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string) {
   const perWorkerHour = o.servedHours > 0 ? o.cost / o.servedHours : Number.NaN;
   const best = optimum.cost / optimum.servedHours;
+  const withUnmet = (o.cost + o.unmetHours * onDemand) / (o.servedHours + o.unmetHours);
   return {
     ...(where ? { offer: where } : {}),
     dollarsPerWorkerHour: round(perWorkerHour, 5),
     ratioToOptimum: round(perWorkerHour / best, 3),
+    ratioWithUnmetOnDemand: round(withUnmet / best, 3),
     cost: round(o.cost, 2),
     workerHours: round(o.servedHours, 1),
     unmetWorkerHours: round(o.unmetHours, 1),
@@ -100,13 +107,15 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
     start,
     end: start + hours * 3600_000,
     demand: demandOf,
-    ...(nightlyImage ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000 } } : {}),
+    ...(nightlyImage ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000, bakeMs: poolPolicy(pool).freshness.bake * 1000 } } : {}),
     seed: SEED,
   };
   const optimum = hindsightOptimum(scenario);
   const fixed = bestFixedInHindsight(scenario);
   const first = cheapestAtStart(scenario);
   const name = (o: { az: string; instanceType: string }) => `${o.instanceType} ${o.az}`;
+  const onDemand = Math.min(...scenario.offers.map((o) => o.onDemand));
+  const f = (o: Outcome, where?: string) => figures(o, optimum, onDemand, where);
   return {
     set,
     pool: pool.name,
@@ -118,12 +127,12 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
     demand,
     nightlyImage,
     strategies: {
-      fleet: figures(fleet, optimum),
-      optimum: figures(optimum, optimum),
-      'best fixed offer': figures(simulateRule(scenario, fixedOffer(fixed)), optimum, name(fixed)),
-      'cheapest at start': figures(simulateRule(scenario, fixedOffer(first)), optimum, name(first)),
-      watch_pending: figures(simulateRule(scenario, cheapestAtLaunch(scenario)), optimum),
-      'on-demand': figures(simulateRule(scenario, allOnDemand(scenario)), optimum),
+      fleet: f(fleet),
+      optimum: f(optimum),
+      'best fixed offer': f(simulateRule(scenario, fixedOffer(fixed)), name(fixed)),
+      'cheapest at start': f(simulateRule(scenario, fixedOffer(first)), name(first)),
+      watch_pending: f(simulateRule(scenario, cheapestAtLaunch(scenario))),
+      'on-demand': f(simulateRule(scenario, allOnDemand(scenario))),
     },
   };
 }
@@ -178,7 +187,8 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
         const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
         rows.push(row);
         const s = row.strategies;
-        log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum fleet ${s.fleet.ratioToOptimum}, best fixed ${s['best fixed offer'].ratioToOptimum}, at start ${s['cheapest at start'].ratioToOptimum}, watch_pending ${s.watch_pending.ratioToOptimum}, on-demand ${s['on-demand'].ratioToOptimum}`);
+        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int.)`;
+        log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`);
       }
     }
   }
@@ -194,7 +204,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     },
     method: [
       'fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand), seed 42, 60 s cycles.',
-      'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
+      'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old, each leaving once its replacement has run `bake` seconds, the rollout rule fleet follows); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
       '$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum\'s. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.',
@@ -233,26 +243,38 @@ function markdown(result: { command: string; method: readonly string[]; generate
     '',
     '## Ratio of $ per worker-hour to the hindsight optimum',
     '',
-    'In brackets: unmet worker-hours. A ratio below 1 comes with unmet hours: a rule that cannot place a worker while the price is above its max price skips the dearest minutes, which the optimum serves on demand.',
+    'In brackets: unmet worker-hours, then interruptions. A ratio below 1 comes with unmet hours: a rule that cannot place a worker while the price is above its max price skips the dearest minutes, which the optimum serves on demand.',
     '',
     '| set | pool | demand | nightly image | fleet | best fixed offer | cheapest at start | watch_pending | on-demand |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = r.strategies;
-      const both = (name: Strategy) => `${cell(s[name].ratioToOptimum)} (${s[name].unmetWorkerHours})`;
+      const both = (name: Strategy) => `${cell(s[name].ratioToOptimum)} (${s[name].unmetWorkerHours}, ${s[name].interruptions})`;
       return `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${both('fleet')} | ${both('best fixed offer')} | ${both('cheapest at start')} | ${both('watch_pending')} | ${both('on-demand')} |`;
+    }),
+    '',
+    '## The same, each unmet worker-hour priced at on-demand',
+    '',
+    'What it would have cost to serve the whole demand: a rule\'s unmet worker-hours counted at the on-demand price of the pool\'s cheapest type.',
+    '',
+    '| set | pool | demand | nightly image | fleet | best fixed offer | cheapest at start | watch_pending | on-demand |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const s = r.strategies;
+      const one = (name: Strategy) => cell(s[name].ratioWithUnmetOnDemand);
+      return `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${one('fleet')} | ${one('best fixed offer')} | ${one('cheapest at start')} | ${one('watch_pending')} | ${one('on-demand')} |`;
     }),
     '',
     '## Every strategy',
     '',
-    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | cost $ | interruptions | unmet worker-h | launches |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.flatMap((r) =>
       STRATEGIES.map((name) => {
         const s = r.strategies[name];
         const label = 'offer' in s && s.offer ? `${name} (${s.offer})` : name;
         const launches = name === 'optimum' ? '-' : String(s.launches);
-        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} |`;
+        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${cell(s.ratioWithUnmetOnDemand)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} |`;
       }),
     ),
     '',

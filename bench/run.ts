@@ -17,6 +17,7 @@ import { DEFAULT_PRICES, T0, image, policy, snapshot } from '../test/support/bui
 import { SimFleet } from '../test/support/sim-fleet.js';
 import { costReplayArgs, measureCostReplay } from './cost-replay.js';
 import { measurePriceRealism } from './price-realism.js';
+import { measureScale } from './scale/index.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -109,6 +110,14 @@ function plannerTiming(): Record<string, unknown> {
   return { pools: pools.length, instances: instances.length, actions, medianMs: round(times[15] as number), p90Ms: round(times[27] as number) };
 }
 
+/** The scale section in one line: planner medians, steady calls per region, the ramp against EC2's bound. */
+function scaleLine(scale: Record<string, unknown>) {
+  const planner = (scale.planner as { rows: { instances: number; medianMs: number }[] }).rows.map((r) => `${r.instances}: ${r.medianMs} ms`);
+  const steady = (scale.steadyCalls as { rows: { instances: number; ec2CallsPerCyclePerRegion: number }[] }).rows.map((r) => `${r.instances}: ${r.ec2CallsPerCyclePerRegion}`);
+  const ramp = scale.rampTo1000 as { secondsTo1000Running: number; boundSeconds: number; runInstancesCalls: number };
+  return { planner, steadyEc2CallsPerRegion: steady, rampTo1000: `${ramp.secondsTo1000Running} s (bound ${ramp.boundSeconds} s), ${ramp.runInstancesCalls} RunInstances` };
+}
+
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
@@ -123,6 +132,8 @@ const figures = {
   brokenImage: await simulate('two days; the nightly image after hour 12 is broken (its workers fail to boot)', { hours: 48, badImageAfterHour: 12 }),
   steadyState: await steadyState(),
   planner: plannerTiming(),
+  // The planner at 1k–100k instances, API calls per steady cycle at scale, 0 → 1,000 in one pool.
+  scale: await measureScale(),
   priceRealism: (await measurePriceRealism(false)) ?? 'skipped: ../shared/data/spot-prices not found',
   // Recorded spot markets replayed; `npm run bench -- --full` runs every pool over whole periods.
   costReplay: (await measureCostReplay(costReplayArgs())) ?? 'skipped: ../shared/data/spot-prices not found',
@@ -139,4 +150,5 @@ console.log(line('volatile market', figures.volatileMarket));
 console.log(line('broken image', figures.brokenImage), JSON.stringify(figures.brokenImage.drained));
 console.log('steady state:', JSON.stringify(figures.steadyState));
 console.log('planner:', JSON.stringify(figures.planner));
+console.log('scale:', JSON.stringify(scaleLine(figures.scale)));
 console.log(`written: ${RESULTS.pathname}`);

@@ -23,8 +23,12 @@ export interface Scenario {
   readonly start: number;
   readonly end: number;
   readonly demand: (t: number) => number;
-  /** nightly images, outdated instances replaced `graceMs` after each bake; undefined: one image */
-  readonly images?: { readonly graceMs: number };
+  /**
+   * nightly images, outdated instances replaced `graceMs` after each bake, each leaving once its
+   * replacement has run `bakeMs` (fleet's rollout rule, so turnover costs every strategy the same);
+   * undefined: one image
+   */
+  readonly images?: { readonly graceMs: number; readonly bakeMs: number };
   readonly seed: number;
 }
 
@@ -162,8 +166,9 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     interruptions += interrupted.size;
     remove(interrupted);
 
-    // 2. A replacement that is ready retires the instance it replaces.
-    remove(new Set(live.filter((i) => i.replaces && i.readyAt <= t).map((i) => i.replaces as Instance)));
+    // 2. A replacement that has been ready for the bake time retires the instance it replaces.
+    const bakeMs = s.images?.bakeMs ?? 0;
+    remove(new Set(live.filter((i) => i.replaces && i.readyAt + bakeMs <= t).map((i) => i.replaces as Instance)));
 
     // 3. After a nightly image, outdated instances get a replacement (launch first).
     if (s.images && t >= latestBake(t) + s.images.graceMs) {

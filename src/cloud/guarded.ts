@@ -103,6 +103,11 @@ export class GuardedCompute implements RegionCompute {
     return this.limiter.resourcesAvailable('run-instances' satisfies ResourceKind);
   }
 
+  /** `Name` tags (CreateTags) that could be sent now without waiting for the mutate bucket. */
+  nameCapacityNow(): number {
+    return this.limiter.requestsAvailable('mutate');
+  }
+
   listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
     return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.listInstancesPage(fleet, next));
   }

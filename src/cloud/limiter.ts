@@ -83,13 +83,20 @@ export class RegionLimiter {
     return this.buckets[kind].available();
   }
 
-  /** Run `call` once its request token (and `resources` resource tokens) are in hand. */
-  schedule<T>(kind: CallKind, call: () => Promise<T>, resources = 0): Promise<T> {
-    return this.queue.add(async () => {
-      await this.buckets[kind].take();
-      const resource = RESOURCE_OF[kind];
-      if (resource !== undefined && resources > 0) await this.buckets[resource].take(resources);
-      return call();
-    }) as Promise<T>;
+  /** Calls of this kind that could start now without waiting for their request bucket. */
+  requestsAvailable(kind: CallKind): number {
+    return this.buckets[kind].available();
+  }
+
+  /**
+   * Run `call` once its request token (and `resources` resource tokens) are in hand. Tokens are
+   * waited for before the call takes one of the concurrency slots: a call waiting for its bucket
+   * (names waiting for the mutate bucket, say) never holds up calls of other kinds.
+   */
+  async schedule<T>(kind: CallKind, call: () => Promise<T>, resources = 0): Promise<T> {
+    await this.buckets[kind].take();
+    const resource = RESOURCE_OF[kind];
+    if (resource !== undefined && resources > 0) await this.buckets[resource].take(resources);
+    return this.queue.add(call) as Promise<T>;
   }
 }

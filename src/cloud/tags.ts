@@ -55,6 +55,14 @@ export function slotFromTags(tags: Readonly<Record<string, string | undefined>>,
   return { name, ...(replaces !== undefined && replaces !== '-' && replaces !== '' ? { replaces } : {}) };
 }
 
+/**
+ * Whether an instance still needs its `Name` tag: it has none, and its name comes from the batch's
+ * `fleet:names` (a tag fleet did not write names nobody, and is left alone).
+ */
+export function lacksNameTag(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): boolean {
+  return tags.Name === undefined && tags[NAMES_TAG] !== undefined && batchName(tags[NAMES_TAG] as string, launchIndex ?? 0) !== undefined;
+}
+
 function batchName(value: string, launchIndex: number): string | undefined {
   try {
     return nameAtLaunchIndex(value, launchIndex);

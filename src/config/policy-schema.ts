@@ -1,6 +1,9 @@
 import { InputError } from '../domain/errors.js';
-import type { Budget, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown } from '../domain/policy.js';
+import type { Budget, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, Spread } from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
+
+/** Half the pool per offer, among offers priced close to the best (see `Spread`). */
+const AUTO_SPREAD: Spread = { kind: 'percent', value: 50, auto: true };
 
 export const PRODUCT_DESCRIPTIONS = ['Linux/UNIX', 'SUSE Linux', 'Red Hat Enterprise Linux', 'Windows'] as const;
 
@@ -164,7 +167,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     onDemand: {
       max: onDemand.at('max').present ? onDemand.at('max').integer(0) : max,
-      replaceBudget: onDemand.at('replaceBudget').present ? onDemand.at('replaceBudget').budget() : { kind: 'count', value: 1 },
+      replaceBudget: onDemand.at('replaceBudget').present ? onDemand.at('replaceBudget').budget() : { kind: 'percent', value: 50 },
     },
     ...(onDemandPrice !== undefined ? { onDemandPrice } : {}),
     scaleDown,
@@ -180,12 +183,12 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     rebalance: {
       enabled: rebalance.at('enabled').present ? rebalance.at('enabled').boolean() : true,
-      minSaving: rebalance.at('minSaving').present ? rebalance.at('minSaving').share() : 0.2,
+      minSaving: rebalance.at('minSaving').present ? rebalance.at('minSaving').share() : 0.05,
       horizon: rebalance.at('horizon').present ? rebalance.at('horizon').integer(0) : 21600,
-      budget: rebalance.at('budget').present ? rebalance.at('budget').budget() : { kind: 'percent', value: 10 },
+      budget: rebalance.at('budget').present ? rebalance.at('budget').budget() : { kind: 'percent', value: 50 },
     },
     names,
-    spread: root.at('spread').present ? root.at('spread').budget() : { kind: 'percent', value: 100 },
+    spread: root.at('spread').present && root.at('spread').value !== 'auto' ? root.at('spread').budget() : AUTO_SPREAD,
     ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"') : [],
   };
 }

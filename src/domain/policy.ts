@@ -54,12 +54,19 @@ export interface PoolPolicy {
    */
   readonly rebalance: { readonly enabled: boolean; readonly minSaving: number; readonly horizon: number; readonly budget: Budget };
   readonly names: string;
-  /** Largest share of the pool one offer (type × subnet) may hold. */
-  readonly spread: Budget;
+  /** Largest share of the pool one offer (zone × type) may hold. */
+  readonly spread: Spread;
   readonly ignoredAzs: readonly string[];
 }
 
 /** Resolve a budget against a pool size; a percentage of a non-empty pool is at least one. */
+/**
+ * A spread cap. `auto` (the default, half the pool) counts only the offers priced within
+ * `rebalance.minSaving` of the best: the pool spreads where that is cheap, and otherwise takes the
+ * cheapest offer. A number set in the policy is a hard limit.
+ */
+export type Spread = Budget & { readonly auto?: true };
+
 export function resolveBudget(b: Budget, poolSize: number): number {
   if (b.kind === 'count') return b.value;
   if (poolSize <= 0 || b.value <= 0) return 0;

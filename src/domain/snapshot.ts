@@ -1,4 +1,5 @@
 import type { LaunchAction } from './actions.js';
+import type { EventFacts } from './events.js';
 import type { Image, Instance, SpotPrice, Subnet } from './types.js';
 
 /** Where and what a launch slot is: the action without its kind, reason and planning details. */
@@ -55,8 +56,15 @@ export interface Snapshot {
   readonly timers: Readonly<Record<string, PoolTimers>>;
   /** Instances fleet itself terminated recently: their end is never an image's fault. */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** offerKey() → when its instances were interrupted lately (episodes, oldest first): counted against it */
+  readonly interruptions?: Readonly<Record<string, readonly number[]>>;
   /** rolloutKey() → epoch ms an image proved itself in a pool and region (its canaries baked). */
   readonly established?: Readonly<Record<string, number>>;
+  /**
+   * What EC2's own events said (events.queue): spot interruption warnings and rebalance
+   * recommendations per instance. State changes are already folded into `instances`.
+   */
+  readonly events?: Pick<EventFacts, 'warned' | 'rebalance'>;
 }
 
 export interface PoolTimers {

@@ -32,6 +32,11 @@ export interface Instance {
   readonly endedAt?: number;
   /** the instance this one was launched to replace (tag fleet:replaces) */
   readonly replaces?: string;
+  /**
+   * Listed without a `Name` tag: its name comes from its batch's `fleet:names`, and setting `Name`
+   * right after the launch failed (or has not happened yet). The service sets it in a later cycle.
+   */
+  readonly nameTagMissing?: true;
 }
 
 /** A golden image for one pool in one region, as published in the manifest. */

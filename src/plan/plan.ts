@@ -57,10 +57,12 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       images,
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
+      ...(snapshot.interruptions ? { interruptions: snapshot.interruptions } : {}),
       instances: instancesByPool.get(policy.pool) ?? [],
       pending: pendingByPool.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
+      ...(snapshot.events ? { events: snapshot.events } : {}),
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.

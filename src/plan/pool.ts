@@ -1,12 +1,13 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
 import { resolveBudget } from '../domain/policy.js';
-import type { PendingLaunch, PoolTimers } from '../domain/snapshot.js';
+import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
 import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, spreadCap, spreadKey } from '../policy/placement.js';
+import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, offerScore, spreadCap, spreadKey } from '../policy/placement.js';
+import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
@@ -27,6 +28,8 @@ export interface PoolContext extends PlacementInput {
   readonly rollouts: ReadonlyMap<string, Rollout>;
   /** instances fleet terminated itself lately */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** what EC2's events said about instances (interruption warnings, rebalance recommendations) */
+  readonly events?: Snapshot['events'];
 }
 
 export interface PoolReport {
@@ -61,6 +64,12 @@ interface Step {
   readonly notes: string[];
   readonly status: (m: Pick<Member, 'ami' | 'region'>) => ReturnType<typeof imageStatus>;
   readonly unitPrice: (i: Instance) => number | undefined;
+  /** what a spot member's offer is expected to cost per unit over the horizon (`offerScore`) */
+  readonly score: (m: Member) => number | undefined;
+  /** the spot offers a launch may use now, cheapest first, with the region's launch image */
+  readonly spot: Candidates;
+  /** most members one offer (zone × type) may hold */
+  readonly spreadCap: number;
 }
 
 /**
@@ -72,6 +81,8 @@ interface Step {
  */
 export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
+  const weightOf = (type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
+  const spot = offers(ctx, 'spot');
   const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained);
   const step: Step = {
     ctx,
@@ -80,10 +91,19 @@ export function planPool(ctx: PoolContext): PoolPlan {
     status: (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
     unitPrice: (i) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
-      const weight = policy.instanceTypes.find((t) => t.type === i.instanceType)?.weight ?? 1;
-      return price === undefined ? undefined : price / weight;
+      return price === undefined ? undefined : price / weightOf(i.instanceType);
     },
+    score: (m) => {
+      const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
+      const cap = spotPriceCap(policy, onDemand) ?? onDemand;
+      return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
+    },
+    spot,
+    // A spread the offers open now cannot honour would leave the pool short: each may then hold an
+    // even share. An automatic spread counts only offers priced close to the best.
+    spreadCap: spreadCap(policy.spread, ctx.desired, policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size),
   };
+  warningStep(step);
   drainStep(step);
   pairStep(step);
   const scaleDown = scaleDownStep(step);
@@ -92,6 +112,18 @@ export function planPool(ctx: PoolContext): PoolPlan {
   // old instance then leaves by itself would grow the pool; the surplus goes first).
   if (shortfall.shortfallSince === undefined && ledger.size() <= ctx.desired) replaceStep(step);
   return finish(step, shortfall, scaleDown);
+}
+
+/**
+ * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
+ *    warning): it no longer counts, so its replacement is launched now, and its offer is kept out.
+ */
+function warningStep({ ctx, ledger }: Step): void {
+  const warned = ctx.events?.warned ?? {};
+  for (const m of ledger.staying()) {
+    const fact = m.instance ? warned[m.instance.id] : undefined;
+    if (fact) ledger.leave(m, `spot interruption warning at ${new Date(fact.at).toISOString()}: EC2 reclaims it`, false);
+  }
 }
 
 /** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
@@ -132,7 +164,7 @@ function pairStep({ ctx, ledger }: Step): void {
 }
 
 /** 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter. */
-function scaleDownStep({ ctx, ledger, notes, status, unitPrice }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
+function scaleDownStep({ ctx, ledger, notes, status, unitPrice, spreadCap }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   if (size <= desired) return { surplusLeft: 0, due: false };
@@ -149,7 +181,7 @@ function scaleDownStep({ ctx, ledger, notes, status, unitPrice }: Step): { surpl
   const candidates = ledger.unpaired().map((m) => m.instance as Instance);
   const running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
   // What has to go anyway goes first: an outdated image, then a crowded offer.
-  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap(policy.spread, desired), spreadKey, unitPrice);
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadKey, unitPrice);
   const rank = (i: Instance) => (status(i) === 'outdated' ? 0 : crowding.has(i.id) ? 1 : 2);
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
   const why = (i: Instance) =>
@@ -175,7 +207,6 @@ function shortfallStep(step: Step): ShortfallResult {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   const shortfall = desired - size;
-  if (process.env.DBG_POOL === policy.pool && now >= Number(process.env.DBG_FROM ?? Infinity)) console.log('DBG', new Date(now).toISOString(), 'size', size, 'desired', desired, JSON.stringify(ledger.members.map((m) => [m.key.slice(0, 20), m.name, m.instance?.state ?? 'unlisted', m.ami.slice(0, 10), m.replaces, m.counts, ledger.isLeaving(m)])), 'pairs', JSON.stringify([...ledger.openPairs().keys()]));
   if (shortfall <= 0) return { remaining: shortfall };
   const shortfallSince = ctx.timers.shortfallSince ?? now;
   const room = policy.size.max - ledger.footprint();
@@ -188,7 +219,7 @@ function shortfallStep(step: Step): ShortfallResult {
   }
   const reason = `scale-up: want ${desired}, have ${size}`;
   let placed = canaryScaleUp(step, wanted, reason);
-  const spot = offers(step, 'spot');
+  const spot = step.spot;
   placed += place(step, spot.offers, wanted - placed, () => reason);
   let unmet = shortfall - placed;
   if (unmet > 0 && placed < wanted) {
@@ -200,7 +231,7 @@ function shortfallStep(step: Step): ShortfallResult {
     } else {
       const onDemandNow = ledger.staying().filter((m) => m.lifecycle === 'on-demand').length + ledger.placements().filter((p) => p.offer.lifecycle === 'on-demand').length;
       const onDemandRoom = Math.max(0, policy.onDemand.max - onDemandNow);
-      const onDemand = offers(step, 'on-demand');
+      const onDemand = offers(ctx, 'on-demand');
       const fallbackReason = `fallback: spot short by ${unmet} for ${Math.round(waited / 1000)}s (fallbackAfter ${policy.spot.fallbackAfter}s)`;
       const fallback = place(step, onDemand.offers, Math.min(unmet, onDemandRoom, wanted - placed), () => fallbackReason);
       if (fallback < unmet) {
@@ -231,17 +262,52 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
 }
 
 /**
- * 5. A whole pool replaces, launch first, never above its max: canaries of a new image (per region,
- *    up to the canary count), outdated instances once due (retireBudget pairs at a time), then on-demand
- *    ones with spot (terminate pools, replaceBudget pairs at a time).
+ * 5. A whole pool replaces, launch first, never above its max, each kind within its budget of pairs
+ *    in flight: instances EC2 recommends rebalancing, canaries of a new image (per region, up to the
+ *    canary count), outdated instances once due, on-demand ones by spot, then moves within the spot
+ *    market (crowded offers, then dear ones).
  */
 function replaceStep(step: Step): void {
-  const { ctx, ledger, notes, status } = step;
-  const { policy, desired, now } = ctx;
-  const roomLeft = () => policy.size.max - ledger.footprint();
-  const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
+  const { ctx, ledger } = step;
+  const { policy, desired } = ctx;
+  const pairs = ledger.openPairs();
+  const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
+    [...pairs].filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
+  const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
 
-  // Canaries: a new image first replaces a few instances per region, until it has proved itself.
+  let moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+  moves -= recommendedMoves(step, moves);
+  canaryReplacements(step);
+  outdatedReplacements(step, resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r)));
+  if (policy.scaleDown !== 'terminate') return;
+  onDemandReplacements(step, resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami));
+  moves -= spreadRepair(step, moves);
+  priceMoves(step, moves);
+}
+
+const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
+const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
+
+/**
+ * Rebalance recommendations: EC2 says the instance is at risk; a replacement goes first, into an
+ * offer no such warning touches, and the instance leaves once it runs. None when no offer is safer.
+ */
+function recommendedMoves(step: Step, budget: number): number {
+  const { ctx, ledger } = step;
+  const recommended = ctx.events?.rebalance ?? {};
+  const atRisk = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.instance && recommended[m.instance.id] !== undefined).sort(byLaunch);
+  if (atRisk.length === 0 || budget <= 0) return 0;
+  const risky = new Set(Object.keys(recommended).flatMap((id) => {
+    const at = ledger.instance(id);
+    return at ? [spreadKey(at)] : [];
+  }));
+  const safer = step.spot.offers.filter((o) => !risky.has(spreadKey(o)));
+  return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
+}
+
+/** Canaries: a new image first replaces a few instances per region, until it has proved itself. */
+function canaryReplacements(step: Step): void {
+  const { ctx, ledger, status } = step;
   for (const rollout of ctx.rollouts.values()) {
     const candidate = rollout.candidate;
     if (!candidate || rollout.canaryRoom <= 0) continue;
@@ -250,55 +316,103 @@ function replaceStep(step: Step): void {
       .filter((m) => m.region === rollout.region && m.ami !== candidate.id && status(m) !== 'drained')
       .sort((a, b) => Number(status(b) === 'outdated') - Number(status(a) === 'outdated') || byLaunch(a, b));
     const canaryOffers = candidateOffers(ctx, 'spot', (region) => (region === rollout.region ? candidate : undefined)).offers;
-    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft()), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
+    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
+}
 
-  // Outdated instances, once due: the image they should run has been out for the grace period.
+/** Outdated instances, once due: the image they should run has been out for the grace period. */
+function outdatedReplacements(step: Step, budget: number): void {
+  const { ctx, ledger, notes, status } = step;
+  const { policy, now } = ctx;
   const outdated = ledger.unpaired().filter((m) => status(m) === 'outdated');
   const dueAt = (m: Member) => retirementDueAt(ctx.rollouts.get(m.region)?.launchImage?.created ?? now, policy.freshness.grace);
   const due = outdated.filter((m) => dueAt(m) <= now).sort(byLaunch);
   const waiting = outdated.filter((m) => dueAt(m) > now);
   if (waiting.length > 0) notes.push(`${waiting.length} on an outdated AMI; retirement due ${new Date(Math.min(...waiting.map(dueAt))).toISOString()}`);
-  const pairs = ledger.openPairs();
-  const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
-    [...pairs].filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
-  const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
-  const turnover = (t: Member, r: { ami: string }) => t.ami !== r.ami && !isCanary(r);
-  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight(turnover);
-  replace(step, due, Math.min(retireBudget, roomLeft()), offers(step, 'spot').offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+  replace(step, due, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+}
 
-  // On-demand instances, by spot ones, in pools that terminate.
-  if (policy.scaleDown === 'terminate') {
-    const onDemand = ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && status(m) === 'current').sort(byLaunch);
-    const budget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
-    replace(step, onDemand, Math.min(budget, roomLeft()), offers(step, 'spot').offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
-    // Moves within the spot market (same image, spot to spot), within the rebalance budget.
-    const moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
-    spreadRepair(step, Math.min(moves, roomLeft()));
+/** On-demand instances, by spot ones (pools that terminate). */
+function onDemandReplacements(step: Step, budget: number): void {
+  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && step.status(m) === 'current').sort(byLaunch);
+  replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
+}
+
+/**
+ * Hours a move costs, in the new offer's price: both instances run while the replacement boots and
+ * proves itself. Below `rebalance.horizon` times the saving, a move does not pay.
+ */
+const MOVE_COST_HOURS = 0.1;
+
+/**
+ * Rebalancing: a running spot instance whose offer is expected to cost clearly more over the horizon
+ * than the best offer with room (by `minSaving`, the hysteresis that keeps flapping prices from
+ * churning, and by more than the move costs) is replaced there, launch first, dearest first.
+ */
+function priceMoves(step: Step, budget: number): void {
+  const { ctx, ledger, status, score } = step;
+  const { policy } = ctx;
+  const count = Math.min(budget, roomLeft(step));
+  if (!policy.rebalance.enabled || count <= 0) return;
+  const candidates = step.spot.offers;
+  const held = ledger
+    .unpaired()
+    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && status(m) === 'current')
+    .flatMap((m) => {
+      const s = score(m);
+      return s === undefined ? [] : [{ m, s }];
+    })
+    .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
+  let moved = 0;
+  for (const { m, s } of held) {
+    if (moved >= count) break;
+    const occupancy = ledger.occupancy();
+    occupancy.set(spreadKey(m), (occupancy.get(spreadKey(m)) ?? 1) - 1);
+    const [best] = allocate(candidates.filter((o) => spreadKey(o) !== spreadKey(m)), 1, occupancy, step.spreadCap);
+    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
+    ledger.add({
+      offer: best,
+      reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
+      replaces: m.key,
+    });
+    moved++;
   }
+}
+
+/** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */
+function closeOffers(offers: readonly Candidate[], rebalance: { minSaving: number; horizon: number }): number {
+  const best = offers[0]?.score;
+  if (best === undefined) return new Set(offers.map(spreadKey)).size;
+  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map(spreadKey)).size;
+}
+
+/** Whether moving from an offer expected at `held` to one at `best` (per unit and hour) pays: it saves `minSaving` of what is paid now. */
+function movePays(held: number, best: number, rebalance: { minSaving: number; horizon: number }): boolean {
+  const saving = held - best;
+  return saving >= rebalance.minSaving * held && saving * (rebalance.horizon / 3600) > best * MOVE_COST_HOURS;
 }
 
 /**
  * A pool that shrank can be left crowded in one offer (the spread cap is a share of the desired
  * size): the workers past the cap move to other offers, launch first.
  */
-function spreadRepair(step: Step, count: number): void {
-  const { ctx, ledger, status, unitPrice } = step;
-  if (count <= 0) return;
+function spreadRepair(step: Step, budget: number): number {
+  const { ledger, status, unitPrice, spreadCap: cap } = step;
+  const count = Math.min(budget, roomLeft(step));
+  if (count <= 0) return 0;
   const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && status(m) === 'current');
   const instances = spot.map((m) => m.instance as Instance);
-  const crowding = crowdingInstances(instances, ledger.occupancy(), spreadCap(ctx.policy.spread, ctx.desired), spreadKey, unitPrice);
+  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadKey, unitPrice);
   const targets = spot.filter((m) => crowding.has(m.key));
-  const cap = spreadCap(ctx.policy.spread, ctx.desired);
-  replace(step, targets, count, offers(step, 'spot').offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
+  return replace(step, targets, count, step.spot.offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
 
-/** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap. */
-function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], reason: (m: Member) => string): void {
+/** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */
+function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], reason: (m: Member) => string): number {
   const wanted = Math.min(targets.length, count);
-  if (wanted <= 0) return;
+  if (wanted <= 0) return 0;
   const occupancy = step.ledger.occupancy();
-  const cap = spreadCap(step.ctx.policy.spread, step.ctx.desired);
+  const cap = step.spreadCap;
   let placed = 0;
   for (const target of targets.slice(0, wanted)) {
     // The target's own place is free once its replacement runs: a pair counts once.
@@ -312,16 +426,17 @@ function replace(step: Step, targets: readonly Member[], count: number, candidat
     placed++;
   }
   if (placed < wanted) step.notes.push('no spot offer for replacements; they wait');
+  return placed;
 }
 
-function offers(step: Step, lifecycle: 'spot' | 'on-demand'): Candidates {
-  return candidateOffers(step.ctx, lifecycle, (region) => step.ctx.rollouts.get(region)?.launchImage);
+function offers(ctx: PoolContext, lifecycle: 'spot' | 'on-demand'): Candidates {
+  return candidateOffers(ctx, lifecycle, (region) => ctx.rollouts.get(region)?.launchImage);
 }
 
 /** Place `count` launches on the cheapest offers within the spread cap; returns how many it placed. */
 function place(step: Step, candidates: readonly Candidate[], count: number, reason: () => string): number {
   if (count <= 0) return 0;
-  const placed = allocate(candidates, count, step.ledger.occupancy(), spreadCap(step.ctx.policy.spread, step.ctx.desired));
+  const placed = allocate(candidates, count, step.ledger.occupancy(), step.spreadCap);
   for (const offer of placed) step.ledger.add({ offer, reason: reason() });
   return placed.length;
 }

@@ -10,13 +10,26 @@ export interface PlacementInput {
   readonly subnets: Readonly<Record<string, Subnet>>;
   readonly prices: PriceBook;
   readonly unavailable: Readonly<Record<string, number>>;
+  /** offerKey() → when its instances were interrupted lately (episodes) */
+  readonly interruptions?: Readonly<Record<string, readonly number[]>>;
   readonly now: number;
 }
 
+/**
+ * What an interruption costs, in hours of the instance's price: the work it was doing and the
+ * replacement's boot. An offer interrupted once in a 6-hour horizon costs 1/12 more than its price.
+ */
+const INTERRUPTION_COST_HOURS = 0.5;
+
 export interface Candidate extends Offer {
   readonly ami: string;
-  /** price divided by weight: what placement compares */
+  /** price divided by weight */
   readonly unitPrice?: number;
+  /**
+   * what placement compares: the price per unit of weight expected over the rebalance horizon, from
+   * the offer's recent prices and interruptions (`offerScore`)
+   */
+  readonly score?: number;
   /** the spot max price to send with the launch, when fleet sets one */
   readonly maxPrice?: number;
 }
@@ -76,7 +89,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
           skipped.add(`spot ${type} in ${subnet.az}: $${price} above max price $${round(cap)}`);
           continue;
         }
-        offers.push({ ...withPrice(base, price), ...(cap !== undefined ? { maxPrice: round(cap) } : {}) });
+        const score = offerScore(input, base, cap ?? onDemandPrice);
+        offers.push({ ...withPrice(base, price), ...(score !== undefined ? { score } : {}), ...(cap !== undefined ? { maxPrice: round(cap) } : {}) });
       }
     }
   }
@@ -85,7 +99,42 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
 }
 
 function withPrice(base: Omit<Candidate, 'price' | 'unitPrice'>, price: number | undefined): Candidate {
-  return price === undefined ? base : { ...base, price, unitPrice: price / base.weight };
+  return price === undefined ? base : { ...base, price, unitPrice: price / base.weight, score: price / base.weight };
+}
+
+/** Interruptions and spikes of one offer this close together are one episode (one spike, one crunch). */
+const EPISODE_MS = 10 * 60_000;
+
+/**
+ * What a spot instance in this offer can expect to cost per unit of weight and hour over the policy's
+ * rebalance horizon: its price now, plus the expected cost of interruptions at the rate the offer had
+ * them over the last horizon (its instances interrupted, or its price above `cap`, where EC2 would
+ * have interrupted them). Ranks offers the way EC2 Fleet's price-capacity-optimized does in spirit:
+ * cheap, and likely to stay up.
+ */
+export function offerScore(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>, offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>, cap = Number.POSITIVE_INFINITY): number | undefined {
+  const { policy, prices, now } = input;
+  const price = prices.spot(offer.region, offer.az, offer.instanceType, policy.productDescription);
+  if (price === undefined) return undefined;
+  const horizonMs = policy.rebalance.horizon * 1000;
+  if (horizonMs <= 0) return price / offer.weight;
+  const from = now - horizonMs;
+  const interrupted = (input.interruptions?.[offerKey({ ...offer, lifecycle: 'spot' })] ?? []).filter((t) => t > from && t <= now);
+  const spikes = prices.spotSpikes(offer.region, offer.az, offer.instanceType, policy.productDescription, from, now, cap);
+  const perHour = episodes([...interrupted, ...spikes]) / (horizonMs / 3600_000);
+  return (price * (1 + perHour * INTERRUPTION_COST_HOURS)) / offer.weight;
+}
+
+/** How many episodes the times make: times within EPISODE_MS of the episode's first are one. */
+function episodes(times: readonly number[]): number {
+  let count = 0;
+  let since = Number.NEGATIVE_INFINITY;
+  for (const t of [...times].sort((a, b) => a - b)) {
+    if (t - since < EPISODE_MS) continue;
+    count++;
+    since = t;
+  }
+  return count;
 }
 
 function round(n: number): number {
@@ -93,6 +142,9 @@ function round(n: number): number {
 }
 
 function cheapestFirst(a: Candidate, b: Candidate): number {
+  const sa = a.score ?? Number.POSITIVE_INFINITY;
+  const sb = b.score ?? Number.POSITIVE_INFINITY;
+  if (sa !== sb) return sa - sb;
   const pa = a.unitPrice ?? Number.POSITIVE_INFINITY;
   const pb = b.unitPrice ?? Number.POSITIVE_INFINITY;
   if (pa !== pb) return pa - pb;
@@ -109,10 +161,14 @@ export function spreadKey(o: { az: string; instanceType: string }): string {
   return `${o.az}:${o.instanceType}`;
 }
 
-/** Most instances of a pool one offer may hold: a share of the desired size, at least one. */
-export function spreadCap(share: { kind: 'count' | 'percent'; value: number }, desired: number): number {
-  if (share.kind === 'count') return Math.max(1, share.value);
-  return Math.max(1, Math.ceil((share.value / 100) * desired));
+/**
+ * Most instances of a pool one offer may hold: a share of the desired size, at least one, and never
+ * less than an even share over the `offers` the pool has: a spread the pool's offers cannot honour
+ * would leave it short.
+ */
+export function spreadCap(share: { kind: 'count' | 'percent'; value: number }, desired: number, offers: number): number {
+  const cap = share.kind === 'count' ? share.value : Math.ceil((share.value / 100) * desired);
+  return Math.max(1, cap, Math.ceil(desired / Math.max(1, offers)));
 }
 
 /**

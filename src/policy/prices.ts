@@ -5,7 +5,9 @@ import { normaliseProductDescription } from '../domain/types.js';
 
 /** Price lookups over one snapshot. Spot prices are only ever read for the asked product description. */
 export class PriceBook {
-  private readonly spotPrices = new Map<string, SpotPrice>();
+  /** per offer, oldest first */
+  private readonly spotHistory = new Map<string, SpotPrice[]>();
+  private readonly spikes = new Map<string, number[]>();
 
   constructor(
     spotPrices: readonly SpotPrice[],
@@ -13,17 +15,42 @@ export class PriceBook {
   ) {
     for (const p of spotPrices) {
       const key = PriceBook.spotKey(p.region, p.az, p.instanceType, p.productDescription);
-      const seen = this.spotPrices.get(key);
-      if (!seen || p.timestamp > seen.timestamp) this.spotPrices.set(key, p);
+      const points = this.spotHistory.get(key);
+      if (points) points.push(p);
+      else this.spotHistory.set(key, [p]);
     }
+    for (const points of this.spotHistory.values()) points.sort((a, b) => a.timestamp - b.timestamp);
   }
 
   private static spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
     return `${region}:${az}:${instanceType}:${normaliseProductDescription(productDescription)}`;
   }
 
+  /** The latest spot price. */
   spot(region: string, az: string, instanceType: string, productDescription: string): number | undefined {
-    return this.spotPrices.get(PriceBook.spotKey(region, az, instanceType, productDescription))?.price;
+    return this.spotHistory.get(PriceBook.spotKey(region, az, instanceType, productDescription))?.at(-1)?.price;
+  }
+
+  /**
+   * When the offer's price rose above `cap` (where an instance is interrupted, or refused) during
+   * [from, to]: the start of each run of prices above it.
+   */
+  spotSpikes(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number, cap: number): number[] {
+    const key = PriceBook.spotKey(region, az, instanceType, productDescription);
+    const memo = `${key}|${from}|${to}|${cap}`;
+    const known = this.spikes.get(memo);
+    if (known) return known;
+    const points = this.spotHistory.get(key) ?? [];
+    const starts: number[] = [];
+    for (let n = 0; n < points.length; n++) {
+      const p = points[n] as SpotPrice;
+      const end = points[n + 1]?.timestamp ?? to;
+      const above = p.price > cap;
+      const wasAbove = n > 0 && (points[n - 1] as SpotPrice).price > cap;
+      if (above && !wasAbove && end > from && p.timestamp <= to) starts.push(Math.max(p.timestamp, from));
+    }
+    this.spikes.set(memo, starts);
+    return starts;
   }
 
   /** The Pricing API's figure, or the policy's own `onDemandPrice`, or undefined. */

@@ -4,9 +4,9 @@ import type { GuardedCloud } from '../cloud/guarded-cloud.js';
 import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
 import type { Failure, LaunchOutcome, Outcome, TerminateOutcome } from '../domain/outcome.js';
 import { groupBy } from '../domain/group-by.js';
-import type { Instance } from '../domain/types.js';
 import type { CallAnswer } from './journal.js';
 import type { LaunchCall } from './launch-calls.js';
+import { type NameTag, setNames } from './naming.js';
 
 export interface ExecuteContext {
   readonly cloud: GuardedCloud;
@@ -39,7 +39,15 @@ function answerOf(error: CloudError): CallAnswer {
   return { kind: 'unknown' };
 }
 
-async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<{ outcomes: LaunchOutcome[]; answer: CallAnswer; refused?: Failure }> {
+interface Sent {
+  readonly outcomes: LaunchOutcome[];
+  readonly answer: CallAnswer;
+  readonly refused?: Failure;
+  /** a batch's instances, whose `Name` is set once the round's calls are out */
+  readonly toName: NameTag[];
+}
+
+async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<Sent> {
   const { request, actions } = call;
   try {
     const instances = await ctx.cloud.compute(request.region).launch(request);
@@ -55,9 +63,12 @@ async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<{ outcom
     if (instances.length < actions.length) {
       ctx.log.warn({ pool: request.pool, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, asked: actions.length, made: instances.length }, 'offer filled part of the call');
     }
-    if (actions.length > 1) await nameBatch(instances, call, ctx);
+    const toName = actions.length > 1 ? instances.flatMap((i) => {
+      const slot = request.slots[i.launchIndex ?? 0];
+      return slot ? [{ region: request.region, instanceId: i.id, slot }] : [];
+    }) : [];
     const partial = instances.length < actions.length ? (outcomes.find((o) => o.failure)?.failure as Failure) : undefined;
-    return { outcomes, answer: { kind: 'made', instanceIds: instances.map((i) => i.id) }, ...(partial ? { refused: partial } : {}) };
+    return { outcomes, answer: { kind: 'made', instanceIds: instances.map((i) => i.id) }, ...(partial ? { refused: partial } : {}), toName };
   } catch (e) {
     const error = classify(e);
     const failure: Failure = { ...failureOf(error), batch: actions.length };
@@ -65,40 +76,21 @@ async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<{ outcom
     const fields = { pool: request.pool, names: actions.map((a) => a.name), region: request.region, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, ami: request.ami, code: error.code, error: error.message, class: error.errorClass };
     if (answer.kind === 'landed') ctx.log.warn(fields, 'launch token already used with other parameters: an earlier send landed; waiting for it');
     else (failure.kind === 'capacity' ? ctx.log.warn : ctx.log.error).call(ctx.log, fields, 'launch failed');
-    return { outcomes: actions.map((action) => ({ action, failure })), answer, ...(failure.kind === 'capacity' ? { refused: failure } : {}) };
+    return { outcomes: actions.map((action) => ({ action, failure })), answer, ...(failure.kind === 'capacity' ? { refused: failure } : {}), toName: [] };
   }
 }
 
 /**
- * A batch's instances get their own `Name` right after the launch (each worker already knows its
- * name at boot from the batch's `fleet:names` tag and its launch index). Best effort: an instance
- * left unnamed is named by a later cycle.
- */
-async function nameBatch(instances: readonly Instance[], call: LaunchCall, ctx: ExecuteContext): Promise<void> {
-  const compute = ctx.cloud.compute(call.request.region);
-  await Promise.all(
-    instances.map(async (instance) => {
-      const slot = call.request.slots[instance.launchIndex ?? 0];
-      if (!slot) return;
-      try {
-        await compute.nameInstance(instance.id, slot);
-      } catch (e) {
-        const error = classify(e);
-        ctx.log.warn({ instance: instance.id, name: slot.name, code: error.code, error: error.message }, 'Name tag not set yet; a later cycle sets it');
-      }
-    }),
-  );
-}
-
-/**
  * Calls into one offer go one after the other, and once the offer refuses (or fills only part of a
- * call) the rest are not sent: an offer out of capacity costs one refused call.
+ * call) the rest are not sent: an offer out of capacity costs one refused call. Naming a batch's
+ * instances waits until the round's calls are out, so it never holds up the next call.
  */
-async function launchIntoOffer(calls: readonly LaunchCall[], ctx: ExecuteContext, answers: Map<string, CallAnswer>): Promise<LaunchOutcome[]> {
+async function launchIntoOffer(calls: readonly LaunchCall[], ctx: ExecuteContext, answers: Map<string, CallAnswer>, toName: NameTag[]): Promise<LaunchOutcome[]> {
   const outcomes: LaunchOutcome[] = [];
   for (const [n, call] of calls.entries()) {
     const sent = await sendCall(call, ctx);
     outcomes.push(...sent.outcomes);
+    toName.push(...sent.toName);
     answers.set(call.request.clientToken, sent.answer);
     if (sent.refused) {
       const failure: Failure = { ...sent.refused, message: `not attempted: ${sent.refused.code} on the same offer`, unsent: true };
@@ -132,16 +124,28 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
   }
 }
 
-/** Carry out a round: launch calls (offers in parallel), terminations batched per region. */
+/**
+ * A round's launch calls (offers in parallel), then `Name` on the instances of its batches (each
+ * worker already knows its name at boot from `fleet:names` and its launch index): best effort, as
+ * many as the mutate bucket holds now; a later cycle names the rest (see naming.ts).
+ */
+async function launchAll(calls: readonly LaunchCall[], ctx: ExecuteContext, answers: Map<string, CallAnswer>): Promise<LaunchOutcome[]> {
+  const byOffer = groupBy(calls, (c) => `${c.request.region}:${c.request.lifecycle}:${c.request.instanceType}:${c.request.subnetId}`);
+  const toName: NameTag[] = [];
+  const launched = await Promise.all([...byOffer.values()].map((group) => launchIntoOffer(group, ctx, answers, toName)));
+  if (toName.length > 0) await setNames(toName, ctx.cloud, ctx.log);
+  return launched.flat();
+}
+
+/** Carry out a round: launch calls (offers in parallel) and their names, terminations batched per region. */
 export async function execute(calls: readonly LaunchCall[], terminations: readonly TerminateAction[], ctx: ExecuteContext): Promise<Executed> {
   const answers = new Map<string, CallAnswer>();
-  const byOffer = groupBy(calls, (c) => `${c.request.region}:${c.request.lifecycle}:${c.request.instanceType}:${c.request.subnetId}`);
   const byRegion = groupBy(terminations, (a) => a.region);
   const [launched, terminated] = await Promise.all([
-    Promise.all([...byOffer.values()].map((group) => launchIntoOffer(group, ctx, answers))),
+    launchAll(calls, ctx, answers),
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
   ]);
-  return { outcome: { launches: launched.flat(), terminations: terminated.flat() }, answers };
+  return { outcome: { launches: launched, terminations: terminated.flat() }, answers };
 }
 
 /** Launch slots a round could not send (no policy, no journaled request), as failed outcomes. */

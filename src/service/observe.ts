@@ -7,7 +7,8 @@ import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { type Snapshot, onDemandKey } from '../domain/snapshot.js';
 import type { Image, Instance, SpotPrice, Subnet } from '../domain/types.js';
-import { normaliseProductDescription } from '../domain/types.js';
+import { normaliseProductDescription, offerKey } from '../domain/types.js';
+import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import type { InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
@@ -35,6 +36,10 @@ export interface ObserverDeps {
   readonly capacity: CapacityMemory;
   readonly desired: InputReader<Record<string, number>>;
   readonly manifest: InputReader<Image[]>;
+  /** EC2's events (events.queue), when configured: what they said about which instance */
+  readonly events?: { readFacts(): Promise<EventFacts> };
+  /** seconds an offer whose instance was warned of an interruption stays out of placement */
+  readonly capacityTtlMs: number;
 }
 
 const MISSING_SUBNET_RETRY_MS = 10 * 60_000;
@@ -51,18 +56,20 @@ export class Observer {
   async observe(): Promise<Observation> {
     const { config, state, clock, log } = this.deps;
     const now = clock.now();
-    const [desired, manifest, drained, journal, regional] = await Promise.all([
+    const [desired, manifest, drained, journal, regional, events] = await Promise.all([
       this.deps.desired.read(),
       this.deps.manifest.read(),
       state.read<DrainedDoc>(DRAINED_DOC),
       Journal.open(state),
       Promise.all(config.regions.map((region) => this.observeRegion(region, now))),
+      this.deps.events?.readFacts() ?? Promise.resolve(NO_EVENT_FACTS),
     ]);
     const unobserved = regional.filter((r) => r.failed).map((r) => r.region);
     // Planning on a partial view would over-launch: a region that cannot be listed freezes its pools.
     if (unobserved.length === config.regions.length) throw (regional[0] as { error: unknown }).error;
-    const { instances, endsSeen } = dateEnds(regional.flatMap((r) => r.instances), journal.document.endsSeen, now);
-    this.rememberInterruptions(instances, now);
+    const listed = applyStateEvents(regional.flatMap((r) => r.instances), events.states);
+    const { instances, endsSeen } = dateEnds(listed, journal.document.endsSeen, now);
+    this.rememberInterruptions(instances, now, events.warned);
     const settled = journal.settle(instances, now, config.visibilityTimeout * 1000, new Set(unobserved));
     for (const sent of settled.expired) {
       log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
@@ -81,10 +88,12 @@ export class Observer {
       subnets: Object.fromEntries([...this.subnets].map(([id, s]) => [id, s])),
       spotPrices: regional.flatMap((r) => r.spotPrices),
       onDemandPrices: Object.assign({}, ...regional.map((r) => r.onDemandPrices)) as Record<string, number>,
-      unavailable: this.deps.capacity.active(now),
+      unavailable: withWarnedOffers(this.deps.capacity.active(now), instances, events.warned, now, this.deps.capacityTtlMs),
+      interruptions: this.deps.capacity.interruptions(now),
       timers: doc.timers,
       terminatedByFleet: new Set(Object.keys(doc.terminated)),
       established: doc.established,
+      events: { warned: events.warned, rebalance: events.rebalance },
     };
     return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source } };
   }
@@ -103,9 +112,11 @@ export class Observer {
     }
     const spotPrices: SpotPrice[] = [];
     const onDemandPrices: Record<string, number> = {};
+    // Placement weighs each offer's prices over the policies' rebalance horizon.
+    const historyMs = Math.max(0, ...here.map((p) => p.rebalance.horizon)) * 1000;
     for (const [productDescription, types] of typesByProduct(here)) {
       const [spot, listed] = await Promise.all([
-        prices.spot(compute, types, productDescription, now),
+        prices.spot(compute, types, productDescription, now, historyMs),
         prices.onDemand(cloud.priceList, region, types, productDescription, now),
       ]);
       spotPrices.push(...spot);
@@ -129,13 +140,16 @@ export class Observer {
   }
 
   /** An interrupted spot instance's offer counts as a capacity failure. */
-  private rememberInterruptions(instances: readonly Instance[], now: number): void {
+  private rememberInterruptions(instances: readonly Instance[], now: number, warned: EventFacts['warned']): void {
     const seen = new Set<string>();
     for (const i of instances) {
+      const warning = warned[i.id];
+      if (warning && i.lifecycle === 'spot') this.deps.capacity.recordInterruption(i, warning.at);
       if (i.endCause !== 'spot-interruption') continue;
       seen.add(i.id);
       if (this.interruptionsSeen.has(i.id)) continue;
       this.deps.capacity.markUnavailable(i, now);
+      this.deps.capacity.recordInterruption(i, i.endedAt ?? now);
       this.deps.log.info({ pool: i.pool, instance: i.id, name: i.name, az: i.az, instanceType: i.instanceType }, 'spot interruption; offer kept out of placement for a while');
     }
     // Only what the cloud still lists is remembered: the set never outgrows the listing.
@@ -153,6 +167,41 @@ interface RegionView {
 }
 
 const ENDED = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
+
+/**
+ * A state-change event is a faster view of an end than the listing: an instance the listing still
+ * shows live that EC2 said has ended is taken as ended, at the time EC2 said; an end the listing
+ * does not date gets the event's time.
+ */
+export function applyStateEvents(instances: readonly Instance[], states: EventFacts['states']): Instance[] {
+  return instances.map((i) => {
+    const fact = states[i.id];
+    if (!fact || !ENDED.has(fact.state)) return i;
+    if (ENDED.has(i.state)) return i.endedAt === undefined ? { ...i, endedAt: fact.at } : i;
+    return { ...i, state: fact.state, endedAt: fact.at };
+  });
+}
+
+/**
+ * An offer whose instance EC2 warned of an interruption is kept out of placement like one that
+ * refused capacity, from the warning on: its replacement goes elsewhere.
+ */
+export function withWarnedOffers(
+  unavailable: Readonly<Record<string, number>>,
+  instances: readonly Instance[],
+  warned: EventFacts['warned'],
+  now: number,
+  ttlMs: number,
+): Record<string, number> {
+  const out: Record<string, number> = { ...unavailable };
+  for (const i of instances) {
+    const fact = warned[i.id];
+    if (!fact || i.lifecycle !== 'spot' || fact.at + ttlMs <= now) continue;
+    const key = offerKey(i);
+    out[key] = Math.max(out[key] ?? 0, fact.at + ttlMs);
+  }
+  return out;
+}
 
 /**
  * Every ended instance gets an end time: the cloud's own when it gives one, otherwise when fleet

@@ -13,7 +13,9 @@ interface Entry<T> {
 }
 
 /**
- * Spot prices are asked again after `spotTtlMs` (minutes); on-demand list prices once a day.
+ * Spot prices are asked again after `spotTtlMs` (minutes): the first time for the last `historyMs`
+ * (placement weighs an offer's recent past, not only this minute's price), then only for what changed
+ * since the previous answer, so a steady cycle costs one call per region. On-demand list prices once a day.
  * When a refresh fails, the previous answer is kept and the failure logged; a Price List API that
  * cannot be reached is asked again after 15 minutes, and meanwhile the policies' own
  * `onDemandPrice` figures apply.
@@ -28,12 +30,15 @@ export class PriceCache {
     private readonly log: Logger,
   ) {}
 
-  async spot(compute: RegionCompute, instanceTypes: readonly string[], productDescription: string, now: number): Promise<SpotPrice[]> {
+  /** Every price in effect during the last `historyMs`, per offer oldest first. */
+  async spot(compute: RegionCompute, instanceTypes: readonly string[], productDescription: string, now: number, historyMs = 0): Promise<SpotPrice[]> {
     const key = `${compute.region}|${productDescription}|${[...instanceTypes].sort().join(',')}`;
     const cached = this.spotPrices.get(key);
     if (cached && now - cached.at < this.spotTtlMs) return cached.value;
     try {
-      const value = await spotPriceHistory(compute, { instanceTypes, productDescription, since: now });
+      const since = cached ? Math.min(cached.at, now) : now - historyMs;
+      const fresh = await spotPriceHistory(compute, { instanceTypes, productDescription, since });
+      const value = recentHistory([...(cached?.value ?? []), ...fresh], now - historyMs);
       this.spotPrices.set(key, { value, at: now });
       return value;
     } catch (e) {
@@ -61,4 +66,25 @@ export class PriceCache {
       return cached?.value ?? {};
     }
   }
+}
+
+/**
+ * The prices of each offer from `from` on, plus the one in effect at `from`, oldest first, each
+ * change once (a later answer repeats the price in effect at its start time).
+ */
+export function recentHistory(prices: readonly SpotPrice[], from: number): SpotPrice[] {
+  const byOffer = new Map<string, Map<number, SpotPrice>>();
+  for (const p of prices) {
+    const offer = `${p.region}|${p.az}|${p.instanceType}|${p.productDescription}`;
+    const points = byOffer.get(offer) ?? new Map<number, SpotPrice>();
+    points.set(p.timestamp, p);
+    byOffer.set(offer, points);
+  }
+  const out: SpotPrice[] = [];
+  for (const points of byOffer.values()) {
+    const sorted = [...points.values()].sort((a, b) => a.timestamp - b.timestamp);
+    const inEffect = sorted.findLastIndex((p) => p.timestamp <= from);
+    out.push(...sorted.slice(Math.max(0, inEffect)));
+  }
+  return out;
 }

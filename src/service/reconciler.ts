@@ -16,6 +16,7 @@ import { recordDrains } from './drains.js';
 import { actionFields, execute, unsendableOutcomes } from './execute.js';
 import type { Journal } from './journal.js';
 import { launchCalls } from './launch-calls.js';
+import { NAMES_PER_CYCLE, setNames, unnamedInstances } from './naming.js';
 import type { Observation, Observer } from './observe.js';
 import type { StateStore } from './state-store.js';
 
@@ -101,12 +102,31 @@ export class Reconciler {
         await recordDrains(this.deps.state, planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
       }
       await this.act(observation, first, outcomes);
+      await this.nameUnnamed(observation, outcomes);
       return { observation, plan: first, outcomes, dryRun };
     } catch (e) {
       const error = classify(e);
       this.deps.log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle stopped');
       return { ...(observation ? { observation } : {}), ...(first ? { plan: first } : {}), outcomes, dryRun, error };
     }
+  }
+
+  /**
+   * Instances listed without `Name` (their batch's naming failed, or the mutate bucket was empty)
+   * get it now, a few per region, never waiting for the bucket. Those this cycle terminated are skipped.
+   */
+  private async nameUnnamed(observation: Observation, outcomes: readonly Outcome[]): Promise<void> {
+    if (!this.holds()) return;
+    const ended = new Set(outcomes.flatMap((o) => o.terminations.filter((t) => t.terminated).map((t) => t.action.instanceId)));
+    const wanted = unnamedInstances(observation.snapshot.instances, ended);
+    if (wanted.length > 0) await setNames(wanted, this.deps.cloud, this.deps.log, NAMES_PER_CYCLE);
+  }
+
+  /** Whether each region's launch bucket holds, right now, every one of these slots. */
+  private launchBucketHolds(slots: readonly LaunchAction[]): boolean {
+    const wanted = new Map<string, number>();
+    for (const s of slots) wanted.set(s.region, (wanted.get(s.region) ?? 0) + 1);
+    return [...wanted].every(([region, n]) => this.deps.cloud.compute(region).launchCapacityNow() >= n);
   }
 
   private holds(): boolean {
@@ -177,10 +197,14 @@ export class Reconciler {
       }
       const pending = journal.pending([...snapshot.instances, ...outcome.launches.flatMap((l) => (l.instance ? [l.instance] : []))], snapshot.now, deps.visibilityTimeoutMs).pending;
       snapshot = applyOutcome(snapshot, round_, pending, deps.capacity.active(after));
-      if (!outcome.launches.some((l) => l.failure?.kind === 'capacity')) break;
+      // Slots deferred for the launch bucket get another round when the bucket now holds them all
+      // (it refilled while this round's calls were out); otherwise the next cycle plans them again.
+      const roomNow = deferred.length > 0 && this.launchBucketHolds(deferred);
+      if (roomNow) for (const d of deferred) attempted.delete(attemptKey(d));
+      if (!roomNow && !outcome.launches.some((l) => l.failure?.kind === 'capacity')) break;
       current = plan(snapshot, deps.policies, deps.fleet);
       const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(attemptKey(a))).length;
-      if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, 'capacity refused: trying the next offers');
+      if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, roomNow ? 'launch bucket refilled: sending the deferred launches' : 'capacity refused: trying the next offers');
     }
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
     if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, endsSeen: observation.endsSeen }, deps.clock.now());

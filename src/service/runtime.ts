@@ -63,7 +63,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const manifest = manifestInput(config, cloud.objects, readOnlyState, log, now);
   const desired = new InputReader<Record<string, number>>('desired', config.desired, parseDesired, cloud.objects, readOnlyState, log, now);
   const capacity = new CapacityMemory(config.capacityTtl * 1000);
-  const observer = new Observer({ config, policies, cloud, state, clock, log, prices: new PriceCache(config.priceTtl * 1000, log), capacity, desired, manifest });
+  const inbox = eventInbox(options, cloud, state);
+  const observer = new Observer({
+    config, policies, cloud, state, clock, log, prices: new PriceCache(config.priceTtl * 1000, log), capacity, desired, manifest,
+    capacityTtlMs: config.capacityTtl * 1000,
+    ...(inbox ? { events: inbox } : {}),
+  });
   const reconciler = new Reconciler({
     fleet: config.fleet,
     policies,
@@ -76,7 +81,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     visibilityTimeoutMs: config.visibilityTimeout * 1000,
     ...(lease ? { lease } : {}),
   });
-  const inbox = eventInbox(options, cloud, state);
   return { cloud, state, observer, reconciler, calls, ...(lease ? { lease } : {}), ...(inbox ? { inbox } : {}) };
 }
 

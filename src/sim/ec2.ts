@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
-import { MANAGED_BY_TAG, REPLACES_TAG, slotFromTags } from '../cloud/tags.js';
+import { MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
@@ -276,5 +276,6 @@ function toInstance(i: SimInstance): Instance {
     ...(cause ? { endCause: cause } : {}),
     ...(cause && i.endedAt !== undefined ? { endedAt: i.endedAt } : {}),
     ...(slot.replaces ? { replaces: slot.replaces } : {}),
+    ...(lacksNameTag(i.tags, i.launchIndex) ? { nameTagMissing: true as const } : {}),
   };
 }

@@ -88,9 +88,9 @@ export const NO_FAULTS: FaultOptions = {
 
 type BucketKind = 'describe' | 'mutate' | 'run' | 'run-instances' | 'terminate-instances';
 
-// EC2's documented buckets per account and region: capacity, refill per second. Requests take one
-// token from their request bucket; RunInstances and TerminateInstances also take one token per
-// instance from their resource bucket.
+// EC2's documented buckets per account and region: capacity, refill per second. Each API has a
+// request bucket of its own, sized by its kind, and a request takes one token from it;
+// RunInstances and TerminateInstances also take one token per instance from their resource bucket.
 const SERVER_BUCKETS: Readonly<Record<BucketKind, readonly [number, number]>> = {
   describe: [100, 20],
   mutate: [200, 5],
@@ -154,7 +154,7 @@ export class FaultInjector {
       if (resourceBucket !== undefined && resources > 0 && !this.hasTokens(region, resourceBucket, resources)) {
         throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       }
-      if (!this.takeToken(region, bucketOf(action))) throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+      if (!this.takeToken(region, bucketOf(action), 1, action)) throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       if (resourceBucket !== undefined && resources > 0) this.takeToken(region, resourceBucket, resources);
     }
     if (this.options.throttleRate > 0 && this.rng.chance(this.options.throttleRate)) {
@@ -181,9 +181,10 @@ export class FaultInjector {
     return open.length > 0 ? 'corrupt' : undefined;
   }
 
-  private bucket(region: string, kind: BucketKind): { tokens: number; at: number } {
+  /** `api`: the API whose own request bucket this is (a resource bucket is shared by kind). */
+  private bucket(region: string, kind: BucketKind, api: string = kind): { tokens: number; at: number } {
     const [capacity, refill] = SERVER_BUCKETS[kind];
-    const key = `${region}:${kind}`;
+    const key = `${region}:${api}`;
     const now = this.clock.now();
     const bucket = this.buckets.get(key) ?? { tokens: capacity, at: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * refill);
@@ -196,8 +197,8 @@ export class FaultInjector {
     return this.bucket(region, kind).tokens >= n;
   }
 
-  private takeToken(region: string, kind: BucketKind, n = 1): boolean {
-    const bucket = this.bucket(region, kind);
+  private takeToken(region: string, kind: BucketKind, n = 1, api: string = kind): boolean {
+    const bucket = this.bucket(region, kind, api);
     if (bucket.tokens < n) return false;
     bucket.tokens -= n;
     return true;

@@ -236,9 +236,12 @@ forEachTarget('contract', (current) => {
     expect(launched.map((i) => i.name)).to.deep.equal(names);
     const listed = await listInstances(FLEET);
     expect(listed.map((i) => i.name).sort()).to.deep.equal(names);
+    // Listed without Name: the service knows to set it (a later cycle, when naming right after failed).
+    expect(listed.map((i) => i.nameTagMissing)).to.deep.equal(names.map(() => true));
     expect(target.calls().filter((c) => c === 'RunInstances')).to.have.length(1);
     for (const i of launched) await compute().nameInstance(i.id, { name: i.name });
     const named = await listInstances(FLEET);
     expect(named.map((i) => i.name).sort()).to.deep.equal(names);
+    expect(named.filter((i) => i.nameTagMissing !== undefined)).to.deep.equal([]);
   });
 });

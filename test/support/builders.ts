@@ -22,6 +22,10 @@ export function policy(overrides: Record<string, unknown> = {}): PoolPolicy {
       size: { min: 0, max: 100 },
       onDemandPrice: 0.2,
       names: 'bld-linux64-spot-{nnn}',
+      // Placement by price alone, and no moves between offers, so that each test sees the behaviour
+      // it is about; spread and rebalancing have tests of their own (placement.test.ts).
+      spread: '100%',
+      rebalance: { enabled: false },
       ...overrides,
     },
     'test-policy',

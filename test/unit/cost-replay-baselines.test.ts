@@ -92,12 +92,16 @@ describe('cost replay baselines', () => {
     const start = latestBake(T0) + 24 * HOUR - 30 * MIN; // 03:30, the bake is at 04:00
     const recording = new PriceRecording('test', [{ ...row('us-east-1a', 0, 0.01), t: start }]);
     const market = new Market(new Prng(1).fork('market'), { ...DEFAULT_MARKET, start, recorded: recording, rule: 'price' });
-    const s: Scenario = { offers: [A], market, rule: 'price', reclaimPerHour: 0, start, end: start + 2 * HOUR, demand: () => 3, images: { graceMs: 30 * MIN }, seed: 1 };
+    const s: Scenario = { offers: [A], market, rule: 'price', reclaimPerHour: 0, start, end: start + 2 * HOUR, demand: () => 3, images: { graceMs: 30 * MIN, bakeMs: 0 }, seed: 1 };
     const o = simulateRule(s, fixedOffer(A));
     expect(o.launches).to.equal(6);
     // Only the first minute unmet; each old instance and its replacement overlap one minute.
     close(o.unmetHours, 3 / 60);
     close(o.cost, (3 * 120 + 3) * 0.01 / 60);
+    // With fleet's rollout rule, each old instance stays until its replacement has run the bake time.
+    const baked = simulateRule({ ...s, images: { graceMs: 30 * MIN, bakeMs: 15 * MIN } }, fixedOffer(A));
+    expect(baked.launches).to.equal(6);
+    close(baked.cost, (3 * 120 + 3 * (1 + 15)) * 0.01 / 60);
   });
 
   it('under the capacity rule, an offer over its capacity loses its newest instances', () => {

@@ -240,11 +240,17 @@ describe('plan: on-demand fallback', () => {
     expect(whole.timers).to.deep.equal({});
   });
 
-  it('once fallback is due, still prefers spot for what spot can place, and goes on demand for the rest', () => {
+  it('once fallback is due, still prefers spot while an offer is open: a spread it cannot honour yields, not on demand', () => {
     const prices = [spot('us-east-1b', 'c5.xlarge', 0.06)];
     const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: prices, timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } } });
     const l = launches(plan(s, [policy({ ...noSpot, spread: 1, instanceTypes: ['c5.xlarge'] })], 'releng'));
-    expect(l.map((a) => a.lifecycle)).to.deep.equal(['spot', 'on-demand', 'on-demand']);
+    expect(l.map((a) => a.lifecycle)).to.deep.equal(['spot', 'spot', 'spot']);
+  });
+
+  it('once fallback is due, goes on demand for what spot cannot place', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } }, instances: [instance({ lifecycle: 'spot' })] });
+    const l = launches(plan(s, [policy({ ...noSpot, instanceTypes: ['c5.xlarge'] })], 'releng'));
+    expect(l.map((a) => a.lifecycle)).to.deep.equal(['on-demand', 'on-demand']);
   });
 
   it('counts on-demand instances already running against the on-demand limit', () => {

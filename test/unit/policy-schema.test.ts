@@ -66,8 +66,17 @@ describe('policy schema: parsePolicy', () => {
       expect(p.instanceTypes).to.deep.equal([{ type: 'c5.xlarge', weight: 1 }]);
       expect(p.regions).to.deep.equal({ 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } });
       expect(p.ignoredAzs).to.deep.equal([]);
-      expect(p.spread).to.deep.equal({ kind: 'percent', value: 100 });
+      expect(p.spread).to.deep.equal({ kind: 'percent', value: 50, auto: true });
       expect(p.onDemand.max).to.equal(100);
+      expect(p.onDemand.replaceBudget).to.deep.equal({ kind: 'percent', value: 50 });
+      expect(p.rebalance).to.deep.equal({ enabled: true, minSaving: 0.05, horizon: 21600, budget: { kind: 'percent', value: 50 } });
+    });
+
+    it('spread: "auto" is the default; a number set is a hard limit', () => {
+      expect(parsePolicy({ ...MINIMAL, spread: 'auto' }, 'bld.json').spread).to.deep.equal({ kind: 'percent', value: 50, auto: true });
+      expect(parsePolicy({ ...MINIMAL, spread: '50%' }, 'bld.json').spread).to.deep.equal({ kind: 'percent', value: 50 });
+      expect(parsePolicy({ ...MINIMAL, spread: 3 }, 'bld.json').spread).to.deep.equal({ kind: 'count', value: 3 });
+      expect(() => parsePolicy({ ...MINIMAL, spread: 'most' }, 'bld.json')).to.throw(/spread: expected a count/);
     });
 
     it('leaves the optional keyName, instanceProfile, userData and onDemandPrice out', () => {

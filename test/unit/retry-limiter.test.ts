@@ -319,6 +319,22 @@ describe('cloud limiter: RegionLimiter', () => {
     expect(clock.now()).to.equal(500);
   });
 
+  it('a call waiting for its bucket holds no concurrency slot: other kinds go at once', async () => {
+    const clock = new SimClock(0);
+    const limiter = new RegionLimiter(clock, 2);
+    const times: Record<string, number> = {};
+    await clock.run(async () => {
+      for (let i = 0; i < EC2_BUCKETS.mutate.capacity; i++) await limiter.schedule('mutate', async () => undefined);
+      expect(limiter.requestsAvailable('mutate')).to.equal(0);
+      // Four names wait for mutate tokens (the last one 800 ms); a describe call must not wait behind them.
+      const waiting = Array.from({ length: 4 }, (_, i) => limiter.schedule('mutate', async () => void (times[`name${i}`] = clock.now())));
+      const describe = limiter.schedule('describe', async () => void (times.describe = clock.now()));
+      await Promise.all([...waiting, describe]);
+    });
+    expect(times.describe).to.equal(0);
+    expect([times.name0, times.name3]).to.deep.equal([200, 800]);
+  });
+
   it('passes a failure of the call through', async () => {
     const limiter = new RegionLimiter(new SimClock(0));
     const error = await rejection(limiter.schedule('mutate', async () => Promise.reject(new Error('boom'))));

@@ -4,6 +4,8 @@ import { CloudError, classify } from '../../src/cloud/errors.js';
 import type { LaunchRequest } from '../../src/cloud/port.js';
 import { ObjectStateStore } from '../../src/service/state-store.js';
 import { SimCloud } from '../../src/sim/cloud.js';
+import { FaultInjector, NO_FAULTS } from '../../src/sim/faults.js';
+import { Prng } from '../../src/sim/prng.js';
 import { garble } from '../../src/sim/s3.js';
 import { ImagePipeline } from '../../src/sim/workload.js';
 import { policy } from '../support/builders.js';
@@ -201,5 +203,16 @@ describe('simulated image pipeline: bake period', () => {
     expect(bakes(nightly)).to.equal(2);
     expect(bakes(often)).to.equal(8);
     expect(often.images().map((i) => i.image.created % (3 * 3600_000))).to.satisfy((mods: number[]) => new Set(mods).size === 1);
+  });
+});
+
+describe('simulated EC2: request buckets per API, as EC2 keeps them', () => {
+  it('an API that used up its bucket is throttled; another of the same kind is not', () => {
+    const clock = { now: () => START } as unknown as ConstructorParameters<typeof FaultInjector>[2];
+    const faults = new FaultInjector(NO_FAULTS, new Prng(1), clock);
+    for (let n = 0; n < 200; n++) faults.check(REGION, 'CreateTags');
+    expect(() => faults.check(REGION, 'CreateTags')).to.throw().with.property('name', 'RequestLimitExceeded');
+    expect(() => faults.check(REGION, 'TerminateInstances', {}, 1)).to.not.throw();
+    expect(() => faults.check('us-west-2', 'CreateTags')).to.not.throw();
   });
 });

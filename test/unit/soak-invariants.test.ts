@@ -227,26 +227,40 @@ describe('soak invariant: spread respected once settled', () => {
   const crowded = [vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
 
   it('rounds the cap up, at least one', () => {
-    expect(spreadLimit({ kind: 'percent', value: 34 }, 3)).to.equal(2);
-    expect(spreadLimit(half, 1)).to.equal(1);
-    expect(spreadLimit({ kind: 'count', value: 0 }, 5)).to.equal(1);
+    expect(spreadLimit({ kind: 'percent', value: 34 }, 3, 3)).to.equal(2);
+    expect(spreadLimit(half, 1, 3)).to.equal(1);
+    expect(spreadLimit({ kind: 'count', value: 0 }, 5, 5)).to.equal(1);
+  });
+
+  it('is at least an even share over the offers open now', () => {
+    expect(spreadLimit({ kind: 'percent', value: 34 }, 9, 2)).to.equal(5);
+    expect(spreadLimit(half, 4, 1)).to.equal(4);
+    expect(spreadLimit(half, 4, 0)).to.equal(4);
   });
 
   it('fires when a settled pool holds more than the cap in one offer', () => {
-    const findings = checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: true });
+    const findings = checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: true, offers: 3, max: 10 });
     expect(invariants(findings)).to.deep.equal(['spread']);
     expect(findings[0]?.detail).to.match(/3 of 4 live in us-east-1a\/c5\.xlarge, spread cap 2/);
   });
 
+  it('stays quiet for a pool at its size.max: it has no room to move launch first', () => {
+    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: true, offers: 3, max: 4 })).to.deep.equal([]);
+  });
+
+  it('stays quiet when the open offers cannot honour the spread', () => {
+    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: true, offers: 1, max: 10 })).to.deep.equal([]);
+  });
+
   it('stays quiet before the pool settles, and for pools whose workers leave by themselves', () => {
-    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: false })).to.deep.equal([]);
-    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'none', desired: 4, live: crowded, settled: true })).to.deep.equal([]);
+    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: false, offers: 3, max: 10 })).to.deep.equal([]);
+    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'none', desired: 4, live: crowded, settled: true, offers: 3, max: 10 })).to.deep.equal([]);
   });
 
   it('counts a replaced instance and its replacement once', () => {
     const target = vm({ az: 'us-east-1a', ami: 'ami-old' });
     const live = [target, vm({ az: 'us-east-1a', replaces: target.id }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
-    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 3, live, settled: true })).to.deep.equal([]);
+    expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 3, live, settled: true, offers: 3, max: 10 })).to.deep.equal([]);
   });
 });
 

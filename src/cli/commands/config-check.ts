@@ -1,9 +1,10 @@
 import { requireInputs } from '../../config/config.js';
-import type { Budget, MaxPrice } from '../../domain/policy.js';
+import type { Budget, MaxPrice, Spread } from '../../domain/policy.js';
 import { configWarnings } from '../../config/warnings.js';
 import { type GlobalOptions, loadContext } from '../context.js';
 
 const budget = (b: Budget) => (b.kind === 'percent' ? `${b.value}%` : b.value);
+const spread = (s: Spread) => (s.auto ? 'auto' : budget(s));
 const maxPrice = (m: MaxPrice) => (m.kind === 'percent' ? `${m.value}%` : m.value);
 
 /** Validate config and policies; print the effective configuration with secrets redacted. */
@@ -18,8 +19,9 @@ export async function configCheckCommand(global: GlobalOptions, options: { json?
       ...(p.userData !== undefined ? { userData: `<redacted: ${Buffer.byteLength(p.userData)} bytes>` } : {}),
       spot: { ...p.spot, maxPrice: maxPrice(p.spot.maxPrice) },
       onDemand: { ...p.onDemand, replaceBudget: budget(p.onDemand.replaceBudget) },
-      freshness: { ...p.freshness, retireBudget: budget(p.freshness.retireBudget), drainBudget: budget(p.freshness.drainBudget) },
-      spread: budget(p.spread),
+      freshness: { ...p.freshness, retireBudget: budget(p.freshness.retireBudget), drainBudget: budget(p.freshness.drainBudget), canary: budget(p.freshness.canary) },
+      rebalance: { ...p.rebalance, minSaving: `${Math.round(p.rebalance.minSaving * 1000) / 10}%`, budget: budget(p.rebalance.budget) },
+      spread: spread(p.spread),
     })),
   };
   if (options.json) {

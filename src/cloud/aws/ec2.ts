@@ -19,7 +19,7 @@ import { normaliseProductDescription } from '../../domain/types.js';
 import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
-import { slotFromTags } from '../tags.js';
+import { lacksNameTag, slotFromTags } from '../tags.js';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -252,6 +252,7 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
     ...(cause ? { endCause: cause } : {}),
     ...(ending && endedAt(raw.StateTransitionReason) !== undefined ? { endedAt: endedAt(raw.StateTransitionReason) } : {}),
     ...(replaces ? { replaces } : {}),
+    ...(lacksNameTag(tags, launchIndex) ? { nameTagMissing: true as const } : {}),
   };
 }
 

@@ -5,6 +5,8 @@
 import { slotFromTags } from '../../cloud/tags.js';
 import type { PoolPolicy } from '../../domain/policy.js';
 import type { Image } from '../../domain/types.js';
+import { spotPriceCap } from '../../policy/prices.js';
+import { simOnDemandPrice } from '../catalog.js';
 import type { SimCloud } from '../cloud.js';
 import type { SimCall } from '../ec2.js';
 import type { SimInstance } from '../world.js';
@@ -223,8 +225,28 @@ export class Judge {
         endedByOthers: facts.endedByOthers,
         desiredLow: asked.low,
       }),
-      ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled }),
+      ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled, offers: this.openOffers(p), max: p.size.max }),
     ];
+  }
+
+  /** How many of the pool's offers (zone × type) the cloud would take a spot launch in now. */
+  private openOffers(p: PoolPolicy): number {
+    const { world } = this.cloud;
+    const t = this.cloud.clock.now();
+    const open = new Set<string>();
+    for (const [region, placement] of Object.entries(p.regions)) {
+      for (const subnetId of placement.subnets) {
+        const az = world.subnets.get(subnetId)?.az;
+        if (!az || p.ignoredAzs.includes(az)) continue;
+        for (const { type } of p.instanceTypes) {
+          const price = world.market.spotPrice(region, az, type, p.productDescription, t);
+          const cap = spotPriceCap(p, simOnDemandPrice(region, type, p.productDescription));
+          if (price === undefined || (typeof cap === 'number' && price > cap) || world.market.capacity(az, type, 'spot', t) <= 0) continue;
+          open.add(`${az}/${type}`);
+        }
+      }
+    }
+    return open.size;
   }
 
   /** Count quiet cycles (no launch, live == desired, desired unchanged, a whole cycle run); settled after SETTLE_CYCLES. */

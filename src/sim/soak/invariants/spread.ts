@@ -1,28 +1,39 @@
-import type { Budget, ScaleDown } from '../../../domain/policy.js';
+import type { Budget, ScaleDown, Spread } from '../../../domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
 export interface SpreadInput {
   readonly pool: string;
-  readonly spread: Budget;
+  readonly spread: Spread;
   readonly scaleDown: ScaleDown;
   readonly desired: number;
   readonly live: readonly InstanceFact[];
   /** no launch for a while, and live == desired throughout */
   readonly settled: boolean;
+  /** how many of the pool's offers could take a spot launch now */
+  readonly offers: number;
+  /** the pool's size.max: a pool at it has no room to move an instance launch first */
+  readonly max: number;
 }
 
-/** Most instances one offer may hold: the policy's share of the desired size, at least one. */
-export function spreadLimit(spread: Budget, desired: number): number {
-  return spread.kind === 'count' ? Math.max(1, spread.value) : Math.max(1, Math.ceil((spread.value / 100) * desired));
+/**
+ * Most instances one offer may hold: the policy's share of the desired size, at least one, and at
+ * least an even share over the offers open now (SPEC: a spread the open offers cannot honour would
+ * leave the pool short).
+ */
+export function spreadLimit(spread: Budget, desired: number, offers: number): number {
+  const share = spread.kind === 'count' ? spread.value : Math.ceil((spread.value / 100) * desired);
+  return Math.max(1, share, Math.ceil(desired / Math.max(1, offers)));
 }
 
 /**
  * Spread is respected once settled: no offer (zone × instance type) holds more than the spread cap,
  * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
- * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves.
+ * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max:
+ * a crowded offer (filled while others were out) is left launch first, which takes room. Nor an
+ * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
-  if (!input.settled || input.scaleDown !== 'terminate' || input.desired === 0) return [];
+  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max) return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();
   for (const i of input.live) {
@@ -30,11 +41,11 @@ export function checkSpread(input: SpreadInput): Finding[] {
     const offer = `${i.az}/${i.instanceType}`;
     perOffer.set(offer, (perOffer.get(offer) ?? 0) + 1);
   }
-  const cap = spreadLimit(input.spread, input.desired);
+  const cap = spreadLimit(input.spread, input.desired, input.offers);
   const crowded = [...perOffer].filter(([, n]) => n > cap).sort((a, b) => b[1] - a[1]);
   if (crowded.length === 0) return [];
   const [offer, n] = crowded[0] as [string, number];
-  return [{ invariant: 'spread', key: input.pool, detail: `${input.pool}: ${n} of ${input.live.length} live in ${offer}, spread cap ${cap} (desired ${input.desired}, spread ${describe(input.spread)})` }];
+  return [{ invariant: 'spread', key: input.pool, detail: `${input.pool}: ${n} of ${input.live.length} live in ${offer}, spread cap ${cap} (desired ${input.desired}, spread ${describe(input.spread)}, ${input.offers} offers open)` }];
 }
 
 function describe(b: Budget): string {
