@@ -36,7 +36,7 @@ const scenarioArb = fc.record({
   desired: fc.option(fc.integer({ min: 0, max: 24 }), { nil: undefined }),
   max: fc.integer({ min: 1, max: 24 }),
   scaleDown: fc.constantFrom('none', 'terminate'),
-  spread: fc.constantFrom<string | number>('100%', '50%', '34%', 1, 2),
+  spread: fc.constantFrom<string | number>('auto', '100%', '50%', '34%', 1, 2),
   drained: fc.subarray(['ami-old', 'ami-new', 'ami-newest']),
   established: fc.subarray(['ami-old', 'ami-new', 'ami-newest']),
   canary: fc.constantFrom<string | number>(0, 1, 2, '50%'),
@@ -211,9 +211,15 @@ describe('plan: properties of pairs, drains, resumes and spread', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { p, snap, fresh, terminations } = build(s);
+        // `auto` counts only the offers priced near the best one: a rule of placement, not restated here.
+        if (p.spread.auto) return;
         const { live, counts } = facts(snap);
         const desired = desiredSize(p, snap.desired ?? {});
-        const cap = p.spread.kind === 'count' ? Math.max(1, p.spread.value) : Math.max(1, Math.ceil((p.spread.value / 100) * desired));
+        // The policy's count or share, never below an even split of the pool over the spot offers
+        // there are (three zones × two types, every one priced here).
+        const offers = new Set(snap.spotPrices.map((x) => `${x.az} ${x.instanceType}`)).size;
+        const share = p.spread.kind === 'count' ? p.spread.value : Math.ceil((p.spread.value / 100) * desired);
+        const cap = Math.max(1, share, Math.ceil(desired / offers));
         const gone = new Set(terminations.map((t) => t.instanceId));
         const staying = [...live.filter((i) => !gone.has(i.id)), ...snap.pendingLaunches].filter(counts);
         const stayingIds = new Set(staying.flatMap((m) => ('id' in m ? [m.id] : [])));
