@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { InputError } from '../domain/errors.js';
 import { queueUrlProblem } from '../events/queue-url.js';
+import { unknownScheme } from '../service/location.js';
 
 export interface FleetConfig {
   /** the ownership name written on every resource (tag fleet:managed-by) */
@@ -80,6 +81,8 @@ function addFormats(): void {
     location: {
       validate(v: unknown) {
         if (typeof v !== 'string') throw new Error('must be a string');
+        const unknown = unknownScheme(v);
+        if (unknown) throw new Error(unknown);
         if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(v)} is not an s3://bucket/key location`);
       },
     },

@@ -5,8 +5,23 @@ export type Location =
   | { readonly kind: 'https'; readonly url: string }
   | { readonly kind: 'file'; readonly path: string };
 
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+const KNOWN_SCHEMES = new Set(['s3', 'http', 'https']);
+
+/**
+ * Why a location cannot be used, if its scheme is one fleet does not read (`ftp://`, `file://`,
+ * `gs://`, ...): such a value must never be taken for a relative file path.
+ */
+export function unknownScheme(value: string): string | undefined {
+  const scheme = SCHEME.exec(value)?.[1];
+  if (scheme === undefined || KNOWN_SCHEMES.has(scheme)) return undefined;
+  return `unknown scheme ${scheme}:// (use s3://bucket/key, https://..., http://... or a file path)`;
+}
+
 /** Where an input or the state lives: `s3://bucket/key`, `https://...` (or http), or a file path. */
 export function parseLocation(value: string, what: string): Location {
+  const unknown = unknownScheme(value);
+  if (unknown) throw new InputError(`${what}: ${JSON.stringify(value)}: ${unknown}`);
   if (value.startsWith('s3://')) {
     const rest = value.slice('s3://'.length);
     const slash = rest.indexOf('/');

@@ -42,6 +42,16 @@ describe('cli: usage and configuration', function () {
     expect(r.stderr).not.to.match(/\s+at /); // no stack trace without --debug
   });
 
+  it('a manifest, desired or state with an unknown scheme exits 2 naming the field', async () => {
+    for (const field of ['manifest', 'desired', 'state']) {
+      const ws = workspace({ manifest: 'amis.json', desired: 'desired.json', [field]: 'ftp://x/y' }, [POLICY]);
+      const r = await fleet(['config', 'check', '--config', ws.config]);
+      expect(r.code, r.stdout).to.equal(2);
+      expect(r.stderr.trim().split('\n')).to.have.length(1);
+      expect(r.stderr).to.match(new RegExp(`\\b${field}\\b.*unknown scheme ftp://`));
+    }
+  });
+
   it('a bad policy exits 2 naming the file and the field', async () => {
     const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...POLICY, spot: { fallbackAfter: -5 } }]);
     const r = await fleet(['config', 'check', '--config', ws.config]);

@@ -54,7 +54,7 @@ export interface ContractTarget {
   calls(): string[];
   clearCalls(): void;
   inject(fault: Fault): void;
-  /** true when the target honours ClientToken (moto does not) */
+  /** true when the target honours ClientToken (moto alone does not; the proxy in front of it does) */
   readonly honoursClientToken: boolean;
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -125,7 +125,8 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
   let cloud = awsCloud();
   return {
     name: 'AWS adapter on moto_server',
-    honoursClientToken: false,
+    // moto ignores ClientToken; the proxy in front of it keeps tokens as EC2 does.
+    honoursClientToken: true,
     cloud: () => cloud,
     now: () => Date.now(),
     clock: () => systemClock,
@@ -171,6 +172,7 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
       await moto.reset();
       proxy.clearRules();
       proxy.clearCalls();
+      proxy.forgetTokens();
       cloud = awsCloud();
     },
     close: async () => {

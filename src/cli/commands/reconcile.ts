@@ -26,6 +26,17 @@ export function cycleSummary(result: CycleResult): string {
   return parts.join(', ');
 }
 
+/**
+ * The actions a cycle sent and could not carry out, by error code: the cloud could not be reached
+ * (retries ran out, an answer was lost, the lease ran out) or refused for good. Capacity refusals are
+ * the market's answer (the cycle moved on to other offers) and are left out, as are launches never
+ * sent because their offer had just refused or the launch bucket was empty.
+ */
+export function failedActions(result: CycleResult): string[] {
+  const failures = [...result.outcomes.flatMap((o) => o.launches), ...result.outcomes.flatMap((o) => o.terminations)].flatMap((o) => (o.failure ? [o.failure] : []));
+  return failures.filter((f) => f.kind !== 'capacity' && !f.unsent).map((f) => f.code);
+}
+
 export async function reconcileCommand(global: GlobalOptions, options: { once?: boolean; dryRun?: boolean }): Promise<void> {
   const ctx = loadContext(global);
   const dryRun = options.dryRun ?? false;
@@ -46,6 +57,11 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
       process.stdout.write(`${cycleSummary(result)}\n`);
       if (result.error) throw new RuntimeFailure(`the cycle stopped: ${result.error.message}`);
       if (result.plan?.blocked) throw new PlanBlocked(result.plan.blocked);
+      const failed = failedActions(result);
+      if (failed.length > 0) {
+        const codes = [...new Set(failed)].map((code) => `${code} ×${failed.filter((c) => c === code).length}`).join(', ');
+        throw new RuntimeFailure(`${failed.length} action(s) failed (${codes}); see the log`);
+      }
     } finally {
       await lease?.release();
     }
