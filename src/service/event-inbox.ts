@@ -47,6 +47,8 @@ const MAX_WAIT_SECONDS = 20;
 /** Messages gathered before one write of the facts (then the poll returns, and the next one goes on). */
 const MAX_MESSAGES_PER_WRITE = 100;
 const WRITE_ATTEMPTS = 5;
+/** How long a single cycle's read of the queue waits for a first message. */
+const QUEUED_WAIT_MS = 1_000;
 
 export class EventInbox {
   constructor(private readonly options: EventInboxOptions) {}
@@ -88,6 +90,29 @@ export class EventInbox {
       if (batch.length === 0 && (received.size > 0 || waitSeconds === 0 || answeredEarly || clock.now() >= deadline)) break;
     }
     return received.size === 0 ? { received: 0, tally: [], warnings: 0 } : this.settle([...received.values()]);
+  }
+
+  /**
+   * What is queued now, for a single cycle (`reconcile --once`, run from cron, say): polls with a
+   * one-second wait (a receive that waits asks every SQS server; one that does not may answer empty
+   * with messages queued) until a poll comes back short, at most `maxPolls` times. Never throws.
+   */
+  async takeQueued(maxPolls = 10): Promise<PollReport> {
+    const tally = new Map<string, EventTally>();
+    let received = 0;
+    let warnings = 0;
+    for (let n = 0; n < maxPolls; n++) {
+      const report = await this.poll(QUEUED_WAIT_MS);
+      received += report.received;
+      warnings += report.warnings;
+      for (const t of report.tally) {
+        const key = `${t.kind} ${t.result}`;
+        tally.set(key, { ...t, count: (tally.get(key)?.count ?? 0) + t.count });
+      }
+      if (report.failed !== undefined) return { received, tally: [...tally.values()], warnings, failed: report.failed };
+      if (report.received < MAX_MESSAGES_PER_WRITE) break;
+    }
+    return { received, tally: [...tally.values()], warnings };
   }
 
   /** The facts as they stand, pruned; an unreadable document counts as no facts (events are an optimisation). */

@@ -187,6 +187,27 @@ describe('sim: the event inbox on the simulated cloud', () => {
     expect(report.failed).to.match(/queue unreachable: The specified queue does not exist/);
   });
 
+  it('a single cycle (reconcile --once) takes a backlog beyond one poll, and stops at a queue it cannot reach', async () => {
+    const big = policy({ regions: SUBNETS, instanceTypes: TYPES, size: { min: 0, max: 100 } });
+    const fleet = new SimFleet({ policies: [big], config: { events: { queue: SIM_EVENTS_QUEUE_URL } }, cloud: { events: true, market: { spotCapacity: 50, crunchesPerDay: 0 } } });
+    const inbox = fleet.runtime.inbox as NonNullable<SimFleet['runtime']['inbox']>;
+    fleet.publishDesired({ 'bld-linux64': 70 });
+    await fleet.cycles(3);
+    const depth = fleet.cloud.eventQueue.depth;
+    // One poll gathers at most 100 messages before it writes the facts.
+    expect(depth).to.be.above(100);
+    const report = await fleet.cloud.clock.run(() => inbox.takeQueued());
+    expect(report).to.include({ received: depth, warnings: 0 });
+    expect(report.failed).to.equal(undefined);
+    expect(report.tally).to.deep.equal([{ kind: 'state-change', result: 'handled', count: depth }]);
+    expect(fleet.cloud.eventQueue.depth).to.equal(0);
+
+    fleet.cloud.eventQueue.unreachable = true;
+    const failed = await fleet.cloud.clock.run(() => inbox.takeQueued());
+    expect(failed).to.include({ received: 0 });
+    expect(failed.failed).to.match(/^queue unreachable/);
+  });
+
   it('a read-only runtime (plan, dry run) leaves the queue alone', async () => {
     const fleet = new SimFleet({ policies: [bld()], config: { events: { queue: SIM_EVENTS_QUEUE_URL } }, cloud: { events: true } });
     fleet.publishDesired({ 'bld-linux64': 2 });

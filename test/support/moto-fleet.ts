@@ -30,6 +30,8 @@ export interface MotoFleetOptions {
   /** manifest body; default: Mozilla's amis.json form listing `ami` for bld-linux64 */
   readonly manifest?: (ami: string) => unknown;
   readonly config?: Record<string, unknown>;
+  /** indexes of the default subnets the policy uses (instead of `subnetIndex`): one offer per zone */
+  readonly subnetIndexes?: readonly number[];
   /** keys merged into the bld-linux64 policy */
   readonly policy?: Record<string, unknown>;
 }
@@ -54,10 +56,10 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
   const mozilla = (id: string) => ({ [id]: { id, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } });
   await put('golden-amis', 'amis.json', (options.manifest ?? mozilla)(ami));
   await put('fleet-control', 'desired.json', { 'bld-linux64': options.desired ?? 3 });
-  const subnet = subnets[options.subnetIndex ?? 0]?.id as string;
+  const policySubnets = (options.subnetIndexes ?? [options.subnetIndex ?? 0]).map((n) => subnets[n]?.id as string);
   const { config } = workspace(
     { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' }, ...options.config },
-    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: [subnet], securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}', ...options.policy }],
+    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: policySubnets, securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}', ...options.policy }],
   );
   return { proxy, env: motoEnv(proxy.endpoint), ec2, s3, subnets, ami, config, put };
 }

@@ -17,7 +17,7 @@ function request(token: string, name: string, az = 'us-east-1a'): LaunchRequest 
 }
 
 const TIMERS = { 'bld-linux64': { shortfallSince: T0 - 60_000 } };
-const NOTHING = { timers: TIMERS, established: {}, endsSeen: {} };
+const NOTHING = { timers: TIMERS, established: {}, trials: {}, endsSeen: {} };
 
 describe('journal: reconciler.json', () => {
   let dir: string;

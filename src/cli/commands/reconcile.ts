@@ -53,6 +53,9 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
       if (!status.held) throw new LeaseHeldError(status);
     }
     try {
+      // A single cycle has no wait to spend on the queue: it reads what is queued first (as the lease
+      // holder; a dry run leaves the queue alone), so its plan sees those events.
+      if (runtime.inbox && !dryRun) await runtime.inbox.takeQueued();
       const result = await runtime.reconciler.cycle({ dryRun });
       process.stdout.write(`${cycleSummary(result)}\n`);
       if (result.error) throw new RuntimeFailure(`the cycle stopped: ${result.error.message}`);
