@@ -16,6 +16,7 @@ import type { SimSummary } from '../src/sim/summary.js';
 import { DEFAULT_PRICES, T0, image, policy, snapshot } from '../test/support/builders.js';
 import { SimFleet } from '../test/support/sim-fleet.js';
 import { costReplayArgs, measureCostReplay } from './cost-replay.js';
+import { eventsLine, measureEvents } from './events.js';
 import { measurePriceRealism } from './price-realism.js';
 import { measureScale } from './scale/index.js';
 
@@ -155,6 +156,8 @@ const figures = {
     market: { crunchesPerDay: 0, spotCapacity: 1000 },
     world: { interruptionRatePerHour: 0 },
   }),
+  // `fleet sim --hours 24 --crunches 2` without and with --events (alone: npm run bench:events).
+  events: await measureEvents(),
   steadyState: await steadyState(),
   planner: plannerTiming(),
   // The planner at 1k–100k instances, API calls per steady cycle at scale, 0 → 1,000 in one pool.
@@ -176,6 +179,7 @@ console.log(line('broken image', figures.brokenImage), JSON.stringify(figures.br
 console.log(rolloutLines(figures.brokenImage).join('\n'));
 console.log(line('good image', figures.goodImage));
 console.log(rolloutLines(figures.goodImage).join('\n'));
+console.log(eventsLine(figures.events));
 console.log('steady state:', JSON.stringify(figures.steadyState));
 console.log('planner:', JSON.stringify(figures.planner));
 console.log('scale:', JSON.stringify(scaleLine(figures.scale)));

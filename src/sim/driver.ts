@@ -131,7 +131,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cloud.settle();
     samples.push(sampler.sample(wanted, cloud.clock.now()));
     if (runtime.inbox) {
-      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle: () => runtime.reconciler.cycle({ dryRun: false }), log });
+      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle: () => cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false })), log });
       cycles += early.cycles;
       failedCycles += early.failed;
     }

@@ -1,5 +1,6 @@
-// `fleet sim --events`: the wait between two simulated cycles is spent on the event queue, as the
-// service spends it (service/loop.ts): a spot interruption warning runs a cycle at once.
+// The wait between two simulated cycles spent on the event queue, as the service spends it
+// (service/loop.ts): the lease holder long-polls, and a spot interruption warning runs a cycle at
+// once. Used by `fleet sim --events` and by the soak.
 
 import type { Logger } from 'pino';
 import type { EventInbox } from '../service/event-inbox.js';
@@ -7,13 +8,16 @@ import { DEFAULT_MIN_GAP_MS } from '../service/loop.js';
 import type { SimClock } from './clock.js';
 
 export interface EventWait {
-  readonly inbox: EventInbox;
+  readonly inbox: Pick<EventInbox, 'poll'>;
   readonly clock: SimClock;
   /** when the last cycle started */
   readonly lastCycleAt: number;
   /** when the next regular cycle is due */
   readonly until: number;
+  /** one cycle, run on the simulated clock by the caller (`clock.run`) */
   readonly cycle: () => Promise<unknown>;
+  /** asked before every poll: only the replica holding the leader lease consumes the queue [always] */
+  readonly mayPoll?: () => boolean;
   readonly log: Logger;
 }
 
@@ -23,7 +27,7 @@ export async function spendWaitOnEvents(wait: EventWait): Promise<{ cycles: numb
   let lastCycleAt = wait.lastCycleAt;
   let cycles = 0;
   let failed = 0;
-  while (clock.now() < until) {
+  while (clock.now() < until && (wait.mayPoll?.() ?? true)) {
     const report = await clock.run(() => inbox.poll(until - clock.now()));
     if (report.failed !== undefined || report.received === 0) break;
     if (report.warnings === 0) continue;
@@ -32,7 +36,7 @@ export async function spendWaitOnEvents(wait: EventWait): Promise<{ cycles: numb
     lastCycleAt = clock.now();
     cycles++;
     try {
-      await clock.run(wait.cycle);
+      await wait.cycle();
     } catch (e) {
       failed++;
       log.warn({ error: (e as Error).message }, 'simulated cycle failed');

@@ -18,10 +18,14 @@ const VISIBILITY_TIMEOUT_MS = 30_000;
 /** How often a waiting receive looks at the world again: a new event is received within this. */
 const POLL_SLICE_MS = 5_000;
 const API_LATENCY_MS = 20;
+/** Messages a duplicate delivery may copy. */
+const RECENT = 50;
 
 interface SimMessage {
   readonly id: string;
   readonly body: string;
+  /** when it was queued (this copy, for a duplicate) */
+  readonly queuedAt: number;
   visibleAt: number;
   handle?: string;
 }
@@ -39,7 +43,10 @@ export class SimEventQueue implements EventQueue {
   /** the world's events already turned into messages (or skipped, while delivery is off) */
   private cursor = 0;
   private seq = 0;
+  private sent = 0;
   private readonly messages: SimMessage[] = [];
+  /** the last messages queued, for duplicate deliveries */
+  private readonly recent: { readonly id: string; readonly body: string }[] = [];
   readonly calls: SimQueueCall[] = [];
   /** set by tests: every call fails as if the queue could not be reached */
   unreachable = false;
@@ -52,10 +59,39 @@ export class SimEventQueue implements EventQueue {
     private readonly delivering: boolean,
   ) {}
 
+  /**
+   * SendMessage: anyone the queue policy lets in may write to the queue, so not every message is
+   * one of EventBridge's (the soak sends some that are not).
+   */
+  send(body: string): string {
+    this.collect();
+    const id = `sim-sent-${this.sent++}`;
+    this.enqueue(id, body);
+    return id;
+  }
+
+  /**
+   * SQS delivers at least once: a copy of one of the last messages queued (the `nth` newest, counting
+   * from 0) comes again, with the same id, whether or not the first was deleted. Returns its id.
+   */
+  duplicate(nth: number): string | undefined {
+    this.collect();
+    const original = this.recent[this.recent.length - 1 - nth];
+    if (original === undefined) return undefined;
+    this.messages.push({ id: original.id, body: original.body, queuedAt: this.clock.now(), visibleAt: this.clock.now() });
+    return original.id;
+  }
+
   /** Messages in the queue, in flight or not. */
   get depth(): number {
     this.collect();
     return this.messages.length;
+  }
+
+  /** The messages in the queue (in flight or not), oldest first: what the soak judges. */
+  queued(): { readonly id: string; readonly queuedAt: number; readonly received: boolean }[] {
+    this.collect();
+    return this.messages.map((m) => ({ id: m.id, queuedAt: m.queuedAt, received: m.handle !== undefined }));
   }
 
   async receive(maxWaitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]> {
@@ -103,8 +139,14 @@ export class SimEventQueue implements EventQueue {
     for (; this.cursor < events.length; this.cursor++) {
       if (!this.delivering) continue;
       const body = eventBridgeBody(events[this.cursor] as (typeof events)[number], this.cursor);
-      if (body !== undefined) this.messages.push({ id: messageId(this.cursor), body, visibleAt: this.clock.now() });
+      if (body !== undefined) this.enqueue(messageId(this.cursor), body);
     }
+  }
+
+  private enqueue(id: string, body: string): void {
+    this.messages.push({ id, body, queuedAt: this.clock.now(), visibleAt: this.clock.now() });
+    this.recent.push({ id, body });
+    if (this.recent.length > RECENT) this.recent.splice(0, this.recent.length - RECENT);
   }
 
   private check(): void {

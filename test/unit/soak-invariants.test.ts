@@ -6,6 +6,7 @@ import type { Budget } from '../../src/domain/policy.js';
 import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
 import { checkCycleErrors } from '../../src/sim/soak/invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from '../../src/sim/soak/invariants/drained-launch.js';
+import { checkEventQueue } from '../../src/sim/soak/invariants/event-queue.js';
 import { checkGrowth } from '../../src/sim/soak/invariants/growth.js';
 import { type CycleRecord, type TokenHistory, checkJournal } from '../../src/sim/soak/invariants/journal.js';
 import { checkStalledLeader, checkTakeoverConverged } from '../../src/sim/soak/invariants/leadership.js';
@@ -108,6 +109,15 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     const onDrained = vm({ ami: 'ami-bad' });
     expect(checkGrowth({ ...base, liveBefore: 3, liveAfter: [vm(), vm(), vm(), onDrained], drained: new Set(['ami-bad']) })).to.deep.equal([]);
     expect(invariants(checkGrowth({ ...base, liveBefore: 3, liveAfter: [vm(), vm(), vm(), onDrained] }))).to.deep.equal(['growth']);
+  });
+
+  it('leaves out instances EC2 has warned (they are leaving): their replacement is no growth, anything beyond it is', () => {
+    const warned = vm();
+    const others = [vm(), vm()];
+    // 3 live before (the warned one among them), its replacement launched while it still runs.
+    expect(checkGrowth({ ...base, liveBefore: 2, liveAfter: [...others, warned, vm()], warned: new Set([warned.id]) })).to.deep.equal([]);
+    expect(invariants(checkGrowth({ ...base, liveBefore: 2, liveAfter: [...others, warned, vm(), vm()], warned: new Set([warned.id]) }))).to.deep.equal(['growth']);
+    expect(invariants(checkGrowth({ ...base, liveBefore: 3, liveAfter: [...others, warned, vm()] }))).to.deep.equal(['growth']);
   });
 
   it('fires when more pairs are in flight than the budgets allow', () => {
@@ -342,5 +352,24 @@ describe('soak invariant: a launch is re-sent only with its first parameters', (
     const earlier = new Map([['t1', 'aaaaaa']]);
     expect(checkResends([{ clientToken: 't1', params: 'aaaaaa', name: 'bld-001' }, { clientToken: 't3', params: 'dddddd', name: 'bld-003' }], earlier)).to.deep.equal([]);
     expect([...earlier.keys()]).to.deep.equal(['t1']);
+  });
+});
+
+describe('soak invariant: the event queue drains', () => {
+  const T = 1_000_000;
+  const never = () => false;
+
+  it('fires once per message copy older than the limit, never for a younger one', () => {
+    const findings = checkEventQueue({ now: T, maxAgeMs: 300_000, excused: never, queued: [{ id: 'm-1', queuedAt: T - 300_001 }, { id: 'm-2', queuedAt: T - 300_000 }, { id: 'm-1', queuedAt: T - 10_000 }] });
+    expect(invariants(findings)).to.deep.equal(['event-queue-drained']);
+    expect(findings[0]?.key).to.equal(`m-1@${T - 300_001}`);
+    expect(findings[0]?.detail).to.equal('message m-1 still queued 300 s after it was queued');
+  });
+
+  it('is excused while the state store or the lease failed between the message and now', () => {
+    const queued = [{ id: 'm-1', queuedAt: T - 600_000 }];
+    const seen: [number, number][] = [];
+    expect(checkEventQueue({ now: T, maxAgeMs: 300_000, queued, excused: (from, to) => (seen.push([from, to]), true) })).to.deep.equal([]);
+    expect(seen).to.deep.equal([[T - 600_000, T]]);
   });
 });

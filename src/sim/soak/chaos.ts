@@ -23,7 +23,9 @@ export type FaultKind =
   | 'bake'
   | 'broken-bake'
   | 'demand-change'
-  | 'foreign-instances';
+  | 'foreign-instances'
+  | 'stray-message'
+  | 'duplicate-delivery';
 
 interface Window {
   readonly kind: FaultKind;

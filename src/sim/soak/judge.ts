@@ -15,6 +15,7 @@ import type { SoakInputs } from './inputs.js';
 import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
+import { checkEventQueue } from './invariants/event-queue.js';
 import { checkGrowth } from './invariants/growth.js';
 import { checkJournal } from './invariants/journal.js';
 import { checkUniqueNames } from './invariants/names.js';
@@ -31,6 +32,10 @@ import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.
 /** Cycles with no launch and live == desired before a pool counts as settled (spread). */
 export const SETTLE_CYCLES = 5;
 const ENDED_BY_OTHERS = new Set(['interrupted', 'self-shutdown', 'boot-failure']);
+/** How long a message may stay on the event queue (the wait between cycles polls it within seconds). */
+export const EVENT_QUEUE_MAX_AGE_MS = 5 * 60_000;
+/** State documents whose faults keep the queue from being handled: the facts, and the lease that lets a replica poll. */
+const QUEUE_KEYS = [`${STATE_PREFIX}events.json`, `${STATE_PREFIX}lease.json`];
 const LAST_GOOD_KEYS = [`${STATE_PREFIX}last-good-desired.json`, `${STATE_PREFIX}last-good-manifest.json`];
 
 export function instanceFact(i: SimInstance): InstanceFact {
@@ -96,11 +101,17 @@ export interface CycleReport {
   readonly deliveries: readonly Delivery[];
   /** processes alive during the cycle */
   readonly processes: readonly string[];
+  /** a leader stalled past its lease during the cycle (a takeover) */
+  readonly takeover?: boolean;
 }
 
 export class Judge {
   private frame: Frame | undefined;
   private readonly quiet = new Map<string, { cycles: number; desired: number }>();
+  /** instances EC2 has warned it will reclaim, from the world's own events */
+  private readonly warned = new Set<string>();
+  /** when takeovers were under way, as [from, to] */
+  private readonly takeovers: [number, number][] = [];
 
   constructor(
     private readonly cloud: SimCloud,
@@ -137,6 +148,7 @@ export class Judge {
   end(report: CycleReport): Finding[] {
     const frame = this.frame as Frame;
     const facts = this.cycleFacts(frame, report);
+    if (report.takeover) this.takeovers.push([frame.t0, facts.t1]);
     this.ledger.sentBy(report.sent);
     this.ledger.answered(facts.calls);
     const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts, report))];
@@ -151,6 +163,7 @@ export class Judge {
     const after = this.facts();
     const calls = this.cloud.calls.slice(frame.calls);
     const events = this.cloud.world.events.slice(frame.events);
+    for (const e of events) if (e.kind === 'interruption-warning') this.warned.add(e.instance.id);
     const lastGood = [...frame.lastGood, ...LAST_GOOD_KEYS.map((k) => this.cloud.objects.peek(SOAK_BUCKET, k)?.body)];
     const copies = this.ledger.copies(frame.processes, report.deliveries, lastGood);
     const asked: Record<string, Asked> = {};
@@ -196,6 +209,7 @@ export class Judge {
       }),
       ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles }),
       ...checkCycleErrors(report.ends),
+      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, excused: (from, to) => this.queueExcused(from, to) }),
       ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
     ];
   }
@@ -215,7 +229,7 @@ export class Judge {
     const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
     const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted);
     return [
-      ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami)).length, liveAfter, asked, pairBudget, drained: facts.drained }),
+      ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length, liveAfter, asked, pairBudget, drained: facts.drained, warned: this.warned }),
       ...checkRunningCapacity({
         pool,
         before: frame.before.filter(own),
@@ -256,6 +270,10 @@ export class Judge {
     const cycles = quiet && was?.desired === desired ? was.cycles + 1 : quiet ? 1 : 0;
     this.quiet.set(pool, { cycles, desired });
     return cycles >= SETTLE_CYCLES;
+  }
+
+  private queueExcused(from: number, to: number): boolean {
+    return QUEUE_KEYS.some((key) => this.windows.objectFaultOn(SOAK_BUCKET, key, from, to)) || this.takeovers.some(([a, b]) => a <= to && b >= from);
   }
 
   /** The pending launches in reconciler.json as stored. */

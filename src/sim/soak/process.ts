@@ -2,7 +2,7 @@
 // calls, can kill the process or stall it at a chosen call, and writes down what the process sent.
 // Harness-only: fleet's own code never sees any of this, it sees a Cloud.
 
-import type { CallOptions, Cloud, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, SpotPriceQuery, StoredObject, WriteCondition } from '../../cloud/port.js';
+import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, SpotPriceQuery, StoredObject, WriteCondition } from '../../cloud/port.js';
 import type { Clock } from '../../domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../../domain/types.js';
 
@@ -131,6 +131,17 @@ export class ProcessCloud implements Cloud {
       this.computes.set(region, compute);
     }
     return compute;
+  }
+
+  /** The event queue, through this process: a dead process reaches it no more than EC2. */
+  events(queueUrl: string): EventQueue {
+    const raw = this.raw.events?.(queueUrl);
+    if (!raw) throw new Error('the soak runs on a cloud with event queues');
+    return {
+      url: raw.url,
+      receive: (maxWaitSeconds, signal) => this.call('ReceiveMessage', () => raw.receive(maxWaitSeconds, signal)),
+      delete: (handles) => this.call('DeleteMessageBatch', () => raw.delete(handles)),
+    };
   }
 
   private regionCompute(region: string): RegionCompute {

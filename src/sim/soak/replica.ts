@@ -10,6 +10,7 @@ import { LeaderLease, leaseTtlMs } from '../../service/lease.js';
 import type { CycleResult } from '../../service/reconciler.js';
 import { type Runtime, createRuntime } from '../../service/runtime.js';
 import type { SimCloud } from '../cloud.js';
+import { spendWaitOnEvents } from '../event-wait.js';
 import type { Prng } from '../prng.js';
 import { ProcessCloud } from './process.js';
 
@@ -64,6 +65,23 @@ export class Replica {
       leaseFor: (state) => new LeaderLease(state, this.id, leaseTtlMs(config.interval), cloud.clock, log),
     });
     this.lease = this.runtime.lease as LeaderLease;
+  }
+
+  /**
+   * The rest of the interval, until `until`, spent as the service spends it (service/loop.ts): the
+   * lease holder long-polls the event queue, and an interruption warning runs a turn at once. A
+   * standby, or a dead process, only waits. Returns the turns run early.
+   */
+  async wait(lastTurnAt: number, until: number): Promise<Tick[]> {
+    const { clock } = this.deps.cloud;
+    const inbox = this.runtime.inbox;
+    const early: Tick[] = [];
+    if (inbox) {
+      const mayPoll = () => !this.process.dead && this.lease.holds();
+      await spendWaitOnEvents({ inbox, clock, lastCycleAt: lastTurnAt, until, mayPoll, log: this.deps.log, cycle: async () => early.push(await this.tick()) });
+    }
+    clock.advanceTo(until);
+    return early;
   }
 
   /** One turn of the service loop on the simulated clock, as `fleet reconcile` runs it. */

@@ -11,6 +11,7 @@ import { SimCloud } from '../cloud.js';
 import { Prng } from '../prng.js';
 import { ImagePipeline, idleWorkersLeave } from '../workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
+import { drawStray, strayBody } from './event-chaos.js';
 import { SoakInputs } from './inputs.js';
 import type { CycleEnd } from './invariants/cycle-errors.js';
 import { type Finding, clampedDesired } from './invariants/types.js';
@@ -62,6 +63,8 @@ const CHANCE = {
   policyEdit: 1 / 110,
   takeover: 1 / 140,
   brokenBake: 0.3,
+  strayMessage: 1 / 15,
+  duplicateDelivery: 1 / 4,
 };
 const CORRUPTIBLE = ['state/reconciler.json', 'state/drained.json', 'state/lease.json', 'state/last-good-manifest.json', 'state/last-good-desired.json', 'amis.json', 'desired.json'];
 const OUTAGE_SCOPES = ['state/', 'state/', 'amis.json', 'desired.json', ''];
@@ -115,6 +118,8 @@ class Soak {
   private readonly cyclesInViolation: Record<string, number> = {};
   /** what the stalled leaders' held calls were, by action */
   private readonly stalls: Record<string, number> = {};
+  /** turns run before their minute was up, on an interruption warning */
+  private earlyTurns = 0;
 
   constructor(
     private readonly scenario: SoakScenario,
@@ -124,7 +129,7 @@ class Soak {
     const { seed, start, config } = scenario;
     this.rng = new Prng(seed).fork('soak');
     this.policies = scenario.policies;
-    this.cloud = new SimCloud({ seed, start, market: scenario.market, world: scenario.world });
+    this.cloud = new SimCloud({ seed, start, market: scenario.market, world: scenario.world, events: true });
     this.log = logFor(this.cloud.clock);
     for (const region of config.regions) {
       const named = new Set(this.policies.flatMap((p) => p.regions[region]?.subnets ?? []));
@@ -200,6 +205,7 @@ class Soak {
     const calm = this.episode !== undefined;
     this.inputs.mend(cycle);
     if (!calm) this.injectFaults(cycle, t);
+    if (!calm) this.eventFaults(cycle, t);
     this.cloud.faults.update(this.windows.options(cycle, this.cloud.clock.now()));
     const bakeRng = this.rng.fork(`bake ${cycle}`);
     const broken = bakeRng.chance(CHANCE.brokenBake);
@@ -224,7 +230,7 @@ class Soak {
     const { sent, deliveries } = this.wire();
     const ends: CycleEnd[] = ticks.map((k) => ({ process: k.process, killed: k.killed, stopped: !k.leader || k.result?.error !== undefined, ...(k.error ? { error: k.error } : {}) }));
     for (const k of ticks) this.ledger.cycles.push({ process: k.process, start: k.start, end: k.end, completed: k.leader && !k.error && !k.killed, mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject') });
-    const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive });
+    const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive, takeover: calm || this.episode !== undefined });
     const episodeFindings = this.episode?.observe(cycle, sent, this.cloud, this.policies, this.inputs.desired);
     if (episodeFindings) {
       findings.push(...episodeFindings);
@@ -239,10 +245,11 @@ class Soak {
   private async turns(cycle: number): Promise<Tick[]> {
     const ticks: Tick[] = [];
     if (this.episode) {
-      for (const r of this.episode.replicas(cycle)) ticks.push(await r.tick());
+      const turning = this.episode.replicas(cycle);
+      for (const r of turning) ticks.push(await r.tick());
       const resumed = await this.episode.resumeIfDue(cycle);
       if (resumed) ticks.push(resumed);
-      return ticks;
+      return [...ticks, ...(await this.waitOnEvents(cycle, turning, ticks))];
     }
     const leader = this.replicas[0] as Replica;
     const rng = this.rng.fork(`turn ${cycle}`);
@@ -271,7 +278,21 @@ class Soak {
     }
     for (const r of this.replicas.slice(1)) ticks.push(await r.tick());
     this.expectedCalls = Math.max(4, ticks[0]?.calls ?? this.expectedCalls);
-    return ticks;
+    return [...ticks, ...(await this.waitOnEvents(cycle, this.replicas, ticks))];
+  }
+
+  /**
+   * The rest of the minute, spent by each replica as the service spends it: only the one holding
+   * the lease polls the event queue (the others' mayPoll says no), and a warning runs its turn at
+   * once. Returns the turns run early.
+   */
+  private async waitOnEvents(cycle: number, replicas: readonly Replica[], ticks: readonly Tick[]): Promise<Tick[]> {
+    const until = this.scenario.start + (cycle + 1) * MINUTE;
+    const lastTurnAt = Math.max(this.scenario.start + cycle * MINUTE, ...ticks.map((k) => k.start));
+    const early: Tick[] = [];
+    for (const r of replicas) early.push(...(await r.wait(lastTurnAt, until)));
+    this.earlyTurns += early.length;
+    return early;
   }
 
   private restartDead(process: string): void {
@@ -338,6 +359,19 @@ class Soak {
       this.windows.open('visibility-delay', cycle, 6, 240_000);
       this.editAt = cycle + rng.int(1, 2);
     }
+  }
+
+  /** Messages on the event queue that are not EC2's events, and second deliveries of ones that were. */
+  private eventFaults(cycle: number, t: number): void {
+    // A fork of its own: the other faults are drawn as they were before the queue had any.
+    const rng = this.rng.fork(`events ${cycle}`);
+    if (rng.chance(CHANCE.strayMessage)) {
+      const foreign = [...this.cloud.world.instances.values()].find((i) => i.tags['fleet:managed-by'] !== SOAK_FLEET);
+      const region = foreign?.region ?? rng.pick(this.scenario.config.regions);
+      this.cloud.eventQueue.send(strayBody(drawStray(rng), t, region, foreign?.id ?? 'i-0f0f0f0f0f0f0f0f0'));
+      this.windows.count('stray-message');
+    }
+    if (rng.chance(CHANCE.duplicateDelivery) && this.cloud.eventQueue.duplicate(rng.int(0, 9)) !== undefined) this.windows.count('duplicate-delivery');
   }
 
   /** No spot capacity for a while in one zone (every type, or one of a pool's types). */
@@ -410,6 +444,8 @@ class Soak {
     add('launches (RunInstances ok)', this.cloud.calls.filter((c) => c.action === 'RunInstances' && c.result === 'ok').length);
     add('images drained by the guard', this.ledger.guardDrained.size);
     for (const [action, n] of Object.entries(this.stalls)) add(`leader stalled on ${action}`, n);
+    for (const c of this.cloud.eventQueue.calls) add(c.action === 'ReceiveMessage' ? 'SQS messages received' : 'SQS messages deleted', c.count);
+    add('turns run early on a warning', this.earlyTurns);
     return out;
   }
 }

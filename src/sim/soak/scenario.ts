@@ -7,6 +7,7 @@ import { parsePolicy } from '../../config/policy-schema.js';
 import type { PoolPolicy } from '../../domain/policy.js';
 import type { MarketOptions } from '../market.js';
 import { Prng } from '../prng.js';
+import { SIM_EVENTS_QUEUE_URL } from '../sqs.js';
 import type { WorldOptions } from '../world.js';
 
 export const SOAK_BUCKET = 'fleet-soak';
@@ -77,7 +78,7 @@ export function soakConfig(regions: readonly string[]): FleetConfig {
     capacityTtl: 180,
     priceTtl: 300,
     visibilityTimeout: 600,
-    events: { queue: '' },
+    events: { queue: SIM_EVENTS_QUEUE_URL },
   };
 }
 

@@ -2,7 +2,7 @@ import { type Asked, type Finding, type InstanceFact, openPairs } from './types.
 
 export interface GrowthInput {
   readonly pool: string;
-  /** live before the cycle, instances on drained images left out */
+  /** live before the cycle, instances on drained images and warned ones left out */
   readonly liveBefore: number;
   /** the pool's live instances when the cycle ended */
   readonly liveAfter: readonly InstanceFact[];
@@ -14,16 +14,21 @@ export interface GrowthInput {
    * whose image was drained stops counting as capacity, and the shortfall is launched at once).
    */
   readonly drained?: ReadonlySet<string>;
+  /**
+   * Instances EC2 has warned it will reclaim, by id. They are on their way out and never count
+   * (SPEC §5 Events: a warned instance's replacement is launched at once), as on drained images.
+   */
+  readonly warned?: ReadonlySet<string>;
 }
 
 /**
  * fleet never grows a pool beyond what was asked: live ≤ max(live before, desired) + the
  * replacement pairs in flight, and those pairs within the policy's budgets; instances on drained
- * images are left out on both sides.
+ * images, and those EC2 has warned, are left out on both sides.
  */
 export function checkGrowth(input: GrowthInput): Finding[] {
   const { pool, liveBefore, asked, pairBudget } = input;
-  const liveAfter = input.liveAfter.filter((i) => !input.drained?.has(i.ami));
+  const liveAfter = input.liveAfter.filter((i) => !input.drained?.has(i.ami) && !input.warned?.has(i.id));
   const pairs = openPairs(liveAfter).length;
   const bound = Math.max(liveBefore, asked.high) + pairs;
   const findings: Finding[] = [];
