@@ -99,9 +99,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
     },
     spot,
-    // A spread the offers open now cannot honour would leave the pool short: each may then hold an
-    // even share. An automatic spread counts only offers priced close to the best.
-    spreadCap: spreadCap(policy.spread, ctx.desired, policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size),
+    spreadCap: spreadCap(policy.spread, ctx.desired, offersOpen(ctx, spot)),
   };
   warningStep(step);
   drainStep(step);
@@ -377,6 +375,19 @@ function priceMoves(step: Step, budget: number): void {
     });
     moved++;
   }
+}
+
+/**
+ * The offers (zone × type) the spread cap's even share is over. A spread the offers open now cannot
+ * honour would leave the pool short: each may then hold an even share. An automatic spread counts
+ * only spot offers priced close to the best. With no spot offer open (all refused, or no max price
+ * while the on-demand price is unknown), what launches is the on-demand fallback: its offers count,
+ * or the cap would grow to the whole pool and crowd one offer.
+ */
+function offersOpen(ctx: PoolContext, spot: Candidates): number {
+  const { policy } = ctx;
+  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size;
+  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map(spreadKey)).size;
 }
 
 /** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */

@@ -303,3 +303,24 @@ describe('plan: multiple pools and regions', () => {
     ]);
   });
 });
+
+describe('plan: spread while no spot offer is open', () => {
+  // No spot price known (or a max price that is a share of an unknown on-demand price): spot has no
+  // offer, and the spread's even share is over the on-demand offers a fallback would use.
+  const noSpot = { spread: '50%', spot: { fallbackAfter: 300 }, onDemand: { max: 4 } };
+
+  it('on-demand fallback keeps to the spread cap', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } } });
+    const l = launches(plan(s, [policy(noSpot)], 'releng'));
+    expect(l.map((a) => a.lifecycle)).to.deep.equal(['on-demand', 'on-demand']);
+    expect(new Set(l.map((a) => `${a.az} ${a.instanceType}`)).size, 'two offers').to.equal(2);
+  });
+
+  it('scale-down takes the crowded offer first', () => {
+    const crowded = [instance({ launchTime: T0 - 7200_000 }), instance({ launchTime: T0 - 7100_000 }), instance({ launchTime: T0 - 7000_000 })];
+    const newest = instance({ az: 'us-east-1c', subnetId: 'subnet-c', instanceType: 'm5.xlarge', launchTime: T0 - 600_000 });
+    const s = snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: [], instances: [...crowded, newest] });
+    const t = terminations(plan(s, [policy(noSpot)], 'releng'));
+    expect(t.map((a) => a.instanceId).sort()).to.deep.equal([crowded[1]?.id, crowded[2]?.id].sort());
+  });
+});
