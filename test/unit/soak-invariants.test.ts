@@ -14,7 +14,7 @@ import { checkOwnership } from '../../src/sim/soak/invariants/ownership.js';
 import { checkPoolMax } from '../../src/sim/soak/invariants/pool-max.js';
 import { checkResends } from '../../src/sim/soak/invariants/resend.js';
 import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
-import { checkSpread, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
+import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
 import { type InstanceFact, allowance, clampedDesired } from '../../src/sim/soak/invariants/types.js';
 
 const FLEET = 'releng';
@@ -255,6 +255,17 @@ describe('soak invariant: spread respected once settled', () => {
   it('stays quiet before the pool settles, and for pools whose workers leave by themselves', () => {
     expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'terminate', desired: 4, live: crowded, settled: false, offers: 3, max: 10 })).to.deep.equal([]);
     expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'none', desired: 4, live: crowded, settled: true, offers: 3, max: 10 })).to.deep.equal([]);
+  });
+
+  it('knows when fleet may have had no spot offer: a max price that is a share of an on-demand price the Price List did not give', () => {
+    const share = { spot: { maxPrice: { kind: 'percent', value: 70 } } } as const;
+    const now = 1_000 * 60_000;
+    expect(spotUnpriced(share, now - 5 * 60_000, now), 'failed 5 minutes ago').to.equal(true);
+    expect(spotUnpriced(share, now - LIST_PRICE_GAP_MS, now), 'asked again since').to.equal(false);
+    expect(spotUnpriced(share, Number.NEGATIVE_INFINITY, now), 'never failed').to.equal(false);
+    expect(spotUnpriced({ ...share, onDemandPrice: 0.2 }, now - 60_000, now), 'the policy names its own price').to.equal(false);
+    expect(spotUnpriced({ spot: { maxPrice: { kind: 'percent', value: 100 } } }, now - 60_000, now), '100%: no cap of its own').to.equal(false);
+    expect(spotUnpriced({ spot: { maxPrice: { kind: 'dollars', value: 0.1 } } }, now - 60_000, now), 'dollars').to.equal(false);
   });
 
   it('counts a replaced instance and its replacement once', () => {

@@ -22,7 +22,7 @@ import { checkOwnership } from './invariants/ownership.js';
 import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
-import { checkSpread } from './invariants/spread.js';
+import { checkSpread, spotUnpriced } from './invariants/spread.js';
 import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
@@ -101,6 +101,8 @@ export interface CycleReport {
 export class Judge {
   private frame: Frame | undefined;
   private readonly quiet = new Map<string, { cycles: number; desired: number }>();
+  /** when the Price List API last failed to answer */
+  private listPriceFailedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly cloud: SimCloud,
@@ -139,6 +141,7 @@ export class Judge {
     const facts = this.cycleFacts(frame, report);
     this.ledger.sentBy(report.sent);
     this.ledger.answered(facts.calls);
+    for (const c of facts.calls) if (c.action === 'GetProducts' && c.result !== 'ok') this.listPriceFailedAt = Math.max(this.listPriceFailedAt, c.t);
     const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts, report))];
     this.ledger.rememberParams(facts.runCalls);
     this.ledger.handedOut(report.deliveries);
@@ -211,9 +214,11 @@ export class Judge {
     const pairBudget = allowance(p.freshness.retireBudget, asked.high) + allowance(p.onDemand.replaceBudget, asked.high) + allowance(p.rebalance.budget, asked.high) + canaries;
     const desired = clampedDesired(p, this.inputs.desired);
     // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
-    // process killed, could not act on the spread).
+    // process killed, could not act on the spread). Nor could it while its spot max price is a share
+    // of an on-demand price it may not have: no spot offer is open to fleet then, whatever the cloud's.
     const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
-    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted);
+    const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
+    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted || unpriced);
     return [
       ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami)).length, liveAfter, asked, pairBudget, drained: facts.drained }),
       ...checkRunningCapacity({
