@@ -461,8 +461,13 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   const taken = new Set([...ctx.instances.filter(holdsName).map((i) => i.name), ...ctx.pending.map((p) => p.name)]);
   const placements = ledger.placements();
   const names = allocateNames(policy.names, taken, placements.length);
-  // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile.
-  const resumes = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts).map((m) => resumeAction(m.pending as PendingLaunch));
+  // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile,
+  // or the pool is above desired (desired dropped since): a resend would make what is no longer
+  // wanted. Held, they still count (a send may have landed) until they are seen or given up.
+  const unanswered = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts);
+  const hold = unanswered.length > 0 && ledger.size() > ctx.desired;
+  if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
+  const resumes = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
   const launches: LaunchAction[] = [
     ...resumes,
     ...placements.map(({ offer, reason, replaces }, n) => launchAction(policy.pool, offer, names[n] as string, reason, replaces)),

@@ -140,6 +140,27 @@ describe('plan: scaling up on spot', () => {
   });
 });
 
+describe('plan: unanswered launches once desired dropped', () => {
+  // Two slots of one call whose answer never came: re-sent, the call makes both or neither.
+  const call = [pendingLaunch({ name: 'bld-linux64-spot-002', clientToken: 'fleet-lost' }), pendingLaunch({ name: 'bld-linux64-spot-003', clientToken: 'fleet-lost' })];
+  const running = instance({ name: 'bld-linux64-spot-001' });
+
+  it('are not re-sent while the pool is above desired, and still count: they may have landed', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [running], pendingLaunches: call }), [policy()], 'releng');
+    expect(p.actions, 'no resend, no new launch, nothing terminated').to.deep.equal([]);
+    expect(p.pools[0]?.live).to.equal(3);
+    expect(p.pools[0]?.notes.join()).to.match(/2 unanswered launch slot\(s\) not re-sent: the pool is above desired/);
+  });
+
+  it('are re-sent once the pool needs them all', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 3 }, instances: [running], pendingLaunches: call }), [policy()], 'releng');
+    expect(launches(p).map((a) => [a.name, a.resumes])).to.deep.equal([
+      ['bld-linux64-spot-002', 'fleet-lost'],
+      ['bld-linux64-spot-003', 'fleet-lost'],
+    ]);
+  });
+});
+
 describe('plan: scaling down', () => {
   it('terminates on-demand first, then the most expensive, then the newest', () => {
     const cheapOld = instance({ az: 'us-east-1b', launchTime: T0 - 7200_000 });
