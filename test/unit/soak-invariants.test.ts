@@ -276,25 +276,32 @@ describe('soak invariant: spread respected once settled', () => {
 });
 
 describe('soak invariant: the journal never keeps a refused launch', () => {
-  const pending = [{ clientToken: 'fleet-tok', name: 'bld-001', pool: 'bld' }];
+  const pending = [{ clientToken: 'fleet-tok', name: 'bld-001', pool: 'bld', requestedAt: 140 }];
+  const visibilityTimeoutMs = 1000;
   const refused = (process: string): Map<string, TokenHistory> => new Map([['fleet-tok', { succeeded: false, lastRefusal: { t: 150, code: 'InsufficientInstanceCapacity', process } }]]);
   const cycle = (overrides: Partial<CycleRecord>): CycleRecord => ({ process: 'a#1', start: 100, end: 200, completed: true, mutated: true, ...overrides });
 
   it('fires when the cycle that got the refusal ended normally and kept it', () => {
-    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({})] }))).to.deep.equal(['journal-keeps-refused']);
+    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({})], visibilityTimeoutMs }))).to.deep.equal(['journal-keeps-refused']);
   });
 
   it('stays quiet when the process that got the refusal died before it could write, and nothing acted since', () => {
-    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400, mutated: false })] })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400, mutated: false })], visibilityTimeoutMs })).to.deep.equal([]);
   });
 
-  it('fires once a later cycle that changed something ended normally with it still there', () => {
-    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400 })] }))).to.deep.equal(['journal-keeps-refused']);
+  it('stays quiet while a refusal no process heard is held as unanswered (its pool above desired), until fleet gives up on it', () => {
+    const later = cycle({ process: 'a#2', start: 300, end: 400 });
+    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), later], visibilityTimeoutMs })).to.deep.equal([]);
+  });
+
+  it('fires once a cycle that changed something ended normally past the visibility timeout with it still there', () => {
+    const late = cycle({ process: 'a#3', start: 140 + visibilityTimeoutMs + 60, end: 140 + visibilityTimeoutMs + 120 });
+    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), late], visibilityTimeoutMs }))).to.deep.equal(['journal-keeps-refused']);
   });
 
   it('stays quiet for a launch EC2 carried out (even with its answer lost) and for tokens never refused', () => {
-    expect(checkJournal({ pending, tokens: new Map([['fleet-tok', { succeeded: true }]]), cycles: [cycle({})] })).to.deep.equal([]);
-    expect(checkJournal({ pending, tokens: new Map(), cycles: [cycle({})] })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: new Map([['fleet-tok', { succeeded: true }]]), cycles: [cycle({})], visibilityTimeoutMs })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: new Map(), cycles: [cycle({})], visibilityTimeoutMs })).to.deep.equal([]);
   });
 });
 

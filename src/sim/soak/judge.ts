@@ -110,6 +110,7 @@ export class Judge {
     private readonly ledger: Ledger,
     private readonly inputs: SoakInputs,
     private readonly windows: FaultWindows,
+    private readonly visibilityTimeoutMs: number,
   ) {}
 
   private facts(): InstanceFact[] {
@@ -197,7 +198,7 @@ export class Judge {
         liveBefore: frame.liveBefore,
         desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
       }),
-      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles }),
+      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles, visibilityTimeoutMs: this.visibilityTimeoutMs }),
       ...checkCycleErrors(report.ends),
       ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
     ];
@@ -264,11 +265,11 @@ export class Judge {
   }
 
   /** The pending launches in reconciler.json as stored. */
-  private journal(): { clientToken: string; name: string; pool: string }[] {
+  private journal(): { clientToken: string; name: string; pool: string; requestedAt: number }[] {
     const body = this.cloud.objects.peek(SOAK_BUCKET, `${STATE_PREFIX}reconciler.json`)?.body;
     if (body === undefined) return [];
-    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] } }[] };
-    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(',') }));
+    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] }; requestedAt: number }[] };
+    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(','), requestedAt: l.requestedAt }));
   }
 
   private ownerOf(id: string): string | undefined {
