@@ -99,9 +99,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
     },
     spot,
-    // A spread the offers open now cannot honour would leave the pool short: each may then hold an
-    // even share. An automatic spread counts only offers priced close to the best.
-    spreadCap: spreadCap(policy.spread, ctx.desired, policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size),
+    spreadCap: spreadCap(policy.spread, ctx.desired, offersOpen(ctx, spot)),
   };
   warningStep(step);
   drainStep(step);
@@ -379,6 +377,19 @@ function priceMoves(step: Step, budget: number): void {
   }
 }
 
+/**
+ * The offers (zone × type) the spread cap's even share is over. A spread the offers open now cannot
+ * honour would leave the pool short: each may then hold an even share. An automatic spread counts
+ * only spot offers priced close to the best. With no spot offer open (all refused, or no max price
+ * while the on-demand price is unknown), what launches is the on-demand fallback: its offers count,
+ * or the cap would grow to the whole pool and crowd one offer.
+ */
+function offersOpen(ctx: PoolContext, spot: Candidates): number {
+  const { policy } = ctx;
+  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size;
+  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map(spreadKey)).size;
+}
+
 /** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */
 function closeOffers(offers: readonly Candidate[], rebalance: { minSaving: number; horizon: number }): number {
   const best = offers[0]?.score;
@@ -450,8 +461,13 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   const taken = new Set([...ctx.instances.filter(holdsName).map((i) => i.name), ...ctx.pending.map((p) => p.name)]);
   const placements = ledger.placements();
   const names = allocateNames(policy.names, taken, placements.length);
-  // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile.
-  const resumes = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts).map((m) => resumeAction(m.pending as PendingLaunch));
+  // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile,
+  // or the pool is above desired (desired dropped since): a resend would make what is no longer
+  // wanted. Held, they still count (a send may have landed) until they are seen or given up.
+  const unanswered = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts);
+  const hold = unanswered.length > 0 && ledger.size() > ctx.desired;
+  if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
+  const resumes = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
   const launches: LaunchAction[] = [
     ...resumes,
     ...placements.map(({ offer, reason, replaces }, n) => launchAction(policy.pool, offer, names[n] as string, reason, replaces)),

@@ -140,6 +140,27 @@ describe('plan: scaling up on spot', () => {
   });
 });
 
+describe('plan: unanswered launches once desired dropped', () => {
+  // Two slots of one call whose answer never came: re-sent, the call makes both or neither.
+  const call = [pendingLaunch({ name: 'bld-linux64-spot-002', clientToken: 'fleet-lost' }), pendingLaunch({ name: 'bld-linux64-spot-003', clientToken: 'fleet-lost' })];
+  const running = instance({ name: 'bld-linux64-spot-001' });
+
+  it('are not re-sent while the pool is above desired, and still count: they may have landed', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [running], pendingLaunches: call }), [policy()], 'releng');
+    expect(p.actions, 'no resend, no new launch, nothing terminated').to.deep.equal([]);
+    expect(p.pools[0]?.live).to.equal(3);
+    expect(p.pools[0]?.notes.join()).to.match(/2 unanswered launch slot\(s\) not re-sent: the pool is above desired/);
+  });
+
+  it('are re-sent once the pool needs them all', () => {
+    const p = plan(snapshot({ desired: { 'bld-linux64': 3 }, instances: [running], pendingLaunches: call }), [policy()], 'releng');
+    expect(launches(p).map((a) => [a.name, a.resumes])).to.deep.equal([
+      ['bld-linux64-spot-002', 'fleet-lost'],
+      ['bld-linux64-spot-003', 'fleet-lost'],
+    ]);
+  });
+});
+
 describe('plan: scaling down', () => {
   it('terminates on-demand first, then the most expensive, then the newest', () => {
     const cheapOld = instance({ az: 'us-east-1b', launchTime: T0 - 7200_000 });
@@ -301,5 +322,26 @@ describe('plan: multiple pools and regions', () => {
       ['bld-linux64', 'ami-bld', 'bld-linux64-spot-001'],
       ['tst-linux64', 'ami-tst', 'tst-001'],
     ]);
+  });
+});
+
+describe('plan: spread while no spot offer is open', () => {
+  // No spot price known (or a max price that is a share of an unknown on-demand price): spot has no
+  // offer, and the spread's even share is over the on-demand offers a fallback would use.
+  const noSpot = { spread: '50%', spot: { fallbackAfter: 300 }, onDemand: { max: 4 } };
+
+  it('on-demand fallback keeps to the spread cap', () => {
+    const s = snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } } });
+    const l = launches(plan(s, [policy(noSpot)], 'releng'));
+    expect(l.map((a) => a.lifecycle)).to.deep.equal(['on-demand', 'on-demand']);
+    expect(new Set(l.map((a) => `${a.az} ${a.instanceType}`)).size, 'two offers').to.equal(2);
+  });
+
+  it('scale-down takes the crowded offer first', () => {
+    const crowded = [instance({ launchTime: T0 - 7200_000 }), instance({ launchTime: T0 - 7100_000 }), instance({ launchTime: T0 - 7000_000 })];
+    const newest = instance({ az: 'us-east-1c', subnetId: 'subnet-c', instanceType: 'm5.xlarge', launchTime: T0 - 600_000 });
+    const s = snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: [], instances: [...crowded, newest] });
+    const t = terminations(plan(s, [policy(noSpot)], 'releng'));
+    expect(t.map((a) => a.instanceId).sort()).to.deep.equal([crowded[1]?.id, crowded[2]?.id].sort());
   });
 });

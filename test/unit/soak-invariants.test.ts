@@ -15,7 +15,7 @@ import { checkOwnership } from '../../src/sim/soak/invariants/ownership.js';
 import { checkPoolMax } from '../../src/sim/soak/invariants/pool-max.js';
 import { checkResends } from '../../src/sim/soak/invariants/resend.js';
 import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
-import { checkSpread, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
+import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
 import { type InstanceFact, allowance, clampedDesired } from '../../src/sim/soak/invariants/types.js';
 
 const FLEET = 'releng';
@@ -267,6 +267,17 @@ describe('soak invariant: spread respected once settled', () => {
     expect(checkSpread({ pool: 'bld', spread: half, scaleDown: 'none', desired: 4, live: crowded, settled: true, offers: 3, max: 10 })).to.deep.equal([]);
   });
 
+  it('knows when fleet may have had no spot offer: a max price that is a share of an on-demand price the Price List did not give', () => {
+    const share = { spot: { maxPrice: { kind: 'percent', value: 70 } } } as const;
+    const now = 1_000 * 60_000;
+    expect(spotUnpriced(share, now - 5 * 60_000, now), 'failed 5 minutes ago').to.equal(true);
+    expect(spotUnpriced(share, now - LIST_PRICE_GAP_MS, now), 'asked again since').to.equal(false);
+    expect(spotUnpriced(share, Number.NEGATIVE_INFINITY, now), 'never failed').to.equal(false);
+    expect(spotUnpriced({ ...share, onDemandPrice: 0.2 }, now - 60_000, now), 'the policy names its own price').to.equal(false);
+    expect(spotUnpriced({ spot: { maxPrice: { kind: 'percent', value: 100 } } }, now - 60_000, now), '100%: no cap of its own').to.equal(false);
+    expect(spotUnpriced({ spot: { maxPrice: { kind: 'dollars', value: 0.1 } } }, now - 60_000, now), 'dollars').to.equal(false);
+  });
+
   it('counts a replaced instance and its replacement once', () => {
     const target = vm({ az: 'us-east-1a', ami: 'ami-old' });
     const live = [target, vm({ az: 'us-east-1a', replaces: target.id }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
@@ -275,25 +286,32 @@ describe('soak invariant: spread respected once settled', () => {
 });
 
 describe('soak invariant: the journal never keeps a refused launch', () => {
-  const pending = [{ clientToken: 'fleet-tok', name: 'bld-001', pool: 'bld' }];
+  const pending = [{ clientToken: 'fleet-tok', name: 'bld-001', pool: 'bld', requestedAt: 140 }];
+  const visibilityTimeoutMs = 1000;
   const refused = (process: string): Map<string, TokenHistory> => new Map([['fleet-tok', { succeeded: false, lastRefusal: { t: 150, code: 'InsufficientInstanceCapacity', process } }]]);
   const cycle = (overrides: Partial<CycleRecord>): CycleRecord => ({ process: 'a#1', start: 100, end: 200, completed: true, mutated: true, ...overrides });
 
   it('fires when the cycle that got the refusal ended normally and kept it', () => {
-    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({})] }))).to.deep.equal(['journal-keeps-refused']);
+    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({})], visibilityTimeoutMs }))).to.deep.equal(['journal-keeps-refused']);
   });
 
   it('stays quiet when the process that got the refusal died before it could write, and nothing acted since', () => {
-    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400, mutated: false })] })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400, mutated: false })], visibilityTimeoutMs })).to.deep.equal([]);
   });
 
-  it('fires once a later cycle that changed something ended normally with it still there', () => {
-    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), cycle({ process: 'a#2', start: 300, end: 400 })] }))).to.deep.equal(['journal-keeps-refused']);
+  it('stays quiet while a refusal no process heard is held as unanswered (its pool above desired), until fleet gives up on it', () => {
+    const later = cycle({ process: 'a#2', start: 300, end: 400 });
+    expect(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), later], visibilityTimeoutMs })).to.deep.equal([]);
+  });
+
+  it('fires once a cycle that changed something ended normally past the visibility timeout with it still there', () => {
+    const late = cycle({ process: 'a#3', start: 140 + visibilityTimeoutMs + 60, end: 140 + visibilityTimeoutMs + 120 });
+    expect(invariants(checkJournal({ pending, tokens: refused('a#1'), cycles: [cycle({ completed: false }), late], visibilityTimeoutMs }))).to.deep.equal(['journal-keeps-refused']);
   });
 
   it('stays quiet for a launch EC2 carried out (even with its answer lost) and for tokens never refused', () => {
-    expect(checkJournal({ pending, tokens: new Map([['fleet-tok', { succeeded: true }]]), cycles: [cycle({})] })).to.deep.equal([]);
-    expect(checkJournal({ pending, tokens: new Map(), cycles: [cycle({})] })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: new Map([['fleet-tok', { succeeded: true }]]), cycles: [cycle({})], visibilityTimeoutMs })).to.deep.equal([]);
+    expect(checkJournal({ pending, tokens: new Map(), cycles: [cycle({})], visibilityTimeoutMs })).to.deep.equal([]);
   });
 });
 

@@ -23,7 +23,7 @@ import { checkOwnership } from './invariants/ownership.js';
 import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
-import { checkSpread } from './invariants/spread.js';
+import { checkSpread, spotUnpriced } from './invariants/spread.js';
 import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
@@ -112,6 +112,8 @@ export class Judge {
   private readonly warned = new Set<string>();
   /** when takeovers were under way, as [from, to] */
   private readonly takeovers: [number, number][] = [];
+  /** when the Price List API last failed to answer */
+  private listPriceFailedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly cloud: SimCloud,
@@ -119,6 +121,7 @@ export class Judge {
     private readonly ledger: Ledger,
     private readonly inputs: SoakInputs,
     private readonly windows: FaultWindows,
+    private readonly visibilityTimeoutMs: number,
   ) {}
 
   private facts(): InstanceFact[] {
@@ -151,6 +154,7 @@ export class Judge {
     if (report.takeover) this.takeovers.push([frame.t0, facts.t1]);
     this.ledger.sentBy(report.sent);
     this.ledger.answered(facts.calls);
+    for (const c of facts.calls) if (c.action === 'GetProducts' && c.result !== 'ok') this.listPriceFailedAt = Math.max(this.listPriceFailedAt, c.t);
     const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts, report))];
     this.ledger.rememberParams(facts.runCalls);
     this.ledger.handedOut(report.deliveries);
@@ -207,7 +211,7 @@ export class Judge {
         liveBefore: frame.liveBefore,
         desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
       }),
-      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles }),
+      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles, visibilityTimeoutMs: this.visibilityTimeoutMs }),
       ...checkCycleErrors(report.ends),
       ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, excused: (from, to) => this.queueExcused(from, to) }),
       ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
@@ -225,9 +229,11 @@ export class Judge {
     const pairBudget = allowance(p.freshness.retireBudget, asked.high) + allowance(p.onDemand.replaceBudget, asked.high) + allowance(p.rebalance.budget, asked.high) + canaries;
     const desired = clampedDesired(p, this.inputs.desired);
     // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
-    // process killed, could not act on the spread).
+    // process killed, could not act on the spread). Nor could it while its spot max price is a share
+    // of an on-demand price it may not have: no spot offer is open to fleet then, whatever the cloud's.
     const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
-    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted);
+    const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
+    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted || unpriced);
     return [
       ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length, liveAfter, asked, pairBudget, drained: facts.drained, warned: this.warned }),
       ...checkRunningCapacity({
@@ -277,11 +283,11 @@ export class Judge {
   }
 
   /** The pending launches in reconciler.json as stored. */
-  private journal(): { clientToken: string; name: string; pool: string }[] {
+  private journal(): { clientToken: string; name: string; pool: string; requestedAt: number }[] {
     const body = this.cloud.objects.peek(SOAK_BUCKET, `${STATE_PREFIX}reconciler.json`)?.body;
     if (body === undefined) return [];
-    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] } }[] };
-    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(',') }));
+    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] }; requestedAt: number }[] };
+    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(','), requestedAt: l.requestedAt }));
   }
 
   private ownerOf(id: string): string | undefined {

@@ -147,7 +147,7 @@ class Soak {
     this.foreignInstances();
     this.operator = new Operator(this.cloud, config.state);
     this.track(this.operator.process);
-    this.judge = new Judge(this.cloud, () => this.policies, this.ledger, this.inputs, this.windows);
+    this.judge = new Judge(this.cloud, () => this.policies, this.ledger, this.inputs, this.windows, config.visibilityTimeout * 1000);
     this.replicas = [this.newReplica()];
   }
 

@@ -1,4 +1,4 @@
-import type { Budget, ScaleDown, Spread } from '../../../domain/policy.js';
+import type { Budget, PoolPolicy, ScaleDown, Spread } from '../../../domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
 export interface SpreadInput {
@@ -50,4 +50,21 @@ export function checkSpread(input: SpreadInput): Finding[] {
 
 function describe(b: Budget): string {
   return b.kind === 'count' ? String(b.value) : `${b.value}%`;
+}
+
+/**
+ * How long after a failed Price List call fleet may still lack on-demand prices: a process asks again
+ * only after 15 minutes (src/service/price-cache.ts), and one that started in the outage has none.
+ */
+export const LIST_PRICE_GAP_MS = 16 * 60_000;
+
+/**
+ * Whether fleet may have had no spot offer to launch in at `now`: the pool's spot max price is a share
+ * of the on-demand price, the policy names no `onDemandPrice`, and the Price List API failed lately
+ * (SPEC: such offers are skipped). The spread cannot be repaired then; only on-demand can launch.
+ */
+export function spotUnpriced(policy: { readonly spot: Pick<PoolPolicy['spot'], 'maxPrice'>; readonly onDemandPrice?: number }, listPriceFailedAt: number, now: number): boolean {
+  const max = policy.spot.maxPrice;
+  const needsListPrice = max.kind === 'percent' && max.value < 100 && policy.onDemandPrice === undefined;
+  return needsListPrice && now - listPriceFailedAt < LIST_PRICE_GAP_MS;
 }
