@@ -364,9 +364,11 @@ function priceMoves(step: Step, budget: number): void {
     })
     .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
   let moved = 0;
+  // The ledger's occupancy, kept in step with each move rather than derived again for every candidate.
+  let ledgerOccupancy = ledger.occupancy();
   for (const { m, s } of held) {
     if (moved >= count) break;
-    const occupancy = ledger.occupancy();
+    const occupancy = new Map(ledgerOccupancy);
     occupancy.set(spreadKey(m), (occupancy.get(spreadKey(m)) ?? 1) - 1);
     const [best] = allocate(candidates.filter((o) => spreadKey(o) !== spreadKey(m)), 1, occupancy, step.spreadCap);
     if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
@@ -375,6 +377,8 @@ function priceMoves(step: Step, budget: number): void {
       reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
       replaces: m.key,
     });
+    // m now counts where its replacement is placed: exactly what the trial occupancy holds.
+    ledgerOccupancy = occupancy;
     moved++;
   }
 }
