@@ -13,6 +13,7 @@ import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, PoolLedger } from './ledger.js';
+import { memoize, memoizeByTwo } from './memo.js';
 
 export interface PoolContext extends PlacementInput {
   readonly fleet: string;
@@ -88,16 +89,16 @@ export function planPool(ctx: PoolContext): PoolPlan {
     ctx,
     ledger,
     notes: [],
-    status: (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
-    unitPrice: (i) => {
+    status: memoizeByTwo((m) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images)),
+    unitPrice: memoize(offerOf, (i) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
       return price === undefined ? undefined : price / weightOf(i.instanceType);
-    },
-    score: (m) => {
+    }),
+    score: memoize(offerOf, (m) => {
       const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
       const cap = spotPriceCap(policy, onDemand) ?? onDemand;
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
-    },
+    }),
     spot,
     // A spread the offers open now cannot honour would leave the pool short: each may then hold an
     // even share. An automatic spread counts only offers priced close to the best.
@@ -113,6 +114,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
   if (shortfall.shortfallSince === undefined && ledger.size() <= ctx.desired) replaceStep(step);
   return finish(step, shortfall, scaleDown);
 }
+
+/** An offer (region, zone, type, lifecycle) as the key of the plan's memos of prices and scores. */
+const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>) => `${m.region} ${m.az} ${m.instanceType} ${m.lifecycle}`;
 
 /**
  * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
