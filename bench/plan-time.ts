@@ -1,5 +1,5 @@
 // How long plan() takes at 1k, 10k and 100k instances, on its own: npm run bench:plan
-// (node --expose-gc --import tsx bench/plan-time.ts [--sizes 1000,10000,100000] [--out FILE]).
+// (node --expose-gc --import tsx bench/plan-time.ts [--sizes 1000,10000,100000] [--runs N] [--out FILE]).
 // Wall-clock on this machine over the generated snapshots of bench/scale/snapshot.ts (100 pools ×
 // 3 regions) and the CPU time they took; a benchmark, not a test: it writes its figures to
 // bench/results/plan-time.json.
@@ -17,8 +17,8 @@ import { scaleWorld } from './scale/snapshot.js';
 
 const DEFAULT_SIZES = [1_000, 10_000, 100_000];
 const DEFAULT_OUT = fileURLToPath(new URL('./results/plan-time.json', import.meta.url));
-/** Timed runs per size, after one warm-up: more where a run is quick. */
-const runsFor = (size: number) => (size <= 1_000 ? 21 : size <= 10_000 ? 11 : 7);
+/** Timed runs per size (--runs, or more where a run is quick), after one warm-up. */
+const runsFor = (size: number) => Number(option('--runs') ?? 0) || (size <= 1_000 ? 21 : size <= 10_000 ? 11 : 7);
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function option(name: string): string | undefined {
