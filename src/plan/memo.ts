@@ -1,7 +1,7 @@
 /**
  * `compute` remembered by key: within one plan an offer's price or score and an image's status never
- * change, so each is looked up once however many instances share it. A new memo per plan keeps
- * plan() pure: nothing outlives the call.
+ * change, so each is looked up once however many instances share it. Each pool's planning makes its
+ * own memos, so plan() stays pure: nothing outlives the call.
  */
 export function memoize<A, T>(keyOf: (a: A) => string, compute: (a: A) => T): (a: A) => T {
   const known = new Map<string, T>();
