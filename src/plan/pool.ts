@@ -13,6 +13,7 @@ import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, PoolLedger } from './ledger.js';
+import { memoize, memoizeByTwo } from './memo.js';
 
 export interface PoolContext extends PlacementInput {
   readonly fleet: string;
@@ -88,16 +89,16 @@ export function planPool(ctx: PoolContext): PoolPlan {
     ctx,
     ledger,
     notes: [],
-    status: (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
-    unitPrice: (i) => {
+    status: memoizeByTwo((m) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images)),
+    unitPrice: memoize(offerOf, (i) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
       return price === undefined ? undefined : price / weightOf(i.instanceType);
-    },
-    score: (m) => {
+    }),
+    score: memoize(offerOf, (m) => {
       const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
       const cap = spotPriceCap(policy, onDemand) ?? onDemand;
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
-    },
+    }),
     spot,
     spreadCap: spreadCap(policy.spread, ctx.desired, offersOpen(ctx, spot)),
   };
@@ -111,6 +112,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
   if (shortfall.shortfallSince === undefined && ledger.size() <= ctx.desired) replaceStep(step);
   return finish(step, shortfall, scaleDown);
 }
+
+/** An offer (region, zone, type, lifecycle) as the key of the plan's memos of prices and scores. */
+const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>) => `${m.region} ${m.az} ${m.instanceType} ${m.lifecycle}`;
 
 /**
  * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
@@ -362,9 +366,11 @@ function priceMoves(step: Step, budget: number): void {
     })
     .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
   let moved = 0;
+  // The ledger's occupancy, kept in step with each move rather than derived again for every candidate.
+  let ledgerOccupancy = ledger.occupancy();
   for (const { m, s } of held) {
     if (moved >= count) break;
-    const occupancy = ledger.occupancy();
+    const occupancy = new Map(ledgerOccupancy);
     occupancy.set(spreadKey(m), (occupancy.get(spreadKey(m)) ?? 1) - 1);
     const [best] = allocate(candidates.filter((o) => spreadKey(o) !== spreadKey(m)), 1, occupancy, step.spreadCap);
     if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
@@ -373,6 +379,8 @@ function priceMoves(step: Step, budget: number): void {
       reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
       replaces: m.key,
     });
+    // m now counts where its replacement is placed: exactly what the trial occupancy holds.
+    ledgerOccupancy = occupancy;
     moved++;
   }
 }

@@ -9,7 +9,17 @@ export function isValidNameTemplate(template: string): boolean {
 }
 
 export function formatName(template: string, slot: number): string {
-  return template.replace(NUMBER_PLACEHOLDER, (_, ns: string) => String(slot).padStart(ns.length, '0'));
+  return nameFormat(template)(slot);
+}
+
+/** The template read once: slot → name, for callers that format many names of one template. */
+function nameFormat(template: string): (slot: number) => string {
+  const match = NUMBER_PLACEHOLDER.exec(template);
+  if (!match) return () => template;
+  const prefix = template.slice(0, match.index);
+  const suffix = template.slice(match.index + match[0].length);
+  const width = (match[1] as string).length;
+  return (slot) => `${prefix}${String(slot).padStart(width, '0')}${suffix}`;
 }
 
 /** The slot number a name holds under this template, or undefined if it is not one of its names. */
@@ -26,8 +36,9 @@ export function slotOf(template: string, name: string): number | undefined {
 /** The `count` lowest free names, skipping every name in `taken`. */
 export function allocateNames(template: string, taken: ReadonlySet<string>, count: number): string[] {
   const names: string[] = [];
+  const format = nameFormat(template);
   for (let slot = 1; names.length < count; slot++) {
-    const name = formatName(template, slot);
+    const name = format(slot);
     if (!taken.has(name)) names.push(name);
   }
   return names;

@@ -8,13 +8,15 @@ export class PriceBook {
   /** per offer, oldest first */
   private readonly spotHistory = new Map<string, SpotPrice[]>();
   private readonly spikes = new Map<string, number[]>();
+  /** product description as asked → as EC2 names it; a handful per snapshot, asked for on every lookup */
+  private readonly descriptions = new Map<string, string>();
 
   constructor(
     spotPrices: readonly SpotPrice[],
     private readonly onDemandPrices: Readonly<Record<string, number>>,
   ) {
     for (const p of spotPrices) {
-      const key = PriceBook.spotKey(p.region, p.az, p.instanceType, p.productDescription);
+      const key = this.spotKey(p.region, p.az, p.instanceType, p.productDescription);
       const points = this.spotHistory.get(key);
       if (points) points.push(p);
       else this.spotHistory.set(key, [p]);
@@ -22,13 +24,22 @@ export class PriceBook {
     for (const points of this.spotHistory.values()) points.sort((a, b) => a.timestamp - b.timestamp);
   }
 
-  private static spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
-    return `${region}:${az}:${instanceType}:${normaliseProductDescription(productDescription)}`;
+  private spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
+    return `${region}:${az}:${instanceType}:${this.normalised(productDescription)}`;
+  }
+
+  private normalised(productDescription: string): string {
+    let known = this.descriptions.get(productDescription);
+    if (known === undefined) {
+      known = normaliseProductDescription(productDescription);
+      this.descriptions.set(productDescription, known);
+    }
+    return known;
   }
 
   /** The latest spot price. */
   spot(region: string, az: string, instanceType: string, productDescription: string): number | undefined {
-    return this.spotHistory.get(PriceBook.spotKey(region, az, instanceType, productDescription))?.at(-1)?.price;
+    return this.spotHistory.get(this.spotKey(region, az, instanceType, productDescription))?.at(-1)?.price;
   }
 
   /**
@@ -36,7 +47,7 @@ export class PriceBook {
    * [from, to]: the start of each run of prices above it.
    */
   spotSpikes(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number, cap: number): number[] {
-    const key = PriceBook.spotKey(region, az, instanceType, productDescription);
+    const key = this.spotKey(region, az, instanceType, productDescription);
     const memo = `${key}|${from}|${to}|${cap}`;
     const known = this.spikes.get(memo);
     if (known) return known;
@@ -55,7 +66,7 @@ export class PriceBook {
 
   /** The Pricing API's figure, or the policy's own `onDemandPrice`, or undefined. */
   onDemand(policy: PoolPolicy, region: string, instanceType: string): number | undefined {
-    const listed = this.onDemandPrices[onDemandKey(region, instanceType, normaliseProductDescription(policy.productDescription))];
+    const listed = this.onDemandPrices[onDemandKey(region, instanceType, this.normalised(policy.productDescription))];
     return listed ?? policy.onDemandPrice;
   }
 

@@ -4,19 +4,27 @@ import type { Instance } from '../domain/types.js';
 /**
  * Order in which surplus instances leave: on-demand first, then by `rank` (lower first: e.g. those on
  * an outdated image, then those crowding an offer past the spread cap), then the most expensive per
- * unit of weight (unknown prices last), then the newest.
+ * unit of weight (unknown prices last), then the newest. Rank and price are looked up once per
+ * instance, not once per comparison.
  */
 export function terminationOrder(instances: readonly Instance[], unitPrice: (i: Instance) => number | undefined, rank: (i: Instance) => number = () => 0): Instance[] {
-  return [...instances].sort((a, b) => {
-    if (a.lifecycle !== b.lifecycle) return a.lifecycle === 'on-demand' ? -1 : 1;
-    const ra = rank(a);
-    const rb = rank(b);
-    if (ra !== rb) return ra - rb;
-    const pa = unitPrice(a) ?? Number.NEGATIVE_INFINITY;
-    const pb = unitPrice(b) ?? Number.NEGATIVE_INFINITY;
-    if (pa !== pb) return pb - pa;
-    return b.launchTime - a.launchTime || a.id.localeCompare(b.id);
-  });
+  const keyed = instances.map((instance): LeaveKeys => ({ instance, rank: rank(instance), price: unitPrice(instance) ?? Number.NEGATIVE_INFINITY }));
+  return keyed.sort(leavesFirst).map((k) => k.instance);
+}
+
+/** What the termination order compares, computed once per instance. */
+interface LeaveKeys {
+  readonly instance: Instance;
+  readonly rank: number;
+  /** per unit of weight; unknown is -Infinity, so it leaves last */
+  readonly price: number;
+}
+
+function leavesFirst(a: LeaveKeys, b: LeaveKeys): number {
+  if (a.instance.lifecycle !== b.instance.lifecycle) return a.instance.lifecycle === 'on-demand' ? -1 : 1;
+  if (a.rank !== b.rank) return a.rank - b.rank;
+  if (a.price !== b.price) return b.price - a.price;
+  return b.instance.launchTime - a.instance.launchTime || a.instance.id.localeCompare(b.instance.id);
 }
 
 /**
