@@ -47,6 +47,10 @@ export class PoolLedger {
   private readonly leaving = new Map<string, Departure>();
   private readonly planned: Placement[] = [];
   private readonly byId: ReadonlyMap<string, Member>;
+  // Derived views, asked for many times per step: kept until the next leave() or add() changes them.
+  // Callers get the cached array or map itself, never changed in place, so a view taken earlier stays as it was.
+  private stayingView?: readonly Member[];
+  private pairsView?: ReadonlyMap<string, Member | Placement>;
 
   constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
     const members: Member[] = [];
@@ -65,7 +69,10 @@ export class PoolLedger {
   }
 
   leave(member: Member, reason: string, terminate = true): void {
-    if (!this.leaving.has(member.key)) this.leaving.set(member.key, { reason, terminate });
+    if (this.leaving.has(member.key)) return;
+    this.leaving.set(member.key, { reason, terminate });
+    this.stayingView = undefined;
+    this.pairsView = undefined;
   }
 
   isLeaving(member: Member): boolean {
@@ -80,6 +87,7 @@ export class PoolLedger {
 
   add(placement: Placement): void {
     this.planned.push(placement);
+    this.pairsView = undefined;
   }
 
   placements(): readonly Placement[] {
@@ -91,15 +99,21 @@ export class PoolLedger {
   }
 
   /** Members that stay. */
-  staying(): Member[] {
-    return this.members.filter((m) => !this.leaving.has(m.key));
+  staying(): readonly Member[] {
+    this.stayingView ??= this.members.filter((m) => !this.leaving.has(m.key));
+    return this.stayingView;
   }
 
   /**
    * Open replacement pairs, target id → its replacement: both staying, the replacement counting (a
    * replacement that leaves, or whose image is drained, closes its pair: the target is a worker again).
    */
-  openPairs(): Map<string, Member | Placement> {
+  openPairs(): ReadonlyMap<string, Member | Placement> {
+    this.pairsView ??= this.findPairs();
+    return this.pairsView;
+  }
+
+  private findPairs(): Map<string, Member | Placement> {
     const pairs = new Map<string, Member | Placement>();
     const open = (target: string | undefined, replacement: Member | Placement) => {
       if (target === undefined || pairs.has(target)) return;
@@ -135,7 +149,7 @@ export class PoolLedger {
   }
 
   /** Staying instance members in no open pair, as target or as replacement. */
-  unpaired(): Member[] {
+  unpaired(): readonly Member[] {
     const pairs = this.openPairs();
     const replacements = new Set([...pairs.values()].flatMap((r) => ('key' in r ? [r.key] : [])));
     return this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
