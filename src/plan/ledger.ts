@@ -22,7 +22,11 @@ export interface Member {
    * the drain budget, a launch there may land; both still take room, and a launch's name stays reserved)
    */
   readonly counts: boolean;
+  /** the offer (zone × type) it occupies for the spread cap: `spreadKey()`, worked out once */
+  readonly spread: string;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A launch the plan adds: an offer (with its image) and why. */
 export interface Placement {
@@ -54,15 +58,20 @@ export class PoolLedger {
 
   constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
     const members: Member[] = [];
+    // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      members.push({ key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, ...(i.replaces ? { replaces: i.replaces } : {}), counts: !drained.has(i.ami) });
+      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadKey(i) };
+      if (i.replaces) m.replaces = i.replaces;
+      members.push(m);
     }
     for (const p of pending) {
-      members.push({
+      const m: Mutable<Member> = {
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, ...(p.replaces ? { replaces: p.replaces } : {}), counts: !drained.has(p.ami),
-      });
+        pending: p, counts: !drained.has(p.ami), spread: spreadKey(p),
+      };
+      if (p.replaces) m.replaces = p.replaces;
+      members.push(m);
     }
     this.members = members;
     this.byId = new Map(members.filter((m) => m.instance).map((m) => [m.key, m]));
@@ -142,9 +151,9 @@ export class PoolLedger {
   occupancy(): Map<string, number> {
     const targets = new Set(this.openPairs().keys());
     const occupancy = new Map<string, number>();
-    const add = (o: { az: string; instanceType: string }) => occupancy.set(spreadKey(o), (occupancy.get(spreadKey(o)) ?? 0) + 1);
-    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m);
-    for (const p of this.planned) add(p.offer);
+    const add = (key: string) => occupancy.set(key, (occupancy.get(key) ?? 0) + 1);
+    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m.spread);
+    for (const p of this.planned) add(spreadKey(p.offer));
     return occupancy;
   }
 
