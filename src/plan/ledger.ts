@@ -22,7 +22,11 @@ export interface Member {
    * the drain budget, a launch there may land; both still take room, and a launch's name stays reserved)
    */
   readonly counts: boolean;
+  /** the offer (zone × type) it occupies for the spread cap: `spreadKey()`, worked out once */
+  readonly spread: string;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A launch the plan adds: an offer (with its image) and why. */
 export interface Placement {
@@ -47,25 +51,37 @@ export class PoolLedger {
   private readonly leaving = new Map<string, Departure>();
   private readonly planned: Placement[] = [];
   private readonly byId: ReadonlyMap<string, Member>;
+  // Derived views, asked for many times per step: kept until the next leave() or add() changes them.
+  // Callers get the cached array or map itself, never changed in place, so a view taken earlier stays as it was.
+  private stayingView?: readonly Member[];
+  private pairsView?: ReadonlyMap<string, Member | Placement>;
 
   constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
     const members: Member[] = [];
+    // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      members.push({ key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, ...(i.replaces ? { replaces: i.replaces } : {}), counts: !drained.has(i.ami) });
+      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadKey(i) };
+      if (i.replaces) m.replaces = i.replaces;
+      members.push(m);
     }
     for (const p of pending) {
-      members.push({
+      const m: Mutable<Member> = {
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, ...(p.replaces ? { replaces: p.replaces } : {}), counts: !drained.has(p.ami),
-      });
+        pending: p, counts: !drained.has(p.ami), spread: spreadKey(p),
+      };
+      if (p.replaces) m.replaces = p.replaces;
+      members.push(m);
     }
     this.members = members;
     this.byId = new Map(members.filter((m) => m.instance).map((m) => [m.key, m]));
   }
 
   leave(member: Member, reason: string, terminate = true): void {
-    if (!this.leaving.has(member.key)) this.leaving.set(member.key, { reason, terminate });
+    if (this.leaving.has(member.key)) return;
+    this.leaving.set(member.key, { reason, terminate });
+    this.stayingView = undefined;
+    this.pairsView = undefined;
   }
 
   isLeaving(member: Member): boolean {
@@ -80,6 +96,7 @@ export class PoolLedger {
 
   add(placement: Placement): void {
     this.planned.push(placement);
+    this.pairsView = undefined;
   }
 
   placements(): readonly Placement[] {
@@ -91,15 +108,21 @@ export class PoolLedger {
   }
 
   /** Members that stay. */
-  staying(): Member[] {
-    return this.members.filter((m) => !this.leaving.has(m.key));
+  staying(): readonly Member[] {
+    this.stayingView ??= this.members.filter((m) => !this.leaving.has(m.key));
+    return this.stayingView;
   }
 
   /**
    * Open replacement pairs, target id → its replacement: both staying, the replacement counting (a
    * replacement that leaves, or whose image is drained, closes its pair: the target is a worker again).
    */
-  openPairs(): Map<string, Member | Placement> {
+  openPairs(): ReadonlyMap<string, Member | Placement> {
+    this.pairsView ??= this.findPairs();
+    return this.pairsView;
+  }
+
+  private findPairs(): Map<string, Member | Placement> {
     const pairs = new Map<string, Member | Placement>();
     const open = (target: string | undefined, replacement: Member | Placement) => {
       if (target === undefined || pairs.has(target)) return;
@@ -128,14 +151,14 @@ export class PoolLedger {
   occupancy(): Map<string, number> {
     const targets = new Set(this.openPairs().keys());
     const occupancy = new Map<string, number>();
-    const add = (o: { az: string; instanceType: string }) => occupancy.set(spreadKey(o), (occupancy.get(spreadKey(o)) ?? 0) + 1);
-    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m);
-    for (const p of this.planned) add(p.offer);
+    const add = (key: string) => occupancy.set(key, (occupancy.get(key) ?? 0) + 1);
+    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m.spread);
+    for (const p of this.planned) add(spreadKey(p.offer));
     return occupancy;
   }
 
   /** Staying instance members in no open pair, as target or as replacement. */
-  unpaired(): Member[] {
+  unpaired(): readonly Member[] {
     const pairs = this.openPairs();
     const replacements = new Set([...pairs.values()].flatMap((r) => ('key' in r ? [r.key] : [])));
     return this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));

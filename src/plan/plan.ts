@@ -1,12 +1,10 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { PendingLaunch, PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
-import { groupBy } from '../domain/group-by.js';
-import type { Instance } from '../domain/types.js';
+import type { PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
 import { type PoolReport, planPool } from './pool.js';
-import { establishedFacts, rolloutsOf, trialFacts } from './rollouts.js';
+import { establishedFacts, poolGroups, rolloutsOf, trialFacts } from './rollouts.js';
 
 export interface Plan {
   readonly actions: readonly Action[];
@@ -38,9 +36,8 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   }
   const images = new ImageIndex(snapshot.images, snapshot.drained);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
-  const rollouts = rolloutsOf(snapshot, policies, images);
-  const instancesByPool = groupBy(snapshot.instances, (i: Instance) => i.pool);
-  const pendingByPool = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => p.pool);
+  const groups = poolGroups(snapshot);
+  const rollouts = rolloutsOf(snapshot, policies, images, groups);
   const unobserved = new Set(snapshot.unobservedRegions ?? []);
 
   const launches: Action[] = [];
@@ -60,8 +57,8 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
       ...(snapshot.interruptions ? { interruptions: snapshot.interruptions } : {}),
-      instances: instancesByPool.get(policy.pool) ?? [],
-      pending: pendingByPool.get(policy.pool) ?? [],
+      instances: groups.instances.get(policy.pool) ?? [],
+      pending: groups.pending.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
       ...(snapshot.events ? { events: snapshot.events } : {}),

@@ -6,7 +6,7 @@ import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
 import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, offerScore, spreadCap, spreadKey } from '../policy/placement.js';
+import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
@@ -121,7 +121,9 @@ const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>
  *    warning): it no longer counts, so its replacement is launched now, and its offer is kept out.
  */
 function warningStep({ ctx, ledger }: Step): void {
-  const warned = ctx.events?.warned ?? {};
+  const warned = ctx.events?.warned;
+  // Most cycles hear of no warning: then there is nothing to look up for each member.
+  if (warned === undefined || Object.keys(warned).length === 0) return;
   for (const m of ledger.staying()) {
     const fact = m.instance ? warned[m.instance.id] : undefined;
     if (fact) ledger.leave(m, `spot interruption warning at ${new Date(fact.at).toISOString()}: EC2 reclaims it`, false);
@@ -257,7 +259,7 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
     const candidate = rollout.candidate;
     if (!candidate || rollout.canaryRoom <= 0 || placed >= wanted) continue;
     if (ledger.members.some((m) => m.region === rollout.region && m.ami !== candidate.id)) continue;
-    const here = candidateOffers(ctx, 'spot', (region) => (region === rollout.region ? candidate : undefined)).offers;
+    const here = withImage(step.spot.offers, rollout.region, candidate);
     placed += place(step, here, Math.min(rollout.canaryRoom, wanted - placed), () => `${reason}; canary of ${candidate.id}`);
   }
   return placed;
@@ -317,7 +319,7 @@ function canaryReplacements(step: Step): void {
       .unpaired()
       .filter((m) => m.region === rollout.region && m.ami !== candidate.id && status(m) !== 'drained')
       .sort((a, b) => Number(status(b) === 'outdated') - Number(status(a) === 'outdated') || byLaunch(a, b));
-    const canaryOffers = candidateOffers(ctx, 'spot', (region) => (region === rollout.region ? candidate : undefined)).offers;
+    const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
     replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
 }

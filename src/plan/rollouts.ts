@@ -2,28 +2,44 @@ import type { PoolPolicy } from '../domain/policy.js';
 import type { PendingLaunch, Snapshot, Trial } from '../domain/snapshot.js';
 import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
-import { ImageIndex, poolRegionKey } from '../policy/images.js';
-import { type Rollout, type RolloutInput, rolloutKey, rolloutOf, trustedImage } from '../policy/rollout.js';
+import { ImageIndex } from '../policy/images.js';
+import { type Provenance, type Rollout, type RolloutInput, provenance, rolloutKey, rolloutOf } from '../policy/rollout.js';
+
+/** A snapshot's instances and unconfirmed launches grouped by pool, once per plan. */
+export interface PoolGroups {
+  readonly instances: ReadonlyMap<string, readonly Instance[]>;
+  readonly pending: ReadonlyMap<string, readonly PendingLaunch[]>;
+}
+
+export function poolGroups(snapshot: Snapshot): PoolGroups {
+  return { instances: groupBy(snapshot.instances, (i: Instance) => i.pool), pending: groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => p.pool) };
+}
 
 /** Every pool's rollout in every managed region it uses, from one snapshot: pool → region → rollout. */
-export function rolloutsOf(snapshot: Snapshot, policies: readonly PoolPolicy[], images = new ImageIndex(snapshot.images, snapshot.drained)): Map<string, Map<string, Rollout>> {
-  const instances = groupBy(snapshot.instances, (i: Instance) => poolRegionKey(i.pool, i.region));
-  const pending = groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => poolRegionKey(p.pool, p.region));
+export function rolloutsOf(
+  snapshot: Snapshot,
+  policies: readonly PoolPolicy[],
+  images = new ImageIndex(snapshot.images, snapshot.drained),
+  groups: PoolGroups = poolGroups(snapshot),
+): Map<string, Map<string, Rollout>> {
   const out = new Map<string, Map<string, Rollout>>();
   for (const policy of policies) {
-    const inputs = new Map<string, RolloutInput>();
+    // Grouped by region within the pool: a pool's share of the snapshot, not the whole of it.
+    const instances = groupBy(groups.instances.get(policy.pool) ?? [], (i: Instance) => i.region);
+    const pending = groupBy(groups.pending.get(policy.pool) ?? [], (p: PendingLaunch) => p.region);
+    const inputs = new Map<string, { input: RolloutInput; proof: Provenance }>();
     for (const region of Object.keys(policy.regions)) {
       if (!snapshot.regions.includes(region)) continue;
-      const key = poolRegionKey(policy.pool, region);
-      inputs.set(region, {
-        policy, region, images, established: snapshot.established ?? {}, instances: instances.get(key) ?? [], pending: pending.get(key) ?? [],
+      const input: RolloutInput = {
+        policy, region, images, established: snapshot.established ?? {}, instances: instances.get(region) ?? [], pending: pending.get(region) ?? [],
         now: snapshot.now, undrainedAt: snapshot.undrainedAt ?? {}, trials: snapshot.trials ?? {}, terminatedByFleet: snapshot.terminatedByFleet,
-      });
+      };
+      inputs.set(region, { input, proof: provenance(input) });
     }
     // Regions where the pool has proved an image: elsewhere, a new image goes on trial even with nothing proved.
-    const proved = new Set([...inputs].filter(([, input]) => trustedImage(input) !== undefined).map(([region]) => region));
+    const proved = new Set([...inputs].filter(([, { proof }]) => proof.trusted !== undefined).map(([region]) => region));
     const regions = new Map<string, Rollout>();
-    for (const [region, input] of inputs) regions.set(region, rolloutOf({ ...input, provedElsewhere: [...proved].some((r) => r !== region) }));
+    for (const [region, { input, proof }] of inputs) regions.set(region, rolloutOf({ ...input, provedElsewhere: [...proved].some((r) => r !== region) }, proof));
     out.set(policy.pool, regions);
   }
   return out;

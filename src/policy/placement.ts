@@ -89,8 +89,13 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
           skipped.add(`spot ${type} in ${subnet.az}: $${price} above max price $${round(cap)}`);
           continue;
         }
-        const score = offerScore(input, base, cap ?? onDemandPrice);
-        offers.push({ ...withPrice(base, price), ...(score !== undefined ? { score } : {}), ...(cap !== undefined ? { maxPrice: round(cap) } : {}) });
+        const score = scoreAt(input, base, price, cap ?? onDemandPrice);
+        const { az, ami } = base;
+        // Written out, not spread from `base`: spreading into a literal with more keys is V8's slow path, and this runs per offer and pool.
+        const offer: Candidate = cap !== undefined
+          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap) }
+          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score };
+        offers.push(offer);
       }
     }
   }
@@ -100,6 +105,14 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
 
 function withPrice(base: Omit<Candidate, 'price' | 'unitPrice'>, price: number | undefined): Candidate {
   return price === undefined ? base : { ...base, price, unitPrice: price / base.weight, score: price / base.weight };
+}
+
+/**
+ * A pool's canary offers in one region: its spot offers there (`spot`, from `candidateOffers`), each
+ * with the candidate image instead of the launch image. Price, score and order do not depend on the image.
+ */
+export function withImage(spot: readonly Candidate[], region: string, image: Image): Candidate[] {
+  return spot.filter((o) => o.region === region).map((o) => ({ ...o, ami: image.id }));
 }
 
 /** Interruptions and spikes of one offer this close together are one episode (one spike, one crunch). */
@@ -113,9 +126,13 @@ const EPISODE_MS = 10 * 60_000;
  * cheap, and likely to stay up.
  */
 export function offerScore(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>, offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>, cap = Number.POSITIVE_INFINITY): number | undefined {
+  const price = input.prices.spot(offer.region, offer.az, offer.instanceType, input.policy.productDescription);
+  return price === undefined ? undefined : scoreAt(input, offer, price, cap);
+}
+
+/** `offerScore` of an offer whose spot price now is `price`. */
+function scoreAt(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>, offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>, price: number, cap = Number.POSITIVE_INFINITY): number {
   const { policy, prices, now } = input;
-  const price = prices.spot(offer.region, offer.az, offer.instanceType, policy.productDescription);
-  if (price === undefined) return undefined;
   const horizonMs = policy.rebalance.horizon * 1000;
   if (horizonMs <= 0) return price / offer.weight;
   const from = now - horizonMs;

@@ -77,8 +77,11 @@ export function trustedImage(input: RolloutInput): Image | undefined {
   return provenance(input).trusted;
 }
 
+/** What the proofs of one pool and region say (`provenance`). */
+export type Provenance = ReturnType<typeof provenance>;
+
 /** What the proofs say: which image is trusted, and whether that is new (not yet in the journal). */
-function provenance(input: RolloutInput) {
+export function provenance(input: RolloutInput) {
   const { policy, region, images, now } = input;
   const pool = policy.pool;
   const usable = images.images(pool, region);
@@ -100,11 +103,11 @@ function provenance(input: RolloutInput) {
   return { usable, live, canaryTarget, baked, trusted, newlyProven: trusted !== undefined && !remembered(trusted) ? [trusted] : [] };
 }
 
-/** The rollout of one pool in one region, now. */
-export function rolloutOf(input: RolloutInput): Rollout {
+/** The rollout of one pool in one region, now (`proof`: the input's provenance, when the caller has it already). */
+export function rolloutOf(input: RolloutInput, proof: Provenance = provenance(input)): Rollout {
   const { policy, region, now } = input;
   const pool = policy.pool;
-  const { usable, live, canaryTarget, baked, trusted, newlyProven } = provenance(input);
+  const { usable, live, canaryTarget, baked, trusted, newlyProven } = proof;
   const none = { pool, region, phase: 'current' as const, canaryTarget, canaryRoom: 0 };
   const newest = usable[0];
   if (!newest) return { ...none, established: [] };
