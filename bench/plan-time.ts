@@ -3,8 +3,7 @@
 // Wall-clock on this machine over the generated snapshots of bench/scale/snapshot.ts (100 pools ×
 // 3 regions) and the CPU time they took; a benchmark, not a test: it writes its figures to
 // bench/results/plan-time.json.
-// It times the compiled planner in dist/ (what `fleet` runs; `npm run bench:plan` builds it first),
-// not the sources through the TypeScript loader, which runs the same code measurably slower.
+// It times the compiled planner (bench/compiled-planner.ts; `npm run bench:plan` builds it first).
 // Each row also carries a digest of the plan, so two runs can show they decided the same.
 
 import { createHash } from 'node:crypto';
@@ -14,11 +13,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Plan } from '../src/plan/plan.js';
+import { applyGuard, plan } from './compiled-planner.js';
 import { scaleWorld } from './scale/snapshot.js';
-
-const compiled = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
-const { plan } = (await import(compiled('plan/plan.js'))) as typeof import('../src/plan/plan.js');
-const { applyGuard } = (await import(compiled('plan/guard.js'))) as typeof import('../src/plan/guard.js');
 
 const DEFAULT_SIZES = [1_000, 10_000, 100_000];
 const DEFAULT_OUT = fileURLToPath(new URL('./results/plan-time.json', import.meta.url));

@@ -1,6 +1,6 @@
 // The `scale` section of npm run bench: the planner at 1k–100k instances (wall-clock and heap, in
 // child processes started with --expose-gc), API calls per steady cycle per region, and 0 → 1,000
-// running in one pool on the simulated cloud. Runs alone too: node --import tsx bench/scale/index.ts
+// running in one pool on the simulated cloud. Runs alone too (after npm run build): node --import tsx bench/scale/index.ts
 
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';

@@ -1,13 +1,13 @@
 // The planner at scale: applyGuard then plan(), as the service runs them, over generated snapshots of
 // 1k to 100k instances (bench/scale/snapshot.ts). Wall-clock time on this machine and V8 heap figures:
-// a bench, not a test. Run it in a process started with --expose-gc (bench/scale/index.ts does):
+// a bench, not a test. It times the compiled planner (../compiled-planner.ts: `npm run build` first).
+// Run it in a process started with --expose-gc (bench/scale/index.ts does):
 //   node --expose-gc --import tsx bench/scale/planner.ts [sizes]      prints the figures as JSON
 // For a CPU profile of the largest size:
 //   node --expose-gc --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/scale/planner.ts 100000
 
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { applyGuard } from '../../src/plan/guard.js';
-import { plan } from '../../src/plan/plan.js';
+import { applyGuard, plan } from '../compiled-planner.js';
 import { scaleWorld } from './snapshot.js';
 
 export const PLANNER_SIZES = [1_000, 10_000, 50_000, 100_000];
@@ -125,7 +125,7 @@ export async function measurePlanner(sizes: readonly number[] = PLANNER_SIZES): 
     });
   }
   return {
-    what: 'applyGuard + plan() over one generated snapshot (100 pools × 3 regions, 3 or 4 images per pool and region, outdated, drained and ended instances, pending launches, replacement pairs, a spot price for every offer); wall-clock and V8 heap on this machine',
+    what: 'applyGuard + plan(), compiled (dist/), over one generated snapshot (100 pools × 3 regions, 3 or 4 images per pool and region, outdated, drained and ended instances, pending launches, replacement pairs, a spot price for every offer); wall-clock and V8 heap on this machine',
     rows,
   };
 }
