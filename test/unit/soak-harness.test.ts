@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
 import { SimCloud } from '../../src/sim/cloud.js';
+import { FaultWindows } from '../../src/sim/soak/chaos.js';
 import { currentImages } from '../../src/sim/soak/judge.js';
 import { badManifest } from '../../src/sim/soak/inputs.js';
 import { Ledger, isFinalRefusal } from '../../src/sim/soak/ledger.js';
@@ -118,6 +119,20 @@ describe('soak harness: a process that dies or stalls', () => {
 });
 
 describe('soak harness: what the judge reads', () => {
+  it('remembers an S3 fault after it has ended: it still excuses what it held up', () => {
+    const windows = new FaultWindows();
+    const MIN = 60_000;
+    windows.openObjectFault({ kind: 'outage', bucket: 'b', keyPrefix: 'state/', from: 5 * MIN, until: 10 * MIN });
+    // The cycle after it ended: the simulator no longer applies it...
+    expect(windows.options(10, 10 * MIN).objectFaults).to.deep.equal([]);
+    // ...but the judge still sees it for a span that overlaps it, and when it ended.
+    expect(windows.objectFaultOn('b', 'state/lease.json', 4 * MIN, 11 * MIN)).to.equal(true);
+    expect(windows.objectFaultEnd('b', 'state/lease.json', 4 * MIN, 11 * MIN)).to.equal(10 * MIN);
+    expect(windows.objectFaultOn('b', 'state/lease.json', 10 * MIN, 11 * MIN)).to.equal(false);
+    expect(windows.objectFaultOn('b', 'amis.json', 4 * MIN, 11 * MIN)).to.equal(false);
+    expect(windows.objectFaultEnd('b', 'state/lease.json', 0, 5 * MIN)).to.equal(undefined);
+  });
+
   it('tells final refusals from retryable answers and lost messages', () => {
     for (const code of ['InsufficientInstanceCapacity', 'IdempotentParameterMismatch', 'InvalidAMIID.NotFound', 'SpotMaxPriceTooLow']) expect(isFinalRefusal(code), code).to.equal(true);
     for (const code of ['ok', 'RequestLimitExceeded', 'InternalError', 'RequestLost', 'ResponseLost']) expect(isFinalRefusal(code), code).to.equal(false);

@@ -213,7 +213,7 @@ export class Judge {
       }),
       ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles, visibilityTimeoutMs: this.visibilityTimeoutMs }),
       ...checkCycleErrors(report.ends),
-      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, excused: (from, to) => this.queueExcused(from, to) }),
+      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, hinderedUntil: (from, to) => this.queueHinderedUntil(from, to) }),
       ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
     ];
   }
@@ -278,8 +278,13 @@ export class Judge {
     return cycles >= SETTLE_CYCLES;
   }
 
-  private queueExcused(from: number, to: number): boolean {
-    return QUEUE_KEYS.some((key) => this.windows.objectFaultOn(SOAK_BUCKET, key, from, to)) || this.takeovers.some(([a, b]) => a <= to && b >= from);
+  /** When the last S3 fault on the queue's state documents, or takeover, between two times ends or ended. */
+  private queueHinderedUntil(from: number, to: number): number | undefined {
+    const ends = [
+      ...QUEUE_KEYS.flatMap((key) => this.windows.objectFaultEnd(SOAK_BUCKET, key, from, to) ?? []),
+      ...this.takeovers.filter(([a, b]) => a <= to && b >= from).map(([, b]) => b),
+    ];
+    return ends.length === 0 ? undefined : Math.max(...ends);
   }
 
   /** The pending launches in reconciler.json as stored. */
