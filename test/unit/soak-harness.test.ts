@@ -6,7 +6,9 @@ import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
 import { SimCloud } from '../../src/sim/cloud.js';
 import { FaultWindows } from '../../src/sim/soak/chaos.js';
-import { currentImages } from '../../src/sim/soak/judge.js';
+import { currentImages, liveJustBefore } from '../../src/sim/soak/judge.js';
+import { SOAK_FLEET } from '../../src/sim/soak/scenario.js';
+import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
 import { badManifest } from '../../src/sim/soak/inputs.js';
 import { Ledger, isFinalRefusal } from '../../src/sim/soak/ledger.js';
 import { ProcessCloud, ProcessKilled } from '../../src/sim/soak/process.js';
@@ -119,6 +121,19 @@ describe('soak harness: a process that dies or stalls', () => {
 });
 
 describe('soak harness: what the judge reads', () => {
+  it('counts a pool at the moment of each termination: a replacement launched earlier in the cycle counts', () => {
+    type Events = Parameters<typeof liveJustBefore>[3];
+    const ev = (kind: string, id: string, pool = 'bld', fleet = SOAK_FLEET) => ({ t: 0, kind, instance: { id, tags: { 'fleet:managed-by': fleet, 'fleet:pool': pool } } });
+    // A price move in a turn run early: the replacement lands, then the old instance leaves, then one more.
+    const events = [ev('launch', 'i-new'), ev('gone', 'i-long-gone'), ev('launch', 'i-other', 'tst'), ev('launch', 'i-foreign', 'bld', 'someone-else'), ev('terminated', 'i-old'), ev('terminated', 'i-2')] as unknown as Events;
+    expect(liveJustBefore('bld', 'i-old', { bld: 3 }, events)).to.equal(4);
+    expect(liveJustBefore('bld', 'i-2', { bld: 3 }, events)).to.equal(3);
+    expect(liveJustBefore('bld', 'i-never-ended', { bld: 3 }, events)).to.equal(3);
+    const retire = (id: string) => ({ id, pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: liveJustBefore('bld', id, { bld: 3 }, events) });
+    const findings = checkBadManifestRetirements({ manifestBad: true, lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }], terminated: [retire('i-old'), retire('i-2')], desiredLow: { bld: 3 } });
+    expect(findings.map((f) => f.detail)).to.deep.equal(['bld: terminated i-2 on ami-new (current in the last good manifest) while the manifest was bad, pool not above desired']);
+  });
+
   it('remembers an S3 fault after it has ended: it still excuses what it held up', () => {
     const windows = new FaultWindows();
     const MIN = 60_000;

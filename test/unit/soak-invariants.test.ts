@@ -180,8 +180,7 @@ describe('soak invariant: no retirement on a bad manifest', () => {
   const base = {
     manifestBad: true,
     lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }],
-    terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new' }],
-    liveBefore: { bld: 3 },
+    terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: 3 }],
     desiredLow: { bld: 3 },
   };
 
@@ -195,8 +194,8 @@ describe('soak invariant: no retirement on a bad manifest', () => {
 
   it('stays quiet while the manifest is good, for a pool above desired, for outdated images, and when copies disagree', () => {
     expect(checkBadManifestRetirements({ ...base, manifestBad: false })).to.deep.equal([]);
-    expect(checkBadManifestRetirements({ ...base, liveBefore: { bld: 4 } })).to.deep.equal([]);
-    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-old' }] })).to.deep.equal([]);
+    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: 4 }] })).to.deep.equal([]);
+    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-old', liveBefore: 3 }] })).to.deep.equal([]);
     expect(checkBadManifestRetirements({ ...base, lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }, { 'bld us-east-1': 'ami-newer' }] })).to.deep.equal([]);
   });
 });
