@@ -6,7 +6,7 @@ import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
 import { SimCloud } from '../../src/sim/cloud.js';
 import { FaultWindows } from '../../src/sim/soak/chaos.js';
-import { currentImages, liveJustBefore } from '../../src/sim/soak/judge.js';
+import { currentImages, liveChanges, liveJustBefore } from '../../src/sim/soak/judge.js';
 import { SOAK_FLEET } from '../../src/sim/soak/scenario.js';
 import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
 import { badManifest } from '../../src/sim/soak/inputs.js';
@@ -121,6 +121,13 @@ describe('soak harness: a process that dies or stalls', () => {
 });
 
 describe('soak harness: what the judge reads', () => {
+  it('changes a pool\'s live count only on a launch or an end: not on a warning, a recommendation, or the later "gone"', () => {
+    type Events = Parameters<typeof liveChanges>[0];
+    const ev = (t: number, kind: string, id: string) => ({ t, kind, instance: { id, tags: { 'fleet:managed-by': SOAK_FLEET, 'fleet:pool': 'bld' } } });
+    const events = [ev(1, 'launch', 'i-1'), ev(2, 'running', 'i-1'), ev(3, 'interruption-warning', 'i-1'), ev(4, 'rebalance-recommendation', 'i-2'), ev(5, 'interrupted', 'i-1'), ev(6, 'gone', 'i-1'), ev(7, 'terminated', 'i-2')] as unknown as Events;
+    expect(liveChanges(events)).to.deep.equal([{ t: 1, pool: 'bld', delta: 1 }, { t: 5, pool: 'bld', delta: -1 }, { t: 7, pool: 'bld', delta: -1 }]);
+  });
+
   it('counts a pool at the moment of each termination: a replacement launched earlier in the cycle counts', () => {
     type Events = Parameters<typeof liveJustBefore>[3];
     const ev = (kind: string, id: string, pool = 'bld', fleet = SOAK_FLEET) => ({ t: 0, kind, instance: { id, tags: { 'fleet:managed-by': fleet, 'fleet:pool': pool } } });

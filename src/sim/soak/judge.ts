@@ -320,13 +320,12 @@ export function liveJustBefore(pool: string, id: string, liveAtStart: Readonly<R
 }
 
 /** Changes of fleet's live count per pool during the cycle, from the world's own events. */
-function liveChanges(events: SimCloud['world']['events']): LiveChange[] {
+export function liveChanges(events: SimCloud['world']['events']): LiveChange[] {
   return events.flatMap((e): LiveChange[] => {
     const pool = e.instance.tags['fleet:pool'];
     if (e.instance.tags['fleet:managed-by'] !== SOAK_FLEET || pool === undefined) return [];
     if (e.kind === 'launch') return [{ t: e.t, pool, delta: 1 }];
-    if (e.kind === 'running') return [];
-    return [{ t: e.t, pool, delta: -1 }];
+    return ENDS_LIVE.has(e.kind) ? [{ t: e.t, pool, delta: -1 }] : [];
   });
 }
 
