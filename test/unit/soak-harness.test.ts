@@ -5,7 +5,10 @@ import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
 import { SimCloud } from '../../src/sim/cloud.js';
-import { currentImages } from '../../src/sim/soak/judge.js';
+import { FaultWindows } from '../../src/sim/soak/chaos.js';
+import { currentImages, liveChanges, liveJustBefore } from '../../src/sim/soak/judge.js';
+import { SOAK_FLEET } from '../../src/sim/soak/scenario.js';
+import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
 import { badManifest } from '../../src/sim/soak/inputs.js';
 import { Ledger, isFinalRefusal } from '../../src/sim/soak/ledger.js';
 import { ProcessCloud, ProcessKilled } from '../../src/sim/soak/process.js';
@@ -118,6 +121,40 @@ describe('soak harness: a process that dies or stalls', () => {
 });
 
 describe('soak harness: what the judge reads', () => {
+  it('changes a pool\'s live count only on a launch or an end: not on a warning, a recommendation, or the later "gone"', () => {
+    type Events = Parameters<typeof liveChanges>[0];
+    const ev = (t: number, kind: string, id: string) => ({ t, kind, instance: { id, tags: { 'fleet:managed-by': SOAK_FLEET, 'fleet:pool': 'bld' } } });
+    const events = [ev(1, 'launch', 'i-1'), ev(2, 'running', 'i-1'), ev(3, 'interruption-warning', 'i-1'), ev(4, 'rebalance-recommendation', 'i-2'), ev(5, 'interrupted', 'i-1'), ev(6, 'gone', 'i-1'), ev(7, 'terminated', 'i-2')] as unknown as Events;
+    expect(liveChanges(events)).to.deep.equal([{ t: 1, pool: 'bld', delta: 1 }, { t: 5, pool: 'bld', delta: -1 }, { t: 7, pool: 'bld', delta: -1 }]);
+  });
+
+  it('counts a pool at the moment of each termination: a replacement launched earlier in the cycle counts', () => {
+    type Events = Parameters<typeof liveJustBefore>[3];
+    const ev = (kind: string, id: string, pool = 'bld', fleet = SOAK_FLEET) => ({ t: 0, kind, instance: { id, tags: { 'fleet:managed-by': fleet, 'fleet:pool': pool } } });
+    // A price move in a turn run early: the replacement lands, then the old instance leaves, then one more.
+    const events = [ev('launch', 'i-new'), ev('gone', 'i-long-gone'), ev('launch', 'i-other', 'tst'), ev('launch', 'i-foreign', 'bld', 'someone-else'), ev('terminated', 'i-old'), ev('terminated', 'i-2')] as unknown as Events;
+    expect(liveJustBefore('bld', 'i-old', { bld: 3 }, events)).to.equal(4);
+    expect(liveJustBefore('bld', 'i-2', { bld: 3 }, events)).to.equal(3);
+    expect(liveJustBefore('bld', 'i-never-ended', { bld: 3 }, events)).to.equal(3);
+    const retire = (id: string) => ({ id, pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: liveJustBefore('bld', id, { bld: 3 }, events) });
+    const findings = checkBadManifestRetirements({ manifestBad: true, lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }], terminated: [retire('i-old'), retire('i-2')], desiredLow: { bld: 3 } });
+    expect(findings.map((f) => f.detail)).to.deep.equal(['bld: terminated i-2 on ami-new (current in the last good manifest) while the manifest was bad, pool not above desired']);
+  });
+
+  it('remembers an S3 fault after it has ended: it still excuses what it held up', () => {
+    const windows = new FaultWindows();
+    const MIN = 60_000;
+    windows.openObjectFault({ kind: 'outage', bucket: 'b', keyPrefix: 'state/', from: 5 * MIN, until: 10 * MIN });
+    // The cycle after it ended: the simulator no longer applies it...
+    expect(windows.options(10, 10 * MIN).objectFaults).to.deep.equal([]);
+    // ...but the judge still sees it for a span that overlaps it, and when it ended.
+    expect(windows.objectFaultOn('b', 'state/lease.json', 4 * MIN, 11 * MIN)).to.equal(true);
+    expect(windows.objectFaultEnd('b', 'state/lease.json', 4 * MIN, 11 * MIN)).to.equal(10 * MIN);
+    expect(windows.objectFaultOn('b', 'state/lease.json', 10 * MIN, 11 * MIN)).to.equal(false);
+    expect(windows.objectFaultOn('b', 'amis.json', 4 * MIN, 11 * MIN)).to.equal(false);
+    expect(windows.objectFaultEnd('b', 'state/lease.json', 0, 5 * MIN)).to.equal(undefined);
+  });
+
   it('tells final refusals from retryable answers and lost messages', () => {
     for (const code of ['InsufficientInstanceCapacity', 'IdempotentParameterMismatch', 'InvalidAMIID.NotFound', 'SpotMaxPriceTooLow']) expect(isFinalRefusal(code), code).to.equal(true);
     for (const code of ['ok', 'RequestLimitExceeded', 'InternalError', 'RequestLost', 'ResponseLost']) expect(isFinalRefusal(code), code).to.equal(false);

@@ -180,8 +180,7 @@ describe('soak invariant: no retirement on a bad manifest', () => {
   const base = {
     manifestBad: true,
     lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }],
-    terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new' }],
-    liveBefore: { bld: 3 },
+    terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: 3 }],
     desiredLow: { bld: 3 },
   };
 
@@ -195,8 +194,8 @@ describe('soak invariant: no retirement on a bad manifest', () => {
 
   it('stays quiet while the manifest is good, for a pool above desired, for outdated images, and when copies disagree', () => {
     expect(checkBadManifestRetirements({ ...base, manifestBad: false })).to.deep.equal([]);
-    expect(checkBadManifestRetirements({ ...base, liveBefore: { bld: 4 } })).to.deep.equal([]);
-    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-old' }] })).to.deep.equal([]);
+    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: 4 }] })).to.deep.equal([]);
+    expect(checkBadManifestRetirements({ ...base, terminated: [{ id: 'i-1', pool: 'bld', region: 'us-east-1', ami: 'ami-old', liveBefore: 3 }] })).to.deep.equal([]);
     expect(checkBadManifestRetirements({ ...base, lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }, { 'bld us-east-1': 'ami-newer' }] })).to.deep.equal([]);
   });
 });
@@ -375,19 +374,23 @@ describe('soak invariant: a launch is re-sent only with its first parameters', (
 
 describe('soak invariant: the event queue drains', () => {
   const T = 1_000_000;
-  const never = () => false;
+  const none = () => undefined;
 
   it('fires once per message copy older than the limit, never for a younger one', () => {
-    const findings = checkEventQueue({ now: T, maxAgeMs: 300_000, excused: never, queued: [{ id: 'm-1', queuedAt: T - 300_001 }, { id: 'm-2', queuedAt: T - 300_000 }, { id: 'm-1', queuedAt: T - 10_000 }] });
+    const findings = checkEventQueue({ now: T, maxAgeMs: 300_000, hinderedUntil: none, queued: [{ id: 'm-1', queuedAt: T - 300_001 }, { id: 'm-2', queuedAt: T - 300_000 }, { id: 'm-1', queuedAt: T - 10_000 }] });
     expect(invariants(findings)).to.deep.equal(['event-queue-drained']);
     expect(findings[0]?.key).to.equal(`m-1@${T - 300_001}`);
     expect(findings[0]?.detail).to.equal('message m-1 still queued 300 s after it was queued');
   });
 
-  it('is excused while the state store or the lease failed between the message and now', () => {
+  it('gives a message held up by the state store or a takeover until maxAge after the hindrance ends', () => {
     const queued = [{ id: 'm-1', queuedAt: T - 600_000 }];
     const seen: [number, number][] = [];
-    expect(checkEventQueue({ now: T, maxAgeMs: 300_000, queued, excused: (from, to) => (seen.push([from, to]), true) })).to.deep.equal([]);
+    // Still in force, or ended less than maxAge ago: not late yet.
+    expect(checkEventQueue({ now: T, maxAgeMs: 300_000, queued, hinderedUntil: (from, to) => (seen.push([from, to]), T + 1) })).to.deep.equal([]);
     expect(seen).to.deep.equal([[T - 600_000, T]]);
+    expect(checkEventQueue({ now: T, maxAgeMs: 300_000, queued, hinderedUntil: () => T - 60_000 })).to.deep.equal([]);
+    // Ended more than maxAge ago: late all the same.
+    expect(invariants(checkEventQueue({ now: T, maxAgeMs: 300_000, queued, hinderedUntil: () => T - 300_001 }))).to.deep.equal(['event-queue-drained']);
   });
 });

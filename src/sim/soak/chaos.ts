@@ -48,6 +48,8 @@ const WINDOWS: readonly { kind: FaultKind; chance: number; cycles: [number, numb
 export class FaultWindows {
   private windows: Window[] = [];
   private objectFaults: ObjectFault[] = [];
+  /** every S3 fault opened, for the judge: one that has ended still excuses what it hindered */
+  private readonly objectFaultHistory: ObjectFault[] = [];
   readonly injected: Partial<Record<FaultKind, number>> = {};
 
   count(kind: FaultKind, n = 1): void {
@@ -62,6 +64,7 @@ export class FaultWindows {
   /** An S3 outage or corrupt-read window. */
   openObjectFault(fault: ObjectFault): void {
     this.objectFaults.push(fault);
+    this.objectFaultHistory.push(fault);
     this.count(fault.kind === 'outage' ? 's3-outage' : 'corrupt-read');
   }
 
@@ -100,8 +103,14 @@ export class FaultWindows {
     return this.windows.some((w) => w.kind === kind);
   }
 
-  /** Whether any S3 fault touches this key at time t. */
+  /** Whether any S3 fault, in force now or ended, touched this key between two times. */
   objectFaultOn(bucket: string, key: string, from: number, to: number): boolean {
-    return this.objectFaults.some((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) < to && f.until > from);
+    return this.objectFaultEnd(bucket, key, from, to) !== undefined;
+  }
+
+  /** When the last S3 fault that touched this key between two times ends (or ended); undefined if none did. */
+  objectFaultEnd(bucket: string, key: string, from: number, to: number): number | undefined {
+    const ends = this.objectFaultHistory.filter((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) < to && f.until > from).map((f) => f.until);
+    return ends.length === 0 ? undefined : Math.max(...ends);
   }
 }

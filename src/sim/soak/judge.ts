@@ -32,6 +32,8 @@ import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.
 /** Cycles with no launch and live == desired before a pool counts as settled (spread). */
 export const SETTLE_CYCLES = 5;
 const ENDED_BY_OTHERS = new Set(['interrupted', 'self-shutdown', 'boot-failure']);
+/** World events that take an instance out of pending or running (a later 'gone' does not: it was no longer live). */
+const ENDS_LIVE = new Set(['terminated', ...ENDED_BY_OTHERS]);
 /** How long a message may stay on the event queue (the wait between cycles polls it within seconds). */
 export const EVENT_QUEUE_MAX_AGE_MS = 5 * 60_000;
 /** State documents whose faults keep the queue from being handled: the facts, and the lease that lets a replica poll. */
@@ -206,14 +208,13 @@ export class Judge {
         lastGoodCurrent: facts.manifests.map((m) => currentImages(m.images, facts.drained)),
         terminated: [...facts.terminatedByFleet].flatMap((id) => {
           const i = byId.get(id);
-          return i?.pool !== undefined ? [{ id, pool: i.pool, region: i.region, ami: i.ami }] : [];
+          return i?.pool !== undefined ? [{ id, pool: i.pool, region: i.region, ami: i.ami, liveBefore: liveJustBefore(i.pool, id, frame.liveBefore, facts.events) }] : [];
         }),
-        liveBefore: frame.liveBefore,
         desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
       }),
       ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles, visibilityTimeoutMs: this.visibilityTimeoutMs }),
       ...checkCycleErrors(report.ends),
-      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, excused: (from, to) => this.queueExcused(from, to) }),
+      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, hinderedUntil: (from, to) => this.queueHinderedUntil(from, to) }),
       ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
     ];
   }
@@ -278,8 +279,13 @@ export class Judge {
     return cycles >= SETTLE_CYCLES;
   }
 
-  private queueExcused(from: number, to: number): boolean {
-    return QUEUE_KEYS.some((key) => this.windows.objectFaultOn(SOAK_BUCKET, key, from, to)) || this.takeovers.some(([a, b]) => a <= to && b >= from);
+  /** When the last S3 fault on the queue's state documents, or takeover, between two times ends or ended. */
+  private queueHinderedUntil(from: number, to: number): number | undefined {
+    const ends = [
+      ...QUEUE_KEYS.flatMap((key) => this.windows.objectFaultEnd(SOAK_BUCKET, key, from, to) ?? []),
+      ...this.takeovers.filter(([a, b]) => a <= to && b >= from).map(([, b]) => b),
+    ];
+    return ends.length === 0 ? undefined : Math.max(...ends);
   }
 
   /** The pending launches in reconciler.json as stored. */
@@ -297,14 +303,29 @@ export class Judge {
   }
 }
 
+/**
+ * A pool's live count just before fleet's termination of `id` took it out, from the count when the
+ * cycle began and the world's events in the order they happened; the count when the cycle began if
+ * the termination ended nothing live.
+ */
+export function liveJustBefore(pool: string, id: string, liveAtStart: Readonly<Record<string, number>>, events: SimCloud['world']['events']): number {
+  let live = liveAtStart[pool] ?? 0;
+  for (const e of events) {
+    if (e.instance.tags['fleet:managed-by'] !== SOAK_FLEET || e.instance.tags['fleet:pool'] !== pool) continue;
+    if (e.kind === 'terminated' && e.instance.id === id) return live;
+    if (e.kind === 'launch') live++;
+    else if (ENDS_LIVE.has(e.kind)) live--;
+  }
+  return liveAtStart[pool] ?? 0;
+}
+
 /** Changes of fleet's live count per pool during the cycle, from the world's own events. */
-function liveChanges(events: SimCloud['world']['events']): LiveChange[] {
+export function liveChanges(events: SimCloud['world']['events']): LiveChange[] {
   return events.flatMap((e): LiveChange[] => {
     const pool = e.instance.tags['fleet:pool'];
     if (e.instance.tags['fleet:managed-by'] !== SOAK_FLEET || pool === undefined) return [];
     if (e.kind === 'launch') return [{ t: e.t, pool, delta: 1 }];
-    if (e.kind === 'running') return [];
-    return [{ t: e.t, pool, delta: -1 }];
+    return ENDS_LIVE.has(e.kind) ? [{ t: e.t, pool, delta: -1 }] : [];
   });
 }
 

@@ -347,8 +347,8 @@ class Soak {
     const rng = this.rng.fork(`faults ${cycle}`);
     this.windows.roll(rng, cycle);
     if (rng.chance(CHANCE.crunch)) this.crunch(rng, cycle);
-    if (rng.chance(CHANCE.s3Outage)) this.windows.openObjectFault({ kind: 'outage', bucket: SOAK_BUCKET, keyPrefix: rng.pick(OUTAGE_SCOPES), until: t + rng.int(1, 5) * MINUTE });
-    if (rng.chance(CHANCE.corruptRead)) this.windows.openObjectFault({ kind: 'corrupt', bucket: SOAK_BUCKET, keyPrefix: rng.pick(CORRUPTIBLE), until: t + rng.int(1, 5) * MINUTE });
+    if (rng.chance(CHANCE.s3Outage)) this.windows.openObjectFault({ kind: 'outage', bucket: SOAK_BUCKET, keyPrefix: rng.pick(OUTAGE_SCOPES), from: t, until: t + rng.int(1, 5) * MINUTE });
+    if (rng.chance(CHANCE.corruptRead)) this.windows.openObjectFault({ kind: 'corrupt', bucket: SOAK_BUCKET, keyPrefix: rng.pick(CORRUPTIBLE), from: t, until: t + rng.int(1, 5) * MINUTE });
     if (rng.chance(CHANCE.badManifest) && !this.inputs.manifestBad) {
       this.inputs.breakManifest(rng, cycle, rng.int(3, 15));
       this.windows.count('bad-manifest');

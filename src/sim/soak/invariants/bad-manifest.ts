@@ -5,6 +5,11 @@ export interface Retirement {
   readonly pool: string;
   readonly region: string;
   readonly ami: string;
+  /**
+   * The pool's live instances just before this one was terminated: a replacement launched earlier
+   * in the same cycle (a turn run early on a warning, say) counts.
+   */
+  readonly liveBefore: number;
 }
 
 export interface BadManifestInput {
@@ -16,7 +21,6 @@ export interface BadManifestInput {
    */
   readonly lastGoodCurrent: readonly Readonly<Record<string, string>>[];
   readonly terminated: readonly Retirement[];
-  readonly liveBefore: Readonly<Record<string, number>>;
   /** the lowest desired count fleet could have been using, per pool */
   readonly desiredLow: Readonly<Record<string, number>>;
 }
@@ -24,12 +28,12 @@ export interface BadManifestInput {
 /**
  * No retirement on a bad manifest: while the published manifest is unreadable or invalid, no
  * instance on an image that the last good manifest calls current is terminated, unless its pool
- * is above desired. With no last good copy at all, nothing is known to be outdated.
+ * is above desired at that moment. With no last good copy at all, nothing is known to be outdated.
  */
 export function checkBadManifestRetirements(input: BadManifestInput): Finding[] {
   if (!input.manifestBad) return [];
   return input.terminated
-    .filter((r) => (input.liveBefore[r.pool] ?? 0) <= (input.desiredLow[r.pool] ?? 0))
+    .filter((r) => r.liveBefore <= (input.desiredLow[r.pool] ?? 0))
     .filter((r) => input.lastGoodCurrent.every((current) => current[`${r.pool} ${r.region}`] === r.ami))
     .map((r) => ({
       invariant: 'no-retirement-on-bad-manifest',
