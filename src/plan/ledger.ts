@@ -48,13 +48,21 @@ export interface Departure {
  */
 export class PoolLedger {
   readonly members: readonly Member[];
-  private readonly leaving = new Map<string, Departure>();
+  /** by member key, in the order the steps decided it */
+  private readonly leaving = new Map<string, { member: Member; departure: Departure }>();
   private readonly planned: Placement[] = [];
   private readonly byId: ReadonlyMap<string, Member>;
-  // Derived views, asked for many times per step: kept until the next leave() or add() changes them.
+  // Derived views, asked for many times per step. A leave() can reopen or close any pair, so it drops
+  // them all; an add() only appends, so they are carried forward over the placements added since
+  // (`pairsThrough`, `occupancyThrough`) rather than derived again from every member.
   // Callers get the cached array or map itself, never changed in place, so a view taken earlier stays as it was.
   private stayingView?: readonly Member[];
+  private countingView?: number;
   private pairsView?: ReadonlyMap<string, Member | Placement>;
+  private pairsThrough = 0;
+  /** never handed out (callers get a copy they may change), so it is updated in place */
+  private occupancyView?: Map<string, number>;
+  private occupancyThrough = 0;
 
   constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
     const members: Member[] = [];
@@ -74,14 +82,18 @@ export class PoolLedger {
       members.push(m);
     }
     this.members = members;
-    this.byId = new Map(members.filter((m) => m.instance).map((m) => [m.key, m]));
+    const byId = new Map<string, Member>();
+    for (const m of members) if (m.instance) byId.set(m.key, m);
+    this.byId = byId;
   }
 
   leave(member: Member, reason: string, terminate = true): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { reason, terminate });
+    this.leaving.set(member.key, { member, departure: { reason, terminate } });
     this.stayingView = undefined;
+    this.countingView = undefined;
     this.pairsView = undefined;
+    this.occupancyView = undefined;
   }
 
   isLeaving(member: Member): boolean {
@@ -89,14 +101,12 @@ export class PoolLedger {
   }
 
   /** Who leaves and why, in the order the steps decided it (scale-down's order is meaningful). */
-  departures(): { member: Member; departure: Departure }[] {
-    const byKey = new Map(this.members.map((m) => [m.key, m]));
-    return [...this.leaving].map(([key, departure]) => ({ member: byKey.get(key) as Member, departure }));
+  departures(): Iterable<{ readonly member: Member; readonly departure: Departure }> {
+    return this.leaving.values();
   }
 
   add(placement: Placement): void {
     this.planned.push(placement);
-    this.pairsView = undefined;
   }
 
   placements(): readonly Placement[] {
@@ -118,25 +128,37 @@ export class PoolLedger {
    * replacement that leaves, or whose image is drained, closes its pair: the target is a worker again).
    */
   openPairs(): ReadonlyMap<string, Member | Placement> {
-    this.pairsView ??= this.findPairs();
+    if (this.pairsView === undefined) {
+      this.pairsView = this.findPairs();
+    } else if (this.pairsThrough < this.planned.length) {
+      // Placements added since: each may open a pair of its own (never close one), after all others.
+      const pairs = new Map(this.pairsView);
+      for (let n = this.pairsThrough; n < this.planned.length; n++) this.openPair(pairs, this.planned[n] as Placement);
+      this.pairsView = pairs;
+    }
+    this.pairsThrough = this.planned.length;
     return this.pairsView;
   }
 
   private findPairs(): Map<string, Member | Placement> {
     const pairs = new Map<string, Member | Placement>();
-    const open = (target: string | undefined, replacement: Member | Placement) => {
-      if (target === undefined || pairs.has(target)) return;
-      const t = this.byId.get(target);
-      if (t && !this.leaving.has(t.key)) pairs.set(target, replacement);
-    };
-    for (const m of this.members) if (m.counts && !this.leaving.has(m.key)) open(m.replaces, m);
-    for (const p of this.planned) open(p.replaces, p);
+    for (const m of this.members) if (m.counts && !this.leaving.has(m.key)) this.openPair(pairs, m);
+    for (const p of this.planned) this.openPair(pairs, p);
     return pairs;
+  }
+
+  /** The first staying replacement of a staying instance opens its pair. */
+  private openPair(pairs: Map<string, Member | Placement>, replacement: Member | Placement): void {
+    const target = replacement.replaces;
+    if (target === undefined || pairs.has(target)) return;
+    const t = this.byId.get(target);
+    if (t && !this.leaving.has(t.key)) pairs.set(target, replacement);
   }
 
   /** Workers: staying members that count and planned launches, each open pair once. */
   size(): number {
-    return this.staying().filter((m) => m.counts).length + this.planned.length - this.openPairs().size;
+    this.countingView ??= this.staying().filter((m) => m.counts).length;
+    return this.countingView + this.planned.length - this.openPairs().size;
   }
 
   /**
@@ -147,14 +169,31 @@ export class PoolLedger {
     return this.members.length + this.planned.length;
   }
 
-  /** Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is. */
+  /**
+   * Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is.
+   * A fresh map: the caller may change it (as `allocate` does).
+   */
   occupancy(): Map<string, number> {
-    const targets = new Set(this.openPairs().keys());
-    const occupancy = new Map<string, number>();
-    const add = (key: string) => occupancy.set(key, (occupancy.get(key) ?? 0) + 1);
-    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m.spread);
-    for (const p of this.planned) add(spreadKey(p.offer));
-    return occupancy;
+    const pairs = this.openPairs();
+    if (this.occupancyView === undefined) {
+      const occupancy = new Map<string, number>();
+      // A target paired with a member counts where that member is; one paired with a placement, below.
+      for (const m of this.staying()) {
+        const pairedWith = pairs.get(m.key);
+        if (m.counts && (pairedWith === undefined || !('key' in pairedWith))) bump(occupancy, m.spread, 1);
+      }
+      this.occupancyView = occupancy;
+      this.occupancyThrough = 0;
+    }
+    // Placements since: each takes a place; one that opened a pair frees its target's (a pair counts once).
+    for (let n = this.occupancyThrough; n < this.planned.length; n++) {
+      const p = this.planned[n] as Placement;
+      bump(this.occupancyView, p.offer.spread, 1);
+      const target = p.replaces === undefined ? undefined : this.byId.get(p.replaces);
+      if (target?.counts && pairs.get(target.key) === p) bump(this.occupancyView, target.spread, -1);
+    }
+    this.occupancyThrough = this.planned.length;
+    return new Map(this.occupancyView);
   }
 
   /** Staying instance members in no open pair, as target or as replacement. */
@@ -163,4 +202,8 @@ export class PoolLedger {
     const replacements = new Set([...pairs.values()].flatMap((r) => ('key' in r ? [r.key] : [])));
     return this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
 }

@@ -6,7 +6,7 @@ import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
 import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
+import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, firstWithRoom, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
@@ -305,7 +305,7 @@ function recommendedMoves(step: Step, budget: number): number {
     const at = ledger.instance(id);
     return at ? [spreadKey(at)] : [];
   }));
-  const safer = step.spot.offers.filter((o) => !risky.has(spreadKey(o)));
+  const safer = step.spot.offers.filter((o) => !risky.has(o.spread));
   return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
 }
 
@@ -368,21 +368,19 @@ function priceMoves(step: Step, budget: number): void {
     })
     .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
   let moved = 0;
-  // The ledger's occupancy, kept in step with each move rather than derived again for every candidate.
-  let ledgerOccupancy = ledger.occupancy();
+  // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
+  let occupancy = ledger.occupancy();
   for (const { m, s } of held) {
     if (moved >= count) break;
-    const occupancy = new Map(ledgerOccupancy);
-    occupancy.set(spreadKey(m), (occupancy.get(spreadKey(m)) ?? 1) - 1);
-    const [best] = allocate(candidates.filter((o) => spreadKey(o) !== spreadKey(m)), 1, occupancy, step.spreadCap);
+    const best = firstWithRoom(candidates, occupancy, step.spreadCap, m.spread);
     if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
     ledger.add({
       offer: best,
       reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
       replaces: m.key,
     });
-    // m now counts where its replacement is placed: exactly what the trial occupancy holds.
-    ledgerOccupancy = occupancy;
+    // m now counts where its replacement is placed.
+    occupancy = ledger.occupancy();
     moved++;
   }
 }
@@ -396,15 +394,15 @@ function priceMoves(step: Step, budget: number): void {
  */
 function offersOpen(ctx: PoolContext, spot: Candidates): number {
   const { policy } = ctx;
-  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size;
-  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map(spreadKey)).size;
+  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map((o) => o.spread)).size;
+  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map((o) => o.spread)).size;
 }
 
 /** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */
 function closeOffers(offers: readonly Candidate[], rebalance: { minSaving: number; horizon: number }): number {
   const best = offers[0]?.score;
-  if (best === undefined) return new Set(offers.map(spreadKey)).size;
-  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map(spreadKey)).size;
+  if (best === undefined) return new Set(offers.map((o) => o.spread)).size;
+  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map((o) => o.spread)).size;
 }
 
 /** Whether moving from an offer expected at `held` to one at `best` (per unit and hour) pays: it saves `minSaving` of what is paid now. */
@@ -437,10 +435,10 @@ function replace(step: Step, targets: readonly Member[], count: number, candidat
   let placed = 0;
   for (const target of targets.slice(0, wanted)) {
     // The target's own place is free once its replacement runs: a pair counts once.
-    occupancy.set(spreadKey(target), Math.max(0, (occupancy.get(spreadKey(target)) ?? 0) - 1));
+    occupancy.set(target.spread, Math.max(0, (occupancy.get(target.spread) ?? 0) - 1));
     const [offer] = allocate(candidates, 1, occupancy, cap);
     if (!offer) {
-      occupancy.set(spreadKey(target), (occupancy.get(spreadKey(target)) ?? 0) + 1);
+      occupancy.set(target.spread, (occupancy.get(target.spread) ?? 0) + 1);
       break;
     }
     step.ledger.add({ offer, reason: reason(target), replaces: target.key });
@@ -463,46 +461,69 @@ function place(step: Step, candidates: readonly Candidate[], count: number, reas
 }
 
 function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSince?: number; surplusLeft: number; due: boolean }): PoolPlan {
-  const { ctx, ledger, notes, status, unitPrice } = step;
+  const { ctx, ledger, notes, unitPrice } = step;
   const { policy } = ctx;
-  const terminations = ledger.departures().flatMap(({ member, departure }) =>
-    departure.terminate && member.instance ? [terminateAction(member.instance, unitPrice(member.instance), departure.reason)] : [],
-  );
-  const taken = new Set([...ctx.instances.filter(holdsName).map((i) => i.name), ...ctx.pending.map((p) => p.name)]);
+  const terminations: TerminateAction[] = [];
+  for (const { member, departure } of ledger.departures()) {
+    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice(member.instance), departure.reason));
+  }
   const placements = ledger.placements();
-  const names = allocateNames(policy.names, taken, placements.length);
+  const names = allocateNames(policy.names, takenNames(ctx), placements.length);
   // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile,
   // or the pool is above desired (desired dropped since): a resend would make what is no longer
   // wanted. Held, they still count (a send may have landed) until they are seen or given up.
   const unanswered = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts);
   const hold = unanswered.length > 0 && ledger.size() > ctx.desired;
   if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
-  const resumes = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
-  const launches: LaunchAction[] = [
-    ...resumes,
-    ...placements.map(({ offer, reason, replaces }, n) => launchAction(policy.pool, offer, names[n] as string, reason, replaces)),
-  ];
-  const staying = ledger.staying();
-  const live = ledger.members;
+  const launches: LaunchAction[] = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
+  placements.forEach(({ offer, reason, replaces }, n) => launches.push(launchAction(policy.pool, offer, names[n] as string, reason, replaces)));
+  const timers: { shortfallSince?: number; surplusSince?: number } = {};
+  if (shortfall.shortfallSince !== undefined) timers.shortfallSince = shortfall.shortfallSince;
+  if (scaleDown.surplusSince !== undefined) timers.surplusSince = scaleDown.surplusSince;
+  const { live, running, pending, spot, onDemand, outdated } = counts(step);
   return {
     launches,
     terminations,
     report: {
       pool: policy.pool,
       desired: ctx.desired,
-      live: live.length,
-      running: live.filter((m) => m.instance?.state === 'running').length,
-      pending: live.filter((m) => !m.instance || m.instance.state === 'pending').length,
-      spot: staying.filter((m) => m.lifecycle === 'spot').length,
-      onDemand: staying.filter((m) => m.lifecycle === 'on-demand').length,
-      outdated: live.filter((m) => m.instance && (status(m) === 'outdated' || status(m) === 'drained')).length,
+      live,
+      running,
+      pending,
+      spot,
+      onDemand,
+      outdated,
       unmet: Math.max(0, shortfall.remaining),
       notes,
       rollouts: [...ctx.rollouts.values()].map(regionRollout),
     },
-    timers: {
-      ...(shortfall.shortfallSince !== undefined ? { shortfallSince: shortfall.shortfallSince } : {}),
-      ...(scaleDown.surplusSince !== undefined ? { surplusSince: scaleDown.surplusSince } : {}),
-    },
+    timers,
   };
+}
+
+/** Every name the pool's instances and launches hold: a launch takes none of them. */
+function takenNames(ctx: PoolContext): Set<string> {
+  const taken = new Set<string>();
+  for (const i of ctx.instances) if (holdsName(i)) taken.add(i.name);
+  for (const p of ctx.pending) taken.add(p.name);
+  return taken;
+}
+
+/** The report's counts of the pool's members, in one pass: live ones by state, staying ones by lifecycle. */
+function counts({ ledger, status }: Step): Pick<PoolReport, 'live' | 'running' | 'pending' | 'spot' | 'onDemand' | 'outdated'> {
+  let running = 0;
+  let pending = 0;
+  let spot = 0;
+  let onDemand = 0;
+  let outdated = 0;
+  for (const m of ledger.members) {
+    const state = m.instance?.state;
+    if (state === 'running') running++;
+    if (state === undefined || state === 'pending') pending++;
+    if (m.instance && (status(m) === 'outdated' || status(m) === 'drained')) outdated++;
+    if (ledger.isLeaving(m)) continue;
+    if (m.lifecycle === 'spot') spot++;
+    else if (m.lifecycle === 'on-demand') onDemand++;
+  }
+  return { live: ledger.members.length, running, pending, spot, onDemand, outdated };
 }

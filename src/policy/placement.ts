@@ -32,6 +32,8 @@ export interface Candidate extends Offer {
   readonly score?: number;
   /** the spot max price to send with the launch, when fleet sets one */
   readonly maxPrice?: number;
+  /** `spreadKey()` of the offer, worked out once: placement compares it for every launch */
+  readonly spread: string;
 }
 
 export interface Candidates {
@@ -64,7 +66,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
       }
       if (policy.ignoredAzs.includes(subnet.az)) continue;
       for (const { type, weight } of policy.instanceTypes) {
-        const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id };
+        const spread = spreadKey({ az: subnet.az, instanceType: type });
+        const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id, spread };
         const until = input.unavailable[offerKey(base)];
         if (until !== undefined && until > input.now) {
           skipped.add(`${lifecycle} ${type} in ${subnet.az}: insufficient capacity, retry after ${new Date(until).toISOString()}`);
@@ -93,8 +96,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
         const { az, ami } = base;
         // Written out, not spread from `base`: spreading into a literal with more keys is V8's slow path, and this runs per offer and pool.
         const offer: Candidate = cap !== undefined
-          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap) }
-          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score };
+          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap), spread }
+          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, spread };
         offers.push(offer);
       }
     }
@@ -200,10 +203,16 @@ export function allocate(
 ): Candidate[] {
   const placed: Candidate[] = [];
   for (let n = 0; n < count; n++) {
-    const offer = offers.find((o) => (occupancy.get(spreadKey(o)) ?? 0) < cap);
+    const offer = firstWithRoom(offers, occupancy, cap);
     if (!offer) break;
-    occupancy.set(spreadKey(offer), (occupancy.get(spreadKey(offer)) ?? 0) + 1);
+    occupancy.set(offer.spread, (occupancy.get(offer.spread) ?? 0) + 1);
     placed.push(offer);
   }
   return placed;
+}
+
+/** The first of `offers` (cheapest first) whose zone × type holds fewer than `cap`, other than `except`'s. */
+export function firstWithRoom(offers: readonly Candidate[], occupancy: ReadonlyMap<string, number>, cap: number, except?: string): Candidate | undefined {
+  for (const o of offers) if (o.spread !== except && (occupancy.get(o.spread) ?? 0) < cap) return o;
+  return undefined;
 }
