@@ -2,6 +2,7 @@ import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
+import { memoizeByTwo } from './memo.js';
 
 /** One worker of a pool as the planner counts it: a live instance, or a launch slot not yet listed. */
 export interface Member {
@@ -53,12 +54,11 @@ export class PoolLedger {
   private readonly planned: Placement[] = [];
   private readonly byId: ReadonlyMap<string, Member>;
   // Derived views, asked for many times per step. A leave() can reopen or close any pair, so it drops
-  // them all; an add() only appends, so they are carried forward over the placements added since
-  // (`pairsThrough`, `occupancyThrough`) rather than derived again from every member.
-  // Callers get the cached array or map itself, never changed in place, so a view taken earlier stays as it was.
+  // them all; an add() only appends, so the pairs and the occupancy are carried forward over the
+  // placements added since (`pairsThrough`, `occupancyThrough`) rather than derived again from every member.
   private stayingView?: readonly Member[];
   private countingView?: number;
-  private pairsView?: ReadonlyMap<string, Member | Placement>;
+  private pairsView?: Map<string, Member | Placement>;
   private pairsThrough = 0;
   /** never handed out (callers get a copy they may change), so it is updated in place */
   private occupancyView?: Map<string, number>;
@@ -66,17 +66,19 @@ export class PoolLedger {
 
   constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
     const members: Member[] = [];
+    // Members of one offer share one key string: fewer strings to make, and each hashed once.
+    const spreadOf = memoizeByTwo((o: { az: string }) => o.az, (o: { instanceType: string }) => o.instanceType, spreadKey);
     // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadKey(i) };
+      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadOf(i) };
       if (i.replaces) m.replaces = i.replaces;
       members.push(m);
     }
     for (const p of pending) {
       const m: Mutable<Member> = {
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, counts: !drained.has(p.ami), spread: spreadKey(p),
+        pending: p, counts: !drained.has(p.ami), spread: spreadOf(p),
       };
       if (p.replaces) m.replaces = p.replaces;
       members.push(m);
@@ -126,15 +128,14 @@ export class PoolLedger {
   /**
    * Open replacement pairs, target id → its replacement: both staying, the replacement counting (a
    * replacement that leaves, or whose image is drained, closes its pair: the target is a worker again).
+   * The ledger's own map, to read at once: the next add() may open a pair in it, a leave() drops it.
    */
   openPairs(): ReadonlyMap<string, Member | Placement> {
     if (this.pairsView === undefined) {
       this.pairsView = this.findPairs();
-    } else if (this.pairsThrough < this.planned.length) {
+    } else {
       // Placements added since: each may open a pair of its own (never close one), after all others.
-      const pairs = new Map(this.pairsView);
-      for (let n = this.pairsThrough; n < this.planned.length; n++) this.openPair(pairs, this.planned[n] as Placement);
-      this.pairsView = pairs;
+      for (let n = this.pairsThrough; n < this.planned.length; n++) this.openPair(this.pairsView, this.planned[n] as Placement);
     }
     this.pairsThrough = this.planned.length;
     return this.pairsView;

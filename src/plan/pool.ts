@@ -274,17 +274,21 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
 function replaceStep(step: Step): void {
   const { ctx, ledger } = step;
   const { policy, desired } = ctx;
-  const pairs = ledger.openPairs();
+  // Pairs in flight as the step begins: each budget counts those, not the pairs this step opens.
+  const pairs = [...ledger.openPairs()];
   const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
-    [...pairs].filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
+    pairs.filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
   const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
+  const moveBudget = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r));
+  const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
 
-  let moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+  let moves = moveBudget;
   moves -= recommendedMoves(step, moves);
   canaryReplacements(step);
-  outdatedReplacements(step, resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r)));
+  outdatedReplacements(step, retireBudget);
   if (policy.scaleDown !== 'terminate') return;
-  onDemandReplacements(step, resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami));
+  onDemandReplacements(step, onDemandBudget);
   moves -= spreadRepair(step, moves);
   priceMoves(step, moves);
 }
