@@ -506,10 +506,10 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
 }
 
 /** Every name the pool's instances and launches hold: a launch takes none of them. */
-function takenNames(ctx: PoolContext): Set<string> {
-  const taken = new Set<string>();
-  for (const i of ctx.instances) if (holdsName(i)) taken.add(i.name);
-  for (const p of ctx.pending) taken.add(p.name);
+function takenNames(ctx: PoolContext): string[] {
+  const taken: string[] = [];
+  for (const i of ctx.instances) if (holdsName(i)) taken.push(i.name);
+  for (const p of ctx.pending) taken.push(p.name);
   return taken;
 }
 
