@@ -40,13 +40,17 @@ export function slotOf(template: string, name: string): number | undefined {
 export function allocateNames(template: string, taken: Iterable<string>, count: number): string[] {
   const format = nameFormat(template);
   const slotIn = exactSlot(template);
-  const takenSlots = new Set<number>();
+  const slots: number[] = [];
   for (const name of taken) {
     const slot = slotIn(name);
-    if (slot !== undefined) takenSlots.add(slot);
+    if (slot !== undefined) slots.push(slot);
   }
+  // The names handed out are among the first slots.length + count: slots above cannot matter.
+  const last = slots.length + count;
+  const used = new Uint8Array(last + 1);
+  for (const slot of slots) if (slot <= last) used[slot] = 1;
   const names: string[] = [];
-  for (let slot = 1; names.length < count; slot++) if (!takenSlots.has(slot)) names.push(format(slot));
+  for (let slot = 1; names.length < count; slot++) if (used[slot] !== 1) names.push(format(slot));
   return names;
 }
 

@@ -139,8 +139,11 @@ function scoreAt(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruption
   const horizonMs = policy.rebalance.horizon * 1000;
   if (horizonMs <= 0) return price / offer.weight;
   const from = now - horizonMs;
-  const interrupted = (input.interruptions?.[offerKey({ ...offer, lifecycle: 'spot' })] ?? []).filter((t) => t > from && t <= now);
+  const interruptions = input.interruptions?.[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
+  const interrupted = interruptions === undefined ? [] : interruptions.filter((t) => t > from && t <= now);
   const spikes = prices.spotSpikes(offer.region, offer.az, offer.instanceType, policy.productDescription, from, now, cap);
+  // Most offers have neither: nothing to join and sort.
+  if (interrupted.length === 0 && spikes.length === 0) return price / offer.weight;
   const perHour = episodes([...interrupted, ...spikes]) / (horizonMs / 3600_000);
   return (price * (1 + perHour * INTERRUPTION_COST_HOURS)) / offer.weight;
 }

@@ -7,7 +7,8 @@ import { normaliseProductDescription } from '../domain/types.js';
 export class PriceBook {
   /** per offer, oldest first */
   private readonly spotHistory = new Map<string, SpotPrice[]>();
-  private readonly spikes = new Map<string, number[]>();
+  /** spotSpikes' answers: offer → cap → those asked over [from, to] (few: one per horizon) */
+  private readonly spikes = new Map<string, Map<number, { from: number; to: number; starts: number[] }[]>>();
   /** product description as asked → as EC2 names it; a handful per snapshot, asked for on every lookup */
   private readonly descriptions = new Map<string, string>();
 
@@ -48,9 +49,19 @@ export class PriceBook {
    */
   spotSpikes(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number, cap: number): number[] {
     const key = this.spotKey(region, az, instanceType, productDescription);
-    const memo = `${key}|${from}|${to}|${cap}`;
-    const known = this.spikes.get(memo);
-    if (known) return known;
+    // Keyed by the cap itself, a number: no string made of a float for every ask.
+    let byCap = this.spikes.get(key);
+    if (byCap === undefined) {
+      byCap = new Map();
+      this.spikes.set(key, byCap);
+    }
+    let asked = byCap.get(cap);
+    if (asked === undefined) {
+      asked = [];
+      byCap.set(cap, asked);
+    }
+    const known = asked.find((a) => a.from === from && a.to === to);
+    if (known) return known.starts;
     const points = this.spotHistory.get(key) ?? [];
     const starts: number[] = [];
     for (let n = 0; n < points.length; n++) {
@@ -60,7 +71,7 @@ export class PriceBook {
       const wasAbove = n > 0 && (points[n - 1] as SpotPrice).price > cap;
       if (above && !wasAbove && end > from && p.timestamp <= to) starts.push(Math.max(p.timestamp, from));
     }
-    this.spikes.set(memo, starts);
+    asked.push({ from, to, starts });
     return starts;
   }
 
