@@ -51,6 +51,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
   const { policy, prices } = input;
   const offers: Candidate[] = [];
   const skipped = new Set<string>();
+  // Most snapshots hold no offer out: then no key is made for every offer of every pool to look it up.
+  const unavailable = isEmpty(input.unavailable) ? undefined : input.unavailable;
   for (const [region, placement] of Object.entries(policy.regions)) {
     if (!input.regions.includes(region)) continue;
     const image = imageOf(region);
@@ -68,7 +70,7 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
       for (const { type, weight } of policy.instanceTypes) {
         const spread = spreadKey({ az: subnet.az, instanceType: type });
         const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id, spread };
-        const until = input.unavailable[offerKey(base)];
+        const until = unavailable?.[offerKey(base)];
         if (until !== undefined && until > input.now) {
           skipped.add(`${lifecycle} ${type} in ${subnet.az}: insufficient capacity, retry after ${new Date(until).toISOString()}`);
           continue;
@@ -139,7 +141,7 @@ function scoreAt(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruption
   const horizonMs = policy.rebalance.horizon * 1000;
   if (horizonMs <= 0) return price / offer.weight;
   const from = now - horizonMs;
-  const interruptions = input.interruptions?.[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
+  const interruptions = input.interruptions === undefined || isEmpty(input.interruptions) ? undefined : input.interruptions[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
   const interrupted = interruptions === undefined ? [] : interruptions.filter((t) => t > from && t <= now);
   const spikes = prices.spotSpikes(offer.region, offer.az, offer.instanceType, policy.productDescription, from, now, cap);
   // Most offers have neither: nothing to join and sort.
@@ -158,6 +160,11 @@ function episodes(times: readonly number[]): number {
     since = t;
   }
   return count;
+}
+
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 function round(n: number): number {
