@@ -1,6 +1,7 @@
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
+import type { AmiStatus } from '../policy/images.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
 import { memoizeByTwo } from './memo.js';
 
@@ -25,6 +26,8 @@ export interface Member {
   readonly counts: boolean;
   /** the offer (zone × type) it occupies for the spread cap: `spreadKey()`, worked out once */
   readonly spread: string;
+  /** how its image stands for the pool in its region (`imageStatus`), worked out once */
+  readonly status: AmiStatus;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -64,21 +67,21 @@ export class PoolLedger {
   private occupancyView?: Map<string, number>;
   private occupancyThrough = 0;
 
-  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
+  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>, statusOf: (m: { ami: string; region: string }) => AmiStatus) {
     const members: Member[] = [];
     // Members of one offer share one key string: fewer strings to make, and each hashed once.
     const spreadOf = memoizeByTwo((o: { az: string }) => o.az, (o: { instanceType: string }) => o.instanceType, spreadKey);
     // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadOf(i) };
+      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadOf(i), status: statusOf(i) };
       if (i.replaces) m.replaces = i.replaces;
       members.push(m);
     }
     for (const p of pending) {
       const m: Mutable<Member> = {
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, counts: !drained.has(p.ami), spread: spreadOf(p),
+        pending: p, counts: !drained.has(p.ami), spread: spreadOf(p), status: statusOf(p),
       };
       if (p.replaces) m.replaces = p.replaces;
       members.push(m);

@@ -84,12 +84,13 @@ export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
   const weightOf = (type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
   const spot = offers(ctx, 'spot');
-  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained);
+  const status = memoizeByTwo((m: Pick<Member, 'ami' | 'region'>) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images));
+  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, status);
   const step: Step = {
     ctx,
     ledger,
     notes: [],
-    status: memoizeByTwo((m) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images)),
+    status,
     unitPrice: memoize(offerOf, (i) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
       return price === undefined ? undefined : price / weightOf(i.instanceType);
@@ -131,10 +132,10 @@ function warningStep({ ctx, ledger }: Step): void {
 }
 
 /** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
-function drainStep({ ctx, ledger, notes, status }: Step): void {
+function drainStep({ ctx, ledger, notes }: Step): void {
   const drained = ledger
     .staying()
-    .filter((m) => m.instance && status(m) === 'drained')
+    .filter((m) => m.instance && m.status === 'drained')
     .sort((a, b) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key));
   if (drained.length === 0) return;
   // The budget is how many may be on their way out at once; those still shutting down count.
@@ -315,14 +316,14 @@ function recommendedMoves(step: Step, budget: number): number {
 
 /** Canaries: a new image first replaces a few instances per region, until it has proved itself. */
 function canaryReplacements(step: Step): void {
-  const { ctx, ledger, status } = step;
+  const { ctx, ledger } = step;
   for (const rollout of ctx.rollouts.values()) {
     const candidate = rollout.candidate;
     if (!candidate || rollout.canaryRoom <= 0) continue;
     const targets = ledger
       .unpaired()
-      .filter((m) => m.region === rollout.region && m.ami !== candidate.id && status(m) !== 'drained')
-      .sort((a, b) => Number(status(b) === 'outdated') - Number(status(a) === 'outdated') || byLaunch(a, b));
+      .filter((m) => m.region === rollout.region && m.ami !== candidate.id && m.status !== 'drained')
+      .sort((a, b) => Number(b.status === 'outdated') - Number(a.status === 'outdated') || byLaunch(a, b));
     const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
     replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
@@ -330,9 +331,9 @@ function canaryReplacements(step: Step): void {
 
 /** Outdated instances, once due: the image they should run has been out for the grace period. */
 function outdatedReplacements(step: Step, budget: number): void {
-  const { ctx, ledger, notes, status } = step;
+  const { ctx, ledger, notes } = step;
   const { policy, now } = ctx;
-  const outdated = ledger.unpaired().filter((m) => status(m) === 'outdated');
+  const outdated = ledger.unpaired().filter((m) => m.status === 'outdated');
   const dueAt = (m: Member) => retirementDueAt(ctx.rollouts.get(m.region)?.launchImage?.created ?? now, policy.freshness.grace);
   const due = outdated.filter((m) => dueAt(m) <= now).sort(byLaunch);
   const waiting = outdated.filter((m) => dueAt(m) > now);
@@ -342,7 +343,7 @@ function outdatedReplacements(step: Step, budget: number): void {
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && step.status(m) === 'current').sort(byLaunch);
+  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && m.status === 'current').sort(byLaunch);
   replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
 }
 
@@ -358,14 +359,14 @@ const MOVE_COST_HOURS = 0.1;
  * churning, and by more than the move costs) is replaced there, launch first, dearest first.
  */
 function priceMoves(step: Step, budget: number): void {
-  const { ctx, ledger, status, score } = step;
+  const { ctx, ledger, score } = step;
   const { policy } = ctx;
   const count = Math.min(budget, roomLeft(step));
   if (!policy.rebalance.enabled || count <= 0) return;
   const candidates = step.spot.offers;
   const held = ledger
     .unpaired()
-    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && status(m) === 'current')
+    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && m.status === 'current')
     .flatMap((m) => {
       const s = score(m);
       return s === undefined ? [] : [{ m, s }];
@@ -420,10 +421,10 @@ function movePays(held: number, best: number, rebalance: { minSaving: number; ho
  * size): the workers past the cap move to other offers, launch first.
  */
 function spreadRepair(step: Step, budget: number): number {
-  const { ledger, status, unitPrice, spreadCap: cap } = step;
+  const { ledger, unitPrice, spreadCap: cap } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
-  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && status(m) === 'current');
+  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.status === 'current');
   const instances = spot.map((m) => m.instance as Instance);
   const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadKey, unitPrice);
   const targets = spot.filter((m) => crowding.has(m.key));
@@ -514,7 +515,7 @@ function takenNames(ctx: PoolContext): string[] {
 }
 
 /** The report's counts of the pool's members, in one pass: live ones by state, staying ones by lifecycle. */
-function counts({ ledger, status }: Step): Pick<PoolReport, 'live' | 'running' | 'pending' | 'spot' | 'onDemand' | 'outdated'> {
+function counts({ ledger }: Step): Pick<PoolReport, 'live' | 'running' | 'pending' | 'spot' | 'onDemand' | 'outdated'> {
   let running = 0;
   let pending = 0;
   let spot = 0;
@@ -524,7 +525,7 @@ function counts({ ledger, status }: Step): Pick<PoolReport, 'live' | 'running' |
     const state = m.instance?.state;
     if (state === 'running') running++;
     if (state === undefined || state === 'pending') pending++;
-    if (m.instance && (status(m) === 'outdated' || status(m) === 'drained')) outdated++;
+    if (m.instance && (m.status === 'outdated' || m.status === 'drained')) outdated++;
     if (ledger.isLeaving(m)) continue;
     if (m.lifecycle === 'spot') spot++;
     else if (m.lifecycle === 'on-demand') onDemand++;
