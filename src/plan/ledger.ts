@@ -63,6 +63,9 @@ export class PoolLedger {
   private countingView?: number;
   private pairsView?: Map<string, Member | Placement>;
   private pairsThrough = 0;
+  private unpairedView?: readonly Member[];
+  /** how many placements there were when unpairedView was taken: a later one may have paired a member */
+  private unpairedThrough = 0;
   /** never handed out (callers get a copy they may change), so it is updated in place */
   private occupancyView?: Map<string, number>;
   private occupancyThrough = 0;
@@ -98,6 +101,7 @@ export class PoolLedger {
     this.stayingView = undefined;
     this.countingView = undefined;
     this.pairsView = undefined;
+    this.unpairedView = undefined;
     this.occupancyView = undefined;
   }
 
@@ -200,11 +204,16 @@ export class PoolLedger {
     return new Map(this.occupancyView);
   }
 
-  /** Staying instance members in no open pair, as target or as replacement. */
+  /** Staying instance members in no open pair, as target or as replacement: kept until a leave() or a placement may change it. */
   unpaired(): readonly Member[] {
-    const pairs = this.openPairs();
-    const replacements = new Set([...pairs.values()].flatMap((r) => ('key' in r ? [r.key] : [])));
-    return this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
+    if (this.unpairedView === undefined || this.unpairedThrough < this.planned.length) {
+      const pairs = this.openPairs();
+      const replacements = new Set<string>();
+      for (const r of pairs.values()) if ('key' in r) replacements.add(r.key);
+      this.unpairedView = this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
+      this.unpairedThrough = this.planned.length;
+    }
+    return this.unpairedView;
   }
 }
 
