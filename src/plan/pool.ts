@@ -186,7 +186,7 @@ function scaleDownStep({ ctx, ledger, notes, status, unitPrice, spreadCap }: Ste
   const candidates = ledger.unpaired().map((m) => m.instance as Instance);
   const running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
   // What has to go anyway goes first: an outdated image, then a crowded offer.
-  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadKey, unitPrice);
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadOf(ledger), unitPrice);
   const rank = (i: Instance) => (status(i) === 'outdated' ? 0 : crowding.has(i.id) ? 1 : 2);
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
   const why = (i: Instance) =>
@@ -293,6 +293,9 @@ function replaceStep(step: Step): void {
   moves -= spreadRepair(step, moves);
   priceMoves(step, moves);
 }
+
+/** An instance's offer for the spread cap, as its member holds it: no key made again. */
+const spreadOf = (ledger: PoolLedger) => (i: Instance) => ledger.instance(i.id)?.spread ?? spreadKey(i);
 
 const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
 const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
@@ -426,7 +429,7 @@ function spreadRepair(step: Step, budget: number): number {
   if (count <= 0) return 0;
   const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.status === 'current');
   const instances = spot.map((m) => m.instance as Instance);
-  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadKey, unitPrice);
+  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadOf(ledger), unitPrice);
   const targets = spot.filter((m) => crowding.has(m.key));
   return replace(step, targets, count, step.spot.offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
