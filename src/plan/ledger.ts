@@ -1,7 +1,9 @@
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
+import type { AmiStatus } from '../policy/images.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
+import { memoizeByTwo } from './memo.js';
 
 /** One worker of a pool as the planner counts it: a live instance, or a launch slot not yet listed. */
 export interface Member {
@@ -24,6 +26,8 @@ export interface Member {
   readonly counts: boolean;
   /** the offer (zone × type) it occupies for the spread cap: `spreadKey()`, worked out once */
   readonly spread: string;
+  /** how its image stands for the pool in its region (`imageStatus`), worked out once */
+  readonly status: AmiStatus;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -48,40 +52,57 @@ export interface Departure {
  */
 export class PoolLedger {
   readonly members: readonly Member[];
-  private readonly leaving = new Map<string, Departure>();
+  /** by member key, in the order the steps decided it */
+  private readonly leaving = new Map<string, { member: Member; departure: Departure }>();
   private readonly planned: Placement[] = [];
   private readonly byId: ReadonlyMap<string, Member>;
-  // Derived views, asked for many times per step: kept until the next leave() or add() changes them.
-  // Callers get the cached array or map itself, never changed in place, so a view taken earlier stays as it was.
+  // Derived views, asked for many times per step. A leave() can reopen or close any pair, so it drops
+  // them all; an add() only appends, so the pairs and the occupancy are carried forward over the
+  // placements added since (`pairsThrough`, `occupancyThrough`) rather than derived again from every member.
   private stayingView?: readonly Member[];
-  private pairsView?: ReadonlyMap<string, Member | Placement>;
+  private countingView?: number;
+  private pairsView?: Map<string, Member | Placement>;
+  private pairsThrough = 0;
+  private unpairedView?: readonly Member[];
+  /** how many placements there were when unpairedView was taken: a later one may have paired a member */
+  private unpairedThrough = 0;
+  /** never handed out (callers get a copy they may change), so it is updated in place */
+  private occupancyView?: Map<string, number>;
+  private occupancyThrough = 0;
 
-  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>) {
+  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>, statusOf: (m: { ami: string; region: string }) => AmiStatus) {
     const members: Member[] = [];
+    // Members of one offer share one key string: fewer strings to make, and each hashed once.
+    const spreadOf = memoizeByTwo((o: { az: string }) => o.az, (o: { instanceType: string }) => o.instanceType, spreadKey);
     // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadKey(i) };
+      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadOf(i), status: statusOf(i) };
       if (i.replaces) m.replaces = i.replaces;
       members.push(m);
     }
     for (const p of pending) {
       const m: Mutable<Member> = {
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, counts: !drained.has(p.ami), spread: spreadKey(p),
+        pending: p, counts: !drained.has(p.ami), spread: spreadOf(p), status: statusOf(p),
       };
       if (p.replaces) m.replaces = p.replaces;
       members.push(m);
     }
     this.members = members;
-    this.byId = new Map(members.filter((m) => m.instance).map((m) => [m.key, m]));
+    const byId = new Map<string, Member>();
+    for (const m of members) if (m.instance) byId.set(m.key, m);
+    this.byId = byId;
   }
 
   leave(member: Member, reason: string, terminate = true): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { reason, terminate });
+    this.leaving.set(member.key, { member, departure: { reason, terminate } });
     this.stayingView = undefined;
+    this.countingView = undefined;
     this.pairsView = undefined;
+    this.unpairedView = undefined;
+    this.occupancyView = undefined;
   }
 
   isLeaving(member: Member): boolean {
@@ -89,14 +110,12 @@ export class PoolLedger {
   }
 
   /** Who leaves and why, in the order the steps decided it (scale-down's order is meaningful). */
-  departures(): { member: Member; departure: Departure }[] {
-    const byKey = new Map(this.members.map((m) => [m.key, m]));
-    return [...this.leaving].map(([key, departure]) => ({ member: byKey.get(key) as Member, departure }));
+  departures(): Iterable<{ readonly member: Member; readonly departure: Departure }> {
+    return this.leaving.values();
   }
 
   add(placement: Placement): void {
     this.planned.push(placement);
-    this.pairsView = undefined;
   }
 
   placements(): readonly Placement[] {
@@ -116,27 +135,38 @@ export class PoolLedger {
   /**
    * Open replacement pairs, target id → its replacement: both staying, the replacement counting (a
    * replacement that leaves, or whose image is drained, closes its pair: the target is a worker again).
+   * The ledger's own map, to read at once: the next add() may open a pair in it, a leave() drops it.
    */
   openPairs(): ReadonlyMap<string, Member | Placement> {
-    this.pairsView ??= this.findPairs();
+    if (this.pairsView === undefined) {
+      this.pairsView = this.findPairs();
+    } else {
+      // Placements added since: each may open a pair of its own (never close one), after all others.
+      for (let n = this.pairsThrough; n < this.planned.length; n++) this.openPair(this.pairsView, this.planned[n] as Placement);
+    }
+    this.pairsThrough = this.planned.length;
     return this.pairsView;
   }
 
   private findPairs(): Map<string, Member | Placement> {
     const pairs = new Map<string, Member | Placement>();
-    const open = (target: string | undefined, replacement: Member | Placement) => {
-      if (target === undefined || pairs.has(target)) return;
-      const t = this.byId.get(target);
-      if (t && !this.leaving.has(t.key)) pairs.set(target, replacement);
-    };
-    for (const m of this.members) if (m.counts && !this.leaving.has(m.key)) open(m.replaces, m);
-    for (const p of this.planned) open(p.replaces, p);
+    for (const m of this.members) if (m.counts && !this.leaving.has(m.key)) this.openPair(pairs, m);
+    for (const p of this.planned) this.openPair(pairs, p);
     return pairs;
+  }
+
+  /** The first staying replacement of a staying instance opens its pair. */
+  private openPair(pairs: Map<string, Member | Placement>, replacement: Member | Placement): void {
+    const target = replacement.replaces;
+    if (target === undefined || pairs.has(target)) return;
+    const t = this.byId.get(target);
+    if (t && !this.leaving.has(t.key)) pairs.set(target, replacement);
   }
 
   /** Workers: staying members that count and planned launches, each open pair once. */
   size(): number {
-    return this.staying().filter((m) => m.counts).length + this.planned.length - this.openPairs().size;
+    this.countingView ??= this.staying().filter((m) => m.counts).length;
+    return this.countingView + this.planned.length - this.openPairs().size;
   }
 
   /**
@@ -147,20 +177,46 @@ export class PoolLedger {
     return this.members.length + this.planned.length;
   }
 
-  /** Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is. */
+  /**
+   * Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is.
+   * A fresh map: the caller may change it (as `allocate` does).
+   */
   occupancy(): Map<string, number> {
-    const targets = new Set(this.openPairs().keys());
-    const occupancy = new Map<string, number>();
-    const add = (key: string) => occupancy.set(key, (occupancy.get(key) ?? 0) + 1);
-    for (const m of this.staying()) if (m.counts && !targets.has(m.key)) add(m.spread);
-    for (const p of this.planned) add(spreadKey(p.offer));
-    return occupancy;
+    const pairs = this.openPairs();
+    if (this.occupancyView === undefined) {
+      const occupancy = new Map<string, number>();
+      // A target paired with a member counts where that member is; one paired with a placement, below.
+      for (const m of this.staying()) {
+        const pairedWith = pairs.get(m.key);
+        if (m.counts && (pairedWith === undefined || !('key' in pairedWith))) bump(occupancy, m.spread, 1);
+      }
+      this.occupancyView = occupancy;
+      this.occupancyThrough = 0;
+    }
+    // Placements since: each takes a place; one that opened a pair frees its target's (a pair counts once).
+    for (let n = this.occupancyThrough; n < this.planned.length; n++) {
+      const p = this.planned[n] as Placement;
+      bump(this.occupancyView, p.offer.spread, 1);
+      const target = p.replaces === undefined ? undefined : this.byId.get(p.replaces);
+      if (target?.counts && pairs.get(target.key) === p) bump(this.occupancyView, target.spread, -1);
+    }
+    this.occupancyThrough = this.planned.length;
+    return new Map(this.occupancyView);
   }
 
-  /** Staying instance members in no open pair, as target or as replacement. */
+  /** Staying instance members in no open pair, as target or as replacement: kept until a leave() or a placement may change it. */
   unpaired(): readonly Member[] {
-    const pairs = this.openPairs();
-    const replacements = new Set([...pairs.values()].flatMap((r) => ('key' in r ? [r.key] : [])));
-    return this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
+    if (this.unpairedView === undefined || this.unpairedThrough < this.planned.length) {
+      const pairs = this.openPairs();
+      const replacements = new Set<string>();
+      for (const r of pairs.values()) if ('key' in r) replacements.add(r.key);
+      this.unpairedView = this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
+      this.unpairedThrough = this.planned.length;
+    }
+    return this.unpairedView;
   }
+}
+
+function bump(counts: Map<string, number>, key: string, by: number): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
 }

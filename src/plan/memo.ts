@@ -7,10 +7,12 @@ export function memoize<A, T>(keyOf: (a: A) => string, compute: (a: A) => T): (a
   const known = new Map<string, T>();
   return (a) => {
     const key = keyOf(a);
-    if (known.has(key)) return known.get(key) as T;
-    const value = compute(a);
-    known.set(key, value);
-    return value;
+    // One lookup where the answer is known and defined, the usual case.
+    const value = known.get(key);
+    if (value !== undefined || known.has(key)) return value as T;
+    const computed = compute(a);
+    known.set(key, computed);
+    return computed;
   };
 }
 
@@ -25,9 +27,10 @@ export function memoizeByTwo<A, T>(outerOf: (a: A) => string, innerOf: (a: A) =>
       known.set(outer, inner);
     }
     const key = innerOf(a);
-    if (inner.has(key)) return inner.get(key) as T;
-    const value = compute(a);
-    inner.set(key, value);
-    return value;
+    const value = inner.get(key);
+    if (value !== undefined || inner.has(key)) return value as T;
+    const computed = compute(a);
+    inner.set(key, computed);
+    return computed;
   };
 }

@@ -6,7 +6,7 @@ import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
 import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
+import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, firstWithRoom, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
@@ -84,12 +84,13 @@ export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
   const weightOf = (type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
   const spot = offers(ctx, 'spot');
-  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained);
+  const status = memoizeByTwo((m: Pick<Member, 'ami' | 'region'>) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images));
+  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, status);
   const step: Step = {
     ctx,
     ledger,
     notes: [],
-    status: memoizeByTwo((m) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images)),
+    status,
     unitPrice: memoize(offerOf, (i) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
       return price === undefined ? undefined : price / weightOf(i.instanceType);
@@ -131,10 +132,10 @@ function warningStep({ ctx, ledger }: Step): void {
 }
 
 /** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
-function drainStep({ ctx, ledger, notes, status }: Step): void {
+function drainStep({ ctx, ledger, notes }: Step): void {
   const drained = ledger
     .staying()
-    .filter((m) => m.instance && status(m) === 'drained')
+    .filter((m) => m.instance && m.status === 'drained')
     .sort((a, b) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key));
   if (drained.length === 0) return;
   // The budget is how many may be on their way out at once; those still shutting down count.
@@ -185,7 +186,7 @@ function scaleDownStep({ ctx, ledger, notes, status, unitPrice, spreadCap }: Ste
   const candidates = ledger.unpaired().map((m) => m.instance as Instance);
   const running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
   // What has to go anyway goes first: an outdated image, then a crowded offer.
-  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadKey, unitPrice);
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadOf(ledger), unitPrice);
   const rank = (i: Instance) => (status(i) === 'outdated' ? 0 : crowding.has(i.id) ? 1 : 2);
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
   const why = (i: Instance) =>
@@ -274,20 +275,27 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
 function replaceStep(step: Step): void {
   const { ctx, ledger } = step;
   const { policy, desired } = ctx;
-  const pairs = ledger.openPairs();
+  // Pairs in flight as the step begins: each budget counts those, not the pairs this step opens.
+  const pairs = [...ledger.openPairs()];
   const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
-    [...pairs].filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
+    pairs.filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
   const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
+  const moveBudget = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r));
+  const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
 
-  let moves = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
+  let moves = moveBudget;
   moves -= recommendedMoves(step, moves);
   canaryReplacements(step);
-  outdatedReplacements(step, resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r)));
+  outdatedReplacements(step, retireBudget);
   if (policy.scaleDown !== 'terminate') return;
-  onDemandReplacements(step, resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami));
+  onDemandReplacements(step, onDemandBudget);
   moves -= spreadRepair(step, moves);
   priceMoves(step, moves);
 }
+
+/** An instance's offer for the spread cap, as its member holds it: no key made again. */
+const spreadOf = (ledger: PoolLedger) => (i: Instance) => ledger.instance(i.id)?.spread ?? spreadKey(i);
 
 const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
 const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
@@ -305,20 +313,20 @@ function recommendedMoves(step: Step, budget: number): number {
     const at = ledger.instance(id);
     return at ? [spreadKey(at)] : [];
   }));
-  const safer = step.spot.offers.filter((o) => !risky.has(spreadKey(o)));
+  const safer = step.spot.offers.filter((o) => !risky.has(o.spread));
   return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
 }
 
 /** Canaries: a new image first replaces a few instances per region, until it has proved itself. */
 function canaryReplacements(step: Step): void {
-  const { ctx, ledger, status } = step;
+  const { ctx, ledger } = step;
   for (const rollout of ctx.rollouts.values()) {
     const candidate = rollout.candidate;
     if (!candidate || rollout.canaryRoom <= 0) continue;
     const targets = ledger
       .unpaired()
-      .filter((m) => m.region === rollout.region && m.ami !== candidate.id && status(m) !== 'drained')
-      .sort((a, b) => Number(status(b) === 'outdated') - Number(status(a) === 'outdated') || byLaunch(a, b));
+      .filter((m) => m.region === rollout.region && m.ami !== candidate.id && m.status !== 'drained')
+      .sort((a, b) => Number(b.status === 'outdated') - Number(a.status === 'outdated') || byLaunch(a, b));
     const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
     replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
@@ -326,9 +334,9 @@ function canaryReplacements(step: Step): void {
 
 /** Outdated instances, once due: the image they should run has been out for the grace period. */
 function outdatedReplacements(step: Step, budget: number): void {
-  const { ctx, ledger, notes, status } = step;
+  const { ctx, ledger, notes } = step;
   const { policy, now } = ctx;
-  const outdated = ledger.unpaired().filter((m) => status(m) === 'outdated');
+  const outdated = ledger.unpaired().filter((m) => m.status === 'outdated');
   const dueAt = (m: Member) => retirementDueAt(ctx.rollouts.get(m.region)?.launchImage?.created ?? now, policy.freshness.grace);
   const due = outdated.filter((m) => dueAt(m) <= now).sort(byLaunch);
   const waiting = outdated.filter((m) => dueAt(m) > now);
@@ -338,7 +346,7 @@ function outdatedReplacements(step: Step, budget: number): void {
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && step.status(m) === 'current').sort(byLaunch);
+  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && m.status === 'current').sort(byLaunch);
   replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
 }
 
@@ -354,35 +362,33 @@ const MOVE_COST_HOURS = 0.1;
  * churning, and by more than the move costs) is replaced there, launch first, dearest first.
  */
 function priceMoves(step: Step, budget: number): void {
-  const { ctx, ledger, status, score } = step;
+  const { ctx, ledger, score } = step;
   const { policy } = ctx;
   const count = Math.min(budget, roomLeft(step));
   if (!policy.rebalance.enabled || count <= 0) return;
   const candidates = step.spot.offers;
   const held = ledger
     .unpaired()
-    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && status(m) === 'current')
+    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && m.status === 'current')
     .flatMap((m) => {
       const s = score(m);
       return s === undefined ? [] : [{ m, s }];
     })
     .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
   let moved = 0;
-  // The ledger's occupancy, kept in step with each move rather than derived again for every candidate.
-  let ledgerOccupancy = ledger.occupancy();
+  // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
+  let occupancy = ledger.occupancy();
   for (const { m, s } of held) {
     if (moved >= count) break;
-    const occupancy = new Map(ledgerOccupancy);
-    occupancy.set(spreadKey(m), (occupancy.get(spreadKey(m)) ?? 1) - 1);
-    const [best] = allocate(candidates.filter((o) => spreadKey(o) !== spreadKey(m)), 1, occupancy, step.spreadCap);
+    const best = firstWithRoom(candidates, occupancy, step.spreadCap, m.spread);
     if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
     ledger.add({
       offer: best,
       reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
       replaces: m.key,
     });
-    // m now counts where its replacement is placed: exactly what the trial occupancy holds.
-    ledgerOccupancy = occupancy;
+    // m now counts where its replacement is placed.
+    occupancy = ledger.occupancy();
     moved++;
   }
 }
@@ -396,15 +402,15 @@ function priceMoves(step: Step, budget: number): void {
  */
 function offersOpen(ctx: PoolContext, spot: Candidates): number {
   const { policy } = ctx;
-  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map(spreadKey)).size;
-  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map(spreadKey)).size;
+  const open = policy.spread.auto ? closeOffers(spot.offers, policy.rebalance) : new Set(spot.offers.map((o) => o.spread)).size;
+  return open > 0 ? open : new Set(offers(ctx, 'on-demand').offers.map((o) => o.spread)).size;
 }
 
 /** How many offers (zone × type) are priced so close to the best that no move out of them would pay. */
 function closeOffers(offers: readonly Candidate[], rebalance: { minSaving: number; horizon: number }): number {
   const best = offers[0]?.score;
-  if (best === undefined) return new Set(offers.map(spreadKey)).size;
-  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map(spreadKey)).size;
+  if (best === undefined) return new Set(offers.map((o) => o.spread)).size;
+  return new Set(offers.filter((o) => o.score !== undefined && !movePays(o.score, best, rebalance)).map((o) => o.spread)).size;
 }
 
 /** Whether moving from an offer expected at `held` to one at `best` (per unit and hour) pays: it saves `minSaving` of what is paid now. */
@@ -418,12 +424,12 @@ function movePays(held: number, best: number, rebalance: { minSaving: number; ho
  * size): the workers past the cap move to other offers, launch first.
  */
 function spreadRepair(step: Step, budget: number): number {
-  const { ledger, status, unitPrice, spreadCap: cap } = step;
+  const { ledger, unitPrice, spreadCap: cap } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
-  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && status(m) === 'current');
+  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.status === 'current');
   const instances = spot.map((m) => m.instance as Instance);
-  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadKey, unitPrice);
+  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadOf(ledger), unitPrice);
   const targets = spot.filter((m) => crowding.has(m.key));
   return replace(step, targets, count, step.spot.offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
@@ -437,10 +443,10 @@ function replace(step: Step, targets: readonly Member[], count: number, candidat
   let placed = 0;
   for (const target of targets.slice(0, wanted)) {
     // The target's own place is free once its replacement runs: a pair counts once.
-    occupancy.set(spreadKey(target), Math.max(0, (occupancy.get(spreadKey(target)) ?? 0) - 1));
+    occupancy.set(target.spread, Math.max(0, (occupancy.get(target.spread) ?? 0) - 1));
     const [offer] = allocate(candidates, 1, occupancy, cap);
     if (!offer) {
-      occupancy.set(spreadKey(target), (occupancy.get(spreadKey(target)) ?? 0) + 1);
+      occupancy.set(target.spread, (occupancy.get(target.spread) ?? 0) + 1);
       break;
     }
     step.ledger.add({ offer, reason: reason(target), replaces: target.key });
@@ -463,46 +469,69 @@ function place(step: Step, candidates: readonly Candidate[], count: number, reas
 }
 
 function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSince?: number; surplusLeft: number; due: boolean }): PoolPlan {
-  const { ctx, ledger, notes, status, unitPrice } = step;
+  const { ctx, ledger, notes, unitPrice } = step;
   const { policy } = ctx;
-  const terminations = ledger.departures().flatMap(({ member, departure }) =>
-    departure.terminate && member.instance ? [terminateAction(member.instance, unitPrice(member.instance), departure.reason)] : [],
-  );
-  const taken = new Set([...ctx.instances.filter(holdsName).map((i) => i.name), ...ctx.pending.map((p) => p.name)]);
+  const terminations: TerminateAction[] = [];
+  for (const { member, departure } of ledger.departures()) {
+    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice(member.instance), departure.reason));
+  }
   const placements = ledger.placements();
-  const names = allocateNames(policy.names, taken, placements.length);
+  const names = allocateNames(policy.names, takenNames(ctx), placements.length);
   // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile,
   // or the pool is above desired (desired dropped since): a resend would make what is no longer
   // wanted. Held, they still count (a send may have landed) until they are seen or given up.
   const unanswered = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts);
   const hold = unanswered.length > 0 && ledger.size() > ctx.desired;
   if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
-  const resumes = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
-  const launches: LaunchAction[] = [
-    ...resumes,
-    ...placements.map(({ offer, reason, replaces }, n) => launchAction(policy.pool, offer, names[n] as string, reason, replaces)),
-  ];
-  const staying = ledger.staying();
-  const live = ledger.members;
+  const launches: LaunchAction[] = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
+  placements.forEach(({ offer, reason, replaces }, n) => launches.push(launchAction(policy.pool, offer, names[n] as string, reason, replaces)));
+  const timers: { shortfallSince?: number; surplusSince?: number } = {};
+  if (shortfall.shortfallSince !== undefined) timers.shortfallSince = shortfall.shortfallSince;
+  if (scaleDown.surplusSince !== undefined) timers.surplusSince = scaleDown.surplusSince;
+  const { live, running, pending, spot, onDemand, outdated } = counts(step);
   return {
     launches,
     terminations,
     report: {
       pool: policy.pool,
       desired: ctx.desired,
-      live: live.length,
-      running: live.filter((m) => m.instance?.state === 'running').length,
-      pending: live.filter((m) => !m.instance || m.instance.state === 'pending').length,
-      spot: staying.filter((m) => m.lifecycle === 'spot').length,
-      onDemand: staying.filter((m) => m.lifecycle === 'on-demand').length,
-      outdated: live.filter((m) => m.instance && (status(m) === 'outdated' || status(m) === 'drained')).length,
+      live,
+      running,
+      pending,
+      spot,
+      onDemand,
+      outdated,
       unmet: Math.max(0, shortfall.remaining),
       notes,
       rollouts: [...ctx.rollouts.values()].map(regionRollout),
     },
-    timers: {
-      ...(shortfall.shortfallSince !== undefined ? { shortfallSince: shortfall.shortfallSince } : {}),
-      ...(scaleDown.surplusSince !== undefined ? { surplusSince: scaleDown.surplusSince } : {}),
-    },
+    timers,
   };
+}
+
+/** Every name the pool's instances and launches hold: a launch takes none of them. */
+function takenNames(ctx: PoolContext): string[] {
+  const taken: string[] = [];
+  for (const i of ctx.instances) if (holdsName(i)) taken.push(i.name);
+  for (const p of ctx.pending) taken.push(p.name);
+  return taken;
+}
+
+/** The report's counts of the pool's members, in one pass: live ones by state, staying ones by lifecycle. */
+function counts({ ledger }: Step): Pick<PoolReport, 'live' | 'running' | 'pending' | 'spot' | 'onDemand' | 'outdated'> {
+  let running = 0;
+  let pending = 0;
+  let spot = 0;
+  let onDemand = 0;
+  let outdated = 0;
+  for (const m of ledger.members) {
+    const state = m.instance?.state;
+    if (state === 'running') running++;
+    if (state === undefined || state === 'pending') pending++;
+    if (m.instance && (m.status === 'outdated' || m.status === 'drained')) outdated++;
+    if (ledger.isLeaving(m)) continue;
+    if (m.lifecycle === 'spot') spot++;
+    else if (m.lifecycle === 'on-demand') onDemand++;
+  }
+  return { live: ledger.members.length, running, pending, spot, onDemand, outdated };
 }

@@ -33,16 +33,58 @@ export function slotOf(template: string, name: string): number | undefined {
   return /^\d+$/.test(digits) ? Number(digits) : undefined;
 }
 
-/** The `count` lowest free names, skipping every name in `taken`. */
-export function allocateNames(template: string, taken: ReadonlySet<string>, count: number): string[] {
-  const names: string[] = [];
+/**
+ * The `count` lowest free names, skipping every name in `taken`. The taken names are read as slot
+ * numbers, so only the names handed out are formatted.
+ */
+export function allocateNames(template: string, taken: Iterable<string>, count: number): string[] {
   const format = nameFormat(template);
-  for (let slot = 1; names.length < count; slot++) {
-    const name = format(slot);
-    if (!taken.has(name)) names.push(name);
+  const slotIn = exactSlot(template);
+  const slots: number[] = [];
+  for (const name of taken) {
+    const slot = slotIn(name);
+    if (slot !== undefined) slots.push(slot);
   }
+  // The names handed out are among the first slots.length + count: slots above cannot matter.
+  const last = slots.length + count;
+  const used = new Uint8Array(last + 1);
+  for (const slot of slots) if (slot <= last) used[slot] = 1;
+  const names: string[] = [];
+  for (let slot = 1; names.length < count; slot++) if (used[slot] !== 1) names.push(format(slot));
   return names;
 }
+
+/** Most digits a slot read back may have: beyond, numbers lose precision (and no pool gets that far). */
+const MAX_SLOT_DIGITS = 15;
+
+/**
+ * The template read once: name → the slot whose formatted name it is exactly (`formatName(template,
+ * slot) === name`), or undefined. "bld-1" is no slot of "bld-{nnn}": its slot 1 is "bld-001".
+ */
+function exactSlot(template: string): (name: string) => number | undefined {
+  const match = NUMBER_PLACEHOLDER.exec(template);
+  if (!match) return () => undefined;
+  const prefix = template.slice(0, match.index);
+  const suffix = template.slice(match.index + match[0].length);
+  const width = (match[1] as string).length;
+  return (name) => {
+    const end = name.length - suffix.length;
+    const digits = end - prefix.length;
+    if (digits < width || digits > MAX_SLOT_DIGITS || !name.startsWith(prefix) || !name.endsWith(suffix)) return undefined;
+    // Zero padding only up to the width: past it, a leading zero is not how the slot is written.
+    if (digits > width && name.charCodeAt(prefix.length) === ZERO) return undefined;
+    let slot = 0;
+    for (let k = prefix.length; k < end; k++) {
+      const digit = name.charCodeAt(k) - ZERO;
+      if (digit < 0 || digit > 9) return undefined;
+      slot = slot * 10 + digit;
+    }
+    return slot;
+  };
+}
+
+const ZERO = 48; // '0'
+
 
 // A batched launch (MinCount/MaxCount) cannot give each instance its own Name tag at launch, so it
 // carries one tag, fleet:names, naming every instance of the batch: the template, a space, and the

@@ -32,6 +32,8 @@ export interface Candidate extends Offer {
   readonly score?: number;
   /** the spot max price to send with the launch, when fleet sets one */
   readonly maxPrice?: number;
+  /** `spreadKey()` of the offer, worked out once: placement compares it for every launch */
+  readonly spread: string;
 }
 
 export interface Candidates {
@@ -49,6 +51,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
   const { policy, prices } = input;
   const offers: Candidate[] = [];
   const skipped = new Set<string>();
+  // Most snapshots hold no offer out: then no key is made for every offer of every pool to look it up.
+  const unavailable = isEmpty(input.unavailable) ? undefined : input.unavailable;
   for (const [region, placement] of Object.entries(policy.regions)) {
     if (!input.regions.includes(region)) continue;
     const image = imageOf(region);
@@ -64,8 +68,9 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
       }
       if (policy.ignoredAzs.includes(subnet.az)) continue;
       for (const { type, weight } of policy.instanceTypes) {
-        const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id };
-        const until = input.unavailable[offerKey(base)];
+        const spread = spreadKey({ az: subnet.az, instanceType: type });
+        const base = { region, az: subnet.az, subnetId, instanceType: type, weight, lifecycle, ami: image.id, spread };
+        const until = unavailable?.[offerKey(base)];
         if (until !== undefined && until > input.now) {
           skipped.add(`${lifecycle} ${type} in ${subnet.az}: insufficient capacity, retry after ${new Date(until).toISOString()}`);
           continue;
@@ -93,8 +98,8 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
         const { az, ami } = base;
         // Written out, not spread from `base`: spreading into a literal with more keys is V8's slow path, and this runs per offer and pool.
         const offer: Candidate = cap !== undefined
-          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap) }
-          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score };
+          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap), spread }
+          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, spread };
         offers.push(offer);
       }
     }
@@ -136,8 +141,11 @@ function scoreAt(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruption
   const horizonMs = policy.rebalance.horizon * 1000;
   if (horizonMs <= 0) return price / offer.weight;
   const from = now - horizonMs;
-  const interrupted = (input.interruptions?.[offerKey({ ...offer, lifecycle: 'spot' })] ?? []).filter((t) => t > from && t <= now);
+  const interruptions = input.interruptions === undefined || isEmpty(input.interruptions) ? undefined : input.interruptions[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
+  const interrupted = interruptions === undefined ? [] : interruptions.filter((t) => t > from && t <= now);
   const spikes = prices.spotSpikes(offer.region, offer.az, offer.instanceType, policy.productDescription, from, now, cap);
+  // Most offers have neither: nothing to join and sort.
+  if (interrupted.length === 0 && spikes.length === 0) return price / offer.weight;
   const perHour = episodes([...interrupted, ...spikes]) / (horizonMs / 3600_000);
   return (price * (1 + perHour * INTERRUPTION_COST_HOURS)) / offer.weight;
 }
@@ -152,6 +160,11 @@ function episodes(times: readonly number[]): number {
     since = t;
   }
   return count;
+}
+
+function isEmpty(record: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 function round(n: number): number {
@@ -200,10 +213,16 @@ export function allocate(
 ): Candidate[] {
   const placed: Candidate[] = [];
   for (let n = 0; n < count; n++) {
-    const offer = offers.find((o) => (occupancy.get(spreadKey(o)) ?? 0) < cap);
+    const offer = firstWithRoom(offers, occupancy, cap);
     if (!offer) break;
-    occupancy.set(spreadKey(offer), (occupancy.get(spreadKey(offer)) ?? 0) + 1);
+    occupancy.set(offer.spread, (occupancy.get(offer.spread) ?? 0) + 1);
     placed.push(offer);
   }
   return placed;
+}
+
+/** The first of `offers` (cheapest first) whose zone × type holds fewer than `cap`, other than `except`'s. */
+export function firstWithRoom(offers: readonly Candidate[], occupancy: ReadonlyMap<string, number>, cap: number, except?: string): Candidate | undefined {
+  for (const o of offers) if (o.spread !== except && (occupancy.get(o.spread) ?? 0) < cap) return o;
+  return undefined;
 }

@@ -3,11 +3,28 @@ import { onDemandKey } from '../domain/snapshot.js';
 import type { Lifecycle, SpotPrice } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 
-/** Price lookups over one snapshot. Spot prices are only ever read for the asked product description. */
+/** One offer's spot market in a snapshot: its prices, and the spikes asked of it so far. */
+interface SpotMarket {
+  /** oldest first */
+  readonly points: SpotPrice[];
+  /** spotSpikes' answers: cap → those asked over [from, to] (few: one per horizon) */
+  readonly spikes: Map<number, { from: number; to: number; starts: number[] }[]>;
+}
+
+/** Nested maps, one level per part of a key: a lookup by parts the caller already holds makes no joined string. */
+type ByParts<T> = Map<string, Map<string, Map<string, Map<string, T>>>>;
+
+/**
+ * Price lookups over one snapshot. Spot prices are only ever read for the asked product description.
+ * Every offer of every pool asks, so answers are found through the parts of the key (region, zone,
+ * type, description) once first asked, rather than by a string joined for every ask.
+ */
 export class PriceBook {
-  /** per offer, oldest first */
-  private readonly spotHistory = new Map<string, SpotPrice[]>();
-  private readonly spikes = new Map<string, number[]>();
+  /** by spotKey() */
+  private readonly markets = new Map<string, SpotMarket>();
+  private readonly marketByParts: ByParts<SpotMarket | undefined> = new Map();
+  /** region → type → description (as asked) → the Pricing API's figure */
+  private readonly onDemandByParts = new Map<string, Map<string, Map<string, number | undefined>>>();
   /** product description as asked → as EC2 names it; a handful per snapshot, asked for on every lookup */
   private readonly descriptions = new Map<string, string>();
 
@@ -17,11 +34,19 @@ export class PriceBook {
   ) {
     for (const p of spotPrices) {
       const key = this.spotKey(p.region, p.az, p.instanceType, p.productDescription);
-      const points = this.spotHistory.get(key);
-      if (points) points.push(p);
-      else this.spotHistory.set(key, [p]);
+      const market = this.markets.get(key);
+      if (market) market.points.push(p);
+      else this.markets.set(key, { points: [p], spikes: new Map() });
     }
-    for (const points of this.spotHistory.values()) points.sort((a, b) => a.timestamp - b.timestamp);
+    for (const { points } of this.markets.values()) points.sort((a, b) => a.timestamp - b.timestamp);
+  }
+
+  private market(region: string, az: string, instanceType: string, productDescription: string): SpotMarket | undefined {
+    const byDescription = child(child(child(this.marketByParts, region), az), instanceType);
+    if (byDescription.has(productDescription)) return byDescription.get(productDescription);
+    const market = this.markets.get(this.spotKey(region, az, instanceType, productDescription));
+    byDescription.set(productDescription, market);
+    return market;
   }
 
   private spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
@@ -39,7 +64,7 @@ export class PriceBook {
 
   /** The latest spot price. */
   spot(region: string, az: string, instanceType: string, productDescription: string): number | undefined {
-    return this.spotHistory.get(this.spotKey(region, az, instanceType, productDescription))?.at(-1)?.price;
+    return this.market(region, az, instanceType, productDescription)?.points.at(-1)?.price;
   }
 
   /**
@@ -47,11 +72,17 @@ export class PriceBook {
    * [from, to]: the start of each run of prices above it.
    */
   spotSpikes(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number, cap: number): number[] {
-    const key = this.spotKey(region, az, instanceType, productDescription);
-    const memo = `${key}|${from}|${to}|${cap}`;
-    const known = this.spikes.get(memo);
-    if (known) return known;
-    const points = this.spotHistory.get(key) ?? [];
+    const market = this.market(region, az, instanceType, productDescription);
+    if (market === undefined) return [];
+    // Keyed by the cap itself, a number: no string made of a float for every ask.
+    let asked = market.spikes.get(cap);
+    if (asked === undefined) {
+      asked = [];
+      market.spikes.set(cap, asked);
+    }
+    const known = asked.find((a) => a.from === from && a.to === to);
+    if (known) return known.starts;
+    const points = market.points;
     const starts: number[] = [];
     for (let n = 0; n < points.length; n++) {
       const p = points[n] as SpotPrice;
@@ -60,13 +91,18 @@ export class PriceBook {
       const wasAbove = n > 0 && (points[n - 1] as SpotPrice).price > cap;
       if (above && !wasAbove && end > from && p.timestamp <= to) starts.push(Math.max(p.timestamp, from));
     }
-    this.spikes.set(memo, starts);
+    asked.push({ from, to, starts });
     return starts;
   }
 
   /** The Pricing API's figure, or the policy's own `onDemandPrice`, or undefined. */
   onDemand(policy: PoolPolicy, region: string, instanceType: string): number | undefined {
-    const listed = this.onDemandPrices[onDemandKey(region, instanceType, this.normalised(policy.productDescription))];
+    const byDescription = child(child(this.onDemandByParts, region), instanceType);
+    let listed = byDescription.get(policy.productDescription);
+    if (listed === undefined && !byDescription.has(policy.productDescription)) {
+      listed = this.onDemandPrices[onDemandKey(region, instanceType, this.normalised(policy.productDescription))];
+      byDescription.set(policy.productDescription, listed);
+    }
     return listed ?? policy.onDemandPrice;
   }
 
@@ -86,4 +122,14 @@ export function spotPriceCap(policy: PoolPolicy, onDemandPrice: number | undefin
   if (max.kind === 'dollars') return max.value;
   if (onDemandPrice !== undefined) return (max.value / 100) * onDemandPrice;
   return max.value >= 100 ? undefined : null;
+}
+
+/** The map under `key`, made when first asked for. */
+function child<T>(parent: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let map = parent.get(key);
+  if (map === undefined) {
+    map = new Map();
+    parent.set(key, map);
+  }
+  return map;
 }

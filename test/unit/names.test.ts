@@ -73,6 +73,13 @@ describe('names: allocateNames', () => {
     expect(allocateNames(template, taken, 2)).to.deep.equal([name(1), name(3)]);
   });
 
+  it('takes only names written exactly as the template writes them: other paddings leave the slot free', () => {
+    const taken = new Set(['bld-linux64-spot-01', 'bld-linux64-spot-0002', 'bld-linux64-spot-03x', 'bld-linux64-spot-1000', name(4)]);
+    expect(allocateNames(template, taken, 4)).to.deep.equal([name(1), name(2), name(3), name(5)]);
+    const wide = new Set(['bld-linux64-spot-01000', ...Array.from({ length: 999 }, (_, n) => name(n + 1))]);
+    expect(allocateNames(template, wide, 1)).to.deep.equal(['bld-linux64-spot-1000']);
+  });
+
   it('returns nothing for a count of zero', () => {
     expect(allocateNames(template, new Set([name(1)]), 0)).to.deep.equal([]);
   });
