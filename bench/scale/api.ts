@@ -11,6 +11,9 @@ import { REGIONS, scalePolicies } from './snapshot.js';
 
 const POOLS = 100;
 const MEASURED_CYCLES = 10;
+/** Quiet cycles in a row that count as settled: longer than a rebalance move's bake. */
+const QUIET_TO_SETTLE = 20;
+const MAX_SETTLING_CYCLES = 120;
 
 export async function measureSteadyCalls(totals: readonly number[] = [1_000, 10_000]): Promise<Record<string, unknown>> {
   const rows: Record<string, unknown>[] = [];
@@ -25,12 +28,14 @@ export async function measureSteadyCalls(totals: readonly number[] = [1_000, 10_
     });
     fleet.publishDesired(Object.fromEntries(policies.map((p) => [p.pool, perPool])));
     for (const policy of policies) populate(fleet, policy, perPool);
-    // A cycle or two to settle what the market moved since (a few cycles at most).
+    // Settle first: the pools were placed by price alone, and fleet may move some (rebalancing waits
+    // for price history, and a moved instance leaves only once its replacement has run `bake`).
     let settling = 0;
-    for (; settling < 10; settling++) {
+    for (let quietInARow = 0; settling < MAX_SETTLING_CYCLES && quietInARow < QUIET_TO_SETTLE; settling++) {
       const cycle = await fleet.cycle();
       fleet.advance(fleet.config.interval * 1000);
-      if (cycle.plan.actions.length === 0 && cycle.observation.snapshot.pendingLaunches.length === 0) break;
+      const quiet = cycle.plan.actions.length === 0 && cycle.observation.snapshot.pendingLaunches.length === 0;
+      quietInARow = quiet ? quietInARow + 1 : 0;
     }
     const live = fleet.instances().length;
     const callsBefore = fleet.cloud.calls.length;
@@ -55,7 +60,7 @@ export async function measureSteadyCalls(totals: readonly number[] = [1_000, 10_
       instances: live,
       pools: POOLS,
       regions: Object.keys(REGIONS).length,
-      settlingCycles: settling + 1,
+      settlingCycles: settling,
       measuredCycles: MEASURED_CYCLES,
       quietCycles: quiet,
       ec2CallsPerCyclePerRegion: round(ec2.length / MEASURED_CYCLES / Object.keys(REGIONS).length),
