@@ -2,7 +2,6 @@
 // spent on the queue, a warning lands in the state store and is deleted, SIGTERM ends a long poll.
 
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
@@ -10,25 +9,7 @@ import { BIN, fleet } from '../support/cli.js';
 import { interruptionWarning } from '../support/ec2-events.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
 import { useMoto } from '../support/moto.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Ask `probe` every 100 ms until it returns a value, or fail after `timeoutMs` naming what was awaited. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms\n${context()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { freePort, until } from '../support/waiting.js';
 
 describe('cli: reconcile reads EC2 events from events.queue (moto_server)', function () {
   this.timeout(60_000);

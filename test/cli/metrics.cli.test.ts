@@ -5,34 +5,10 @@ import type { FaultProxy } from '../support/fault-proxy.js';
 import { motoEnv, useMoto } from '../support/moto.js';
 import { BIN, workspace } from '../support/cli.js';
 import { motoFleet } from '../support/moto-fleet.js';
+import { freePort, until } from '../support/waiting.js';
 
 // A secret the service is given and must never show: not in logs, not on /metrics or /healthz.
 const SECRET = 'metrics-cli-test-secret-0123456789';
-
-/** A port nothing listens on right now: the system picks it, and it is handed over at once. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Ask `probe` every 100 ms until it returns a value, or fail after `timeoutMs` naming what was awaited. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, context: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e; // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${String(last)})\n${context()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));

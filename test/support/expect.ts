@@ -11,3 +11,13 @@ export function inputError(fn: () => unknown): string {
   }
   expect.fail('expected an InputError');
 }
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (e) {
+    return e as Error;
+  }
+  expect.fail('expected a rejection');
+}

@@ -372,8 +372,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     call.forwardedSeq = seq++;
   }
 
-  async function forwardWhole(req: IncomingMessage, body: Buffer | undefined, call: CallRecord): Promise<Answer> {
-    markForwarded(call);
+  /** The client's request sent on to the target (its body as read, or streamed), and the target's answer. */
+  async function sendUpstream(req: IncomingMessage, body: Buffer | undefined, call: CallRecord): Promise<IncomingMessage> {
     const upstreamReq = httpRequest({
       protocol: target.protocol,
       hostname: target.hostname,
@@ -388,9 +388,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       upstreamReq.once('response', resolve);
       upstreamReq.once('error', reject);
     });
-    if (body === undefined) await pipeline(req, upstreamReq);
-    else upstreamReq.end(body);
-    const upstreamRes = await response;
+    const sent = body === undefined ? pipeline(req, upstreamReq) : new Promise<void>((resolve) => upstreamReq.end(body, resolve));
+    const [answer] = await Promise.all([response, sent]);
+    return answer;
+  }
+
+  async function forwardWhole(req: IncomingMessage, body: Buffer | undefined, call: CallRecord): Promise<Answer> {
+    markForwarded(call);
+    const upstreamRes = await sendUpstream(req, body, call);
     const answer = await readAll(upstreamRes);
     const headers = forwardHeaders(upstreamRes.headers);
     headers['content-length'] = answer.length;
@@ -403,24 +408,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     body: Buffer | undefined,
     call: CallRecord,
   ): Promise<void> {
-    const upstreamReq = httpRequest({
-      protocol: target.protocol,
-      hostname: target.hostname,
-      port: target.port,
-      method: call.method,
-      path: req.url,
-      // Host stays as the client sent it: it is covered by the SigV4 signature.
-      headers: forwardHeaders(req.headers, body),
-      agent,
-    });
-    const upstreamRes = new Promise<IncomingMessage>((resolve, reject) => {
-      upstreamReq.once('response', resolve);
-      upstreamReq.once('error', reject);
-    });
-    const sent =
-      body === undefined ? pipeline(req, upstreamReq) : new Promise<void>((resolve) => upstreamReq.end(body, resolve));
-    const [response] = await Promise.all([upstreamRes, sent]);
-
+    const response = await sendUpstream(req, body, call);
     call.status = response.statusCode ?? 502;
     res.writeHead(call.status, response.statusMessage, forwardHeaders(response.headers));
     await pipeline(response, res);

@@ -17,17 +17,9 @@ import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { useMoto } from '../support/moto.js';
+import { rejection } from '../support/expect.js';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-
-async function rejectionOf(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (err) {
-    return err;
-  }
-  return expect.fail('expected the call to reject');
-}
 
 describe('test support: the fault proxy as EC2 and the network behave', function () {
   this.timeout(30_000);
@@ -67,7 +59,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
 
   it('loses a request: it never reaches moto, and the client sees a connection reset', async () => {
     proxy.addNetworkRule({ action: 'RunInstances', fault: { kind: 'lose-request' }, times: 1 });
-    const error = classify(await rejectionOf(run({ ClientToken: 'lost-request' })));
+    const error = classify(await rejection(run({ ClientToken: 'lost-request' })));
     expect(error.errorClass).to.equal('transient');
     expect(await motoInstances()).to.deep.equal([]);
     expect(proxy.calls[0]).to.deep.include({ action: 'RunInstances', outcome: 'lost-request', forwarded: false, faulted: true, agent: 'tester' });
@@ -78,7 +70,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
 
   it('loses a response: moto acts, the client sees a connection reset; a retry with the same token gets the first answer', async () => {
     proxy.addNetworkRule({ action: 'RunInstances', fault: { kind: 'lose-response' }, times: 1 });
-    const error = classify(await rejectionOf(run({ ClientToken: 'lost-response', MinCount: 2, MaxCount: 2 })));
+    const error = classify(await rejection(run({ ClientToken: 'lost-response', MinCount: 2, MaxCount: 2 })));
     expect(error.errorClass).to.equal('transient');
     const made = await motoInstances();
     expect(made).to.have.length(2);
@@ -95,7 +87,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     const first = await run({ ClientToken: 'token-a' });
     const id = first.Instances?.[0]?.InstanceId;
     for (const other of [{ InstanceType: 't3.small' as const }, { MinCount: 1, MaxCount: 2 }, { KeyName: 'other' }, { UserData: Buffer.from('#!/bin/sh\n').toString('base64') }]) {
-      const err = (await rejectionOf(run({ ClientToken: 'token-a', ...other }))) as EC2ServiceException;
+      const err = (await rejection(run({ ClientToken: 'token-a', ...other }))) as EC2ServiceException;
       expect(err).to.be.instanceOf(EC2ServiceException);
       expect(err.name).to.equal('IdempotentParameterMismatch');
       expect(err.$metadata.httpStatusCode).to.equal(400);
@@ -115,7 +107,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
 
   it('a token whose first call was refused was never used', async () => {
     proxy.addRule({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', times: 1 });
-    expect(((await rejectionOf(run({ ClientToken: 'refused' }))) as Error).name).to.equal('InsufficientInstanceCapacity');
+    expect(((await rejection(run({ ClientToken: 'refused' }))) as Error).name).to.equal('InsufficientInstanceCapacity');
     const made = await run({ ClientToken: 'refused', InstanceType: 't3.small' });
     expect(made.Instances?.[0]?.InstanceType).to.equal('t3.small');
   });
@@ -141,7 +133,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     const gaveUp = run({ ClientToken: 'given-up' }, { abortSignal: abort.signal });
     await until(() => proxy.calls.length > 0);
     abort.abort();
-    await rejectionOf(gaveUp);
+    await rejection(gaveUp);
     await until(() => proxy.calls[0]?.outcome === 'dropped');
     expect(await motoInstances()).to.deep.equal([]);
     expect(proxy.calls[0]?.forwarded).to.equal(false);
@@ -152,7 +144,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     await until(() => proxy.calls[1]?.forwarded === true && proxy.calls.length === 2);
     await until(async () => (await motoInstances()).length === 1);
     late.abort();
-    await rejectionOf(answered);
+    await rejection(answered);
     await until(() => proxy.calls[1]?.outcome === 'dropped');
     expect(await motoInstances()).to.have.length(1);
   });
@@ -162,12 +154,12 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'state' }));
       proxy.addNetworkRule({ action: 'PUT /state/doc.json', fault: { kind: 'lose-response' }, times: 1 });
-      await rejectionOf(s3.send(new PutObjectCommand({ Bucket: 'state', Key: 'doc.json', Body: '{"n":1}' })));
+      await rejection(s3.send(new PutObjectCommand({ Bucket: 'state', Key: 'doc.json', Body: '{"n":1}' })));
       // The write happened: only its answer was lost.
       const got = await s3.send(new GetObjectCommand({ Bucket: 'state', Key: 'doc.json' }));
       expect(await got.Body?.transformToString()).to.equal('{"n":1}');
       proxy.addNetworkRule({ action: 'PUT /state/doc.json', fault: { kind: 'lose-request' }, times: 1 });
-      await rejectionOf(s3.send(new PutObjectCommand({ Bucket: 'state', Key: 'doc.json', Body: '{"n":2}' })));
+      await rejection(s3.send(new PutObjectCommand({ Bucket: 'state', Key: 'doc.json', Body: '{"n":2}' })));
       const kept = await s3.send(new GetObjectCommand({ Bucket: 'state', Key: 'doc.json' }));
       expect(await kept.Body?.transformToString()).to.equal('{"n":1}');
     } finally {

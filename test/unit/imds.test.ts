@@ -4,6 +4,7 @@ import { Imds, ImdsUnavailable, metadataEndpoint } from '../../src/worker/imds.j
 import { regionOfZone, readWorkerIdentity } from '../../src/worker/identity.js';
 import { poolFromUserData } from '../../src/worker/user-data.js';
 import { type FakeImds, type InstanceMetadata, startImds } from '../support/imds.js';
+import { rejection } from '../support/expect.js';
 
 const WORKER: InstanceMetadata = {
   instanceId: 'i-0abc',
@@ -13,15 +14,6 @@ const WORKER: InstanceMetadata = {
   az: 'eu-central-1a',
   tags: { 'fleet:pool': 'tst-linux64', 'fleet:names': 'tst-linux64-{nnn} 7,12', Other: 'x' },
 };
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (e) {
-    return e as Error;
-  }
-  expect.fail('expected a rejection');
-}
 
 describe('worker: the IMDSv2 client (on a simulated metadata service)', () => {
   let imds: FakeImds;

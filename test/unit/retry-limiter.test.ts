@@ -6,6 +6,7 @@ import { EC2_BUCKETS, RegionLimiter, TokenBucket } from '../../src/cloud/limiter
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from '../../src/cloud/retry.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { SimClock } from '../../src/sim/clock.js';
+import { rejection } from '../support/expect.js';
 
 /** A clock that never waits: it records every sleep and moves its own time. */
 class RecordingClock implements Clock {
@@ -35,15 +36,6 @@ function scripted<T>(failures: (() => unknown)[], value: T) {
   };
   call.calls = 0;
   return call;
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  expect.fail('expected a rejection');
 }
 
 describe('cloud retry: withRetry', () => {

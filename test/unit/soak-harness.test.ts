@@ -12,6 +12,7 @@ import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-m
 import { badManifest } from '../../src/sim/soak/inputs.js';
 import { Ledger, isFinalRefusal } from '../../src/sim/soak/ledger.js';
 import { ProcessCloud, ProcessKilled } from '../../src/sim/soak/process.js';
+import { rejection } from '../support/expect.js';
 
 const START = Date.parse('2026-11-20T10:00:00Z');
 const REGION = 'us-east-1';
@@ -38,15 +39,6 @@ function world() {
       clientToken: `t-${n}`,
     });
   return { cloud, process, launch };
-}
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  expect.fail('expected a rejection');
 }
 
 describe('soak harness: a process that dies or stalls', () => {

@@ -22,6 +22,7 @@ import {
 import { expect } from 'chai';
 import { defaultStatus, startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { motoEnv, startMoto, useMoto } from '../support/moto.js';
+import { rejection } from '../support/expect.js';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
@@ -31,16 +32,6 @@ function ec2Client(endpoint: string, maxAttempts = 1): EC2Client {
 
 function s3Client(endpoint: string): S3Client {
   return new S3Client({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, forcePathStyle: true });
-}
-
-/** The error a call rejects with; fails the test if it resolves. */
-async function rejectionOf(call: Promise<unknown>): Promise<unknown> {
-  try {
-    await call;
-  } catch (err) {
-    return err;
-  }
-  return expect.fail('expected the call to reject');
 }
 
 describe('test support: startMoto without moto_server', function () {
@@ -57,7 +48,7 @@ describe('test support: startMoto without moto_server', function () {
 
   it('throws a one-line error under CI=true', async function () {
     process.env.CI = 'true';
-    const err = await rejectionOf(startMoto({ command: 'fleet-no-such-moto-server' }));
+    const err = await rejection(startMoto({ command: 'fleet-no-such-moto-server' }));
     expect(err).to.be.instanceOf(Error);
     expect((err as Error).message).to.match(/fleet-no-such-moto-server is not installed/).and.not.include('\n');
   });
@@ -135,7 +126,7 @@ describe('test support: fault proxy in front of moto', function () {
     const inputs = await launchInputs();
     proxy.addRule({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', message: 'no c5 today', times: 1 });
 
-    const err = await rejectionOf(runInstance(inputs));
+    const err = await rejection(runInstance(inputs));
     expect(err).to.be.instanceOf(EC2ServiceException);
     const serviceErr = err as EC2ServiceException;
     expect(serviceErr.name).to.equal('InsufficientInstanceCapacity');
@@ -165,7 +156,7 @@ describe('test support: fault proxy in front of moto', function () {
     const { Instances = [] } = await runInstance(inputs, 't3.micro');
     expect(Instances).to.have.lengthOf(1);
 
-    const err = (await rejectionOf(runInstance(inputs, 'c5.xlarge'))) as EC2ServiceException;
+    const err = (await rejection(runInstance(inputs, 'c5.xlarge'))) as EC2ServiceException;
     expect(err.name).to.equal('InsufficientInstanceCapacity');
     expect(err.$metadata.httpStatusCode).to.equal(400);
   });
@@ -173,7 +164,7 @@ describe('test support: fault proxy in front of moto', function () {
   it('turns RequestLimitExceeded into a 503 error the SDK retries as throttling', async function () {
     proxy.addRule({ action: 'DescribeSubnets', code: 'RequestLimitExceeded', times: 1 });
 
-    const err = (await rejectionOf(ec2.send(new DescribeSubnetsCommand({})))) as EC2ServiceException;
+    const err = (await rejection(ec2.send(new DescribeSubnetsCommand({})))) as EC2ServiceException;
     expect(err.name).to.equal('RequestLimitExceeded');
     expect(err.$metadata.httpStatusCode).to.equal(503);
 
@@ -213,12 +204,12 @@ describe('test support: fault proxy in front of moto', function () {
 
     const getState = () => s3.send(new GetObjectCommand({ Bucket: 'fleet-state', Key: 'state.json' }));
 
-    const err = (await rejectionOf(getState())) as S3ServiceException;
+    const err = (await rejection(getState())) as S3ServiceException;
     expect(err).to.be.instanceOf(S3ServiceException);
     expect(err.name).to.equal('SlowDown');
     expect(err.$metadata.httpStatusCode).to.equal(503);
 
-    const second = (await rejectionOf(getState())) as S3ServiceException;
+    const second = (await rejection(getState())) as S3ServiceException;
     expect(second.name).to.equal('NoSuchKey'); // moto's own answer once the rule is used up
   });
 
