@@ -1,9 +1,11 @@
+import type { Lookup } from '../domain/lookup.js';
+import { keepShape } from '../domain/shapes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import type { AmiStatus } from '../policy/images.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
-import { memoizeByTwo } from './memo.js';
+import { MemoByTwo } from './memo.js';
 
 /** One worker of a pool as the planner counts it: a live instance, or a launch slot not yet listed. */
 export interface Member {
@@ -29,8 +31,6 @@ export interface Member {
   /** how its image stands for the pool in its region (`imageStatus`), worked out once */
   readonly status: AmiStatus;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** A launch the plan adds: an offer (with its image) and why. */
 export interface Placement {
@@ -70,24 +70,24 @@ export class PoolLedger {
   private occupancyView?: Map<string, number>;
   private occupancyThrough = 0;
 
-  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>, statusOf: (m: { ami: string; region: string }) => AmiStatus) {
+  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>, status: Lookup<{ ami: string; region: string }, AmiStatus>) {
     const members: Member[] = [];
     // Members of one offer share one key string: fewer strings to make, and each hashed once.
-    const spreadOf = memoizeByTwo((o: { az: string }) => o.az, (o: { instanceType: string }) => o.instanceType, spreadKey);
-    // `replaces` is set only where there is one; set after the literal, as spreading a conditional part into it is V8's slow path.
+    const spreadOf = new MemoByTwo(zoneOf, typeOf, spreadKey);
+    // Every member is written as one literal with every field (undefined where it has none): one shape
+    // for all, which V8 keeps with the literal (see keepShape), where a field added later would not be.
     for (const i of instances) {
       if (!isLive(i)) continue;
-      const m: Mutable<Member> = { key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, instance: i, counts: !drained.has(i.ami), spread: spreadOf(i), status: statusOf(i) };
-      if (i.replaces) m.replaces = i.replaces;
-      members.push(m);
+      members.push({
+        key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami,
+        instance: i, pending: undefined, replaces: i.replaces || undefined, counts: !drained.has(i.ami), spread: spreadOf.get(i), status: status.get(i),
+      });
     }
     for (const p of pending) {
-      const m: Mutable<Member> = {
+      members.push({
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        pending: p, counts: !drained.has(p.ami), spread: spreadOf(p), status: statusOf(p),
-      };
-      if (p.replaces) m.replaces = p.replaces;
-      members.push(m);
+        instance: undefined, pending: p, replaces: p.replaces || undefined, counts: !drained.has(p.ami), spread: spreadOf.get(p), status: status.get(p),
+      });
     }
     this.members = members;
     const byId = new Map<string, Member>();
@@ -128,7 +128,11 @@ export class PoolLedger {
 
   /** Members that stay. */
   staying(): readonly Member[] {
-    this.stayingView ??= this.members.filter((m) => !this.leaving.has(m.key));
+    if (this.stayingView === undefined) {
+      const staying: Member[] = [];
+      for (const m of this.members) if (!this.leaving.has(m.key)) staying.push(m);
+      this.stayingView = staying;
+    }
     return this.stayingView;
   }
 
@@ -165,7 +169,11 @@ export class PoolLedger {
 
   /** Workers: staying members that count and planned launches, each open pair once. */
   size(): number {
-    this.countingView ??= this.staying().filter((m) => m.counts).length;
+    if (this.countingView === undefined) {
+      let counting = 0;
+      for (const m of this.staying()) if (m.counts) counting++;
+      this.countingView = counting;
+    }
     return this.countingView + this.planned.length - this.openPairs().size;
   }
 
@@ -210,12 +218,19 @@ export class PoolLedger {
       const pairs = this.openPairs();
       const replacements = new Set<string>();
       for (const r of pairs.values()) if ('key' in r) replacements.add(r.key);
-      this.unpairedView = this.staying().filter((m) => m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key));
+      const unpaired: Member[] = [];
+      for (const m of this.staying()) if (m.instance && m.counts && !pairs.has(m.key) && !replacements.has(m.key)) unpaired.push(m);
+      this.unpairedView = unpaired;
       this.unpairedThrough = this.planned.length;
     }
     return this.unpairedView;
   }
 }
+
+const zoneOf = (o: { az: string }) => o.az;
+const typeOf = (o: { instanceType: string }) => o.instanceType;
+
+keepShape(new PoolLedger([], [], new Set(), { get: () => 'current' }));
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
   counts.set(key, (counts.get(key) ?? 0) + by);

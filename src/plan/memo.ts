@@ -1,36 +1,57 @@
+import type { Lookup } from '../domain/lookup.js';
+import { keepShape } from '../domain/shapes.js';
+
 /**
  * `compute` remembered by key: within one plan an offer's price or score and an image's status never
  * change, so each is looked up once however many instances share it. Each pool's planning makes its
  * own memos, so plan() stays pure: nothing outlives the call.
+ * A class, not a closure made per pool: V8 keeps a method's optimized code for the life of the
+ * process, but a closure's only while that closure lives (until the next full collection).
  */
-export function memoize<A, T>(keyOf: (a: A) => string, compute: (a: A) => T): (a: A) => T {
-  const known = new Map<string, T>();
-  return (a) => {
-    const key = keyOf(a);
+export class Memo<A, T> implements Lookup<A, T> {
+  private readonly known = new Map<string, T>();
+
+  constructor(
+    private readonly keyOf: (a: A) => string,
+    private readonly compute: (a: A) => T,
+  ) {}
+
+  get(a: A): T {
+    const key = this.keyOf(a);
     // One lookup where the answer is known and defined, the usual case.
-    const value = known.get(key);
-    if (value !== undefined || known.has(key)) return value as T;
-    const computed = compute(a);
-    known.set(key, computed);
+    const value = this.known.get(key);
+    if (value !== undefined || this.known.has(key)) return value as T;
+    const computed = this.compute(a);
+    this.known.set(key, computed);
     return computed;
-  };
+  }
 }
 
-/** As `memoize`, keyed by two strings kept apart (no joined key to build on every call, where calls are many). */
-export function memoizeByTwo<A, T>(outerOf: (a: A) => string, innerOf: (a: A) => string, compute: (a: A) => T): (a: A) => T {
-  const known = new Map<string, Map<string, T>>();
-  return (a) => {
-    const outer = outerOf(a);
-    let inner = known.get(outer);
+/** As `Memo`, keyed by two strings kept apart (no joined key to build on every call, where calls are many). */
+export class MemoByTwo<A, T> implements Lookup<A, T> {
+  private readonly known = new Map<string, Map<string, T>>();
+
+  constructor(
+    private readonly outerOf: (a: A) => string,
+    private readonly innerOf: (a: A) => string,
+    private readonly compute: (a: A) => T,
+  ) {}
+
+  get(a: A): T {
+    const outer = this.outerOf(a);
+    let inner = this.known.get(outer);
     if (inner === undefined) {
       inner = new Map();
-      known.set(outer, inner);
+      this.known.set(outer, inner);
     }
-    const key = innerOf(a);
+    const key = this.innerOf(a);
     const value = inner.get(key);
     if (value !== undefined || inner.has(key)) return value as T;
-    const computed = compute(a);
+    const computed = this.compute(a);
     inner.set(key, computed);
     return computed;
-  };
+  }
 }
+
+keepShape(new Memo(String, String));
+keepShape(new MemoByTwo(String, String, String));

@@ -45,6 +45,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
+    // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
     const result = planPool({
       policy,
       fleet,
@@ -56,12 +57,12 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       images,
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
-      ...(snapshot.interruptions ? { interruptions: snapshot.interruptions } : {}),
+      interruptions: snapshot.interruptions,
       instances: groups.instances.get(policy.pool) ?? [],
       pending: groups.pending.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
-      ...(snapshot.events ? { events: snapshot.events } : {}),
+      events: snapshot.events,
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.

@@ -1,4 +1,5 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { Lookup } from '../domain/lookup.js';
 import { resolveBudget } from '../domain/policy.js';
 import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
@@ -13,7 +14,7 @@ import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, PoolLedger } from './ledger.js';
-import { memoize, memoizeByTwo } from './memo.js';
+import { Memo, MemoByTwo } from './memo.js';
 
 export interface PoolContext extends PlacementInput {
   readonly fleet: string;
@@ -63,10 +64,9 @@ interface Step {
   readonly ctx: PoolContext;
   readonly ledger: PoolLedger;
   readonly notes: string[];
-  readonly status: (m: Pick<Member, 'ami' | 'region'>) => ReturnType<typeof imageStatus>;
-  readonly unitPrice: (i: Instance) => number | undefined;
+  readonly unitPrice: Lookup<Instance, number | undefined>;
   /** what a spot member's offer is expected to cost per unit over the horizon (`offerScore`) */
-  readonly score: (m: Member) => number | undefined;
+  readonly score: Lookup<Member, number | undefined>;
   /** the spot offers a launch may use now, cheapest first, with the region's launch image */
   readonly spot: Candidates;
   /** most members one offer (zone × type) may hold */
@@ -82,23 +82,21 @@ interface Step {
  */
 export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
-  const weightOf = (type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
   const spot = offers(ctx, 'spot');
-  const status = memoizeByTwo((m: Pick<Member, 'ami' | 'region'>) => m.region, (m) => m.ami, (m) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images));
+  const status = new MemoByTwo(regionOf, amiOf, (m: Pick<Member, 'ami' | 'region'>) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images));
   const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, status);
   const step: Step = {
     ctx,
     ledger,
     notes: [],
-    status,
-    unitPrice: memoize(offerOf, (i) => {
+    unitPrice: new Memo(offerOf, (i: Instance) => {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
-      return price === undefined ? undefined : price / weightOf(i.instanceType);
+      return price === undefined ? undefined : price / weightOf(policy, i.instanceType);
     }),
-    score: memoize(offerOf, (m) => {
+    score: new Memo(offerOf, (m: Member) => {
       const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
       const cap = spotPriceCap(policy, onDemand) ?? onDemand;
-      return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(m.instanceType) }, cap ?? undefined);
+      return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(policy, m.instanceType) }, cap ?? undefined);
     }),
     spot,
     spreadCap: spreadCap(policy.spread, ctx.desired, offersOpen(ctx, spot)),
@@ -114,8 +112,21 @@ export function planPool(ctx: PoolContext): PoolPlan {
   return finish(step, shortfall, scaleDown);
 }
 
+// Functions the planner calls for every member are defined once, here, not made anew for each pool
+// or step: V8 keeps the optimized code of a function that lives, and drops a closure's with it.
+
 /** An offer (region, zone, type, lifecycle) as the key of the plan's memos of prices and scores. */
 const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>) => `${m.region} ${m.az} ${m.instanceType} ${m.lifecycle}`;
+const regionOf = (m: { region: string }) => m.region;
+const amiOf = (m: { ami: string }) => m.ami;
+const weightOf = (policy: PoolContext['policy'], type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
+const isRunningWorker = (m: Member) => m.counts && m.instance?.state === 'running';
+const isDrainedInstance = (m: Member) => m.instance !== undefined && m.status === 'drained';
+const isCurrentSpot = (m: Member) => m.lifecycle === 'spot' && m.status === 'current';
+const isCurrentOnDemand = (m: Member) => m.lifecycle === 'on-demand' && m.status === 'current';
+/** A launch sent and not answered, which counts: the kind finish() re-sends. */
+const isUnanswered = (m: Member) => m.pending?.resendable === true && m.pending.instanceId === undefined && m.counts;
+const instanceOf = (m: Member) => m.instance as Instance;
 
 /**
  * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
@@ -133,13 +144,11 @@ function warningStep({ ctx, ledger }: Step): void {
 
 /** 1. A drained AMI's instances go first, within the drain budget, whatever the capacity: the image is broken. */
 function drainStep({ ctx, ledger, notes }: Step): void {
-  const drained = ledger
-    .staying()
-    .filter((m) => m.instance && m.status === 'drained')
-    .sort((a, b) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key));
+  const drained = ledger.staying().filter(isDrainedInstance).sort(byLaunch);
   if (drained.length === 0) return;
   // The budget is how many may be on their way out at once; those still shutting down count.
-  const inFlight = ctx.instances.filter((i) => i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)).length;
+  let inFlight = 0;
+  for (const i of ctx.instances) if (i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)) inFlight++;
   const budget = Math.max(0, resolveBudget(ctx.policy.freshness.drainBudget, ledger.footprint()) - inFlight);
   for (const m of drained.slice(0, budget)) ledger.leave(m, `drained AMI ${m.ami}`);
   if (drained.length > budget) notes.push(`${drained.length - budget} more on drained AMIs wait for the drain budget`);
@@ -153,7 +162,7 @@ function drainStep({ ctx, ledger, notes }: Step): void {
  */
 function pairStep({ ctx, ledger }: Step): void {
   const bakeMs = ctx.policy.freshness.bake * 1000;
-  let running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
+  let running = ledger.staying().filter(isRunningWorker).length;
   for (const [targetId, replacement] of ledger.openPairs()) {
     if (!('key' in replacement) || !replacement.instance || replacement.instance.state !== 'running') continue;
     const target = ledger.instance(targetId) as Member;
@@ -169,7 +178,7 @@ function pairStep({ ctx, ledger }: Step): void {
 }
 
 /** 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter. */
-function scaleDownStep({ ctx, ledger, notes, status, unitPrice, spreadCap }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
+function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { surplusSince?: number; surplusLeft: number; due: boolean } {
   const { policy, desired, now } = ctx;
   const size = ledger.size();
   if (size <= desired) return { surplusLeft: 0, due: false };
@@ -183,14 +192,16 @@ function scaleDownStep({ ctx, ledger, notes, status, unitPrice, spreadCap }: Ste
     notes.push(`${size - desired} above desired; scale-down in ${Math.ceil((dueAt - now) / 1000)}s`);
     return { surplusSince, surplusLeft: size - desired, due: false };
   }
-  const candidates = ledger.unpaired().map((m) => m.instance as Instance);
-  const running = ledger.staying().filter((m) => m.counts && m.instance?.state === 'running').length;
+  const unpaired = ledger.unpaired();
+  const candidates = unpaired.map(instanceOf);
+  const running = ledger.staying().filter(isRunningWorker).length;
   // What has to go anyway goes first: an outdated image, then a crowded offer.
-  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadOf(ledger), unitPrice);
-  const rank = (i: Instance) => (status(i) === 'outdated' ? 0 : crowding.has(i.id) ? 1 : 2);
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadsOf(unpaired), unitPrice);
+  const rank = new Map<Instance, number>();
+  for (const m of unpaired) rank.set(m.instance as Instance, m.status === 'outdated' ? 0 : crowding.has(m.key) ? 1 : 2);
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
   const why = (i: Instance) =>
-    i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank(i) === 0 ? 'an outdated image leaves first' : rank(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
+    i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank.get(i) === 0 ? 'an outdated image leaves first' : rank.get(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
   for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;
   return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
@@ -294,8 +305,12 @@ function replaceStep(step: Step): void {
   priceMoves(step, moves);
 }
 
-/** An instance's offer for the spread cap, as its member holds it: no key made again. */
-const spreadOf = (ledger: PoolLedger) => (i: Instance) => ledger.instance(i.id)?.spread ?? spreadKey(i);
+/** Each member's instance → its offer for the spread cap, as the member holds it: no key made again. */
+function spreadsOf(members: readonly Member[]): Map<Instance, string> {
+  const spreads = new Map<Instance, string>();
+  for (const m of members) if (m.instance) spreads.set(m.instance, m.spread);
+  return spreads;
+}
 
 const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
 const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
@@ -306,9 +321,13 @@ const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime -
  */
 function recommendedMoves(step: Step, budget: number): number {
   const { ctx, ledger } = step;
-  const recommended = ctx.events?.rebalance ?? {};
-  const atRisk = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.instance && recommended[m.instance.id] !== undefined).sort(byLaunch);
-  if (atRisk.length === 0 || budget <= 0) return 0;
+  const recommended = ctx.events?.rebalance;
+  // Most cycles hear of no recommendation: then there is nothing to look up for each member.
+  if (recommended === undefined || budget <= 0 || Object.keys(recommended).length === 0) return 0;
+  const atRisk: Member[] = [];
+  for (const m of ledger.unpaired()) if (m.lifecycle === 'spot' && m.instance && recommended[m.instance.id] !== undefined) atRisk.push(m);
+  if (atRisk.length === 0) return 0;
+  atRisk.sort(byLaunch);
   const risky = new Set(Object.keys(recommended).flatMap((id) => {
     const at = ledger.instance(id);
     return at ? [spreadKey(at)] : [];
@@ -336,17 +355,30 @@ function canaryReplacements(step: Step): void {
 function outdatedReplacements(step: Step, budget: number): void {
   const { ctx, ledger, notes } = step;
   const { policy, now } = ctx;
-  const outdated = ledger.unpaired().filter((m) => m.status === 'outdated');
-  const dueAt = (m: Member) => retirementDueAt(ctx.rollouts.get(m.region)?.launchImage?.created ?? now, policy.freshness.grace);
-  const due = outdated.filter((m) => dueAt(m) <= now).sort(byLaunch);
-  const waiting = outdated.filter((m) => dueAt(m) > now);
-  if (waiting.length > 0) notes.push(`${waiting.length} on an outdated AMI; retirement due ${new Date(Math.min(...waiting.map(dueAt))).toISOString()}`);
+  // Retirement is due per region: from when the region's launch image came out.
+  const dueAt = new Map<string, number>();
+  for (const [region, rollout] of ctx.rollouts) dueAt.set(region, retirementDueAt(rollout.launchImage?.created ?? now, policy.freshness.grace));
+  const due: Member[] = [];
+  let waiting = 0;
+  let firstDue = Number.POSITIVE_INFINITY;
+  for (const m of ledger.unpaired()) {
+    if (m.status !== 'outdated') continue;
+    const at = dueAt.get(m.region) ?? retirementDueAt(now, policy.freshness.grace);
+    if (at <= now) {
+      due.push(m);
+    } else {
+      waiting++;
+      firstDue = Math.min(firstDue, at);
+    }
+  }
+  due.sort(byLaunch);
+  if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
   replace(step, due, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = step.ledger.unpaired().filter((m) => m.lifecycle === 'on-demand' && m.status === 'current').sort(byLaunch);
+  const onDemand = step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch);
   replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
 }
 
@@ -367,14 +399,13 @@ function priceMoves(step: Step, budget: number): void {
   const count = Math.min(budget, roomLeft(step));
   if (!policy.rebalance.enabled || count <= 0) return;
   const candidates = step.spot.offers;
-  const held = ledger
-    .unpaired()
-    .filter((m) => m.lifecycle === 'spot' && m.instance?.state === 'running' && m.status === 'current')
-    .flatMap((m) => {
-      const s = score(m);
-      return s === undefined ? [] : [{ m, s }];
-    })
-    .sort((a, b) => b.s - a.s || a.m.key.localeCompare(b.m.key));
+  const held: Scored[] = [];
+  for (const m of ledger.unpaired()) {
+    if (m.lifecycle !== 'spot' || m.instance?.state !== 'running' || m.status !== 'current') continue;
+    const s = score.get(m);
+    if (s !== undefined) held.push({ m, s });
+  }
+  held.sort(dearestFirst);
   let moved = 0;
   // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
   let occupancy = ledger.occupancy();
@@ -392,6 +423,14 @@ function priceMoves(step: Step, budget: number): void {
     moved++;
   }
 }
+
+/** A member with its offer's score. */
+interface Scored {
+  readonly m: Member;
+  readonly s: number;
+}
+
+const dearestFirst = (a: Scored, b: Scored) => b.s - a.s || a.m.key.localeCompare(b.m.key);
 
 /**
  * The offers (zone × type) the spread cap's even share is over. A spread the offers open now cannot
@@ -427,10 +466,10 @@ function spreadRepair(step: Step, budget: number): number {
   const { ledger, unitPrice, spreadCap: cap } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
-  const spot = ledger.unpaired().filter((m) => m.lifecycle === 'spot' && m.status === 'current');
-  const instances = spot.map((m) => m.instance as Instance);
-  const crowding = crowdingInstances(instances, ledger.occupancy(), cap, spreadOf(ledger), unitPrice);
-  const targets = spot.filter((m) => crowding.has(m.key));
+  const spot = ledger.unpaired().filter(isCurrentSpot);
+  const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
+  const targets: Member[] = [];
+  for (const m of spot) if (crowding.has(m.key)) targets.push(m);
   return replace(step, targets, count, step.spot.offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
 
@@ -473,18 +512,21 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   const { policy } = ctx;
   const terminations: TerminateAction[] = [];
   for (const { member, departure } of ledger.departures()) {
-    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice(member.instance), departure.reason));
+    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice.get(member.instance), departure.reason));
   }
   const placements = ledger.placements();
   const names = allocateNames(policy.names, takenNames(ctx), placements.length);
   // Unanswered launches are re-sent exactly as first sent, unless their image was drained meanwhile,
   // or the pool is above desired (desired dropped since): a resend would make what is no longer
   // wanted. Held, they still count (a send may have landed) until they are seen or given up.
-  const unanswered = ledger.members.filter((m) => m.pending?.resendable && m.pending.instanceId === undefined && m.counts);
+  const unanswered = ledger.members.filter(isUnanswered);
   const hold = unanswered.length > 0 && ledger.size() > ctx.desired;
   if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
   const launches: LaunchAction[] = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
-  placements.forEach(({ offer, reason, replaces }, n) => launches.push(launchAction(policy.pool, offer, names[n] as string, reason, replaces)));
+  for (let n = 0; n < placements.length; n++) {
+    const { offer, reason, replaces } = placements[n] as (typeof placements)[number];
+    launches.push(launchAction(policy.pool, offer, names[n] as string, reason, replaces));
+  }
   const timers: { shortfallSince?: number; surplusSince?: number } = {};
   if (shortfall.shortfallSince !== undefined) timers.shortfallSince = shortfall.shortfallSince;
   if (scaleDown.surplusSince !== undefined) timers.surplusSince = scaleDown.surplusSince;

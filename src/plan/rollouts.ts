@@ -12,8 +12,12 @@ export interface PoolGroups {
 }
 
 export function poolGroups(snapshot: Snapshot): PoolGroups {
-  return { instances: groupBy(snapshot.instances, (i: Instance) => i.pool), pending: groupBy(snapshot.pendingLaunches, (p: PendingLaunch) => p.pool) };
+  return { instances: groupBy(snapshot.instances, poolOf), pending: groupBy(snapshot.pendingLaunches, poolOf) };
 }
+
+// Key functions defined once, not made anew for every call: see src/plan/pool.ts.
+const poolOf = (x: { pool: string }) => x.pool;
+const regionOf = (x: { region: string }) => x.region;
 
 /** Every pool's rollout in every managed region it uses, from one snapshot: pool → region → rollout. */
 export function rolloutsOf(
@@ -25,21 +29,25 @@ export function rolloutsOf(
   const out = new Map<string, Map<string, Rollout>>();
   for (const policy of policies) {
     // Grouped by region within the pool: a pool's share of the snapshot, not the whole of it.
-    const instances = groupBy(groups.instances.get(policy.pool) ?? [], (i: Instance) => i.region);
-    const pending = groupBy(groups.pending.get(policy.pool) ?? [], (p: PendingLaunch) => p.region);
-    const inputs = new Map<string, { input: RolloutInput; proof: Provenance }>();
+    const instances = groupBy<Instance>(groups.instances.get(policy.pool) ?? [], regionOf);
+    const pending = groupBy<PendingLaunch>(groups.pending.get(policy.pool) ?? [], regionOf);
+    const inputs = new Map<string, { input: { -readonly [K in keyof RolloutInput]: RolloutInput[K] }; proof: Provenance }>();
     for (const region of Object.keys(policy.regions)) {
       if (!snapshot.regions.includes(region)) continue;
-      const input: RolloutInput = {
+      const input = {
         policy, region, images, established: snapshot.established ?? {}, instances: instances.get(region) ?? [], pending: pending.get(region) ?? [],
-        now: snapshot.now, undrainedAt: snapshot.undrainedAt ?? {}, trials: snapshot.trials ?? {}, terminatedByFleet: snapshot.terminatedByFleet,
+        now: snapshot.now, undrainedAt: snapshot.undrainedAt ?? {}, trials: snapshot.trials ?? {}, terminatedByFleet: snapshot.terminatedByFleet, provedElsewhere: false,
       };
       inputs.set(region, { input, proof: provenance(input) });
     }
     // Regions where the pool has proved an image: elsewhere, a new image goes on trial even with nothing proved.
-    const proved = new Set([...inputs].filter(([, { proof }]) => proof.trusted !== undefined).map(([region]) => region));
+    const proved: string[] = [];
+    for (const [region, { proof }] of inputs) if (proof.trusted !== undefined) proved.push(region);
     const regions = new Map<string, Rollout>();
-    for (const [region, { input, proof }] of inputs) regions.set(region, rolloutOf({ ...input, provedElsewhere: [...proved].some((r) => r !== region) }, proof));
+    for (const [region, { input, proof }] of inputs) {
+      input.provedElsewhere = proved.length > 1 || (proved.length === 1 && proved[0] !== region);
+      regions.set(region, rolloutOf(input, proof));
+    }
     out.set(policy.pool, regions);
   }
   return out;

@@ -1,3 +1,4 @@
+import { keepShape } from '../domain/shapes.js';
 import type { Image } from '../domain/types.js';
 
 export type AmiStatus = 'current' | 'outdated' | 'drained' | 'unknown';
@@ -5,6 +6,8 @@ export type AmiStatus = 'current' | 'outdated' | 'drained' | 'unknown';
 export function poolRegionKey(pool: string, region: string): string {
   return `${pool}\u0000${region}`;
 }
+
+const newestFirst = (a: Image, b: Image) => b.created - a.created || b.id.localeCompare(a.id);
 
 /** The manifest's images per pool and region, newest first, with the drained ones set apart. */
 export class ImageIndex {
@@ -23,7 +26,7 @@ export class ImageIndex {
       list.push(image);
       this.usable.set(key, list);
     }
-    for (const list of this.usable.values()) list.sort((a, b) => b.created - a.created || b.id.localeCompare(a.id));
+    for (const list of this.usable.values()) list.sort(newestFirst);
   }
 
   /** Non-drained images of a pool and region, newest first. */
@@ -41,3 +44,5 @@ export class ImageIndex {
     return this.known.has(poolRegionKey(pool, region));
   }
 }
+
+keepShape(new ImageIndex([], new Set()));

@@ -9,17 +9,26 @@ export function isValidNameTemplate(template: string): boolean {
 }
 
 export function formatName(template: string, slot: number): string {
-  return nameFormat(template)(slot);
+  const parsed = parseTemplate(template);
+  return parsed ? formatSlot(parsed, slot) : template;
 }
 
-/** The template read once: slot → name, for callers that format many names of one template. */
-function nameFormat(template: string): (slot: number) => string {
+/** A template read once, for callers that format or read many names of one template. */
+interface ParsedTemplate {
+  readonly prefix: string;
+  readonly suffix: string;
+  /** the zero-padded width of the slot number */
+  readonly width: number;
+}
+
+function parseTemplate(template: string): ParsedTemplate | undefined {
   const match = NUMBER_PLACEHOLDER.exec(template);
-  if (!match) return () => template;
-  const prefix = template.slice(0, match.index);
-  const suffix = template.slice(match.index + match[0].length);
-  const width = (match[1] as string).length;
-  return (slot) => `${prefix}${String(slot).padStart(width, '0')}${suffix}`;
+  if (!match) return undefined;
+  return { prefix: template.slice(0, match.index), suffix: template.slice(match.index + match[0].length), width: (match[1] as string).length };
+}
+
+function formatSlot({ prefix, suffix, width }: ParsedTemplate, slot: number): string {
+  return `${prefix}${String(slot).padStart(width, '0')}${suffix}`;
 }
 
 /** The slot number a name holds under this template, or undefined if it is not one of its names. */
@@ -38,19 +47,22 @@ export function slotOf(template: string, name: string): number | undefined {
  * numbers, so only the names handed out are formatted.
  */
 export function allocateNames(template: string, taken: Iterable<string>, count: number): string[] {
-  const format = nameFormat(template);
-  const slotIn = exactSlot(template);
+  // Most pools launch nothing in most cycles: then no name needs reading.
+  if (count <= 0) return [];
+  const parsed = parseTemplate(template);
   const slots: number[] = [];
-  for (const name of taken) {
-    const slot = slotIn(name);
-    if (slot !== undefined) slots.push(slot);
+  if (parsed) {
+    for (const name of taken) {
+      const slot = exactSlot(parsed, name);
+      if (slot !== undefined) slots.push(slot);
+    }
   }
   // The names handed out are among the first slots.length + count: slots above cannot matter.
   const last = slots.length + count;
   const used = new Uint8Array(last + 1);
   for (const slot of slots) if (slot <= last) used[slot] = 1;
   const names: string[] = [];
-  for (let slot = 1; names.length < count; slot++) if (used[slot] !== 1) names.push(format(slot));
+  for (let slot = 1; names.length < count; slot++) if (used[slot] !== 1) names.push(parsed ? formatSlot(parsed, slot) : template);
   return names;
 }
 
@@ -58,29 +70,22 @@ export function allocateNames(template: string, taken: Iterable<string>, count: 
 const MAX_SLOT_DIGITS = 15;
 
 /**
- * The template read once: name → the slot whose formatted name it is exactly (`formatName(template,
- * slot) === name`), or undefined. "bld-1" is no slot of "bld-{nnn}": its slot 1 is "bld-001".
+ * The slot whose formatted name `name` is exactly (`formatName(template, slot) === name`), or
+ * undefined. "bld-1" is no slot of "bld-{nnn}": its slot 1 is "bld-001".
  */
-function exactSlot(template: string): (name: string) => number | undefined {
-  const match = NUMBER_PLACEHOLDER.exec(template);
-  if (!match) return () => undefined;
-  const prefix = template.slice(0, match.index);
-  const suffix = template.slice(match.index + match[0].length);
-  const width = (match[1] as string).length;
-  return (name) => {
-    const end = name.length - suffix.length;
-    const digits = end - prefix.length;
-    if (digits < width || digits > MAX_SLOT_DIGITS || !name.startsWith(prefix) || !name.endsWith(suffix)) return undefined;
-    // Zero padding only up to the width: past it, a leading zero is not how the slot is written.
-    if (digits > width && name.charCodeAt(prefix.length) === ZERO) return undefined;
-    let slot = 0;
-    for (let k = prefix.length; k < end; k++) {
-      const digit = name.charCodeAt(k) - ZERO;
-      if (digit < 0 || digit > 9) return undefined;
-      slot = slot * 10 + digit;
-    }
-    return slot;
-  };
+function exactSlot({ prefix, suffix, width }: ParsedTemplate, name: string): number | undefined {
+  const end = name.length - suffix.length;
+  const digits = end - prefix.length;
+  if (digits < width || digits > MAX_SLOT_DIGITS || !name.startsWith(prefix) || !name.endsWith(suffix)) return undefined;
+  // Zero padding only up to the width: past it, a leading zero is not how the slot is written.
+  if (digits > width && name.charCodeAt(prefix.length) === ZERO) return undefined;
+  let slot = 0;
+  for (let k = prefix.length; k < end; k++) {
+    const digit = name.charCodeAt(k) - ZERO;
+    if (digit < 0 || digit > 9) return undefined;
+    slot = slot * 10 + digit;
+  }
+  return slot;
 }
 
 const ZERO = 48; // '0'

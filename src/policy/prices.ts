@@ -1,4 +1,5 @@
 import type { PoolPolicy } from '../domain/policy.js';
+import { keepShape } from '../domain/shapes.js';
 import { onDemandKey } from '../domain/snapshot.js';
 import type { Lifecycle, SpotPrice } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
@@ -38,7 +39,7 @@ export class PriceBook {
       if (market) market.points.push(p);
       else this.markets.set(key, { points: [p], spikes: new Map() });
     }
-    for (const { points } of this.markets.values()) points.sort((a, b) => a.timestamp - b.timestamp);
+    for (const { points } of this.markets.values()) points.sort(oldestFirst);
   }
 
   private market(region: string, az: string, instanceType: string, productDescription: string): SpotMarket | undefined {
@@ -80,8 +81,7 @@ export class PriceBook {
       asked = [];
       market.spikes.set(cap, asked);
     }
-    const known = asked.find((a) => a.from === from && a.to === to);
-    if (known) return known.starts;
+    for (const known of asked) if (known.from === from && known.to === to) return known.starts;
     const points = market.points;
     const starts: number[] = [];
     for (let n = 0; n < points.length; n++) {
@@ -123,6 +123,10 @@ export function spotPriceCap(policy: PoolPolicy, onDemandPrice: number | undefin
   if (onDemandPrice !== undefined) return (max.value / 100) * onDemandPrice;
   return max.value >= 100 ? undefined : null;
 }
+
+const oldestFirst = (a: SpotPrice, b: SpotPrice) => a.timestamp - b.timestamp;
+
+keepShape(new PriceBook([], {}));
 
 /** The map under `key`, made when first asked for. */
 function child<T>(parent: Map<string, Map<string, T>>, key: string): Map<string, T> {

@@ -1,15 +1,20 @@
-import { groupBy } from '../domain/group-by.js';
+import type { Lookup } from '../domain/lookup.js';
 import type { Instance } from '../domain/types.js';
+import { spreadKey } from './placement.js';
 
 /**
  * Order in which surplus instances leave: on-demand first, then by `rank` (lower first: e.g. those on
- * an outdated image, then those crowding an offer past the spread cap), then the most expensive per
- * unit of weight (unknown prices last), then the newest. Rank and price are looked up once per
- * instance, not once per comparison.
+ * an outdated image, then those crowding an offer past the spread cap; 0 for one it does not hold),
+ * then the most expensive per unit of weight (unknown prices last), then the newest. Rank and price
+ * are looked up once per instance, not once per comparison.
  */
-export function terminationOrder(instances: readonly Instance[], unitPrice: (i: Instance) => number | undefined, rank: (i: Instance) => number = () => 0): Instance[] {
-  const keyed = instances.map((instance): LeaveKeys => ({ instance, rank: rank(instance), price: unitPrice(instance) ?? Number.NEGATIVE_INFINITY }));
-  return keyed.sort(leavesFirst).map((k) => k.instance);
+export function terminationOrder(instances: readonly Instance[], unitPrice: Lookup<Instance, number | undefined>, rank?: Lookup<Instance, number | undefined>): Instance[] {
+  const keyed: LeaveKeys[] = [];
+  for (const instance of instances) keyed.push({ instance, rank: rank?.get(instance) ?? 0, price: unitPrice.get(instance) ?? Number.NEGATIVE_INFINITY });
+  keyed.sort(leavesFirst);
+  const order: Instance[] = [];
+  for (const k of keyed) order.push(k.instance);
+  return order;
 }
 
 /** What the termination order compares, computed once per instance. */
@@ -37,8 +42,8 @@ export function chooseSurplus(
   candidates: readonly Instance[],
   excess: number,
   spareRunning: number,
-  unitPrice: (i: Instance) => number | undefined,
-  rank: (i: Instance) => number = () => 0,
+  unitPrice: Lookup<Instance, number | undefined>,
+  rank?: Lookup<Instance, number | undefined>,
 ): Instance[] {
   const chosen: Instance[] = [];
   for (const instance of terminationOrder(candidates, unitPrice, rank)) {
@@ -56,12 +61,19 @@ export function chooseSurplus(
 /**
  * The instances that crowd their offer past the spread cap: in each offer holding more than `cap`,
  * the ones that would leave first by the usual order. Scale-down takes them first, so a pool that
- * shrinks also spreads again.
+ * shrinks also spreads again. `offerOf` holds an instance's offer (zone × type) where it is known.
  */
-export function crowdingInstances(instances: readonly Instance[], occupancy: ReadonlyMap<string, number>, cap: number, offerOf: (i: Instance) => string, unitPrice: (i: Instance) => number | undefined): Set<string> {
+export function crowdingInstances(instances: readonly Instance[], occupancy: ReadonlyMap<string, number>, cap: number, offerOf: ReadonlyMap<Instance, string>, unitPrice: Lookup<Instance, number | undefined>): Set<string> {
   const crowding = new Set<string>();
-  for (const group of groupBy(instances, offerOf).values()) {
-    const excess = (occupancy.get(offerOf(group[0] as Instance)) ?? group.length) - cap;
+  const byOffer = new Map<string, Instance[]>();
+  for (const i of instances) {
+    const offer = offerOf.get(i) ?? spreadKey(i);
+    const group = byOffer.get(offer);
+    if (group) group.push(i);
+    else byOffer.set(offer, [i]);
+  }
+  for (const [offer, group] of byOffer) {
+    const excess = (occupancy.get(offer) ?? group.length) - cap;
     if (excess <= 0) continue;
     for (const i of terminationOrder(group, unitPrice).slice(0, excess)) crowding.add(i.id);
   }

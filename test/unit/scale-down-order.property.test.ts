@@ -41,8 +41,9 @@ describe('terminationOrder (property: equals the reference comparator)', () => {
         const unitPrice = (i: Instance) => byId.get(i.id)?.price;
         const rank = (i: Instance) => byId.get(i.id)?.rank ?? 0;
         const ids = (list: readonly Instance[]) => list.map((i) => i.id);
-        expect(ids(terminationOrder(instances, unitPrice, rank))).to.deep.equal(ids(referenceOrder(instances, unitPrice, rank)));
-        expect(ids(terminationOrder(instances, unitPrice))).to.deep.equal(ids(referenceOrder(instances, unitPrice, () => 0)));
+        const ranks = new Map(instances.map((i) => [i, rank(i)]));
+        expect(ids(terminationOrder(instances, { get: unitPrice }, ranks))).to.deep.equal(ids(referenceOrder(instances, unitPrice, rank)));
+        expect(ids(terminationOrder(instances, { get: unitPrice }))).to.deep.equal(ids(referenceOrder(instances, unitPrice, () => 0)));
       }),
       { numRuns: 300 },
     );
@@ -53,7 +54,9 @@ describe('terminationOrder (property: equals the reference comparator)', () => {
       id: `i-${n}`, name: `w-${n}`, pool: 'p', region: 'us-east-1', az: 'us-east-1a', instanceType: 'c5.xlarge', lifecycle: n % 5 ? 'spot' : 'on-demand', state: 'running', ami: 'ami-1', launchTime: n % 7,
     }));
     let lookups = 0;
-    terminationOrder(instances, (i) => (lookups++, (i.launchTime % 3) / 10), (i) => (lookups++, i.launchTime % 2));
+    const ranks = new Map(instances.map((i) => [i, i.launchTime % 2]));
+    const counted = { get: (i: Instance) => (lookups++, ranks.get(i)) };
+    terminationOrder(instances, { get: (i) => (lookups++, (i.launchTime % 3) / 10) }, counted);
     expect(lookups).to.equal(2 * instances.length);
   });
 });
