@@ -7,6 +7,9 @@ import { poolRegionKey } from '../policy/images.js';
 import { launchableImages } from '../policy/rollout.js';
 import { rolloutsOf } from './rollouts.js';
 
+/** Defined once, not per call: V8 keeps a living function's compiled code (see src/plan/pool.ts). */
+const poolRegionOf = (i: Instance) => poolRegionKey(i.pool, i.region);
+
 /**
  * The snapshot with every image the launch guard condemns treated as drained, and the trips
  * themselves: the service records them in the state store, `fleet plan` only shows them. The guard
@@ -16,7 +19,7 @@ import { rolloutsOf } from './rollouts.js';
 export function applyGuard(snapshot: Snapshot, policies: readonly PoolPolicy[]): { snapshot: Snapshot; trips: GuardTrip[] } {
   if (snapshot.images === undefined) return { snapshot, trips: [] };
   const rollouts = rolloutsOf(snapshot, policies);
-  const byPoolRegion = groupBy(snapshot.instances, (i: Instance) => poolRegionKey(i.pool, i.region));
+  const byPoolRegion = groupBy(snapshot.instances, poolRegionOf);
   const trips: GuardTrip[] = [];
   for (const policy of policies) {
     for (const [region, rollout] of rollouts.get(policy.pool) ?? []) {

@@ -27,6 +27,8 @@ export interface GuardTrip {
   readonly reason: string;
 }
 
+const amiOf = (i: Instance) => i.ami;
+
 const ENDED = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
 export interface GuardInput {
@@ -60,11 +62,13 @@ export function endedEarly(i: Instance, windowMs: number, terminatedByFleet: Rea
 export function guardTrips(input: GuardInput): GuardTrip[] {
   const { policy, now } = input;
   const windowMs = policy.freshness.guard.window * 1000;
-  const early = input.instances.filter(
-    (i) => input.watched.has(i.ami) && endedEarly(i, windowMs, input.terminatedByFleet, input.undrainedAt[i.ami]) && now - (i.endedAt as number) <= windowMs,
-  );
+  // A loop, not a callback made per call: this runs for every instance of every pool and region.
+  const early: Instance[] = [];
+  for (const i of input.instances) {
+    if (input.watched.has(i.ami) && endedEarly(i, windowMs, input.terminatedByFleet, input.undrainedAt[i.ami]) && now - (i.endedAt as number) <= windowMs) early.push(i);
+  }
   const trips: GuardTrip[] = [];
-  for (const [ami, failed] of groupBy(early, (i) => i.ami)) {
+  for (const [ami, failed] of groupBy(early, amiOf)) {
     const trip = tripOf(policy, input.region, ami, failed.map((i) => i.id), '');
     if (trip) trips.push(trip);
   }
