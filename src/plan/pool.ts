@@ -65,7 +65,7 @@ interface Step {
   readonly ledger: PoolLedger;
   readonly notes: string[];
   readonly unitPrice: Lookup<Instance, number | undefined>;
-  /** what a spot member's offer is expected to cost per unit over the horizon (`offerScore`) */
+  /** what a spot member's offer is expected to cost per unit over the horizon (`offerScore`); asked of spot members only */
   readonly score: Lookup<Member, number | undefined>;
   /** the spot offers a launch may use now, cheapest first, with the region's launch image */
   readonly spot: Candidates;
@@ -93,7 +93,8 @@ export function planPool(ctx: PoolContext): PoolPlan {
       const price = ctx.prices.price(policy, i.lifecycle, i.region, i.az, i.instanceType);
       return price === undefined ? undefined : price / weightOf(policy, i.instanceType);
     }),
-    score: new Memo(offerOf, (m: Member) => {
+    // Spot members only: their zone × type (a zone names its region) is the offer, a key each already holds.
+    score: new Memo(spreadOfMember, (m: Member) => {
       const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
       const cap = spotPriceCap(policy, onDemand) ?? onDemand;
       return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(policy, m.instanceType) }, cap ?? undefined);
@@ -117,6 +118,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
 
 /** An offer (region, zone, type, lifecycle) as the key of the plan's memos of prices and scores. */
 const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>) => `${m.region} ${m.az} ${m.instanceType} ${m.lifecycle}`;
+const spreadOfMember = (m: Member) => m.spread;
 const regionOf = (m: { region: string }) => m.region;
 const amiOf = (m: { ami: string }) => m.ami;
 const weightOf = (policy: PoolContext['policy'], type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;

@@ -155,15 +155,15 @@ export function launchableImages(r: Rollout): Image[] {
 }
 
 /**
- * How an image stands for a pool and region: launchable now (`current`), `outdated`, `drained`, or
+ * How an image stands for a pool and region: launchable now (`current`: one of `launchableImages`), `outdated`, `drained`, or
  * `unknown` (the manifest lists nothing for that pool and region). Without a rollout (a pool with no
  * policy), the newest image is current.
  */
 export function imageStatus(ami: string, pool: string, region: string, r: Rollout | undefined, images: ImageIndex): AmiStatus {
   if (images.drained.has(ami)) return 'drained';
   if (!images.knows(pool, region)) return 'unknown';
-  const launchable = r ? launchableImages(r) : [images.newest(pool, region)];
-  return launchable.some((i) => i?.id === ami) ? 'current' : 'outdated';
+  const launchable = r ? r.candidate?.id === ami || r.launchImage?.id === ami : images.newest(pool, region)?.id === ami;
+  return launchable ? 'current' : 'outdated';
 }
 
 /** An image's place in its pool's rollout, for operators: `canary`, `baking` (until when), `current`, `drained`, `outdated`. */
