@@ -8,3 +8,9 @@ const compiled = (path: string) => new URL(`../dist/${path}`, import.meta.url).h
 
 export const { plan } = (await import(compiled('plan/plan.js'))) as PlanModule;
 export const { applyGuard } = (await import(compiled('plan/guard.js'))) as GuardModule;
+
+/**
+ * Untimed runs before the timed ones: the service plans every cycle for as long as it runs, so its
+ * planner is compiled; these let V8 compile it here too.
+ */
+export const WARM_UP_RUNS = 10;

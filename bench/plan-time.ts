@@ -13,19 +13,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Plan } from '../src/plan/plan.js';
-import { applyGuard, plan } from './compiled-planner.js';
+import { WARM_UP_RUNS, applyGuard, plan } from './compiled-planner.js';
 import { scaleWorld } from './scale/snapshot.js';
 
 const DEFAULT_SIZES = [1_000, 10_000, 100_000];
 const DEFAULT_OUT = fileURLToPath(new URL('./results/plan-time.json', import.meta.url));
 /** Timed runs per size (--runs, or more where a run is quick). */
 const runsFor = (size: number) => Number(option('--runs') ?? 0) || (size <= 10_000 ? 21 : 7);
-/**
- * Untimed runs first: the service plans every cycle for as long as it runs, so its planner is
- * compiled; these let V8 compile it here too. The full collection before each timed run is what
- * the service's planner meets between two cycles.
- */
-const WARM_UP_RUNS = 10;
+
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function option(name: string): string | undefined {
@@ -56,6 +51,8 @@ function measure(size: number) {
   const times: number[] = [];
   const cpuTimes: number[] = [];
   for (let k = 0; k < runsFor(size); k++) {
+    // A full collection first: what the service's planner meets between two cycles (V8's memory
+    // reducer collects an idle process), and what once made it drop its compiled code (src/domain/shapes.ts).
     gc?.();
     const cpu = process.cpuUsage();
     const t = performance.now();
@@ -73,6 +70,7 @@ function measure(size: number) {
     planDigest: digest(first),
     runs: times.length,
     medianMs: round(median(times)),
+    nsPerInstance: Math.round((median(times) * 1e6) / world.counts.instances),
     minMs: round(Math.min(...times)),
     maxMs: round(Math.max(...times)),
     // CPU time of the process during the call (collector threads included): steadier than wall-clock on a shared machine
@@ -92,5 +90,5 @@ const figures = {
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
-for (const r of rows) console.log(`${r.instances} instances: plan() median ${r.medianMs} ms (min ${r.minMs}, max ${r.maxMs}, ${r.runs} runs; CPU ${r.cpuMedianMs} ms), ${r.actions} actions, digest ${r.planDigest}`);
+for (const r of rows) console.log(`${r.instances} instances: plan() median ${r.medianMs} ms, ${r.nsPerInstance} ns per instance (min ${r.minMs}, max ${r.maxMs}, ${r.runs} runs; CPU ${r.cpuMedianMs} ms), ${r.actions} actions, digest ${r.planDigest}`);
 console.log(`load average at start ${round(loadAtStart)}; written: ${out}`);

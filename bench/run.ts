@@ -9,12 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/config.js';
 import { loadPolicies } from '../src/config/policies.js';
 import type { Instance } from '../src/domain/types.js';
-import { plan } from '../src/plan/plan.js';
 import { silentLogger } from '../src/service/logger.js';
 import { type SimRunOptions, runSimulation } from '../src/sim/driver.js';
 import type { SimSummary } from '../src/sim/summary.js';
 import { DEFAULT_PRICES, T0, image, policy, snapshot } from '../test/support/builders.js';
 import { SimFleet } from '../test/support/sim-fleet.js';
+import { WARM_UP_RUNS, plan } from './compiled-planner.js';
 import { costReplayArgs, measureCostReplay } from './cost-replay.js';
 import { eventsLine, measureEvents } from './events.js';
 import { measurePriceRealism } from './price-realism.js';
@@ -85,7 +85,7 @@ async function steadyState(): Promise<Record<string, unknown>> {
   return out;
 }
 
-/** Wall-clock time of one plan() over a large snapshot (this machine; a bench, not a test). */
+/** Wall-clock time of one plan() over a large snapshot (compiled, warmed up; this machine; a bench, not a test). */
 function plannerTiming(): Record<string, unknown> {
   const pools = Array.from({ length: 10 }, (_, n) => policy({ pool: `pool-${n}`, names: `pool-${n}-{nnnn}`, size: { min: 0, max: 2000 } }));
   const instances: Instance[] = [];
@@ -103,6 +103,7 @@ function plannerTiming(): Record<string, unknown> {
   const snap = snapshot({ desired, images, instances, spotPrices: DEFAULT_PRICES });
   const times: number[] = [];
   let actions = 0;
+  for (let k = 0; k < WARM_UP_RUNS; k++) plan(snap, pools, 'bench');
   for (let k = 0; k < 30; k++) {
     const t = performance.now();
     actions = plan(snap, pools, 'bench').actions.length;

@@ -7,11 +7,11 @@
 //   node --expose-gc --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/scale/planner.ts 100000
 
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import { applyGuard, plan } from '../compiled-planner.js';
+import { WARM_UP_RUNS, applyGuard, plan } from '../compiled-planner.js';
 import { scaleWorld } from './snapshot.js';
 
 export const PLANNER_SIZES = [1_000, 10_000, 50_000, 100_000];
-/** Timed runs per size (after one warm-up run): more where a run is quick. */
+/** Timed runs per size (after WARM_UP_RUNS untimed ones): more where a run is quick. */
 const RUNS: Readonly<Record<number, number>> = { 1_000: 21, 10_000: 11, 50_000: 7, 100_000: 5 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -99,6 +99,7 @@ export async function measurePlanner(sizes: readonly number[] = PLANNER_SIZES): 
     collect();
     const snapshotMb = (process.memoryUsage().heapUsed - bare) / MB;
     const actions = planCycle(world).actions;
+    for (let k = 1; k < WARM_UP_RUNS; k++) planCycle(world);
     const { guardMs, planMs } = timeRuns(world, RUNS[size] ?? 5);
     const totalMs = guardMs.map((g, k) => g + (planMs[k] as number));
     const heap = await heapAround(world);
