@@ -232,8 +232,19 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
   };
 }
 
+const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
+
+/** A markdown table of every row, one column per rule but the optimum, each cell as `show` writes a rule's figures. */
+function strategyTable(rows: readonly Row[], show: (figures: Row['strategies'][Strategy]) => string): string[] {
+  const rules: Strategy[] = ['fleet', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'];
+  return [
+    `| set | pool | demand | nightly image | ${rules.join(' | ')} |`,
+    `|${'---|'.repeat(4 + rules.length)}`,
+    ...rows.map((r) => `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${rules.map((name) => show(r.strategies[name])).join(' | ')} |`),
+  ];
+}
+
 function markdown(result: { command: string; method: readonly string[]; generatedAt: string }, rows: readonly Row[], days2016: number, days2023: number): string {
-  const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
   const lines = [
     '# Cost replay: fleet against simple rules on recorded spot markets',
     '',
@@ -245,25 +256,13 @@ function markdown(result: { command: string; method: readonly string[]; generate
     '',
     'In brackets: unmet worker-hours, then interruptions. A ratio below 1 comes with unmet hours: a rule that cannot place a worker while the price is above its max price skips the dearest minutes, which the optimum serves on demand.',
     '',
-    '| set | pool | demand | nightly image | fleet | best fixed offer | cheapest at start | watch_pending | on-demand |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => {
-      const s = r.strategies;
-      const both = (name: Strategy) => `${cell(s[name].ratioToOptimum)} (${s[name].unmetWorkerHours}, ${s[name].interruptions})`;
-      return `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${both('fleet')} | ${both('best fixed offer')} | ${both('cheapest at start')} | ${both('watch_pending')} | ${both('on-demand')} |`;
-    }),
+    ...strategyTable(rows, (s) => `${cell(s.ratioToOptimum)} (${s.unmetWorkerHours}, ${s.interruptions})`),
     '',
     '## The same, each unmet worker-hour priced at on-demand',
     '',
     'What it would have cost to serve the whole demand: a rule\'s unmet worker-hours counted at the on-demand price of the pool\'s cheapest type.',
     '',
-    '| set | pool | demand | nightly image | fleet | best fixed offer | cheapest at start | watch_pending | on-demand |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => {
-      const s = r.strategies;
-      const one = (name: Strategy) => cell(s[name].ratioWithUnmetOnDemand);
-      return `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${one('fleet')} | ${one('best fixed offer')} | ${one('cheapest at start')} | ${one('watch_pending')} | ${one('on-demand')} |`;
-    }),
+    ...strategyTable(rows, (s) => cell(s.ratioWithUnmetOnDemand)),
     '',
     '## Every strategy',
     '',

@@ -38,7 +38,7 @@ export interface ObserverDeps {
   readonly manifest: InputReader<Image[]>;
   /** EC2's events (events.queue), when configured: what they said about which instance */
   readonly events?: { readFacts(): Promise<EventFacts> };
-  /** seconds an offer whose instance was warned of an interruption stays out of placement */
+  /** how long (ms) an offer whose instance was warned of an interruption stays out of placement */
   readonly capacityTtlMs: number;
 }
 

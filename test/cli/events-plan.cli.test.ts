@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { fleet } from '../support/cli.js';
 import { interruptionWarning, rawEvent, rebalanceRecommendation } from '../support/ec2-events.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
-import { useMoto } from '../support/moto.js';
+import { motoClientConfig, useMoto } from '../support/moto.js';
 
 /** EventBridge stamps whole seconds. */
 const nowStamp = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -31,7 +31,7 @@ describe('cli: EC2 events from events.queue change what reconcile --once does (m
 
   beforeEach(async () => {
     await moto().reset();
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sqs = new SQSClient(motoClientConfig(moto().endpoint));
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `fleet-ec2-events-${++queues}` }))).QueueUrl as string;
     // Three zones, one type: three offers, and a spread of 50% puts the two workers in two of them.
     world = await motoFleet(moto().endpoint, { desired: 2, subnetIndexes: [0, 1, 2], config: { events: { queue: queueUrl } } });

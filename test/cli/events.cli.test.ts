@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { BIN, fleet } from '../support/cli.js';
 import { interruptionWarning } from '../support/ec2-events.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
-import { useMoto } from '../support/moto.js';
+import { motoClientConfig, useMoto } from '../support/moto.js';
 import { freePort, until } from '../support/waiting.js';
 
 describe('cli: reconcile reads EC2 events from events.queue (moto_server)', function () {
@@ -19,7 +19,7 @@ describe('cli: reconcile reads EC2 events from events.queue (moto_server)', func
   let queueUrl: string;
 
   before(async () => {
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sqs = new SQSClient(motoClientConfig(moto().endpoint));
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'fleet-ec2-events' }))).QueueUrl as string;
     world = await motoFleet(moto().endpoint, { config: { events: { queue: queueUrl } } });
   });

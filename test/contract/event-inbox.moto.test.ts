@@ -14,7 +14,7 @@ import { EVENTS_DOC } from '../../src/service/state-docs.js';
 import { DirectoryStateStore, type StateStore } from '../../src/service/state-store.js';
 import { interruptionWarning, rebalanceRecommendation, stateChange } from '../support/ec2-events.js';
 import { capturedLogger } from '../support/log-capture.js';
-import { useMoto } from '../support/moto.js';
+import { motoClientConfig, useMoto } from '../support/moto.js';
 
 const A = 'i-0aaaaaaaaaaaaaaa1';
 const B = 'i-0bbbbbbbbbbbbbbb2';
@@ -28,7 +28,7 @@ describe('contract: event inbox on SQS (moto_server)', function () {
   let queues = 0;
 
   before(() => {
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: moto().endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    sqs = new SQSClient(motoClientConfig(moto().endpoint));
   });
   beforeEach(() => {
     dir = mkdtempSync(join(os.tmpdir(), 'fleet-events-'));
@@ -138,7 +138,7 @@ describe('contract: event inbox on SQS (moto_server)', function () {
   it('an unreachable queue, or one that does not exist, returns a report without throwing', async () => {
     const nowhere = new SqsEventQueue(
       'http://127.0.0.1:9/123456789012/fleet-events',
-      new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 }),
+      new SQSClient({ ...motoClientConfig('http://127.0.0.1:9'), maxAttempts: 1 }),
     );
     const { inbox: unreachable, lines } = inbox(nowhere);
     const report = await unreachable.poll(2_000);

@@ -19,7 +19,7 @@ import { type Clock, systemClock } from '../../src/domain/clock.js';
 import type { Subnet } from '../../src/domain/types.js';
 import { SimCloud } from '../../src/sim/cloud.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { type Moto, motoEnv, startMoto } from '../support/moto.js';
+import { MOTO_CREDENTIALS, type Moto, motoEnv, startMoto } from '../support/moto.js';
 
 export const REGION = 'us-east-1';
 
@@ -119,7 +119,7 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
   const env = motoEnv(proxy.endpoint);
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env); // the SDK reads endpoints and credentials from the environment
-  const config = { region: REGION, endpoint: proxy.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+  const config = { region: REGION, endpoint: proxy.endpoint, credentials: MOTO_CREDENTIALS, maxAttempts: 1 };
   const ec2 = new EC2Client(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
   let cloud = awsCloud();

@@ -6,7 +6,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { DescribeImagesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { workspace } from './cli.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { motoEnv } from './moto.js';
+import { motoClientConfig, motoEnv } from './moto.js';
 
 export interface MotoFleet {
   readonly proxy: FaultProxy;
@@ -38,7 +38,7 @@ export interface MotoFleetOptions {
 
 export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}): Promise<MotoFleet> {
   const proxy = await startFaultProxy(endpoint);
-  const client = { region: 'us-east-1', endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } };
+  const client = motoClientConfig(endpoint);
   const ec2 = new EC2Client(client);
   const s3 = new S3Client({ ...client, forcePathStyle: true });
   const described = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));

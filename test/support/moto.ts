@@ -78,6 +78,14 @@ export function useMoto(suite: Mocha.Suite): () => Moto {
   };
 }
 
+/** The fake credentials moto accepts: never real ones. */
+export const MOTO_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+/** What an SDK client needs to talk to moto (or a proxy in front of it) at `endpoint`, in us-east-1. */
+export function motoClientConfig(endpoint: string) {
+  return { region: 'us-east-1', endpoint, credentials: MOTO_CREDENTIALS };
+}
+
 /**
  * Environment that points the AWS SDK (and a spawned `fleet` CLI) at moto and
  * keeps it away from real AWS: static fake credentials, no IMDS, and no shared

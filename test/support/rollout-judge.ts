@@ -3,6 +3,7 @@
 
 import { DRAINED_DOC, type DrainedDoc } from '../../src/service/state-docs.js';
 import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
+import { instanceFact } from '../../src/sim/soak/judge.js';
 import type { Finding, InstanceFact } from '../../src/sim/soak/invariants/types.js';
 import type { SimInstance } from '../../src/sim/world.js';
 import { BUCKET, type CompletedCycle, type SimFleet } from './sim-fleet.js';
@@ -92,15 +93,6 @@ export class RolloutJudge {
   }
 
   private facts(): InstanceFact[] {
-    return this.fleet.instances(this.pool, ['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped']).map((i) => ({
-      id: i.id,
-      region: i.region,
-      az: i.az,
-      instanceType: i.instanceType,
-      ami: i.ami,
-      state: i.state,
-      pool: this.pool,
-      ...(i.tags['fleet:replaces'] !== undefined ? { replaces: i.tags['fleet:replaces'] } : {}),
-    }));
+    return this.fleet.instances(this.pool, ['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped']).map(instanceFact);
   }
 }

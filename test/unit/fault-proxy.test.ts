@@ -16,10 +16,8 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
-import { useMoto } from '../support/moto.js';
+import { motoClientConfig, useMoto } from '../support/moto.js';
 import { rejection } from '../support/expect.js';
-
-const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 describe('test support: the fault proxy as EC2 and the network behave', function () {
   this.timeout(30_000);
@@ -31,8 +29,8 @@ describe('test support: the fault proxy as EC2 and the network behave', function
 
   before(async () => {
     proxy = await startFaultProxy(moto().endpoint);
-    ec2 = new EC2Client({ endpoint: proxy.endpoint, region: 'us-east-1', credentials, maxAttempts: 1, userAgentAppId: 'tester' });
-    direct = new EC2Client({ endpoint: moto().endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    ec2 = new EC2Client({ ...motoClientConfig(proxy.endpoint), maxAttempts: 1, userAgentAppId: 'tester' });
+    direct = new EC2Client({ ...motoClientConfig(moto().endpoint), maxAttempts: 1 });
   });
   after(async () => {
     ec2?.destroy();
@@ -150,7 +148,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
   });
 
   it('loses S3 calls too, by `${method} ${path}`', async () => {
-    const s3 = new S3Client({ endpoint: proxy.endpoint, region: 'us-east-1', credentials, maxAttempts: 1, forcePathStyle: true });
+    const s3 = new S3Client({ ...motoClientConfig(proxy.endpoint), maxAttempts: 1, forcePathStyle: true });
     try {
       await s3.send(new CreateBucketCommand({ Bucket: 'state' }));
       proxy.addNetworkRule({ action: 'PUT /state/doc.json', fault: { kind: 'lose-response' }, times: 1 });

@@ -21,17 +21,15 @@ import {
 } from '@aws-sdk/client-s3';
 import { expect } from 'chai';
 import { defaultStatus, startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
-import { motoEnv, startMoto, useMoto } from '../support/moto.js';
+import { motoClientConfig, motoEnv, startMoto, useMoto } from '../support/moto.js';
 import { rejection } from '../support/expect.js';
 
-const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-
 function ec2Client(endpoint: string, maxAttempts = 1): EC2Client {
-  return new EC2Client({ endpoint, region: 'us-east-1', credentials, maxAttempts });
+  return new EC2Client({ ...motoClientConfig(endpoint), maxAttempts });
 }
 
 function s3Client(endpoint: string): S3Client {
-  return new S3Client({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1, forcePathStyle: true });
+  return new S3Client({ ...motoClientConfig(endpoint), maxAttempts: 1, forcePathStyle: true });
 }
 
 describe('test support: startMoto without moto_server', function () {
