@@ -1,6 +1,7 @@
 import { InputError } from '../domain/errors.js';
-import type { Budget, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, Spread } from '../domain/policy.js';
+import type { Budget, DemandPolicy, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
+import { scheduleProblem } from '../policy/schedule.js';
 
 /** Half the pool per offer, among offers priced close to the best (see `Spread`). */
 const AUTO_SPREAD: Spread = { kind: 'percent', value: 50, auto: true };
@@ -104,7 +105,11 @@ class Field {
 const TOP_KEYS = [
   'pool', 'instanceTypes', 'regions', 'productDescription', 'keyName', 'instanceProfile', 'userData', 'size', 'spot',
   'onDemand', 'onDemandPrice', 'scaleDown', 'scaleDownAfter', 'freshness', 'rebalance', 'names', 'spread', 'ignoredAzs',
+  'stopTimeout', 'maxLifetime', 'demand',
 ];
+
+/** Ten years: far beyond any sensible duration, small enough for every timer and date sum. */
+const MAX_SECONDS = 10 * 366 * 86_400;
 
 /** Validate one parsed policy file and fill in every default. `source` names it in errors. */
 export function parsePolicy(doc: unknown, source: string): PoolPolicy {
@@ -190,7 +195,46 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     names,
     spread: root.at('spread').present && root.at('spread').value !== 'auto' ? root.at('spread').budget() : AUTO_SPREAD,
     ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"') : [],
+    stopTimeoutSeconds: root.at('stopTimeout').present ? seconds(root.at('stopTimeout')) : 3600,
+    maxLifetimeSeconds: root.at('maxLifetime').present ? seconds(root.at('maxLifetime')) : 0,
+    demand: demand(root.at('demand')),
   };
+}
+
+function seconds(field: Field): number {
+  const value = field.integer(0);
+  if (value > MAX_SECONDS) field.fail(`expected seconds from 0 to ${MAX_SECONDS}`);
+  return value;
+}
+
+function demand(field: Field): DemandPolicy {
+  if (field.present) field.object(['minIdle', 'scaleFactor', 'idleTimeout', 'maxWaitSeconds', 'schedule']);
+  const scaleFactor = field.at('scaleFactor');
+  return {
+    minIdle: field.at('minIdle').present ? field.at('minIdle').integer(0) : 0,
+    scaleFactor: scaleFactor.present ? boundedNumber(scaleFactor, 0.01, 100) : 1,
+    idleTimeoutSeconds: field.at('idleTimeout').present ? seconds(field.at('idleTimeout')) : 600,
+    maxWaitSeconds: field.at('maxWaitSeconds').present ? seconds(field.at('maxWaitSeconds')) : 300,
+    schedule: field.at('schedule').present ? field.at('schedule').array().map((_, n) => scheduleWindow(field.at('schedule').at(String(n)))) : [],
+  };
+}
+
+function scheduleWindow(field: Field): ScheduleWindow {
+  field.object(['cron', 'durationSeconds', 'min', 'timezone']);
+  const window: ScheduleWindow = {
+    cron: field.at('cron').string(undefined, 'expected a cron expression such as "0 13 * * 1-5"'),
+    durationSeconds: seconds(field.at('durationSeconds')),
+    min: field.at('min').integer(0),
+    timezone: field.at('timezone').present ? field.at('timezone').string() : 'UTC',
+  };
+  const problem = scheduleProblem(window);
+  if (problem) throw new InputError(`${field.path}: ${problem}`);
+  return window;
+}
+
+function boundedNumber(field: Field, min: number, max: number): number {
+  if (typeof field.value !== 'number' || !Number.isFinite(field.value) || field.value < min || field.value > max) field.fail(`expected a number from ${min} to ${max}`);
+  return field.value;
 }
 
 function instanceTypes(field: Field): InstanceTypeChoice[] {

@@ -57,6 +57,33 @@ export interface PoolPolicy {
   /** Largest share of the pool one offer (zone × type) may hold. */
   readonly spread: Spread;
   readonly ignoredAzs: readonly string[];
+  /** seconds a worker asked to leave (`fleet:retire`) may take to finish its job before fleet terminates it */
+  readonly stopTimeoutSeconds: number;
+  /** seconds after which a worker is asked to leave; 0: no limit */
+  readonly maxLifetimeSeconds: number;
+  readonly demand: DemandPolicy;
+}
+
+/** A cron window during which the pool keeps at least `min` workers. */
+export interface ScheduleWindow {
+  readonly cron: string;
+  readonly durationSeconds: number;
+  readonly min: number;
+  /** an IANA time zone name, or "UTC" */
+  readonly timezone: string;
+}
+
+/** How desired is worked out from a queue (policy `demand`; every key has a default). */
+export interface DemandPolicy {
+  /** spare idle workers kept ready beside the jobs */
+  readonly minIdle: number;
+  /** workers per job wanted (1: one worker per pending or running job) */
+  readonly scaleFactor: number;
+  /** seconds a surplus lasts before desired comes down */
+  readonly idleTimeoutSeconds: number;
+  /** queue-wait target: when the oldest pending job has waited longer, capacity is added faster */
+  readonly maxWaitSeconds: number;
+  readonly schedule: readonly ScheduleWindow[];
 }
 
 /** Resolve a budget against a pool size; a percentage of a non-empty pool is at least one. */

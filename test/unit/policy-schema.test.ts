@@ -31,6 +31,12 @@ const SPEC_EXAMPLE = {
   scaleDown: 'terminate',
   freshness: { grace: 10800, retireBudget: '10%', drainBudget: '50%', canary: 1, bake: 900, guard: { window: 900, failures: 3 } },
   names: 'bld-linux64-spot-{nnn}',
+  stopTimeout: 3600,
+  maxLifetime: 0,
+  demand: {
+    minIdle: 0, scaleFactor: 1, idleTimeout: 600, maxWaitSeconds: 300,
+    schedule: [{ cron: '0 13 * * 1-5', durationSeconds: 32400, min: 10, timezone: 'UTC' }],
+  },
 };
 
 /** A deep copy of MINIMAL with `path` (dot-separated) set to `value`. */
@@ -105,6 +111,29 @@ describe('policy schema: parsePolicy', () => {
     });
   });
 
+  describe('work keys: stopTimeout, maxLifetime, demand', () => {
+    it('defaults to an hour to stop, no lifetime, and the plain queue estimator', () => {
+      const p = parsePolicy(MINIMAL, 'p');
+      expect(p.stopTimeoutSeconds).to.equal(3600);
+      expect(p.maxLifetimeSeconds).to.equal(0);
+      expect(p.demand).to.deep.equal({ minIdle: 0, scaleFactor: 1, idleTimeoutSeconds: 600, maxWaitSeconds: 300, schedule: [] });
+    });
+
+    it('refuses a schedule with a bad cron expression or time zone, naming the window', () => {
+      const window = { cron: '61 * * * *', durationSeconds: 60, min: 1 };
+      inputError(() => parsePolicy(withValue('demand', { schedule: [window] }), 'p'), /p\.demand\.schedule\.0: .*minute/);
+      const zone = { cron: '0 8 * * *', durationSeconds: 60, min: 1, timezone: 'Mars/Base' };
+      inputError(() => parsePolicy(withValue('demand', { schedule: [zone] }), 'p'), /p\.demand\.schedule\.0: .*timezone/i);
+    });
+
+    it('refuses negative or absurd durations and unknown demand keys', () => {
+      inputError(() => parsePolicy(withValue('stopTimeout', -1), 'p'), /p\.stopTimeout/);
+      inputError(() => parsePolicy(withValue('maxLifetime', 1e12), 'p'), /p\.maxLifetime: expected seconds/);
+      inputError(() => parsePolicy(withValue('demand', { scaleFactor: 0 }), 'p'), /p\.demand\.scaleFactor/);
+      inputError(() => parsePolicy(withValue('demand', { minidle: 1 }), 'p'), /unknown key "minidle"/);
+    });
+  });
+
   describe('the SPEC example', () => {
     it('parses, keeping every value it gives', () => {
       const p = parsePolicy(SPEC_EXAMPLE, 'spec.json');
@@ -127,6 +156,12 @@ describe('policy schema: parsePolicy', () => {
         guard: { window: 900, failures: 3 },
       });
       expect(p.names).to.equal('bld-linux64-spot-{nnn}');
+      expect(p.stopTimeoutSeconds).to.equal(3600);
+      expect(p.maxLifetimeSeconds).to.equal(0);
+      expect(p.demand).to.deep.equal({
+        minIdle: 0, scaleFactor: 1, idleTimeoutSeconds: 600, maxWaitSeconds: 300,
+        schedule: [{ cron: '0 13 * * 1-5', durationSeconds: 32400, min: 10, timezone: 'UTC' }],
+      });
     });
 
     it('the shipped example policies parse', () => {
