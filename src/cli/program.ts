@@ -9,6 +9,7 @@ import { planCommand } from './commands/plan.js';
 import { reconcileCommand } from './commands/reconcile.js';
 import { simCommand } from './commands/sim.js';
 import { statusCommand } from './commands/status.js';
+import { pollSeconds, workerCommand } from './commands/worker.js';
 import type { GlobalOptions } from './context.js';
 
 // The SDK's notice about Node 20 support is for library authors, not for operators reading output.
@@ -123,6 +124,14 @@ function program(exitWith: (status: number) => void): Command {
     .description('on a worker at boot: would fleet launch this instance\'s AMI for its pool and region now? exit 0 launchable, 3 outdated, 4 drained, 1 cannot tell')
     .option('--json', 'machine-readable output')
     .action(async (options, cmd: Command) => exitWith(await checkAmiCommand(global(cmd), options)));
+
+  fleet
+    .command('worker')
+    .description('on a worker after boot, for its life: on fleet:retire or a spot interruption notice, run the hook and exit 3 (power off); exit 4 at start on a drained image, 1 when metadata is unreadable')
+    .option('--on-retire <command>', 'shell command that stops the CI agent gracefully (returns once the running job is done or handed back)')
+    .option('--poll <seconds>', 'seconds between metadata reads (1-300)', pollSeconds, 5)
+    .option('--json', 'machine-readable output')
+    .action(async (options, cmd: Command) => exitWith(await workerCommand(global(cmd), options)));
 
   return fleet;
 }

@@ -8,3 +8,5 @@ export const REPLACES_TAG = 'fleet:replaces';
 export const NAME_TAG = 'Name';
 /** the slot names of a batched launch, in launch-index order (policy/names.ts encodes and decodes them) */
 export const NAMES_TAG = 'fleet:names';
+/** fleet asks the worker to leave by this deadline (ISO 8601 UTC); the worker reads it from its metadata */
+export const RETIRE_TAG = 'fleet:retire';

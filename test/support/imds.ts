@@ -36,6 +36,10 @@ export interface FakeImds {
   hang(): void;
   /** every token issued so far stops being valid, as when its TTL runs out */
   expireTokens(): void;
+  /** set (or, with undefined, remove) an instance tag, as CreateTags/DeleteTags change what metadata shows */
+  setTag(key: string, value: string | undefined): void;
+  /** EC2's spot interruption notice (spot/instance-action), e.g. {"action":"terminate","time":"..."} */
+  setSpotAction(notice: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,8 @@ export async function startImds(metadata: InstanceMetadata): Promise<FakeImds> {
   const ttls: string[] = [];
   let failures = 0;
   let hanging = false;
+  const liveTags: Record<string, string> | undefined = metadata.tags === undefined ? undefined : { ...metadata.tags };
+  let spotAction: string | undefined;
 
   const answer = (req: IncomingMessage, res: ServerResponse, status: number, body = '') => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', status });
@@ -52,7 +58,7 @@ export async function startImds(metadata: InstanceMetadata): Promise<FakeImds> {
   };
 
   const metaData = (path: string): string | undefined => {
-    const tags = metadata.tags;
+    const tags = liveTags;
     switch (path) {
       case 'instance-id':
         return metadata.instanceId;
@@ -64,6 +70,8 @@ export async function startImds(metadata: InstanceMetadata): Promise<FakeImds> {
         return metadata.region;
       case 'placement/availability-zone':
         return metadata.az;
+      case 'spot/instance-action':
+        return spotAction;
       case 'tags/instance':
         return tags === undefined ? undefined : Object.keys(tags).join('\n');
     }
@@ -104,6 +112,12 @@ export async function startImds(metadata: InstanceMetadata): Promise<FakeImds> {
     failNext: (n) => (failures = n),
     hang: () => (hanging = true),
     expireTokens: () => tokens.clear(),
+    setTag: (key, value) => {
+      if (liveTags === undefined) throw new Error('this instance does not expose its tags in metadata');
+      if (value === undefined) delete liveTags[key];
+      else liveTags[key] = value;
+    },
+    setSpotAction: (notice) => (spotAction = notice),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -121,16 +121,16 @@ describe('policy schema: parsePolicy', () => {
 
     it('refuses a schedule with a bad cron expression or time zone, naming the window', () => {
       const window = { cron: '61 * * * *', durationSeconds: 60, min: 1 };
-      inputError(() => parsePolicy(withValue('demand', { schedule: [window] }), 'p'), /p\.demand\.schedule\.0: .*minute/);
+      expect(inputError(() => parsePolicy(withValue('demand', { schedule: [window] }), 'p'))).to.match(/p\.demand\.schedule\.0: .*minute/);
       const zone = { cron: '0 8 * * *', durationSeconds: 60, min: 1, timezone: 'Mars/Base' };
-      inputError(() => parsePolicy(withValue('demand', { schedule: [zone] }), 'p'), /p\.demand\.schedule\.0: .*timezone/i);
+      expect(inputError(() => parsePolicy(withValue('demand', { schedule: [zone] }), 'p'))).to.match(/p\.demand\.schedule\.0: .*timezone/i);
     });
 
     it('refuses negative or absurd durations and unknown demand keys', () => {
-      inputError(() => parsePolicy(withValue('stopTimeout', -1), 'p'), /p\.stopTimeout/);
-      inputError(() => parsePolicy(withValue('maxLifetime', 1e12), 'p'), /p\.maxLifetime: expected seconds/);
-      inputError(() => parsePolicy(withValue('demand', { scaleFactor: 0 }), 'p'), /p\.demand\.scaleFactor/);
-      inputError(() => parsePolicy(withValue('demand', { minidle: 1 }), 'p'), /unknown key "minidle"/);
+      expect(inputError(() => parsePolicy(withValue('stopTimeout', -1), 'p'))).to.match(/p\.stopTimeout/);
+      expect(inputError(() => parsePolicy(withValue('maxLifetime', 1e12), 'p'))).to.match(/p\.maxLifetime: expected seconds/);
+      expect(inputError(() => parsePolicy(withValue('demand', { scaleFactor: 0 }), 'p'))).to.match(/p\.demand\.scaleFactor/);
+      expect(inputError(() => parsePolicy(withValue('demand', { minidle: 1 }), 'p'))).to.match(/unknown key "minidle"/);
     });
   });
 
