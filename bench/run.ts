@@ -1,5 +1,5 @@
 // npm run bench: figures about fleet, written to bench/results/figures.json and printed.
-// Benchmarks, not tests: nothing here asserts; README quotes the figures with this command.
+// Benchmarks, not tests: nothing here asserts; docs/performance.md reads the figures written by this command.
 // Everything but the planner timing and the price comparison runs on the simulated cloud; the
 // cost replay runs it on recorded spot prices.
 

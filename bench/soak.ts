@@ -1,4 +1,4 @@
-// npm run soak: a chaos soak of the whole reconciler on the simulated cloud (see README, "Soak").
+// npm run soak: a chaos soak of the whole reconciler on the simulated cloud (see docs/soak.md).
 // Many seeds × many one-minute cycles with every fault the simulator has; the invariants are checked
 // after every cycle from the cloud's own view. Prints what was injected and every violation, writes
 // the figures to bench/results/soak.json, and exits 1 on any violation. Simulated, not AWS.
