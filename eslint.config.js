@@ -1,0 +1,33 @@
+// Lint: typescript-eslint's type-aware recommended rules, plus the rules that keep the pure core pure.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      // Unused bindings are compile errors already (noUnusedLocals/Parameters); a leading _ marks the deliberate ones.
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    // The decision core reads no clock and does no I/O: plan() must stay a pure function of its inputs.
+    files: ['src/domain/**/*.ts', 'src/policy/**/*.ts', 'src/plan/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/cloud/**', '**/service/**', '**/cli/**', '**/sim/**', 'node:*', '@aws-sdk/*'] }],
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'the planner takes the time from its snapshot' }],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'the planner takes the time from its snapshot' }],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);
