@@ -5,10 +5,10 @@
 # With no config mounted, the image's own config/default.json and example policies apply; every key
 # can also be set by a FLEET_* variable. AWS credentials come from the SDK's chain (instance or pod
 # role, AWS_* variables); none are baked in.
-# For production, pin the base images by digest (node:20-bookworm-slim@sha256:...).
+# For production, pin the base images by digest (node:24-bookworm-slim@sha256:...).
 
 # Build: compile TypeScript with the dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -16,13 +16,13 @@ COPY src ./src
 RUN npm run build
 
 # Runtime dependencies only, exactly as locked.
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /opt/fleet
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # The image: Node, the runtime dependencies, the compiled CLI, the default config and policies.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /opt/fleet
 COPY --from=deps /opt/fleet/node_modules ./node_modules

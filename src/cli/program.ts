@@ -12,9 +12,6 @@ import { statusCommand } from './commands/status.js';
 import { pollSeconds, workerCommand } from './commands/worker.js';
 import type { GlobalOptions } from './context.js';
 
-// The SDK's notice about Node 20 support is for library authors, not for operators reading output.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export function positiveInteger(value: string, what = 'value'): number {

@@ -23,7 +23,7 @@ function contextSources(instructions: readonly Instruction[]): string[] {
 describe('deploy: Dockerfile', () => {
   it('builds in stages on a Node 20 slim or alpine base', () => {
     expect(all.length).to.be.at.least(2);
-    for (const stage of all) expect(stage.from).to.match(/^node:20(\.\d+)*-(bookworm-slim|alpine[\d.]*)(@sha256:[0-9a-f]{64})?$/);
+    for (const stage of all) expect(stage.from).to.match(/^node:24(\.\d+)*-(bookworm-slim|alpine[\d.]*)(@sha256:[0-9a-f]{64})?$/);
     // The image itself is the last stage, and it is built from the base, not from the build stage.
     expect(all.map((s) => s.name)).not.to.include(final?.from);
   });
