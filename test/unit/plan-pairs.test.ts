@@ -133,3 +133,32 @@ describe('plan: room counts everything that may land or is still there', () => {
     expect(launches(roomy).map((a) => a.ami)).to.deep.equal(['ami-old', 'ami-old']);
   });
 });
+
+describe('plan: a replacement in flight counts against the budget of its cause', () => {
+  // ami-new is established and the grace long past: every ami-old worker is due for retirement.
+  // `moved` (ami-old) is being replaced on ami-new, `waiting` (ami-old) is not yet.
+  function pool(cause: Instance['cause']) {
+    const moved = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ ami: 'ami-new', launchTime: T0 - 60_000, replaces: moved.id, ...(cause !== undefined ? { cause } : {}) });
+    const waiting = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 2 }, instances: [moved, replacement, waiting], established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR } }),
+      [policy({ freshness: { grace: 3600, retireBudget: 1 } })],
+      'releng',
+    );
+    return { launches: launches(p), waiting };
+  }
+
+  it('a move EC2 recommended out of an at-risk offer is no retirement: the retire budget still replaces an outdated worker', () => {
+    const { launches: l, waiting } = pool('recommendation');
+    expect(l.map((a) => [a.cause, a.replaces])).to.deep.equal([['outdated', waiting.id]]);
+  });
+
+  it('an outdated replacement in flight uses the retire budget up', () => {
+    expect(pool('outdated').launches).to.deep.equal([]);
+  });
+
+  it('a replacement launched before causes were recorded is told from what it replaces', () => {
+    expect(pool(undefined).launches, 'a new image replacing an old one: a retirement').to.deep.equal([]);
+  });
+});
