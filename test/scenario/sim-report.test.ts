@@ -7,6 +7,7 @@ import { loadPolicies } from '../../src/config/policies.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { type SimRun, runSimulation } from '../../src/sim/driver.js';
 import { CAUSES } from '../../src/domain/causes.js';
+import { countsText } from '../../src/sim/causes.js';
 import { renderReport } from '../../src/sim/report.js';
 import { reportData } from '../../src/sim/report-data.js';
 import type { PoolSample } from '../../src/sim/sampler.js';
@@ -96,6 +97,8 @@ describe('sim report figures', function () {
     for (const p of run.summary.pools) expect(html).to.include(`data-chart="${p.pool}/lifecycle"`);
     expect(html).to.include(`$${run.summary.cost.toFixed(2)}`);
     expect(html).to.match(/Simulated cloud/);
+    expect(html).to.include('<caption>Launches and ended workers by cause</caption>');
+    for (const p of run.summary.pools) expect(html).to.include(`<th scope="row">${p.pool}</th><td>${countsText(p.launched)}</td>`);
   });
 
   it('escapes what operators wrote (a drain reason) in the page and in its data', () => {
