@@ -41,7 +41,15 @@ export function isCause(value: unknown): value is Cause {
 }
 
 /** The causes of a replacement pair: the replaced instance leaves with its replacement's cause. */
-export type ReplacementCause = Extract<Cause, 'outdated' | 'canary' | 'on-demand-swap' | 'rebalance' | 'spread' | 'recommendation'>;
+export const REPLACEMENT_CAUSES = ['outdated', 'canary', 'on-demand-swap', 'rebalance', 'spread', 'recommendation'] as const satisfies readonly Cause[];
+
+export type ReplacementCause = (typeof REPLACEMENT_CAUSES)[number];
+
+const replacements: ReadonlySet<string> = new Set(REPLACEMENT_CAUSES);
+
+export function isReplacementCause(cause: Cause | undefined): cause is ReplacementCause {
+  return cause !== undefined && replacements.has(cause);
+}
 
 /** Which of a pool's replacement budgets a replacement in flight counts against (canaries: their own count, per region). */
 export type ReplacementBudget = 'retire' | 'on-demand' | 'move' | 'canary';

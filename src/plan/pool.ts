@@ -1,5 +1,5 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
-import { type Cause, type ReplacementBudget, type ReplacementCause, budgetOf } from '../domain/causes.js';
+import { type Cause, type ReplacementBudget, type ReplacementCause, budgetOf, isReplacementCause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { resolveBudget } from '../domain/policy.js';
 import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
@@ -315,15 +315,12 @@ function replaceStep(step: Step): void {
   priceMoves(step, moves);
 }
 
-const REPLACEMENT_CAUSES: ReadonlySet<Cause> = new Set<ReplacementCause>(['outdated', 'canary', 'on-demand-swap', 'rebalance', 'spread', 'recommendation']);
-
 /**
  * Why a replacement in flight was launched: its own cause, as its tags or the journal keep it. A
  * replacement launched before causes were recorded has none: then it is told from what it replaces.
  */
 function replacementCause(ctx: PoolContext, target: Member, replacement: Member | Placement): ReplacementCause {
-  const cause = replacement.cause;
-  if (cause !== undefined && REPLACEMENT_CAUSES.has(cause)) return cause as ReplacementCause;
+  if (isReplacementCause(replacement.cause)) return replacement.cause;
   const ami = 'key' in replacement ? replacement.ami : replacement.offer.ami;
   if (target.ami !== ami) return [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === ami) ? 'canary' : 'outdated';
   return target.lifecycle === 'on-demand' ? 'on-demand-swap' : 'rebalance';
