@@ -4,6 +4,7 @@
 
 import { expect } from 'chai';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { isReplacementCause } from '../../src/domain/causes.js';
 import type { Instance } from '../../src/domain/types.js';
 import { plan } from '../../src/plan/plan.js';
 import { rolloutKey } from '../../src/policy/rollout.js';
@@ -41,7 +42,7 @@ describe('plan: a replacement on a drained image closes its pair', () => {
     const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ scaleDown: 'none' })], 'releng');
     const gone = terminations(p);
     expect(gone.map((t) => t.instanceId)).to.deep.equal([replacement.id]);
-    expect(gone.filter((t) => t.reason.startsWith('replaced by'))).to.deep.equal([]);
+    expect(gone.filter((t) => isReplacementCause(t.cause)), 'no pair ends').to.deep.equal([]);
     expect(gone.map((t) => t.instanceId)).not.to.include(target.id);
   });
 
