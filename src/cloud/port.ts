@@ -1,12 +1,14 @@
 // The Cloud port: what fleet needs from a cloud, in the fleet's own words.
 // Two implementations: the AWS adapter (cloud/aws) and the simulated cloud (sim/).
 
+import type { Cause } from '../domain/causes.js';
 import type { Instance, Lifecycle, SpotPrice, Subnet } from '../domain/types.js';
 
-/** One instance of a launch call: its slot name and, for a replacement, the instance it replaces. */
+/** One instance of a launch call: its slot name and, for a replacement, the instance it replaces and why. */
 export interface LaunchSlot {
   readonly name: string;
   readonly replaces?: string;
+  readonly cause?: Cause;
 }
 
 /**

@@ -1,12 +1,13 @@
-import { MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG } from '../domain/tags.js';
+import { type Cause, isCause } from '../domain/causes.js';
+import { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG } from '../domain/tags.js';
 import { encodeNames, formatName, nameAtLaunchIndex, slotOf } from '../policy/names.js';
 import type { LaunchRequest, LaunchSlot } from './port.js';
 
 // How a launch call's slots travel in its tags. Both clouds (the AWS adapter and the simulator) tag
 // and read instances through this one module. A batch's `fleet:replaces` holds one instance id per
-// launch index ('-' for none).
+// launch index ('-' for none); its `fleet:cause` holds each replacement's cause, or one cause for all.
 
-export { MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG };
+export { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG };
 
 /** EC2's limit on a tag value. */
 export const TAG_VALUE_MAX = 256;
@@ -24,6 +25,8 @@ export function launchTags(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, t
   if (encoded !== undefined) tags[NAMES_TAG] = encoded;
   const replaces = replacesValue(r.slots);
   if (replaces !== undefined) tags[REPLACES_TAG] = replaces;
+  const causes = causesValue(r.slots);
+  if (causes !== undefined) tags[CAUSE_TAG] = causes;
   return tags;
 }
 
@@ -39,6 +42,13 @@ function replacesValue(slots: readonly LaunchSlot[]): string | undefined {
   return slots.map((s) => s.replaces ?? '-').join(' ');
 }
 
+/** Written for replacements only: while a pair is in flight, its budget follows from its cause. */
+function causesValue(slots: readonly LaunchSlot[]): string | undefined {
+  if (!slots.some((s) => s.replaces !== undefined && s.cause !== undefined)) return undefined;
+  const causes = slots.map((s) => s.cause ?? '-');
+  return new Set(causes).size === 1 ? (causes[0] as string) : causes.join(' ');
+}
+
 /** Whether a batch's slots can travel in its tags within EC2's limits (the executor splits those that cannot). */
 export function tagsFit(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, template: string): boolean {
   if (r.slots.length > 1 && namesValue(template, r.slots.map((s) => s.name)) === undefined) return false;
@@ -46,13 +56,15 @@ export function tagsFit(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, temp
 }
 
 /** The slot an instance holds, from its tags and launch index: `Name` wins, then the batch's list. */
-export function slotFromTags(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): { name: string; replaces?: string } {
+export function slotFromTags(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): { name: string; replaces?: string; cause?: Cause } {
   const index = launchIndex ?? 0;
   const fromBatch = tags[NAMES_TAG] !== undefined ? batchName(tags[NAMES_TAG] as string, index) : undefined;
   const name = tags.Name ?? fromBatch ?? '';
   const listed = tags[REPLACES_TAG]?.split(' ');
   const replaces = listed === undefined ? undefined : listed.length === 1 ? listed[0] : listed[index];
-  return { name, ...(replaces !== undefined && replaces !== '-' && replaces !== '' ? { replaces } : {}) };
+  const causes = tags[CAUSE_TAG]?.split(' ');
+  const cause = causes === undefined ? undefined : causes.length === 1 ? causes[0] : causes[index];
+  return { name, ...(replaces !== undefined && replaces !== '-' && replaces !== '' ? { replaces } : {}), ...(isCause(cause) ? { cause } : {}) };
 }
 
 /**

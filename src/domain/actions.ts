@@ -1,3 +1,4 @@
+import type { Cause } from './causes.js';
 import type { Lifecycle } from './types.js';
 
 /** One instance fleet wants launched: a slot (its name) in an offer, from an image. */
@@ -15,6 +16,9 @@ export interface LaunchAction {
   readonly price?: number;
   /** spot only: the most fleet will pay, when it sets a cap of its own */
   readonly maxPrice?: number;
+  /** why, as a value: what budgets and metrics count by */
+  readonly cause: Cause;
+  /** why, in words, for operators */
   readonly reason: string;
   /** the instance this launch replaces: it leaves once this one has proved itself */
   readonly replaces?: string;
@@ -36,6 +40,9 @@ export interface TerminateAction {
   readonly name: string;
   readonly instanceId: string;
   readonly price?: number;
+  /** why, as a value: what budgets and metrics count by */
+  readonly cause: Cause;
+  /** why, in words, for operators */
   readonly reason: string;
 }
 

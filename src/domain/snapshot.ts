@@ -1,15 +1,18 @@
 import type { LaunchAction } from './actions.js';
+import type { Cause } from './causes.js';
 import type { EventFacts } from './events.js';
 import type { Image, Instance, SpotPrice, Subnet } from './types.js';
 
-/** Where and what a launch slot is: the action without its kind, reason and planning details. */
-export type LaunchSpec = Omit<LaunchAction, 'kind' | 'reason' | 'price' | 'resumes'>;
+/** Where and what a launch slot is: the action without its kind, cause, reason and planning details. */
+export type LaunchSpec = Omit<LaunchAction, 'kind' | 'cause' | 'reason' | 'price' | 'resumes'>;
 
 /**
  * One slot of a launch fleet has sent but cannot yet see in the cloud's instance list. The journal
  * keeps these, so a restart or eventual consistency never launches a slot twice.
  */
 export interface PendingLaunch extends LaunchSpec {
+  /** why it was launched, as journaled (a call journaled before causes were recorded has none) */
+  readonly cause?: Cause;
   /** the idempotency token of the call that carried this slot */
   readonly clientToken: string;
   /** epoch milliseconds */
@@ -40,6 +43,8 @@ export interface Snapshot {
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly images: readonly Image[] | undefined;
   readonly drained: ReadonlySet<string>;
+  /** The AMIs among `drained` the launch guard drained: their instances leave with cause `guard`. */
+  readonly guardDrained?: ReadonlySet<string>;
   /** AMI → epoch ms of its last `fleet undrain`: the launch guard counts only ends after it. */
   readonly undrainedAt?: Readonly<Record<string, number>>;
   /** Managed instances in every region, including ones that ended recently. */

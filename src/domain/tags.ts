@@ -4,6 +4,8 @@
 export const MANAGED_BY_TAG = 'fleet:managed-by';
 export const POOL_TAG = 'fleet:pool';
 export const REPLACES_TAG = 'fleet:replaces';
+/** why a replacement was launched: its budget follows from it while the pair is in flight */
+export const CAUSE_TAG = 'fleet:cause';
 /** the slot name of one instance */
 export const NAME_TAG = 'Name';
 /** the slot names of a batched launch, in launch-index order (policy/names.ts encodes and decodes them) */

@@ -1,5 +1,7 @@
 // The vocabulary of the fleet. Plain data only: no I/O, no classes, no clock.
 
+import type { Cause } from './causes.js';
+
 export type Lifecycle = 'spot' | 'on-demand';
 export const LIFECYCLES: readonly Lifecycle[] = ['spot', 'on-demand'];
 
@@ -32,6 +34,8 @@ export interface Instance {
   readonly endedAt?: number;
   /** the instance this one was launched to replace (tag fleet:replaces) */
   readonly replaces?: string;
+  /** why a replacement was launched (tag fleet:cause); absent on other launches and on older instances */
+  readonly cause?: Cause;
   /**
    * Listed without a `Name` tag: its name comes from its batch's `fleet:names`, and setting `Name`
    * right after the launch failed (or has not happened yet). The service sets it in a later cycle.

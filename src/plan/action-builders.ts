@@ -1,9 +1,10 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { Cause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import type { Candidate } from '../policy/placement.js';
 
-export function launchAction(pool: string, offer: Candidate, name: string, reason: string, replaces?: string): LaunchAction {
+export function launchAction(pool: string, offer: Candidate, name: string, cause: Cause, reason: string, replaces?: string): LaunchAction {
   return {
     kind: 'launch',
     pool,
@@ -16,6 +17,7 @@ export function launchAction(pool: string, offer: Candidate, name: string, reaso
     name,
     ...(offer.price !== undefined ? { price: offer.price } : {}),
     ...(offer.maxPrice !== undefined ? { maxPrice: offer.maxPrice } : {}),
+    cause,
     reason,
     ...(replaces !== undefined ? { replaces } : {}),
   };
@@ -34,13 +36,14 @@ export function resumeAction(p: PendingLaunch): LaunchAction {
     ami: p.ami,
     name: p.name,
     ...(p.maxPrice !== undefined ? { maxPrice: p.maxPrice } : {}),
+    cause: 'resume',
     reason: 'resume: earlier launch was never confirmed',
     ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
     resumes: p.clientToken,
   };
 }
 
-export function terminateAction(i: Instance, unitPrice: number | undefined, reason: string): TerminateAction {
+export function terminateAction(i: Instance, unitPrice: number | undefined, cause: Cause, reason: string): TerminateAction {
   return {
     kind: 'terminate',
     pool: i.pool,
@@ -52,6 +55,7 @@ export function terminateAction(i: Instance, unitPrice: number | undefined, reas
     name: i.name,
     instanceId: i.id,
     ...(unitPrice !== undefined ? { price: unitPrice } : {}),
+    cause,
     reason,
   };
 }

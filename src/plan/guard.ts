@@ -39,5 +39,6 @@ export function applyGuard(snapshot: Snapshot, policies: readonly PoolPolicy[]):
     }
   }
   if (trips.length === 0) return { snapshot, trips };
-  return { snapshot: { ...snapshot, drained: new Set([...snapshot.drained, ...trips.map((t) => t.ami)]) }, trips };
+  const tripped = trips.map((t) => t.ami);
+  return { snapshot: { ...snapshot, drained: new Set([...snapshot.drained, ...tripped]), guardDrained: new Set([...(snapshot.guardDrained ?? []), ...tripped]) }, trips };
 }

@@ -1,3 +1,4 @@
+import type { Cause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { keepShape } from '../domain/shapes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
@@ -21,6 +22,8 @@ export interface Member {
   readonly pending?: PendingLaunch;
   /** the instance this one was launched to replace */
   readonly replaces?: string;
+  /** why it was launched, when its tags or the journal say */
+  readonly cause?: Cause;
   /**
    * counts toward the pool's size: nothing on a drained image does (an instance there leaves within
    * the drain budget, a launch there may land; both still take room, and a launch's name stays reserved)
@@ -35,11 +38,13 @@ export interface Member {
 /** A launch the plan adds: an offer (with its image) and why. */
 export interface Placement {
   readonly offer: Candidate;
+  readonly cause: Cause;
   readonly reason: string;
   readonly replaces?: string;
 }
 
 export interface Departure {
+  readonly cause: Cause;
   readonly reason: string;
   /** fleet terminates it (false: it is leaving by itself, e.g. a reclaimed spot instance) */
   readonly terminate: boolean;
@@ -80,13 +85,13 @@ export class PoolLedger {
       if (!isLive(i)) continue;
       members.push({
         key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami,
-        instance: i, pending: undefined, replaces: i.replaces || undefined, counts: !drained.has(i.ami), spread: spreadOf.get(i), status: status.get(i),
+        instance: i, pending: undefined, replaces: i.replaces || undefined, cause: i.cause, counts: !drained.has(i.ami), spread: spreadOf.get(i), status: status.get(i),
       });
     }
     for (const p of pending) {
       members.push({
         key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        instance: undefined, pending: p, replaces: p.replaces || undefined, counts: !drained.has(p.ami), spread: spreadOf.get(p), status: status.get(p),
+        instance: undefined, pending: p, replaces: p.replaces || undefined, cause: p.cause, counts: !drained.has(p.ami), spread: spreadOf.get(p), status: status.get(p),
       });
     }
     this.members = members;
@@ -95,9 +100,9 @@ export class PoolLedger {
     this.byId = byId;
   }
 
-  leave(member: Member, reason: string, terminate = true): void {
+  leave(member: Member, cause: Cause, reason: string, terminate = true): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { member, departure: { reason, terminate } });
+    this.leaving.set(member.key, { member, departure: { cause, reason, terminate } });
     this.stayingView = undefined;
     this.countingView = undefined;
     this.pairsView = undefined;

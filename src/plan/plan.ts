@@ -62,6 +62,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       pending: groups.pending.get(policy.pool) ?? [],
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
+      guardDrained: snapshot.guardDrained,
       events: snapshot.events,
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:

@@ -1,4 +1,5 @@
 import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import { type Cause, type ReplacementBudget, type ReplacementCause, budgetOf, isReplacementCause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { resolveBudget } from '../domain/policy.js';
 import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js';
@@ -13,7 +14,7 @@ import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
-import { type Member, PoolLedger } from './ledger.js';
+import { type Member, type Placement, PoolLedger } from './ledger.js';
 import { Memo, MemoByTwo } from './memo.js';
 
 export interface PoolContext extends PlacementInput {
@@ -30,6 +31,8 @@ export interface PoolContext extends PlacementInput {
   readonly rollouts: ReadonlyMap<string, Rollout>;
   /** instances fleet terminated itself lately */
   readonly terminatedByFleet: ReadonlySet<string>;
+  /** drained AMIs the launch guard drained */
+  readonly guardDrained?: ReadonlySet<string>;
   /** what EC2's events said about instances (interruption warnings, rebalance recommendations) */
   readonly events?: Snapshot['events'];
 }
@@ -140,7 +143,7 @@ function warningStep({ ctx, ledger }: Step): void {
   if (warned === undefined || Object.keys(warned).length === 0) return;
   for (const m of ledger.staying()) {
     const fact = m.instance ? warned[m.instance.id] : undefined;
-    if (fact) ledger.leave(m, `spot interruption warning at ${new Date(fact.at).toISOString()}: EC2 reclaims it`, false);
+    if (fact) ledger.leave(m, 'warning', `spot interruption warning at ${new Date(fact.at).toISOString()}: EC2 reclaims it`, false);
   }
 }
 
@@ -152,7 +155,7 @@ function drainStep({ ctx, ledger, notes }: Step): void {
   let inFlight = 0;
   for (const i of ctx.instances) if (i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)) inFlight++;
   const budget = Math.max(0, resolveBudget(ctx.policy.freshness.drainBudget, ledger.footprint()) - inFlight);
-  for (const m of drained.slice(0, budget)) ledger.leave(m, `drained AMI ${m.ami}`);
+  for (const m of drained.slice(0, budget)) ledger.leave(m, ctx.guardDrained?.has(m.ami) ? 'guard' : 'drain', `drained AMI ${m.ami}`);
   if (drained.length > budget) notes.push(`${drained.length - budget} more on drained AMIs wait for the drain budget`);
 }
 
@@ -175,7 +178,7 @@ function pairStep({ ctx, ledger }: Step): void {
       if (running - 1 < ctx.desired) continue;
       running--;
     }
-    ledger.leave(target, `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`);
+    ledger.leave(target, replacementCause(ctx, target, replacement), `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`);
   }
 }
 
@@ -204,7 +207,7 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { su
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
   const why = (i: Instance) =>
     i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank.get(i) === 0 ? 'an outdated image leaves first' : rank.get(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
-  for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, `scale-down: want ${desired}, have ${size}; ${why(i)}`);
+  for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, 'scale-down', `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;
   return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
 }
@@ -238,7 +241,11 @@ function shortfallStep(step: Step): ShortfallResult {
   const reason = `scale-up: want ${desired}, have ${size}`;
   let placed = canaryScaleUp(step, wanted, reason);
   const spot = step.spot;
-  placed += place(step, spot.offers, wanted - placed, () => reason);
+  // Launches that stand in for instances EC2 warned it will interrupt are theirs; the rest scale up.
+  let warned = 0;
+  for (const { departure } of ledger.departures()) if (departure.cause === 'warning') warned++;
+  const scaleUpCause = (): Cause => (warned-- > 0 ? 'warning' : 'scale-up');
+  placed += place(step, spot.offers, wanted - placed, scaleUpCause, () => reason);
   let unmet = shortfall - placed;
   if (unmet > 0 && placed < wanted) {
     notes.push(...spot.skipped.map((s) => `skipped ${s}`));
@@ -251,7 +258,7 @@ function shortfallStep(step: Step): ShortfallResult {
       const onDemandRoom = Math.max(0, policy.onDemand.max - onDemandNow);
       const onDemand = offers(ctx, 'on-demand');
       const fallbackReason = `fallback: spot short by ${unmet} for ${Math.round(waited / 1000)}s (fallbackAfter ${policy.spot.fallbackAfter}s)`;
-      const fallback = place(step, onDemand.offers, Math.min(unmet, onDemandRoom, wanted - placed), () => fallbackReason);
+      const fallback = place(step, onDemand.offers, Math.min(unmet, onDemandRoom, wanted - placed), () => 'fallback', () => fallbackReason);
       if (fallback < unmet) {
         notes.push(onDemandRoom < unmet ? `on-demand limit ${policy.onDemand.max} reached` : 'no on-demand offer available');
         notes.push(...onDemand.skipped.map((s) => `skipped ${s}`));
@@ -274,7 +281,7 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
     if (!candidate || rollout.canaryRoom <= 0 || placed >= wanted) continue;
     if (ledger.members.some((m) => m.region === rollout.region && m.ami !== candidate.id)) continue;
     const here = withImage(step.spot.offers, rollout.region, candidate);
-    placed += place(step, here, Math.min(rollout.canaryRoom, wanted - placed), () => `${reason}; canary of ${candidate.id}`);
+    placed += place(step, here, Math.min(rollout.canaryRoom, wanted - placed), () => 'canary', () => `${reason}; canary of ${candidate.id}`);
   }
   return placed;
 }
@@ -288,14 +295,15 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
 function replaceStep(step: Step): void {
   const { ctx, ledger } = step;
   const { policy, desired } = ctx;
-  // Pairs in flight as the step begins: each budget counts those, not the pairs this step opens.
-  const pairs = [...ledger.openPairs()];
-  const inFlight = (kind: (target: Member, replacement: { ami: string }) => boolean) =>
-    pairs.filter(([id, r]) => kind(ledger.instance(id) as Member, 'key' in r ? r : r.offer)).length;
-  const isCanary = (r: { ami: string }) => [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === r.ami);
-  const moveBudget = resolveBudget(policy.rebalance.budget, desired) - inFlight((t, r) => t.lifecycle === 'spot' && t.ami === r.ami);
-  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - inFlight((t, r) => t.ami !== r.ami && !isCanary(r));
-  const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - inFlight((t, r) => t.lifecycle === 'on-demand' && t.ami === r.ami);
+  // Pairs in flight as the step begins: each budget counts those of its causes, not the pairs this step opens.
+  const inFlight = new Map<ReplacementBudget, number>();
+  for (const [id, r] of ledger.openPairs()) {
+    const budget = budgetOf(replacementCause(ctx, ledger.instance(id) as Member, r));
+    inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
+  }
+  const moveBudget = resolveBudget(policy.rebalance.budget, desired) - (inFlight.get('move') ?? 0);
+  const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - (inFlight.get('retire') ?? 0);
+  const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - (inFlight.get('on-demand') ?? 0);
 
   let moves = moveBudget;
   moves -= recommendedMoves(step, moves);
@@ -305,6 +313,17 @@ function replaceStep(step: Step): void {
   onDemandReplacements(step, onDemandBudget);
   moves -= spreadRepair(step, moves);
   priceMoves(step, moves);
+}
+
+/**
+ * Why a replacement in flight was launched: its own cause, as its tags or the journal keep it. A
+ * replacement launched before causes were recorded has none: then it is told from what it replaces.
+ */
+function replacementCause(ctx: PoolContext, target: Member, replacement: Member | Placement): ReplacementCause {
+  if (isReplacementCause(replacement.cause)) return replacement.cause;
+  const ami = 'key' in replacement ? replacement.ami : replacement.offer.ami;
+  if (target.ami !== ami) return [...ctx.rollouts.values()].some((ro) => ro.candidate?.id === ami) ? 'canary' : 'outdated';
+  return target.lifecycle === 'on-demand' ? 'on-demand-swap' : 'rebalance';
 }
 
 /** Each member's instance → its offer for the spread cap, as the member holds it: no key made again. */
@@ -335,7 +354,7 @@ function recommendedMoves(step: Step, budget: number): number {
     return at ? [spreadKey(at)] : [];
   }));
   const safer = step.spot.offers.filter((o) => !risky.has(o.spread));
-  return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
+  return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, 'recommendation', (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
 }
 
 /** Canaries: a new image first replaces a few instances per region, until it has proved itself. */
@@ -349,7 +368,7 @@ function canaryReplacements(step: Step): void {
       .filter((m) => m.region === rollout.region && m.ami !== candidate.id && m.status !== 'drained')
       .sort((a, b) => Number(b.status === 'outdated') - Number(a.status === 'outdated') || byLaunch(a, b));
     const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
-    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
+    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, 'canary', (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
 }
 
@@ -375,13 +394,13 @@ function outdatedReplacements(step: Step, budget: number): void {
   }
   due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  replace(step, due, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+  replace(step, due, Math.min(budget, roomLeft(step)), step.spot.offers, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
   const onDemand = step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch);
-  replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
+  replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, 'on-demand-swap', (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
 }
 
 /**
@@ -417,6 +436,7 @@ function priceMoves(step: Step, budget: number): void {
     if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
     ledger.add({
       offer: best,
+      cause: 'rebalance',
       reason: `rebalance ${m.key} (${m.name}): ${m.az} ${m.instanceType} expected at $${s.toFixed(4)}/h, ${best.az} ${best.instanceType} at $${best.score.toFixed(4)}/h`,
       replaces: m.key,
     });
@@ -472,11 +492,11 @@ function spreadRepair(step: Step, budget: number): number {
   const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
   const targets: Member[] = [];
   for (const m of spot) if (crowding.has(m.key)) targets.push(m);
-  return replace(step, targets, count, step.spot.offers, (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
+  return replace(step, targets, count, step.spot.offers, 'spread', (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */
-function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], reason: (m: Member) => string): number {
+function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], cause: ReplacementCause, reason: (m: Member) => string): number {
   const wanted = Math.min(targets.length, count);
   if (wanted <= 0) return 0;
   const occupancy = step.ledger.occupancy();
@@ -490,7 +510,7 @@ function replace(step: Step, targets: readonly Member[], count: number, candidat
       occupancy.set(target.spread, (occupancy.get(target.spread) ?? 0) + 1);
       break;
     }
-    step.ledger.add({ offer, reason: reason(target), replaces: target.key });
+    step.ledger.add({ offer, cause, reason: reason(target), replaces: target.key });
     placed++;
   }
   if (placed < wanted) step.notes.push('no spot offer for replacements; they wait');
@@ -502,10 +522,10 @@ function offers(ctx: PoolContext, lifecycle: 'spot' | 'on-demand'): Candidates {
 }
 
 /** Place `count` launches on the cheapest offers within the spread cap; returns how many it placed. */
-function place(step: Step, candidates: readonly Candidate[], count: number, reason: () => string): number {
+function place(step: Step, candidates: readonly Candidate[], count: number, cause: () => Cause, reason: () => string): number {
   if (count <= 0) return 0;
   const placed = allocate(candidates, count, step.ledger.occupancy(), step.spreadCap);
-  for (const offer of placed) step.ledger.add({ offer, reason: reason() });
+  for (const offer of placed) step.ledger.add({ offer, cause: cause(), reason: reason() });
   return placed.length;
 }
 
@@ -514,7 +534,7 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   const { policy } = ctx;
   const terminations: TerminateAction[] = [];
   for (const { member, departure } of ledger.departures()) {
-    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice.get(member.instance), departure.reason));
+    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice.get(member.instance), departure.cause, departure.reason));
   }
   const placements = ledger.placements();
   const names = allocateNames(policy.names, takenNames(ctx), placements.length);
@@ -526,8 +546,8 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   if (hold) notes.push(`${unanswered.length} unanswered launch slot(s) not re-sent: the pool is above desired`);
   const launches: LaunchAction[] = hold ? [] : unanswered.map((m) => resumeAction(m.pending as PendingLaunch));
   for (let n = 0; n < placements.length; n++) {
-    const { offer, reason, replaces } = placements[n] as (typeof placements)[number];
-    launches.push(launchAction(policy.pool, offer, names[n] as string, reason, replaces));
+    const { offer, cause, reason, replaces } = placements[n] as (typeof placements)[number];
+    launches.push(launchAction(policy.pool, offer, names[n] as string, cause, reason, replaces));
   }
   const timers: { shortfallSince?: number; surplusSince?: number } = {};
   if (shortfall.shortfallSince !== undefined) timers.shortfallSince = shortfall.shortfallSince;

@@ -20,11 +20,11 @@ export interface Executed {
   readonly answers: ReadonlyMap<string, CallAnswer>;
 }
 
-/** The fields of an action's log line: one line per action, naming pool, instance and reason. */
+/** The fields of an action's log line: one line per action, naming pool, instance, cause and reason. */
 export function actionFields(a: Action): Record<string, unknown> {
   return a.kind === 'launch'
-    ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, reason: a.reason }
-    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, reason: a.reason };
+    ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, cause: a.cause, reason: a.reason }
+    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, cause: a.cause, reason: a.reason };
 }
 
 export function failureOf(error: CloudError): Failure {

@@ -1,4 +1,5 @@
 import type { LaunchRequest } from '../cloud/port.js';
+import { isCause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS } from './state-docs.js';
@@ -125,6 +126,8 @@ export class Journal {
           ami: r.ami,
           name: slot.name,
           ...(slot.replaces !== undefined ? { replaces: slot.replaces } : {}),
+          // A journal is read back from the state store: a cause is kept only if it is one fleet knows.
+          ...(isCause(slot.cause) ? { cause: slot.cause } : {}),
           ...(r.maxPrice !== undefined ? { maxPrice: r.maxPrice } : {}),
           clientToken: r.clientToken,
           requestedAt: sent.requestedAt,
@@ -199,7 +202,7 @@ export function migrate(raw: unknown): ReconcilerDoc {
         lifecycle: p.lifecycle,
         ami: p.ami,
         clientToken: p.clientToken,
-        slots: [{ name: p.name, ...(p.replaces !== undefined ? { replaces: p.replaces } : {}) }],
+        slots: [{ name: p.name, ...(p.replaces !== undefined ? { replaces: p.replaces } : {}), ...(p.cause !== undefined ? { cause: p.cause } : {}) }],
         tags: {},
       },
       requestedAt: p.requestedAt,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { LaunchRequest } from '../cloud/port.js';
+import type { LaunchRequest, LaunchSlot } from '../cloud/port.js';
 import { launchTags, tagsFit } from '../cloud/tags.js';
 import type { LaunchAction } from '../domain/actions.js';
 import { groupBy } from '../domain/group-by.js';
@@ -106,8 +106,9 @@ export function growingBatches<T>(items: readonly T[], fits: (batch: readonly T[
   return batches;
 }
 
-function slotOf(a: LaunchAction): { name: string; replaces?: string } {
-  return { name: a.name, ...(a.replaces !== undefined ? { replaces: a.replaces } : {}) };
+function slotOf(a: LaunchAction): LaunchSlot {
+  // Only a replacement keeps its cause: while its pair is in flight, the cause says which budget it uses.
+  return { name: a.name, ...(a.replaces !== undefined ? { replaces: a.replaces, cause: a.cause } : {}) };
 }
 
 /** The request of a new call: where and what from the plan, how (groups, key, profile, user data) from the policy. */

@@ -66,7 +66,7 @@ export class FleetMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
-    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches and terminations carried out, by result', labelNames: ['kind', 'lifecycle', 'result'], registers });
+    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches and terminations carried out, by pool, cause and result', labelNames: ['kind', 'pool', 'cause', 'lifecycle', 'result'], registers });
     this.launchFailures = new Counter({ name: 'fleet_launch_failures_total', help: 'Failed launches, by kind of failure', labelNames: ['kind'], registers });
     this.poolDesired = new Gauge({ name: 'fleet_pool_desired', help: 'Desired size of the pool (clamped to its min and max)', labelNames: ['pool'], registers });
     this.poolInstances = new Gauge({ name: 'fleet_pool_instances', help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated', labelNames: ['pool', 'lifecycle'], registers });
@@ -95,8 +95,11 @@ export class FleetMetrics {
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
     for (const kind of FAILURE_KINDS) this.launchFailures.labels(kind).inc(0);
-    for (const kind of ['launch', 'terminate']) {
-      for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, lifecycle, result).inc(0);
+    // Per pool, the commonest cause of each kind; other causes' series appear with their first action.
+    for (const policy of policies) {
+      for (const [kind, cause] of [['launch', 'scale-up'], ['terminate', 'scale-down']] as const) {
+        for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, policy.pool, cause, lifecycle, result).inc(0);
+      }
     }
     for (const policy of policies) this.fallbackSeconds.labels(policy.pool).inc(0);
     for (const policy of policies) for (const region of Object.keys(policy.regions)) this.guardDrains.labels(policy.pool, region).inc(0);
@@ -146,11 +149,11 @@ export class FleetMetrics {
     for (const outcome of result.outcomes) {
       for (const l of outcome.launches) {
         if (notAttempted(l)) continue;
-        this.actions.labels('launch', l.action.lifecycle, l.failure ? 'failed' : 'ok').inc();
+        this.actions.labels('launch', l.action.pool, l.action.cause, l.action.lifecycle, l.failure ? 'failed' : 'ok').inc();
         if (l.failure) this.launchFailures.labels(l.failure.kind).inc();
       }
       for (const t of outcome.terminations) {
-        this.actions.labels('terminate', t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
+        this.actions.labels('terminate', t.action.pool, t.action.cause, t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
       }
     }
   }

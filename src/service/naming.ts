@@ -37,7 +37,7 @@ export function unnamedInstances(instances: readonly Instance[], skip: ReadonlyS
   return instances
     .filter((i) => i.nameTagMissing === true && isLive(i) && i.name !== '' && !skip.has(i.id))
     .sort((a, b) => a.launchTime - b.launchTime || a.id.localeCompare(b.id))
-    .map((i) => ({ region: i.region, instanceId: i.id, slot: { name: i.name, ...(i.replaces !== undefined ? { replaces: i.replaces } : {}) } }));
+    .map((i) => ({ region: i.region, instanceId: i.id, slot: { name: i.name, ...(i.replaces !== undefined ? { replaces: i.replaces } : {}), ...(i.cause !== undefined ? { cause: i.cause } : {}) } }));
 }
 
 /**

@@ -82,6 +82,7 @@ export class Observer {
       desired: desired.value,
       images: manifest.value,
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
+      guardDrained: new Set(Object.entries(drained?.doc.amis ?? {}).flatMap(([ami, mark]) => (mark.by === 'guard' ? [ami] : []))),
       undrainedAt: drained?.doc.undrained ?? {},
       instances,
       pendingLaunches: settled.pending,

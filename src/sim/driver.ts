@@ -8,6 +8,7 @@ import { rolloutsOf } from '../plan/rollouts.js';
 import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc, RECONCILER_DOC } from '../service/state-docs.js';
 import { simInstanceTypes } from './catalog.js';
+import { CauseTally } from './causes.js';
 import { SimCloud, type SimCloudOptions } from './cloud.js';
 import { spendWaitOnEvents } from './event-wait.js';
 import { Prng } from './prng.js';
@@ -91,6 +92,12 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const stepMs = config.interval * 1000;
   const sampler = new Sampler(cloud, policies, config.regions, { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}`, journalKey: `state/${RECONCILER_DOC}` }, start);
   const samples: Sample[] = [];
+  const causes = new CauseTally();
+  const cycle = async () => {
+    const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
+    causes.observe(result.outcomes);
+    return result;
+  };
   let wanted: Record<string, number> = {};
   let cycles = 0;
   let badBaked = false;
@@ -116,7 +123,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
 
     const callsBefore = cloud.calls.length;
     try {
-      const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
+      const result = await cycle();
       const acted = result.outcomes.some((o) => o.launches.length + o.terminations.length > 0);
       if (acted) actionCycles++;
       else {
@@ -131,7 +138,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cloud.settle();
     samples.push(sampler.sample(wanted, cloud.clock.now()));
     if (runtime.inbox) {
-      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle: () => cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false })), log });
+      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle, log });
       cycles += early.cycles;
       failedCycles += early.failed;
     }
@@ -157,6 +164,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     quietCalls,
     intervalMs: stepMs,
     rollouts: sampler.rollouts,
+    causes,
     ...believed,
   });
   return { summary, samples, cloud };

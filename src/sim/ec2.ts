@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
-import { MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, slotFromTags } from '../cloud/tags.js';
+import { CAUSE_TAG, MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
@@ -183,6 +183,7 @@ export class SimCompute implements RegionCompute {
     }
     instance.tags.Name = slot.name;
     if (slot.replaces) instance.tags[REPLACES_TAG] = slot.replaces;
+    if (slot.replaces && slot.cause) instance.tags[CAUSE_TAG] = slot.cause;
     this.record('CreateTags', 'ok', { instanceId: id, name: slot.name });
   }
 
@@ -276,6 +277,7 @@ function toInstance(i: SimInstance): Instance {
     ...(cause ? { endCause: cause } : {}),
     ...(cause && i.endedAt !== undefined ? { endedAt: i.endedAt } : {}),
     ...(slot.replaces ? { replaces: slot.replaces } : {}),
+    ...(slot.replaces && slot.cause ? { cause: slot.cause } : {}),
     ...(lacksNameTag(i.tags, i.launchIndex) ? { nameTagMissing: true as const } : {}),
   };
 }

@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { countsText } from './causes.js';
 import type { SimRun } from './driver.js';
 import { CLIENT_SCRIPT } from './report-client.js';
 import { type ReportData, reportData } from './report-data.js';
@@ -117,7 +118,16 @@ function poolTable(s: SimSummary): string {
 <thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('\n')}</tbody>
 </table>
-<p class="zones">Launches per zone: ${esc(zones)}</p>${drainedList(s)}</section>`;
+<p class="zones">Launches per zone: ${esc(zones)}</p>${causeTable(s)}${drainedList(s)}</section>`;
+}
+
+/** Launches and ended workers by cause, per pool: fleet's by its action's cause, the rest as EC2 says. */
+function causeTable(s: SimSummary): string {
+  const row = (name: string, c: { launched: SimSummary['launched']; ended: SimSummary['ended'] }) =>
+    `<tr><th scope="row">${esc(name)}</th><td>${esc(countsText(c.launched))}</td><td>${esc(countsText(c.ended))}</td></tr>`;
+  return `<table class="causes"><caption>Launches and ended workers by cause</caption>
+<thead><tr><th scope="col">pool</th><th scope="col">launched</th><th scope="col">ended</th></tr></thead>
+<tbody>${[...s.pools.map((p) => row(p.pool, p)), row('all pools', s)].join('\n')}</tbody></table>`;
 }
 
 function drainedList(s: SimSummary): string {

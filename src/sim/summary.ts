@@ -1,5 +1,6 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
+import { type CauseCounts, CauseTally, countsText, totalCounts } from './causes.js';
 import type { SimCloud } from './cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
@@ -31,6 +32,10 @@ export interface PoolSummary {
    * while one of the pool's rollouts was under way (null: none was)
    */
   readonly rolloutCapacity: RolloutCapacity | null;
+  /** launches the cloud made, by the cause of fleet's action */
+  readonly launched: CauseCounts['launched'];
+  /** workers ended: fleet's own by the cause of the action that ended them, the rest as EC2 says (`spot-interruption`) */
+  readonly ended: CauseCounts['ended'];
 }
 
 export interface SimSummary {
@@ -59,6 +64,10 @@ export interface SimSummary {
   /** share of all wanted worker-minutes that had no running worker */
   readonly unmetShare: number;
   readonly interruptions: number;
+  /** every pool's launches by cause */
+  readonly launched: CauseCounts['launched'];
+  /** every pool's ended workers by cause */
+  readonly ended: CauseCounts['ended'];
   /** every image published during the run, per pool and region: workers that booted it, canary phase, turnover */
   readonly rollouts: readonly RolloutFigures[];
   /** AMIs drained during the run, by whom and why */
@@ -90,6 +99,8 @@ export interface SummaryInput {
   readonly currentImages: Readonly<Record<string, string>>;
   readonly drained: SimSummary['drained'];
   readonly rollouts: RolloutTracker;
+  /** fleet's launches and terminations by cause, as the run's cycles carried them out */
+  readonly causes?: CauseTally;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -113,6 +124,7 @@ export function summarise(input: SummaryInput): SimSummary {
   const events = cloud.world.events;
   const stepMinutes = input.intervalMs / 60_000;
   const totals = { wanted: 0, unmet: 0, hindsight: 0 };
+  const causes = input.causes ?? new CauseTally();
   const pools = policies.map((policy): PoolSummary => {
     const mine = all.filter((i) => i.tags['fleet:pool'] === policy.pool);
     const ended = (kind: string) => events.filter((e) => e.kind === kind && e.instance.tags['fleet:pool'] === policy.pool).length;
@@ -145,8 +157,10 @@ export function summarise(input: SummaryInput): SimSummary {
       cost: round(mine.reduce((sum, i) => sum + i.cost, 0)),
       hindsightCost: round(hindsight),
       rolloutCapacity: input.rollouts.lowestCapacity(policy.pool),
+      ...causes.counts(policy.pool, mine),
     };
   });
+  const overall = totalCounts(pools);
   const byAction: Record<string, number> = {};
   const failed: Record<string, number> = {};
   for (const c of cloud.calls) {
@@ -172,6 +186,7 @@ export function summarise(input: SummaryInput): SimSummary {
     unmetWorkerMinutes: round(totals.unmet * stepMinutes, 1),
     unmetShare: totals.wanted === 0 ? 0 : round(totals.unmet / totals.wanted, 4),
     interruptions: pools.reduce((sum, p) => sum + p.interruptions, 0),
+    ...overall,
     api: {
       total: cloud.calls.length,
       byAction,
@@ -192,6 +207,7 @@ export function summaryText(s: SimSummary): string {
       (p) =>
         `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}${String(p.outdatedAtEnd).padStart(10)}`,
     ),
+    ...causeLines(s),
     ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
     ...rolloutLines(s),
     '',
@@ -206,6 +222,11 @@ export function summaryText(s: SimSummary): string {
     'All figures come from the simulated cloud (generated prices, capacity and demand), not from AWS.',
   ];
   return lines.join('\n');
+}
+
+/** Each pool's launches and ended workers by cause. */
+function causeLines(s: SimSummary): string[] {
+  return ['', 'By cause:', ...s.pools.map((p) => `${p.pool.padEnd(16)}launched: ${countsText(p.launched)}; ended: ${countsText(p.ended)}`)];
 }
 
 /** "45s", "6m 10s", "3h 05m" */

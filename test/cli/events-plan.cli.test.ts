@@ -82,7 +82,7 @@ describe('cli: EC2 events from events.queue change what reconcile --once does (m
     expect(logLines(r.stderr, 'EC2 event recorded')).to.have.length(1);
     expect(logLines(r.stderr, 'EC2 event recorded')[0]).to.include({ kind: 'interruption-warning', instance: warned.InstanceId });
     const [launch] = logLines(r.stderr, 'launch');
-    expect(launch?.reason).to.match(/^scale-up: want 2, have 1/);
+    expect(launch?.cause, 'it stands in for the warned instance').to.equal('warning');
     // EC2 reclaims a warned instance itself: fleet terminates nothing.
     expect(r.terminates).to.deep.equal([]);
     const now = await live();
@@ -106,7 +106,7 @@ describe('cli: EC2 events from events.queue change what reconcile --once does (m
     expect(first.stdout).to.match(/launched 1, terminated 0/);
     expect(first.terminates).to.deep.equal([]);
     expect(await queued()).to.equal(0);
-    expect(logLines(first.stderr, 'launch')[0]?.reason).to.match(/^rebalance recommendation for /);
+    expect(logLines(first.stderr, 'launch')[0]?.cause).to.equal('recommendation');
     const three = await live();
     expect(three).to.have.length(3);
     const replacement = three.find((i) => i.InstanceId !== atRisk.InstanceId && i.InstanceId !== other.InstanceId) as Instance;

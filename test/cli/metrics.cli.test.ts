@@ -57,7 +57,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
         async () => {
           const t = await (await fetch(`${base}/metrics`)).text();
           const ok = sample(t, 'fleet_cycles_total{result="ok"}') ?? 0;
-          return ok >= 2 && sample(t, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}') === 3 ? t : undefined;
+          return ok >= 2 && sample(t, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}') === 3 ? t : undefined;
         },
         30_000,
         () => stderr,

@@ -31,10 +31,10 @@ describe('cli against moto_server: the operator path end to end', function () {
     const r = await fleet(['reconcile', '--once', '--config', config], env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/launched 3, terminated 0/);
-    // One JSON log line per action, naming pool, instance and reason.
+    // One JSON log line per action, naming pool, instance, cause and reason.
     const launches = r.stderr.split('\n').filter((l) => l.includes('"msg":"launch"')).map((l) => JSON.parse(l));
     expect(launches).to.have.length(3);
-    for (const l of launches) expect(l).to.include.keys('pool', 'instance', 'reason');
+    for (const l of launches) expect(l).to.include({ cause: 'scale-up' }).and.to.include.keys('pool', 'instance', 'reason');
 
     const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
     const instances = (out.Reservations ?? []).flatMap((x) => x.Instances ?? []);
@@ -140,7 +140,7 @@ describe('cli against moto_server: the operator path end to end', function () {
     expect(plan.actions).to.have.length(2);
     for (const a of plan.actions) {
       expect(a).to.include({ kind: 'launch', pool: 'bld-linux64', region: 'us-east-1', az: subnet.az, instanceType: 'c5.xlarge', lifecycle: 'spot' });
-      expect(a).to.include.keys('ami', 'name', 'price', 'reason');
+      expect(a).to.include({ cause: 'scale-up' }).and.to.include.keys('ami', 'name', 'price', 'reason');
       expect(a).not.to.have.key('instanceId');
     }
     expect(plan.actions.map((a: { name: string }) => a.name)).to.deep.equal(['bld-linux64-spot-004', 'bld-linux64-spot-005']);

@@ -244,4 +244,20 @@ forEachTarget('contract', (current) => {
     expect(named.map((i) => i.name).sort()).to.deep.equal(names);
     expect(named.filter((i) => i.nameTagMissing !== undefined)).to.deep.equal([]);
   });
+
+  it('a replacement carries what it replaces and why, by launch index, when launched, listed and named', async () => {
+    const slots = [
+      { name: 'bld-linux64-spot-001' },
+      { name: 'bld-linux64-spot-002', replaces: 'i-0000000000000aaaa', cause: 'outdated' as const },
+      { name: 'bld-linux64-spot-003', replaces: 'i-0000000000000bbbb', cause: 'on-demand-swap' as const },
+    ];
+    const r = { ...request({}, slots.map((s) => s.name)), slots, tags: launchTags({ fleet: FLEET, pool: 'bld-linux64', slots }, 'bld-linux64-spot-{nnn}') };
+    const pairs = (list: readonly { name: string; replaces?: string; cause?: string }[]) => list.map((i) => [i.name, i.replaces, i.cause]).sort();
+    const expected = slots.map((s) => [s.name, s.replaces, s.cause]).sort();
+    expect(pairs(await compute().launch(r))).to.deep.equal(expected);
+    const listed = await listInstances(FLEET);
+    expect(pairs(listed)).to.deep.equal(expected);
+    for (const i of listed) await compute().nameInstance(i.id, slots.find((s) => s.name === i.name) as (typeof slots)[number]);
+    expect(pairs(await listInstances(FLEET))).to.deep.equal(expected);
+  });
 });

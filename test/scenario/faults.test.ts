@@ -55,7 +55,7 @@ describe('scenario: faults and idempotency', () => {
     fleet.restart();
     fleet.advance(30_000);
     const resumed = await fleet.cycle();
-    expect(resumed.plan.actions.every((a) => a.kind === 'launch' && a.reason.startsWith('resume'))).to.equal(true);
+    expect(resumed.plan.actions.every((a) => a.kind === 'launch' && a.cause === 'resume')).to.equal(true);
     await fleet.cycles(5);
     const all = [...fleet.cloud.world.instances.values()].filter((i) => i.tags['fleet:pool'] === 'bld-linux64');
     expect(all).to.have.length(3);

@@ -53,11 +53,23 @@ describe('scenario: AMI freshness', () => {
     expect(bad).to.not.equal(previous);
     await recordDrains(fleet.runtime.state, [{ ami: bad as string, reason: 'kernel panic on boot', by: 'operator' }], fleet.cloud.clock.now());
     const cycle = await fleet.cycle();
-    expect(cycle.plan.actions.filter((a) => a.kind === 'terminate')).to.have.length(2);
+    expect(cycle.plan.actions.filter((a) => a.kind === 'terminate').map((a) => a.cause)).to.deep.equal(['drain', 'drain']);
     expect(cycle.plan.actions.filter((a) => a.kind === 'launch').every((a) => a.ami === previous)).to.equal(true);
     await fleet.cycles(3);
     expect(amis(fleet)).to.deep.equal([previous]);
     expect(fleet.instances('bld-linux64')).to.have.length(4);
+  });
+
+  it("ends the instances of an image the guard's mark in the state store names with cause guard", async () => {
+    const fleet = new SimFleet({ policies: [bld({ freshness: { drainBudget: 2 } })], cloud: QUIET });
+    fleet.bakeImage('bld-linux64', 'us-east-1', fleet.cloud.clock.now() - 3600_000 * 30);
+    fleet.publishManifest();
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    await fleet.cycles(2);
+    const [bad] = amis(fleet);
+    await recordDrains(fleet.runtime.state, [{ ami: bad as string, reason: 'guard: 3 ended', by: 'guard' }], fleet.cloud.clock.now());
+    const cycle = await fleet.cycle();
+    expect(cycle.plan.actions.filter((a) => a.kind === 'terminate').map((a) => a.cause)).to.deep.equal(['guard', 'guard']);
   });
 
   it('the launch guard drains a broken image by itself and the pool recovers on the previous one', async () => {

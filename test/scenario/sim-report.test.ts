@@ -6,9 +6,12 @@ import { expect } from 'chai';
 import { loadPolicies } from '../../src/config/policies.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { type SimRun, runSimulation } from '../../src/sim/driver.js';
+import { CAUSES } from '../../src/domain/causes.js';
+import { countsText } from '../../src/sim/causes.js';
 import { renderReport } from '../../src/sim/report.js';
 import { reportData } from '../../src/sim/report-data.js';
 import type { PoolSample } from '../../src/sim/sampler.js';
+import { summaryText } from '../../src/sim/summary.js';
 import { testConfig } from '../support/sim-fleet.js';
 
 describe('sim report figures', function () {
@@ -44,6 +47,26 @@ describe('sim report figures', function () {
     expect(summary.pools.some((p) => p.launches.onDemand > 0), 'the spot outage forced on-demand launches').to.equal(true);
   });
 
+  it('counts launches and ended workers by cause: fleet\'s by its action\'s cause, the market\'s as spot-interruption', () => {
+    const { summary } = run;
+    const sum = (counts: Readonly<Partial<Record<string, number>>>, keys?: readonly string[]) =>
+      Object.entries(counts).reduce((n, [k, v]) => n + (keys === undefined || keys.includes(k) ? (v ?? 0) : 0), 0);
+    const fleetCauses = CAUSES as readonly string[];
+    for (const p of summary.pools) {
+      expect(sum(p.launched), p.pool).to.equal(p.launches.spot + p.launches.onDemand);
+      expect(sum(p.ended, fleetCauses), p.pool).to.equal(p.terminatedByFleet);
+      expect(p.ended['spot-interruption'] ?? 0, p.pool).to.equal(p.interruptions);
+      expect(p.ended, `${p.pool}: every termination of fleet's has its cause`).not.to.have.key('user');
+      for (const cause of Object.keys(p.launched)) expect(fleetCauses, p.pool).to.include(cause);
+    }
+    const forced = summary.pools.filter((p) => p.launches.onDemand > 0);
+    for (const p of forced) expect(p.launched.fallback, `${p.pool}: its on-demand launches are fallbacks`).to.be.greaterThan(0);
+    expect(summary.pools.some((p) => (p.launched['scale-up'] ?? 0) > 0)).to.equal(true);
+    expect(sum(summary.launched)).to.equal(summary.pools.reduce((n, p) => n + sum(p.launched), 0));
+    expect(sum(summary.ended)).to.equal(summary.pools.reduce((n, p) => n + sum(p.ended), 0));
+    expect(summaryText(summary)).to.match(/By cause:\n.*launched: .*scale-up \d+.*; ended: /);
+  });
+
   it('puts the hindsight optimum below what was paid, and counts unmet worker-minutes per cycle', () => {
     const { summary } = run;
     expect(summary.hindsightCost).to.be.greaterThan(0);
@@ -74,6 +97,8 @@ describe('sim report figures', function () {
     for (const p of run.summary.pools) expect(html).to.include(`data-chart="${p.pool}/lifecycle"`);
     expect(html).to.include(`$${run.summary.cost.toFixed(2)}`);
     expect(html).to.match(/Simulated cloud/);
+    expect(html).to.include('<caption>Launches and ended workers by cause</caption>');
+    for (const p of run.summary.pools) expect(html).to.include(`<th scope="row">${p.pool}</th><td>${countsText(p.launched)}</td>`);
   });
 
   it('escapes what operators wrote (a drain reason) in the page and in its data', () => {

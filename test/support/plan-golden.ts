@@ -20,7 +20,7 @@ import { type Plan, plan } from '../../src/plan/plan.js';
 export const GOLDEN_FIXTURE = fileURLToPath(new URL('../fixtures/plan-golden.json', import.meta.url));
 
 export interface GoldenPlan {
-  /** every action in the plan's order, one line each: kind, name, instance, offer, image, pair, resend, reason */
+  /** every action in the plan's order, one line each: kind, cause, name, instance, offer, image, pair, resend, reason */
   readonly actions: readonly string[];
   /** each pool's report, one JSON document per line */
   readonly pools: readonly string[];
@@ -69,7 +69,7 @@ export function goldenPlan(): GoldenPlan {
 
 function actionLine(a: Action): string {
   const pair = a.kind === 'launch' ? [a.replaces ? `replaces ${a.replaces}` : '', a.resumes ? `resumes ${a.resumes}` : ''] : [a.instanceId];
-  return [a.kind, a.name, ...pair, `${a.az} ${a.instanceType} ${a.lifecycle}`, a.ami, `$${a.price ?? '-'}`, a.reason].filter((part) => part !== '').join(' | ');
+  return [a.kind, a.cause, a.name, ...pair, `${a.az} ${a.instanceType} ${a.lifecycle}`, a.ami, `$${a.price ?? '-'}`, a.reason].filter((part) => part !== '').join(' | ');
 }
 
 export function summarise(p: Plan): GoldenPlan {

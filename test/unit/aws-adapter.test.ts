@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { endedAt, runInstancesInput } from '../../src/cloud/aws/ec2.js';
 import { onDemandPrice } from '../../src/cloud/aws/pricing.js';
 import type { LaunchRequest, LaunchSlot } from '../../src/cloud/port.js';
-import { launchTags } from '../../src/cloud/tags.js';
+import { launchTags, slotFromTags } from '../../src/cloud/tags.js';
 
 function slots(...list: LaunchSlot[]): Pick<LaunchRequest, 'slots' | 'tags'> {
   return { slots: list, tags: launchTags({ fleet: 'releng', pool: 'bld-linux64', slots: list }, 'bld-linux64-spot-{nnn}') };
@@ -68,6 +68,17 @@ describe('AWS adapter: the RunInstances request', () => {
       { Key: 'fleet:names', Value: 'bld-linux64-spot-{nnn} 3-4,9' },
       { Key: 'fleet:replaces', Value: '- i-old -' },
     ]);
+  });
+
+  it('tags each replacement with its cause, by launch index, and reads it back per instance', () => {
+    const batch = slots({ name: 'bld-linux64-spot-003' }, { name: 'bld-linux64-spot-004', replaces: 'i-old', cause: 'outdated' }, { name: 'bld-linux64-spot-009', replaces: 'i-od', cause: 'on-demand-swap' });
+    expect(batch.tags['fleet:cause']).to.equal('- outdated on-demand-swap');
+    expect([0, 1, 2].map((index) => slotFromTags(batch.tags, index).cause)).to.deep.equal([undefined, 'outdated', 'on-demand-swap']);
+    const same = slots({ name: 'bld-linux64-spot-003', replaces: 'i-a', cause: 'spread' }, { name: 'bld-linux64-spot-004', replaces: 'i-b', cause: 'spread' });
+    expect(same.tags['fleet:cause'], 'one cause for the whole batch').to.equal('spread');
+    expect(slotFromTags(same.tags, 1)).to.deep.include({ replaces: 'i-b', cause: 'spread' });
+    expect(slotFromTags({ ...same.tags, 'fleet:cause': 'whim' }, 1), 'a value fleet does not know is no cause').not.to.have.key('cause');
+    expect(slots({ name: 'bld-linux64-spot-003', cause: 'scale-up' }).tags, 'only a replacement keeps its cause').not.to.have.key('fleet:cause');
   });
 
   it('terminates, rather than stops, an instance that powers itself off', () => {

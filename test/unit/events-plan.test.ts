@@ -23,7 +23,7 @@ describe('EC2 events in the plan: facts in, decisions out', () => {
     expect(terminations(p)).to.deep.equal([]);
     const l = launches(p);
     expect(l).to.have.length(1);
-    expect(l[0]?.reason).to.match(/^scale-up: want 2, have 1/);
+    expect(l[0]?.cause, 'it stands in for the warned instance').to.equal('warning');
     expect(offerKey(l[0] as LaunchAction)).to.not.equal(offerKey(warned));
   });
 
@@ -40,12 +40,12 @@ describe('EC2 events in the plan: facts in, decisions out', () => {
     expect(terminations(p)).to.deep.equal([]);
     const [move] = launches(p);
     expect(move?.replaces).to.equal(atRisk.id);
-    expect(move?.reason).to.match(/^rebalance recommendation for/);
+    expect(move?.cause).to.equal('recommendation');
     expect(`${move?.az}:${move?.instanceType}`).to.not.equal(`${atRisk.az}:${atRisk.instanceType}`);
 
-    const replacement = instance({ az: move?.az, instanceType: move?.instanceType, replaces: atRisk.id, launchTime: T0 - 30_000 });
+    const replacement = instance({ az: move?.az, instanceType: move?.instanceType, replaces: atRisk.id, cause: 'recommendation', launchTime: T0 - 30_000 });
     const next = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [atRisk, other, replacement], events }), [policy()], 'releng');
-    expect(terminations(next).map((t) => t.instanceId)).to.deep.equal([atRisk.id]);
+    expect(terminations(next).map((t) => [t.instanceId, t.cause])).to.deep.equal([[atRisk.id, 'recommendation']]);
     expect(launches(next)).to.deep.equal([]);
   });
 

@@ -25,7 +25,7 @@ describe('example policies: user data that batches', () => {
         const region = Object.keys(policy.regions)[0] as string;
         const slots: LaunchAction[] = Array.from({ length: 10 }, (_, k) => ({
           kind: 'launch', pool: policy.pool, region, az: `${region}a`, subnetId: policy.regions[region]?.subnets[0] as string,
-          instanceType: policy.instanceTypes[0]?.type as string, lifecycle: 'spot', ami: 'ami-0abc', name: formatName(policy.names, k + 1), reason: 'scale-up',
+          instanceType: policy.instanceTypes[0]?.type as string, lifecycle: 'spot', ami: 'ami-0abc', name: formatName(policy.names, k + 1), cause: 'scale-up', reason: 'scale-up',
         }));
         const { calls } = launchCalls(slots, { fleet: 'releng', policies: new Map([[policy.pool, policy]]), journaled: () => undefined, now: T0 });
         expect(calls.map((c) => c.request.slots.length)).to.deep.equal([1, 2, 4, 3]);

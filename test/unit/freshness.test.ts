@@ -46,13 +46,13 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     expect(l).to.have.length(1); // 10% of 10
     expect(l[0]).to.include({ ami: 'ami-new', lifecycle: 'spot' });
     expect(old.map((i) => i.id)).to.include(l[0]?.replaces);
-    expect(l[0]?.reason).to.match(/^replace i-\d+ \(bld-linux64-spot-\d+\): AMI ami-old is outdated/);
+    expect(l[0]?.cause).to.equal('outdated');
   });
 
   it('retires the replaced instance only once its replacement has run for bake seconds, then starts the next pair', () => {
     const old = Array.from({ length: 4 }, () => instance({ ami: 'ami-old' }));
     const target = old[0] as (typeof old)[number];
-    const pending = instance({ ami: 'ami-new', state: 'pending', replaces: target.id, launchTime: T0 - 30_000 });
+    const pending = instance({ ami: 'ami-new', state: 'pending', replaces: target.id, cause: 'outdated', launchTime: T0 - 30_000 });
     const budget1 = [policy({ freshness: { retireBudget: 1, bake: 600 } })];
     const waiting = plan(proven({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, pending] }), budget1, 'releng');
     expect(waiting.actions).to.deep.equal([]); // one pair in flight: the budget is used
@@ -62,7 +62,7 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     const running = { ...young, launchTime: T0 - 600_000 };
     const next = plan(proven({ desired: { 'bld-linux64': 4 }, images: images(48), instances: [...old, running] }), budget1, 'releng');
     expect(terminations(next).map((t) => t.instanceId)).to.deep.equal([target.id]);
-    expect(terminations(next)[0]?.reason).to.match(new RegExp(`^replaced by ${running.id}`));
+    expect(terminations(next)[0]?.cause).to.equal('outdated');
     expect(launches(next)).to.have.length(1);
     expect(launches(next)[0]?.replaces).to.not.equal(target.id);
   });
@@ -71,7 +71,7 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
     const inFlight = pendingLaunch({ replaces: old[0]?.id, ami: 'ami-new' });
     const p = plan(proven({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
-    expect(p.actions.filter((a) => a.kind === 'terminate' || !a.reason.startsWith('resume'))).to.deep.equal([]);
+    expect(p.actions.filter((a) => a.kind === 'terminate' || a.cause !== 'resume')).to.deep.equal([]);
   });
 
   it('never replaces above the pool max, and never on a pool that is short', () => {
@@ -104,7 +104,7 @@ describe('freshness: drained AMIs', () => {
     const s = snapshot({ desired: { 'bld-linux64': 4 }, images: images(1), drained: new Set(['ami-new']), instances: onDrained });
     const p = plan(s, [policy()], 'releng');
     expect(terminations(p)).to.have.length(2); // 50% of 4
-    for (const t of terminations(p)) expect(t.reason).to.equal('drained AMI ami-new');
+    for (const t of terminations(p)) expect(t.cause).to.equal('drain');
     // Nothing on a drained image counts as capacity: all four are launched again now (room allowing).
     const l = launches(p);
     expect(l).to.have.length(4);
@@ -131,6 +131,16 @@ describe('freshness: the launch guard', () => {
     // Planning on the guarded snapshot launches from the previous image.
     const p = plan({ ...guarded, desired: { 'bld-linux64': 1 } }, [policy()], 'releng');
     expect(launches(p)[0]?.ami).to.equal('ami-old');
+  });
+
+  it("ends the instances of an image the guard drained with cause guard, an operator's drain with cause drain", () => {
+    const s = snapshot({ images: images(1), desired: { 'bld-linux64': 2 }, instances: [ended(), ended(), ended(), instance({ ami: 'ami-new' })] });
+    const { snapshot: guarded } = applyGuard(s, [policy()]);
+    expect(terminations(plan(guarded, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['guard']);
+    // A later cycle reads the guard's mark from the state store.
+    const marked = snapshot({ images: images(1), desired: { 'bld-linux64': 1 }, drained: new Set(['ami-new']), guardDrained: new Set(['ami-new']), instances: [instance({ ami: 'ami-new' })] });
+    expect(terminations(plan(marked, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['guard']);
+    expect(terminations(plan({ ...marked, guardDrained: new Set() }, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['drain']);
   });
 
   it('ignores spot interruptions, fleet’s own terminations, late failures and other images', () => {

@@ -12,7 +12,7 @@ const POOL = policy({ pool: 'ramp', names: 'ramp-{nnnn}', size: { min: 0, max: 2
 function slot(n: number, overrides: Partial<LaunchAction> = {}): LaunchAction {
   return {
     kind: 'launch', pool: 'ramp', region: 'us-east-1', az: 'us-east-1b', subnetId: 'subnet-b', instanceType: 'c5.xlarge', lifecycle: 'spot', ami: 'ami-new',
-    name: `ramp-${String(n).padStart(4, '0')}`, reason: 'scale-up', ...overrides,
+    name: `ramp-${String(n).padStart(4, '0')}`, cause: 'scale-up', reason: 'scale-up', ...overrides,
   };
 }
 

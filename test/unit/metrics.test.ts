@@ -28,7 +28,7 @@ async function sample(metrics: FleetMetrics, series: string): Promise<number | u
 describe('metrics: what a reconcile cycle exposes', () => {
   it('exposes a real cycle on the simulated cloud: pools, actions, API calls, inputs, cycles, duration', async () => {
     const fleet = simFleet();
-    const metrics = new FleetMetrics({ now: () => 1_800_000_000_000 });
+    const metrics = new FleetMetrics({ now: () => 1_800_000_000_000, policies: fleet.policies });
     fleet.publishDesired({ 'bld-linux64': 5 });
     const first = await fleet.cycle();
     metrics.observeCycle(first, undefined, 1500, fleet.runtime.calls);
@@ -37,8 +37,8 @@ describe('metrics: what a reconcile cycle exposes', () => {
     expect(text).to.include('fleet_pool_desired{pool="bld-linux64"} 5');
     expect(text).to.include('fleet_cycles_total{result="ok"} 1');
     expect(text).to.include('fleet_cycles_total{result="failed"} 0');
-    expect(text).to.include('fleet_actions_total{kind="launch",lifecycle="spot",result="ok"} 5');
-    expect(text).to.include('fleet_actions_total{kind="launch",lifecycle="spot",result="failed"} 0');
+    expect(text).to.include('fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"} 5');
+    expect(text).to.include('fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="failed"} 0');
     expect(text).to.include('fleet_launch_failures_total{kind="capacity"} 0');
     // Five launches into one offer: calls of 1, 2 and 2 (all or nothing each).
     expect(text).to.include('fleet_api_calls_total{region="us-east-1",action="RunInstances"} 3');
@@ -63,7 +63,7 @@ describe('metrics: what a reconcile cycle exposes', () => {
     expect(await sample(metrics, 'fleet_pool_instances{pool="bld-linux64",lifecycle="on-demand"}')).to.equal(0);
     expect(await sample(metrics, 'fleet_pool_unmet{pool="bld-linux64"}')).to.equal(0);
     expect(await sample(metrics, 'fleet_cycles_total{result="ok"}')).to.equal(2);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}')).to.equal(5);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}')).to.equal(5);
     // The CallCounter is cumulative: the counters track it, they do not add it up again.
     const describes = fleet.runtime.calls.calls.get('us-east-1 DescribeInstances');
     expect(describes).to.equal(2);
@@ -115,25 +115,25 @@ describe('metrics: what a reconcile cycle exposes', () => {
     metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
     expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(1);
     expect(await sample(metrics, 'fleet_launch_failures_total{kind="capacity"}')).to.equal(1);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="failed"}')).to.equal(1);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",lifecycle="spot",result="ok"}')).to.equal(3);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="failed"}')).to.equal(1);
+    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}')).to.equal(3);
     // The refused probe, then calls of 1 and 2 into the next offer.
     expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(3);
   });
 
-  it('counts terminations by lifecycle and result', async () => {
+  it('counts terminations by pool, cause, lifecycle and result', async () => {
     const fleet = simFleet();
     fleet.publishDesired({ 'bld-linux64': 4 });
     await fleet.cycles(3);
     fleet.publishDesired({ 'bld-linux64': 1 });
-    const metrics = new FleetMetrics();
+    const metrics = new FleetMetrics({ policies: fleet.policies });
     // Scale-down waits for the pool's stabilisation window; keep cycling until it happens.
     for (let k = 0; k < 20 && fleet.calls('TerminateInstances', 'ok') === 0; k++) {
       metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
       fleet.advance(60_000);
     }
-    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",lifecycle="spot",result="ok"}')).to.equal(3);
-    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",lifecycle="spot",result="failed"}')).to.equal(0);
+    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="ok"}')).to.equal(3);
+    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="failed"}')).to.equal(0);
   });
 
   it('shows stale inputs and a blocked plan, drops pool series it no longer knows, and counts dry runs', async () => {

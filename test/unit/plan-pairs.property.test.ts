@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { isReplacementCause } from '../../src/domain/causes.js';
 import { resolveBudget } from '../../src/domain/policy.js';
 import type { PendingLaunch, Snapshot } from '../../src/domain/snapshot.js';
 import type { Instance, InstanceState, Lifecycle } from '../../src/domain/types.js';
@@ -181,13 +182,13 @@ describe('plan: properties of pairs, drains, resumes and spread', () => {
         const { replacements } = facts(snap);
         const gone = new Set(terminations.map((t) => t.instanceId));
         for (const t of terminations) {
-          if (t.reason.startsWith('drained AMI')) continue;
+          if (t.cause === 'drain') continue;
           const mine = replacements.filter((r) => r.replaces === t.instanceId);
           const proved = mine.filter((r) => 'state' in r && r.state === 'running' && (r.ami === t.ami || T0 - r.launchTime >= p.freshness.bake * 1000));
           // A replacement that itself leaves in this plan (replaced in turn, or scaled down) frees its target.
           const staying = mine.filter((r) => !('id' in r && gone.has(r.id)));
           if (staying.length > 0) expect(proved.length, `${t.instanceId}: ${t.reason}`).to.be.greaterThan(0);
-          if (t.reason.startsWith('replaced by')) expect(proved.length, `${t.instanceId}: ${t.reason}`).to.be.greaterThan(0);
+          if (isReplacementCause(t.cause)) expect(proved.length, `${t.instanceId}: ${t.reason}`).to.be.greaterThan(0);
         }
       }),
       RUNS,

@@ -4,6 +4,7 @@
 
 import { expect } from 'chai';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { isReplacementCause } from '../../src/domain/causes.js';
 import type { Instance } from '../../src/domain/types.js';
 import { plan } from '../../src/plan/plan.js';
 import { rolloutKey } from '../../src/policy/rollout.js';
@@ -41,7 +42,7 @@ describe('plan: a replacement on a drained image closes its pair', () => {
     const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ scaleDown: 'none' })], 'releng');
     const gone = terminations(p);
     expect(gone.map((t) => t.instanceId)).to.deep.equal([replacement.id]);
-    expect(gone.filter((t) => t.reason.startsWith('replaced by'))).to.deep.equal([]);
+    expect(gone.filter((t) => isReplacementCause(t.cause)), 'no pair ends').to.deep.equal([]);
     expect(gone.map((t) => t.instanceId)).not.to.include(target.id);
   });
 
@@ -131,5 +132,34 @@ describe('plan: room counts everything that may land or is still there', () => {
     // With room, the shortfall goes to ami-old at once, within what room there is.
     const roomy = plan(snapshot({ desired: { 'bld-linux64': 3 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ size: { min: 0, max: 5 } })], 'releng');
     expect(launches(roomy).map((a) => a.ami)).to.deep.equal(['ami-old', 'ami-old']);
+  });
+});
+
+describe('plan: a replacement in flight counts against the budget of its cause', () => {
+  // ami-new is established and the grace long past: every ami-old worker is due for retirement.
+  // `moved` (ami-old) is being replaced on ami-new, `waiting` (ami-old) is not yet.
+  function pool(cause: Instance['cause']) {
+    const moved = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ ami: 'ami-new', launchTime: T0 - 60_000, replaces: moved.id, ...(cause !== undefined ? { cause } : {}) });
+    const waiting = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 2 }, instances: [moved, replacement, waiting], established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR } }),
+      [policy({ freshness: { grace: 3600, retireBudget: 1 } })],
+      'releng',
+    );
+    return { launches: launches(p), waiting };
+  }
+
+  it('a move EC2 recommended out of an at-risk offer is no retirement: the retire budget still replaces an outdated worker', () => {
+    const { launches: l, waiting } = pool('recommendation');
+    expect(l.map((a) => [a.cause, a.replaces])).to.deep.equal([['outdated', waiting.id]]);
+  });
+
+  it('an outdated replacement in flight uses the retire budget up', () => {
+    expect(pool('outdated').launches).to.deep.equal([]);
+  });
+
+  it('a replacement launched before causes were recorded is told from what it replaces', () => {
+    expect(pool(undefined).launches, 'a new image replacing an old one: a retirement').to.deep.equal([]);
   });
 });

@@ -92,7 +92,7 @@ describe('plan: properties', () => {
         // Room counts every launch that may land; capacity only those that are not on a drained image.
         const footprint = snap.instances.filter(isLive).length + snap.pendingLaunches.length;
         const capacity = snap.instances.filter((i) => isLive(i) && !snap.drained.has(i.ami)).length + snap.pendingLaunches.filter((x) => !snap.drained.has(x.ami)).length;
-        const fresh = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && !a.reason.startsWith('resume'));
+        const fresh = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && a.cause !== 'resume');
         const gone = result.actions.filter((a) => a.kind === 'terminate' && !snap.drained.has(a.ami)).length;
         if (fresh.length > 0) expect(footprint + fresh.length, 'above size.max even for a moment').to.be.at.most(p.size.max);
         const growth = fresh.filter((a) => a.replaces === undefined).length;
@@ -122,7 +122,7 @@ describe('plan: properties', () => {
       fc.property(scenarioArb, (s) => {
         const { snap, result } = build(s);
         const held = new Set([...snap.instances.filter(holdsName).map((i) => i.name), ...snap.pendingLaunches.map((x) => x.name)]);
-        const names = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && !a.reason.startsWith('resume')).map((a) => a.name);
+        const names = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && a.cause !== 'resume').map((a) => a.name);
         expect(new Set(names).size).to.equal(names.length);
         for (const n of names) expect(held.has(n), n).to.equal(false);
       }),
@@ -137,7 +137,7 @@ describe('plan: properties', () => {
         const rollout = rolloutsOf(snap, [policy()]).get('bld-linux64')?.get('us-east-1');
         const launchable = rollout ? launchableImages(rollout).map((i) => i.id) : [];
         for (const a of result.actions) {
-          if (a.kind !== 'launch' || a.reason.startsWith('resume')) continue;
+          if (a.kind !== 'launch' || a.cause === 'resume') continue;
           expect(snap.drained.has(a.ami)).to.equal(false);
           expect(launchable).to.include(a.ami);
           const until = snap.unavailable[offerKey(a)];
@@ -159,10 +159,10 @@ describe('plan: properties', () => {
         for (const t of terms) expect(liveIds.has(t.instanceId)).to.equal(true);
         // A drained AMI's instances leave within the drain budget, whatever the capacity; any
         // further one may still go as ordinary surplus.
-        const drained = terms.filter((t) => t.reason.startsWith('drained AMI'));
+        const drained = terms.filter((t) => t.cause === 'drain');
         for (const t of drained) expect(snap.drained.has(t.ami)).to.equal(true);
         expect(drained.length).to.be.at.most(resolveBudget(p.freshness.drainBudget, live.length + snap.pendingLaunches.length));
-        const others = terms.filter((t) => !t.reason.startsWith('drained AMI'));
+        const others = terms.filter((t) => t.cause !== 'drain');
         if (p.scaleDown === 'none') expect(others).to.have.length(0);
         const desired = desiredSize(p, snap.desired ?? {});
         expect(others.length).to.be.at.most(Math.max(0, live.length + snap.pendingLaunches.length - drained.length - desired));
@@ -179,7 +179,7 @@ describe('plan: properties', () => {
     fc.assert(
       fc.property(scenarioArb, (s) => {
         const { p, snap, result } = build(s);
-        const odLaunches = result.actions.filter((a) => a.kind === 'launch' && a.lifecycle === 'on-demand' && !a.reason.startsWith('resume')).length;
+        const odLaunches = result.actions.filter((a) => a.kind === 'launch' && a.lifecycle === 'on-demand' && a.cause !== 'resume').length;
         if (odLaunches === 0) return;
         const odLive = snap.instances.filter((i) => isLive(i) && i.lifecycle === 'on-demand').length + snap.pendingLaunches.filter((x) => x.lifecycle === 'on-demand').length;
         const odGone = result.actions.filter((a) => a.kind === 'terminate' && a.lifecycle === 'on-demand').length;

@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import type { LaunchAction, TerminateAction } from '../../src/domain/actions.js';
+import { isReplacementCause } from '../../src/domain/causes.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import type { Instance, InstanceState, Subnet } from '../../src/domain/types.js';
 import { isLive } from '../../src/domain/types.js';
@@ -183,7 +184,8 @@ describe('rollout properties', () => {
         const replacementOf = new Map(snap.instances.filter((i) => i.replaces && isLive(i)).map((i) => [i.replaces as string, i]));
         const result = plan(snap, [p], 'releng');
         for (const term of terminations(result)) {
-          if (!term.reason.startsWith('replaced by')) continue;
+          // The end of a pair: the replaced instance leaves with its replacement's cause.
+          if (!isReplacementCause(term.cause)) continue;
           const replacement = replacementOf.get(term.instanceId) as Instance;
           expect(replacement.state).to.equal('running');
           if (replacement.ami !== byId.get(term.instanceId)?.ami) expect(T0 - replacement.launchTime).to.be.at.least(t.bake * 1000);

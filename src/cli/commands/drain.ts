@@ -1,3 +1,4 @@
+import type { Cause } from '../../domain/causes.js';
 import { InputError } from '../../domain/errors.js';
 import { isLive } from '../../domain/types.js';
 import { recordDrains, recordTerminations } from '../../service/drains.js';
@@ -37,7 +38,7 @@ export async function drainCommand(global: GlobalOptions, options: DrainOptions)
       for (const region of new Set(affected.map((i) => i.region))) {
         terminated.push(...(await runtime.cloud.compute(region).terminate(ctx.config.fleet, affected.filter((i) => i.region === region).map((i) => i.id))));
       }
-      for (const i of affected) ctx.log.info({ pool: i.pool, instance: i.id, name: i.name, region: i.region, reason: `drained AMI ${options.ami}: ${reason}` }, 'terminate');
+      for (const i of affected) ctx.log.info({ pool: i.pool, instance: i.id, name: i.name, region: i.region, cause: 'drain' satisfies Cause, reason: `drained AMI ${options.ami}: ${reason}` }, 'terminate');
     }
   }
   if (options.json) {

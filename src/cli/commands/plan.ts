@@ -10,8 +10,8 @@ export function actionJson(a: Action): Record<string, unknown> {
   const common = { kind: a.kind, pool: a.pool, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, name: a.name };
   const price = a.price !== undefined ? { price: Math.round(a.price * 1e6) / 1e6 } : {};
   return a.kind === 'launch'
-    ? { ...common, subnetId: a.subnetId, ...price, reason: a.reason, ...(a.replaces ? { replaces: a.replaces } : {}) }
-    : { ...common, instanceId: a.instanceId, ...price, reason: a.reason };
+    ? { ...common, subnetId: a.subnetId, ...price, cause: a.cause, reason: a.reason, ...(a.replaces ? { replaces: a.replaces } : {}) }
+    : { ...common, instanceId: a.instanceId, ...price, cause: a.cause, reason: a.reason };
 }
 
 export function planJson(p: Plan): Record<string, unknown> {

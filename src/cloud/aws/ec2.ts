@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
-import { MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
+import { CAUSE_TAG, MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
 import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
 import { lacksNameTag, slotFromTags } from '../tags.js';
@@ -92,7 +92,11 @@ export class Ec2Compute implements RegionCompute {
 
   async nameInstance(id: string, slot: LaunchSlot, options: CallOptions = {}): Promise<void> {
     // CreateTags takes one set of tags for all its resources: one call per instance, each its own Name.
-    const tags = [{ Key: 'Name', Value: slot.name }, ...(slot.replaces ? [{ Key: REPLACES_TAG, Value: slot.replaces }] : [])];
+    const tags = [
+      { Key: 'Name', Value: slot.name },
+      ...(slot.replaces ? [{ Key: REPLACES_TAG, Value: slot.replaces }] : []),
+      ...(slot.replaces && slot.cause ? [{ Key: CAUSE_TAG, Value: slot.cause }] : []),
+    ];
     await this.ec2.send(new CreateTagsCommand({ Resources: [id], Tags: tags }), sendOptions(options));
   }
 
@@ -233,6 +237,7 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
   const slot = launched ? { ...launched.slots[launchIndex], ...slotFromTags(tags, launchIndex) } : slotFromTags(tags, launchIndex);
   const name = slot.name || (launched?.slots[launchIndex]?.name ?? '');
   const replaces = slot.replaces ?? launched?.slots[launchIndex]?.replaces;
+  const launchCause = slot.cause ?? launched?.slots[launchIndex]?.cause;
   return {
     id: raw.InstanceId,
     name,
@@ -252,6 +257,7 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
     ...(cause ? { endCause: cause } : {}),
     ...(ending && endedAt(raw.StateTransitionReason) !== undefined ? { endedAt: endedAt(raw.StateTransitionReason) } : {}),
     ...(replaces ? { replaces } : {}),
+    ...(replaces && launchCause ? { cause: launchCause } : {}),
     ...(lacksNameTag(tags, launchIndex) ? { nameTagMissing: true as const } : {}),
   };
 }

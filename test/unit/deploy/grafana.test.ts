@@ -128,6 +128,15 @@ describe('deploy: Grafana dashboard', () => {
     ]);
   });
 
+  it('shows launches and terminations by cause, so why fleet acted is read off the chart', () => {
+    const actions = queries.filter((q) => /\bfleet_actions_total\b/.test(q.expr));
+    expect(actions).to.not.deep.equal([]);
+    for (const q of actions) {
+      expect(q.expr, q.panel).to.match(/sum by \([^)]*\bcause\b[^)]*\)/);
+      expect(q.legend, q.panel).to.include('{{cause}}');
+    }
+  });
+
   it('has a Rollout row with panels on fleet_rollout_phase (the leader\'s) and fleet_guard_drains_total', () => {
     const row = panels.findIndex((p) => p.type === 'row' && p.title === 'Rollout');
     expect(row, 'a row titled Rollout').to.be.at.least(0);
