@@ -1,5 +1,7 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
+import type { SimCi } from './ci/ci.js';
+import { type JobFigures, addCounts, jobFigures } from './ci/figures.js';
 import type { SimCloud } from './cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
@@ -31,6 +33,12 @@ export interface PoolSummary {
    * while one of the pool's rollouts was under way (null: none was)
    */
   readonly rolloutCapacity: RolloutCapacity | null;
+  /** the simulated CI's work on the pool's workers */
+  readonly jobs: JobFigures;
+  /** billed worker-hours that ran no job (booting, idle, shutting down) */
+  readonly idleWorkerHours: number;
+  /** workers ended, by cause */
+  readonly ended: Readonly<Record<string, number>>;
 }
 
 export interface SimSummary {
@@ -59,6 +67,12 @@ export interface SimSummary {
   /** share of all wanted worker-minutes that had no running worker */
   readonly unmetShare: number;
   readonly interruptions: number;
+  /** the simulated CI's work over all pools */
+  readonly jobs: JobFigures;
+  /** billed worker-hours that ran no job, over all pools */
+  readonly idleWorkerHours: number;
+  /** workers ended, by cause: spot-interruption, self-shutdown, or the cause of fleet's action */
+  readonly ended: Readonly<Record<string, number>>;
   /** every image published during the run, per pool and region: workers that booted it, canary phase, turnover */
   readonly rollouts: readonly RolloutFigures[];
   /** AMIs drained during the run, by whom and why */
@@ -90,6 +104,7 @@ export interface SummaryInput {
   readonly currentImages: Readonly<Record<string, string>>;
   readonly drained: SimSummary['drained'];
   readonly rollouts: RolloutTracker;
+  readonly ci: SimCi;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -112,9 +127,13 @@ export function summarise(input: SummaryInput): SimSummary {
   }
   const events = cloud.world.events;
   const stepMinutes = input.intervalMs / 60_000;
-  const totals = { wanted: 0, unmet: 0, hindsight: 0 };
+  const totals = { wanted: 0, unmet: 0, hindsight: 0, idleHours: 0 };
   const pools = policies.map((policy): PoolSummary => {
     const mine = all.filter((i) => i.tags['fleet:pool'] === policy.pool);
+    const work = input.ci.tally(policy.pool, input.end);
+    const poolCost = mine.reduce((sum, i) => sum + i.cost, 0);
+    const billedHours = mine.reduce((sum, i) => sum + (Math.min(i.billedUntil, input.end) - i.launchTime) / 3600_000, 0);
+    const idleHours = Math.max(0, billedHours - work.busyMs / 3600_000);
     const ended = (kind: string) => events.filter((e) => e.kind === kind && e.instance.tags['fleet:pool'] === policy.pool).length;
     let wanted = 0;
     let unmet = 0;
@@ -131,6 +150,7 @@ export function summarise(input: SummaryInput): SimSummary {
     totals.wanted += wanted;
     totals.unmet += unmet;
     totals.hindsight += hindsight;
+    totals.idleHours += idleHours;
     return {
       pool: policy.pool,
       launches: { spot: mine.filter((i) => i.lifecycle === 'spot').length, onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length },
@@ -145,6 +165,9 @@ export function summarise(input: SummaryInput): SimSummary {
       cost: round(mine.reduce((sum, i) => sum + i.cost, 0)),
       hindsightCost: round(hindsight),
       rolloutCapacity: input.rollouts.lowestCapacity(policy.pool),
+      jobs: jobFigures([work], poolCost),
+      idleWorkerHours: round(idleHours, 1),
+      ended: endedByCause(mine, input),
     };
   });
   const byAction: Record<string, number> = {};
@@ -172,6 +195,9 @@ export function summarise(input: SummaryInput): SimSummary {
     unmetWorkerMinutes: round(totals.unmet * stepMinutes, 1),
     unmetShare: totals.wanted === 0 ? 0 : round(totals.unmet / totals.wanted, 4),
     interruptions: pools.reduce((sum, p) => sum + p.interruptions, 0),
+    jobs: jobFigures(policies.map((p) => input.ci.tally(p.pool, input.end)), cost),
+    idleWorkerHours: round(totals.idleHours, 1),
+    ended: addCounts(pools.map((p) => p.ended)),
     api: {
       total: cloud.calls.length,
       byAction,
@@ -180,6 +206,17 @@ export function summarise(input: SummaryInput): SimSummary {
       createNetworkInterface: cloud.calls.filter((c) => c.action === 'CreateNetworkInterface').length,
     },
   };
+}
+
+/** Workers that ended by the end of the run, by cause. */
+function endedByCause(instances: readonly SimInstance[], input: SummaryInput): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const i of instances) {
+    if (i.endedAt === undefined || i.endedAt > input.end) continue;
+    const cause = input.ci.endCause(i);
+    counts[cause] = (counts[cause] ?? 0) + 1;
+  }
+  return addCounts([counts]);
 }
 
 export function summaryText(s: SimSummary): string {
@@ -192,6 +229,7 @@ export function summaryText(s: SimSummary): string {
       (p) =>
         `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}${String(p.outdatedAtEnd).padStart(10)}`,
     ),
+    ...jobLines(s),
     ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
     ...rolloutLines(s),
     '',
@@ -206,6 +244,20 @@ export function summaryText(s: SimSummary): string {
     'All figures come from the simulated cloud (generated prices, capacity and demand), not from AWS.',
   ];
   return lines.join('\n');
+}
+
+/** The CI's work per pool and over the run. */
+function jobLines(s: SimSummary): string[] {
+  const counts = (c: Readonly<Record<string, number>>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const row = (name: string, j: JobFigures, idle: number) =>
+    `${name.padEnd(16)}${String(j.completed).padStart(9)}${duration(j.waitSeconds.p50).padStart(10)}${duration(j.waitSeconds.p95).padStart(10)}${duration(j.waitSeconds.max).padStart(10)}${String(Object.values(j.killed).reduce((a, b) => a + b, 0)).padStart(8)}${String(j.lostJobMinutes).padStart(12)}${(j.costPerJob === null ? '-' : `$${j.costPerJob.toFixed(3)}`).padStart(10)}${String(idle).padStart(11)}`;
+  return [
+    '',
+    'jobs            completed  wait p50  wait p95  wait max  killed  lost (min)  $ per job  idle (h)',
+    ...s.pools.map((p) => row(p.pool, p.jobs, p.idleWorkerHours)),
+    row('all pools', s.jobs, s.idleWorkerHours),
+    `Jobs killed by cause: ${counts(s.jobs.killed)}; workers ended by cause: ${counts(s.ended)}`,
+  ];
 }
 
 /** "45s", "6m 10s", "3h 05m" */
