@@ -60,7 +60,7 @@ describe('sim CI', () => {
   });
 
   it('follows the load it is given: jobs in flight settle near the workers the curve wants', () => {
-    const { ci, launch, at } = setup();
+    const { launch, at } = setup();
     for (let n = 0; n < 40; n++) launch(`w-${n}`);
     let inFlight = 0;
     for (let m = 1; m <= 600; m++) {
