@@ -14,6 +14,7 @@ import { Prng } from './prng.js';
 import { type Sample, Sampler } from './sampler.js';
 import { SIM_EVENTS_QUEUE_URL } from './sqs.js';
 import { type CiOptions, SimCi } from './ci/ci.js';
+import { WorldWorkers } from './ci/world-workers.js';
 import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
@@ -57,6 +58,7 @@ export interface SimRun {
   readonly samples: readonly Sample[];
   readonly cloud: SimCloud;
   readonly ci: SimCi;
+  readonly workers: WorldWorkers;
 }
 
 const BUCKET = 'fleet-sim';
@@ -95,13 +97,14 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   pipeline.seed(start, 3);
   pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
   const jobs = new JobQueue(policies, rng.fork('jobs'));
-  const ci = new SimCi(cloud.world, policies, rng.fork('ci'), start, options.ci);
+  const workers = new WorldWorkers(cloud.world);
+  const ci = new SimCi(workers, policies.map((p) => p.pool), rng.fork('ci'), start, options.ci);
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
   // fleet's terminations, by the cause of the action, for the CI's count of jobs they threw away.
   const cycle = async () => {
     const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
     for (const o of result.outcomes) {
-      for (const t of o.terminations) if (t.terminated) ci.fleetCauses.set(t.action.instanceId, (t.action as { cause?: string }).cause ?? 'fleet');
+      for (const t of o.terminations) if (t.terminated) workers.fleetCauses.set(t.action.instanceId, (t.action as { cause?: string }).cause ?? 'fleet');
     }
     return result;
   };
@@ -181,9 +184,10 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     intervalMs: stepMs,
     rollouts: sampler.rollouts,
     ci,
+    workers,
     ...believed,
   });
-  return { summary, samples, cloud, ci };
+  return { summary, samples, cloud, ci, workers };
 }
 
 function demandAt(policies: readonly PoolPolicy[], demand: (pool: string, t: number) => number, t: number): Record<string, number> {

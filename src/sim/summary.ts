@@ -1,6 +1,7 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
 import type { SimCi } from './ci/ci.js';
+import type { WorldWorkers } from './ci/world-workers.js';
 import { type JobFigures, addCounts, jobFigures } from './ci/figures.js';
 import type { SimCloud } from './cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
@@ -105,6 +106,7 @@ export interface SummaryInput {
   readonly drained: SimSummary['drained'];
   readonly rollouts: RolloutTracker;
   readonly ci: SimCi;
+  readonly workers: WorldWorkers;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -213,7 +215,7 @@ function endedByCause(instances: readonly SimInstance[], input: SummaryInput): R
   const counts: Record<string, number> = {};
   for (const i of instances) {
     if (i.endedAt === undefined || i.endedAt > input.end) continue;
-    const cause = input.ci.endCause(i);
+    const cause = input.workers.causeOf(i);
     counts[cause] = (counts[cause] ?? 0) + 1;
   }
   return addCounts([counts]);

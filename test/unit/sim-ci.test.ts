@@ -3,7 +3,8 @@
 
 import { expect } from 'chai';
 import { arrivalsBetween } from '../../src/sim/ci/arrivals.js';
-import { BOOT_MS, SimCi } from '../../src/sim/ci/ci.js';
+import { SimCi } from '../../src/sim/ci/ci.js';
+import { BOOT_MS, WorldWorkers } from '../../src/sim/ci/world-workers.js';
 import { desiredDocument } from '../../src/sim/ci/desired.js';
 import { defaultDurations, drawDurationMs, meanMinutes } from '../../src/sim/ci/durations.js';
 import { jobFigures, percentile } from '../../src/sim/ci/figures.js';
@@ -24,7 +25,8 @@ function setup(options: { durationMinutes?: number } = {}) {
   const image = cloud.world.registerImage('us-east-1', 'good', START - 86400_000);
   const policies = [policy({ pool: POOL, size: { min: 0, max: 10 } })];
   const durations = options.durationMinutes === undefined ? undefined : () => ({ medianMinutes: options.durationMinutes as number, sigma: 0, maxMinutes: 240 });
-  const ci = new SimCi(cloud.world, policies, new Prng(7), START, durations ? { durations } : {});
+  const workers = new WorldWorkers(cloud.world);
+  const ci = new SimCi(workers, policies.map((p) => p.pool), new Prng(7), START, durations ? { durations } : {});
   const launch = (name: string, ami = image.id): SimInstance =>
     cloud.world.createInstance({ subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami, tags: { 'fleet:pool': POOL, Name: name }, visibilityDelayMs: 0 });
   const at = (t: number, load: Readonly<Record<string, number>> = {}) => {
@@ -32,7 +34,7 @@ function setup(options: { durationMinutes?: number } = {}) {
     ci.advance(t, load);
     return ci.queueState()[POOL];
   };
-  return { cloud, ci, launch, at, image };
+  return { cloud, ci, workers, launch, at, image };
 }
 
 describe('sim CI', () => {
@@ -101,14 +103,14 @@ describe('sim CI', () => {
   });
 
   it('puts a job lost with its worker back at the front of the queue and counts its lost minutes by cause', () => {
-    const { cloud, ci, launch, at } = setup();
+    const { cloud, ci, workers, launch, at } = setup();
     const w1 = launch('w-1');
     ci.submit(POOL, 30 * MIN, START);
     const ready = START + RUNNING_AFTER + BOOT_MS;
     at(ready);
     ci.submit(POOL, 30 * MIN, ready + MIN);
     at(ready + 5 * MIN);
-    ci.fleetCauses.set(w1.id, 'scale-down');
+    workers.fleetCauses.set(w1.id, 'scale-down');
     cloud.world.endInstance(w1, 'Client.UserInitiatedShutdown', 'terminated', ready + 4 * MIN);
     const after = at(ready + 6 * MIN);
     expect(after).to.include({ pending: 2, running: 0 });
@@ -126,14 +128,14 @@ describe('sim CI', () => {
   });
 
   it('names the cause of a worker’s end: spot interruption, its own shutdown, fleet’s action', () => {
-    const { cloud, ci, launch } = setup();
+    const { cloud, workers, launch } = setup();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => launch(n)) as SimInstance[];
     cloud.world.endInstance(a as SimInstance, 'Server.SpotInstanceTermination', 'interrupted');
     cloud.world.endInstance(b as SimInstance, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
     cloud.world.endInstance(c as SimInstance, 'Client.UserInitiatedShutdown');
     cloud.world.endInstance(d as SimInstance, 'Client.UserInitiatedShutdown');
-    ci.fleetCauses.set((d as SimInstance).id, 'rebalance');
-    expect([a, b, c, d].map((i) => ci.endCause(i as SimInstance))).to.deep.equal(['spot-interruption', 'self-shutdown', 'fleet', 'rebalance']);
+    workers.fleetCauses.set((d as SimInstance).id, 'rebalance');
+    expect([a, b, c, d].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal(['spot-interruption', 'self-shutdown', 'fleet', 'rebalance']);
   });
 
   it('publishes plain counts (pending + running) or the queue form with the busy workers’ slot names', () => {

@@ -4,19 +4,31 @@
 // the front of its queue. The CI knows its workers the way a real one does: by their agents
 // showing up and going away, never by anything fleet decides.
 
-import { slotFromTags } from '../../cloud/tags.js';
-import type { PoolPolicy } from '../../domain/policy.js';
 import type { Prng } from '../prng.js';
-import type { SimInstance, SimWorld } from '../world.js';
 import { arrivalsBetween } from './arrivals.js';
 import { type DurationModel, defaultDurations, drawDurationMs, meanMinutes } from './durations.js';
 
-/** From running to taking jobs: the OS boots, `check-ami` passes, the CI agent registers. */
-export const BOOT_MS = 120_000;
+/** A worker as the CI sees it. */
+export interface CiWorker {
+  readonly id: string;
+  /** its slot name ('' when it has none) */
+  readonly name: string;
+  /** when it can take its first job (booted, boot check passed); undefined: never (the check fails) */
+  readonly readyAt: number | undefined;
+  /** when it began to shut down */
+  readonly endedAt: number | undefined;
+}
+
+/** Where the CI's workers come from: the simulated world, or a baseline's own instances. */
+export interface WorkerSource {
+  /** the pool's workers that may be up after `from` (ended ones still holding a run included) */
+  workers(pool: string, from: number, holdsRun: (id: string) => boolean): CiWorker[];
+  /** why a worker ended: spot-interruption, self-shutdown, or the cause of the action that ended it */
+  endCause(id: string): string;
+}
 
 export interface CiOptions {
   readonly durations?: (pool: string) => DurationModel;
-  readonly bootMs?: number;
 }
 
 interface Job {
@@ -30,7 +42,8 @@ interface Job {
 
 interface Run {
   readonly job: Job;
-  readonly worker: SimInstance;
+  readonly worker: string;
+  readonly name: string;
   readonly startedAt: number;
   readonly endsAt: number;
 }
@@ -56,30 +69,28 @@ export interface QueueState {
 }
 
 export class SimCi {
-  /** instance id → the cause of the fleet action that terminated it */
-  readonly fleetCauses = new Map<string, string>();
   private readonly queues = new Map<string, Job[]>();
   /** pool → worker instance id → its run */
   private readonly runs = new Map<string, Map<string, Run>>();
   private readonly tallies = new Map<string, PoolTally>();
   private readonly durations: (pool: string) => DurationModel;
-  private readonly bootMs: number;
+  /** the workers of the interval being run, by id */
+  private current = new Map<string, CiWorker>();
   private now: number;
   private nextId = 1;
 
   constructor(
-    private readonly world: SimWorld,
-    private readonly policies: readonly PoolPolicy[],
+    private readonly source: WorkerSource,
+    private readonly pools: readonly string[],
     private readonly rng: Prng,
     start: number,
     options: CiOptions = {},
   ) {
     this.now = start;
     this.durations = options.durations ?? defaultDurations;
-    this.bootMs = options.bootMs ?? BOOT_MS;
-    for (const p of policies) {
-      this.queues.set(p.pool, []);
-      this.tallies.set(p.pool, { completed: 0, waits: [], killed: {}, lostMs: 0, busyMs: 0 });
+    for (const pool of pools) {
+      this.queues.set(pool, []);
+      this.tallies.set(pool, { completed: 0, waits: [], killed: {}, lostMs: 0, busyMs: 0 });
     }
   }
 
@@ -90,8 +101,7 @@ export class SimCi {
   advance(t: number, load: Readonly<Record<string, number>>): void {
     const from = this.now;
     if (t <= from) return;
-    for (const policy of this.policies) {
-      const pool = policy.pool;
+    for (const pool of this.pools) {
       const perMinute = (load[pool] ?? 0) / meanMinutes(this.durations(pool));
       const arrivals = arrivalsBetween(from, t, perMinute, this.rng).map((at) => this.newJob(pool, at));
       this.runPool(pool, from, t, arrivals);
@@ -114,7 +124,7 @@ export class SimCi {
         pending: queue.length,
         running: mine.length,
         oldestPendingSeconds: Math.round((this.now - oldest) / 1000),
-        busy: mine.map((r) => slotName(r.worker)).filter((n) => n !== '').sort(),
+        busy: mine.map((r) => r.name).filter((n) => n !== '').sort(),
       };
     }
     return out;
@@ -133,25 +143,19 @@ export class SimCi {
     return { completed: tally.completed, waitsMs: tally.waits, killed: tally.killed, lostMs: tally.lostMs, busyMs };
   }
 
-  /** Why a worker ended, in the CI's words: the market's reclaim, its own poweroff, or fleet's action. */
-  endCause(i: SimInstance): string {
-    if (i.stateReason === 'Server.SpotInstanceTermination') return 'spot-interruption';
-    if (i.stateReason === 'Client.InstanceInitiatedShutdown') return 'self-shutdown';
-    if (i.stateReason === 'Client.UserInitiatedShutdown') return this.fleetCauses.get(i.id) ?? 'fleet';
-    return i.stateReason ?? 'unknown';
-  }
-
   private newJob(pool: string, at: number): Job {
     return { id: this.nextId++, pool, arrivedAt: at, durationMs: drawDurationMs(this.durations(pool), this.rng), queuedAt: at };
   }
 
   /** Event by event through (from, t]: runs end or are lost, jobs arrive, free workers take the queue's front. */
   private runPool(pool: string, from: number, t: number, arrivals: readonly Job[]): void {
-    const workers = this.workersOf(pool, from);
+    const runs = this.poolRuns(pool);
+    const workers = this.source.workers(pool, from, (id) => runs.has(id));
+    this.current = new Map(workers.map((w) => [w.id, w]));
     const queue = this.queues.get(pool) as Job[];
     const fixed = new Set<number>([t, ...arrivals.map((j) => j.arrivedAt)]);
     for (const w of workers) {
-      for (const at of [this.readyAt(w), w.endedAt]) if (at !== undefined && at > from && at <= t) fixed.add(at);
+      for (const at of [w.readyAt, w.endedAt]) if (at !== undefined && at > from && at <= t) fixed.add(at);
     }
     const moments = [...fixed].sort((a, b) => a - b);
     let k = 0;
@@ -170,7 +174,7 @@ export class SimCi {
 
   private earliestEnd(pool: string): number {
     let first = Number.POSITIVE_INFINITY;
-    for (const r of this.poolRuns(pool).values()) first = Math.min(first, r.endsAt, r.worker.endedAt ?? first);
+    for (const r of this.poolRuns(pool).values()) first = Math.min(first, r.endsAt, this.endOf(r) ?? first);
     return first;
   }
 
@@ -189,7 +193,7 @@ export class SimCi {
     const lost: Job[] = [];
     const runs = this.poolRuns(pool);
     for (const [id, r] of runs) {
-      const endedAt = r.worker.endedAt;
+      const endedAt = this.endOf(r);
       if (r.endsAt <= at && (endedAt === undefined || r.endsAt <= endedAt)) {
         runs.delete(id);
         tally.completed++;
@@ -197,7 +201,7 @@ export class SimCi {
         tally.busyMs += r.endsAt - r.startedAt;
       } else if (endedAt !== undefined && endedAt <= at) {
         runs.delete(id);
-        const cause = this.endCause(r.worker);
+        const cause = this.source.endCause(r.worker);
         tally.killed[cause] = (tally.killed[cause] ?? 0) + 1;
         tally.lostMs += endedAt - r.startedAt;
         tally.busyMs += endedAt - r.startedAt;
@@ -209,35 +213,18 @@ export class SimCi {
     if (lost.length > 0) this.queues.get(pool)?.unshift(...lost.sort((a, b) => a.arrivedAt - b.arrivedAt));
   }
 
-  private assign(pool: string, queue: Job[], workers: readonly SimInstance[], at: number): void {
+  private assign(pool: string, queue: Job[], workers: readonly CiWorker[], at: number): void {
     const runs = this.poolRuns(pool);
     for (const w of workers) {
       if (queue.length === 0) return;
-      if (runs.has(w.id) || this.readyAt(w) > at || (w.endedAt !== undefined && w.endedAt <= at)) continue;
+      if (runs.has(w.id) || w.readyAt === undefined || w.readyAt > at || (w.endedAt !== undefined && w.endedAt <= at)) continue;
       const job = queue.shift() as Job;
-      runs.set(w.id, { job, worker: w, startedAt: at, endsAt: at + job.durationMs });
+      runs.set(w.id, { job, worker: w.id, name: w.name, startedAt: at, endsAt: at + job.durationMs });
     }
   }
 
-  /** The pool's workers that may run a job after `from`: up then or later, on an image that boots. */
-  private workersOf(pool: string, from: number): SimInstance[] {
-    const out: SimInstance[] = [];
-    for (const i of this.world.instances.values()) {
-      if (i.tags['fleet:pool'] !== pool || (i.endedAt !== undefined && i.endedAt <= from && !this.poolRuns(pool).has(i.id))) continue;
-      // A worker on a bad image never passes its boot check: it takes no job and powers itself off.
-      if (this.world.images.get(i.ami)?.broken) continue;
-      out.push(i);
-    }
-    return out;
+  /** When the run's worker began to shut down, as last seen. */
+  private endOf(r: Run): number | undefined {
+    return this.current.get(r.worker)?.endedAt;
   }
-
-  /** When a worker can take its first job. */
-  private readyAt(w: SimInstance): number {
-    return w.runningAt + this.bootMs;
-  }
-}
-
-/** The worker's slot name as fleet gives it: its `Name`, or its entry in the batch's `fleet:names`. */
-function slotName(i: SimInstance): string {
-  return slotFromTags(i.tags, i.launchIndex).name;
 }
