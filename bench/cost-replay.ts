@@ -190,7 +190,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
         const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
         rows.push(row);
         const s = row.strategies;
-        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int.)`;
+        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int., $${s[name].costPerJob ?? '-'}/job, ${s[name].jobsKilled ?? '-'} killed)`;
         log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`);
       }
     }
