@@ -103,9 +103,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   // fleet's terminations, by the cause of the action, for the CI's count of jobs they threw away.
   const cycle = async () => {
     const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
-    for (const o of result.outcomes) {
-      for (const t of o.terminations) if (t.terminated) workers.fleetCauses.set(t.action.instanceId, (t.action as { cause?: string }).cause ?? 'fleet');
-    }
+    workers.noteTerminations(result.outcomes);
     return result;
   };
 

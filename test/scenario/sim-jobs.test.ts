@@ -53,10 +53,14 @@ describe('sim with jobs', function () {
     const killed = (k: Readonly<Record<string, number>>) => Object.values(k).reduce((a, b) => a + b, 0);
     expect(killed(summary.jobs.killed)).to.equal(summary.pools.reduce((sum, p) => sum + killed(p.jobs.killed), 0));
     expect(killed(summary.jobs.killed)).to.be.greaterThan(0);
+    expect(summary.pools.some((p) => p.terminatedByFleet > 0), 'fleet scaled down under jobs').to.equal(true);
     for (const p of summary.pools) {
       // A job is killed only by a worker's end: never more kills of a cause than workers ended by it.
       for (const [cause, n] of Object.entries(p.jobs.killed)) expect(n, `${p.pool} ${cause}`).to.be.at.most(p.ended[cause] ?? 0);
       expect(p.ended['spot-interruption'] ?? 0, p.pool).to.equal(p.interruptions);
+      // Every other cause is one of fleet's actions (its typed cause, or `fleet`): all its terminations.
+      const byFleet = Object.entries(p.ended).filter(([cause]) => cause !== 'spot-interruption' && cause !== 'self-shutdown');
+      expect(byFleet.reduce((sum, [, n]) => sum + n, 0), p.pool).to.equal(p.terminatedByFleet);
       if (p.jobs.completed > 0) expect(p.jobs.costPerJob, p.pool).to.be.closeTo(p.cost / p.jobs.completed, 0.01);
       expect(p.jobs.waitSeconds.p50).to.be.at.most(p.jobs.waitSeconds.p95);
       expect(p.jobs.waitSeconds.p95).to.be.at.most(p.jobs.waitSeconds.max);

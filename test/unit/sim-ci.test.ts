@@ -138,6 +138,21 @@ describe('sim CI', () => {
     expect([a, b, c, d].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal(['spot-interruption', 'self-shutdown', 'fleet', 'rebalance']);
   });
 
+  it('takes the cause of fleet\'s terminations from the actions a cycle carried out', () => {
+    const { cloud, workers, launch } = setup();
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => launch(n)) as SimInstance[];
+    const action = (i: SimInstance, cause?: string) => ({
+      kind: 'terminate' as const, pool: POOL, region: 'us-east-1', az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, name: '', instanceId: i.id, reason: 'test', ...(cause ? { cause } : {}),
+    });
+    workers.noteTerminations([
+      { launches: [], terminations: [{ action: action(a as SimInstance, 'scale-down'), terminated: true }, { action: action(b as SimInstance), terminated: true }, { action: action(c as SimInstance, 'rebalance'), terminated: false }] },
+    ]);
+    for (const i of [a, b, c] as SimInstance[]) cloud.world.endInstance(i, 'Client.UserInitiatedShutdown');
+    expect([a, b].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal(['scale-down', 'fleet']);
+    // Not terminated by that action: nothing is known of why it ended.
+    expect(workers.endCause((c as SimInstance).id)).to.equal('fleet');
+  });
+
   it('publishes plain counts (pending + running) or the queue form with the busy workers’ slot names', () => {
     const queues = { [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] } };
     expect(desiredDocument(queues, 'counts')).to.deep.equal({ [POOL]: 5 });

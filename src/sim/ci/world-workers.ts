@@ -3,6 +3,7 @@
 // shut down, whoever ended it.
 
 import { slotFromTags } from '../../cloud/tags.js';
+import type { Outcome } from '../../domain/outcome.js';
 import type { SimInstance, SimWorld } from '../world.js';
 import type { CiWorker, WorkerSource } from './ci.js';
 
@@ -27,6 +28,13 @@ export class WorldWorkers implements WorkerSource {
       out.push({ id: i.id, name: slotFromTags(i.tags, i.launchIndex).name, readyAt, endedAt: i.endedAt });
     }
     return out;
+  }
+
+  /** Remember the cause of each terminate action a cycle carried out (`fleet` for an action that names none). */
+  noteTerminations(outcomes: readonly Outcome[]): void {
+    for (const o of outcomes) {
+      for (const t of o.terminations) if (t.terminated) this.fleetCauses.set(t.action.instanceId, (t.action as { cause?: string }).cause ?? 'fleet');
+    }
   }
 
   endCause(id: string): string {
