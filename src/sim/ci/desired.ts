@@ -6,8 +6,6 @@ import type { QueueState } from './ci.js';
 
 export type DesiredForm = 'counts' | 'queue';
 
-export const DESIRED_FORMS: readonly DesiredForm[] = ['counts', 'queue'];
-
 export interface QueueDesired {
   readonly pending: number;
   readonly running: number;
