@@ -88,6 +88,9 @@ function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string)
     unmetWorkerHours: round(o.unmetHours, 1),
     interruptions: o.interruptions,
     launches: o.launches,
+    jobsCompleted: o.jobs?.completed ?? null,
+    jobsKilled: o.jobs?.killed ?? null,
+    costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 4) : null,
   };
 }
 
@@ -187,7 +190,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
         const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
         rows.push(row);
         const s = row.strategies;
-        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int.)`;
+        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int., $${s[name].costPerJob ?? '-'}/job, ${s[name].jobsKilled ?? '-'} killed)`;
         log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`);
       }
     }
@@ -266,14 +269,16 @@ function markdown(result: { command: string; method: readonly string[]; generate
     '',
     '## Every strategy',
     '',
-    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    'Jobs: the simulated CI\'s jobs on the strategy\'s workers, the same arrivals and run times for every strategy (docs/simulator-jobs.md); killed: runs lost when their worker ended.',
+    '',
+    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches | jobs | killed | $ / job |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.flatMap((r) =>
       STRATEGIES.map((name) => {
         const s = r.strategies[name];
         const label = 'offer' in s && s.offer ? `${name} (${s.offer})` : name;
         const launches = name === 'optimum' ? '-' : String(s.launches);
-        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${cell(s.ratioWithUnmetOnDemand)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} |`;
+        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${cell(s.ratioWithUnmetOnDemand)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} | ${s.jobsCompleted ?? '-'} | ${s.jobsKilled ?? '-'} | ${s.costPerJob === null ? '-' : cell(s.costPerJob)} |`;
       }),
     ),
     '',

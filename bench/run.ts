@@ -42,6 +42,10 @@ function digest(s: SimSummary) {
     cost: s.cost,
     onDemandCost: s.onDemandCost,
     saved: s.onDemandCost > 0 ? Math.round((1 - s.cost / s.onDemandCost) * 1000) / 1000 : 0,
+    jobs: s.jobs,
+    jobsKilled: Object.values(s.jobs.killed).reduce((a, b) => a + b, 0),
+    idleWorkerHours: s.idleWorkerHours,
+    ended: s.ended,
     pools: s.pools,
     rollouts: s.rollouts,
     drained: s.drained.map((d) => `${d.ami} (${d.by})`),
@@ -171,7 +175,11 @@ const figures = {
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(RESULTS, `${JSON.stringify(figures, null, 2)}\n`);
 const line = (label: string, f: Record<string, unknown>) =>
-  `${label}: spot share ${(Number(f.spotShare) * 100).toFixed(1)}%, cost $${f.cost} vs $${f.onDemandCost} all on-demand, ${f.apiCalls} API calls, ${f.callsPerQuietCycle} EC2 calls per quiet cycle`;
+  `${label}: spot share ${(Number(f.spotShare) * 100).toFixed(1)}%, cost $${f.cost} vs $${f.onDemandCost} all on-demand, ${f.apiCalls} API calls, ${f.callsPerQuietCycle} EC2 calls per quiet cycle; ${jobsText(f)}`;
+function jobsText(f: Record<string, unknown>): string {
+  const jobs = f.jobs as SimSummary['jobs'];
+  return `${jobs.completed} jobs, $${jobs.costPerJob ?? '-'} per job, ${f.jobsKilled} killed (${Object.entries(jobs.killed).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}), wait p95 ${jobs.waitSeconds.p95} s`;
+}
 console.log(line('simulated day', figures.simulatedDay));
 console.log(line('spot exhausted', figures.spotExhausted));
 console.log(line('throttled', figures.throttled));

@@ -5,6 +5,8 @@
 // later (fleet's simulated launches take 20–90 s, plus up to a minute until its next cycle).
 // Also the hindsight optimum, computed directly.
 
+import { type CiWorker, SimCi, type WorkerSource } from '../../src/sim/ci/ci.js';
+import { BOOT_MS } from '../../src/sim/ci/world-workers.js';
 import type { Market, MarketRule } from '../../src/sim/market.js';
 import { Prng } from '../../src/sim/prng.js';
 import { latestBake } from './demand.js';
@@ -41,6 +43,8 @@ export interface Outcome {
   readonly unmetHours: number;
   readonly interruptions: number;
   readonly launches: number;
+  /** the simulated CI's jobs on the strategy's workers (none for the optimum, which has no workers) */
+  readonly jobs?: { readonly completed: number; readonly killed: number };
 }
 
 type Lifecycle = 'spot' | 'on-demand';
@@ -54,6 +58,7 @@ interface Placement {
 export type Rule = (t: number, accepts: (offer: Offer) => boolean) => Placement | undefined;
 
 interface Instance extends Placement {
+  readonly id: string;
   readonly launchedAt: number;
   readonly readyAt: number;
   readonly image: number;
@@ -117,9 +122,47 @@ export function hindsightOptimum(s: Scenario): Outcome {
   return { cost, servedHours: served, unmetHours: 0, interruptions: 0, launches: 0 };
 }
 
-/** Run one rule over the scenario, minute by minute. */
+/** A baseline's instances as the CI's workers: ready for jobs after the boot check, gone when removed. */
+interface Tracked {
+  readonly worker: { -readonly [K in keyof CiWorker]: CiWorker[K] };
+  cause?: string;
+}
+
+class BaselineWorkers implements WorkerSource {
+  private readonly all: Tracked[] = [];
+  private readonly byId = new Map<string, Tracked>();
+
+  add(i: Instance): void {
+    const entry: Tracked = { worker: { id: i.id, name: i.id, readyAt: i.readyAt + BOOT_MS, endedAt: undefined } };
+    this.all.push(entry);
+    this.byId.set(i.id, entry);
+  }
+
+  end(i: Instance, t: number, cause: string): void {
+    const entry = this.byId.get(i.id);
+    if (!entry || entry.worker.endedAt !== undefined) return;
+    entry.worker.endedAt = t;
+    entry.cause = cause;
+  }
+
+  workers(_pool: string, from: number, holdsRun: (id: string) => boolean): CiWorker[] {
+    return this.all.filter((e) => e.worker.endedAt === undefined || e.worker.endedAt > from || holdsRun(e.worker.id)).map((e) => ({ ...e.worker }));
+  }
+
+  endCause(id: string): string {
+    return this.byId.get(id)?.cause ?? 'unknown';
+  }
+}
+
+/** The pool name the baselines' CI queues under (one pool per scenario). */
+const POOL = 'pool';
+
+/** Run one rule over the scenario, minute by minute, with the simulated CI's jobs on its workers. */
 export function simulateRule(s: Scenario, rule: Rule): Outcome {
   const rng = new Prng(s.seed).fork('baseline-reclaim');
+  const workers = new BaselineWorkers();
+  // The same arrivals and run times as fleet's run (the driver's CI stream), so jobs compare.
+  const ci = new SimCi(workers, [POOL], new Prng(s.seed).fork('workload').fork('ci'), s.start);
   let live: Instance[] = [];
   let cost = 0;
   let served = 0;
@@ -134,12 +177,14 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
   const launch = (t: number): Instance | undefined => {
     const where = rule(t, acceptsAt(t));
     if (!where) return undefined;
-    const instance: Instance = { ...where, launchedAt: t, readyAt: t + STEP, image: imageAt(t) };
+    const instance: Instance = { ...where, id: `i-${launches}`, launchedAt: t, readyAt: t + STEP, image: imageAt(t) };
     live.push(instance);
+    workers.add(instance);
     launches++;
     return instance;
   };
-  const remove = (gone: ReadonlySet<Instance>) => {
+  const remove = (gone: ReadonlySet<Instance>, t: number, cause: string) => {
+    for (const i of gone) workers.end(i, t, cause);
     live = live.filter((i) => !gone.has(i));
     for (const i of live) {
       if (i.replaces && gone.has(i.replaces)) i.replaces = undefined;
@@ -164,11 +209,11 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
       }
     }
     interruptions += interrupted.size;
-    remove(interrupted);
+    remove(interrupted, t, 'spot-interruption');
 
     // 2. A replacement that has been ready for the bake time retires the instance it replaces.
     const bakeMs = s.images?.bakeMs ?? 0;
-    remove(new Set(live.filter((i) => i.replaces && i.readyAt + bakeMs <= t).map((i) => i.replaces as Instance)));
+    remove(new Set(live.filter((i) => i.replaces && i.readyAt + bakeMs <= t).map((i) => i.replaces as Instance)), t, 'outdated');
 
     // 3. After a nightly image, outdated instances get a replacement (launch first).
     if (s.images && t >= latestBake(t) + s.images.graceMs) {
@@ -189,7 +234,7 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
       const leaving = workers()
         .sort((a, b) => price(b, t) - price(a, t) || b.launchedAt - a.launchedAt)
         .slice(0, surplus);
-      remove(new Set(leaving.flatMap((i) => (i.replaces ? [i, i.replaces] : [i]))));
+      remove(new Set(leaving.flatMap((i) => (i.replaces ? [i, i.replaces] : [i]))), t, 'scale-down');
     }
 
     // 5. The minute's bill and service.
@@ -197,6 +242,8 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     const ready = workers().filter((i) => i.readyAt <= t || (i.replaces !== undefined && i.replaces.readyAt <= t)).length;
     served += (Math.min(want, ready) * STEP) / HOUR;
     unmet += (Math.max(0, want - ready) * STEP) / HOUR;
+    ci.advance(t + STEP, { [POOL]: want });
   }
-  return { cost, servedHours: served, unmetHours: unmet, interruptions, launches };
+  const work = ci.tally(POOL);
+  return { cost, servedHours: served, unmetHours: unmet, interruptions, launches, jobs: { completed: work.completed, killed: Object.values(work.killed).reduce((a, b) => a + b, 0) } };
 }

@@ -83,5 +83,6 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
     unmetHours: unmet,
     interruptions: pool?.interruptions ?? 0,
     launches: (pool?.launches.spot ?? 0) + (pool?.launches.onDemand ?? 0),
+    jobs: { completed: pool?.jobs.completed ?? 0, killed: Object.values(pool?.jobs.killed ?? {}).reduce((a, b) => a + b, 0) },
   };
 }

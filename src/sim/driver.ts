@@ -14,6 +14,9 @@ import { spendWaitOnEvents } from './event-wait.js';
 import { Prng } from './prng.js';
 import { type Sample, Sampler } from './sampler.js';
 import { SIM_EVENTS_QUEUE_URL } from './sqs.js';
+import { type CiOptions, SimCi } from './ci/ci.js';
+import { WorldWorkers } from './ci/world-workers.js';
+import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
 
@@ -36,8 +39,14 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly exhaust?: readonly Exhaustion[];
   /** the first nightly bake after this many hours is broken (its workers fail to boot) */
   readonly badImageAfterHour?: number;
-  /** wanted workers of a pool at a time; default: the simulated CI job queue */
+  /**
+   * wanted workers of a pool at a time, published as given; default: the simulated CI's queues.
+   * Jobs arrive along the same curve either way.
+   */
   readonly demand?: (pool: string, t: number) => number;
+  /** how the simulated CI publishes desired counts: plain counts [default] or the per-pool queue form */
+  readonly desiredForm?: DesiredForm;
+  readonly ci?: CiOptions;
   /** the image pipeline bakes every night [true]; false: only the images it had before the start */
   readonly nightlyImages?: boolean;
   /** an EventBridge rule feeds EC2's events to a queue fleet reads between cycles (events.queue) */
@@ -49,6 +58,8 @@ export interface SimRun {
   readonly summary: SimSummary;
   readonly samples: readonly Sample[];
   readonly cloud: SimCloud;
+  readonly ci: SimCi;
+  readonly workers: WorldWorkers;
 }
 
 const BUCKET = 'fleet-sim';
@@ -87,6 +98,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   pipeline.seed(start, 3);
   pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
   const jobs = new JobQueue(policies, rng.fork('jobs'));
+  const workers = new WorldWorkers(cloud.world);
+  const ci = new SimCi(workers, policies.map((p) => p.pool), rng.fork('ci'), start, options.ci);
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
 
   const stepMs = config.interval * 1000;
@@ -96,9 +109,12 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const cycle = async () => {
     const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
     causes.observe(result.outcomes);
+    // fleet's terminations, by the cause of the action, for the CI's count of jobs they threw away.
+    workers.noteTerminations(result.outcomes);
     return result;
   };
   let wanted: Record<string, number> = {};
+  let load: Record<string, number> = {};
   let cycles = 0;
   let badBaked = false;
   let failedCycles = 0;
@@ -115,11 +131,14 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
       pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
     }
     jobs.tick(t, stepMs);
-    if ((t - start) % (5 * 60_000) < stepMs) {
+    const publishing = (t - start) % (5 * 60_000) < stepMs;
+    if (publishing) load = options.demand ? demandAt(policies, options.demand, t) : jobs.counts(t);
+    ci.advance(t, load);
+    if (publishing) {
       const target = { bucket: BUCKET, key: 'desired.json' };
-      wanted = options.demand ? publishDemand(cloud, target, policies, options.demand, t) : jobs.publish(cloud.objects, target, t);
+      wanted = options.demand ? publish(cloud, target, load) : publishQueues(cloud, target, ci, options.desiredForm ?? 'counts');
     }
-    idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs);
+    idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs, ci.busyWorkers());
 
     const callsBefore = cloud.calls.length;
     try {
@@ -136,7 +155,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     }
     cycles++;
     cloud.settle();
-    samples.push(sampler.sample(wanted, cloud.clock.now()));
+    samples.push(sampler.sample(wanted, cloud.clock.now(), ci.queueState()));
     if (runtime.inbox) {
       const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle, log });
       cycles += early.cycles;
@@ -145,6 +164,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   }
   cloud.clock.advanceTo(end);
   cloud.settle();
+  ci.advance(end, load);
   // The report's own look at fleet's view is not part of the run: its calls are not counted.
   const [ec2Calls, s3Calls] = [cloud.calls.length, cloud.objects.log.length];
   const believed = await endState(runtime, policies, config.regions);
@@ -165,16 +185,28 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     intervalMs: stepMs,
     rollouts: sampler.rollouts,
     causes,
+    ci,
+    workers,
     ...believed,
   });
-  return { summary, samples, cloud };
+  return { summary, samples, cloud, ci, workers };
 }
 
-/** Desired counts from a given demand curve instead of the job queue. */
-function publishDemand(cloud: SimCloud, target: PublishTarget, policies: readonly PoolPolicy[], demand: (pool: string, t: number) => number, t: number): Record<string, number> {
-  const counts = Object.fromEntries(policies.map((p) => [p.pool, demand(p.pool, t)]));
+function demandAt(policies: readonly PoolPolicy[], demand: (pool: string, t: number) => number, t: number): Record<string, number> {
+  return Object.fromEntries(policies.map((p) => [p.pool, demand(p.pool, t)]));
+}
+
+/** Desired counts as given (a fixed demand curve instead of the CI's queues). */
+function publish(cloud: SimCloud, target: PublishTarget, counts: Record<string, number>): Record<string, number> {
   cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
   return counts;
+}
+
+/** The CI's desired document; returns the workers it asks for per pool. */
+function publishQueues(cloud: SimCloud, target: PublishTarget, ci: SimCi, form: DesiredForm): Record<string, number> {
+  const queues = ci.queueState();
+  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(desiredDocument(queues, form), null, 1)}\n`);
+  return wantedOf(queues);
 }
 
 /** What fleet itself believes at the end: current images (drains applied) and the drained AMIs. */

@@ -145,6 +145,8 @@ export const CLIENT_SCRIPT = String.raw`
         yValues: money(2),
         layers: [line(p, 'onDemandCost', { format: dollars(2), dash: [8, 4] }), line(p, 'hindsightCost', { format: dollars(2), width: 5 }), line(p, 'cost', { format: dollars(2) })],
       },
+      jobs: { x: data.t, yLabel: 'jobs, workers', range: rangeFromZero, yIncrs: wholeNumbers, layers: [...stack(p, ['jobsRunning', 'jobsPending']), line(p, 'workersRunning', { dash: [6, 4], paths: stepped })] },
+      wait: { x: data.t, yLabel: 'minutes', range: rangeFromZero, layers: [line(p, 'oldestWait', { paths: stepped })] },
       events: { x: data.eventT, yLabel: 'workers per ' + data.eventBucketMinutes + ' min', range: symmetric, yValues: absolute, yIncrs: wholeNumbers, layers: eventBars(p) },
     };
     for (const [kind, spec] of Object.entries(specs)) {

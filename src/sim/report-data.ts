@@ -31,6 +31,10 @@ export const SERIES = {
   launchesOnDemand: { label: 'on-demand launches', colour: '#ea580c' },
   interruptions: { label: 'interruptions', colour: '#dc2626' },
   endedByFleet: { label: 'ended by fleet', colour: '#64748b' },
+  jobsRunning: { label: 'jobs running', colour: '#0d9488' },
+  jobsPending: { label: 'jobs waiting', colour: '#84cc16' },
+  workersRunning: { label: 'workers running', colour: '#78350f' },
+  oldestWait: { label: 'longest wait', colour: '#e879f9' },
 } as const;
 
 export type SeriesKey = keyof typeof SERIES;
@@ -59,6 +63,13 @@ export interface PoolSeries {
   readonly launchesOnDemand: readonly number[];
   readonly interruptions: readonly number[];
   readonly endedByFleet: readonly number[];
+  /** the simulated CI's jobs, per point */
+  readonly jobsRunning: readonly number[];
+  readonly jobsPending: readonly number[];
+  /** running workers (the capacity the jobs had) */
+  readonly workersRunning: readonly number[];
+  /** minutes the longest-waiting pending job had been queued */
+  readonly oldestWait: readonly number[];
 }
 
 export interface ReportData {
@@ -131,6 +142,10 @@ function poolSeries(pool: string, samples: readonly Sample[], groups: readonly (
     launchesOnDemand: events((p) => p.launchesOnDemand),
     interruptions: events((p) => p.interruptions),
     endedByFleet: events((p) => p.endedByFleet),
+    jobsRunning: groups.map((g) => mean(g, (p) => p.jobsRunning)),
+    jobsPending: groups.map((g) => mean(g, (p) => p.jobsPending)),
+    workersRunning: groups.map((g) => mean(g, (p) => p.running)),
+    oldestWait: groups.map((g) => mean(g, (p) => p.oldestPendingSeconds / 60)),
   };
 }
 

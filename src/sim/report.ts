@@ -15,6 +15,8 @@ export const POOL_CHARTS = [
   { kind: 'images', title: 'Capacity by image', caption: 'Live workers, stacked by the status of their image: current, outdated (a previous image), drained.' },
   { kind: 'price', title: 'Price per worker-hour', caption: 'What the pool paid per worker-hour against the cheapest spot offer and the cheapest on-demand price of its offers.' },
   { kind: 'cost', title: 'Cumulative cost', caption: 'Dollars spent since the start, against the same hours all on demand and the hindsight optimum.' },
+  { kind: 'jobs', title: 'Jobs against capacity', caption: 'The simulated CI’s jobs, stacked: running, then waiting for a worker; the dashed line is the running workers.' },
+  { kind: 'wait', title: 'Longest wait', caption: 'Minutes the longest-waiting job had been queued (since it arrived, or since its worker ended under it).' },
   { kind: 'events', title: 'Launches and ends', caption: 'Above the axis: workers launched. Below: spot interruptions and workers fleet ended.' },
 ] as const;
 
@@ -78,6 +80,17 @@ function headline(s: SimSummary): string {
       ...(s.unmetShare > 0.05 ? { tone: 'bad' as const } : {}),
     },
     {
+      label: 'Jobs completed',
+      value: String(s.jobs.completed),
+      note: `wait p50 ${s.jobs.waitSeconds.p50} s, p95 ${s.jobs.waitSeconds.p95} s · ${s.jobs.costPerJob === null ? 'no job completed' : `$${s.jobs.costPerJob.toFixed(3)} per job`}`,
+    },
+    {
+      label: 'Jobs killed',
+      value: String(Object.values(s.jobs.killed).reduce((a, b) => a + b, 0)),
+      note: `${s.jobs.lostJobMinutes} worker-minutes lost${Object.keys(s.jobs.killed).length > 0 ? ` (${Object.entries(s.jobs.killed).map(([cause, n]) => `${cause} ${n}`).join(', ')})` : ''}`,
+      ...(Object.keys(s.jobs.killed).length > 0 ? { tone: 'bad' as const } : {}),
+    },
+    {
       label: 'API calls',
       value: String(s.api.total),
       note: `${refused} refused${refused > 0 ? ` (${Object.entries(s.api.failed).map(([code, n]) => `${code} ${n}`).join(', ')})` : ''} · ${s.api.perQuietCycle} per quiet cycle`,
@@ -96,7 +109,7 @@ ${tiles.map((t) => `<div class="tile${t.tone ? ` ${t.tone}` : ''}"><div class="l
 }
 
 function poolTable(s: SimSummary): string {
-  const head = ['pool', 'spot launches', 'on-demand launches', 'interrupted', 'left idle', 'ended by fleet', 'boot failures', 'peak wanted', 'unmet', 'outdated at end', 'cost', 'hindsight optimum'];
+  const head = ['pool', 'spot launches', 'on-demand launches', 'interrupted', 'left idle', 'ended by fleet', 'boot failures', 'peak wanted', 'unmet', 'outdated at end', 'cost', 'hindsight optimum', 'jobs', 'wait p95', 'jobs killed', 'lost job-minutes', '$ per job', 'idle worker-hours'];
   const rows = s.pools.map((p) =>
     [
       `<a href="#pool-${esc(p.pool)}">${esc(p.pool)}</a>`,
@@ -111,6 +124,12 @@ function poolTable(s: SimSummary): string {
       p.outdatedAtEnd,
       money(p.cost),
       money(p.hindsightCost),
+      p.jobs.completed,
+      `${p.jobs.waitSeconds.p95} s`,
+      Object.values(p.jobs.killed).reduce((a, b) => a + b, 0),
+      p.jobs.lostJobMinutes,
+      p.jobs.costPerJob === null ? '–' : `$${p.jobs.costPerJob.toFixed(3)}`,
+      p.idleWorkerHours,
     ].map((cell, i) => (i === 0 ? `<th scope="row">${cell}</th>` : `<td>${typeof cell === 'string' ? esc(cell) : cell}</td>`)),
   );
   const zones = Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none';

@@ -9,6 +9,7 @@ import { type AmiStatus, ImageIndex } from '../policy/images.js';
 import { imageStatus } from '../policy/rollout.js';
 import { simOnDemandPrice } from './catalog.js';
 import type { SimCloud } from './cloud.js';
+import type { QueueState } from './ci/ci.js';
 import { RolloutTracker } from './rollout-figures.js';
 import type { SimInstance } from './world.js';
 
@@ -50,6 +51,11 @@ export interface PoolSample {
   readonly cheapestOnDemand: number | null;
   /** the step's instance-hours at `cheapestSpot`: the hindsight optimum's share of the step */
   readonly hindsightCost: number;
+  /** the simulated CI's jobs waiting for a worker, and running */
+  readonly jobsPending: number;
+  readonly jobsRunning: number;
+  /** seconds the longest-waiting pending job has been queued */
+  readonly oldestPendingSeconds: number;
 }
 
 export interface Sample {
@@ -110,7 +116,7 @@ export class Sampler {
   }
 
   /** `wanted`: the desired counts last published; clamped to each pool's size as fleet clamps them. */
-  sample(wanted: Readonly<Record<string, number>>, t: number): Sample {
+  sample(wanted: Readonly<Record<string, number>>, t: number, queues: Readonly<Record<string, QueueState>> = {}): Sample {
     const world = this.cloud.world;
     const pools: Record<string, Mutable<PoolSample>> = {};
     for (const policy of this.policies) {
@@ -120,6 +126,9 @@ export class Sampler {
         wanted: Math.min(policy.size.max, Math.max(policy.size.min, wanted[policy.pool] ?? policy.size.min)),
         cheapestSpot,
         cheapestOnDemand: this.cheapest(policy.pool, (o) => simOnDemandPrice(o.region, o.instanceType, o.productDescription)),
+        jobsPending: queues[policy.pool]?.pending ?? 0,
+        jobsRunning: queues[policy.pool]?.running ?? 0,
+        oldestPendingSeconds: queues[policy.pool]?.oldestPendingSeconds ?? 0,
       };
     }
     const index = this.imageIndex();
@@ -253,6 +262,9 @@ export function emptyPoolSample(): Mutable<PoolSample> {
     cheapestSpot: null,
     cheapestOnDemand: null,
     hindsightCost: 0,
+    jobsPending: 0,
+    jobsRunning: 0,
+    oldestPendingSeconds: 0,
   };
 }
 

@@ -1,6 +1,9 @@
 import type { PoolPolicy } from '../domain/policy.js';
 import { simOnDemandPrice } from './catalog.js';
 import { type CauseCounts, CauseTally, countsText, totalCounts } from './causes.js';
+import type { SimCi } from './ci/ci.js';
+import type { WorldWorkers } from './ci/world-workers.js';
+import { type JobFigures, jobFigures } from './ci/figures.js';
 import type { SimCloud } from './cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
@@ -36,6 +39,10 @@ export interface PoolSummary {
   readonly launched: CauseCounts['launched'];
   /** workers ended: fleet's own by the cause of the action that ended them, the rest as EC2 says (`spot-interruption`) */
   readonly ended: CauseCounts['ended'];
+  /** the simulated CI's work on the pool's workers */
+  readonly jobs: JobFigures;
+  /** billed worker-hours that ran no job (booting, idle, shutting down) */
+  readonly idleWorkerHours: number;
 }
 
 export interface SimSummary {
@@ -68,6 +75,10 @@ export interface SimSummary {
   readonly launched: CauseCounts['launched'];
   /** every pool's ended workers by cause */
   readonly ended: CauseCounts['ended'];
+  /** the simulated CI's work over all pools */
+  readonly jobs: JobFigures;
+  /** billed worker-hours that ran no job, over all pools */
+  readonly idleWorkerHours: number;
   /** every image published during the run, per pool and region: workers that booted it, canary phase, turnover */
   readonly rollouts: readonly RolloutFigures[];
   /** AMIs drained during the run, by whom and why */
@@ -101,6 +112,8 @@ export interface SummaryInput {
   readonly rollouts: RolloutTracker;
   /** fleet's launches and terminations by cause, as the run's cycles carried them out */
   readonly causes?: CauseTally;
+  readonly ci: SimCi;
+  readonly workers: WorldWorkers;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -123,10 +136,14 @@ export function summarise(input: SummaryInput): SimSummary {
   }
   const events = cloud.world.events;
   const stepMinutes = input.intervalMs / 60_000;
-  const totals = { wanted: 0, unmet: 0, hindsight: 0 };
+  const totals = { wanted: 0, unmet: 0, hindsight: 0, idleHours: 0 };
   const causes = input.causes ?? new CauseTally();
   const pools = policies.map((policy): PoolSummary => {
     const mine = all.filter((i) => i.tags['fleet:pool'] === policy.pool);
+    const work = input.ci.tally(policy.pool, input.end);
+    const poolCost = mine.reduce((sum, i) => sum + i.cost, 0);
+    const billedHours = mine.reduce((sum, i) => sum + (Math.min(i.billedUntil, input.end) - i.launchTime) / 3600_000, 0);
+    const idleHours = Math.max(0, billedHours - work.busyMs / 3600_000);
     const ended = (kind: string) => events.filter((e) => e.kind === kind && e.instance.tags['fleet:pool'] === policy.pool).length;
     let wanted = 0;
     let unmet = 0;
@@ -143,6 +160,7 @@ export function summarise(input: SummaryInput): SimSummary {
     totals.wanted += wanted;
     totals.unmet += unmet;
     totals.hindsight += hindsight;
+    totals.idleHours += idleHours;
     return {
       pool: policy.pool,
       launches: { spot: mine.filter((i) => i.lifecycle === 'spot').length, onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length },
@@ -158,6 +176,8 @@ export function summarise(input: SummaryInput): SimSummary {
       hindsightCost: round(hindsight),
       rolloutCapacity: input.rollouts.lowestCapacity(policy.pool),
       ...causes.counts(policy.pool, mine),
+      jobs: jobFigures([work], poolCost),
+      idleWorkerHours: round(idleHours, 1),
     };
   });
   const overall = totalCounts(pools);
@@ -187,6 +207,8 @@ export function summarise(input: SummaryInput): SimSummary {
     unmetShare: totals.wanted === 0 ? 0 : round(totals.unmet / totals.wanted, 4),
     interruptions: pools.reduce((sum, p) => sum + p.interruptions, 0),
     ...overall,
+    jobs: jobFigures(policies.map((p) => input.ci.tally(p.pool, input.end)), cost),
+    idleWorkerHours: round(totals.idleHours, 1),
     api: {
       total: cloud.calls.length,
       byAction,
@@ -208,6 +230,7 @@ export function summaryText(s: SimSummary): string {
         `${p.pool.padEnd(16)}${String(p.launches.spot).padStart(13)}${String(p.launches.onDemand).padStart(11)}${String(p.interruptions).padStart(13)}${String(p.leftIdle).padStart(11)}${String(p.terminatedByFleet).padStart(12)}${String(p.peakWanted).padStart(13)}${pct(p.unmetShare).padStart(7)}${String(p.outdatedAtEnd).padStart(10)}`,
     ),
     ...causeLines(s),
+    ...jobLines(s),
     ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
     ...rolloutLines(s),
     '',
@@ -227,6 +250,20 @@ export function summaryText(s: SimSummary): string {
 /** Each pool's launches and ended workers by cause. */
 function causeLines(s: SimSummary): string[] {
   return ['', 'By cause:', ...s.pools.map((p) => `${p.pool.padEnd(16)}launched: ${countsText(p.launched)}; ended: ${countsText(p.ended)}`)];
+}
+
+/** The CI's work per pool and over the run. */
+function jobLines(s: SimSummary): string[] {
+  const counts = (c: Readonly<Record<string, number>>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const row = (name: string, j: JobFigures, idle: number) =>
+    `${name.padEnd(16)}${String(j.completed).padStart(9)}${duration(j.waitSeconds.p50).padStart(10)}${duration(j.waitSeconds.p95).padStart(10)}${duration(j.waitSeconds.max).padStart(10)}${String(Object.values(j.killed).reduce((a, b) => a + b, 0)).padStart(8)}${String(j.lostJobMinutes).padStart(12)}${(j.costPerJob === null ? '-' : `$${j.costPerJob.toFixed(3)}`).padStart(10)}${String(idle).padStart(11)}`;
+  return [
+    '',
+    'jobs            completed  wait p50  wait p95  wait max  killed  lost (min)  $ per job  idle (h)',
+    ...s.pools.map((p) => row(p.pool, p.jobs, p.idleWorkerHours)),
+    row('all pools', s.jobs, s.idleWorkerHours),
+    `Jobs killed by cause: ${counts(s.jobs.killed)}`,
+  ];
 }
 
 /** "45s", "6m 10s", "3h 05m" */

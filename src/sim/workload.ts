@@ -61,8 +61,13 @@ export class JobQueue {
     }
   }
 
+  /** Every pool's wanted workers at `t` (the curve moves on: call it once per publication). */
+  counts(t: number): Record<string, number> {
+    return Object.fromEntries(this.policies.map((p) => [p.pool, this.wanted(p, t)]));
+  }
+
   publish(objects: SimObjects, target: PublishTarget, t: number): Record<string, number> {
-    const counts = Object.fromEntries(this.policies.map((p) => [p.pool, this.wanted(p, t)]));
+    const counts = this.counts(t);
     objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
     return counts;
   }
@@ -137,9 +142,10 @@ export class ImagePipeline {
 
 /**
  * Workers of pools whose scale-down is `none` leave by themselves: when a pool has more running
- * workers than jobs, idle workers that have run a while shut down, about one in ten a minute.
+ * workers than jobs, idle workers that have run a while shut down, about one in ten a minute. A
+ * worker running a job (`busy`) never does: its agent powers off only between jobs.
  */
-export function idleWorkersLeave(world: SimWorld, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, rng: Prng, stepMs: number): number {
+export function idleWorkersLeave(world: SimWorld, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, rng: Prng, stepMs: number, busy: ReadonlySet<string> = new Set()): number {
   let left = 0;
   for (const policy of policies) {
     if (policy.scaleDown !== 'none') continue;
@@ -147,7 +153,7 @@ export function idleWorkersLeave(world: SimWorld, policies: readonly PoolPolicy[
     let idle = running.length - (wanted[policy.pool] ?? 0);
     for (const worker of running) {
       if (idle <= 0) break;
-      if (world.now - worker.runningAt < 20 * 60_000 || !rng.chance(1 - Math.exp(-stepMs / (10 * 60_000)))) continue;
+      if (busy.has(worker.id) || world.now - worker.runningAt < 20 * 60_000 || !rng.chance(1 - Math.exp(-stepMs / (10 * 60_000)))) continue;
       world.endInstance(worker, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
       idle--;
       left++;

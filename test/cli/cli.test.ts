@@ -109,6 +109,24 @@ describe('cli: fleet sim', function () {
     expect(summary.pools.map((p: { pool: string }) => p.pool).sort()).to.deep.equal(['bld-linux64', 'try-linux64', 'tst-linux64']);
   });
 
+  it('carries the simulated CI\'s work in --json, for the run and each pool', async () => {
+    const r = await fleet(['sim', '--hours', '1', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const summary = JSON.parse(r.stdout);
+    for (const figures of [summary, ...summary.pools]) {
+      expect(figures.jobs).to.have.all.keys('completed', 'waitSeconds', 'killed', 'lostJobMinutes', 'costPerJob');
+      expect(figures.jobs.waitSeconds).to.have.all.keys('p50', 'p95', 'max');
+      expect(figures).to.include.keys('idleWorkerHours', 'ended');
+    }
+    expect(summary.jobs.completed).to.be.greaterThan(0);
+  });
+
+  it('refuses an unknown --desired-form', async () => {
+    const r = await fleet(['sim', '--hours', '1', '--desired-form', 'jobs']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/--desired-form/);
+  });
+
   it('writes an HTML report when asked', async () => {
     const ws = workspace({}, [POLICY]);
     const report = join(ws.dir, 'report.html');

@@ -71,6 +71,18 @@ describe('cost replay baselines', () => {
     close(o.cost, 4 * (30 * 0.01 + 30 * 0.02) / 60);
   });
 
+  it('runs the simulated CI\'s jobs on its workers: interruptions kill the jobs on them, on-demand kills none', () => {
+    // Four workers busy all the time, and a long day so that the hour's jobs are counted.
+    const s = scenario({ end: T0 + 3 * HOUR });
+    const spot = simulateRule(s, fixedOffer(A));
+    const onDemand = simulateRule(s, allOnDemand(s));
+    expect(onDemand.jobs?.completed).to.be.greaterThan(4);
+    expect(onDemand.jobs?.killed).to.equal(0);
+    // The four workers on A were busy when the spike at minute 30 reclaimed them.
+    expect(spot.jobs?.killed).to.equal(4);
+    expect(spot.jobs?.completed).to.be.greaterThan(4);
+  });
+
   it('on-demand: never interrupted, the cheapest type\'s list price', () => {
     const o = simulateRule(scenario(), allOnDemand(scenario()));
     expect(o.interruptions).to.equal(0);

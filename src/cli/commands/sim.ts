@@ -4,6 +4,7 @@ import { guardCloud } from '../../cloud/guarded-cloud.js';
 import { systemClock } from '../../domain/clock.js';
 import { InputError } from '../../domain/errors.js';
 import type { Lifecycle } from '../../domain/types.js';
+import type { DesiredForm } from '../../sim/ci/desired.js';
 import { type Exhaustion, runSimulation } from '../../sim/driver.js';
 import { type MarketRule, marketRuleAt } from '../../sim/market.js';
 import { accountHistory, defaultCachePath, parseAccountPrices } from '../../sim/recorded/account-history.js';
@@ -38,6 +39,7 @@ export interface SimOptions {
   readonly pricing: boolean;
   readonly badImage?: number;
   readonly events?: boolean;
+  readonly desiredForm?: DesiredForm;
   readonly report?: string;
   readonly json?: boolean;
 }
@@ -104,6 +106,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     exhaust: (options.exhaust ?? []).map(parseExhaustion),
     ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
     events: options.events ?? false,
+    desiredForm: options.desiredForm ?? 'counts',
     log: ctx.log,
   });
   if (options.report) {
