@@ -33,9 +33,10 @@ const LIFE_ORDER: Readonly<Record<InstanceState, number>> = {
 export function mergeFacts(facts: EventFacts, events: readonly Ec2Event[], now: number, ttlMs = EVENT_FACTS_TTL_MS): EventFacts {
   const oldest = now - ttlMs;
   const newest = now + MAX_EVENT_SKEW_MS;
-  const warned: Record<string, WarnedFact> = { ...facts.warned };
-  const rebalance: Record<string, RebalanceFact> = { ...facts.rebalance };
-  const states: Record<string, StateFact> = { ...facts.states };
+  // Kept facts out of range go first: a fact dated ahead would otherwise win the join and then vanish.
+  const warned: Record<string, WarnedFact> = fresh(facts.warned, oldest, newest);
+  const rebalance: Record<string, RebalanceFact> = fresh(facts.rebalance, oldest, newest);
+  const states: Record<string, StateFact> = fresh(facts.states, oldest, newest);
   for (const e of events) {
     // Dropped before the join as well as after it, so that the result does not depend on batching.
     if (e.time < oldest || e.time > newest) continue;
