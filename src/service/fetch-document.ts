@@ -25,14 +25,23 @@ const TIMEOUT_MS = 30_000;
  */
 export async function fetchDocument(url: string, options: FetchOptions): Promise<FetchedDocument | 'not-modified'> {
   let current = new URL(url);
+  // fetch refuses user:password in a URL: it is sent as Basic authorization instead (to this origin only).
+  const authorization = current.username || current.password ? basic(current) : undefined;
+  current.username = '';
+  current.password = '';
   for (let redirects = 0; ; redirects++) {
     if (current.protocol === 'http:' && !options.allowHttp) throw new Error(`${redactLocation(current.href)}: http:// is refused (set allowHttp, env FLEET_ALLOW_HTTP=true, to accept it)`);
     if (current.protocol !== 'https:' && current.protocol !== 'http:') throw new Error(`${redactLocation(current.href)}: only https:// is read`);
-    const response = await fetch(current, {
-      headers: options.etag ? { 'If-None-Match': options.etag } : {},
-      redirect: 'manual',
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        headers: { ...(options.etag ? { 'If-None-Match': options.etag } : {}), ...(authorization ? { Authorization: authorization } : {}) },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw withoutSecrets(e, current);
+    }
     if (response.status === 304) return 'not-modified';
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
@@ -46,6 +55,16 @@ export async function fetchDocument(url: string, options: FetchOptions): Promise
     const etag = response.headers.get('etag');
     return { text: await cappedText(response, options.maxBytes), ...(etag ? { etag } : {}) };
   }
+}
+
+function basic(url: URL): string {
+  return `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+}
+
+/** The error with the URL shown redacted wherever its message quotes it (its class and cause unchanged). */
+function withoutSecrets(e: unknown, url: URL): unknown {
+  if (e instanceof Error && e.message.includes(url.href)) e.message = e.message.split(url.href).join(redactLocation(url.href));
+  return e;
 }
 
 function sameOriginTarget(from: URL, response: Response, redirects: number): URL {
