@@ -56,7 +56,7 @@ function schema(env: NodeJS.ProcessEnv) {
     capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: 'positive-int', default: 180, env: 'FLEET_CAPACITY_TTL' },
     priceTtl: { doc: 'Seconds spot prices are cached', format: 'positive-int', default: 300, env: 'FLEET_PRICE_TTL' },
     visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: 'positive-int', default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
-    allowHttp: { doc: 'Read manifest and desired over plain http:// too', format: Boolean, default: false, env: 'FLEET_ALLOW_HTTP' },
+    allowHttp: { doc: 'Read manifest and desired over plain http:// too', format: 'strict-boolean', default: false, env: 'FLEET_ALLOW_HTTP' },
     },
     { env, args: [] },
   );
@@ -95,6 +95,12 @@ function addFormats(): void {
         const problem = v === '' ? undefined : queueUrlProblem(v);
         if (problem) throw new Error(problem);
       },
+    },
+    'strict-boolean': {
+      validate(v: unknown) {
+        if (typeof v !== 'boolean') throw new Error('must be true or false');
+      },
+      coerce: (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v),
     },
     'positive-int': {
       validate(v: unknown) {
@@ -143,7 +149,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       config.load(fromFile);
     } catch (e) {
-      throw new InputError(`config ${path}: ${oneLine((e as Error).message)}`);
+      throw new InputError(`config ${path}: ${oneLine(withoutLocationValues((e as Error).message))}`);
     }
   } else if (explicit !== undefined) {
     throw new InputError(`config ${path}: file not found`);
@@ -155,7 +161,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   try {
     config.validate({ allowed: 'strict' });
   } catch (e) {
-    throw new InputError(`config${existsSync(path) ? ` ${path}` : ''}: ${oneLine((e as Error).message)}`);
+    throw new InputError(`config${existsSync(path) ? ` ${path}` : ''}: ${oneLine(withoutLocationValues((e as Error).message))}`);
   }
   const base = existsSync(path) ? dirname(resolve(path)) : process.cwd();
   const fromEnv = (variable: string) => env[variable] !== undefined;
@@ -180,6 +186,14 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
 export function requireInputs(config: FleetConfig): void {
   if (config.manifest === '') throw new InputError('config manifest: not set (s3://bucket/key, https://... or a file; env FLEET_MANIFEST)');
   if (config.desired === '') throw new InputError('config desired: not set (s3://bucket/key, https://... or a file; env FLEET_DESIRED)');
+}
+
+/** Convict repeats a bad value ("value was ..."): a location's is dropped, it may be a presigned URL. */
+function withoutLocationValues(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => (/^\s*(manifest|desired|state|policies):/.test(line) ? line.replace(/: value was .*$/, '') : line))
+    .join('\n');
 }
 
 function oneLine(message: string): string {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { useMoto } from '../support/moto.js';
-import { fleet } from '../support/cli.js';
+import { fleet, workspace } from '../support/cli.js';
 import { motoFleet } from '../support/moto-fleet.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -156,5 +156,22 @@ describe('cli: status --hosts prints only slot names, and tables show no raw con
     expect(table.stdout).not.to.match(/[\u0000-\u0009\u000b-\u001f]/);
     expect(table.stdout).to.include('bld-linux64-spot-001?10.66.66.66 github.com ?[31mred');
     expect(table.stdout.split('\n').filter((l) => l.startsWith('10.66.66.66'))).to.deep.equal([]);
+  });
+});
+
+describe('cli: config check shows locations redacted', function () {
+  this.timeout(30_000);
+
+  it('prints a presigned manifest URL and a basic-auth desired URL without their secrets', async () => {
+    const ws = workspace(
+      { fleet: 'releng', manifest: 'https://bucket.s3.amazonaws.com/amis.json?X-Amz-Signature=SECRET', desired: 'https://user:pa55word@example.com/desired.json' },
+      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'] } }, size: { min: 0, max: 10 } }],
+    );
+    const r = await fleet(['config', 'check', '--config', ws.config]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('"manifest": "https://bucket.s3.amazonaws.com/amis.json"');
+    expect(r.stdout).to.include('"desired": "https://example.com/desired.json"');
+    expect(r.stdout).to.include('"allowHttp": false');
+    expect(r.stdout).not.to.match(/SECRET|pa55word/);
   });
 });
