@@ -127,9 +127,10 @@ export class InputReader<T> {
     }
     try {
       const kept = await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
-      if (kept && kept.doc.location === this.location && Buffer.byteLength(kept.doc.text) > this.maxBytes) {
+      const here = kept !== undefined && redactLocation(kept.doc.location) === this.shown;
+      if (here && Buffer.byteLength(kept.doc.text) > this.maxBytes) {
         this.log.warn({ input: this.what }, `${this.what}: the last good copy in the state store is over the size cap; not used`);
-      } else if (kept && kept.doc.location === this.location) {
+      } else if (kept && here) {
         const value = this.parse(kept.doc.text);
         this.cached = { text: kept.doc.text, value };
         this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
@@ -145,8 +146,9 @@ export class InputReader<T> {
   private async saveLastGood(text: string): Promise<void> {
     try {
       const kept = await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
-      if (kept?.doc.text === text && kept.doc.location === this.location) return;
-      await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.location, text, savedAt: this.now() }, kept?.etag);
+      if (kept?.doc.text === text && kept.doc.location === this.shown) return;
+      // Kept under the location as shown: a presigned URL's signature must not be stored.
+      await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.shown, text, savedAt: this.now() }, kept?.etag);
     } catch (e) {
       // Best effort: another replica may have saved the same copy first.
       this.log.debug({ input: this.what, error: (e as Error).message }, 'last good copy not saved');

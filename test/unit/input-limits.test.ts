@@ -107,6 +107,15 @@ describe('input limits', () => {
       expect((await reader(`${server.base}/good.json`, state, { allowHttp: true }).read()).value).to.deep.equal({ 'bld-linux64': 2 });
     });
 
+    it('keeps the last good copy under the location without its query string (a signature is not stored)', async () => {
+      await reader(`${server.base}/good.json?X-Amz-Signature=SIG`, state, { allowHttp: true }).read();
+      const kept = await state.read<{ location: string }>('last-good-desired.json');
+      expect(kept?.doc.location).to.equal(`${server.base}/good.json`);
+      server.asked.length = 0;
+      const restarted = await reader(`${server.base}/error.json?X-Amz-Signature=OTHER`, state, { allowHttp: true }).read();
+      expect(restarted).to.include({ source: 'none' });
+    });
+
     it('refuses a body over the cap, and keeps no copy of it', async () => {
       const result = await reader(`${server.base}/big.json`, state, { allowHttp: true, maxBytes: SMALL_CAP }).read();
       expect(result).to.include({ source: 'none', problem: `cannot read desired ${server.base}/big.json: larger than the 1 KiB cap` });
