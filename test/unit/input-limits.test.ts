@@ -171,7 +171,10 @@ describe('input limits', () => {
     const dir = tempDir();
     const state = new DirectoryStateStore(join(dir, 'state'));
     const file = join(dir, 'missing.json');
-    await state.write('last-good-desired.json', { location: file, text: `{"bld-linux64": 2, "pad": "${'x'.repeat(SMALL_CAP)}"}`, savedAt: 0 }, undefined);
+    // Valid counts, padded with white space past the cap.
+    const text = `{"bld-linux64": 2${' '.repeat(SMALL_CAP)}}`;
+    await state.write('last-good-desired.json', { location: file, text, savedAt: 0 }, undefined);
+    expect(await reader(file, state, { maxBytes: 2 * SMALL_CAP }).read()).to.include({ source: 'last-good' });
     const result = await reader(file, state, { maxBytes: SMALL_CAP }).read();
     expect(result).to.include({ source: 'none' });
   });
