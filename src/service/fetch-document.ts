@@ -101,10 +101,12 @@ async function cappedText(response: Response, maxBytes: number): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The error for a document over its cap; the message names the cap, never the content. */
+/** The error for a document over its cap (code `TooLarge`); the message names the cap, never the content. */
 export function tooLarge(maxBytes: number): Error {
-  return new Error(`larger than the ${formatBytes(maxBytes)} cap`);
+  return Object.assign(new Error(`larger than the ${formatBytes(maxBytes)} cap`), { name: TOO_LARGE });
 }
+
+export const TOO_LARGE = 'TooLarge';
 
 export function formatBytes(bytes: number): string {
   return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;

@@ -5,9 +5,9 @@ import type { ObjectStore } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Image } from '../domain/types.js';
 import { parseManifest } from '../manifest/manifest.js';
-import { type FetchedDocument, fetchDocument, tooLarge } from './fetch-document.js';
+import { type FetchedDocument, TOO_LARGE, fetchDocument, tooLarge } from './fetch-document.js';
 import { describeLocation, parseLocation, redactLocation } from './location.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore, Versioned } from './state-store.js';
 
 export type InputSource = 'fresh' | 'unchanged' | 'last-good' | 'none';
 
@@ -143,9 +143,19 @@ export class InputReader<T> {
     return { value: undefined, source: 'none', problem };
   }
 
+  /** The kept copy, to replace it conditionally; one over the cap (from an older version) is read once more, to be replaced. */
+  private async keptForReplacing(): Promise<Versioned<LastGoodDoc> | undefined> {
+    try {
+      return await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
+    } catch (e) {
+      if (classify(e).code !== TOO_LARGE) throw e;
+      return this.state.read<LastGoodDoc>(this.lastGoodName);
+    }
+  }
+
   private async saveLastGood(text: string): Promise<void> {
     try {
-      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
+      const kept = await this.keptForReplacing();
       if (kept?.doc.text === text && kept.doc.location === this.shown) return;
       // Kept under the location as shown: a presigned URL's signature must not be stored.
       await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.shown, text, savedAt: this.now() }, kept?.etag);

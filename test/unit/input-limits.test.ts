@@ -177,6 +177,10 @@ describe('input limits', () => {
     expect(await reader(file, state, { maxBytes: 2 * SMALL_CAP }).read()).to.include({ source: 'last-good' });
     const result = await reader(file, state, { maxBytes: SMALL_CAP }).read();
     expect(result).to.include({ source: 'none' });
+    // The next good copy replaces it.
+    writeFileSync(file, GOOD);
+    expect(await reader(file, state, { maxBytes: SMALL_CAP }).read()).to.include({ source: 'fresh' });
+    expect((await state.read<{ text: string }>('last-good-desired.json'))?.doc.text).to.equal(GOOD);
   });
 
   it('JSON errors of the manifest and desired counts never quote the text', () => {
