@@ -1,6 +1,17 @@
-/** Render rows as aligned columns; numbers are right-aligned. */
+/** Control characters (newlines, ESC of ANSI sequences, C1) and the bidirectional overrides. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * One line of text as it may reach a terminal or a file: tag values and names come from the cloud
+ * and may carry a newline (a forged extra line) or an escape sequence, each shown as "?".
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, '?');
+}
+
+/** Render rows as aligned columns; numbers are right-aligned. Every cell is made printable. */
 export function table(headers: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
-  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
+  const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : printable(String(c)))));
   const widths = headers.map((h, n) => Math.max(h.length, ...cells.map((r) => (r[n] ?? '').length)));
   const numeric = headers.map((_, n) => rows.length > 0 && rows.every((r) => typeof r[n] === 'number' || r[n] === null || r[n] === undefined));
   const line = (r: readonly string[]) =>

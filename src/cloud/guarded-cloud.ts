@@ -11,7 +11,7 @@ export function guardCloud(raw: Cloud, options: GuardOptions): GuardedCloud {
   const computes = new Map<string, GuardedCompute>();
   const retry = <T>(call: () => Promise<T>) => withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry });
   const objects: ObjectStore = {
-    get: (bucket, key, ifNoneMatch) => retry(() => raw.objects.get(bucket, key, ifNoneMatch)),
+    get: (bucket, key, ifNoneMatch, maxBytes) => retry(() => raw.objects.get(bucket, key, ifNoneMatch, maxBytes)),
     put: (bucket, key, body, condition) => retry(() => raw.objects.put(bucket, key, body, condition)),
   };
   return {

@@ -128,8 +128,11 @@ export interface WriteCondition {
 
 /** Objects addressed by bucket and key (S3, or the simulator's buckets). */
 export interface ObjectStore {
-  /** undefined when the object does not exist; 'not-modified' when it still has `ifNoneMatch` as etag */
-  get(bucket: string, key: string, ifNoneMatch?: string): Promise<StoredObject | 'not-modified' | undefined>;
+  /**
+   * undefined when the object does not exist; 'not-modified' when it still has `ifNoneMatch` as etag.
+   * An object over `maxBytes` throws, and is not downloaded past that.
+   */
+  get(bucket: string, key: string, ifNoneMatch?: string, maxBytes?: number): Promise<StoredObject | 'not-modified' | undefined>;
   /** Throws a precondition error (classified 'conflict') when the condition does not hold. */
   put(bucket: string, key: string, body: string, condition?: WriteCondition): Promise<{ etag: string }>;
 }

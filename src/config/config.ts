@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { InputError } from '../domain/errors.js';
 import { queueUrlProblem } from '../events/queue-url.js';
-import { unknownScheme } from '../service/location.js';
+import { isPlainHttp, redactLocation, unknownScheme } from '../service/location.js';
 
 export interface FleetConfig {
   /** the ownership name written on every resource (tag fleet:managed-by) */
@@ -30,6 +30,8 @@ export interface FleetConfig {
   readonly priceTtl: number;
   /** seconds a launch may stay invisible before fleet gives up on it */
   readonly visibilityTimeout: number;
+  /** read the manifest and desired over plain http:// (refused by default: it can be altered in transit) */
+  readonly allowHttp?: boolean;
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -54,6 +56,7 @@ function schema(env: NodeJS.ProcessEnv) {
     capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: 'positive-int', default: 180, env: 'FLEET_CAPACITY_TTL' },
     priceTtl: { doc: 'Seconds spot prices are cached', format: 'positive-int', default: 300, env: 'FLEET_PRICE_TTL' },
     visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: 'positive-int', default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
+    allowHttp: { doc: 'Read manifest and desired over plain http:// too', format: 'strict-boolean', default: false, env: 'FLEET_ALLOW_HTTP' },
     },
     { env, args: [] },
   );
@@ -83,7 +86,7 @@ function addFormats(): void {
         if (typeof v !== 'string') throw new Error('must be a string');
         const unknown = unknownScheme(v);
         if (unknown) throw new Error(unknown);
-        if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(v)} is not an s3://bucket/key location`);
+        if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(redactLocation(v))} is not an s3://bucket/key location`);
       },
     },
     'queue-url': {
@@ -92,6 +95,12 @@ function addFormats(): void {
         const problem = v === '' ? undefined : queueUrlProblem(v);
         if (problem) throw new Error(problem);
       },
+    },
+    'strict-boolean': {
+      validate(v: unknown) {
+        if (typeof v !== 'boolean') throw new Error('must be true or false');
+      },
+      coerce: (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v),
     },
     'positive-int': {
       validate(v: unknown) {
@@ -140,7 +149,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     try {
       config.load(fromFile);
     } catch (e) {
-      throw new InputError(`config ${path}: ${oneLine((e as Error).message)}`);
+      throw new InputError(`config ${path}: ${oneLine(withoutLocationValues((e as Error).message))}`);
     }
   } else if (explicit !== undefined) {
     throw new InputError(`config ${path}: file not found`);
@@ -152,13 +161,18 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   try {
     config.validate({ allowed: 'strict' });
   } catch (e) {
-    throw new InputError(`config${existsSync(path) ? ` ${path}` : ''}: ${oneLine((e as Error).message)}`);
+    throw new InputError(`config${existsSync(path) ? ` ${path}` : ''}: ${oneLine(withoutLocationValues((e as Error).message))}`);
   }
   const base = existsSync(path) ? dirname(resolve(path)) : process.cwd();
   const fromEnv = (variable: string) => env[variable] !== undefined;
   const localPath = (value: string, variable: string) =>
     value === '' || /^(s3|https?):\/\//.test(value) || isAbsolute(value) ? value : resolve(fromEnv(variable) ? process.cwd() : base, value);
   const raw = config.getProperties() as FleetConfig;
+  for (const key of ['manifest', 'desired'] as const) {
+    if (isPlainHttp(raw[key]) && !raw.allowHttp) {
+      throw new InputError(`config ${key}: ${redactLocation(raw[key])}: http:// is refused (it can be altered in transit); use https://, or set allowHttp (env FLEET_ALLOW_HTTP=true)`);
+    }
+  }
   return {
     ...raw,
     manifest: localPath(raw.manifest, 'FLEET_MANIFEST'),
@@ -172,6 +186,14 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
 export function requireInputs(config: FleetConfig): void {
   if (config.manifest === '') throw new InputError('config manifest: not set (s3://bucket/key, https://... or a file; env FLEET_MANIFEST)');
   if (config.desired === '') throw new InputError('config desired: not set (s3://bucket/key, https://... or a file; env FLEET_DESIRED)');
+}
+
+/** Convict repeats a bad value ("value was ..."): a location's is dropped, it may be a presigned URL. */
+function withoutLocationValues(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => (/^\s*(manifest|desired|state|policies):/.test(line) ? line.replace(/: value was .*$/, '') : line))
+    .join('\n');
 }
 
 function oneLine(message: string): string {

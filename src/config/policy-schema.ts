@@ -15,6 +15,19 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 
 type Json = Record<string, unknown>;
 
+/** Fields whose values may be secrets: an error about them names the type only. */
+const SECRET_PATH = /userData|secret|token|password|credential/i;
+const MAX_SHOWN = 40;
+
+/** A wrong value as an error may show it: only a short scalar, never an object or a secret-ish field. */
+function shown(path: string, value: unknown): string {
+  if (value === null) return 'null';
+  const type = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  if (SECRET_PATH.test(path) || typeof value === 'object') return type;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > MAX_SHOWN || /[\u0000-\u001f]/.test(text) ? type : text;
+}
+
 /** Reads one JSON value at a path, failing with the path in the message. */
 class Field {
   constructor(
@@ -23,7 +36,7 @@ class Field {
   ) {}
 
   fail(expected: string): never {
-    throw new InputError(`${this.path}: ${expected} (got ${JSON.stringify(this.value)})`);
+    throw new InputError(`${this.path}: ${expected} (got ${shown(this.path, this.value)})`);
   }
 
   get present(): boolean {

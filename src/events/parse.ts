@@ -25,7 +25,14 @@ const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const MAX_REASON_TEXT = 60;
 
-export function parseEventMessage(body: string): ParsedMessage {
+/**
+ * How far in the future an event's time may be (clocks differ a little). Beyond it the event is
+ * dropped: a fact dated ahead would outrank every real event about its instance until that date.
+ */
+export const MAX_EVENT_SKEW_MS = 5 * 60_000;
+
+/** `now`: the reader's clock, to drop events dated in the future beyond MAX_EVENT_SKEW_MS. */
+export function parseEventMessage(body: string, now?: number): ParsedMessage {
   let raw: unknown;
   try {
     raw = JSON.parse(body);
@@ -45,6 +52,7 @@ export function parseEventMessage(body: string): ParsedMessage {
   if (kind === undefined) return foreign(`detail-type ${quote(detailType)} is not one fleet reads`);
   const time = typeof raw.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(raw.time) ? Date.parse(raw.time) : Number.NaN;
   if (!Number.isFinite(time)) return malformed(`${detailType}: "time" is not an ISO 8601 time (${quote(raw.time)})`);
+  if (now !== undefined && time > now + MAX_EVENT_SKEW_MS) return malformed(`${detailType}: "time" ${new Date(time).toISOString()} is in the future (now ${new Date(now).toISOString()})`);
   if (typeof raw.region !== 'string' || !REGION.test(raw.region)) return malformed(`${detailType}: "region" is not a region name (${quote(raw.region)})`);
   const detail = raw.detail;
   if (!isObject(detail)) return malformed(`${detailType}: no "detail" object`);

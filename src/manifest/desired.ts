@@ -1,4 +1,5 @@
 import { InputError } from '../domain/errors.js';
+import { jsonSyntaxProblem } from './json-syntax.js';
 
 /** Desired counts: `{"bld-linux64": 12}`. Every value must be a non-negative integer. */
 export function parseDesired(text: string): Record<string, number> {
@@ -6,7 +7,7 @@ export function parseDesired(text: string): Record<string, number> {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`desired counts: not JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
+    throw new InputError(`desired counts: not JSON (${jsonSyntaxProblem(e)})`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InputError('desired counts: expected an object of pool → count');

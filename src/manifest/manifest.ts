@@ -1,5 +1,6 @@
 import { InputError } from '../domain/errors.js';
 import type { Image } from '../domain/types.js';
+import { jsonSyntaxProblem } from './json-syntax.js';
 
 export interface ManifestOptions {
   /** tag holding the pool in the Mozilla form */
@@ -27,7 +28,7 @@ export function parseManifest(text: string, options: ManifestOptions = DEFAULT_M
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`manifest: not JSON (${(e as Error).message.replace(/\s+/g, ' ')})`);
+    throw new InputError(`manifest: not JSON (${jsonSyntaxProblem(e)})`);
   }
   if (!isObject(doc)) throw new InputError('manifest: expected a JSON object');
   const images = Array.isArray(doc.images) ? parseNative(doc.images) : parseMozilla(doc, options);

@@ -136,7 +136,7 @@ export class EventInbox {
     const counts = new Map<string, number>();
     const count = (kind: EventTally['kind'], result: EventResult) => counts.set(`${kind} ${result}`, (counts.get(`${kind} ${result}`) ?? 0) + 1);
     for (const m of messages) {
-      const parsed = parseEventMessage(m.body);
+      const parsed = parseEventMessage(m.body, this.options.clock.now());
       if (parsed.ok) {
         events.push(parsed.event);
         count(parsed.event.kind, 'handled');

@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Image } from '../domain/types.js';
 import { parseManifest } from '../manifest/manifest.js';
-import { describeLocation, parseLocation } from './location.js';
-import type { StateStore } from './state-store.js';
+import { type FetchedDocument, TOO_LARGE, fetchDocument, tooLarge } from './fetch-document.js';
+import { describeLocation, parseLocation, redactLocation } from './location.js';
+import type { StateStore, Versioned } from './state-store.js';
 
 export type InputSource = 'fresh' | 'unchanged' | 'last-good' | 'none';
 
@@ -21,6 +22,18 @@ interface Cached<T> {
   readonly etag?: string;
   readonly text: string;
   readonly value: T;
+}
+
+/** Caps on an input's size, wherever it is read from: a bigger document is refused, never parsed or kept. */
+export const INPUT_MAX_BYTES: Readonly<Record<InputName, number>> = { manifest: 16 * 1024 * 1024, desired: 1024 * 1024 };
+
+export type InputName = 'manifest' | 'desired';
+
+export interface InputOptions {
+  /** accept plain http:// [false] */
+  readonly allowHttp?: boolean;
+  /** [INPUT_MAX_BYTES of the input] */
+  readonly maxBytes?: number;
 }
 
 interface LastGoodDoc {
@@ -40,28 +53,38 @@ export class InputReader<T> {
   private cached: Cached<T> | undefined;
 
   constructor(
-    private readonly what: 'manifest' | 'desired',
+    private readonly what: InputName,
     private readonly location: string,
     private readonly parse: (text: string) => T,
     private readonly objects: ObjectStore,
     private readonly state: StateStore,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly options: InputOptions = {},
   ) {}
+
+  private get maxBytes(): number {
+    return this.options.maxBytes ?? INPUT_MAX_BYTES[this.what];
+  }
+
+  /** The location as it may be printed (no query string, no user:password). */
+  private get shown(): string {
+    return redactLocation(this.location);
+  }
 
   private get lastGoodName(): string {
     return `last-good-${this.what}.json`;
   }
 
   async read(): Promise<InputResult<T>> {
-    let fetched: { text: string; etag?: string } | 'not-modified';
+    let fetched: FetchedDocument | 'not-modified';
     try {
       fetched = await this.fetch();
     } catch (e) {
-      return this.fallBack(`cannot read ${this.what} ${this.location}: ${classify(e).message}`);
+      return this.fallBack(`cannot read ${this.what} ${this.shown}: ${classify(e).message}`);
     }
     if (fetched === 'not-modified' && this.cached) return { value: this.cached.value, source: 'unchanged' };
-    if (fetched === 'not-modified') return this.fallBack(`${this.what} ${this.location}: not modified, but no copy in memory`);
+    if (fetched === 'not-modified') return this.fallBack(`${this.what} ${this.shown}: not modified, but no copy in memory`);
     if (this.cached && fetched.text === this.cached.text) {
       // Same text under a new (or a first) ETag: a copy restored from the state store has none, and a
       // republished object may get another. Keep the newest, or every later read downloads it again.
@@ -81,24 +104,19 @@ export class InputReader<T> {
     return { value, source: 'fresh' };
   }
 
-  private async fetch(): Promise<{ text: string; etag?: string } | 'not-modified'> {
+  private async fetch(): Promise<FetchedDocument | 'not-modified'> {
     const where = parseLocation(this.location, this.what);
     const etag = this.cached?.etag;
     switch (where.kind) {
       case 'file':
-        return { text: await readFile(where.path, 'utf8') };
+        return { text: await readCapped(where.path, this.maxBytes) };
       case 's3': {
-        const got = await this.objects.get(where.bucket, where.key, etag);
+        const got = await this.objects.get(where.bucket, where.key, etag, this.maxBytes);
         if (got === undefined) throw new Error(`${describeLocation(where)} does not exist`);
         return got === 'not-modified' ? got : { text: got.body, etag: got.etag };
       }
-      case 'https': {
-        const response = await fetch(where.url, { headers: etag ? { 'If-None-Match': etag } : {}, signal: AbortSignal.timeout(30_000) });
-        if (response.status === 304) return 'not-modified';
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const newEtag = response.headers.get('etag');
-        return { text: await response.text(), ...(newEtag ? { etag: newEtag } : {}) };
-      }
+      case 'https':
+        return fetchDocument(where.url, { maxBytes: this.maxBytes, allowHttp: this.options.allowHttp ?? false, ...(etag ? { etag } : {}) });
     }
   }
 
@@ -108,8 +126,11 @@ export class InputReader<T> {
       return { value: this.cached.value, source: 'last-good', problem };
     }
     try {
-      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
-      if (kept && kept.doc.location === this.location) {
+      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
+      const here = kept !== undefined && redactLocation(kept.doc.location) === this.shown;
+      if (here && Buffer.byteLength(kept.doc.text) > this.maxBytes) {
+        this.log.warn({ input: this.what }, `${this.what}: the last good copy in the state store is over the size cap; not used`);
+      } else if (kept && here) {
         const value = this.parse(kept.doc.text);
         this.cached = { text: kept.doc.text, value };
         this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
@@ -122,11 +143,22 @@ export class InputReader<T> {
     return { value: undefined, source: 'none', problem };
   }
 
+  /** The kept copy, to replace it conditionally; one over the cap (from an older version) is read once more, to be replaced. */
+  private async keptForReplacing(): Promise<Versioned<LastGoodDoc> | undefined> {
+    try {
+      return await this.state.read<LastGoodDoc>(this.lastGoodName, lastGoodMaxBytes(this.maxBytes));
+    } catch (e) {
+      if (classify(e).code !== TOO_LARGE) throw e;
+      return this.state.read<LastGoodDoc>(this.lastGoodName);
+    }
+  }
+
   private async saveLastGood(text: string): Promise<void> {
     try {
-      const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
-      if (kept?.doc.text === text && kept.doc.location === this.location) return;
-      await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.location, text, savedAt: this.now() }, kept?.etag);
+      const kept = await this.keptForReplacing();
+      if (kept?.doc.text === text && kept.doc.location === this.shown) return;
+      // Kept under the location as shown: a presigned URL's signature must not be stored.
+      await this.state.write<LastGoodDoc>(this.lastGoodName, { location: this.shown, text, savedAt: this.now() }, kept?.etag);
     } catch (e) {
       // Best effort: another replica may have saved the same copy first.
       this.log.debug({ input: this.what, error: (e as Error).message }, 'last good copy not saved');
@@ -134,8 +166,34 @@ export class InputReader<T> {
   }
 }
 
+/** The stored copy is JSON around the text: escaping can at most double it, plus the envelope. */
+function lastGoodMaxBytes(maxBytes: number): number {
+  return 2 * maxBytes + 4096;
+}
+
+/** A file's text, refused beyond `maxBytes` before anything is read, and read no further than that. */
+async function readCapped(path: string, maxBytes: number): Promise<string> {
+  const file = await open(path, 'r');
+  try {
+    if ((await file.stat()).size > maxBytes) throw tooLarge(maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const { bytesRead, buffer } = await file.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      // The file grew after the check.
+      if (total > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(buffer.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await file.close();
+  }
+}
+
 /** The AMI manifest as the config names it (location and tag names), read like every input. */
 export function manifestInput(config: FleetConfig, objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<Image[]> {
   const options = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
-  return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now);
+  return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now, { allowHttp: config.allowHttp });
 }

@@ -21,13 +21,13 @@ export function unknownScheme(value: string): string | undefined {
 /** Where an input or the state lives: `s3://bucket/key`, `https://...` (or http), or a file path. */
 export function parseLocation(value: string, what: string): Location {
   const unknown = unknownScheme(value);
-  if (unknown) throw new InputError(`${what}: ${JSON.stringify(value)}: ${unknown}`);
+  if (unknown) throw new InputError(`${what}: ${JSON.stringify(redactLocation(value))}: ${unknown}`);
   if (value.startsWith('s3://')) {
     const rest = value.slice('s3://'.length);
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const key = slash < 0 ? '' : rest.slice(slash + 1);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new InputError(`${what}: ${JSON.stringify(value)} has no valid bucket name`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new InputError(`${what}: ${JSON.stringify(redactLocation(value))} has no valid bucket name`);
     return { kind: 's3', bucket, key };
   }
   if (/^https?:\/\//.test(value)) return { kind: 'https', url: value };
@@ -36,5 +36,25 @@ export function parseLocation(value: string, what: string): Location {
 }
 
 export function describeLocation(l: Location): string {
-  return l.kind === 's3' ? `s3://${l.bucket}/${l.key}` : l.kind === 'https' ? l.url : l.path;
+  return redactLocation(l.kind === 's3' ? `s3://${l.bucket}/${l.key}` : l.kind === 'https' ? l.url : l.path);
+}
+
+/**
+ * A location as it may be shown (logs, errors, `config check`, plan and status): a URL loses its
+ * query string, fragment and user:password, where a presigned URL or a basic-auth URL keeps its secret.
+ */
+export function redactLocation(value: string): string {
+  if (!SCHEME.test(value)) return value;
+  const cut = value.replace(/[?#].*$/s, '');
+  const scheme = SCHEME.exec(cut)?.[0] ?? '';
+  const rest = cut.slice(scheme.length);
+  const slash = rest.indexOf('/');
+  const authority = slash < 0 ? rest : rest.slice(0, slash);
+  const at = authority.lastIndexOf('@');
+  return at < 0 ? cut : `${scheme}${authority.slice(at + 1)}${rest.slice(authority.length)}`;
+}
+
+/** Whether a location is a plain-HTTP URL (refused unless the configuration allows it). */
+export function isPlainHttp(value: string): boolean {
+  return /^http:\/\//i.test(value);
 }

@@ -10,6 +10,7 @@ import type { Image, Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription, offerKey } from '../domain/types.js';
 import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
+import { MAX_EVENT_SKEW_MS } from '../events/parse.js';
 import type { InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
@@ -67,7 +68,7 @@ export class Observer {
     const unobserved = regional.filter((r) => r.failed).map((r) => r.region);
     // Planning on a partial view would over-launch: a region that cannot be listed freezes its pools.
     if (unobserved.length === config.regions.length) throw (regional[0] as { error: unknown }).error;
-    const listed = applyStateEvents(regional.flatMap((r) => r.instances), events.states);
+    const listed = applyStateEvents(regional.flatMap((r) => r.instances), events.states, now);
     const { instances, endsSeen } = dateEnds(listed, journal.document.endsSeen, now);
     this.rememberInterruptions(instances, now, events.warned);
     const settled = journal.settle(instances, now, config.visibilityTimeout * 1000, new Set(unobserved));
@@ -171,14 +172,22 @@ interface RegionView {
 const ENDED = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
 /**
- * A state-change event is a faster view of an end than the listing: an instance the listing still
- * shows live that EC2 said has ended is taken as ended, at the time EC2 said; an end the listing
- * does not date gets the event's time.
+ * How long the listing may lag an end EC2 announced. Past this, a listing that still shows the
+ * instance live wins: a wrong or forged event must not hide a running worker (and launch a second
+ * one under its name) for longer than this.
  */
-export function applyStateEvents(instances: readonly Instance[], states: EventFacts['states']): Instance[] {
+export const LISTING_LAG_MS = 3 * 60_000;
+
+/**
+ * A state-change event is a faster view of an end than the listing: an instance the listing still
+ * shows live that EC2 said has ended is taken as ended, at the time EC2 said, for LISTING_LAG_MS;
+ * an end the listing does not date gets the event's time. A fact dated after `now` is ignored.
+ */
+export function applyStateEvents(instances: readonly Instance[], states: EventFacts['states'], now: number): Instance[] {
   return instances.map((i) => {
     const fact = states[i.id];
-    if (!fact || !ENDED.has(fact.state)) return i;
+    if (!fact || !ENDED.has(fact.state) || fact.at > now + MAX_EVENT_SKEW_MS) return i;
+    if (!ENDED.has(i.state) && now > fact.at + LISTING_LAG_MS) return i;
     if (ENDED.has(i.state)) return i.endedAt === undefined ? { ...i, endedAt: fact.at } : i;
     return { ...i, state: fact.state, endedAt: fact.at };
   });

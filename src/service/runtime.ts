@@ -61,7 +61,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const readOnlyState = options.readOnly ? readOnlyStateStore(state) : state;
   const now = () => clock.now();
   const manifest = manifestInput(config, cloud.objects, readOnlyState, log, now);
-  const desired = new InputReader<Record<string, number>>('desired', config.desired, parseDesired, cloud.objects, readOnlyState, log, now);
+  const desired = new InputReader<Record<string, number>>('desired', config.desired, parseDesired, cloud.objects, readOnlyState, log, now, { allowHttp: config.allowHttp });
   const capacity = new CapacityMemory(config.capacityTtl * 1000);
   const inbox = eventInbox(options, cloud, state);
   const observer = new Observer({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CloudError, classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import { InputError } from '../domain/errors.js';
+import { tooLarge } from './fetch-document.js';
 import { parseLocation } from './location.js';
 
 export interface Versioned<T> {
@@ -17,7 +18,8 @@ export interface Versioned<T> {
  * otherwise "only if unchanged"; losing the race throws a CloudError of class 'conflict'.
  */
 export interface StateStore {
-  read<T>(name: string): Promise<Versioned<T> | undefined>;
+  /** `maxBytes`: a bigger document throws instead of being read */
+  read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined>;
   write<T>(name: string, doc: T, etag: string | undefined): Promise<string>;
   readonly where: string;
 }
@@ -38,8 +40,8 @@ export class ObjectStateStore implements StateStore {
     return `s3://${this.bucket}/${this.prefix}`;
   }
 
-  async read<T>(name: string): Promise<Versioned<T> | undefined> {
-    const found = await this.objects.get(this.bucket, this.prefix + name);
+  async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
+    const found = await this.objects.get(this.bucket, this.prefix + name, undefined, maxBytes);
     if (found === undefined || found === 'not-modified') return undefined;
     return { doc: JSON.parse(found.body) as T, etag: found.etag };
   }
@@ -61,10 +63,12 @@ export class ObjectStateStore implements StateStore {
 export class DirectoryStateStore implements StateStore {
   constructor(readonly where: string) {}
 
-  async read<T>(name: string): Promise<Versioned<T> | undefined> {
+  async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
+    const path = join(this.where, name);
+    if (maxBytes !== undefined && sizeOf(path) > maxBytes) throw tooLarge(maxBytes);
     let body: string;
     try {
-      body = readFileSync(join(this.where, name), 'utf8');
+      body = readFileSync(path, 'utf8');
     } catch {
       return undefined;
     }
@@ -94,6 +98,14 @@ export class DirectoryStateStore implements StateStore {
   }
 }
 
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
 function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('hex')}"`;
 }
@@ -120,7 +132,7 @@ async function lock(path: string, name: string): Promise<() => void> {
 
 /** A view that reads the store and never writes it (plan, dry runs, a worker's boot check). */
 export function readOnlyStateStore(state: StateStore): StateStore {
-  return { where: state.where, read: (name) => state.read(name), write: async () => '' };
+  return { where: state.where, read: (name, maxBytes) => state.read(name, maxBytes), write: async () => '' };
 }
 
 export function openStateStore(location: string, objects: ObjectStore): StateStore {

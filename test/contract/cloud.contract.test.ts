@@ -123,6 +123,15 @@ forEachTarget('contract', (current) => {
     expect(await objects.get('contract-state', 'doc.json')).to.deep.equal({ body: '{"v":2}', etag: second.etag });
   });
 
+  it('refuses to read an object over the size asked for, and reads one at it', async () => {
+    await target.createBucket('contract-state');
+    const { objects } = target.cloud();
+    await objects.put('contract-state', 'big.json', `"${'x'.repeat(2046)}"`);
+    const outcome = await objects.get('contract-state', 'big.json', undefined, 2047).then(() => 'read', (e: unknown) => (e as Error).message);
+    expect(outcome).to.equal('larger than the 2047 bytes cap');
+    expect((await objects.get('contract-state', 'big.json', undefined, 2048))?.toString()).to.not.equal(undefined);
+  });
+
   it('a missing bucket is an error, not an empty object', async () => {
     const outcome = await target.cloud().objects.get('no-such-bucket-here', 'x').then(() => 'read', (e: unknown) => classify(e).errorClass);
     expect(outcome).to.equal('not-found');

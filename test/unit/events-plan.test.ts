@@ -74,7 +74,7 @@ describe('EC2 events in the plan: facts in, decisions out', () => {
       [ended.id]: { state: 'terminated' as const, at: T0 - 9_000, region: 'us-east-1' },
       [untouched.id]: { state: 'running' as const, at: T0 - 5_000, region: 'us-east-1' },
     };
-    const [a, b, c] = applyStateEvents([live, ended, untouched], states);
+    const [a, b, c] = applyStateEvents([live, ended, untouched], states, T0);
     expect(a).to.include({ state: 'shutting-down', endedAt: T0 - 5_000 });
     expect(b).to.include({ state: 'terminated', endedAt: T0 - 9_000 });
     expect(c).to.deep.equal(untouched);

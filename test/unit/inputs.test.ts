@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore, StoredObject, WriteCondition } from '../../src/cloud/port.js';
 import { parseDesired } from '../../src/manifest/desired.js';
-import { InputReader, type InputResult } from '../../src/service/inputs.js';
+import { type InputOptions, InputReader, type InputResult } from '../../src/service/inputs.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { DirectoryStateStore, type StateStore, type Versioned } from '../../src/service/state-store.js';
 import { SimObjects } from '../../src/sim/s3.js';
@@ -72,8 +72,13 @@ function removeTempDirs(): void {
   dirs = [];
 }
 
-function desiredReader(location: string, state: StateStore, objects: ObjectStore = noObjects, now = () => 1_000): InputReader<Desired> {
-  return new InputReader<Desired>('desired', location, parseDesired, objects, state, silentLogger(), now);
+function desiredReader(location: string, state: StateStore, objects: ObjectStore = noObjects, now = () => 1_000, options: InputOptions = {}): InputReader<Desired> {
+  return new InputReader<Desired>('desired', location, parseDesired, objects, state, silentLogger(), now, options);
+}
+
+/** A reader of a loopback test server's plain http:// URL, which the configuration must allow. */
+function httpReader(url: string, state: StateStore, options: InputOptions = {}): InputReader<Desired> {
+  return desiredReader(url, state, noObjects, () => 1_000, { allowHttp: true, ...options });
 }
 
 async function lastGood(state: StateStore): Promise<LastGoodDoc | undefined> {
@@ -323,7 +328,7 @@ describe('inputs: InputReader over HTTP', () => {
   });
 
   it('reads fresh, then sends If-None-Match and takes a 304 as unchanged', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     expectResult(await reader.read(), 'fresh', GOOD_VALUE);
     expect(server.requests[0]?.['if-none-match'], 'the first request is unconditional').to.equal(undefined);
     expectResult(await reader.read(), 'unchanged', GOOD_VALUE);
@@ -333,7 +338,7 @@ describe('inputs: InputReader over HTTP', () => {
   });
 
   it('reads a new version (new ETag) as fresh, and then asks with the new ETag', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     await reader.read();
     served.body = OTHER;
     served.etag = '"v2"';
@@ -345,7 +350,7 @@ describe('inputs: InputReader over HTTP', () => {
   });
 
   it('takes the newest ETag even when the content did not change, so the next request can be answered 304', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     await reader.read();
     served.etag = '"v1-republished"';
     expectResult(await reader.read(), 'unchanged', GOOD_VALUE);
@@ -354,20 +359,20 @@ describe('inputs: InputReader over HTTP', () => {
   });
 
   it('replaces an HTTP 500 by the last good copy, without throwing', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     await reader.read();
     served.status = 500;
     const result = await reader.read();
     expectResult(result, 'last-good', GOOD_VALUE);
     expect(result.problem).to.match(/HTTP 500/);
     // A fresh process gets it from the state store.
-    expectResult(await desiredReader(server.url, state).read(), 'last-good', GOOD_VALUE);
+    expectResult(await httpReader(server.url, state).read(), 'last-good', GOOD_VALUE);
   });
 
   it('after restarting on the kept copy, becomes conditional again once the server answers', async () => {
-    await desiredReader(server.url, state).read();
+    await httpReader(server.url, state).read();
     served.status = 500;
-    const restarted = desiredReader(server.url, state);
+    const restarted = httpReader(server.url, state);
     expectResult(await restarted.read(), 'last-good', GOOD_VALUE);
     served.status = 200;
     expect((await restarted.read()).value).to.deep.equal(GOOD_VALUE);
@@ -377,13 +382,13 @@ describe('inputs: InputReader over HTTP', () => {
 
   it('answers none for an HTTP 500 with no copy anywhere', async () => {
     served.status = 500;
-    const result = await desiredReader(server.url, state).read();
+    const result = await httpReader(server.url, state).read();
     expectResult(result, 'none', undefined);
     expect(result.problem).to.match(/HTTP 500/);
   });
 
   it('replaces an invalid body by the last good copy', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     await reader.read();
     served.body = '<html>maintenance</html>';
     served.etag = '"maintenance"';
@@ -393,7 +398,7 @@ describe('inputs: InputReader over HTTP', () => {
 
   it('works without an ETag: every read downloads, the same text is unchanged', async () => {
     delete served.etag;
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     expectResult(await reader.read(), 'fresh', GOOD_VALUE);
     expectResult(await reader.read(), 'unchanged', GOOD_VALUE);
     expect(server.requests.map((h) => h['if-none-match'])).to.deep.equal([undefined, undefined]);
@@ -404,19 +409,19 @@ describe('inputs: InputReader over HTTP', () => {
     const url = `http://127.0.0.1:${port}/desired.json`;
     // Keep a copy for this very URL, as an earlier process would have.
     await state.write<LastGoodDoc>(LAST_GOOD, { location: url, text: GOOD, savedAt: 1 }, undefined);
-    const result = await desiredReader(url, state).read();
+    const result = await httpReader(url, state).read();
     expectResult(result, 'last-good', GOOD_VALUE);
     expect(result.problem).to.match(/cannot read desired/);
   });
 
   it('answers none for a server that cannot be reached and no copy anywhere', async () => {
     const port = await closedPort();
-    const result = await desiredReader(`http://127.0.0.1:${port}/desired.json`, state).read();
+    const result = await httpReader(`http://127.0.0.1:${port}/desired.json`, state).read();
     expectResult(result, 'none', undefined);
   });
 
   it('in one process, falls back to memory when the server goes away', async () => {
-    const reader = desiredReader(server.url, state);
+    const reader = httpReader(server.url, state);
     expectResult(await reader.read(), 'fresh', GOOD_VALUE);
     rmSync(join(state.where, LAST_GOOD));
     await server.close();

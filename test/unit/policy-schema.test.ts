@@ -224,6 +224,15 @@ describe('policy schema: parsePolicy', () => {
       expect(parsePolicy(withValue('userData', ''), 'p').userData).to.equal('');
     });
 
+    it('never echoes a userData of the wrong type (it can hold secrets), nor an object or a long value', () => {
+      expect(inputError(() => parsePolicy(withValue('userData', 123456789), 'p'))).to.equal('p.userData: expected a string (got a number)');
+      expect(inputError(() => parsePolicy(withValue('userData', ['TOKEN=s3cr3t']), 'p'))).to.equal('p.userData: expected a string (got an array)');
+      expect(inputError(() => parsePolicy(withValue('userData', { token: 's3cr3t' }), 'p'))).to.equal('p.userData: expected a string (got an object)');
+      expect(inputError(() => parsePolicy(withValue('keyName', { token: 's3cr3t' }), 'p'))).to.equal('p.keyName: expected a non-empty string (got an object)');
+      expect(inputError(() => parsePolicy(withValue('scaleDown', `drain-${'x'.repeat(60)}`), 'p'))).to.match(/^p\.scaleDown: .* \(got a string\)$/);
+      expect(inputError(() => parsePolicy(withValue('scaleDown', 'drain'), 'p'))).to.match(/\(got "drain"\)$/);
+    });
+
     it('property: any integer budget ≥ 0 and any percentage in [0, 100] is accepted as given', () => {
       fc.assert(
         fc.property(fc.nat(10_000), fc.integer({ min: 0, max: 100 }), (count, pct) => {

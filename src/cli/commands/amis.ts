@@ -7,7 +7,7 @@ import { describePhase, imagePhase, imageStatus, launchableImages } from '../../
 import { prunePlan } from '../../policy/prune.js';
 import { DRAINED_DOC, type DrainedDoc } from '../../service/state-docs.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
-import { table } from '../table.js';
+import { printable, table } from '../table.js';
 
 function manifestOrFail(images: readonly Image[] | undefined): readonly Image[] {
   if (images === undefined) throw new RuntimeFailure('the AMI manifest cannot be read and no last good copy exists');
@@ -49,8 +49,8 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
       ['POOL', 'REGION', 'AMI', 'STATUS', 'CREATED', 'INSTANCES', 'NAME'],
       rows.map((r) => [r.pool, r.region, r.id, r.status === 'outdated' ? 'previous' : describePhase(r.rollout), r.created, r.instances, r.name]),
     ),
-    ...rows.filter((r) => r.drained).map((r) => `${r.id}: drained by ${r.drained?.by} at ${new Date(r.drained?.at ?? 0).toISOString()}: ${r.drained?.reason}`),
-    ...(unlisted.length > 0 ? [`Instances run AMIs the manifest does not list: ${unlisted.join(', ')}`] : []),
+    ...rows.filter((r) => r.drained).map((r) => printable(`${r.id}: drained by ${r.drained?.by} at ${new Date(r.drained?.at ?? 0).toISOString()}: ${r.drained?.reason}`)),
+    ...(unlisted.length > 0 ? [printable(`Instances run AMIs the manifest does not list: ${unlisted.join(', ')}`)] : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
@@ -104,6 +104,6 @@ export async function amisPruneCommand(global: GlobalOptions, options: { keep: s
     return;
   }
   const verb = (r: (typeof results)[number]) => (r.action === 'deregister' ? (dryRun ? 'would deregister' : 'deregistered') : r.action === 'keep' ? 'kept' : 'skipped');
-  const lines = results.map((r) => `${verb(r)} ${r.ami} (${r.pool}, ${r.region}, ${r.created}): ${r.why}${r.snapshots?.length ? `; snapshots ${r.snapshots.join(', ')}` : ''}`);
+  const lines = results.map((r) => printable(`${verb(r)} ${r.ami} (${r.pool}, ${r.region}, ${r.created}): ${r.why}${r.snapshots?.length ? `; snapshots ${r.snapshots.join(', ')}` : ''}`));
   process.stdout.write(`${lines.length > 0 ? lines.join('\n') : 'the manifest lists no image in the managed regions'}\n`);
 }

@@ -1,6 +1,7 @@
 import { requireInputs } from '../../config/config.js';
 import type { Budget, MaxPrice, Spread } from '../../domain/policy.js';
 import { configWarnings } from '../../config/warnings.js';
+import { redactLocation } from '../../service/location.js';
 import { type GlobalOptions, loadContext } from '../context.js';
 
 const budget = (b: Budget) => (b.kind === 'percent' ? `${b.value}%` : b.value);
@@ -12,7 +13,8 @@ export async function configCheckCommand(global: GlobalOptions, options: { json?
   const ctx = loadContext(global, { logLevel: 'warn' });
   requireInputs(ctx.config);
   const effective = {
-    config: ctx.config,
+    // A presigned or basic-auth URL carries its secret in the query string or user:password.
+    config: { ...ctx.config, manifest: redactLocation(ctx.config.manifest), desired: redactLocation(ctx.config.desired), state: redactLocation(ctx.config.state) },
     policies: ctx.policies.map((p) => ({
       ...p,
       // User data can carry secrets (tokens, passwords): never printed.

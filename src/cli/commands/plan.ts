@@ -3,7 +3,7 @@ import { RuntimeFailure } from '../../domain/errors.js';
 import type { Plan } from '../../plan/plan.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
-import { formatPrice, table } from '../table.js';
+import { formatPrice, printable, table } from '../table.js';
 
 /** The documented `fleet plan --json` shape: fields that do not apply to a kind are omitted. */
 export function actionJson(a: Action): Record<string, unknown> {
@@ -24,7 +24,7 @@ export function planJson(p: Plan): Record<string, unknown> {
 
 export function planTable(p: Plan): string {
   const lines: string[] = [];
-  if (p.blocked) lines.push(`BLOCKED: ${p.blocked}`);
+  if (p.blocked) lines.push(printable(`BLOCKED: ${p.blocked}`));
   lines.push(
     p.actions.length === 0
       ? 'No changes: the fleet matches the desired state.'
@@ -35,7 +35,7 @@ export function planTable(p: Plan): string {
   );
   if (p.pools.length > 0) {
     lines.push('', table(['POOL', 'DESIRED', 'LIVE', 'SPOT', 'ON-DEMAND', 'UNMET', 'NOTES'], p.pools.map((r) => [r.pool, r.desired, r.live, r.spot, r.onDemand, r.unmet, r.notes.join('; ')])));
-    const staged = p.pools.flatMap((r) => r.rollouts.filter((ro) => ro.candidate !== undefined).map((ro) => `${r.pool} image ${describeRollout(ro)}`));
+    const staged = p.pools.flatMap((r) => r.rollouts.filter((ro) => ro.candidate !== undefined).map((ro) => printable(`${r.pool} image ${describeRollout(ro)}`)));
     if (staged.length > 0) lines.push('', ...staged);
   }
   return lines.join('\n');

@@ -1,7 +1,10 @@
+import { isIP } from 'node:net';
+import type { PoolPolicy } from '../../domain/policy.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type StatusView, statusView } from '../../plan/status.js';
+import { formatName, slotOf } from '../../policy/names.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
-import { formatAge, formatPrice, table } from '../table.js';
+import { formatAge, formatPrice, printable, table } from '../table.js';
 
 export interface StatusOptions {
   readonly pool?: string;
@@ -11,12 +14,23 @@ export interface StatusOptions {
   readonly all?: boolean;
 }
 
-/** hosts-file lines for places with no DNS: "10.0.1.4 bld-linux64-spot-001" */
-export function hostsLines(view: StatusView): string {
+/**
+ * hosts-file lines for places with no DNS: "10.0.1.4 bld-linux64-spot-001". Operators append this to
+ * /etc/hosts, and a Name tag is anyone's to write: only a pool's own slot names and real addresses
+ * are printed, so a tag can never add a line or another host name.
+ */
+export function hostsLines(view: StatusView, policies: readonly PoolPolicy[]): string {
+  const templates = new Map(policies.map((p) => [p.pool, p.names]));
   return view.instances
-    .filter((i) => i.privateIp && (i.state === 'running' || i.state === 'pending'))
+    .filter((i) => i.privateIp && isIP(i.privateIp) !== 0 && (i.state === 'running' || i.state === 'pending'))
+    .filter((i) => isSlotName(templates.get(i.pool), i.name))
     .map((i) => `${i.privateIp} ${i.name}`)
     .join('\n');
+}
+
+function isSlotName(template: string | undefined, name: string): boolean {
+  const slot = template === undefined ? undefined : slotOf(template, name);
+  return slot !== undefined && formatName(template as string, slot) === name;
 }
 
 export function statusTable(view: StatusView): string {
@@ -27,10 +41,12 @@ export function statusTable(view: StatusView): string {
   const lines = [
     rows.length === 0 ? 'No managed instances.' : table(['NAME', 'POOL', 'ID', 'REGION', 'AZ', 'TYPE', 'LIFECYCLE', 'STATE', 'PRIVATE IP', 'PUBLIC IP', 'AMI', 'AMI STATUS', 'AGE'], rows),
     '',
-    ...view.pools.map(
-      (p) =>
-        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}${(p.rollouts ?? []).map((r) => `\n  image ${describeRollout(r)}`).join('')}`,
-    ),
+    ...view.pools.flatMap((p) => [
+      printable(
+        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}`,
+      ),
+      ...(p.rollouts ?? []).map((r) => `  image ${printable(describeRollout(r))}`),
+    ]),
   ];
   return lines.join('\n');
 }
@@ -40,6 +56,6 @@ export async function statusCommand(global: GlobalOptions, options: StatusOption
   const runtime = awsRuntime(ctx, { readOnly: true });
   const { snapshot } = await runtime.observer.observe();
   const view = statusView(snapshot, ctx.policies, { ...(options.pool ? { pool: options.pool } : {}), ...(options.region ? { region: options.region } : {}), all: options.all ?? false });
-  const out = options.hosts ? hostsLines(view) : options.json ? JSON.stringify(view, null, 2) : statusTable(view);
+  const out = options.hosts ? hostsLines(view, ctx.policies) : options.json ? JSON.stringify(view, null, 2) : statusTable(view);
   if (out !== '') process.stdout.write(`${out}\n`);
 }

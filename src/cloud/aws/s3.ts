@@ -1,4 +1,5 @@
-import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { tooLarge } from '../../service/fetch-document.js';
 import type { ObjectStore, StoredObject, WriteCondition } from '../port.js';
 
 /**
@@ -18,17 +19,17 @@ export function s3Client(env: NodeJS.ProcessEnv, config: S3ClientConfig = {}): S
 export class S3Objects implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async get(bucket: string, key: string, ifNoneMatch?: string): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(bucket: string, key: string, ifNoneMatch?: string, maxBytes = Number.POSITIVE_INFINITY): Promise<StoredObject | 'not-modified' | undefined> {
+    let out: GetObjectCommandOutput;
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
-      const body = (await out.Body?.transformToString('utf8')) ?? '';
-      return { body, etag: out.ETag ?? '' };
+      out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
     } catch (e) {
       const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (err.$metadata?.httpStatusCode === 304 || err.name === 'NotModified') return 'not-modified';
       if (err.name === 'NoSuchKey' || (err.$metadata?.httpStatusCode === 404 && err.name !== 'NoSuchBucket')) return undefined;
       throw e;
     }
+    return { body: await cappedBody(out, maxBytes), etag: out.ETag ?? '' };
   }
 
   async put(bucket: string, key: string, body: string, condition: WriteCondition = {}): Promise<{ etag: string }> {
@@ -44,4 +45,22 @@ export class S3Objects implements ObjectStore {
     );
     return { etag: out.ETag ?? '' };
   }
+}
+
+/** The body as text, refused on its Content-Length or as soon as it grows past `maxBytes`. */
+async function cappedBody(out: GetObjectCommandOutput, maxBytes: number): Promise<string> {
+  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (body === undefined) return '';
+  if ((out.ContentLength ?? 0) > maxBytes) {
+    body.destroy?.();
+    throw tooLarge(maxBytes);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.byteLength;
+    if (total > maxBytes) throw tooLarge(maxBytes);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
