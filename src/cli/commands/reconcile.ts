@@ -118,14 +118,14 @@ async function serveMetrics(ctx: Context, calls: CallCounter) {
   const health = new Health({ intervalMs: ctx.config.interval * 1000 });
   let server: { port: number; close: () => Promise<void> };
   try {
-    server = await startMetricsServer(port, metrics, health);
+    server = await startMetricsServer(port, metrics, health, { host: ctx.config.metrics.host });
   } catch (e) {
     // The fleet matters more than its dashboard (and a second replica on the same host must still
     // stand by for the lease): the service runs on, and says loudly what it lacks.
     ctx.log.error({ port, error: (e as Error).message }, 'metrics and health endpoints are off');
     return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
   }
-  ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
+  ctx.log.info({ host: ctx.config.metrics.host, port: server.port }, 'serving /metrics and /healthz');
   return {
     beforeCycle: (next: () => Promise<boolean>) => async () => {
       const proceed = await next();
