@@ -216,9 +216,10 @@ export interface HealthReport {
   readonly body: {
     /**
      * ok; starting (no cycle has ended yet); standby (another replica holds the leader lease);
+     * leaderless (standing by, but no replica was seen leading for a lease TTL);
      * failing (the last cycle failed); stale (nothing has succeeded for too long: a stuck loop)
      */
-    readonly status: 'ok' | 'starting' | 'standby' | 'failing' | 'stale';
+    readonly status: 'ok' | 'starting' | 'standby' | 'leaderless' | 'failing' | 'stale';
     readonly lastSuccess: string | null;
     readonly lastError: { readonly at: string; readonly message: string } | null;
   };
@@ -237,6 +238,7 @@ export class Health {
   private last: { readonly kind: 'ok' | 'failed' | 'standby'; readonly at: number } | undefined;
   private lastSuccess: number | undefined;
   private lastError: { at: number; message: string } | undefined;
+  private leaderSeenAt: number | undefined;
 
   constructor({ intervalMs, now = Date.now }: { intervalMs: number; now?: () => number }) {
     this.now = now;
@@ -259,9 +261,13 @@ export class Health {
     this.last = { kind: 'failed', at };
   }
 
-  /** a cycle skipped because another replica leads */
-  observeStandby(): void {
+  /**
+   * A cycle skipped: this replica does not hold the lease. `leaderAlive`: another replica was seen
+   * leading within a lease TTL (the same three intervals); a standby that sees none is unhealthy.
+   */
+  observeStandby(leaderAlive = true): void {
     this.last = { kind: 'standby', at: this.now() };
+    if (leaderAlive) this.leaderSeenAt = this.last.at;
   }
 
   report(): HealthReport {
@@ -270,7 +276,9 @@ export class Health {
     let status: HealthReport['body']['status'];
     if (this.last === undefined) status = now - this.startedAt < this.allowedMs ? 'starting' : 'stale';
     else if (this.last.kind === 'failed') status = 'failing';
-    else status = !recent(this.last.at) ? 'stale' : this.last.kind === 'ok' ? 'ok' : 'standby';
+    else if (!recent(this.last.at)) status = 'stale';
+    else if (this.last.kind === 'ok') status = 'ok';
+    else status = recent(this.leaderSeenAt ?? this.startedAt) ? 'standby' : 'leaderless';
     return {
       healthy: status === 'ok' || status === 'starting' || status === 'standby',
       body: {

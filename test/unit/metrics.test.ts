@@ -436,6 +436,24 @@ describe('metrics: /healthz', () => {
     advance(3 * INTERVAL + 1);
     expect(health.report().body.status).to.equal('stale');
   });
+
+  it('is unhealthy as a standby that has seen no replica lead for a lease TTL (three intervals)', () => {
+    const { health, advance } = clocked();
+    // A corrupt lease or an unreachable state store: standing by, no leader in sight.
+    health.observeStandby(false);
+    expect(health.report()).to.deep.include({ healthy: true });
+    advance(3 * INTERVAL);
+    health.observeStandby(false);
+    expect(health.report().healthy).to.equal(true);
+    advance(1);
+    health.observeStandby(false);
+    expect(health.report()).to.deep.include({ healthy: false });
+    expect(health.report().body.status).to.equal('leaderless');
+    // A leader seen again: a healthy standby.
+    health.observeStandby(true);
+    expect(health.report().body.status).to.equal('standby');
+    expect(health.report().healthy).to.equal(true);
+  });
 });
 
 describe('metrics: the HTTP server', () => {
