@@ -95,13 +95,13 @@ export function drainedProblem(doc: unknown): string | undefined {
 /** reconciler.json, of either version (journal.ts migrates the first). */
 export function reconcilerProblem(doc: unknown): string | undefined {
   if (!isRecord(doc)) return 'expected a JSON object';
-  for (const field of ['timers', 'established', 'trials'] as const) {
+  for (const field of ['timers', 'trials'] as const) {
     if (doc[field] !== undefined) {
       const wrong = recordProblem(field, doc[field], (v) => (isRecord(v) ? undefined : 'expected an object'));
       if (wrong !== undefined) return wrong;
     }
   }
-  for (const field of ['terminated', 'endsSeen'] as const) {
+  for (const field of ['terminated', 'endsSeen', 'established'] as const) {
     if (doc[field] !== undefined) {
       const wrong = recordProblem(field, doc[field], timeProblem);
       if (wrong !== undefined) return wrong;
