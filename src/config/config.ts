@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import convict from 'convict';
@@ -22,7 +23,8 @@ export interface FleetConfig {
   /** seconds between cycles */
   readonly interval: number;
   readonly log: { readonly level: string };
-  readonly metrics: { readonly port: number };
+  /** where /metrics and /healthz listen: host is an address of this machine (loopback by default) */
+  readonly metrics: { readonly port: number; readonly host: string };
   readonly manifestTags: { readonly pool: string; readonly created: string };
   /** seconds an offer that failed for capacity stays out of placement */
   readonly capacityTtl: number;
@@ -35,6 +37,7 @@ export interface FleetConfig {
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 function schema(env: NodeJS.ProcessEnv) {
   return convict(
@@ -48,7 +51,10 @@ function schema(env: NodeJS.ProcessEnv) {
     policies: { doc: 'Directory of pool policies', format: 'location', default: 'policies', env: 'FLEET_POLICIES' },
     interval: { doc: 'Seconds between reconcile cycles', format: 'positive-int', default: 60, env: 'FLEET_INTERVAL' },
     log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'FLEET_LOG_LEVEL' } },
-    metrics: { port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' } },
+    metrics: {
+      port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' },
+      host: { doc: 'Address /metrics and /healthz listen on (0.0.0.0: every interface)', format: 'listen-host', default: '127.0.0.1', env: 'FLEET_METRICS_HOST' },
+    },
     manifestTags: {
       pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },
       created: { doc: 'Tag holding the creation time in a Mozilla-form manifest', format: String, default: 'moz-created', env: 'FLEET_MANIFEST_TAGS_CREATED' },
@@ -87,6 +93,11 @@ function addFormats(): void {
         const unknown = unknownScheme(v);
         if (unknown) throw new Error(unknown);
         if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(redactLocation(v))} is not an s3://bucket/key location`);
+      },
+    },
+    'listen-host': {
+      validate(v: unknown) {
+        if (typeof v !== 'string' || (isIP(v) === 0 && !HOSTNAME.test(v))) throw new Error(`${JSON.stringify(v)} is not an IP address or host name`);
       },
     },
     'queue-url': {

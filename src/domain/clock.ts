@@ -2,12 +2,23 @@
 export interface Clock {
   /** epoch milliseconds */
   now(): number;
+  /**
+   * Milliseconds on a clock that never jumps (NTP steps, a changed system time), for judging how
+   * long something lasted on this process alone; absent: now() is taken to be monotonic (simulated time).
+   */
+  monotonic?(): number;
   /** Resolves after `ms`, or as soon as `signal` aborts (a deadline that is no longer needed). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
+/** The clock's monotonic reading, or its epoch time when it has none. */
+export function monotonicNow(clock: Clock): number {
+  return clock.monotonic ? clock.monotonic() : clock.now();
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms, signal) =>
     new Promise((resolve) => {
       if (signal?.aborted) return resolve();

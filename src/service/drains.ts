@@ -1,9 +1,17 @@
 import { classify } from '../cloud/errors.js';
-import { DRAINED_DOC, type DrainMark, type DrainedDoc, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc } from './state-docs.js';
+import { DRAINED_DOC, type DrainMark, type DrainedDoc, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, drainedProblem } from './state-docs.js';
 import { migrate } from './journal.js';
-import type { StateStore } from './state-store.js';
+import { type StateStore, type Versioned, readValid } from './state-store.js';
 
 const UNDRAIN_MEMORY_MS = 7 * 24 * 3600_000;
+
+/**
+ * drained.json, checked: a malformed one throws (CorruptStateError) rather than read as "no drains",
+ * which would launch every drained image again.
+ */
+export function readDrained(state: StateStore): Promise<Versioned<DrainedDoc> | undefined> {
+  return readValid<DrainedDoc>(state, DRAINED_DOC, drainedProblem);
+}
 
 export interface DrainRequest {
   readonly ami: string;
@@ -17,7 +25,7 @@ export interface DrainRequest {
  */
 export async function recordDrains(state: StateStore, requests: readonly DrainRequest[], now: number, undrain = false): Promise<{ doc: DrainedDoc; changed: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    const current = await state.read<DrainedDoc>(DRAINED_DOC);
+    const current = await readDrained(state);
     const amis: Record<string, DrainMark> = { ...current?.doc.amis };
     // Undrain times matter only while the guard's window could still see the old failures.
     const undrained: Record<string, number> = Object.fromEntries(Object.entries(current?.doc.undrained ?? {}).filter(([, at]) => now - at < UNDRAIN_MEMORY_MS));

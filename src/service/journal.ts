@@ -2,8 +2,8 @@ import type { LaunchRequest } from '../cloud/port.js';
 import { isCause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
-import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS } from './state-docs.js';
-import type { StateStore } from './state-store.js';
+import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS, reconcilerProblem } from './state-docs.js';
+import { CorruptStateError, type StateStore } from './state-store.js';
 
 /** What the cloud answered to one launch call. */
 export type CallAnswer =
@@ -50,7 +50,7 @@ export class Journal {
     try {
       found = await state.read<unknown>(RECONCILER_DOC);
     } catch (e) {
-      if (e instanceof SyntaxError) throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
+      if (e instanceof CorruptStateError) throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
       throw e;
     }
     const journal = new Journal(state, found === undefined ? EMPTY_RECONCILER_DOC : migrate(found.doc), found?.etag);
@@ -186,7 +186,8 @@ export class Journal {
  * launch without its whole request: those are kept as waiting, never re-sent.
  */
 export function migrate(raw: unknown): ReconcilerDoc {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new JournalUnreadable(`state ${RECONCILER_DOC}: expected a JSON object`);
+  const wrong = reconcilerProblem(raw);
+  if (wrong !== undefined) throw new JournalUnreadable(`state ${RECONCILER_DOC}: ${wrong}: nothing changes until it is repaired or removed`);
   const doc = raw as Partial<ReconcilerDoc> & { pendingLaunches?: readonly (PendingLaunch & { instanceId?: string })[] };
   const launches: SentLaunch[] = Array.isArray(doc.launches) ? [...doc.launches] : [];
   for (const p of doc.pendingLaunches ?? []) {

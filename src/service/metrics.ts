@@ -1,5 +1,5 @@
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { classify } from '../cloud/errors.js';
 import type { CallCounter } from '../cloud/guarded.js';
@@ -219,9 +219,10 @@ export interface HealthReport {
   readonly body: {
     /**
      * ok; starting (no cycle has ended yet); standby (another replica holds the leader lease);
+     * leaderless (standing by, but no replica was seen leading for a lease TTL);
      * failing (the last cycle failed); stale (nothing has succeeded for too long: a stuck loop)
      */
-    readonly status: 'ok' | 'starting' | 'standby' | 'failing' | 'stale';
+    readonly status: 'ok' | 'starting' | 'standby' | 'leaderless' | 'failing' | 'stale';
     readonly lastSuccess: string | null;
     readonly lastError: { readonly at: string; readonly message: string } | null;
   };
@@ -240,6 +241,7 @@ export class Health {
   private last: { readonly kind: 'ok' | 'failed' | 'standby'; readonly at: number } | undefined;
   private lastSuccess: number | undefined;
   private lastError: { at: number; message: string } | undefined;
+  private leaderSeenAt: number | undefined;
 
   constructor({ intervalMs, now = Date.now }: { intervalMs: number; now?: () => number }) {
     this.now = now;
@@ -262,9 +264,13 @@ export class Health {
     this.last = { kind: 'failed', at };
   }
 
-  /** a cycle skipped because another replica leads */
-  observeStandby(): void {
+  /**
+   * A cycle skipped: this replica does not hold the lease. `leaderAlive`: another replica was seen
+   * leading within a lease TTL (the same three intervals); a standby that sees none is unhealthy.
+   */
+  observeStandby(leaderAlive = true): void {
     this.last = { kind: 'standby', at: this.now() };
+    if (leaderAlive) this.leaderSeenAt = this.last.at;
   }
 
   report(): HealthReport {
@@ -273,7 +279,9 @@ export class Health {
     let status: HealthReport['body']['status'];
     if (this.last === undefined) status = now - this.startedAt < this.allowedMs ? 'starting' : 'stale';
     else if (this.last.kind === 'failed') status = 'failing';
-    else status = !recent(this.last.at) ? 'stale' : this.last.kind === 'ok' ? 'ok' : 'standby';
+    else if (!recent(this.last.at)) status = 'stale';
+    else if (this.last.kind === 'ok') status = 'ok';
+    else status = recent(this.leaderSeenAt ?? this.startedAt) ? 'standby' : 'leaderless';
     return {
       healthy: status === 'ok' || status === 'starting' || status === 'standby',
       body: {
@@ -288,42 +296,68 @@ export class Health {
 export interface MetricsServer {
   /** the port actually listened on (port 0 asks the system for a free one) */
   readonly port: number;
+  readonly address: string;
   close(): Promise<void>;
 }
 
-/** Serve GET /metrics and GET /healthz on all interfaces; resolves once listening. */
-export function startMetricsServer(port: number, metrics: FleetMetrics, health: Health): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
+export interface MetricsServerOptions {
+  /** the address to listen on: loopback unless the scraper is elsewhere (metrics.host) */
+  readonly host?: string;
+  /** open connections at most; the oldest idle one is closed to make room for a new one */
+  readonly maxConnections?: number;
+  /** a connection that sends nothing for this long is closed */
+  readonly idleTimeoutMs?: number;
+}
+
+/**
+ * Limits of the metrics server: scrapes and probes are small and quick, so a client that holds a
+ * connection open without asking anything is dropped within seconds, and no number of them can use
+ * up the process's file descriptors (which the lease and the cloud calls need).
+ */
+export const METRICS_LIMITS = {
+  maxConnections: 64,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  idleSocketMs: 10_000,
+  checkIntervalMs: 1_000,
+} as const;
+
+const ALLOW = 'GET, HEAD';
+
+/** Serve GET (and HEAD) /metrics and /healthz on `host`; resolves once listening. */
+export function startMetricsServer(port: number, metrics: FleetMetrics, health: Health, options: MetricsServerOptions = {}): Promise<MetricsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const server: Server = createServer({ connectionsCheckingInterval: METRICS_LIMITS.checkIntervalMs }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
+    const known = path === '/metrics' || path === '/healthz';
+    const send = (status: number, headers: Record<string, string>, body: string) => {
+      res.writeHead(status, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    if (!known) send(404, { 'Content-Type': 'text/plain' }, 'not found\n');
+    else if (req.method !== 'GET' && req.method !== 'HEAD') send(405, { 'Content-Type': 'text/plain', Allow: ALLOW }, 'method not allowed\n');
+    else if (path === '/metrics') {
       metrics.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'Content-Type': metrics.contentType });
-          res.end(text);
-        },
-        (e: unknown) => {
-          res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end(`${String(e)}\n`);
-        },
+        (text) => send(200, { 'Content-Type': metrics.contentType }, text),
+        (e: unknown) => send(500, { 'Content-Type': 'text/plain' }, `${String(e)}\n`),
       );
-    } else if (req.method === 'GET' && path === '/healthz') {
-      const { healthy, body } = health.report();
-      res.writeHead(healthy ? 200 : 503, { 'Content-Type': 'application/json' });
-      res.end(`${JSON.stringify(body)}\n`);
     } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found\n');
+      const { healthy, body } = health.report();
+      send(healthy ? 200 : 503, { 'Content-Type': 'application/json' }, `${JSON.stringify(body)}\n`);
     }
   });
+  limitConnections(server, options.maxConnections ?? METRICS_LIMITS.maxConnections, options.idleTimeoutMs ?? METRICS_LIMITS.idleSocketMs);
   return new Promise((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) => {
-      reject(new Error(e.code === 'EADDRINUSE' ? `metrics port ${port} is already in use` : `cannot listen on metrics port ${port}: ${e.code ?? e.message}`));
+      reject(new Error(e.code === 'EADDRINUSE' ? `metrics port ${port} is already in use` : `cannot listen on metrics ${host}:${port}: ${e.code ?? e.message}`));
     };
     server.once('error', fail);
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', fail);
       resolve({
         port: (server.address() as AddressInfo).port,
+        address: (server.address() as AddressInfo).address,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
@@ -331,6 +365,41 @@ export function startMetricsServer(port: number, metrics: FleetMetrics, health: 
             server.closeAllConnections();
           }),
       });
+    });
+  });
+}
+
+/**
+ * Short timeouts and a cap on open connections. At the cap the kernel's next connection would be
+ * refused, so one slot is always kept free by closing the oldest connection with no request in
+ * flight: idle clients cannot lock out the health probe.
+ */
+function limitConnections(server: Server, max: number, idleMs: number): void {
+  server.headersTimeout = METRICS_LIMITS.headersTimeoutMs;
+  server.requestTimeout = METRICS_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = METRICS_LIMITS.keepAliveTimeoutMs;
+  server.setTimeout(idleMs, (socket) => socket.destroy());
+  server.maxConnections = max;
+  const open = new Set<Socket>();
+  const idle = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    idle.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      idle.delete(socket);
+    });
+    while (open.size >= max && idle.size > 1) {
+      const oldest = idle.values().next().value as Socket;
+      open.delete(oldest);
+      idle.delete(oldest);
+      oldest.destroy();
+    }
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    idle.delete(req.socket);
+    res.once('finish', () => {
+      if (!req.socket.destroyed) idle.add(req.socket);
     });
   });
 }

@@ -14,7 +14,7 @@ import { MAX_EVENT_SKEW_MS } from '../events/parse.js';
 import type { InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
-import { type DrainedDoc, DRAINED_DOC } from './state-docs.js';
+import { readDrained } from './drains.js';
 import type { StateStore } from './state-store.js';
 
 export interface Observation {
@@ -60,7 +60,7 @@ export class Observer {
     const [desired, manifest, drained, journal, regional, events] = await Promise.all([
       this.deps.desired.read(),
       this.deps.manifest.read(),
-      state.read<DrainedDoc>(DRAINED_DOC),
+      readDrained(state),
       Journal.open(state),
       Promise.all(config.regions.map((region) => this.observeRegion(region, now))),
       this.deps.events?.readFacts() ?? Promise.resolve(NO_EVENT_FACTS),

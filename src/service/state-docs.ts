@@ -60,3 +60,69 @@ export const DRAINED_DOC = 'drained.json';
 
 /** What fleet knows from EC2's events (domain/events.ts EventFacts), written by the event inbox. */
 export const EVENTS_DOC = 'events.json';
+
+// Shape checks of the documents as read: undefined when usable, else what is wrong. A malformed
+// document is an error (CorruptStateError), never taken for an empty one.
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
+/** `value` is an object whose every entry passes `entry` (which says what is wrong with it). */
+function recordProblem(field: string, value: unknown, entry: (v: unknown) => string | undefined): string | undefined {
+  if (!isRecord(value)) return `${field}: expected an object`;
+  for (const [key, v] of Object.entries(value)) {
+    const wrong = entry(v);
+    if (wrong !== undefined) return `${field}.${key}: ${wrong}`;
+  }
+  return undefined;
+}
+
+const timeProblem = (v: unknown) => (isTime(v) ? undefined : 'expected a time in epoch ms');
+
+export function drainedProblem(doc: unknown): string | undefined {
+  if (!isRecord(doc)) return 'expected a JSON object';
+  const marks = recordProblem('amis', doc.amis, (m) => {
+    if (!isRecord(m)) return 'expected {reason, at, by}';
+    if (typeof m.reason !== 'string') return 'reason: expected a string';
+    if (!isTime(m.at)) return 'at: expected a time in epoch ms';
+    if (m.by !== 'operator' && m.by !== 'guard') return 'by: expected "operator" or "guard"';
+    return undefined;
+  });
+  if (marks !== undefined) return marks;
+  return doc.undrained === undefined ? undefined : recordProblem('undrained', doc.undrained, timeProblem);
+}
+
+/** reconciler.json, of either version (journal.ts migrates the first). */
+export function reconcilerProblem(doc: unknown): string | undefined {
+  if (!isRecord(doc)) return 'expected a JSON object';
+  for (const field of ['timers', 'trials'] as const) {
+    if (doc[field] !== undefined) {
+      const wrong = recordProblem(field, doc[field], (v) => (isRecord(v) ? undefined : 'expected an object'));
+      if (wrong !== undefined) return wrong;
+    }
+  }
+  for (const field of ['terminated', 'endsSeen', 'established'] as const) {
+    if (doc[field] !== undefined) {
+      const wrong = recordProblem(field, doc[field], timeProblem);
+      if (wrong !== undefined) return wrong;
+    }
+  }
+  for (const field of ['launches', 'pendingLaunches'] as const) {
+    const list = doc[field];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return `${field}: expected a list`;
+    for (const [i, sent] of list.entries()) {
+      const wrong = field === 'launches' ? sentLaunchProblem(sent) : isRecord(sent) && typeof sent.clientToken === 'string' ? undefined : 'expected a launch with a clientToken';
+      if (wrong !== undefined) return `${field}[${i}]: ${wrong}`;
+    }
+  }
+  return undefined;
+}
+
+function sentLaunchProblem(sent: unknown): string | undefined {
+  if (!isRecord(sent)) return 'expected an object';
+  if (!isRecord(sent.request) || typeof sent.request.clientToken !== 'string' || !Array.isArray(sent.request.slots)) return 'request: expected a launch request with clientToken and slots';
+  if (!isTime(sent.requestedAt)) return 'requestedAt: expected a time in epoch ms';
+  if (sent.instanceIds !== undefined && !(Array.isArray(sent.instanceIds) && sent.instanceIds.every((id) => typeof id === 'string'))) return 'instanceIds: expected a list of instance ids';
+  return undefined;
+}

@@ -24,6 +24,43 @@ export interface StateStore {
   readonly where: string;
 }
 
+/**
+ * A state document that is there but cannot be used: not JSON, or not the shape fleet wrote. It is
+ * an error, never "no document": what it held (drains, the lease) must not silently vanish.
+ * `etag` lets a caller that may replace it (the lease) do so with a conditional write.
+ */
+export class CorruptStateError extends CloudError {
+  constructor(
+    readonly document: string,
+    readonly where: string,
+    readonly etag: string,
+    reason: string,
+  ) {
+    super('invalid', 'CorruptState', `state ${where.replace(/\/?$/, '/')}${document} is malformed: ${reason}`);
+  }
+}
+
+/** Parse a stored document, or throw CorruptStateError naming it. */
+export function parseState(name: string, where: string, body: string, etag: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (e) {
+    throw new CorruptStateError(name, where, etag, `not JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Read a document and check its shape with `problem` (undefined when valid, else what is wrong):
+ * a malformed one throws CorruptStateError.
+ */
+export async function readValid<T>(state: StateStore, name: string, problem: (doc: unknown) => string | undefined): Promise<Versioned<T> | undefined> {
+  const found = await state.read<unknown>(name);
+  if (found === undefined) return undefined;
+  const wrong = problem(found.doc);
+  if (wrong !== undefined) throw new CorruptStateError(name, state.where, found.etag, wrong);
+  return found as Versioned<T>;
+}
+
 export function conflict(name: string): CloudError {
   return new CloudError('conflict', 'PreconditionFailed', `state ${name} was changed by someone else`, 412);
 }
@@ -43,7 +80,7 @@ export class ObjectStateStore implements StateStore {
   async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
     const found = await this.objects.get(this.bucket, this.prefix + name, undefined, maxBytes);
     if (found === undefined || found === 'not-modified') return undefined;
-    return { doc: JSON.parse(found.body) as T, etag: found.etag };
+    return { doc: parseState(name, this.where, found.body, found.etag) as T, etag: found.etag };
   }
 
   async write<T>(name: string, doc: T, etag: string | undefined): Promise<string> {
@@ -66,30 +103,22 @@ export class DirectoryStateStore implements StateStore {
   async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
     const path = join(this.where, name);
     if (maxBytes !== undefined && sizeOf(path) > maxBytes) throw tooLarge(maxBytes);
-    let body: string;
-    try {
-      body = readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return { doc: JSON.parse(body) as T, etag: etagOf(body) };
+    const body = readIfThere(path);
+    if (body === undefined) return undefined;
+    return { doc: parseState(name, this.where, body, etagOf(body)) as T, etag: etagOf(body) };
   }
 
   async write<T>(name: string, doc: T, etag: string | undefined): Promise<string> {
-    mkdirSync(this.where, { recursive: true });
+    // Owner only: the state names instances, images and the leader; nobody else on the host needs it.
+    mkdirSync(this.where, { recursive: true, mode: 0o700 });
     const path = join(this.where, name);
     const body = `${JSON.stringify(doc, null, 1)}\n`;
     const release = await lock(`${path}.lock`, name);
     try {
-      let current: string | undefined;
-      try {
-        current = readFileSync(path, 'utf8');
-      } catch {
-        current = undefined;
-      }
+      const current = readIfThere(path);
       if (etag === undefined ? current !== undefined : current === undefined || etagOf(current) !== etag) throw conflict(name);
       const temp = `${path}.${process.pid}.tmp`;
-      writeFileSync(temp, body);
+      writeFileSync(temp, body, { mode: 0o600 });
       renameSync(temp, path);
     } finally {
       release();
@@ -106,6 +135,17 @@ function sizeOf(path: string): number {
   }
 }
 
+/** The file's text, or undefined when there is no such file; any other failure (EACCES, EISDIR, EMFILE) throws. */
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new CloudError(code === 'EACCES' || code === 'EPERM' ? 'permission' : 'transient', code ?? 'Error', `state ${path}: cannot read (${code ?? (e as Error).message})`);
+  }
+}
+
 function etagOf(body: string): string {
   return `"${createHash('sha1').update(body).digest('hex')}"`;
 }
@@ -115,7 +155,7 @@ const STALE_LOCK_MS = 30_000;
 async function lock(path: string, name: string): Promise<() => void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      closeSync(openSync(path, 'wx'));
+      closeSync(openSync(path, 'wx', 0o600));
       return () => rmSync(path, { force: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

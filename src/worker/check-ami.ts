@@ -8,7 +8,8 @@ import { rememberedElsewhere, rolloutOf } from '../policy/rollout.js';
 import { type Verdict, imageVerdict } from '../policy/verdict.js';
 import { manifestInput } from '../service/inputs.js';
 import { Journal } from '../service/journal.js';
-import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
+import { DRAINED_DOC } from '../service/state-docs.js';
+import { readDrained as readDrainedDoc } from '../service/drains.js';
 import { type StateStore, openStateStore, readOnlyStateStore } from '../service/state-store.js';
 import { Imds, metadataEndpoint } from './imds.js';
 import { type WorkerIdentity, noPoolReason, readWorkerIdentity } from './identity.js';
@@ -82,7 +83,7 @@ async function readEstablished(state: StateStore): Promise<Readonly<Record<strin
 /** The drained AMIs, or why they cannot be read. */
 async function readDrained(state: StateStore): Promise<ReadonlySet<string> | string> {
   try {
-    const doc = await state.read<DrainedDoc>(DRAINED_DOC);
+    const doc = await readDrainedDoc(state);
     return new Set(Object.keys(doc?.doc.amis ?? {}));
   } catch (e) {
     return `${DRAINED_DOC} in ${state.where}: ${(e as Error).message}`;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { type Socket, connect, createServer } from 'node:net';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { motoEnv, useMoto } from '../support/moto.js';
 import { BIN, workspace } from '../support/cli.js';
@@ -132,6 +132,50 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
       () => 'refused',
     );
     expect(after).to.equal('refused');
+  });
+});
+
+describe('cli: the service under many idle connections to its metrics port (moto_server)', function () {
+  this.timeout(90_000);
+  const moto = useMoto(this);
+  let proxy: FaultProxy;
+  let env: Record<string, string>;
+  let config: string;
+  before(async () => ({ proxy, config, env } = await motoFleet(moto().endpoint)));
+  after(async () => proxy?.close());
+
+  it('keeps its lease and answers /healthz under a 256 open-file limit with 400 idle connections open', async () => {
+    const port = await freePort();
+    // The limit applies to the service only: sh sets it, then becomes node.
+    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, BIN, 'reconcile', '--config', config], {
+      env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const base = `http://127.0.0.1:${port}`;
+    const okCycles = async () => sample(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2_000) })).text(), 'fleet_cycles_total{result="ok"}') ?? 0;
+    const sockets: Socket[] = [];
+    try {
+      await until('a first ok cycle', async () => ((await okCycles()) >= 1 ? true : undefined), 30_000, () => stderr);
+      for (let i = 0; i < 400; i++) {
+        const socket = connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        sockets.push(socket);
+      }
+      const before = await until('/metrics with idle connections open', okCycles, 10_000, () => stderr);
+      // Cycles go on (each renews the lease on S3, each needs sockets and files) and /healthz answers.
+      await until('two more ok cycles', async () => ((await okCycles()) >= before + 2 ? true : undefined), 30_000, () => stderr);
+      const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
+      expect(health.status).to.equal(200);
+      expect(((await health.json()) as { status: string }).status).to.equal('ok');
+      expect(stderr).not.to.match(/leader lease lost|EMFILE/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      child.kill('SIGTERM');
+    }
+    expect(await exited, stderr).to.equal(0);
   });
 });
 

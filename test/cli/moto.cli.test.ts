@@ -170,6 +170,16 @@ describe('cli against moto_server: the operator path end to end', function () {
     expect(ok.stderr).to.match(/"msg":"leader lease released"/);
   });
 
+  it('reconcile --once on a state bucket that does not exist names the bucket and the cause in one line', async () => {
+    proxy.clearCalls();
+    const r = await fleet(['reconcile', '--once', '--config', config], { ...env, FLEET_STATE: 's3://no-such-fleet-bucket/state/' });
+    expect(r.code).to.equal(1);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('fleet:'));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.include('s3://no-such-fleet-bucket/state/lease.json').and.include('NoSuchBucket');
+    expect(proxy.calls.filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances')).to.deep.equal([]);
+  });
+
   it('with no usable desired counts anywhere, plan and reconcile --once change nothing and exit 1', async () => {
     // A fresh state prefix holds no last good copy; the desired counts object does not exist.
     const fresh = { ...env, FLEET_STATE: 's3://fleet-control/state-fresh/', FLEET_DESIRED: 's3://fleet-control/missing.json' };

@@ -91,6 +91,7 @@ describe('scenario: one leader among replicas', () => {
     const a = replica(fleet, 'replica-a');
     const b = replica(fleet, 'replica-b');
     await a.tick();
+    expect(await b.tick()).to.equal(false);
     expect(fleet.instances('bld-linux64')).to.have.length(1);
     // replica-a stalls (a long GC pause, a frozen VM) past the lease; replica-b takes over.
     fleet.advance(TTL + 1000);

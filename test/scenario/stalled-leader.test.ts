@@ -61,6 +61,8 @@ describe('scenario: a leader stalled inside a cycle longer than its lease', () =
     const stalledTurn = a.tick();
     await sprung;
     expect(a.process.sprungOn).to.equal('PutObject state/reconciler.json');
+    // B stands by, watching the lease A renewed at the start of that turn.
+    expect((await b.tick()).leader).to.equal(false);
 
     // Longer than A's lease: B takes the lease over and launches (A's journaled calls, resumed).
     fleet.advance(LEASE_MS + 20_000);
@@ -101,6 +103,8 @@ describe('scenario: a leader stalled inside a cycle longer than its lease', () =
     expect(mutating(a.process.sent)).to.deep.equal([hung]);
     expect(fleet.instances('bld-linux64', ['pending', 'running'])).to.have.length(1);
 
+    // B, standing by, sees A's lease unchanged for a whole TTL by its own clock, and takes it over.
+    expect((await b.tick()).leader).to.equal(false);
     fleet.advance(LEASE_MS);
     expect((await b.tick()).leader).to.equal(true);
     const resends = b.process.sent.filter((s) => s.action === 'RunInstances');

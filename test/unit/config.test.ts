@@ -32,6 +32,7 @@ describe('config: loadConfig', () => {
       expect(c.interval).to.equal(60);
       expect(c.log.level).to.equal('info');
       expect(c.metrics.port).to.equal(9464);
+      expect(c.metrics.host).to.equal('127.0.0.1');
       expect(c.manifestTags).to.deep.equal({ pool: 'moz-type', created: 'moz-created' });
       expect(c.capacityTtl).to.equal(180);
       expect(c.priceTtl).to.equal(300);
@@ -85,6 +86,7 @@ describe('config: loadConfig', () => {
       ['FLEET_INTERVAL', '15', (c) => c.interval, 15],
       ['FLEET_LOG_LEVEL', 'warn', (c) => c.log.level, 'warn'],
       ['FLEET_METRICS_PORT', '9100', (c) => c.metrics.port, 9100],
+      ['FLEET_METRICS_HOST', '0.0.0.0', (c) => c.metrics.host, '0.0.0.0'],
       ['FLEET_MANIFEST_TAGS_POOL', 'type', (c) => c.manifestTags.pool, 'type'],
       ['FLEET_MANIFEST_TAGS_CREATED', 'created', (c) => c.manifestTags.created, 'created'],
       ['FLEET_CAPACITY_TTL', '90', (c) => c.capacityTtl, 90],
@@ -204,6 +206,7 @@ describe('config: loadConfig', () => {
       ['a log level that does not exist', { log: { level: 'loud' } }, {}, /log\.level/],
       ['a port out of range', { metrics: { port: 70000 } }, {}, /metrics\.port/],
       ['a non-numeric FLEET_METRICS_PORT', {}, { FLEET_METRICS_PORT: 'http' }, /metrics\.port/],
+      ['a metrics host that is no address', { metrics: { host: 'http://0.0.0.0' } }, {}, /metrics\.host/],
       ['an s3 location with a bad bucket', { manifest: 's3://Bad_Bucket/amis.json' }, {}, /\bmanifest\b/],
       ['a non-string location', { desired: 5 }, {}, /\bdesired\b/],
       ['a zero capacityTtl', { capacityTtl: 0 }, {}, /\bcapacityTtl\b/],

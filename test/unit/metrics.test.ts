@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { createServer } from 'node:net';
+import { type Socket, connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { register as globalRegistry } from 'prom-client';
 import { CallCounter } from '../../src/cloud/guarded.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
@@ -11,6 +12,34 @@ import { FleetMetrics, Health, type MetricsServer, startMetricsServer } from '..
 import type { CycleResult } from '../../src/service/reconciler.js';
 import { T0, instance, policy, snapshot } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
+import { until } from '../support/waiting.js';
+
+function openSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => resolve(socket));
+    socket.on('error', reject);
+  });
+}
+
+async function connects(host: string, port: number): Promise<boolean> {
+  try {
+    (await openSocket(port, host)).destroy();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One raw HTTP exchange: fetch() hides what a HEAD answer carries. */
+function rawRequest(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
 
 const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'], securityGroups: ['sg-1'] } };
 const TYPES = ['c5.xlarge', 'm5.xlarge'];
@@ -407,6 +436,24 @@ describe('metrics: /healthz', () => {
     advance(3 * INTERVAL + 1);
     expect(health.report().body.status).to.equal('stale');
   });
+
+  it('is unhealthy as a standby that has seen no replica lead for a lease TTL (three intervals)', () => {
+    const { health, advance } = clocked();
+    // A corrupt lease or an unreachable state store: standing by, no leader in sight.
+    health.observeStandby(false);
+    expect(health.report()).to.deep.include({ healthy: true });
+    advance(3 * INTERVAL);
+    health.observeStandby(false);
+    expect(health.report().healthy).to.equal(true);
+    advance(1);
+    health.observeStandby(false);
+    expect(health.report()).to.deep.include({ healthy: false });
+    expect(health.report().body.status).to.equal('leaderless');
+    // A leader seen again: a healthy standby.
+    health.observeStandby(true);
+    expect(health.report().body.status).to.equal('standby');
+    expect(health.report().healthy).to.equal(true);
+  });
 });
 
 describe('metrics: the HTTP server', () => {
@@ -441,8 +488,56 @@ describe('metrics: the HTTP server', () => {
 
     expect((await fetch(`${base}/`)).status).to.equal(404);
     expect((await fetch(`${base}/metrics/extra`)).status).to.equal(404);
-    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).to.equal(404);
     expect((await fetch(`${base}/healthz?verbose=1`)).status).to.equal(503);
+  });
+
+  it('answers HEAD like GET without a body, and other methods 405 with Allow', async () => {
+    server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }));
+    const base = `http://127.0.0.1:${server.port}`;
+    for (const path of ['/metrics', '/healthz']) {
+      const head = await rawRequest(server.port, `HEAD ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(head, path).to.match(/^HTTP\/1\.1 200 /);
+      expect(head.split('\r\n\r\n')[1], `${path} body`).to.equal('');
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const r = await fetch(`${base}${path}`, { method });
+        expect(r.status, `${method} ${path}`).to.equal(405);
+        expect(r.headers.get('allow')).to.equal('GET, HEAD');
+      }
+    }
+    expect((await fetch(`${base}/nothing`, { method: 'POST' })).status).to.equal(404);
+  });
+
+  it('listens on loopback unless told otherwise', async () => {
+    server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }));
+    expect(server.address).to.equal('127.0.0.1');
+    const other = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (other) expect(await connects(other.address, server.port)).to.equal(false);
+    await server.close();
+    server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }), { host: '0.0.0.0' });
+    expect(server.address).to.equal('0.0.0.0');
+    if (other) expect(await connects(other.address, server.port)).to.equal(true);
+  });
+
+  it('keeps answering /healthz with many idle connections open, holding no more than its cap', async () => {
+    server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }), { maxConnections: 8 });
+    const port = server.port;
+    const idle = await Promise.all(Array.from({ length: 40 }, () => openSocket(port)));
+    try {
+      for (let i = 0; i < 3; i++) expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
+      const stillOpen = await until('idle connections closed down to the cap', async () => {
+        const n = idle.filter((s) => !s.closed).length;
+        return n <= 8 ? n : undefined;
+      }, 5_000, () => '');
+      expect(stillOpen).to.be.at.most(8);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
+
+  it('closes a connection that sends nothing', async () => {
+    server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }), { idleTimeoutMs: 100 });
+    const socket = await openSocket(server.port);
+    await until('the idle connection closed by the server', async () => (socket.closed ? true : undefined), 5_000, () => '');
   });
 
   it('refuses a port already in use with an error naming the port', async () => {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { CloudError, classify } from '../../src/cloud/errors.js';
 import type { LaunchRequest } from '../../src/cloud/port.js';
-import { ObjectStateStore } from '../../src/service/state-store.js';
+import { CorruptStateError, ObjectStateStore } from '../../src/service/state-store.js';
 import { SimCloud } from '../../src/sim/cloud.js';
 import { FaultInjector, NO_FAULTS } from '../../src/sim/faults.js';
 import { Prng } from '../../src/sim/prng.js';
@@ -166,7 +166,8 @@ describe('simulated S3: outages, corrupt reads, and writes as stored', () => {
     await store.read('reconciler.json').catch((e: unknown) => {
       thrown = e;
     });
-    expect(thrown).to.be.instanceOf(SyntaxError);
+    expect(thrown).to.be.instanceOf(CorruptStateError);
+    expect((thrown as Error).message).to.match(/^state s3:\/\/fleet-test\/state\/reconciler\.json is malformed: not JSON/);
   });
 
   it('garbled text never parses as JSON, whatever it was', () => {

@@ -5,7 +5,7 @@ import { rolloutsOf } from '../../plan/rollouts.js';
 import { ImageIndex } from '../../policy/images.js';
 import { describePhase, imagePhase, imageStatus, launchableImages } from '../../policy/rollout.js';
 import { prunePlan } from '../../policy/prune.js';
-import { DRAINED_DOC, type DrainedDoc } from '../../service/state-docs.js';
+import { readDrained } from '../../service/drains.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { printable, table } from '../table.js';
 
@@ -23,7 +23,7 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
   const index = new ImageIndex(images, snapshot.drained);
   const rollouts = rolloutsOf(snapshot, ctx.policies, index);
   const rolloutOf = (i: Image) => rollouts.get(i.pool)?.get(i.region);
-  const marks = (await runtime.state.read<DrainedDoc>(DRAINED_DOC))?.doc.amis ?? {};
+  const marks = (await readDrained(runtime.state))?.doc.amis ?? {};
   const live = snapshot.instances.filter(isLive);
   const rows = [...images]
     .sort((a, b) => a.pool.localeCompare(b.pool) || a.region.localeCompare(b.region) || b.created - a.created)

@@ -49,7 +49,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   const lease = runtime.lease as LeaderLease | undefined;
   if (options.once) {
     if (lease) {
-      const status = await lease.acquireOrRenew();
+      const status = await lease.acquireForOneRun();
       if (!status.held) throw new LeaseHeldError(status);
     }
     try {
@@ -83,15 +83,15 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   const standby = async () => {
     if (!lease) return true;
     const status = await lease.acquireOrRenew();
-    observed.leader(lease.holder, status.held);
-    if (!status.held) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
+    observed.leader(lease.holder, status.held, status.leaderAlive);
+    if (!status.held && status.holder) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
     return status.held;
   };
   try {
     // The wait between cycles goes to EC2's events, on the leader only (a dry run leaves the queue alone).
     const events = runtime.inbox && !dryRun ? { inbox: runtime.inbox, mayPoll: () => (lease as LeaderLease).holds(), onPoll: observed.onPoll } : undefined;
     if (events) ctx.log.info({ queue: events.inbox.queueUrl }, 'reading EC2 events between cycles');
-    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: observed.beforeCycle(standby), onCycle: observed.onCycle, ...(events ? { events } : {}) });
+    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: standby, onCycle: observed.onCycle, ...(events ? { events } : {}) });
   } finally {
     await observed.close();
     await lease?.release();
@@ -103,7 +103,7 @@ class LeaseHeldError extends RuntimeFailure {
     super(
       status.holder
         ? `another replica (${status.holder}) holds the leader lease until ${new Date(status.expiresAt ?? 0).toISOString()}; nothing changed`
-        : 'the leader lease could not be taken (state store unavailable); nothing changed',
+        : `the leader lease could not be taken (${status.error ?? 'the lease document is malformed'}); nothing changed`,
     );
   }
 }
@@ -112,31 +112,29 @@ class LeaseHeldError extends RuntimeFailure {
 async function serveMetrics(ctx: Context, calls: CallCounter) {
   const port = ctx.config.metrics.port;
   if (port === 0) {
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
+    return { onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
   }
   const metrics = new FleetMetrics({ policies: ctx.policies });
   const health = new Health({ intervalMs: ctx.config.interval * 1000 });
   let server: { port: number; close: () => Promise<void> };
   try {
-    server = await startMetricsServer(port, metrics, health);
+    server = await startMetricsServer(port, metrics, health, { host: ctx.config.metrics.host });
   } catch (e) {
     // The fleet matters more than its dashboard (and a second replica on the same host must still
     // stand by for the lease): the service runs on, and says loudly what it lacks.
     ctx.log.error({ port, error: (e as Error).message }, 'metrics and health endpoints are off');
-    return { beforeCycle: (next: () => Promise<boolean>) => next, onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
+    return { onCycle: undefined, onPoll: undefined, leader: () => {}, close: async () => {} };
   }
-  ctx.log.info({ port: server.port }, 'serving /metrics and /healthz');
+  ctx.log.info({ host: ctx.config.metrics.host, port: server.port }, 'serving /metrics and /healthz');
   return {
-    beforeCycle: (next: () => Promise<boolean>) => async () => {
-      const proceed = await next();
-      if (!proceed) health.observeStandby();
-      return proceed;
-    },
     onCycle: (result: CycleResult | undefined, error: unknown, durationMs: number) => {
       metrics.observeCycle(result, error, durationMs, calls);
       health.observe(result, error);
     },
-    leader: (replica: string, held: boolean) => metrics.observeLeader(replica, held),
+    leader: (replica: string, held: boolean, leaderAlive: boolean) => {
+      metrics.observeLeader(replica, held);
+      if (!held) health.observeStandby(leaderAlive);
+    },
     onPoll: (report: PollReport) => metrics.observeEvents(report),
     close: () => server.close(),
   };

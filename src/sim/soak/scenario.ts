@@ -73,7 +73,7 @@ export function soakConfig(regions: readonly string[]): FleetConfig {
     policies: 'soak',
     interval: 60,
     log: { level: 'silent' },
-    metrics: { port: 0 },
+    metrics: { port: 0, host: '127.0.0.1' },
     manifestTags: { pool: 'moz-type', created: 'moz-created' },
     capacityTtl: 180,
     priceTtl: 300,

@@ -101,6 +101,8 @@ describe('deploy: Kubernetes manifests', () => {
   it('probes /healthz on the metrics port for readiness and liveness (a standby answers 200)', () => {
     const config = podConfig();
     expect(metricsPort).to.equal(config.metrics.port);
+    // The kubelet and Prometheus come from outside the pod: loopback (the default) would not do.
+    expect(config.metrics.host).to.be.oneOf(['0.0.0.0', '::']);
     for (const probe of ['readinessProbe', 'livenessProbe']) {
       expect(container[probe]?.httpGet, probe).to.deep.include({ path: '/healthz', port: 'metrics' });
     }

@@ -64,6 +64,10 @@ describe('deploy: systemd unit', () => {
     expect(seconds(one('TimeoutStopSec'))).to.be.at.least(180);
   });
 
+  it('sets its own open-file limit, well above what the metrics server may hold', () => {
+    expect(Number(one('LimitNOFILE'))).to.be.at.least(4096);
+  });
+
   it('is sandboxed: its own user, no capabilities, a read-only system, one writable state directory', () => {
     expect(one('DynamicUser')).to.equal('yes');
     expect(one('CapabilityBoundingSet')).to.equal('');
