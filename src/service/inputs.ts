@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
+import type { PoolDemand } from '../domain/demand.js';
+import type { PoolPolicy } from '../domain/policy.js';
 import type { Image } from '../domain/types.js';
+import { parseDesiredDocument } from '../manifest/desired.js';
 import { parseManifest } from '../manifest/manifest.js';
+import { desiredFromDemand } from '../policy/demand.js';
 import { describeLocation, parseLocation } from './location.js';
 import type { StateStore } from './state-store.js';
 
@@ -74,7 +78,9 @@ export class InputReader<T> {
     try {
       value = this.parse(fetched.text);
     } catch (e) {
-      return this.fallBack((e as Error).message);
+      const problem = (e as Error).message;
+      this.log.error({ input: this.what, location: redactLocation(this.location), problem }, `${this.what} refused: ${problem}`);
+      return this.fallBack(problem);
     }
     this.cached = { text: fetched.text, value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
     await this.saveLastGood(fetched.text);
@@ -138,4 +144,38 @@ export class InputReader<T> {
 export function manifestInput(config: FleetConfig, objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<Image[]> {
   const options = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
   return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now);
+}
+
+/** The desired document as the planner uses it: a count per pool, and what it said about each pool. */
+export interface DesiredInput {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly demand: Readonly<Record<string, PoolDemand>>;
+}
+
+/**
+ * The desired document as the config names it, checked against the policies: a pool no policy
+ * defines (and config ignoredPools does not list) refuses the whole document.
+ */
+export function desiredInput(config: FleetConfig, policies: readonly PoolPolicy[], objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<DesiredInput> {
+  const options = { pools: new Set(policies.map((p) => p.pool)), ignored: new Set(config.ignoredPools) };
+  const parse = (text: string): DesiredInput => {
+    const demand = parseDesiredDocument(text, options);
+    return { counts: Object.fromEntries(Object.entries(demand).map(([pool, d]) => [pool, desiredFromDemand(d)])), demand };
+  };
+  return new InputReader<DesiredInput>('desired', config.desired, parse, objects, state, log, now);
+}
+
+/** A location fit for a log line: no query string or user info of a URL. */
+export function redactLocation(location: string): string {
+  if (!/^[a-z0-9+.-]+:\/\//i.test(location)) return location;
+  try {
+    const url = new URL(location);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString();
+  } catch {
+    return location.replace(/[?#].*$/, '');
+  }
 }
