@@ -87,6 +87,7 @@ function program(exitWith: (status: number) => void): Command {
     .option('--reason <text>', 'why, recorded with the mark')
     .option('--now', 'terminate every instance running it at once')
     .option('--dry-run', 'print what would happen; change nothing')
+    .option('--force', 'drain an AMI fleet has never seen (in no manifest, run by no managed instance)')
     .option('--json', 'machine-readable output')
     .action((options, cmd: Command) => drainCommand(global(cmd), options));
 
