@@ -60,4 +60,11 @@ describe('cli: operator mistakes get one line and exit 2', function () {
     const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...POLICY, userData: '#!/bin/sh\necho {name} {zone}\n' }]);
     await usageError(['config', 'check', '--config', ws.config], /bld-linux64\.json\.userData: unknown placeholder \{zone\}/);
   });
+
+  it('config check with EC2 out of reach still passes, with a warning that instance types were not checked', async () => {
+    const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [POLICY]);
+    const r = await fleet(['config', 'check', '--config', ws.config], { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^warning: instance types not checked in us-east-1: EC2 could not be asked/m);
+  });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { useMoto } from '../support/moto.js';
-import { fleet } from '../support/cli.js';
+import { fleet, workspace } from '../support/cli.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
 
 const MUTATING = /^(Run|Terminate|Create|Delete|Modify|Put)/;
@@ -85,5 +85,17 @@ describe('cli against moto_server: operator mistakes are refused, never passed s
     const r = await fleet(['drain', '--ami', world.ami, '--dry-run', '--config', world.config], world.env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^would drain/);
+  });
+
+  it('config check refuses an instance type EC2 does not offer in the policy\'s region', async () => {
+    const policy = { pool: 'bld-linux64', instanceTypes: ['c5.xlarge', 'c5.xlarg'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } }, size: { min: 0, max: 10 } };
+    const bad = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [policy]);
+    const r = await fleet(['config', 'check', '--config', bad.config], world.env);
+    expect(r.code, r.stdout).to.equal(2);
+    expect(fleetLines(r.stderr)).to.deep.equal(['fleet: policy bld-linux64: instanceTypes c5.xlarg: not offered by EC2 in us-east-1 (a typo?)']);
+    const good = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...policy, instanceTypes: ['c5.xlarge'] }]);
+    const ok = await fleet(['config', 'check', '--config', good.config], world.env);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).not.to.match(/instance types not checked/);
   });
 });
