@@ -25,6 +25,8 @@ interface Cached<T> {
   readonly etag?: string;
   readonly text: string;
   readonly value: T;
+  /** epoch ms this copy was fetched, or saved as the last good one */
+  readonly since?: number;
 }
 
 interface LastGoodDoc {
@@ -58,6 +60,15 @@ export class InputReader<T> {
   }
 
   async read(): Promise<InputResult<T>> {
+    const result = await this.readOnce();
+    if (this.log.isLevelEnabled('debug')) {
+      const since = this.cached?.since;
+      this.log.debug({ input: this.what, location: redactLocation(this.location), source: result.source, ...(since !== undefined && result.value !== undefined ? { ageSeconds: Math.round((this.now() - since) / 1000) } : {}) }, 'input');
+    }
+    return result;
+  }
+
+  private async readOnce(): Promise<InputResult<T>> {
     let fetched: { text: string; etag?: string } | 'not-modified';
     try {
       fetched = await this.fetch();
@@ -70,7 +81,7 @@ export class InputReader<T> {
       // Same text under a new (or a first) ETag: a copy restored from the state store has none, and a
       // republished object may get another. Keep the newest, or every later read downloads it again.
       if (fetched.etag !== this.cached.etag) {
-        this.cached = { text: this.cached.text, value: this.cached.value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+        this.cached = { ...this.cached, ...(fetched.etag ? { etag: fetched.etag } : {}) };
       }
       return { value: this.cached.value, source: 'unchanged' };
     }
@@ -82,7 +93,7 @@ export class InputReader<T> {
       this.log.error({ input: this.what, location: redactLocation(this.location), problem }, `${this.what} refused: ${problem}`);
       return this.fallBack(problem);
     }
-    this.cached = { text: fetched.text, value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+    this.cached = { text: fetched.text, value, since: this.now(), ...(fetched.etag ? { etag: fetched.etag } : {}) };
     await this.saveLastGood(fetched.text);
     return { value, source: 'fresh' };
   }
@@ -117,7 +128,7 @@ export class InputReader<T> {
       const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
       if (kept && kept.doc.location === this.location) {
         const value = this.parse(kept.doc.text);
-        this.cached = { text: kept.doc.text, value };
+        this.cached = { text: kept.doc.text, value, since: kept.doc.savedAt };
         this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
         return { value, source: 'last-good', problem };
       }

@@ -53,6 +53,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     random: options.random,
     counter: calls,
     onRetry: (region, action, error, attempt, delayMs) => log.debug({ region, action, code: error.code, attempt, delayMs }, 'retrying'),
+    ...(log.isLevelEnabled('debug') ? { onCall: (region: string, action: string, outcome: string) => log.debug({ region, action, outcome }, 'cloud call') } : {}),
     fence,
   });
   const state = openStateStore(config.state, cloud.objects);

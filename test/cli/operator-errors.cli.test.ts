@@ -67,4 +67,16 @@ describe('cli: operator mistakes get one line and exit 2', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^warning: instance types not checked in us-east-1: EC2 could not be asked/m);
   });
+
+  it('--debug logs each cycle\'s inputs, decisions with reasons and cloud calls with outcomes, never user data', async () => {
+    const r = await fleet(['sim', '--hours', '1', '--debug']);
+    expect(r.code, r.stderr.slice(-2000)).to.equal(0);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const messages = new Set(lines.map((l) => l.msg));
+    for (const msg of ['input', 'cycle inputs', 'pool counts', 'decided: launch', 'cloud call']) expect(messages, msg).to.include(msg);
+    expect(lines.find((l) => l.msg === 'input')).to.include.keys('input', 'location', 'source', 'ageSeconds');
+    expect(lines.find((l) => l.msg === 'decided: launch')).to.include.keys('pool', 'reason');
+    expect(lines.find((l) => l.msg === 'cloud call')).to.include.keys('region', 'action', 'outcome');
+    expect(r.stderr).not.to.match(/userData|cloud-config/);
+  });
 });
