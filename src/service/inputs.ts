@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { bounds } from '../cloud/bounds.js';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
+import { processShutdown } from '../cloud/shutdown.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Image } from '../domain/types.js';
 import { parseManifest } from '../manifest/manifest.js';
@@ -93,7 +95,8 @@ export class InputReader<T> {
         return got === 'not-modified' ? got : { text: got.body, etag: got.etag };
       }
       case 'https': {
-        const response = await fetch(where.url, { headers: etag ? { 'If-None-Match': etag } : {}, signal: AbortSignal.timeout(30_000) });
+        const signal = AbortSignal.any([processShutdown.signal, AbortSignal.timeout(bounds().https.totalMs)]);
+        const response = await fetch(where.url, { headers: etag ? { 'If-None-Match': etag } : {}, signal });
         if (response.status === 304) return 'not-modified';
         if (!response.ok) throw new Error(`HTTP ${response.status}`);
         const newEtag = response.headers.get('etag');

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { ObjectStore, StoredObject, WriteCondition } from '../port.js';
+import type { CallOptions, ObjectStore, StoredObject, WriteCondition } from '../port.js';
 
 /**
  * An S3 client from the SDK's standard chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3, ...).
@@ -18,9 +18,9 @@ export function s3Client(env: NodeJS.ProcessEnv, config: S3ClientConfig = {}): S
 export class S3Objects implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async get(bucket: string, key: string, ifNoneMatch?: string): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(bucket: string, key: string, ifNoneMatch?: string, options: CallOptions = {}): Promise<StoredObject | 'not-modified' | undefined> {
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }), sendOptions(options));
       const body = (await out.Body?.transformToString('utf8')) ?? '';
       return { body, etag: out.ETag ?? '' };
     } catch (e) {
@@ -31,7 +31,7 @@ export class S3Objects implements ObjectStore {
     }
   }
 
-  async put(bucket: string, key: string, body: string, condition: WriteCondition = {}): Promise<{ etag: string }> {
+  async put(bucket: string, key: string, body: string, condition: WriteCondition = {}, options: CallOptions = {}): Promise<{ etag: string }> {
     const out = await this.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -41,7 +41,12 @@ export class S3Objects implements ObjectStore {
         ...(condition.ifMatch ? { IfMatch: condition.ifMatch } : {}),
         ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
       }),
+      sendOptions(options),
     );
     return { etag: out.ETag ?? '' };
   }
+}
+
+function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
 }
