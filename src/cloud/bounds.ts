@@ -82,6 +82,26 @@ export function abortReason(signal: AbortSignal): CloudError {
   return new CloudError('fatal', 'Aborted', reason instanceof Error ? reason.message : 'aborted');
 }
 
+/**
+ * A signal aborted as soon as any of `signals` is, with its reason. Unlike AbortSignal.any, it
+ * leaves nothing behind on a long-lived signal (the process's shutdown) once one of them has
+ * aborted: give it a deadline among them and its listeners go by then at the latest.
+ */
+export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
+  const controller = new AbortController();
+  const already = signals.find((s) => s.aborted);
+  if (already) {
+    controller.abort(already.reason);
+    return controller.signal;
+  }
+  const onAbort = (event: Event) => {
+    for (const s of signals) s.removeEventListener('abort', onAbort);
+    controller.abort((event.target as AbortSignal).reason);
+  };
+  for (const s of signals) s.addEventListener('abort', onAbort);
+  return controller.signal;
+}
+
 /** Resolves never; rejects with the signal's reason once it aborts. For racing a call that may not listen. */
 export function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {

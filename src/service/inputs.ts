@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { bounds } from '../cloud/bounds.js';
+import { anySignal, bounds } from '../cloud/bounds.js';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import { processShutdown } from '../cloud/shutdown.js';
@@ -95,7 +95,7 @@ export class InputReader<T> {
         return got === 'not-modified' ? got : { text: got.body, etag: got.etag };
       }
       case 'https': {
-        const signal = AbortSignal.any([processShutdown.signal, AbortSignal.timeout(bounds().https.totalMs)]);
+        const signal = anySignal([processShutdown.signal, AbortSignal.timeout(bounds().https.totalMs)]);
         const response = await fetch(where.url, { headers: etag ? { 'If-None-Match': etag } : {}, signal });
         if (response.status === 304) return 'not-modified';
         if (!response.ok) throw new Error(`HTTP ${response.status}`);

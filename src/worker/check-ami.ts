@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { bounded, boundedConfig } from '../cloud/aws/bounded.js';
 import { S3Objects, s3Client } from '../cloud/aws/s3.js';
-import { bounds, deadlineSignal } from '../cloud/bounds.js';
+import { anySignal, bounds, deadlineSignal } from '../cloud/bounds.js';
 import { CloudError } from '../cloud/errors.js';
 import { processShutdown } from '../cloud/shutdown.js';
 import type { FleetConfig } from '../config/config.js';
@@ -43,7 +43,7 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   // A worker's boot waits on this command: one deadline for all of it, and S3 gets a few quick
   // tries, never the service's long waits (docs/bounds.md).
   const limits = bounds(env);
-  const deadline = AbortSignal.any([processShutdown.signal, deadlineSignal(limits.checkAmiMs, new CloudError('transient', 'DeadlineExceeded', `no verdict within ${limits.checkAmiMs / 1000} s`))]);
+  const deadline = anySignal([processShutdown.signal, deadlineSignal(limits.checkAmiMs, new CloudError('transient', 'DeadlineExceeded', `no verdict within ${limits.checkAmiMs / 1000} s`))]);
   const s3Limits = { service: 'S3', bounds: limits.bootS3, abort: () => deadline, log };
   // S3 in the worker's own region unless the environment names one; the provider is asked at the
   // first S3 call, after the metadata has been read.

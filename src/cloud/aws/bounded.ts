@@ -1,6 +1,6 @@
 import type { Logger as SdkLogger } from '@smithy/types';
 import type { Logger } from 'pino';
-import { type CallBounds, abortReason, aborted, deadlineExceeded, deadlineSignal } from '../bounds.js';
+import { anySignal, type CallBounds, abortReason, aborted, deadlineExceeded, deadlineSignal } from '../bounds.js';
 
 /** What the adapter factory gives every SDK client: its bounds, the caller's abort signal, the log. */
 export interface ClientLimits {
@@ -37,7 +37,7 @@ export function bounded<C extends { send: unknown }>(client: C, limits: ClientLi
   const boundedSend = async (command: never, options: { abortSignal?: AbortSignal } = {}) => {
     const deadline = deadlineSignal(limits.bounds.totalMs, deadlineExceeded(limits.service, limits.bounds.totalMs));
     const signals = [limits.abort(), deadline, ...(options.abortSignal ? [options.abortSignal] : [])];
-    const signal = AbortSignal.any(signals);
+    const signal = anySignal(signals);
     try {
       const out = await Promise.race([send(command, { ...options, abortSignal: signal }), aborted(signal)]);
       return withBoundedBody(out, signal);

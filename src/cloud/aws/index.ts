@@ -1,7 +1,7 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { PricingClient } from '@aws-sdk/client-pricing';
 import { type Logger, pino } from 'pino';
-import { type Bounds, bounds as defaultBounds, deadlineExceeded, deadlineSignal } from '../bounds.js';
+import { anySignal, type Bounds, bounds as defaultBounds, deadlineExceeded, deadlineSignal } from '../bounds.js';
 import type { Cloud, RegionCompute } from '../port.js';
 import { type Shutdown, processShutdown } from '../shutdown.js';
 import { type ClientLimits, bounded, boundedConfig } from './bounded.js';
@@ -48,7 +48,7 @@ export function awsCloud(options: AwsCloudOptions = {}): Cloud {
   const sqs = limitsOf('SQS', all.sqs);
   // One signal per whole call, its retries included: the guarded cloud hands it to every attempt.
   const wholeCall = (limits: ClientLimits) => () =>
-    AbortSignal.any([limits.abort(), deadlineSignal(limits.bounds.totalMs, deadlineExceeded(`${limits.service} (retries included)`, limits.bounds.totalMs))]);
+    anySignal([limits.abort(), deadlineSignal(limits.bounds.totalMs, deadlineExceeded(`${limits.service} (retries included)`, limits.bounds.totalMs))]);
   return {
     compute(region: string): RegionCompute {
       let compute = computes.get(region);

@@ -1,7 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { queueUrlRegion } from '../../events/queue-url.js';
 import { pino } from 'pino';
-import { type CallBounds, bounds, deadlineExceeded, deadlineSignal } from '../bounds.js';
+import { anySignal, type CallBounds, bounds, deadlineExceeded, deadlineSignal } from '../bounds.js';
 import type { EventQueue, QueueMessage } from '../port.js';
 import { processShutdown } from '../shutdown.js';
 import { type ClientLimits, bounded, boundedConfig } from './bounded.js';
@@ -28,7 +28,7 @@ export class SqsEventQueue implements EventQueue {
     const totalMs = wait * 1000 + this.margins.totalMs;
     const deadline = deadlineSignal(totalMs, deadlineExceeded('SQS', totalMs));
     const out = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: wait }), {
-      abortSignal: signal ? AbortSignal.any([signal, deadline]) : deadline,
+      abortSignal: signal ? anySignal([signal, deadline]) : deadline,
       requestTimeout: wait * 1000 + this.margins.requestMs,
     });
     return (out.Messages ?? []).flatMap((m) =>
