@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { CloudError } from './errors.js';
 
 /** How long one network call may take: to connect, for the answer to one request, and in all, retries included. */
@@ -94,6 +95,8 @@ export function anySignal(signals: readonly AbortSignal[]): AbortSignal {
     controller.abort(already.reason);
     return controller.signal;
   }
+  // Concurrent calls, pages and retries each listen on the shared signals: that is no leak.
+  setMaxListeners(0, controller.signal, ...signals);
   const onAbort = (event: Event) => {
     for (const s of signals) s.removeEventListener('abort', onAbort);
     controller.abort((event.target as AbortSignal).reason);
