@@ -104,6 +104,10 @@ function stopOnSignals(ctx: Context) {
   const stop = new AbortController();
   let grace: NodeJS.Timeout | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      ctx.log.warn({ signal }, 'stopping now: the leader lease expires on its own');
+      process.exit(1);
+    }
     ctx.log.info({ signal, graceMs: stopGraceMs }, 'stopping after the action in flight');
     stop.abort();
     grace = setTimeout(() => {
@@ -111,8 +115,8 @@ function stopOnSignals(ctx: Context) {
       processShutdown.abort();
     }, stopGraceMs);
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   return {
     signal: stop.signal,
     /** Give the lease up within `releaseMs`, whatever is left running. */
