@@ -32,7 +32,7 @@ export function awsRuntime(ctx: Context, { readOnly, leaseFor }: { readOnly: boo
   return createRuntime({
     config: ctx.config,
     policies: ctx.policies,
-    cloud: awsCloud(),
+    cloud: awsCloud({ log: ctx.log }),
     clock: systemClock,
     log: ctx.log,
     random: Math.random,

@@ -9,16 +9,21 @@ export interface GuardedCloud extends Cloud {
 
 export function guardCloud(raw: Cloud, options: GuardOptions): GuardedCloud {
   const computes = new Map<string, GuardedCompute>();
-  const retry = <T>(call: () => Promise<T>) => withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry });
-  const objects: ObjectStore = {
-    get: (bucket, key, ifNoneMatch, maxBytes) => retry(() => raw.objects.get(bucket, key, ifNoneMatch, maxBytes)),
-    put: (bucket, key, body, condition) => retry(() => raw.objects.put(bucket, key, body, condition)),
+  const retry = <T>(call: (signal?: AbortSignal) => Promise<T>) => {
+    const signal = raw.deadlines?.objects();
+    return withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry, ...(signal ? { signal } : {}) });
   };
+  const callOptions = (signal?: AbortSignal) => (signal ? { signal } : {});
+  const objects: ObjectStore = {
+    get: (bucket, key, ifNoneMatch, read) => retry((signal) => raw.objects.get(bucket, key, ifNoneMatch, { ...read, ...callOptions(signal) })),
+    put: (bucket, key, body, condition) => retry((signal) => raw.objects.put(bucket, key, body, condition, callOptions(signal))),
+  };
+  const computeOptions: GuardOptions = raw.deadlines ? { ...options, wholeCall: raw.deadlines.compute } : options;
   return {
     compute(region) {
       let compute = computes.get(region);
       if (!compute) {
-        compute = new GuardedCompute(raw.compute(region), options);
+        compute = new GuardedCompute(raw.compute(region), computeOptions);
         computes.set(region, compute);
       }
       return compute;

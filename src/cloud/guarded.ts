@@ -1,4 +1,5 @@
 import type { Clock } from '../domain/clock.js';
+import { abortReason } from './bounds.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { type CloudError, classify } from './errors.js';
 import { type Fence, OPEN_FENCE, underFence } from './fence.js';
@@ -44,6 +45,8 @@ export interface GuardOptions {
   readonly retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>>;
   /** Mutating calls are sent only while this holds (the leader lease); default: always. */
   readonly fence?: Fence;
+  /** A signal per whole call, retries included (the cloud's deadlines); default: none. */
+  readonly wholeCall?: () => AbortSignal;
 }
 
 interface CallSpec {
@@ -77,19 +80,23 @@ export class GuardedCompute implements RegionCompute {
   private call<T>(spec: CallSpec, run: (options: CallOptions) => Promise<T>): Promise<T> {
     const { clock, random, counter, onRetry } = this.options;
     const fence = this.options.fence ?? OPEN_FENCE;
+    const signal = this.options.wholeCall?.();
     const attempt = (): Promise<T> => {
+      // The wait for tokens may have outlasted the call's deadline.
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
       if (!spec.mutating) {
         counter?.count(this.region, spec.action);
-        return run({});
+        return run(signal ? { signal } : {});
       }
-      return underFence(fence, clock, spec.action, (signal) => {
+      return underFence(fence, clock, spec.action, (fenced) => {
         counter?.count(this.region, spec.action);
-        return run({ signal });
+        return run({ signal: signal ? AbortSignal.any([fenced, signal]) : fenced });
       });
     };
     const sent = withRetry(() => this.limiter.schedule(spec.kind, attempt, spec.resources ?? 0), {
       clock,
       random,
+      ...(signal ? { signal } : {}),
       ...DEFAULT_RETRY,
       ...this.options.retry,
       alsoRetry: spec.alsoRetry ?? [],
@@ -123,15 +130,15 @@ export class GuardedCompute implements RegionCompute {
   }
 
   listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
-    return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.listInstancesPage(fleet, next));
+    return this.call({ action: 'DescribeInstances', kind: 'describe' }, (o) => this.inner.listInstancesPage(fleet, next, o));
   }
 
   describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
-    return this.call({ action: 'DescribeSubnets', kind: 'describe' }, () => this.inner.describeSubnets(ids));
+    return this.call({ action: 'DescribeSubnets', kind: 'describe' }, (o) => this.inner.describeSubnets(ids, o));
   }
 
   spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> {
-    return this.call({ action: 'DescribeSpotPriceHistory', kind: 'describe' }, () => this.inner.spotPriceHistoryPage(query, next));
+    return this.call({ action: 'DescribeSpotPriceHistory', kind: 'describe' }, (o) => this.inner.spotPriceHistoryPage(query, next, o));
   }
 
   launch(request: LaunchRequest): Promise<Instance[]> {
@@ -151,11 +158,11 @@ export class GuardedCompute implements RegionCompute {
   }
 
   describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
-    return this.call({ action: 'DescribeImages', kind: 'describe' }, () => this.inner.describeImages(ids));
+    return this.call({ action: 'DescribeImages', kind: 'describe' }, (o) => this.inner.describeImages(ids, o));
   }
 
   imagesInUse(ids: readonly string[]): Promise<Set<string>> {
-    return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.imagesInUse(ids));
+    return this.call({ action: 'DescribeInstances', kind: 'describe' }, (o) => this.inner.imagesInUse(ids, o));
   }
 
   deregisterImage(fleet: string, id: string): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {

@@ -48,9 +48,14 @@ export interface Page<T> {
   readonly next?: string;
 }
 
-/** Per-call options of a mutating call. */
+/** Per-call options. */
+/** A read's call options and the most bytes it may bring. */
+export interface ReadOptions extends CallOptions {
+  readonly maxBytes?: number;
+}
+
 export interface CallOptions {
-  /** aborted when the caller may no longer act (its leader lease is running out) */
+  /** aborted when the call is past its deadline, the process shuts down, or (mutating calls) the leader lease runs out */
   readonly signal?: AbortSignal;
 }
 
@@ -82,11 +87,11 @@ export interface RegionCompute {
    * asks for the following page. Pages are fetched one call each, so each is rate limited and retried
    * on its own (see pages.ts for the whole list).
    */
-  listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>>;
+  listInstancesPage(fleet: string, next?: string, options?: CallOptions): Promise<Page<Instance>>;
   /** The subnets among `ids` that exist; missing ones are left out, not an error. */
-  describeSubnets(ids: readonly string[]): Promise<Subnet[]>;
+  describeSubnets(ids: readonly string[], options?: CallOptions): Promise<Subnet[]>;
   /** One page of spot price history for the query's types and product description. */
-  spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>>;
+  spotPriceHistoryPage(query: SpotPriceQuery, next?: string, options?: CallOptions): Promise<Page<SpotPrice>>;
   /**
    * Launch up to `request.slots.length` instances, tagged at launch, with the request's idempotency
    * token; the same token again answers with the instances the first call made. Returns them in
@@ -104,9 +109,9 @@ export interface RegionCompute {
    */
   terminate(fleet: string, ids: readonly string[], options?: CallOptions): Promise<string[]>;
   /** Images among `ids` owned by this account; others are left out. */
-  describeImages(ids: readonly string[]): Promise<ImageRecord[]>;
+  describeImages(ids: readonly string[], options?: CallOptions): Promise<ImageRecord[]>;
   /** Which of `ids` any instance in the account (managed or not, in any state but terminated) uses. */
-  imagesInUse(ids: readonly string[]): Promise<Set<string>>;
+  imagesInUse(ids: readonly string[], options?: CallOptions): Promise<Set<string>>;
   /**
    * Deregister an image and delete its snapshots, only if the image (and each snapshot) carries
    * this fleet's ownership tag. Returns the snapshot ids deleted.
@@ -130,11 +135,11 @@ export interface WriteCondition {
 export interface ObjectStore {
   /**
    * undefined when the object does not exist; 'not-modified' when it still has `ifNoneMatch` as etag.
-   * An object over `maxBytes` throws, and is not downloaded past that.
+   * An object over `options.maxBytes` throws, and is not downloaded past that.
    */
-  get(bucket: string, key: string, ifNoneMatch?: string, maxBytes?: number): Promise<StoredObject | 'not-modified' | undefined>;
+  get(bucket: string, key: string, ifNoneMatch?: string, options?: ReadOptions): Promise<StoredObject | 'not-modified' | undefined>;
   /** Throws a precondition error (classified 'conflict') when the condition does not hold. */
-  put(bucket: string, key: string, body: string, condition?: WriteCondition): Promise<{ etag: string }>;
+  put(bucket: string, key: string, body: string, condition?: WriteCondition, options?: CallOptions): Promise<{ etag: string }>;
 }
 
 /** On-demand list prices, dollars per instance-hour, keyed by instance type. */
@@ -168,4 +173,9 @@ export interface Cloud {
   readonly priceList: PriceList;
   /** The event queue at `queueUrl`, where the cloud has one. */
   events?(queueUrl: string): EventQueue;
+  /**
+   * A cloud over a network bounds each whole call, its retries included: a new signal per call,
+   * aborted at the call's deadline or when the process shuts down (the simulator has none).
+   */
+  readonly deadlines?: { readonly compute: () => AbortSignal; readonly objects: () => AbortSignal };
 }

@@ -1,3 +1,5 @@
+import { anySignal, bounds } from '../cloud/bounds.js';
+import { processShutdown } from '../cloud/shutdown.js';
 import { redactLocation } from './location.js';
 
 export interface FetchedDocument {
@@ -16,7 +18,6 @@ export interface FetchOptions {
 
 /** Redirects followed, each to the URL's own origin only. */
 const MAX_REDIRECTS = 3;
-const TIMEOUT_MS = 30_000;
 
 /**
  * GETs one document over HTTP(S). Refused: plain http:// unless allowed, a redirect to another
@@ -37,7 +38,7 @@ export async function fetchDocument(url: string, options: FetchOptions): Promise
       response = await fetch(current, {
         headers: { ...(options.etag ? { 'If-None-Match': options.etag } : {}), ...(authorization ? { Authorization: authorization } : {}) },
         redirect: 'manual',
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        signal: anySignal([processShutdown.signal, AbortSignal.timeout(bounds().https.totalMs)]),
       });
     } catch (e) {
       throw withoutSecrets(e, current);

@@ -128,7 +128,7 @@ export class InputReader<T> {
       case 'file':
         return { text: await readCapped(where.path, this.maxBytes) };
       case 's3': {
-        const got = await this.objects.get(where.bucket, where.key, etag, this.maxBytes);
+        const got = await this.objects.get(where.bucket, where.key, etag, { maxBytes: this.maxBytes });
         if (got === undefined) throw new Error(`${describeLocation(where)} does not exist`);
         return got === 'not-modified' ? got : { text: got.body, etag: got.etag };
       }

@@ -78,7 +78,7 @@ export class ObjectStateStore implements StateStore {
   }
 
   async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
-    const found = await this.objects.get(this.bucket, this.prefix + name, undefined, maxBytes);
+    const found = await this.objects.get(this.bucket, this.prefix + name, undefined, maxBytes === undefined ? {} : { maxBytes });
     if (found === undefined || found === 'not-modified') return undefined;
     return { doc: parseState(name, this.where, found.body, found.etag) as T, etag: found.etag };
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { tooLarge } from '../service/fetch-document.js';
-import type { ObjectStore, StoredObject, WriteCondition } from '../cloud/port.js';
+import type { ObjectStore, ReadOptions, StoredObject, WriteCondition } from '../cloud/port.js';
 import { SimAwsError } from './faults.js';
 
 export interface S3LogEntry {
@@ -54,7 +54,7 @@ export class SimObjects implements ObjectStore {
     throw new SimAwsError('ServiceUnavailable', 'Service is unable to handle request (simulated outage)', 503);
   }
 
-  async get(bucket: string, key: string, ifNoneMatch?: string, maxBytes?: number): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(bucket: string, key: string, ifNoneMatch?: string, options: ReadOptions = {}): Promise<StoredObject | 'not-modified' | undefined> {
     const objects = this.bucket(bucket, 'GetObject', key);
     this.unavailable('GetObject', bucket, key);
     const object = objects.get(key);
@@ -63,7 +63,7 @@ export class SimObjects implements ObjectStore {
     this.log.push({ action: 'GetObject', bucket, key, result, ...(corrupt ? { corrupt: true as const } : {}) });
     if (!object) return undefined;
     if (result === 'NotModified') return 'not-modified';
-    if (maxBytes !== undefined && Buffer.byteLength(object.body) > maxBytes) throw tooLarge(maxBytes);
+    if (options.maxBytes !== undefined && Buffer.byteLength(object.body) > options.maxBytes) throw tooLarge(options.maxBytes);
     return corrupt ? { body: garble(object.body), etag: object.etag } : object;
   }
 

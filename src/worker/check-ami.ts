@@ -1,5 +1,9 @@
 import type { Logger } from 'pino';
+import { bounded, boundedConfig } from '../cloud/aws/bounded.js';
 import { S3Objects, s3Client } from '../cloud/aws/s3.js';
+import { anySignal, bounds, deadlineSignal } from '../cloud/bounds.js';
+import { CloudError } from '../cloud/errors.js';
+import { processShutdown } from '../cloud/shutdown.js';
 import type { FleetConfig } from '../config/config.js';
 import { parsePolicy } from '../config/policy-schema.js';
 import type { PoolPolicy } from '../domain/policy.js';
@@ -27,8 +31,6 @@ export interface CheckAmiResult {
   readonly notes: readonly string[];
 }
 
-// A worker's boot waits on this command: S3 gets a few quick tries, never the service's long waits.
-const S3_FOR_BOOT = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000, requestTimeout: 10_000 } } as const;
 
 /**
  * The worker's boot check: who am I (instance metadata), and would fleet launch my image for my
@@ -39,15 +41,21 @@ const S3_FOR_BOOT = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000
 export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.ProcessEnv = process.env, policies: readonly PoolPolicy[] = []): Promise<CheckAmiResult> {
   const endpoint = await metadataEndpoint(env);
   let identity: WorkerIdentity | undefined;
+  // A worker's boot waits on this command: one deadline for all of it, and S3 gets a few quick
+  // tries, never the service's long waits (docs/bounds.md).
+  const limits = bounds(env);
+  const deadline = anySignal([processShutdown.signal, deadlineSignal(limits.checkAmiMs, new CloudError('transient', 'DeadlineExceeded', `no verdict within ${limits.checkAmiMs / 1000} s`))]);
+  const s3Limits = { service: 'S3', bounds: limits.bootS3, abort: () => deadline, log };
   // S3 in the worker's own region unless the environment names one; the provider is asked at the
   // first S3 call, after the metadata has been read.
-  const objects = new S3Objects(s3Client(env, { ...S3_FOR_BOOT, region: async () => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? identity?.region ?? 'us-east-1' }));
+  const region = async () => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? identity?.region ?? 'us-east-1';
+  const objects = new S3Objects(bounded(s3Client(env, { maxAttempts: limits.bootS3.attempts, ...boundedConfig(s3Limits), region }), s3Limits));
   // Opened before anything is read, so that a bad state location is a configuration error (exit 2).
   const state = readOnlyStateStore(openStateStore(config.state, objects));
 
   if (endpoint === undefined) return cannotTell(undefined, 'instance metadata is disabled (AWS_EC2_METADATA_DISABLED)');
   try {
-    identity = await readWorkerIdentity(new Imds({ endpoint }));
+    identity = await readWorkerIdentity(new Imds({ endpoint, ...limits.imds, signal: deadline }));
   } catch (e) {
     return cannotTell(undefined, `cannot read instance metadata at ${endpoint}: ${(e as Error).message}`);
   }

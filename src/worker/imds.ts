@@ -15,6 +15,8 @@ export interface ImdsOptions {
   readonly timeoutMs?: number;
   /** tries per request, counting the first [3] */
   readonly attempts?: number;
+  /** aborts the request in flight and every later one (the caller's deadline) */
+  readonly signal?: AbortSignal;
 }
 
 const TOKEN_TTL_SECONDS = '300';
@@ -97,10 +99,12 @@ export class Imds {
   /** One request, retried on network errors, timeouts, throttling and 5xx. */
   private async request(method: 'GET' | 'PUT', path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
     let problem = '';
+    const { signal } = this.options;
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 2)));
+      if (attempt > 1) await pause(100 * 2 ** (attempt - 2), signal);
+      if (signal?.aborted) throw new ImdsUnavailable(`${method} ${path}: ${abortMessage(signal)}`);
       try {
-        const response = await send(new URL(path, this.options.endpoint), method, headers, this.timeoutMs);
+        const response = await send(new URL(path, this.options.endpoint), method, headers, this.timeoutMs, signal);
         if (response.status !== 429 && response.status < 500) return response;
         problem = `HTTP ${response.status}`;
       } catch (e) {
@@ -115,12 +119,15 @@ export class Imds {
  * One HTTP exchange with node:http, as the SDK's own IMDS client does: no proxy ever stands between
  * an instance and its metadata, whatever the environment says, and the timeout covers the whole exchange.
  */
-function send(url: URL, method: string, headers: Record<string, string>, timeoutMs: number): Promise<{ status: number; body: string }> {
+function send(url: URL, method: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: false });
     const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'timed out' })), timeoutMs);
+    const abort = () => request.destroy(Object.assign(new Error(abortMessage(signal)), { code: abortMessage(signal) }));
+    signal?.addEventListener('abort', abort, { once: true });
     const fail = (e: Error) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
       reject(e);
     };
     request.on('error', fail);
@@ -130,9 +137,22 @@ function send(url: URL, method: string, headers: Record<string, string>, timeout
       response.on('error', fail);
       response.on('end', () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
         resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
       });
     });
     request.end();
   });
+}
+
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
+function abortMessage(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason.message : 'aborted';
 }

@@ -127,9 +127,9 @@ forEachTarget('contract', (current) => {
     await target.createBucket('contract-state');
     const { objects } = target.cloud();
     await objects.put('contract-state', 'big.json', `"${'x'.repeat(2046)}"`);
-    const outcome = await objects.get('contract-state', 'big.json', undefined, 2047).then(() => 'read', (e: unknown) => (e as Error).message);
+    const outcome = await objects.get('contract-state', 'big.json', undefined, { maxBytes: 2047 }).then(() => 'read', (e: unknown) => (e as Error).message);
     expect(outcome).to.equal('larger than the 2047 bytes cap');
-    expect((await objects.get('contract-state', 'big.json', undefined, 2048))?.toString()).to.not.equal(undefined);
+    expect((await objects.get('contract-state', 'big.json', undefined, { maxBytes: 2048 }))?.toString()).to.not.equal(undefined);
   });
 
   it('a missing bucket is an error, not an empty object', async () => {

@@ -11,6 +11,8 @@ import type { PollReport } from '../../service/event-inbox.js';
 import type { CycleResult } from '../../service/reconciler.js';
 import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { PlanBlocked, planTable } from './plan.js';
+import { bounds } from '../../cloud/bounds.js';
+import { processShutdown } from '../../cloud/shutdown.js';
 
 export function cycleSummary(result: CycleResult): string {
   if (result.dryRun && result.plan) return `dry run: nothing changed\n${planTable(result.plan, result.observation?.inputProblems)}`;
@@ -47,6 +49,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     ...(dryRun ? {} : { leaseFor: (state: StateStore) => new LeaderLease(state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log) }),
   });
   const lease = runtime.lease as LeaderLease | undefined;
+  const stop = stopOnSignals(ctx);
   if (options.once) {
     if (lease) {
       const status = await lease.acquireForOneRun();
@@ -66,18 +69,11 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
         throw new RuntimeFailure(`${failed.length} action(s) failed (${codes}); see the log`);
       }
     } finally {
-      await lease?.release();
+      await stop.release(lease);
     }
     return;
   }
   const observed = await serveMetrics(ctx, runtime.calls);
-  const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    ctx.log.info({ signal }, 'stopping after the action in flight');
-    stop.abort();
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
   ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
   for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
   const standby = async () => {
@@ -94,8 +90,45 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: standby, onCycle: observed.onCycle, ...(events ? { events } : {}) });
   } finally {
     await observed.close();
-    await lease?.release();
+    await stop.release(lease);
   }
+}
+
+/**
+ * SIGTERM/SIGINT: no new cycle starts; the action in flight has `stopGraceMs`, then every call still
+ * running is aborted; giving up the lease then has `releaseMs`. So the process exits within their
+ * sum (docs/bounds.md) whatever the network does. A second signal ends the process at once.
+ */
+function stopOnSignals(ctx: Context) {
+  const { stopGraceMs, releaseMs } = bounds();
+  const stop = new AbortController();
+  let grace: NodeJS.Timeout | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) {
+      ctx.log.warn({ signal }, 'stopping now: the leader lease expires on its own');
+      process.exit(1);
+    }
+    ctx.log.info({ signal, graceMs: stopGraceMs }, 'stopping after the action in flight');
+    stop.abort();
+    grace = setTimeout(() => {
+      ctx.log.warn({ graceMs: stopGraceMs }, 'the action in flight is taking too long: abandoning its calls');
+      processShutdown.abort();
+    }, stopGraceMs);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    signal: stop.signal,
+    /** Give the lease up within `releaseMs`, whatever is left running. */
+    async release(lease: LeaderLease | undefined): Promise<void> {
+      clearTimeout(grace);
+      if (stop.signal.aborted) {
+        processShutdown.abort();
+        processShutdown.lastWindow(releaseMs);
+      }
+      await lease?.release();
+    },
+  };
 }
 
 class LeaseHeldError extends RuntimeFailure {

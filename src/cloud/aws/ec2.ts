@@ -30,9 +30,10 @@ export class Ec2Compute implements RegionCompute {
     private readonly ec2: EC2Client,
   ) {}
 
-  async listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
+  async listInstancesPage(fleet: string, next?: string, options: CallOptions = {}): Promise<Page<Instance>> {
     const out = await this.ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }], MaxResults: 1000, ...(next ? { NextToken: next } : {}) }),
+      sendOptions(options),
     );
     const items: Instance[] = [];
     for (const reservation of out.Reservations ?? []) {
@@ -46,16 +47,16 @@ export class Ec2Compute implements RegionCompute {
     return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
   }
 
-  async describeSubnets(ids: readonly string[]): Promise<Subnet[]> {
+  async describeSubnets(ids: readonly string[], options: CallOptions = {}): Promise<Subnet[]> {
     if (ids.length === 0) return [];
     // A filter (not SubnetIds) so that one missing subnet does not fail the whole call.
-    const out = await this.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: [...ids] }] }));
+    const out = await this.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: [...ids] }] }), sendOptions(options));
     return (out.Subnets ?? [])
       .filter((s) => s.SubnetId && s.AvailabilityZone)
       .map((s) => ({ id: s.SubnetId as string, region: this.region, az: s.AvailabilityZone as string }));
   }
 
-  async spotPriceHistoryPage(query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> {
+  async spotPriceHistoryPage(query: SpotPriceQuery, next?: string, options: CallOptions = {}): Promise<Page<SpotPrice>> {
     const wanted = normaliseProductDescription(query.productDescription);
     const out = await this.ec2.send(
       new DescribeSpotPriceHistoryCommand({
@@ -66,6 +67,7 @@ export class Ec2Compute implements RegionCompute {
         MaxResults: 1000,
         ...(next ? { NextToken: next } : {}),
       }),
+      sendOptions(options),
     );
     const items: SpotPrice[] = [];
     for (const p of out.SpotPriceHistory ?? []) {
@@ -108,6 +110,7 @@ export class Ec2Compute implements RegionCompute {
       const pages = paginateDescribeInstances(
         { client: this.ec2, pageSize: 1000 },
         { Filters: [{ Name: 'instance-id', Values: ids.slice(start, start + 1000) }, { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+        sendOptions(options),
       );
       for await (const page of pages) {
         for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
@@ -120,10 +123,10 @@ export class Ec2Compute implements RegionCompute {
     return targets;
   }
 
-  async describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
+  async describeImages(ids: readonly string[], options: CallOptions = {}): Promise<ImageRecord[]> {
     if (ids.length === 0) return [];
     // A filter, not ImageIds: an id that no longer exists must not fail the whole call.
-    const out = await this.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [...ids] }] }));
+    const out = await this.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [...ids] }] }), sendOptions(options));
     return (out.Images ?? []).flatMap((image) => {
       if (!image.ImageId) return [];
       const managedBy = image.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value;
@@ -140,7 +143,7 @@ export class Ec2Compute implements RegionCompute {
     });
   }
 
-  async imagesInUse(ids: readonly string[]): Promise<Set<string>> {
+  async imagesInUse(ids: readonly string[], options: CallOptions = {}): Promise<Set<string>> {
     const used = new Set<string>();
     if (ids.length === 0) return used;
     const pages = paginateDescribeInstances(
@@ -151,18 +154,19 @@ export class Ec2Compute implements RegionCompute {
           { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped', 'shutting-down'] },
         ],
       },
+      sendOptions(options),
     );
     for await (const page of pages) for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.ImageId) used.add(i.ImageId);
     return used;
   }
 
   async deregisterImage(fleet: string, id: string, options: CallOptions = {}): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
-    const [image] = await this.describeImages([id]);
+    const [image] = await this.describeImages([id], options);
     if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
     await this.ec2.send(new DeregisterImageCommand({ ImageId: id }), sendOptions(options));
     const snapshotsDeleted: string[] = [];
     if (image.snapshotIds.length > 0) {
-      const out = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }));
+      const out = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }), sendOptions(options));
       for (const snapshot of out.Snapshots ?? []) {
         if (!snapshot.SnapshotId || snapshot.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value !== fleet) continue;
         await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }), sendOptions(options));

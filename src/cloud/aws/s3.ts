@@ -1,6 +1,6 @@
 import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { tooLarge } from '../../service/fetch-document.js';
-import type { ObjectStore, StoredObject, WriteCondition } from '../port.js';
+import type { CallOptions, ObjectStore, ReadOptions, StoredObject, WriteCondition } from '../port.js';
 
 /**
  * An S3 client from the SDK's standard chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3, ...).
@@ -19,10 +19,11 @@ export function s3Client(env: NodeJS.ProcessEnv, config: S3ClientConfig = {}): S
 export class S3Objects implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async get(bucket: string, key: string, ifNoneMatch?: string, maxBytes = Number.POSITIVE_INFINITY): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(bucket: string, key: string, ifNoneMatch?: string, options: ReadOptions = {}): Promise<StoredObject | 'not-modified' | undefined> {
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     let out: GetObjectCommandOutput;
     try {
-      out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }));
+      out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }), sendOptions(options));
     } catch (e) {
       const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (err.$metadata?.httpStatusCode === 304 || err.name === 'NotModified') return 'not-modified';
@@ -32,7 +33,7 @@ export class S3Objects implements ObjectStore {
     return { body: await cappedBody(out, maxBytes), etag: out.ETag ?? '' };
   }
 
-  async put(bucket: string, key: string, body: string, condition: WriteCondition = {}): Promise<{ etag: string }> {
+  async put(bucket: string, key: string, body: string, condition: WriteCondition = {}, options: CallOptions = {}): Promise<{ etag: string }> {
     const out = await this.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -42,6 +43,7 @@ export class S3Objects implements ObjectStore {
         ...(condition.ifMatch ? { IfMatch: condition.ifMatch } : {}),
         ...(condition.ifNoneMatch ? { IfNoneMatch: condition.ifNoneMatch } : {}),
       }),
+      sendOptions(options),
     );
     return { etag: out.ETag ?? '' };
   }
@@ -63,4 +65,8 @@ async function cappedBody(out: GetObjectCommandOutput, maxBytes: number): Promis
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {
+  return options.signal ? { abortSignal: options.signal } : {};
 }

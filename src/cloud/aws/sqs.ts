@@ -1,6 +1,10 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { queueUrlRegion } from '../../events/queue-url.js';
+import { pino } from 'pino';
+import { anySignal, type CallBounds, bounds, deadlineExceeded, deadlineSignal } from '../bounds.js';
 import type { EventQueue, QueueMessage } from '../port.js';
+import { processShutdown } from '../shutdown.js';
+import { type ClientLimits, bounded, boundedConfig } from './bounded.js';
 
 /** SQS allows at most 10 messages per receive and 10 entries per delete batch, and 20 s of long polling. */
 const BATCH = 10;
@@ -15,14 +19,18 @@ export class SqsEventQueue implements EventQueue {
   constructor(
     readonly url: string,
     private readonly sqs: SQSClient,
+    /** the bounds of a receive beyond its own wait */
+    private readonly margins: CallBounds = bounds().sqs,
   ) {}
 
   async receive(maxWaitSeconds: number, signal?: AbortSignal): Promise<QueueMessage[]> {
     const wait = Math.max(0, Math.min(MAX_WAIT_SECONDS, Math.floor(maxWaitSeconds)));
-    const out = await this.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: wait }),
-      signal ? { abortSignal: signal } : {},
-    );
+    const totalMs = wait * 1000 + this.margins.totalMs;
+    const deadline = deadlineSignal(totalMs, deadlineExceeded('SQS', totalMs));
+    const out = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: BATCH, WaitTimeSeconds: wait }), {
+      abortSignal: signal ? anySignal([signal, deadline]) : deadline,
+      requestTimeout: wait * 1000 + this.margins.requestMs,
+    });
     return (out.Messages ?? []).flatMap((m) =>
       m.ReceiptHandle === undefined ? [] : [{ id: m.MessageId ?? m.ReceiptHandle, body: m.Body ?? '', handle: m.ReceiptHandle }],
     );
@@ -44,18 +52,20 @@ export class SqsEventQueue implements EventQueue {
   }
 }
 
-export function sqsEventQueue(url: string, env: NodeJS.ProcessEnv = process.env): SqsEventQueue {
+export function sqsEventQueue(url: string, env: NodeJS.ProcessEnv = process.env, limits: ClientLimits = defaultLimits(env)): SqsEventQueue {
   const awsRegion = queueUrlRegion(url);
   const region = awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   // The SDK's endpoint variables win; a queue URL on a host of its own (no AWS region in it) is its
   // own endpoint. Either way the endpoint is given, so the SDK does not second-guess it on stderr.
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL ?? (awsRegion === undefined ? new URL(url).origin : undefined);
-  const client = new SQSClient({
-    region,
-    ...(endpoint ? { endpoint } : {}),
-    // fleet's next poll is the retry; a long poll needs a request timeout beyond its 20 s wait.
-    maxAttempts: 1,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: (MAX_WAIT_SECONDS + 15) * 1000 },
-  });
-  return new SqsEventQueue(url, client);
+  // fleet's next poll is the retry. The client's own bounds leave room for the longest poll; each
+  // receive is bounded by its own wait and the margins.
+  const margins = limits.bounds;
+  const longest = { ...limits, bounds: { ...margins, requestMs: MAX_WAIT_SECONDS * 1000 + margins.requestMs, totalMs: MAX_WAIT_SECONDS * 1000 + margins.totalMs } };
+  const client = new SQSClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1, ...boundedConfig(longest) });
+  return new SqsEventQueue(url, bounded(client, longest), margins);
+}
+
+function defaultLimits(env: NodeJS.ProcessEnv): ClientLimits {
+  return { service: 'SQS', bounds: bounds(env).sqs, abort: () => processShutdown.signal, log: pino({ level: 'silent' }) };
 }

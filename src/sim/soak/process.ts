@@ -77,7 +77,7 @@ export class ProcessCloud implements Cloud {
     private readonly options: ProcessCloudOptions,
   ) {
     this.objects = {
-      get: (bucket, key, ifNoneMatch, maxBytes) => this.call(`GetObject ${key}`, () => raw.objects.get(bucket, key, ifNoneMatch, maxBytes)).then((got) => this.delivered(bucket, key, got)),
+      get: (bucket, key, ifNoneMatch, read) => this.call(`GetObject ${key}`, () => raw.objects.get(bucket, key, ifNoneMatch, read)).then((got) => this.delivered(bucket, key, got)),
       put: (bucket, key, body, condition?: WriteCondition) => this.call(`PutObject ${key}`, () => raw.objects.put(bucket, key, body, condition), { action: 'PutObject', key: `${bucket}/${key}` }),
     };
     this.priceList = { onDemandPrices: (region, types, pd) => this.call('GetProducts', () => raw.priceList.onDemandPrices(region, types, pd)) };
