@@ -11,4 +11,6 @@ process.on('message', async (seed: number) => {
   if (seed < 0) process.disconnect();
   else send(await runSeed(seed, cycles));
 });
+// The parent gone (stopped early), nothing is left to report to.
+process.on('disconnect', () => process.exit(0));
 send('ready');

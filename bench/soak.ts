@@ -120,6 +120,14 @@ const onSeed = (r: SeedResult) => {
   // A long run keeps its figures so far on disk: a run cut short still tells what it found.
   if (!replay && !isDefault && done.length % 10 === 0) writeFigures(false);
 };
+// Stopped early (SIGINT, SIGTERM), a long run writes what it has: the figures of the seeds done.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!replay) writeFigures(false);
+    process.stderr.write(`soak: stopped by ${signal} after ${done.length} of ${seeds.length} seeds; figures so far in ${fileURLToPath(results)}\n`);
+    process.exit(130);
+  });
+}
 const all =
   args.jobs > 1 && !replay
     ? await inProcesses(seeds, args.cycles, args.jobs, onSeed)

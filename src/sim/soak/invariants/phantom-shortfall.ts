@@ -43,7 +43,7 @@ export function checkPhantomShortfall(input: PhantomShortfallInput): Finding[] {
     {
       invariant: 'no-phantom-shortfall',
       key: pool,
-      detail: `${pool}: launched ${scaleUps.map((l) => l.name).join(', ')} replacing nothing with ${serving} workers serving, desired ${desiredHigh}`,
+      detail: `${pool}: launched ${[...new Set(scaleUps.map((l) => l.name))].join(', ')} replacing nothing with ${serving} workers serving, desired ${desiredHigh}`,
     },
   ];
 }
