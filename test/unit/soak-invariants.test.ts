@@ -189,6 +189,9 @@ describe('soak invariant: no pair moves a worker backwards', () => {
     expect(checkBackwardsPairs({ pool: 'bld', retired: [old], liveAfter: [vm({ ami: 'ami-c', replaces: old.id })], standing })).to.deep.equal([]);
     const current = vm({ ami: 'ami-b' });
     expect(checkBackwardsPairs({ pool: 'bld', retired: [vm({ ami: 'ami-a', replaces: current.id })], liveAfter: [current], standing }), 'the replacement left, the target stays').to.deep.equal([]);
+    // A replacement on a drained image closed its pair: its target may leave (here scaled down).
+    const drained = imageStanding([{ ...view, drained: new Set(['ami-a']) }]);
+    expect(checkBackwardsPairs({ pool: 'bld', retired: [current], liveAfter: [vm({ ami: 'ami-a', replaces: current.id })], standing: drained })).to.deep.equal([]);
     const unsure = imageStanding([view, { ...view, remembered: new Set() }]);
     expect(checkBackwardsPairs({ pool: 'bld', retired: [current], liveAfter: [vm({ ami: 'ami-a', replaces: current.id })], standing: unsure })).to.deep.equal([]);
   });

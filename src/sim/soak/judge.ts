@@ -287,7 +287,8 @@ export class Judge {
             pool,
             before: livePool(frame.before, SOAK_FLEET, pool).filter((i) => frame.listed.has(i.id)),
             drained: facts.drainedAny,
-            leaving: new Set([...this.warned, ...facts.endedByOthers]),
+            // What ended during the cycle (fleet's own terminations too: a scale-down, then a warning, is a launch) counts no more.
+            leaving: new Set([...this.warned, ...facts.endedByOthers, ...facts.terminatedByFleet]),
             desiredHigh: asked.high,
             launches: facts.newLaunches[pool] ?? [],
           })),

@@ -4,7 +4,7 @@ import type { Finding, InstanceFact } from './types.js';
 export interface ImageStanding {
   /** images every view calls launchable: the newest usable, and the newest whose rollout is remembered as proved */
   readonly current: ReadonlySet<string>;
-  /** images every view calls outdated (older than an image remembered as proved, and not the newest) or drained */
+  /** images every view calls outdated: usable, older than an image remembered as proved, and not the newest */
   readonly outdated: ReadonlySet<string>;
 }
 
@@ -19,8 +19,9 @@ export interface BackwardsPairInput {
 
 /**
  * A replacement pair never moves a worker backwards: no worker on a current image is retired while
- * its replacement, staying on, runs an outdated (or drained) one. The images changed under such a
- * pair; its reason no longer holds, and completing it would only buy a second turnover.
+ * its replacement, staying on, runs an outdated one. The images changed under such a pair; its
+ * reason no longer holds, and completing it would only buy a second turnover. (A replacement on a
+ * drained image closes its pair: its target is a worker again, and may leave for any reason.)
  */
 export function checkBackwardsPairs(input: BackwardsPairInput): Finding[] {
   const { standing } = input;
@@ -58,7 +59,7 @@ export function imageStanding(views: readonly ImageView[]): ImageStanding {
     const usable = v.newestFirst.filter((ami) => !v.drained.has(ami));
     const trusted = usable.findIndex((ami) => v.remembered.has(ami));
     const current = new Set([usable[0], trusted >= 0 ? usable[trusted] : undefined].filter((a): a is string => a !== undefined));
-    const outdated = new Set([...v.drained, ...(trusted >= 0 ? usable.slice(trusted + 1).filter((ami) => ami !== usable[0]) : [])]);
+    const outdated = new Set(trusted >= 0 ? usable.slice(trusted + 1).filter((ami) => ami !== usable[0]) : []);
     return { current, outdated };
   });
   const every = (pick: (s: { current: Set<string>; outdated: Set<string> }) => Set<string>) => {

@@ -13,7 +13,7 @@ export interface PhantomShortfallInput {
   readonly before: readonly InstanceFact[];
   /** images drained at any time during the cycle: their instances are no workers */
   readonly drained: ReadonlySet<string>;
-  /** instances that stopped being workers during the cycle by no decision of the plan (warned, interrupted, shut down, failed to boot) */
+  /** instances that stopped being workers during the cycle: warned, interrupted, shut down, failed to boot, or terminated by fleet itself */
   readonly leaving: ReadonlySet<string>;
   /** the highest desired count the cycle could have acted on */
   readonly desiredHigh: number;
@@ -25,8 +25,14 @@ export interface PhantomShortfallInput {
  * pair once (a replacement whose target runs a drained image is one worker, not none).
  */
 export function servingWorkers(input: Pick<PhantomShortfallInput, 'before' | 'drained' | 'leaving'>): number {
+  return serving(input).length;
+}
+
+/** The instances that are workers, each pair's target left out (its replacement stands for the pair). */
+function serving(input: Pick<PhantomShortfallInput, 'before' | 'drained' | 'leaving'>): InstanceFact[] {
   const workers = input.before.filter((i) => !input.drained.has(i.ami) && !input.leaving.has(i.id));
-  return workers.length - new Set(openPairs(workers).map((p) => p.target.id)).size;
+  const targets = new Set(openPairs(workers).map((p) => p.target.id));
+  return workers.filter((i) => !targets.has(i.id));
 }
 
 /**
@@ -36,14 +42,14 @@ export function servingWorkers(input: Pick<PhantomShortfallInput, 'before' | 'dr
  */
 export function checkPhantomShortfall(input: PhantomShortfallInput): Finding[] {
   const { pool, desiredHigh } = input;
-  const serving = servingWorkers(input);
+  const workers = serving(input);
   const scaleUps = input.launches.filter((l) => l.replaces === undefined);
-  if (serving < desiredHigh || scaleUps.length === 0) return [];
+  if (workers.length < desiredHigh || scaleUps.length === 0) return [];
   return [
     {
       invariant: 'no-phantom-shortfall',
       key: pool,
-      detail: `${pool}: launched ${[...new Set(scaleUps.map((l) => l.name))].join(', ')} replacing nothing with ${serving} workers serving, desired ${desiredHigh}`,
+      detail: `${pool}: launched ${[...new Set(scaleUps.map((l) => l.name))].join(', ')} replacing nothing with ${workers.length} workers serving (${workers.map((i) => `${i.id} ${i.state}`).join(', ')}), desired ${desiredHigh}`,
     },
   ];
 }
