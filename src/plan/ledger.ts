@@ -179,7 +179,17 @@ export class PoolLedger {
       for (const m of this.staying()) if (m.counts) counting++;
       this.countingView = counting;
     }
-    return this.countingView + this.planned.length - this.openPairs().size;
+    return this.countingView + this.planned.length - this.countedTwice();
+  }
+
+  /**
+   * Open pairs whose target counts as well as its replacement: one worker each, counted twice above.
+   * A target on a drained image counts for nothing: its pair is its replacement alone.
+   */
+  private countedTwice(): number {
+    let twice = 0;
+    for (const target of this.openPairs().keys()) if (this.byId.get(target)?.counts) twice++;
+    return twice;
   }
 
   /**
@@ -231,6 +241,13 @@ export class PoolLedger {
     return this.unpairedView;
   }
 }
+
+/**
+ * A pair the images changed under: its replacement runs an outdated image, its target a current one.
+ * Its reason no longer holds, and completing it would move a worker backwards (placements are on
+ * launchable images: never backwards).
+ */
+export const isBackwards = (target: Member, replacement: Member | Placement) => 'status' in replacement && replacement.status === 'outdated' && target.status === 'current';
 
 const zoneOf = (o: { az: string }) => o.az;
 const typeOf = (o: { instanceType: string }) => o.instanceType;

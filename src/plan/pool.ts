@@ -14,7 +14,7 @@ import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, terminateAction } from './action-builders.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
-import { type Member, type Placement, PoolLedger } from './ledger.js';
+import { type Member, type Placement, PoolLedger, isBackwards } from './ledger.js';
 import { Memo, MemoByTwo } from './memo.js';
 
 export interface PoolContext extends PlacementInput {
@@ -163,18 +163,29 @@ function drainStep({ ctx, ledger, notes }: Step): void {
  * 2. Replacement pairs: the replaced instance leaves once its replacement has proved itself: running,
  *    and for a new image, running for `bake` seconds. A replacement that dies first frees its target.
  *    And only while running capacity stays at desired: a pool that is short keeps its old worker
- *    until the shortfall is running too.
+ *    until the shortfall is running too. A pair the images changed under (its replacement now on an
+ *    outdated image, its target on a current one) is cancelled instead: the replacement leaves.
  */
 function pairStep({ ctx, ledger }: Step): void {
   const bakeMs = ctx.policy.freshness.bake * 1000;
   let running = ledger.staying().filter(isRunningWorker).length;
   for (const [targetId, replacement] of ledger.openPairs()) {
-    if (!('key' in replacement) || !replacement.instance || replacement.instance.state !== 'running') continue;
+    if (!('key' in replacement) || !replacement.instance) continue;
     const target = ledger.instance(targetId) as Member;
+    if (isBackwards(target, replacement)) {
+      if (replacement.instance.state === 'running') {
+        if (running - 1 < ctx.desired) continue;
+        running--;
+      }
+      ledger.leave(replacement, 'outdated', `replacement of ${target.key} (${target.name}) cancelled: its AMI ${replacement.ami} is outdated, ${target.ami} is current`);
+      continue;
+    }
+    if (replacement.instance.state !== 'running') continue;
     const age = ctx.now - replacement.instance.launchTime;
     const gate = replacement.ami === target.ami ? 0 : bakeMs;
     if (age < gate) continue;
-    if (target.instance?.state === 'running') {
+    // A target on a drained image is no worker: retiring it takes no running capacity.
+    if (target.counts && target.instance?.state === 'running') {
       if (running - 1 < ctx.desired) continue;
       running--;
     }

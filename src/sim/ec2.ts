@@ -104,7 +104,7 @@ export class SimCompute implements RegionCompute {
     const sentAt = this.clock.now();
     const detail = {
       sentAt, az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, pool: r.pool, ami: r.ami,
-      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name), params,
+      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name), replaces: r.slots.map((s) => s.replaces ?? null), params,
     };
     await this.enter('RunInstances', detail, r.slots.length);
     const fail = (code: string, message: string, status = 400): never => {

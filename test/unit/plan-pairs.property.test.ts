@@ -125,7 +125,9 @@ function facts(snap: Snapshot) {
   // A pair is open while its target is live and its replacement counts (a drained one closes it).
   const replacements = [...live, ...snap.pendingLaunches].filter((r) => r.replaces !== undefined && counts(r) && liveIds.has(r.replaces));
   const targets = new Set(replacements.map((r) => r.replaces as string));
-  const workers = live.filter(counts).length + snap.pendingLaunches.filter(counts).length - targets.size;
+  // A pair is one worker: its target is counted once too many only when it counts (a drained one does not).
+  const countingTargets = live.filter((i) => targets.has(i.id) && counts(i)).length;
+  const workers = live.filter(counts).length + snap.pendingLaunches.filter(counts).length - countingTargets;
   return { live, liveIds, counts, replacements, targets, workers, footprint: live.length + snap.pendingLaunches.length };
 }
 

@@ -163,3 +163,65 @@ describe('plan: a replacement in flight counts against the budget of its cause',
     expect(pool(undefined).launches, 'a new image replacing an old one: a retirement').to.deep.equal([]);
   });
 });
+
+describe('plan: a replacement whose target runs a drained image', () => {
+  // `target` runs ami-old, drained since its replacement went out; the drain budget is taken by a
+  // drained worker still shutting down, so `target` waits. Its replacement is the one worker of the pair.
+  function pool(replacementState: 'pending' | 'running') {
+    const shuttingDown = instance({ ami: 'ami-old', state: 'shutting-down' });
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ ami: 'ami-new', state: replacementState, launchTime: replacementState === 'pending' ? T0 - 60_000 : T0 - 2 * HOUR, replaces: target.id });
+    const others = [1, 2, 3, 4].map(() => instance({ ami: 'ami-new' }));
+    const snap = snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, drained: new Set(['ami-old']), instances: [shuttingDown, target, replacement, ...others], terminatedByFleet: new Set([shuttingDown.id]) });
+    return { target, replacement, p: plan(snap, [policy({ freshness: { drainBudget: 1 } })], 'releng') };
+  }
+
+  it('counts the replacement as a worker: a pool serving desired launches nothing', () => {
+    const { p } = pool('pending');
+    expect(launches(p).map((a) => a.reason), 'five serve: the replacement and four others').to.deep.equal([]);
+    expect(terminations(p)).to.deep.equal([]);
+    expect(p.pools[0]?.unmet).to.equal(0);
+  });
+
+  it('retires the drained target once its replacement runs, drain budget or not: it was no worker', () => {
+    const { target, p } = pool('running');
+    expect(terminations(p).map((t) => [t.instanceId, t.reason.split(' ')[0]])).to.deep.equal([[target.id, 'replaced']]);
+    expect(launches(p)).to.deep.equal([]);
+  });
+});
+
+describe('plan: a pair the images changed under', () => {
+  // The pair was opened to retire `target` for a newer image; the images changed since (an undrain,
+  // a newer image drained): `target` now runs the current image, its replacement an outdated one.
+  const IMAGES2 = [image('ami-old', 72), image('ami-new', 30)];
+  const ESTABLISHED = { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR };
+  function pool(desired: number) {
+    const target = instance({ ami: 'ami-new', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ ami: 'ami-old', launchTime: T0 - 2 * HOUR, replaces: target.id });
+    const others = [instance({ ami: 'ami-new' }), instance({ ami: 'ami-new' })];
+    const snap = snapshot({ desired: { 'bld-linux64': desired }, images: IMAGES2, established: ESTABLISHED, instances: [target, replacement, ...others] });
+    return { target, replacement, p: plan(snap, [policy({ freshness: { bake: 0 } })], 'releng') };
+  }
+
+  it('is cancelled, not completed: its replacement on the outdated image leaves, the worker on the current image stays', () => {
+    const { target, replacement, p } = pool(3);
+    expect(terminations(p).map((t) => [t.instanceId, t.reason.replace(/ \(.*/, '')])).to.deep.equal([[replacement.id, `replacement of ${target.id}`]]);
+    expect(terminations(p)[0]?.reason).to.match(/cancelled: its AMI ami-old is outdated, ami-new is current/);
+    expect(launches(p), 'the pair was one worker: three serve without it').to.deep.equal([]);
+  });
+
+  it('while running capacity is short, the replacement stays too (still one worker), and the target never leaves', () => {
+    const { p } = pool(4);
+    expect(terminations(p)).to.deep.equal([]);
+    expect(launches(p).map((a) => [a.reason, a.ami, a.replaces])).to.deep.equal([['scale-up: want 4, have 3', 'ami-new', undefined]]);
+  });
+
+  it('a replacement still unconfirmed on the outdated image keeps its target out of scale-down', () => {
+    const target = instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000 });
+    const unconfirmed = pendingLaunch({ ami: 'ami-old', replaces: target.id, resendable: false });
+    const snap = snapshot({ desired: { 'bld-linux64': 1 }, images: IMAGES2, established: ESTABLISHED, instances: [target], pendingLaunches: [unconfirmed] });
+    const p = plan(snap, [policy({ scaleDown: 'terminate' })], 'releng');
+    expect(terminations(p)).to.deep.equal([]);
+    expect(launches(p)).to.deep.equal([]);
+  });
+});

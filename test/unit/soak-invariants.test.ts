@@ -3,6 +3,7 @@
 
 import { expect } from 'chai';
 import type { Budget } from '../../src/domain/policy.js';
+import { checkBackwardsPairs, imageStanding } from '../../src/sim/soak/invariants/backwards-pair.js';
 import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
 import { checkCycleErrors } from '../../src/sim/soak/invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from '../../src/sim/soak/invariants/drained-launch.js';
@@ -12,6 +13,7 @@ import { type CycleRecord, type TokenHistory, checkJournal } from '../../src/sim
 import { checkStalledLeader, checkTakeoverConverged } from '../../src/sim/soak/invariants/leadership.js';
 import { checkUniqueNames } from '../../src/sim/soak/invariants/names.js';
 import { checkOwnership } from '../../src/sim/soak/invariants/ownership.js';
+import { checkPhantomShortfall, servingWorkers } from '../../src/sim/soak/invariants/phantom-shortfall.js';
 import { checkPoolMax } from '../../src/sim/soak/invariants/pool-max.js';
 import { checkResends } from '../../src/sim/soak/invariants/resend.js';
 import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
@@ -124,6 +126,74 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     const [a, b] = [vm({ ami: 'ami-old' }), vm({ ami: 'ami-old' })];
     const findings = checkGrowth({ ...base, asked: { low: 2, high: 2 }, liveBefore: 4, liveAfter: [a, b, vm({ replaces: a.id }), vm({ replaces: b.id })] });
     expect(findings.map((f) => f.key)).to.deep.equal(['bld pairs']);
+  });
+});
+
+describe('soak invariant: no launch replacing nothing while the pool serves desired', () => {
+  const none = new Set<string>();
+  const base = { pool: 'bld', drained: none, leaving: none, desiredHigh: 5 };
+  // Five serve: four plain workers and a replacement whose target runs a drained image (waiting for
+  // the drain budget). The pair is one worker, not none.
+  function drainedPair() {
+    const target = vm({ ami: 'ami-bad' });
+    return [vm(), vm(), vm(), vm(), target, vm({ replaces: target.id, state: 'pending' })];
+  }
+
+  it('counts a pair whose target runs a drained image as one worker', () => {
+    expect(servingWorkers({ before: drainedPair(), drained: new Set(['ami-bad']), leaving: none })).to.equal(5);
+    const target = vm();
+    expect(servingWorkers({ before: [vm(), target, vm({ replaces: target.id })], drained: none, leaving: none }), 'a pair of two workers is one').to.equal(2);
+  });
+
+  it('fires on a scale-up beside such a pair ("want 5, have 4" with 5 serving)', () => {
+    const findings = checkPhantomShortfall({ ...base, before: drainedPair(), drained: new Set(['ami-bad']), launches: [{ name: 'bld-7' }] });
+    expect(invariants(findings)).to.deep.equal(['no-phantom-shortfall']);
+    expect(findings[0]?.detail).to.match(/bld: launched bld-7 replacing nothing with 5 workers serving \(.*\), desired 5/);
+  });
+
+  it('stays quiet for replacements, for a pool short of desired, and for what left during the cycle', () => {
+    const before = drainedPair();
+    const drained = new Set(['ami-bad']);
+    expect(checkPhantomShortfall({ ...base, before, drained, launches: [{ name: 'bld-7', replaces: before[0]?.id as string }] })).to.deep.equal([]);
+    expect(checkPhantomShortfall({ ...base, desiredHigh: 6, before, drained, launches: [{ name: 'bld-7' }] })).to.deep.equal([]);
+    expect(checkPhantomShortfall({ ...base, before, drained, leaving: new Set([before[0]?.id as string]), launches: [{ name: 'bld-7' }] })).to.deep.equal([]);
+  });
+});
+
+describe('soak invariant: no pair moves a worker backwards', () => {
+  // ami-c newest, ami-b remembered as proved, ami-a older: current {c, b}, outdated {a}.
+  const view = { newestFirst: ['ami-c', 'ami-b', 'ami-a'], drained: new Set<string>(), remembered: new Set(['ami-b']) };
+
+  it('knows what every view agrees on: the newest and the trusted image current, older than the trusted outdated', () => {
+    const s = imageStanding([view]);
+    expect([[...s.current].sort(), [...s.outdated]]).to.deep.equal([['ami-b', 'ami-c'], ['ami-a']]);
+    // A view in which ami-c is drained (the guard drained it mid-cycle) makes ami-c sure of nothing but drained in one view.
+    const both = imageStanding([view, { ...view, drained: new Set(['ami-c']) }]);
+    expect([[...both.current], [...both.outdated]]).to.deep.equal([['ami-b'], ['ami-a']]);
+    // Nothing remembered: only the newest is sure; nothing is surely outdated.
+    const fresh = imageStanding([{ ...view, remembered: new Set() }]);
+    expect([[...fresh.current], [...fresh.outdated]]).to.deep.equal([['ami-c'], []]);
+  });
+
+  it('fires when a worker on a current image is retired while its replacement stays on an outdated one', () => {
+    const target = vm({ ami: 'ami-b' });
+    const replacement = vm({ ami: 'ami-a', replaces: target.id });
+    const findings = checkBackwardsPairs({ pool: 'bld', retired: [target], liveAfter: [replacement, vm({ ami: 'ami-b' })], standing: imageStanding([view]) });
+    expect(invariants(findings)).to.deep.equal(['no-backwards-pair']);
+    expect(findings[0]?.detail).to.include(`retired ${target.id} on current ami-b; its replacement ${replacement.id} runs outdated ami-a`);
+  });
+
+  it('stays quiet for a pair moving forwards, a cancelled replacement, and an image whose standing is unsure', () => {
+    const standing = imageStanding([view]);
+    const old = vm({ ami: 'ami-a' });
+    expect(checkBackwardsPairs({ pool: 'bld', retired: [old], liveAfter: [vm({ ami: 'ami-c', replaces: old.id })], standing })).to.deep.equal([]);
+    const current = vm({ ami: 'ami-b' });
+    expect(checkBackwardsPairs({ pool: 'bld', retired: [vm({ ami: 'ami-a', replaces: current.id })], liveAfter: [current], standing }), 'the replacement left, the target stays').to.deep.equal([]);
+    // A replacement on a drained image closed its pair: its target may leave (here scaled down).
+    const drained = imageStanding([{ ...view, drained: new Set(['ami-a']) }]);
+    expect(checkBackwardsPairs({ pool: 'bld', retired: [current], liveAfter: [vm({ ami: 'ami-a', replaces: current.id })], standing: drained })).to.deep.equal([]);
+    const unsure = imageStanding([view, { ...view, remembered: new Set() }]);
+    expect(checkBackwardsPairs({ pool: 'bld', retired: [current], liveAfter: [vm({ ami: 'ami-a', replaces: current.id })], standing: unsure })).to.deep.equal([]);
   });
 });
 

@@ -6,12 +6,14 @@ import { slotFromTags } from '../../cloud/tags.js';
 import type { PoolPolicy } from '../../domain/policy.js';
 import type { Image } from '../../domain/types.js';
 import { spotPriceCap } from '../../policy/prices.js';
+import { rolloutKey } from '../../policy/rollout.js';
 import { simOnDemandPrice } from '../catalog.js';
 import type { SimCloud } from '../cloud.js';
 import type { SimCall } from '../ec2.js';
 import type { SimInstance } from '../world.js';
 import type { FaultWindows } from './chaos.js';
 import type { SoakInputs } from './inputs.js';
+import { type ImageView, checkBackwardsPairs, imageStanding } from './invariants/backwards-pair.js';
 import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
@@ -20,6 +22,7 @@ import { checkGrowth } from './invariants/growth.js';
 import { checkJournal } from './invariants/journal.js';
 import { checkUniqueNames } from './invariants/names.js';
 import { checkOwnership } from './invariants/ownership.js';
+import { type NewLaunch, checkPhantomShortfall } from './invariants/phantom-shortfall.js';
 import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
@@ -79,6 +82,10 @@ interface Frame {
   readonly processes: readonly string[];
   readonly lastGood: readonly (string | undefined)[];
   readonly manifestBad: boolean;
+  /** instances fleet could list as the cycle began (the rest it knows only from its journal, if at all) */
+  readonly listed: ReadonlySet<string>;
+  /** rolloutKey()s the journal remembered as proved when the cycle began */
+  readonly established: ReadonlySet<string>;
 }
 
 interface CycleFacts {
@@ -93,6 +100,12 @@ interface CycleFacts {
   readonly terminatedByFleet: ReadonlySet<string>;
   readonly endedByOthers: ReadonlySet<string>;
   readonly runCalls: readonly SimCall[];
+  /** launch slots whose token was first sent this cycle, per pool */
+  readonly newLaunches: Readonly<Record<string, readonly NewLaunch[]>>;
+  /** images drained at any time during the cycle */
+  readonly drainedAny: ReadonlySet<string>;
+  /** rolloutKey()s the journal remembered as proved all through the cycle */
+  readonly established: ReadonlySet<string>;
 }
 
 /** What the run tells the judge about a cycle besides the cloud's own state. */
@@ -137,6 +150,7 @@ export class Judge {
   /** Look at the cloud as the cycle begins. */
   begin(processes: readonly string[]): void {
     const before = this.facts();
+    const t0 = this.cloud.clock.now();
     this.frame = {
       t0: this.cloud.clock.now(),
       before,
@@ -146,7 +160,20 @@ export class Judge {
       processes,
       lastGood: LAST_GOOD_KEYS.map((k) => this.cloud.objects.peek(SOAK_BUCKET, k)?.body),
       manifestBad: this.inputs.manifestBad,
+      listed: new Set([...this.cloud.world.instances.values()].filter((i) => i.visibleAt <= t0).map((i) => i.id)),
+      established: this.establishedKeys(),
     };
+  }
+
+  /** The rollout proofs reconciler.json remembers, as stored. */
+  private establishedKeys(): Set<string> {
+    const body = this.cloud.objects.peek(SOAK_BUCKET, `${STATE_PREFIX}reconciler.json`)?.body;
+    if (body === undefined) return new Set();
+    try {
+      return new Set(Object.keys((JSON.parse(body) as { established?: Record<string, number> }).established ?? {}));
+    } catch {
+      return new Set();
+    }
   }
 
   /** Judge the cycle that just ended. */
@@ -177,6 +204,9 @@ export class Judge {
       const sizes = copies.desired.map((counts) => clampedDesired(p, counts));
       asked[p.pool] = sizes.length === 0 ? { low: 0, high: 0 } : { low: Math.min(...sizes), high: Math.max(...sizes) };
     }
+    const runCalls = calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string');
+    const drained = drainedAt(this.ledger.drained, t1);
+    const atStart = this.establishedKeys();
     return {
       t1,
       after,
@@ -184,10 +214,13 @@ export class Judge {
       events,
       manifests: copies.manifests,
       asked,
-      drained: drainedAt(this.ledger.drained, t1),
+      drained,
       terminatedByFleet: new Set(calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? [])),
       endedByOthers: new Set(events.filter((e) => ENDED_BY_OTHERS.has(e.kind)).map((e) => e.instance.id)),
-      runCalls: calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string'),
+      runCalls,
+      newLaunches: this.newLaunches(runCalls),
+      drainedAny: new Set([...drainedAt(this.ledger.drained, frame.t0), ...drained]),
+      established: new Set([...frame.established].filter((k) => atStart.has(k))),
     };
   }
 
@@ -247,7 +280,67 @@ export class Judge {
         desiredLow: asked.low,
       }),
       ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled, offers: this.openOffers(p), max: p.size.max }),
+      // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
+      ...(report.takeover
+        ? []
+        : checkPhantomShortfall({
+            pool,
+            before: livePool(frame.before, SOAK_FLEET, pool).filter((i) => frame.listed.has(i.id)),
+            drained: facts.drainedAny,
+            // What ended during the cycle (fleet's own terminations too: a scale-down, then a warning, is a launch) counts no more.
+            leaving: new Set([...this.warned, ...facts.endedByOthers, ...facts.terminatedByFleet]),
+            desiredHigh: asked.high,
+            launches: facts.newLaunches[pool] ?? [],
+          })),
+      ...checkBackwardsPairs({
+        pool,
+        retired: frame.before.filter((i) => own(i) && facts.terminatedByFleet.has(i.id) && (i.state === 'pending' || i.state === 'running')),
+        liveAfter: liveAfter.filter((i) => !facts.terminatedByFleet.has(i.id)),
+        standing: this.standing(p, facts),
+      }),
     ];
+  }
+
+  /** Launch slots whose token no earlier cycle sent (re-sends and retries of one token count once, and only when first sent). */
+  private newLaunches(runCalls: readonly SimCall[]): Record<string, NewLaunch[]> {
+    const out: Record<string, NewLaunch[]> = {};
+    const seen = new Set<string>();
+    for (const c of runCalls) {
+      const token = String(c.detail?.clientToken);
+      if (seen.has(token) || this.ledger.firstParams.has(token)) continue;
+      seen.add(token);
+      const names = (c.detail?.names as string[] | undefined) ?? [];
+      const replaces = (c.detail?.replaces as (string | null)[] | undefined) ?? [];
+      const pool = String(c.detail?.pool);
+      out[pool] ??= [];
+      names.forEach((name, n) => out[pool]?.push({ name, ...(typeof replaces[n] === 'string' ? { replaces: replaces[n] } : {}) }));
+    }
+    return out;
+  }
+
+  /** How the pool's images surely stood this cycle, in every region: over every manifest copy and drained set fleet could have used. */
+  private standing(p: PoolPolicy, facts: CycleFacts): { current: Set<string>; outdated: Set<string> } {
+    const current = new Set<string>();
+    const outdated = new Set<string>();
+    const drainedSets = [drainedAt(this.ledger.drained, this.frame?.t0 ?? facts.t1), facts.drained];
+    for (const region of Object.keys(p.regions)) {
+      const lists = facts.manifests.map((m) =>
+        m.images
+          .filter((i) => i.pool === p.pool && i.region === region)
+          .sort((a, b) => b.created - a.created || b.id.localeCompare(a.id))
+          .map((i) => i.id),
+      );
+      // A copy that lists nothing here leaves every image's standing unknown: nothing is sure.
+      if (lists.length === 0 || lists.some((l) => l.length === 0)) continue;
+      const views: ImageView[] = lists.flatMap((newestFirst) => {
+        const remembered = new Set(newestFirst.filter((ami) => facts.established.has(rolloutKey(p.pool, region, ami))));
+        return drainedSets.map((drained) => ({ newestFirst, drained, remembered }));
+      });
+      const s = imageStanding(views);
+      for (const ami of s.current) current.add(ami);
+      for (const ami of s.outdated) outdated.add(ami);
+    }
+    return { current, outdated };
   }
 
   /** How many of the pool's offers (zone × type) the cloud would take a spot launch in now. */
