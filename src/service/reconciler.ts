@@ -171,7 +171,7 @@ export class Reconciler {
       for (const l of launches) attempted.add(attemptKey(l));
       for (const t of terminations) terminating.add(t.instanceId);
       const now = deps.clock.now();
-      const { calls, unsendable, deferred } = launchCalls(launches, {
+      const { calls, unsendable, deferred, userDataChanged } = launchCalls(launches, {
         fleet: deps.fleet,
         policies: this.policiesByPool,
         journaled: (token) => journal.resendable(token),
@@ -182,6 +182,7 @@ export class Reconciler {
         deps.log.warn('leader lease lost: stopping before any further change');
         break;
       }
+      journal.freeze(userDataChanged);
       // Written down before they are made: a crash after the call must neither lead to a second
       // launch nor make fleet's own terminations look like failures to the guard.
       await journal.recordSending(calls.filter((c) => !c.resend).map((c) => c.request), terminations.map((t) => t.instanceId), now);

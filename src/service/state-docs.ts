@@ -2,12 +2,17 @@ import type { LaunchRequest } from '../cloud/port.js';
 import type { PoolTimers, Trial } from '../domain/snapshot.js';
 
 /**
- * One launch call as it was (or is about to be) sent. The request is kept whole, so an unanswered call
- * is re-sent with exactly the parameters and token it first had: EC2 then answers with what the first
- * call made, never with a second set of instances.
+ * One launch call as it was (or is about to be) sent. The request is kept whole but for its user data,
+ * so an unanswered call is re-sent with exactly the parameters and token it first had: EC2 then
+ * answers with what the first call made, never with a second set of instances. User data may hold
+ * secrets and is never stored: a re-send renders it again from the policy, and goes out only when
+ * that matches the digest of what was sent.
  */
 export interface SentLaunch {
+  /** without `userData` */
   readonly request: LaunchRequest;
+  /** SHA-256 (hex) of the user data sent, when the call carried any */
+  readonly userDataSha256?: string;
   /** epoch ms it was first sent */
   readonly requestedAt: number;
   /** the instances it made, by launch index, once the cloud answered; slots past the end were not filled */

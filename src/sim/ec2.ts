@@ -32,7 +32,14 @@ export interface SimCall {
  */
 export function launchParameters(r: LaunchRequest): string {
   const { clientToken: _token, ...parameters } = r;
-  return createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify(canonical(parameters))).digest('hex').slice(0, 16);
+}
+
+/** The same parameters in any key order are the same request, as for EC2. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
 }
 
 /** Per-call latency of the simulated API, milliseconds. */

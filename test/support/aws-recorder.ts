@@ -5,7 +5,6 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { PricingClient } from '@aws-sdk/client-pricing';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { Client } from '@smithy/smithy-client';
 
 export const ACCOUNT = '123456789012';
 
@@ -66,16 +65,14 @@ export class FakeAccount {
   }
 
   /** The record is taken before the answer, so a call sees resources as they were when it was sent. */
-  private attach<C extends Client<any, any, any, any>>(client: C, service: RecordedCall['service'], region: string, answer: (command: string, input: Record<string, unknown>) => unknown): C {
-    client.middlewareStack.add(
-      (_next, context) => async (args) => {
+  private attach<C extends { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }>(client: C, service: RecordedCall['service'], region: string, answer: (command: string, input: Record<string, unknown>) => unknown): C {
+    const middleware = (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
         const command = String(context.commandName).replace(/Command$/, '');
         const input = structuredClone(args.input as Record<string, unknown>);
         this.calls.push({ service, region, command, input, ...{ snapshot: this.resourceTags() } } as RecordedCall);
         return { output: { $metadata: {}, ...(answer(command, input) as object) }, response: {} };
-      },
-      { step: 'initialize', name: 'fakeAccount' },
-    );
+    };
+    client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'fakeAccount' });
     return client;
   }
 
