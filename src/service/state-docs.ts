@@ -46,22 +46,7 @@ export const TERMINATED_MEMORY_MS = 6 * 3600_000;
 export const RECONCILER_DOC = 'reconciler.json';
 export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {}, trials: {} };
 
-export interface DrainMark {
-  readonly reason: string;
-  /** epoch ms */
-  readonly at: number;
-  /** who drained it: an operator (fleet drain) or the launch guard */
-  readonly by: 'operator' | 'guard';
-}
-
-/** AMIs an operator (or the launch guard) has drained: never launched again. */
-export interface DrainedDoc {
-  readonly amis: Readonly<Record<string, DrainMark>>;
-  /** AMI → epoch ms of its last undrain: the launch guard counts only ends after it */
-  readonly undrained?: Readonly<Record<string, number>>;
-}
-
-export const DRAINED_DOC = 'drained.json';
+export { DRAINED_DOC, type DrainMark, type DrainedDoc, IMAGES_DOC } from '../shared/worker-docs.js';
 
 /** What fleet knows from EC2's events (domain/events.ts EventFacts), written by the event inbox. */
 export const EVENTS_DOC = 'events.json';

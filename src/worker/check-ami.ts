@@ -7,9 +7,8 @@ import { ImageIndex } from '../policy/images.js';
 import { rememberedElsewhere, rolloutOf } from '../policy/rollout.js';
 import { type Verdict, imageVerdict } from '../policy/verdict.js';
 import { manifestInput } from '../service/inputs.js';
-import { Journal } from '../service/journal.js';
-import { DRAINED_DOC, type DrainedDoc } from '../service/state-docs.js';
 import { type StateStore, openStateStore, readOnlyStateStore } from '../service/state-store.js';
+import { DRAINED_DOC, type DrainedDoc, IMAGES_DOC, drainedAmis, establishedOf } from '../shared/worker-docs.js';
 import { Imds, metadataEndpoint } from './imds.js';
 import { type WorkerIdentity, noPoolReason, readWorkerIdentity } from './identity.js';
 
@@ -31,8 +30,8 @@ const S3_FOR_BOOT = { maxAttempts: 3, requestHandler: { connectionTimeout: 2_000
 
 /**
  * The worker's boot check: who am I (instance metadata), and would fleet launch my image for my
- * pool and region now (the manifest and the drained marks, read as the service reads them). Reads
- * only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
+ * pool and region now (the manifest, the drained marks and the proved images the service publishes,
+ * read as the service reads them). Reads only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
  * `unknown` verdict, never an exception, except configuration errors (InputError).
  */
 export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.ProcessEnv = process.env, policies: readonly PoolPolicy[] = []): Promise<CheckAmiResult> {
@@ -58,10 +57,10 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   if (manifest.value === undefined) return cannotTell(identity, `the manifest is unreadable and no last good copy exists (${manifest.problem})`, notes);
   if (manifest.source === 'last-good') notes.push(`manifest: the last good copy (${manifest.problem})`);
   if (typeof drained === 'string') return cannotTell(identity, `the drained marks are unreadable (${drained})`, notes);
-  if (typeof established === 'string') return cannotTell(identity, `the service's journal is unreadable (${established})`, notes);
+  if (typeof established === 'string') return cannotTell(identity, `the proved images are unreadable (${established})`, notes);
 
   // The planner's own rule: the rollout of this pool and region, from what the service remembers of
-  // which images proved themselves (a worker cannot list the fleet; the journal holds the proofs).
+  // which images proved themselves (a worker cannot list the fleet; the service publishes the proofs).
   const policy = policies.find((p) => p.pool === pool) ?? parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
   const images = new ImageIndex(manifest.value, drained);
   const provedElsewhere = rememberedElsewhere(established, pool, identity.region);
@@ -70,12 +69,16 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   return { ...fields(identity), verdict, reason, notes };
 }
 
-/** Which images proved themselves, as the service's journal remembers them, or why it cannot be read. */
+/**
+ * Which images proved themselves, as the service publishes them for workers (none before its first
+ * cycle), or why that cannot be read. The service's journal is not read: workers are not granted it.
+ */
 async function readEstablished(state: StateStore): Promise<Readonly<Record<string, number>> | string> {
   try {
-    return (await Journal.open(state)).document.established;
+    const doc = await state.read<unknown>(IMAGES_DOC);
+    return doc === undefined ? {} : establishedOf(doc.doc);
   } catch (e) {
-    return `${state.where}: ${(e as Error).message}`;
+    return `${IMAGES_DOC} in ${state.where}: ${(e as Error).message}`;
   }
 }
 
@@ -83,7 +86,7 @@ async function readEstablished(state: StateStore): Promise<Readonly<Record<strin
 async function readDrained(state: StateStore): Promise<ReadonlySet<string> | string> {
   try {
     const doc = await state.read<DrainedDoc>(DRAINED_DOC);
-    return new Set(Object.keys(doc?.doc.amis ?? {}));
+    return drainedAmis(doc?.doc);
   } catch (e) {
     return `${DRAINED_DOC} in ${state.where}: ${(e as Error).message}`;
   }
