@@ -140,6 +140,10 @@ export class GuardedCompute implements RegionCompute {
     return this.call({ action: 'DescribeImages', kind: 'describe' }, () => this.inner.describeImages(ids));
   }
 
+  imagesOwnedBy(owners: readonly string[], ids: readonly string[]): Promise<Set<string>> {
+    return this.call({ action: 'DescribeImages', kind: 'describe' }, () => this.inner.imagesOwnedBy(owners, ids));
+  }
+
   imagesInUse(ids: readonly string[]): Promise<Set<string>> {
     return this.call({ action: 'DescribeInstances', kind: 'describe' }, () => this.inner.imagesInUse(ids));
   }

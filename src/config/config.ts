@@ -30,6 +30,8 @@ export interface FleetConfig {
   readonly priceTtl: number;
   /** seconds a launch may stay invisible before fleet gives up on it */
   readonly visibilityTimeout: number;
+  /** the only AMI owners fleet launches from: `self` (the account fleet runs in) or 12-digit account ids */
+  readonly imageOwners: readonly string[];
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -54,6 +56,7 @@ function schema(env: NodeJS.ProcessEnv) {
     capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: 'positive-int', default: 180, env: 'FLEET_CAPACITY_TTL' },
     priceTtl: { doc: 'Seconds spot prices are cached', format: 'positive-int', default: 300, env: 'FLEET_PRICE_TTL' },
     visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: 'positive-int', default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
+    imageOwners: { doc: 'The only AMI owners fleet launches from: "self" or 12-digit account ids', format: 'image-owners', default: ['self'], env: 'FLEET_IMAGE_OWNERS' },
     },
     { env, args: [] },
   );
@@ -75,6 +78,13 @@ function addFormats(): void {
       validate(v: unknown) {
         if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one region');
         for (const r of v) if (typeof r !== 'string' || !REGION.test(r)) throw new Error(`${JSON.stringify(r)} is not a region name`);
+      },
+      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    },
+    'image-owners': {
+      validate(v: unknown) {
+        if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one owner ("self" or a 12-digit account id)');
+        for (const o of v) if (typeof o !== 'string' || !(o === 'self' || /^\d{12}$/.test(o))) throw new Error(`${JSON.stringify(o)} is not an image owner ("self" or a 12-digit account id)`);
       },
       coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
     },

@@ -28,6 +28,14 @@ export function onDemandKey(region: string, instanceType: string, productDescrip
   return `${region}:${instanceType}:${productDescription}`;
 }
 
+/** A manifest image fleet does not launch, and why (one line). */
+export interface UnusableImage {
+  readonly id: string;
+  readonly pool: string;
+  readonly region: string;
+  readonly reason: string;
+}
+
 /** Everything one cycle knows, gathered once; the planner reads nothing else. */
 export interface Snapshot {
   /** epoch milliseconds */
@@ -39,6 +47,8 @@ export interface Snapshot {
   readonly desired: Readonly<Record<string, number>> | undefined;
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly images: readonly Image[] | undefined;
+  /** Manifest images left out of `images`: never launched (not owned by an allowed owner), with why. */
+  readonly unusableImages?: readonly UnusableImage[];
   readonly drained: ReadonlySet<string>;
   /** AMI → epoch ms of its last `fleet undrain`: the launch guard counts only ends after it. */
   readonly undrainedAt?: Readonly<Record<string, number>>;

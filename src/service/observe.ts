@@ -10,6 +10,7 @@ import type { Image, Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription, offerKey } from '../domain/types.js';
 import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
+import { ImageOwnership } from './image-owners.js';
 import type { InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
@@ -50,8 +51,11 @@ export class Observer {
   private readonly missingSubnets = new Map<string, number>();
   /** interrupted instances already reported, pruned to those the cloud still lists */
   private interruptionsSeen = new Set<string>();
+  private readonly ownership: ImageOwnership;
 
-  constructor(private readonly deps: ObserverDeps) {}
+  constructor(private readonly deps: ObserverDeps) {
+    this.ownership = new ImageOwnership(deps.config.imageOwners, deps.cloud, deps.log);
+  }
 
   async observe(): Promise<Observation> {
     const { config, state, clock, log } = this.deps;
@@ -75,12 +79,14 @@ export class Observer {
       log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
     }
     const doc = journal.document;
+    const owned = await this.ownership.filter(manifest.value, config.regions.filter((r) => !unobserved.includes(r)));
     const snapshot: Snapshot = {
       now,
       regions: config.regions,
       ...(unobserved.length > 0 ? { unobservedRegions: unobserved } : {}),
       desired: desired.value,
-      images: manifest.value,
+      images: owned.images,
+      ...(owned.unusable.length > 0 ? { unusableImages: owned.unusable } : {}),
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
       undrainedAt: drained?.doc.undrained ?? {},
       instances,

@@ -11,7 +11,7 @@ import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { isSimInstanceType } from './catalog.js';
 import { type FaultInjector, SimAwsError, SimNetworkError } from './faults.js';
-import type { SimImage, SimInstance, SimWorld } from './world.js';
+import { SIM_ACCOUNT, type SimImage, type SimInstance, type SimWorld } from './world.js';
 
 const MANAGED_BY = MANAGED_BY_TAG;
 /** DescribeInstances and DescribeSpotPriceHistory answer at most this many items per page, as EC2 does. */
@@ -213,8 +213,19 @@ export class SimCompute implements RegionCompute {
     this.record('DescribeImages', 'ok');
     return ids.flatMap((id) => {
       const image = this.world.images.get(id);
-      return image && image.region === this.region && !image.deregistered ? [toImageRecord(image)] : [];
+      return image && image.region === this.region && !image.deregistered && image.ownerId === SIM_ACCOUNT ? [toImageRecord(image)] : [];
     });
+  }
+
+  async imagesOwnedBy(owners: readonly string[], ids: readonly string[]): Promise<Set<string>> {
+    await this.enter('DescribeImages');
+    this.record('DescribeImages', 'ok', { owners: owners.join(','), imageIds: ids.length });
+    const accounts = new Set(owners.map((o) => (o === 'self' ? SIM_ACCOUNT : o)));
+    const owned = ids.filter((id) => {
+      const image = this.world.images.get(id);
+      return image !== undefined && image.region === this.region && !image.deregistered && accounts.has(image.ownerId);
+    });
+    return new Set(owned);
   }
 
   async imagesInUse(ids: readonly string[]): Promise<Set<string>> {

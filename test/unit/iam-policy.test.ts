@@ -58,6 +58,7 @@ const EC2_DRIVERS: Record<string, (c: Ec2Compute, account: FakeAccount) => Promi
     await c.terminate(FLEET, [own.id, foreign.id]);
   },
   describeImages: (c) => c.describeImages(['ami-own', 'ami-foreign']),
+  imagesOwnedBy: async (c) => expect([...(await c.imagesOwnedBy(['self'], ['ami-own', 'ami-foreign']))]).to.deep.equal(['ami-own']),
   imagesInUse: (c) => c.imagesInUse(['ami-own']),
   deregisterImage: (c) => c.deregisterImage(FLEET, 'ami-old'),
 };
