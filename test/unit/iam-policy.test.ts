@@ -8,6 +8,8 @@ import { launchTags } from '../../src/cloud/tags.js';
 import { ACCOUNT, FakeAccount, type RecordedCall } from '../support/aws-recorder.js';
 import { type AuthRequest, type Policy, evaluate, loadPolicy } from '../support/iam.js';
 import { authorizationsOf } from '../support/iam-authorization.js';
+import { policy } from '../support/builders.js';
+import { BUCKET, SimFleet } from '../support/sim-fleet.js';
 
 const FLEET = 'releng';
 const REGION = 'us-east-1';
@@ -136,6 +138,29 @@ describe('IAM: fleet-service.json grants every call the service makes', () => {
   });
 });
 
+describe('IAM: fleet-service.json grants every object the service reads and writes', () => {
+  it('in a run of the service (rollout, guard, drains, journal, inputs), as deployed on S3', async () => {
+    const fleet = new SimFleet({ policies: [policy({ userData: '#cloud-config\n' })] });
+    const touched = new Set<string>();
+    const objects = fleet.cloud.objects;
+    const [get, put] = [objects.get.bind(objects), objects.put.bind(objects)];
+    objects.get = (bucket, key, etag) => (touched.add(`s3:GetObject ${bucket}/${key}`), get(bucket, key, etag));
+    objects.put = (bucket, key, body, condition) => (touched.add(`s3:PutObject ${bucket}/${key}`), put(bucket, key, body, condition));
+    fleet.publishDesired({ 'bld-linux64': 2 });
+    await fleet.cycles(2);
+    fleet.advance(24 * 3600_000);
+    await fleet.cycles(2);
+    // The test fleet's one bucket stands for the deployed ones: the manifest's, and the control bucket.
+    const deployed = (path: string) => (path === `${BUCKET}/amis.json` ? 'releng-golden-amis/amis.json' : path.replace(`${BUCKET}/`, 'releng-fleet-control/'));
+    const denied = [...touched].filter((t) => {
+      const [action, path] = t.split(' ') as [string, string];
+      return !evaluate(SERVICE, { action, resource: `arn:aws:s3:::${deployed(path)}`, context: { 'aws:PrincipalAccount': ACCOUNT } }).allowed;
+    });
+    expect([...touched]).to.include.members([`s3:PutObject ${BUCKET}/state/reconciler.json`, `s3:PutObject ${BUCKET}/state/images.json`, `s3:GetObject ${BUCKET}/amis.json`]);
+    expect(denied).to.deep.equal([]);
+  });
+});
+
 describe('IAM: fleet-service.json grants nothing more', () => {
   const instance = (tags: Record<string, string>) => ({ 'aws:PrincipalAccount': ACCOUNT, ...Object.fromEntries(Object.entries(tags).flatMap(([k, v]) => [[`aws:ResourceTag/${k}`, v], [`ec2:ResourceTag/${k}`, v]])) });
   const tagging = (keys: Record<string, string>) => ({ ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`aws:RequestTag/${k}`, v])), 'aws:TagKeys': Object.keys(keys) });
@@ -168,5 +193,16 @@ describe('IAM: fleet-service.json grants nothing more', () => {
     const launched = (tags: Record<string, string>) => ({ action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`, context: { 'aws:PrincipalAccount': ACCOUNT, ...tagging(tags) } });
     expect(allowed(launched(OWN))).to.equal(true);
     expect(allowed(launched({ Name: 'x' })), 'an instance without the ownership tag').to.equal(false);
+  });
+});
+
+describe('IAM: fleet-worker.json', () => {
+  const WORKER = loadPolicy('policies/iam/fleet-worker.json');
+  const reads = (key: string) => evaluate(WORKER, { action: 's3:GetObject', resource: `arn:aws:s3:::releng-fleet-control/state/${key}`, context: {} }).allowed;
+
+  it('grants the documents check-ami reads, and not the service journal (it holds every pool\'s launch parameters)', () => {
+    expect(['drained.json', 'images.json', 'last-good-manifest.json'].filter((k) => !reads(k))).to.deep.equal([]);
+    expect(['reconciler.json', 'events.json', 'last-good-desired.json'].filter(reads)).to.deep.equal([]);
+    expect(evaluate(WORKER, { action: 's3:PutObject', resource: 'arn:aws:s3:::releng-fleet-control/state/drained.json', context: {} }).allowed).to.equal(false);
   });
 });
