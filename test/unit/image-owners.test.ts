@@ -4,6 +4,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { InputError } from '../../src/domain/errors.js';
+import { statusTable } from '../../src/cli/commands/status.js';
+import { statusView } from '../../src/plan/status.js';
 import { policy } from '../support/builders.js';
 import { SIM_START, SimFleet } from '../support/sim-fleet.js';
 
@@ -50,6 +52,8 @@ describe('imageOwners: images only from allowed owners', () => {
     expect(fleet.instances('bld-linux64').filter((i) => i.ami === foreign)).to.deep.equal([]);
     const notes = cycle.plan.pools.find((p) => p.pool === 'bld-linux64')?.notes ?? [];
     expect(notes.join('\n')).to.include(`image ${foreign} in us-east-1 is never launched: not owned by imageOwners (self)`);
+    const status = statusTable(statusView(cycle.observation.snapshot, fleet.policies));
+    expect(status).to.include(`image ${foreign} in us-east-1 is never launched: not owned by imageOwners (self)`);
     // Described once: an image's owner never changes.
     expect(fleet.cloud.calls.filter((c) => c.action === 'DescribeImages')).to.have.length(1);
   });

@@ -29,7 +29,7 @@ export function statusTable(view: StatusView): string {
     '',
     ...view.pools.map(
       (p) =>
-        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}${(p.rollouts ?? []).map((r) => `\n  image ${describeRollout(r)}`).join('')}`,
+        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}${(p.rollouts ?? []).map((r) => `\n  image ${describeRollout(r)}`).join('')}${(p.unusableImages ?? []).map((i) => `\n  image ${i.id} in ${i.region} is never launched: ${i.reason}`).join('')}`,
     ),
   ];
   return lines.join('\n');
