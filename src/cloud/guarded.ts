@@ -161,6 +161,10 @@ export class GuardedCompute implements RegionCompute {
     return this.call({ action: 'DescribeImages', kind: 'describe' }, (o) => this.inner.describeImages(ids, o));
   }
 
+  imagesOwnedBy(owners: readonly string[], ids: readonly string[]): Promise<Set<string>> {
+    return this.call({ action: 'DescribeImages', kind: 'describe' }, (o) => this.inner.imagesOwnedBy(owners, ids, o));
+  }
+
   imagesInUse(ids: readonly string[]): Promise<Set<string>> {
     return this.call({ action: 'DescribeInstances', kind: 'describe' }, (o) => this.inner.imagesInUse(ids, o));
   }

@@ -110,6 +110,11 @@ export interface RegionCompute {
   terminate(fleet: string, ids: readonly string[], options?: CallOptions): Promise<string[]>;
   /** Images among `ids` owned by this account; others are left out. */
   describeImages(ids: readonly string[], options?: CallOptions): Promise<ImageRecord[]>;
+  /**
+   * Which of `ids` are owned by one of `owners` (`self`: this account, or 12-digit account ids), as
+   * EC2's DescribeImages answers with those owners; ids that do not exist are left out, not an error.
+   */
+  imagesOwnedBy(owners: readonly string[], ids: readonly string[], options?: CallOptions): Promise<Set<string>>;
   /** Which of `ids` any instance in the account (managed or not, in any state but terminated) uses. */
   imagesInUse(ids: readonly string[], options?: CallOptions): Promise<Set<string>>;
   /**

@@ -36,6 +36,8 @@ export interface FleetConfig {
   readonly visibilityTimeout: number;
   /** read the manifest and desired over plain http:// (refused by default: it can be altered in transit) */
   readonly allowHttp?: boolean;
+  /** the only AMI owners fleet launches from: `self` (the account fleet runs in) or 12-digit account ids */
+  readonly imageOwners: readonly string[];
 }
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
@@ -90,6 +92,7 @@ function schema(env: NodeJS.ProcessEnv) {
     priceTtl: { doc: 'Seconds spot prices are cached', format: boundedInt(BOUNDS.priceTtl), default: 300, env: 'FLEET_PRICE_TTL' },
     visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: boundedInt(BOUNDS.visibilityTimeout), default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
     allowHttp: { doc: 'Read manifest and desired over plain http:// too', format: 'strict-boolean', default: false, env: 'FLEET_ALLOW_HTTP' },
+    imageOwners: { doc: 'The only AMI owners fleet launches from: "self" or 12-digit account ids', format: 'image-owners', default: ['self'], env: 'FLEET_IMAGE_OWNERS' },
     },
     { env, args: [] },
   );
@@ -118,6 +121,13 @@ function addFormats(): void {
       validate(v: unknown) {
         if (!Array.isArray(v)) throw new Error('must be a list of pool names');
         for (const p of v) if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(p)) throw new Error(`${JSON.stringify(p)} is not a pool name`);
+      },
+      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    },
+    'image-owners': {
+      validate(v: unknown) {
+        if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one owner ("self" or a 12-digit account id)');
+        for (const o of v) if (typeof o !== 'string' || !(o === 'self' || /^\d{12}$/.test(o))) throw new Error(`${JSON.stringify(o)} is not an image owner ("self" or a 12-digit account id)`);
       },
       coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
     },

@@ -32,6 +32,14 @@ export function onDemandKey(region: string, instanceType: string, productDescrip
   return `${region}:${instanceType}:${productDescription}`;
 }
 
+/** A manifest image fleet does not launch, and why (one line). */
+export interface UnusableImage {
+  readonly id: string;
+  readonly pool: string;
+  readonly region: string;
+  readonly reason: string;
+}
+
 /** Everything one cycle knows, gathered once; the planner reads nothing else. */
 export interface Snapshot {
   /** epoch milliseconds */
@@ -48,6 +56,8 @@ export interface Snapshot {
   readonly demand?: Readonly<Record<string, PoolDemand>>;
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly images: readonly Image[] | undefined;
+  /** Manifest images left out of `images`: never launched (not owned by an allowed owner), with why. */
+  readonly unusableImages?: readonly UnusableImage[];
   readonly drained: ReadonlySet<string>;
   /** The AMIs among `drained` the launch guard drained: their instances leave with cause `guard`. */
   readonly guardDrained?: ReadonlySet<string>;

@@ -46,7 +46,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
     // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
-    const result = planPool({
+    const planned = planPool({
       policy,
       fleet,
       desired: desiredSize(policy, snapshot.desired),
@@ -67,6 +67,8 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.
+    const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === policy.pool).map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
+    const result = unusable.length > 0 ? { ...planned, report: { ...planned.report, notes: [...unusable, ...planned.report.notes] } } : planned;
     const frozen = Object.keys(policy.regions).filter((r) => unobserved.has(r));
     if (frozen.length > 0) {
       pools.push({ ...result.report, notes: [`region ${frozen.join(', ')} could not be listed: this pool changes nothing this cycle`, ...result.report.notes] });

@@ -53,6 +53,8 @@ export interface PoolRow {
   readonly costUnknown?: string;
   /** the pool's image rollout per region (absent for a pool with no policy) */
   readonly rollouts?: readonly RegionRollout[];
+  /** manifest images of the pool fleet never launches, and why (absent when none) */
+  readonly unusableImages?: readonly { readonly id: string; readonly region: string; readonly reason: string }[];
 }
 
 export interface StatusView {
@@ -120,6 +122,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
       const policy = policies.find((p) => p.pool === pool);
       const live = snapshot.instances.filter((i) => i.pool === pool && keep(i) && isLive(i));
       const pending = snapshot.pendingLaunches.filter((p) => p.pool === pool && keep(p));
+      const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === pool && keep(i)).map(({ id, region, reason }) => ({ id, region, reason }));
       let cost = 0;
       const unknown = new Set<string>();
       for (const i of live) {
@@ -141,6 +144,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         costPerHour: unknown.size > 0 ? null : Math.round(cost * 10_000) / 10_000,
         ...(unknown.size > 0 ? { costUnknown: `no price for ${[...unknown].sort().join(', ')}` } : {}),
         ...(policy && snapshot.images !== undefined ? { rollouts: [...(rollouts.get(pool)?.values() ?? [])].map(regionRollout) } : {}),
+        ...(unusable.length > 0 ? { unusableImages: unusable } : {}),
       };
     });
   return { instances, pendingLaunches, pools };

@@ -2,6 +2,7 @@ import type { LaunchRequest } from '../cloud/port.js';
 import { isCause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
+import { userDataDigest } from './launch-calls.js';
 import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS, reconcilerProblem } from './state-docs.js';
 import { CorruptStateError, type StateStore } from './state-store.js';
 
@@ -24,6 +25,12 @@ export interface Settled {
   readonly expired: SentLaunch[];
 }
 
+/** A journaled call that may be re-sent: its request without user data, and the digest of the user data sent. */
+export interface JournaledCall {
+  readonly request: LaunchRequest;
+  readonly userDataSha256?: string;
+}
+
 export class JournalUnreadable extends Error {
   override readonly name = 'JournalUnreadable';
 }
@@ -41,8 +48,10 @@ export class Journal {
     private readonly state: StateStore,
     private doc: ReconcilerDoc,
     private etag: string | undefined,
+    /** the document as stored: a migrated one differs, so the next commit writes it (and drops what it no longer keeps) */
+    stored: unknown = doc,
   ) {
-    this.written = JSON.stringify(doc);
+    this.written = JSON.stringify(stored);
   }
 
   static async open(state: StateStore): Promise<Journal> {
@@ -53,8 +62,7 @@ export class Journal {
       if (e instanceof CorruptStateError) throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
       throw e;
     }
-    const journal = new Journal(state, found === undefined ? EMPTY_RECONCILER_DOC : migrate(found.doc), found?.etag);
-    return journal;
+    return found === undefined ? new Journal(state, EMPTY_RECONCILER_DOC, undefined) : new Journal(state, migrate(found.doc), found.etag, found.doc);
   }
 
   /** A journal with nothing in it yet (a store that has never been written). */
@@ -66,10 +74,18 @@ export class Journal {
     return this.doc;
   }
 
-  /** The exact request of a call sent earlier, if it may be re-sent. */
-  resendable(clientToken: string): LaunchRequest | undefined {
+  /** A call sent earlier (its request without user data, and the digest of that), if it may be re-sent. */
+  resendable(clientToken: string): JournaledCall | undefined {
     const sent = this.doc.launches.find((l) => l.request.clientToken === clientToken);
-    return sent && !sent.frozen && sent.instanceIds === undefined ? sent.request : undefined;
+    if (!sent || sent.frozen || sent.instanceIds !== undefined) return undefined;
+    return { request: sent.request, ...(sent.userDataSha256 !== undefined ? { userDataSha256: sent.userDataSha256 } : {}) };
+  }
+
+  /** Never re-send these calls (written with the next flush): they are waited for until listed or timed out. */
+  freeze(clientTokens: readonly string[]): void {
+    if (clientTokens.length === 0) return;
+    const frozen = new Set(clientTokens);
+    this.doc = { ...this.doc, launches: this.doc.launches.map((l) => (frozen.has(l.request.clientToken) ? { ...l, frozen: true as const } : l)) };
   }
 
   /**
@@ -142,7 +158,7 @@ export class Journal {
   /** Write down launches about to be sent and instances about to be terminated, before doing either. */
   async recordSending(requests: readonly LaunchRequest[], terminating: readonly string[], now: number): Promise<void> {
     const known = new Set(this.doc.launches.map((l) => l.request.clientToken));
-    const fresh = requests.filter((r) => !known.has(r.clientToken)).map((request): SentLaunch => ({ request, requestedAt: now }));
+    const fresh = requests.filter((r) => !known.has(r.clientToken)).map((request) => sentLaunch(request, now));
     if (fresh.length === 0 && terminating.every((id) => this.doc.terminated[id] !== undefined)) return;
     this.doc = {
       ...this.doc,
@@ -181,15 +197,23 @@ export class Journal {
   }
 }
 
+/** A call as the journal keeps it: user data is not stored, only its digest. */
+function sentLaunch(request: LaunchRequest, requestedAt: number): SentLaunch {
+  const { userData, ...kept } = request;
+  return { request: kept, requestedAt, ...(userData !== undefined ? { userDataSha256: userDataDigest(userData) } : {}) };
+}
+
 /**
  * A journal document as stored, made current. Documents of the first version kept each pending
- * launch without its whole request: those are kept as waiting, never re-sent.
+ * launch without its whole request: those are kept as waiting, never re-sent. Later ones kept user
+ * data: it is replaced by its digest.
  */
 export function migrate(raw: unknown): ReconcilerDoc {
   const wrong = reconcilerProblem(raw);
   if (wrong !== undefined) throw new JournalUnreadable(`state ${RECONCILER_DOC}: ${wrong}: nothing changes until it is repaired or removed`);
   const doc = raw as Partial<ReconcilerDoc> & { pendingLaunches?: readonly (PendingLaunch & { instanceId?: string })[] };
-  const launches: SentLaunch[] = Array.isArray(doc.launches) ? [...doc.launches] : [];
+  // Older documents kept each call's user data: only its digest stays.
+  const launches: SentLaunch[] = Array.isArray(doc.launches) ? doc.launches.map((l) => (l.request?.userData !== undefined ? { ...l, ...sentLaunch(l.request, l.requestedAt) } : l)) : [];
   for (const p of doc.pendingLaunches ?? []) {
     launches.push({
       request: {

@@ -5,6 +5,7 @@ import type { LaunchAction } from '../domain/actions.js';
 import { groupBy } from '../domain/group-by.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { renderUserData, usesName } from '../policy/user-data.js';
+import type { JournaledCall } from './journal.js';
 
 /** One RunInstances call and the planned slots it carries, in launch-index order. */
 export interface LaunchCall {
@@ -17,8 +18,8 @@ export interface LaunchCall {
 export interface LaunchCallInput {
   readonly fleet: string;
   readonly policies: ReadonlyMap<string, PoolPolicy>;
-  /** the journaled request of an earlier call, when it may be re-sent */
-  readonly journaled: (clientToken: string) => LaunchRequest | undefined;
+  /** the journaled call of an earlier send, when it may be re-sent */
+  readonly journaled: (clientToken: string) => JournaledCall | undefined;
   /** epoch ms: part of each new call's token, so a later launch into a reused name gets a new one */
   readonly now: number;
   /** instances a region's launch bucket allows now: new slots beyond it wait for the next cycle */
@@ -31,6 +32,8 @@ export interface LaunchCalls {
   readonly unsendable: { readonly action: LaunchAction; readonly why: string }[];
   /** new slots beyond what the launch bucket allows now: planned again next cycle, never waited for */
   readonly deferred: LaunchAction[];
+  /** journaled calls whose user data the policy no longer renders as sent: never to be re-sent */
+  readonly userDataChanged: string[];
 }
 
 /**
@@ -43,11 +46,14 @@ export function launchCalls(actions: readonly LaunchAction[], input: LaunchCallI
   const calls: LaunchCall[] = [];
   const unsendable: LaunchCalls['unsendable'] = [];
 
+  const userDataChanged: string[] = [];
   const resumes = groupBy(actions.filter((a) => a.resumes !== undefined), (a) => a.resumes as string);
   for (const [token, slots] of resumes) {
-    const request = input.journaled(token);
-    if (!request) {
-      for (const action of slots) unsendable.push({ action, why: 'its earlier call is not journaled whole' });
+    const journaled = input.journaled(token);
+    const request = journaled ? resentRequest(journaled, input.policies.get(journaled.request.pool)) : 'its earlier call is not journaled whole';
+    if (typeof request === 'string') {
+      if (journaled) userDataChanged.push(token);
+      for (const action of slots) unsendable.push({ action, why: request });
       continue;
     }
     const order = new Map(request.slots.map((s, i) => [s.name, i]));
@@ -85,7 +91,28 @@ export function launchCalls(actions: readonly LaunchAction[], input: LaunchCallI
       calls.push({ request: buildRequest(batch, policy, input.fleet, input.now, sequence++), actions: batch, resend: false });
     }
   }
-  return { calls, unsendable, deferred };
+  return { calls, unsendable, deferred, userDataChanged };
+}
+
+/**
+ * A journaled call as it was first sent: its user data (never stored) rendered again from the policy.
+ * When that is not what was sent (the policy changed meanwhile), the token cannot be reused: EC2 would
+ * refuse it, or launch other user data than the first call's. Returns why then.
+ */
+export function resentRequest(sent: JournaledCall, policy: PoolPolicy | undefined): LaunchRequest | string {
+  if (sent.userDataSha256 === undefined) return sent.request;
+  const first = sent.request.slots[0];
+  const r = sent.request;
+  const userData = policy?.userData !== undefined && first ? renderUserData(policy.userData, { name: first.name, pool: r.pool, region: r.region, az: r.az }) : undefined;
+  if (userData === undefined || userDataDigest(userData) !== sent.userDataSha256) {
+    return 'the pool\'s user data changed since the call was sent: not re-sent under its token; waiting for its instances to be listed or for the visibility timeout';
+  }
+  return { ...r, userData };
+}
+
+/** SHA-256 (hex) of rendered user data: what the journal keeps of it. */
+export function userDataDigest(userData: string): string {
+  return createHash('sha256').update(userData, 'utf8').digest('hex');
 }
 
 /**

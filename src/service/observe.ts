@@ -11,6 +11,7 @@ import { normaliseProductDescription, offerKey } from '../domain/types.js';
 import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import { MAX_EVENT_SKEW_MS } from '../events/parse.js';
+import { ImageOwnership } from './image-owners.js';
 import type { DesiredInput, InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
@@ -53,8 +54,11 @@ export class Observer {
   private readonly missingSubnets = new Map<string, number>();
   /** interrupted instances already reported, pruned to those the cloud still lists */
   private interruptionsSeen = new Set<string>();
+  private readonly ownership: ImageOwnership;
 
-  constructor(private readonly deps: ObserverDeps) {}
+  constructor(private readonly deps: ObserverDeps) {
+    this.ownership = new ImageOwnership(deps.config.imageOwners, deps.cloud, deps.log);
+  }
 
   async observe(): Promise<Observation> {
     const { config, state, clock, log } = this.deps;
@@ -78,13 +82,15 @@ export class Observer {
       log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
     }
     const doc = journal.document;
+    const owned = await this.ownership.filter(manifest.value, config.regions.filter((r) => !unobserved.includes(r)));
     const snapshot: Snapshot = {
       now,
       regions: config.regions,
       ...(unobserved.length > 0 ? { unobservedRegions: unobserved } : {}),
       desired: desired.value?.counts,
       ...(desired.value ? { demand: desired.value.demand } : {}),
-      images: manifest.value,
+      images: owned.images,
+      ...(owned.unusable.length > 0 ? { unusableImages: owned.unusable } : {}),
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
       guardDrained: new Set(Object.entries(drained?.doc.amis ?? {}).flatMap(([ami, mark]) => (mark.by === 'guard' ? [ami] : []))),
       undrainedAt: drained?.doc.undrained ?? {},

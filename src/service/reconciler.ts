@@ -14,6 +14,7 @@ import type { GuardTrip } from '../policy/freshness.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import { recordDrains } from './drains.js';
 import { actionFields, execute, unsendableOutcomes } from './execute.js';
+import { ImagesPublisher } from './images-doc.js';
 import type { Journal } from './journal.js';
 import { launchCalls } from './launch-calls.js';
 import { NAMES_PER_CYCLE, setNames, unnamedInstances } from './naming.js';
@@ -65,9 +66,11 @@ const MAX_ROUNDS = 25;
 /** One reconcile cycle: observe → plan → execute, re-planning within the cycle when capacity fails. */
 export class Reconciler {
   private readonly policiesByPool: ReadonlyMap<string, PoolPolicy>;
+  private readonly images: ImagesPublisher;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.policiesByPool = new Map(deps.policies.map((p) => [p.pool, p]));
+    this.images = new ImagesPublisher(deps.state, deps.log);
   }
 
   /** One observation and its plan; images the launch guard condemns count as drained. */
@@ -187,7 +190,7 @@ export class Reconciler {
       for (const l of launches) attempted.add(attemptKey(l));
       for (const t of terminations) terminating.add(t.instanceId);
       const now = deps.clock.now();
-      const { calls, unsendable, deferred } = launchCalls(launches, {
+      const { calls, unsendable, deferred, userDataChanged } = launchCalls(launches, {
         fleet: deps.fleet,
         policies: this.policiesByPool,
         journaled: (token) => journal.resendable(token),
@@ -198,6 +201,7 @@ export class Reconciler {
         deps.log.warn('leader lease lost: stopping before any further change');
         break;
       }
+      journal.freeze(userDataChanged);
       // Written down before they are made: a crash after the call must neither lead to a second
       // launch nor make fleet's own terminations look like failures to the guard.
       await journal.recordSending(calls.filter((c) => !c.resend).map((c) => c.request), terminations.map((t) => t.instanceId), now);
@@ -227,6 +231,8 @@ export class Reconciler {
       if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, roomNow ? 'launch bucket refilled: sending the deferred launches' : 'capacity refused: trying the next offers');
     }
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
-    if (this.holds()) await journal.commit({ timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen }, deps.clock.now());
+    if (!this.holds()) return;
+    await journal.commit({ timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen }, deps.clock.now());
+    await this.images.publish(current.established);
   }
 }

@@ -2,12 +2,17 @@ import type { LaunchRequest } from '../cloud/port.js';
 import type { PoolTimers, Trial } from '../domain/snapshot.js';
 
 /**
- * One launch call as it was (or is about to be) sent. The request is kept whole, so an unanswered call
- * is re-sent with exactly the parameters and token it first had: EC2 then answers with what the first
- * call made, never with a second set of instances.
+ * One launch call as it was (or is about to be) sent. The request is kept whole but for its user data,
+ * so an unanswered call is re-sent with exactly the parameters and token it first had: EC2 then
+ * answers with what the first call made, never with a second set of instances. User data may hold
+ * secrets and is never stored: a re-send renders it again from the policy, and goes out only when
+ * that matches the digest of what was sent.
  */
 export interface SentLaunch {
+  /** without `userData` */
   readonly request: LaunchRequest;
+  /** SHA-256 (hex) of the user data sent, when the call carried any */
+  readonly userDataSha256?: string;
   /** epoch ms it was first sent */
   readonly requestedAt: number;
   /** the instances it made, by launch index, once the cloud answered; slots past the end were not filled */
@@ -41,22 +46,7 @@ export const TERMINATED_MEMORY_MS = 6 * 3600_000;
 export const RECONCILER_DOC = 'reconciler.json';
 export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {}, trials: {} };
 
-export interface DrainMark {
-  readonly reason: string;
-  /** epoch ms */
-  readonly at: number;
-  /** who drained it: an operator (fleet drain) or the launch guard */
-  readonly by: 'operator' | 'guard';
-}
-
-/** AMIs an operator (or the launch guard) has drained: never launched again. */
-export interface DrainedDoc {
-  readonly amis: Readonly<Record<string, DrainMark>>;
-  /** AMI → epoch ms of its last undrain: the launch guard counts only ends after it */
-  readonly undrained?: Readonly<Record<string, number>>;
-}
-
-export const DRAINED_DOC = 'drained.json';
+export { DRAINED_DOC, type DrainMark, type DrainedDoc, IMAGES_DOC } from '../shared/worker-docs.js';
 
 /** What fleet knows from EC2's events (domain/events.ts EventFacts), written by the event inbox. */
 export const EVENTS_DOC = 'events.json';

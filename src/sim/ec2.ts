@@ -11,7 +11,7 @@ import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
 import { isSimInstanceType } from './catalog.js';
 import { type FaultInjector, SimAwsError, SimNetworkError } from './faults.js';
-import type { SimImage, SimInstance, SimWorld } from './world.js';
+import { SIM_ACCOUNT, type SimImage, type SimInstance, type SimWorld } from './world.js';
 
 const MANAGED_BY = MANAGED_BY_TAG;
 /** DescribeInstances and DescribeSpotPriceHistory answer at most this many items per page, as EC2 does. */
@@ -32,7 +32,14 @@ export interface SimCall {
  */
 export function launchParameters(r: LaunchRequest): string {
   const { clientToken: _token, ...parameters } = r;
-  return createHash('sha256').update(JSON.stringify(parameters)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify(canonical(parameters))).digest('hex').slice(0, 16);
+}
+
+/** The same parameters in any key order are the same request, as for EC2. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
 }
 
 /** Per-call latency of the simulated API, milliseconds. */
@@ -207,8 +214,19 @@ export class SimCompute implements RegionCompute {
     this.record('DescribeImages', 'ok');
     return ids.flatMap((id) => {
       const image = this.world.images.get(id);
-      return image && image.region === this.region && !image.deregistered ? [toImageRecord(image)] : [];
+      return image && image.region === this.region && !image.deregistered && image.ownerId === SIM_ACCOUNT ? [toImageRecord(image)] : [];
     });
+  }
+
+  async imagesOwnedBy(owners: readonly string[], ids: readonly string[]): Promise<Set<string>> {
+    await this.enter('DescribeImages');
+    this.record('DescribeImages', 'ok', { owners: owners.join(','), imageIds: ids.length });
+    const accounts = new Set(owners.map((o) => (o === 'self' ? SIM_ACCOUNT : o)));
+    const owned = ids.filter((id) => {
+      const image = this.world.images.get(id);
+      return image !== undefined && image.region === this.region && !image.deregistered && accounts.has(image.ownerId);
+    });
+    return new Set(owned);
   }
 
   async imagesInUse(ids: readonly string[]): Promise<Set<string>> {

@@ -19,6 +19,9 @@ export interface SimSubnet {
   nextHost: number;
 }
 
+/** The simulated account fleet runs in: its own images are owned by it ("self"). */
+export const SIM_ACCOUNT = '000000000000';
+
 export interface SimImage {
   readonly id: string;
   readonly region: string;
@@ -30,6 +33,8 @@ export interface SimImage {
   broken: boolean;
   readonly snapshotIds: readonly string[];
   readonly tags: Record<string, string>;
+  /** the account that owns it: SIM_ACCOUNT (the simulated fleet's own, "self") unless registered otherwise */
+  readonly ownerId: string;
 }
 
 export interface SimSnapshot {
@@ -181,10 +186,10 @@ export class SimWorld {
   }
 
   /** An image and its root snapshot, both tagged `tags` (as an image pipeline would tag them). */
-  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami'), tags: Record<string, string> = {}): SimImage {
+  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami'), tags: Record<string, string> = {}, ownerId = SIM_ACCOUNT): SimImage {
     const snapshot: SimSnapshot = { id: this.newId('snap'), tags: { ...tags }, deleted: false };
     this.snapshots.set(snapshot.id, snapshot);
-    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [snapshot.id], tags: { ...tags } };
+    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [snapshot.id], tags: { ...tags }, ownerId };
     this.images.set(id, image);
     return image;
   }

@@ -11,10 +11,9 @@ import { ImageIndex } from '../policy/images.js';
 import { rememberedElsewhere, rolloutOf } from '../policy/rollout.js';
 import { type Verdict, imageVerdict } from '../policy/verdict.js';
 import { manifestInput } from '../service/inputs.js';
-import { Journal } from '../service/journal.js';
-import { DRAINED_DOC } from '../service/state-docs.js';
 import { readDrained as readDrainedDoc } from '../service/drains.js';
 import { type StateStore, openStateStore, readOnlyStateStore } from '../service/state-store.js';
+import { DRAINED_DOC, IMAGES_DOC, establishedOf } from '../shared/worker-docs.js';
 import { Imds, metadataEndpoint } from './imds.js';
 import { type WorkerIdentity, noPoolReason, readWorkerIdentity } from './identity.js';
 
@@ -34,8 +33,8 @@ export interface CheckAmiResult {
 
 /**
  * The worker's boot check: who am I (instance metadata), and would fleet launch my image for my
- * pool and region now (the manifest and the drained marks, read as the service reads them). Reads
- * only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
+ * pool and region now (the manifest, the drained marks and the proved images the service publishes,
+ * read as the service reads them). Reads only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
  * `unknown` verdict, never an exception, except configuration errors (InputError).
  */
 export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.ProcessEnv = process.env, policies: readonly PoolPolicy[] = []): Promise<CheckAmiResult> {
@@ -67,10 +66,10 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   if (manifest.value === undefined) return cannotTell(identity, `the manifest is unreadable and no last good copy exists (${manifest.problem})`, notes);
   if (manifest.source === 'last-good') notes.push(`manifest: the last good copy (${manifest.problem})`);
   if (typeof drained === 'string') return cannotTell(identity, `the drained marks are unreadable (${drained})`, notes);
-  if (typeof established === 'string') return cannotTell(identity, `the service's journal is unreadable (${established})`, notes);
+  if (typeof established === 'string') return cannotTell(identity, `the proved images are unreadable (${established})`, notes);
 
   // The planner's own rule: the rollout of this pool and region, from what the service remembers of
-  // which images proved themselves (a worker cannot list the fleet; the journal holds the proofs).
+  // which images proved themselves (a worker cannot list the fleet; the service publishes the proofs).
   const policy = policies.find((p) => p.pool === pool) ?? parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
   const images = new ImageIndex(manifest.value, drained);
   const provedElsewhere = rememberedElsewhere(established, pool, identity.region);
@@ -79,12 +78,16 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   return { ...fields(identity), verdict, reason, notes };
 }
 
-/** Which images proved themselves, as the service's journal remembers them, or why it cannot be read. */
+/**
+ * Which images proved themselves, as the service publishes them for workers (none before its first
+ * cycle), or why that cannot be read. The service's journal is not read: workers are not granted it.
+ */
 async function readEstablished(state: StateStore): Promise<Readonly<Record<string, number>> | string> {
   try {
-    return (await Journal.open(state)).document.established;
+    const doc = await state.read<unknown>(IMAGES_DOC);
+    return doc === undefined ? {} : establishedOf(doc.doc);
   } catch (e) {
-    return `${state.where}: ${(e as Error).message}`;
+    return `${IMAGES_DOC} in ${state.where}: ${(e as Error).message}`;
   }
 }
 

@@ -3,6 +3,8 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RunResult, fleet, workspace } from '../support/cli.js';
 import { type FakeImds, type InstanceMetadata, startImds, startTrap } from '../support/imds.js';
+import { loadPolicy } from '../support/iam.js';
+import { type IamS3, startIamS3 } from '../support/iam-s3.js';
 
 // The worker's boot check, run as a worker runs it: the built binary against a simulated IMDSv2
 // on loopback (test/support/imds.ts), the manifest and the state store as local files. EC2 and
@@ -80,11 +82,11 @@ describe('cli: fleet check-ami on a worker at boot', function () {
 
   const json = (r: RunResult) => JSON.parse(r.stdout) as Record<string, unknown>;
 
-  /** The service's journal, remembering which images proved themselves (their canaries baked). */
+  /** The proved images the service publishes for workers (their canaries baked). */
   function journal(ws: { dir: string }, proven: readonly string[]): void {
     mkdirSync(join(ws.dir, 'state'), { recursive: true });
-    const established = Object.fromEntries(proven.map((ami) => [`bld-linux64 us-east-1 ${ami}`, Date.parse('2026-11-20T00:00:00Z')]));
-    writeFileSync(join(ws.dir, 'state', 'reconciler.json'), JSON.stringify({ version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established }));
+    const proved = { 'bld-linux64': { 'us-east-1': Object.fromEntries(proven.map((ami) => [ami, Date.parse('2026-11-20T00:00:00Z')])) } };
+    writeFileSync(join(ws.dir, 'state', 'images.json'), JSON.stringify({ version: 1, proved }));
   }
 
   it('during a rollout, a worker of the previous image is launchable while the new one bakes, and outdated after', async () => {
@@ -101,10 +103,10 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     expect(after.code, after.stdout).to.equal(3);
   });
 
-  it('an unreadable journal is exit 1: a worker is never told to end on what cannot be read', async () => {
+  it('unreadable proved images are exit 1: a worker is never told to end on what cannot be read', async () => {
     const ws = fleetWorkspace();
     mkdirSync(join(ws.dir, 'state'), { recursive: true });
-    writeFileSync(join(ws.dir, 'state', 'reconciler.json'), '{"version": 2, "timers": ');
+    writeFileSync(join(ws.dir, 'state', 'images.json'), '{"version": 1, "proved": ');
     const r = await checkAmi(ws, { ...WORKER, ami: OLD }, ['--json']);
     expect(r.code, r.stdout).to.equal(1);
     expect(json(r).verdict).to.equal('unknown');
@@ -274,5 +276,59 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     const https = await checkAmi(fleetWorkspace(), WORKER, [], { FLEET_STATE: 'https://example.com/state/' });
     expect(https.code).to.equal(2);
     expect(https.stderr).to.match(/config state: must be s3:\/\/bucket\/prefix\/ or a local directory/);
+  });
+});
+
+describe('cli: fleet check-ami under the shipped worker policy (policies/iam/fleet-worker.json)', function () {
+  this.timeout(30_000);
+  const WORKER_POLICY = loadPolicy('policies/iam/fleet-worker.json');
+  let s3: IamS3;
+  let imds: FakeImds | undefined;
+
+  beforeEach(async () => {
+    s3 = await startIamS3(WORKER_POLICY);
+    s3.put('releng-golden-amis', 'amis.json', JSON.stringify(MANIFEST));
+    // The service's journal is there, but not granted to workers: it holds every pool's launch parameters.
+    s3.put('releng-fleet-control', 'state/reconciler.json', JSON.stringify({ version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {} }));
+    s3.put('releng-fleet-control', 'state/images.json', JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: Date.parse('2026-11-20T00:00:00Z') } } } }));
+  });
+  afterEach(async () => {
+    await imds?.close();
+    await s3.close();
+  });
+
+  async function checkAmi(ami: string): Promise<RunResult> {
+    const ws = workspace({ fleet: 'releng', manifest: 's3://releng-golden-amis/amis.json', state: 's3://releng-fleet-control/state/' }, []);
+    imds = await startImds({ ...WORKER, ami });
+    return fleet(['check-ami', '--config', ws.config, '--json'], {
+      AWS_EC2_METADATA_DISABLED: 'false',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+    });
+  }
+  const denied = () => s3.requests.filter((r) => r.endsWith(' 403'));
+
+  it('a drained image: exit 4, reading only what the policy grants', async () => {
+    s3.put('releng-fleet-control', 'state/drained.json', JSON.stringify({ amis: { [NEW]: { reason: 'bad', at: 0, by: 'operator' } } }));
+    const r = await checkAmi(NEW);
+    expect(r.code, r.stdout).to.equal(4);
+    expect(denied()).to.deep.equal([]);
+  });
+
+  it('an outdated image: exit 3, from the proved images the service publishes', async () => {
+    s3.put('releng-fleet-control', 'state/images.json', JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: 1, [NEW]: 2 } } } }));
+    const r = await checkAmi(OLD);
+    expect(r.code, r.stdout).to.equal(3);
+    expect(denied()).to.deep.equal([]);
+  });
+
+  it('no drained marks yet (a missing object, 404 under s3:ListBucket): the image every launch uses is launchable', async () => {
+    const r = await checkAmi(OLD);
+    expect(r.code, r.stdout).to.equal(0);
+    expect(s3.requests).to.include('releng-fleet-control/state/drained.json 404');
+    expect(denied()).to.deep.equal([]);
   });
 });

@@ -146,6 +146,12 @@ forEachTarget('contract', (current) => {
       expect(records[0]?.snapshotIds).to.deep.equal([golden.snapshotId]);
     });
 
+    it('tells which images the allowed owners own (imageOwners), a missing one left out', async () => {
+      const golden = await target.goldenImage(undefined, undefined);
+      expect([...(await compute().imagesOwnedBy(['self'], [golden.id, 'ami-00000000000000000']))]).to.deep.equal([golden.id]);
+      expect([...(await compute().imagesOwnedBy(['111111111111'], [golden.id]))]).to.deep.equal([]);
+    });
+
     it('tells which images any instance still uses', async () => {
       const used = await target.goldenImage(FLEET, FLEET);
       const idle = await target.goldenImage(FLEET, FLEET);

@@ -30,7 +30,7 @@ forEachTarget('contract, whole reconciler', (current) => {
       },
       'contract policy',
     );
-    const config = testConfig({ manifest: 's3://fleet-contract/amis.json', desired: 's3://fleet-contract/desired.json', state: 's3://fleet-contract/state/' });
+    const config = testConfig({ manifest: 's3://fleet-contract/amis.json', desired: 's3://fleet-contract/desired.json', state: 's3://fleet-contract/state/', imageOwners: await target.imageOwners() });
     const runtime = (readOnly: boolean) =>
       createRuntime({ config, policies: [policy], cloud: target.cloud(), clock: target.clock(), log: silentLogger(), random: () => 0, readOnly });
     return { subnets, ami, runtime };

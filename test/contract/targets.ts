@@ -42,6 +42,8 @@ export interface ContractTarget {
   clock(): Clock;
   subnets(): Promise<Subnet[]>;
   ami(): Promise<string>;
+  /** imageOwners that allow ami() and goldenImage() */
+  imageOwners(): Promise<string[]>;
   createBucket(bucket: string): Promise<void>;
   putObject(bucket: string, key: string, body: string): Promise<void>;
   /** An image of this account, its root snapshot tagged separately (undefined: untagged). */
@@ -77,6 +79,7 @@ export function simTarget(): ContractTarget {
     clock: () => sim.clock,
     subnets: async () => [...sim.world.subnets.values()].map((s) => ({ id: s.id, region: s.region, az: s.az })),
     ami: async () => [...sim.world.images.values()][0]?.id as string,
+    imageOwners: async () => ['self'],
     goldenImage: async (imageManagedBy, snapshotManagedBy) => {
       const image = sim.world.registerImage(REGION, `golden-${sim.world.images.size}`, sim.clock.now(), 'Linux/UNIX', undefined, imageManagedBy ? { 'fleet:managed-by': imageManagedBy } : {});
       const snapshotId = image.snapshotIds[0] as string;
@@ -137,6 +140,11 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
     ami: async () => {
       const out = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
       return (out.Images ?? []).find((i) => i.ImageId && String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
+    },
+    // moto's preloaded images belong to Amazon's accounts: the one ami() picks is allowed by its owner id.
+    imageOwners: async () => {
+      const out = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
+      return ['self', (out.Images ?? []).find((i) => i.ImageId && String(i.Platform ?? '').toLowerCase() !== 'windows')?.OwnerId as string];
     },
     goldenImage: async (imageManagedBy, snapshotManagedBy) => {
       const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId;

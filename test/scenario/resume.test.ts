@@ -40,7 +40,7 @@ function restartWith(fleet: SimFleet, policies: readonly PoolPolicy[]): void {
 }
 
 describe('scenario: resuming a launch whose answer was lost', () => {
-  it('after a policy edit (security groups, key, profile, user data) it is re-sent with its original parameters, and never doubles', async () => {
+  it('after a policy edit (security groups, key, profile) it is re-sent with its original parameters, and never doubles', async () => {
     const fleet = new SimFleet({ policies: [bld()], cloud: INVISIBLE });
     fleet.publishDesired({ 'bld-linux64': 1 });
     await cycleWithLostAnswers(fleet);
@@ -48,19 +48,40 @@ describe('scenario: resuming a launch whose answer was lost', () => {
     expect(first?.result).to.equal('ResponseLost');
     expect(made(fleet)).to.have.length(1);
 
-    restartWith(fleet, [bld({ regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: ['sg-edited'] } }, keyName: 'other', instanceProfile: 'edited', userData: '#cloud-config\nedited: true\n' })]);
+    restartWith(fleet, [bld({ regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: ['sg-edited'] } }, keyName: 'other', instanceProfile: 'edited' })]);
     fleet.advance(60_000);
     await fleet.cycle();
     const token = first?.detail?.clientToken;
     const resent = runs(fleet).filter((c) => c.detail?.clientToken === token);
     expect(resent.length, 'resent in the second cycle').to.be.greaterThan(1);
-    // Every send carried the first send's parameters: EC2 (and the simulator) answer with what it made.
+    // Every send carried the first send's parameters (user data rendered again from the policy, which
+    // did not change it): EC2 (and the simulator) answer with what it made.
     expect(new Set(resent.map((c) => c.detail?.params))).to.have.property('size', 1);
     expect(resent.at(-1)?.result).to.equal('ok');
     expect(runs(fleet).filter((c) => c.result === 'IdempotentParameterMismatch')).to.deep.equal([]);
     await fleet.cycles(4);
     expect(made(fleet)).to.have.length(1);
     expect(runs(fleet).filter((c) => c.detail?.clientToken !== token)).to.deep.equal([]);
+  });
+
+  it('after an edit of the user data it is not re-sent under its token (the journal keeps no user data), waited for, and never doubles', async () => {
+    const fleet = new SimFleet({ policies: [bld({ userData: '#cloud-config\nsecret: s3cr3t\n' })], cloud: INVISIBLE });
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    await cycleWithLostAnswers(fleet);
+    expect(made(fleet)).to.have.length(1);
+    const journal = await fleet.runtime.state.read<ReconcilerDoc>(RECONCILER_DOC);
+    expect(JSON.stringify(journal?.doc)).not.to.include('s3cr3t');
+
+    const sends = runs(fleet).length;
+
+    restartWith(fleet, [bld({ userData: '#cloud-config\nedited: true\n' })]);
+    fleet.advance(60_000);
+    await fleet.cycle();
+    expect(runs(fleet), 'not re-sent').to.have.length(sends);
+    await fleet.cycles(4);
+    expect(runs(fleet).filter((c) => c.result === 'IdempotentParameterMismatch')).to.deep.equal([]);
+    expect(made(fleet)).to.have.length(1);
+    expect(runs(fleet)).to.have.length(sends);
   });
 
   it('an IdempotentParameterMismatch answer means it landed: keep waiting, never launch again', async () => {

@@ -46,7 +46,10 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
     .map((s) => ({ id: s.SubnetId as string, az: s.AvailabilityZone as string }))
     .sort((a, b) => a.az.localeCompare(b.az));
   const images = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
-  const ami = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string;
+  const image = images.Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows');
+  const ami = image?.ImageId as string;
+  // moto's preloaded images belong to Amazon's accounts: the fleet may launch from those it lists.
+  const imageOwners = ['self', ...new Set((images.Images ?? []).flatMap((i) => (i.OwnerId ? [i.OwnerId] : [])))];
   const put = async (bucket: string, key: string, body: unknown) => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: typeof body === 'string' ? body : JSON.stringify(body) }));
   };
@@ -58,7 +61,7 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
   await put('fleet-control', 'desired.json', { 'bld-linux64': options.desired ?? 3 });
   const policySubnets = (options.subnetIndexes ?? [options.subnetIndex ?? 0]).map((n) => subnets[n]?.id as string);
   const { config } = workspace(
-    { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' }, ...options.config },
+    { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' }, imageOwners: imageOwners, ...options.config },
     [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: policySubnets, securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}', ...options.policy }],
   );
   return { proxy, env: motoEnv(proxy.endpoint), ec2, s3, subnets, ami, config, put };

@@ -29,6 +29,7 @@ export function testConfig(overrides: Partial<FleetConfig> = {}): FleetConfig {
     capacityTtl: 180,
     priceTtl: 300,
     visibilityTimeout: 600,
+    imageOwners: ['self'],
     ...overrides,
   };
 }
@@ -72,9 +73,10 @@ export class SimFleet {
     return this.runtime;
   }
 
-  bakeImage(pool: string, region: string, created: number): string {
+  /** An image in the manifest; `ownerId`: another account's (default: the simulated account's own). */
+  bakeImage(pool: string, region: string, created: number, ownerId?: string): string {
     const name = `${pool}-${new Date(created).toISOString()}`;
-    const image = this.cloud.world.registerImage(region, name, created);
+    const image = this.cloud.world.registerImage(region, name, created, undefined, undefined, undefined, ownerId);
     this.images.push({ id: image.id, pool, region, created: new Date(created).toISOString(), name });
     return image.id;
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { LaunchRequest } from '../../src/cloud/port.js';
 import type { Instance } from '../../src/domain/types.js';
 import { Journal } from '../../src/service/journal.js';
+import { userDataDigest } from '../../src/service/launch-calls.js';
 import { RECONCILER_DOC, type ReconcilerDoc } from '../../src/service/state-docs.js';
 import { DirectoryStateStore } from '../../src/service/state-store.js';
 import { T0 } from '../support/builders.js';
@@ -59,7 +60,7 @@ describe('journal: reconciler.json', () => {
     await journal.commit(NOTHING, T0);
 
     const reread = await Journal.open(store);
-    expect(reread.resendable('fleet-lost')).to.deep.equal(sent);
+    expect(reread.resendable('fleet-lost')).to.deep.equal({ request: sent });
     expect(reread.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', true]]);
 
     reread.recordAnswers(new Map([['fleet-lost', { kind: 'landed' as const }]]));
@@ -75,5 +76,38 @@ describe('journal: reconciler.json', () => {
     };
     expect(after.settle([listed], T0 + 3000, 600_000).pending).to.deep.equal([]);
     expect(after.document.launches).to.deep.equal([]);
+  });
+
+  it('never stores user data: a call keeps the digest of what it sent', async () => {
+    const journal = await Journal.open(store);
+    const sent = { ...request('fleet-secret', 'bld-linux64-spot-001'), userData: '#cloud-config\ntoken: s3cr3t\n' };
+    await journal.recordSending([sent], [], T0);
+    const raw = JSON.stringify(await stored());
+    expect(raw).not.to.include('s3cr3t');
+    expect(raw).not.to.include('"userData"');
+    const { userData: _sent, ...kept } = sent;
+    expect((await Journal.open(store)).resendable('fleet-secret')).to.deep.equal({ request: kept, userDataSha256: userDataDigest(sent.userData) });
+  });
+
+  it('an older journal that holds user data still loads, and the next write drops it', async () => {
+    const old = { ...request('fleet-old', 'bld-linux64-spot-001'), userData: '#cloud-config\ntoken: s3cr3t\n' };
+    await store.write(RECONCILER_DOC, { version: 2, timers: TIMERS, launches: [{ request: old, requestedAt: T0 }], terminated: {}, endsSeen: {}, established: {}, trials: {} }, undefined);
+    const journal = await Journal.open(store);
+    const { userData: _old, ...kept } = old;
+    expect(journal.resendable('fleet-old')).to.deep.equal({ request: kept, userDataSha256: userDataDigest(old.userData) });
+    expect(journal.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', true]]);
+    // Nothing else changed this cycle: still written, to drop the user data.
+    await journal.commit(NOTHING, T0 + 1000);
+    expect(JSON.stringify(await stored())).not.to.include('s3cr3t');
+  });
+
+  it('a frozen call (its user data changed) is waited for, never re-sent', async () => {
+    const journal = await Journal.open(store);
+    await journal.recordSending([{ ...request('fleet-edited', 'bld-linux64-spot-001'), userData: 'a' }], [], T0);
+    journal.freeze(['fleet-edited']);
+    await journal.commit(NOTHING, T0);
+    const next = await Journal.open(store);
+    expect(next.resendable('fleet-edited')).to.equal(undefined);
+    expect(next.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', false]]);
   });
 });

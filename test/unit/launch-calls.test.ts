@@ -4,7 +4,7 @@ import type { LaunchRequest } from '../../src/cloud/port.js';
 import { NAMES_TAG } from '../../src/cloud/tags.js';
 import type { LaunchAction } from '../../src/domain/actions.js';
 import { decodeNames } from '../../src/policy/names.js';
-import { buildRequest, growingBatches, launchCalls } from '../../src/service/launch-calls.js';
+import { buildRequest, growingBatches, launchCalls, userDataDigest } from '../../src/service/launch-calls.js';
 import { T0, policy } from '../support/builders.js';
 
 const POOL = policy({ pool: 'ramp', names: 'ramp-{nnnn}', size: { min: 0, max: 2000 }, userData: '#cloud-config\npool: {pool}\nregion: {region}\naz: {az}\n' });
@@ -23,10 +23,17 @@ function calls(actions: readonly LaunchAction[], over: { policy?: typeof POOL; c
   return launchCalls(actions, {
     fleet: 'releng',
     policies: new Map([[p.pool, p]]),
-    journaled: (token) => over.journaled?.[token],
+    journaled: (token) => journaledAs(over.journaled?.[token]),
     now: T0,
     ...(over.capacity !== undefined ? { launchCapacity: () => over.capacity as number } : {}),
   });
+}
+
+/** A request as the journal keeps it: without its user data, with the digest of that. */
+function journaledAs(request: LaunchRequest | undefined) {
+  if (!request) return undefined;
+  const { userData, ...kept } = request;
+  return { request: kept, ...(userData !== undefined ? { userDataSha256: userDataDigest(userData) } : {}) };
 }
 
 describe('launch calls: growing all-or-nothing batches', () => {
@@ -98,12 +105,26 @@ describe('launch calls: growing all-or-nothing batches', () => {
   it('a resumed call goes out exactly as journaled, first, and counts against the launch bucket', () => {
     const first = buildRequest(slots(1, 4), POOL, 'releng', T0 - 60_000, 0);
     const resumed = slots(1, 4, { resumes: first.clientToken }).reverse();
-    const { calls: out, deferred } = calls([...resumed, ...slots(5, 10)], { capacity: 6, journaled: { [first.clientToken]: first } });
-    expect(out[0]?.request).to.equal(first);
+    const { calls: out, deferred, userDataChanged } = calls([...resumed, ...slots(5, 10)], { capacity: 6, journaled: { [first.clientToken]: first } });
+    // Its user data, not journaled, rendered again from the policy: the very request first sent.
+    expect(out[0]?.request).to.deep.equal(first);
+    expect(userDataChanged).to.deep.equal([]);
     expect(out[0]?.resend).to.equal(true);
     expect(out[0]?.actions.map((a) => a.name)).to.deep.equal(first.slots.map((s) => s.name));
     expect(out.slice(1).reduce((n, c) => n + c.actions.length, 0)).to.equal(2);
     expect(deferred).to.have.length(4);
+  });
+
+  it('a resumed call whose user data the policy no longer renders as sent is not re-sent under its token', () => {
+    const first = buildRequest(slots(1, 2), POOL, 'releng', T0 - 60_000, 0);
+    const edited = { ...POOL, userData: '#cloud-config\nedited: true\n' };
+    const { calls: out, unsendable, userDataChanged } = calls(slots(1, 2, { resumes: first.clientToken }), { policy: edited, journaled: { [first.clientToken]: first } });
+    expect(out).to.deep.equal([]);
+    expect(unsendable.map((u) => u.action.name)).to.deep.equal(['ramp-0001', 'ramp-0002']);
+    expect(unsendable[0]?.why).to.match(/user data changed/);
+    expect(userDataChanged).to.deep.equal([first.clientToken]);
+    const { userData: _dropped, ...withoutUserData } = POOL;
+    expect(calls(slots(1, 2, { resumes: first.clientToken }), { policy: withoutUserData, journaled: { [first.clientToken]: first } }).userDataChanged, 'user data removed').to.deep.equal([first.clientToken]);
   });
 
   it('a resumed slot whose call is not journaled whole is not sent', () => {

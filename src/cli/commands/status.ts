@@ -46,6 +46,7 @@ export function statusTable(view: StatusView): string {
         `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}`,
       ),
       ...(p.rollouts ?? []).map((r) => `  image ${printable(describeRollout(r))}`),
+      ...(p.unusableImages ?? []).map((i) => printable(`  image ${i.id} in ${i.region} is never launched: ${i.reason}`)),
     ]),
   ];
   return lines.join('\n');

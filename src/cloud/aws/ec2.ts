@@ -143,6 +143,17 @@ export class Ec2Compute implements RegionCompute {
     });
   }
 
+  async imagesOwnedBy(owners: readonly string[], ids: readonly string[], options: CallOptions = {}): Promise<Set<string>> {
+    const owned = new Set<string>();
+    if (ids.length === 0 || owners.length === 0) return owned;
+    // A filter, not ImageIds: an id that no longer exists must not fail the whole call (200 values per filter).
+    for (let start = 0; start < ids.length; start += 200) {
+      const out = await this.ec2.send(new DescribeImagesCommand({ Owners: [...owners], Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }] }), sendOptions(options));
+      for (const image of out.Images ?? []) if (image.ImageId) owned.add(image.ImageId);
+    }
+    return owned;
+  }
+
   async imagesInUse(ids: readonly string[], options: CallOptions = {}): Promise<Set<string>> {
     const used = new Set<string>();
     if (ids.length === 0) return used;

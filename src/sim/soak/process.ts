@@ -160,6 +160,7 @@ export class ProcessCloud implements Cloud {
       terminate: (fleet: string, ids: readonly string[], o?: CallOptions): Promise<string[]> =>
         this.call('TerminateInstances', () => raw().terminate(fleet, ids, o), { action: 'TerminateInstances', region, instanceIds: [...ids] }),
       describeImages: (ids: readonly string[]): Promise<ImageRecord[]> => this.call('DescribeImages', () => raw().describeImages(ids)),
+      imagesOwnedBy: (owners: readonly string[], ids: readonly string[]): Promise<Set<string>> => this.call('DescribeImages', () => raw().imagesOwnedBy(owners, ids)),
       imagesInUse: (ids: readonly string[]): Promise<Set<string>> => this.call('DescribeInstances', () => raw().imagesInUse(ids)),
       deregisterImage: (fleet: string, id: string, o?: CallOptions) => this.call('DeregisterImage', () => raw().deregisterImage(fleet, id, o), { action: 'DeregisterImage', region, imageId: id }),
     };

@@ -78,6 +78,7 @@ export function soakConfig(regions: readonly string[]): FleetConfig {
     capacityTtl: 180,
     priceTtl: 300,
     visibilityTimeout: 600,
+    imageOwners: ['self'],
     events: { queue: SIM_EVENTS_QUEUE_URL },
   };
 }
