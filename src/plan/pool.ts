@@ -177,7 +177,7 @@ function pairStep({ ctx, ledger }: Step): void {
         if (running - 1 < ctx.desired) continue;
         running--;
       }
-      ledger.leave(replacement, 'outdated', `replacement of ${target.key} (${target.name}) cancelled: its AMI ${replacement.ami} is outdated, ${target.ami} is current`);
+      ledger.leave(replacement, 'scale-down', `replacement of ${target.key} (${target.name}) cancelled: its AMI ${replacement.ami} is outdated, ${target.ami} is current`);
       continue;
     }
     if (replacement.instance.state !== 'running') continue;

@@ -51,15 +51,21 @@ export class S3Objects implements ObjectStore {
 
 /** The body as text, refused on its Content-Length or as soon as it grows past `maxBytes`. */
 async function cappedBody(out: GetObjectCommandOutput, maxBytes: number): Promise<string> {
-  const body = out.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  const body = out.Body as (Partial<AsyncIterable<Uint8Array>> & { destroy?: () => void; transformToString?: (encoding: string) => Promise<string> }) | undefined;
   if (body === undefined) return '';
   if ((out.ContentLength ?? 0) > maxBytes) {
     body.destroy?.();
     throw tooLarge(maxBytes);
   }
+  // Not a stream (a body some SDK middleware already read): its size is checked once it is text.
+  if (body[Symbol.asyncIterator] === undefined) {
+    const text = (await body.transformToString?.('utf8')) ?? '';
+    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
+    return text;
+  }
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of body) {
+  for await (const chunk of body as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
     if (total > maxBytes) throw tooLarge(maxBytes);
     chunks.push(chunk);
