@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { PollReport } from './event-inbox.js';
 import type { CycleResult, Reconciler } from './reconciler.js';
+import { sleepUnlessAborted } from '../shared/sleep.js';
 
 /** Spending the wait between cycles on EC2's events (`events.queue`). */
 export interface EventPolling {
@@ -84,16 +85,3 @@ async function waitForNextCycle(options: LoopOptions, started: number): Promise<
   }
 }
 
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  // An abort that came before the sleep (during a poll, say) would never wake it.
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { sleepUnlessAborted } from '../shared/sleep.js';
 import type { Imds } from './imds.js';
 import { type LeaveSignal, readLeaveSignal } from './leave-signal.js';
 
@@ -26,19 +27,7 @@ export async function watchForLeave(imds: Imds, { pollMs, log, signal }: WatchOp
       if (!failing) log.warn({ err: (e as Error).message }, 'cannot read instance metadata; trying again at the next poll');
       failing = true;
     }
-    await sleep(pollMs, signal);
+    await sleepUnlessAborted(pollMs, signal);
   }
   return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

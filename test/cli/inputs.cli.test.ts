@@ -1,35 +1,12 @@
 import { expect } from 'chai';
 import { CreateTagsCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { useMoto } from '../support/moto.js';
 import { fleet, workspace } from '../support/cli.js';
 import { motoFleet } from '../support/moto-fleet.js';
+import { type Handler, serve } from '../support/http-routes.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** A loopback HTTP server answering each path with its handler; records the paths asked. */
-async function serve(routes: Record<string, Handler>): Promise<{ base: string; asked: string[]; close: () => Promise<void> }> {
-  const asked: string[] = [];
-  const server: Server = createServer((req, res) => {
-    asked.push(req.url ?? '');
-    const handler = routes[(req.url ?? '').replace(/\?.*$/, '')];
-    if (handler) return handler(req, res);
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    asked,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** Streams JSON-looking bytes with no Content-Length until the client goes away. */
 const endless: Handler = (_req, res) => {

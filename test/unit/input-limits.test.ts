@@ -1,7 +1,5 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDesired } from '../../src/manifest/desired.js';
@@ -11,8 +9,8 @@ import { redactLocation } from '../../src/service/location.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { DirectoryStateStore } from '../../src/service/state-store.js';
 import { SimObjects } from '../../src/sim/s3.js';
+import { serve } from '../support/http-routes.js';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const SMALL_CAP = 1024;
 const GOOD = '{"bld-linux64": 2}';
@@ -28,26 +26,6 @@ function reader(location: string, state: DirectoryStateStore, options: InputOpti
   return new InputReader('desired', location, parseDesired, objects, state, silentLogger(), () => 1_000, options);
 }
 
-async function serve(routes: Record<string, Handler>): Promise<{ base: string; asked: string[]; close: () => Promise<void> }> {
-  const asked: string[] = [];
-  const server: Server = createServer((req, res) => {
-    asked.push(req.url ?? '');
-    const handler = routes[(req.url ?? '').replace(/\?.*$/, '')];
-    if (handler) return handler(req, res);
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    asked,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 describe('input limits', () => {
   afterEach(() => {
