@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CloudError, classify } from '../cloud/errors.js';
 import { InputError, RuntimeFailure } from '../domain/errors.js';
@@ -11,6 +12,7 @@ import { simCommand } from './commands/sim.js';
 import { statusCommand } from './commands/status.js';
 import { pollSeconds, workerCommand } from './commands/worker.js';
 import type { GlobalOptions } from './context.js';
+import { OPTION_BOUNDS, intIn, numberIn } from './options.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -19,13 +21,28 @@ export function positiveInteger(value: string, what = 'value'): number {
   return Number(value);
 }
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+/** Validate an option but keep its text: the command parses the string it always got. */
+function checked(parse: (value: string) => unknown): (value: string) => string {
+  return (value) => {
+    parse(value);
+    return value;
+  };
+}
+
 /** `exitWith` lets a command end with a status of its own (check-ami's verdicts). */
 function program(exitWith: (status: number) => void): Command {
   const fleet = new Command('fleet')
     .description('Keeps pools of EC2 spot workers at their desired size, on the freshest golden AMI.')
     .addOption(new Option('-c, --config <file>', 'configuration file (env FLEET_CONFIG)').default(undefined, 'config/default.json'))
     .option('--debug', 'debug logs, and a stack trace on errors')
-    .showHelpAfterError()
+    .version(packageVersion(), '--version', 'print the version')
+    // A usage mistake is one line; the help only on --help.
+    .configureOutput({ outputError: (text, write) => write(`fleet: ${text.trim().split('\n')[0]}\n`) })
     .exitOverride();
   const global = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
 
@@ -55,25 +72,25 @@ function program(exitWith: (status: number) => void): Command {
   fleet
     .command('sim')
     .description('run the real reconciler against the built-in simulated AWS and report what happened')
-    .addOption(new Option('--hours <n>', 'simulated period in hours (default: 24, or the recorded period with --prices)').argParser((v) => positiveInteger(v, '--hours')))
-    .option('--seed <n>', 'random seed', (v) => positiveInteger(v, '--seed'), 42)
+    .addOption(new Option('--hours <n>', 'simulated period in hours (default: 24, or the recorded period with --prices)').argParser(intIn('--hours', OPTION_BOUNDS.hours)))
+    .option('--seed <n>', 'random seed', intIn('--seed', OPTION_BOUNDS.seed), 42)
     .addOption(new Option('--start <iso>', 'simulated start time, ISO 8601 (default: 2026-11-16T00:00:00Z, or the start of the recording with --prices)'))
     .option('--prices <path>', 'replay recorded spot price history: a file or directory (describe-spot-price-history JSON or CSV, plain or gzipped), or aws:REGION[,REGION...] for the account\'s own')
-    .option('--days <n>', 'with --prices aws:...: days of history to read (at most 90)', (v) => positiveInteger(v, '--days'))
+    .option('--days <n>', 'with --prices aws:...: days of history to read (at most 90)', intIn('--days', OPTION_BOUNDS.days))
     .addOption(new Option('--prices-cache <file>', 'with --prices aws:...: cache file, reused for a day (default: .fleet-prices-<regions>-<days>d.json)'))
     .addOption(new Option('--market-rule <rule>', 'when spot instances are interrupted: price (above their max price, EC2 before December 2017) or capacity (today); default: price for recordings before 2017-12-01, else capacity').choices(['price', 'capacity']))
     .addOption(new Option('--regime <regime>', 'generated spot market: modern (smooth prices) or volatile (spiky, 2016-style)').choices(['modern', 'volatile']).default('modern'))
-    .option('--throttle <share>', 'share of API calls answered RequestLimitExceeded (0-1)', '0')
-    .option('--server-errors <share>', 'share of API calls answered InternalError (0-1)', '0')
-    .option('--visibility-delay <seconds>', 'seconds before a new instance is listed', '0')
-    .option('--crunches <perDay>', 'spot capacity crunches per offer per day', '0.25')
-    .option('--capacity <n>', 'typical spot capacity per offer (instances)', '60')
-    .option('--interruptions <perHour>', 'background spot reclaim rate per instance-hour', '0.005')
+    .option('--throttle <share>', 'share of API calls answered RequestLimitExceeded (0-1)', checked(numberIn('--throttle', { min: 0, max: 1 })), '0')
+    .option('--server-errors <share>', 'share of API calls answered InternalError (0-1)', checked(numberIn('--server-errors', { min: 0, max: 1 })), '0')
+    .option('--visibility-delay <seconds>', 'seconds before a new instance is listed', checked(numberIn('--visibility-delay', OPTION_BOUNDS.visibilityDelay)), '0')
+    .option('--crunches <perDay>', 'spot capacity crunches per offer per day', checked(numberIn('--crunches', OPTION_BOUNDS.crunches)), '0.25')
+    .option('--capacity <n>', 'typical spot capacity per offer (instances)', checked(intIn('--capacity', OPTION_BOUNDS.capacity)), '60')
+    .option('--interruptions <perHour>', 'background spot reclaim rate per instance-hour', checked(numberIn('--interruptions', OPTION_BOUNDS.interruptions)), '0.005')
     .addOption(new Option('--log-level <level>', 'reconciler log lines on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('error'))
     .option('--exhaust <spec...>', 'take capacity away: lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12')
     .option('--no-pricing', 'simulate an unreachable Price List API')
     .option('--events', 'an EventBridge rule feeds EC2 events (interruption warnings, rebalance recommendations, state changes) to a queue fleet reads between cycles')
-    .option('--bad-image <hour>', 'the first nightly image baked after this hour is broken: its workers fail to boot', (v) => positiveInteger(v, '--bad-image'))
+    .option('--bad-image <hour>', 'the first nightly image baked after this hour is broken: its workers fail to boot', intIn('--bad-image', OPTION_BOUNDS.badImage))
     .option('--report <file>', 'write an HTML report with charts')
     .option('--json', 'print the summary as JSON')
     .action((options, cmd: Command) => simCommand(global(cmd), options));
@@ -85,6 +102,7 @@ function program(exitWith: (status: number) => void): Command {
     .option('--reason <text>', 'why, recorded with the mark')
     .option('--now', 'terminate every instance running it at once')
     .option('--dry-run', 'print what would happen; change nothing')
+    .option('--force', 'drain an AMI fleet has never seen (in no manifest, run by no managed instance)')
     .option('--json', 'machine-readable output')
     .action((options, cmd: Command) => drainCommand(global(cmd), options));
 
@@ -104,7 +122,7 @@ function program(exitWith: (status: number) => void): Command {
   amis
     .command('prune')
     .description('deregister old AMIs and their snapshots, keeping the newest N per pool and region; never a current one or one in use')
-    .requiredOption('--keep <n>', 'images to keep per pool and region')
+    .requiredOption('--keep <n>', 'images to keep per pool and region', checked(intIn('--keep', OPTION_BOUNDS.keep)))
     .option('--dry-run', 'print what would be deregistered; change nothing')
     .option('--json', 'machine-readable output')
     .action((options, cmd: Command) => amisPruneCommand(global(cmd), options));

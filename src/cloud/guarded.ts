@@ -1,6 +1,6 @@
 import type { Clock } from '../domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
-import type { CloudError } from './errors.js';
+import { type CloudError, classify } from './errors.js';
 import { type Fence, OPEN_FENCE, underFence } from './fence.js';
 import type { CallKind, ResourceKind } from './limiter.js';
 import { RegionLimiter } from './limiter.js';
@@ -39,6 +39,8 @@ export interface GuardOptions {
   readonly random: () => number;
   readonly counter?: CallCounter;
   readonly onRetry?: (region: string, action: string, error: CloudError, attempt: number, delayMs: number) => void;
+  /** each call's outcome once it settles (after its retries): 'ok' or the error's code */
+  readonly onCall?: (region: string, action: string, outcome: string) => void;
   readonly retry?: Partial<Pick<RetryOptions, 'attempts' | 'baseDelayMs' | 'maxDelayMs'>>;
   /** Mutating calls are sent only while this holds (the leader lease); default: always. */
   readonly fence?: Fence;
@@ -85,7 +87,7 @@ export class GuardedCompute implements RegionCompute {
         return run({ signal });
       });
     };
-    return withRetry(() => this.limiter.schedule(spec.kind, attempt, spec.resources ?? 0), {
+    const sent = withRetry(() => this.limiter.schedule(spec.kind, attempt, spec.resources ?? 0), {
       clock,
       random,
       ...DEFAULT_RETRY,
@@ -96,6 +98,18 @@ export class GuardedCompute implements RegionCompute {
         onRetry?.(this.region, spec.action, error, attemptNo, delay);
       },
     });
+    const { onCall } = this.options;
+    if (!onCall) return sent;
+    return sent.then(
+      (value) => {
+        onCall(this.region, spec.action, 'ok');
+        return value;
+      },
+      (e: unknown) => {
+        onCall(this.region, spec.action, classify(e).code);
+        throw e;
+      },
+    );
   }
 
   /** Instances a launch could take from the resource bucket now, without waiting. */

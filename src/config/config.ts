@@ -15,6 +15,8 @@ export interface FleetConfig {
   /** s3://bucket/key, https://..., or a file path */
   readonly manifest: string;
   readonly desired: string;
+  /** pool names a desired document may carry though no policy defines them (any other unknown name refuses it) */
+  readonly ignoredPools?: readonly string[];
   /** s3://bucket/prefix/ or a local directory */
   readonly state: string;
   /** directory of pool policies */
@@ -34,6 +36,30 @@ export interface FleetConfig {
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
+/**
+ * Bounds of the numeric keys (seconds, inclusive). Past them a value is a mistake: an interval of
+ * weeks overflows Node's timers (a busy loop) and writes a lease for months.
+ */
+export const BOUNDS = {
+  interval: { min: 1, max: 3600 },
+  capacityTtl: { min: 1, max: 86_400 },
+  priceTtl: { min: 1, max: 86_400 },
+  visibilityTimeout: { min: 60, max: 86_400 },
+} as const;
+
+/** A convict format name for an integer in [min, max], registered on first use. */
+function boundedInt({ min, max }: { min: number; max: number }): string {
+  const name = `int-${min}-${max}`;
+  convict.addFormat({
+    name,
+    validate(v: unknown) {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(v) ?? String(v)})`);
+    },
+    coerce: (v: unknown) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
+  });
+  return name;
+}
+
 function schema(env: NodeJS.ProcessEnv) {
   return convict(
     {
@@ -42,18 +68,19 @@ function schema(env: NodeJS.ProcessEnv) {
     events: { queue: { doc: 'SQS queue URL an EventBridge rule feeds with EC2 events (empty: off)', format: 'queue-url', default: '', env: 'FLEET_EVENTS_QUEUE' } },
     manifest: { doc: 'AMI manifest: s3://bucket/key, https://... or a file', format: 'location', default: '', env: 'FLEET_MANIFEST' },
     desired: { doc: 'Desired counts per pool: s3://, https:// or a file', format: 'location', default: '', env: 'FLEET_DESIRED' },
+    ignoredPools: { doc: 'Pools a desired document may name though no policy defines them', format: 'pool-list', default: [] as string[], env: 'FLEET_IGNORED_POOLS' },
     state: { doc: 'State store: s3://bucket/prefix/ or a local directory', format: 'location', default: '.state', env: 'FLEET_STATE' },
     policies: { doc: 'Directory of pool policies', format: 'location', default: 'policies', env: 'FLEET_POLICIES' },
-    interval: { doc: 'Seconds between reconcile cycles', format: 'positive-int', default: 60, env: 'FLEET_INTERVAL' },
+    interval: { doc: 'Seconds between reconcile cycles', format: boundedInt(BOUNDS.interval), default: 60, env: 'FLEET_INTERVAL' },
     log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'FLEET_LOG_LEVEL' } },
     metrics: { port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' } },
     manifestTags: {
       pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },
       created: { doc: 'Tag holding the creation time in a Mozilla-form manifest', format: String, default: 'moz-created', env: 'FLEET_MANIFEST_TAGS_CREATED' },
     },
-    capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: 'positive-int', default: 180, env: 'FLEET_CAPACITY_TTL' },
-    priceTtl: { doc: 'Seconds spot prices are cached', format: 'positive-int', default: 300, env: 'FLEET_PRICE_TTL' },
-    visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: 'positive-int', default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
+    capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: boundedInt(BOUNDS.capacityTtl), default: 180, env: 'FLEET_CAPACITY_TTL' },
+    priceTtl: { doc: 'Seconds spot prices are cached', format: boundedInt(BOUNDS.priceTtl), default: 300, env: 'FLEET_PRICE_TTL' },
+    visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: boundedInt(BOUNDS.visibilityTimeout), default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
     },
     { env, args: [] },
   );
@@ -75,6 +102,13 @@ function addFormats(): void {
       validate(v: unknown) {
         if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one region');
         for (const r of v) if (typeof r !== 'string' || !REGION.test(r)) throw new Error(`${JSON.stringify(r)} is not a region name`);
+      },
+      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    },
+    'pool-list': {
+      validate(v: unknown) {
+        if (!Array.isArray(v)) throw new Error('must be a list of pool names');
+        for (const p of v) if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(p)) throw new Error(`${JSON.stringify(p)} is not a pool name`);
       },
       coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
     },

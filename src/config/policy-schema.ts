@@ -2,6 +2,7 @@ import { InputError } from '../domain/errors.js';
 import type { Budget, DemandPolicy, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
 import { scheduleProblem } from '../policy/schedule.js';
+import { PLACEHOLDERS, unknownPlaceholders } from '../policy/user-data.js';
 
 /** Half the pool per offer, among offers priced close to the best (see `Spread`). */
 const AUTO_SPREAD: Spread = { kind: 'percent', value: 50, auto: true };
@@ -154,7 +155,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
   const optional = (key: string) => (root.at(key).present ? root.at(key).string() : undefined);
   const keyName = optional('keyName');
   const instanceProfile = optional('instanceProfile');
-  const userData = root.at('userData').present ? anyString(root.at('userData')) : undefined;
+  const userData = root.at('userData').present ? userDataTemplate(root.at('userData')) : undefined;
   const onDemandPrice = root.at('onDemandPrice').present ? positiveNumber(root.at('onDemandPrice')) : undefined;
 
   return {
@@ -277,8 +278,13 @@ function regions(field: Field): Record<string, RegionPlacement> {
   return out;
 }
 
-function anyString(field: Field): string {
-  if (typeof field.value !== 'string') field.fail('expected a string');
+/** The user data may hold secrets: a message names the placeholder, never the text. */
+function userDataTemplate(field: Field): string {
+  if (typeof field.value !== 'string') throw new InputError(`${field.path}: expected a string`);
+  const unknown = unknownPlaceholders(field.value);
+  if (unknown.length > 0) {
+    throw new InputError(`${field.path}: unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')} (only ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} exist)`);
+  }
   return field.value;
 }
 

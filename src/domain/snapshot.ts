@@ -1,5 +1,6 @@
 import type { LaunchAction } from './actions.js';
 import type { Cause } from './causes.js';
+import type { PoolDemand } from './demand.js';
 import type { EventFacts } from './events.js';
 import type { Image, Instance, SpotPrice, Subnet } from './types.js';
 
@@ -40,6 +41,11 @@ export interface Snapshot {
   readonly unobservedRegions?: readonly string[];
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly desired: Readonly<Record<string, number>> | undefined;
+  /**
+   * What the desired document said per pool besides the count (pending and running jobs, the oldest
+   * wait, busy workers by slot name); absent with no usable document.
+   */
+  readonly demand?: Readonly<Record<string, PoolDemand>>;
   /** undefined: unreadable and no last good copy, so nothing may change */
   readonly images: readonly Image[] | undefined;
   readonly drained: ReadonlySet<string>;

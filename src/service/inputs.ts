@@ -3,8 +3,12 @@ import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
+import type { PoolDemand } from '../domain/demand.js';
+import type { PoolPolicy } from '../domain/policy.js';
 import type { Image } from '../domain/types.js';
+import { parseDesiredDocument } from '../manifest/desired.js';
 import { parseManifest } from '../manifest/manifest.js';
+import { desiredFromDemand } from '../policy/demand.js';
 import { describeLocation, parseLocation } from './location.js';
 import type { StateStore } from './state-store.js';
 
@@ -21,6 +25,8 @@ interface Cached<T> {
   readonly etag?: string;
   readonly text: string;
   readonly value: T;
+  /** epoch ms this copy was fetched, or saved as the last good one */
+  readonly since?: number;
 }
 
 interface LastGoodDoc {
@@ -54,6 +60,15 @@ export class InputReader<T> {
   }
 
   async read(): Promise<InputResult<T>> {
+    const result = await this.readOnce();
+    if (this.log.isLevelEnabled('debug')) {
+      const since = this.cached?.since;
+      this.log.debug({ input: this.what, location: redactLocation(this.location), source: result.source, ...(since !== undefined && result.value !== undefined ? { ageSeconds: Math.round((this.now() - since) / 1000) } : {}) }, 'input');
+    }
+    return result;
+  }
+
+  private async readOnce(): Promise<InputResult<T>> {
     let fetched: { text: string; etag?: string } | 'not-modified';
     try {
       fetched = await this.fetch();
@@ -66,7 +81,7 @@ export class InputReader<T> {
       // Same text under a new (or a first) ETag: a copy restored from the state store has none, and a
       // republished object may get another. Keep the newest, or every later read downloads it again.
       if (fetched.etag !== this.cached.etag) {
-        this.cached = { text: this.cached.text, value: this.cached.value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+        this.cached = { ...this.cached, ...(fetched.etag ? { etag: fetched.etag } : {}) };
       }
       return { value: this.cached.value, source: 'unchanged' };
     }
@@ -74,9 +89,11 @@ export class InputReader<T> {
     try {
       value = this.parse(fetched.text);
     } catch (e) {
-      return this.fallBack((e as Error).message);
+      const problem = (e as Error).message;
+      this.log.error({ input: this.what, location: redactLocation(this.location), problem }, `${this.what} refused: ${problem}`);
+      return this.fallBack(problem);
     }
-    this.cached = { text: fetched.text, value, ...(fetched.etag ? { etag: fetched.etag } : {}) };
+    this.cached = { text: fetched.text, value, since: this.now(), ...(fetched.etag ? { etag: fetched.etag } : {}) };
     await this.saveLastGood(fetched.text);
     return { value, source: 'fresh' };
   }
@@ -111,7 +128,7 @@ export class InputReader<T> {
       const kept = await this.state.read<LastGoodDoc>(this.lastGoodName);
       if (kept && kept.doc.location === this.location) {
         const value = this.parse(kept.doc.text);
-        this.cached = { text: kept.doc.text, value };
+        this.cached = { text: kept.doc.text, value, since: kept.doc.savedAt };
         this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
         return { value, source: 'last-good', problem };
       }
@@ -138,4 +155,38 @@ export class InputReader<T> {
 export function manifestInput(config: FleetConfig, objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<Image[]> {
   const options = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
   return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now);
+}
+
+/** The desired document as the planner uses it: a count per pool, and what it said about each pool. */
+export interface DesiredInput {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly demand: Readonly<Record<string, PoolDemand>>;
+}
+
+/**
+ * The desired document as the config names it, checked against the policies: a pool no policy
+ * defines (and config ignoredPools does not list) refuses the whole document.
+ */
+export function desiredInput(config: FleetConfig, policies: readonly PoolPolicy[], objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<DesiredInput> {
+  const options = { pools: new Set(policies.map((p) => p.pool)), ignored: new Set(config.ignoredPools) };
+  const parse = (text: string): DesiredInput => {
+    const demand = parseDesiredDocument(text, options);
+    return { counts: Object.fromEntries(Object.entries(demand).map(([pool, d]) => [pool, desiredFromDemand(d)])), demand };
+  };
+  return new InputReader<DesiredInput>('desired', config.desired, parse, objects, state, log, now);
+}
+
+/** A location fit for a log line: no query string or user info of a URL. */
+export function redactLocation(location: string): string {
+  if (!/^[a-z0-9+.-]+:\/\//i.test(location)) return location;
+  try {
+    const url = new URL(location);
+    url.username = '';
+    url.password = '';
+    url.search = '';
+    url.hash = '';
+    return url.toString();
+  } catch {
+    return location.replace(/[?#].*$/, '');
+  }
 }

@@ -10,7 +10,7 @@ import type { Image, Instance, SpotPrice, Subnet } from '../domain/types.js';
 import { normaliseProductDescription, offerKey } from '../domain/types.js';
 import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
-import type { InputReader, InputSource } from './inputs.js';
+import type { DesiredInput, InputReader, InputSource } from './inputs.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
 import { type DrainedDoc, DRAINED_DOC } from './state-docs.js';
@@ -23,6 +23,8 @@ export interface Observation {
   /** instance id → when fleet first saw it ended (for ends the cloud does not date), to keep */
   readonly endsSeen: Readonly<Record<string, number>>;
   readonly inputs: { readonly desired: InputSource; readonly manifest: InputSource };
+  /** why a fresh copy of an input could not be used, when it could not */
+  readonly inputProblems?: { readonly desired?: string; readonly manifest?: string };
 }
 
 export interface ObserverDeps {
@@ -34,7 +36,7 @@ export interface ObserverDeps {
   readonly log: Logger;
   readonly prices: PriceCache;
   readonly capacity: CapacityMemory;
-  readonly desired: InputReader<Record<string, number>>;
+  readonly desired: InputReader<DesiredInput>;
   readonly manifest: InputReader<Image[]>;
   /** EC2's events (events.queue), when configured: what they said about which instance */
   readonly events?: { readFacts(): Promise<EventFacts> };
@@ -79,7 +81,8 @@ export class Observer {
       now,
       regions: config.regions,
       ...(unobserved.length > 0 ? { unobservedRegions: unobserved } : {}),
-      desired: desired.value,
+      desired: desired.value?.counts,
+      ...(desired.value ? { demand: desired.value.demand } : {}),
       images: manifest.value,
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
       guardDrained: new Set(Object.entries(drained?.doc.amis ?? {}).flatMap(([ami, mark]) => (mark.by === 'guard' ? [ami] : []))),
@@ -97,7 +100,8 @@ export class Observer {
       events: { warned: events.warned, rebalance: events.rebalance },
       trials: doc.trials,
     };
-    return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source } };
+    const inputProblems = { ...(desired.problem ? { desired: desired.problem } : {}), ...(manifest.problem ? { manifest: manifest.problem } : {}) };
+    return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source }, inputProblems };
   }
 
   private async observeRegion(region: string, now: number): Promise<RegionView> {

@@ -93,6 +93,7 @@ export class Reconciler {
       observation = planned.observation;
       first = planned.plan;
       this.report(first, planned.trips, dryRun);
+      this.debugCycle(observation, first);
       if (dryRun) {
         for (const action of first.actions) this.deps.log.info({ ...actionFields(action), dryRun: true }, `would ${action.kind}`);
         return { observation, plan: first, outcomes, dryRun };
@@ -135,6 +136,21 @@ export class Reconciler {
 
   private holds(): boolean {
     return this.deps.lease?.holds() ?? true;
+  }
+
+  /** With --debug: what the cycle saw per pool and what it decided, with reasons (never user data). */
+  private debugCycle(observation: Observation, first: Plan): void {
+    const { log } = this.deps;
+    if (!log.isLevelEnabled('debug')) return;
+    const { snapshot } = observation;
+    for (const pool of first.pools) {
+      const demand = snapshot.demand?.[pool.pool];
+      const facts = demand ? { pendingJobs: demand.pending, runningJobs: demand.running, oldestPendingSeconds: demand.oldestPendingSeconds, busy: demand.busy?.length } : {};
+      log.debug({ pool: pool.pool, asked: snapshot.desired?.[pool.pool], desired: pool.desired, live: pool.live, running: pool.running, pending: pool.pending, spot: pool.spot, onDemand: pool.onDemand, outdated: pool.outdated, ...facts }, 'pool counts');
+    }
+    log.debug({ inputs: observation.inputs, ...(observation.inputProblems ? { problems: observation.inputProblems } : {}), instances: snapshot.instances.length, pendingLaunches: snapshot.pendingLaunches.length }, 'cycle inputs');
+    for (const action of first.actions) log.debug({ ...actionFields(action) }, `decided: ${action.kind}`);
+    if (first.actions.length === 0) log.debug({ blocked: first.blocked }, 'decided: no action');
   }
 
   private report(first: Plan, trips: readonly GuardTrip[], dryRun: boolean): void {

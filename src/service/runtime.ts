@@ -5,10 +5,9 @@ import type { Cloud } from '../cloud/port.js';
 import type { FleetConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
-import { parseDesired } from '../manifest/desired.js';
 import { CapacityMemory } from './capacity-memory.js';
 import { EventInbox } from './event-inbox.js';
-import { InputReader, manifestInput } from './inputs.js';
+import { desiredInput, manifestInput } from './inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
 import { type LeaseKeeper, Reconciler } from './reconciler.js';
@@ -54,6 +53,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     random: options.random,
     counter: calls,
     onRetry: (region, action, error, attempt, delayMs) => log.debug({ region, action, code: error.code, attempt, delayMs }, 'retrying'),
+    ...(log.isLevelEnabled('debug') ? { onCall: (region: string, action: string, outcome: string) => log.debug({ region, action, outcome }, 'cloud call') } : {}),
     fence,
   });
   const state = openStateStore(config.state, cloud.objects);
@@ -61,7 +61,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const readOnlyState = options.readOnly ? readOnlyStateStore(state) : state;
   const now = () => clock.now();
   const manifest = manifestInput(config, cloud.objects, readOnlyState, log, now);
-  const desired = new InputReader<Record<string, number>>('desired', config.desired, parseDesired, cloud.objects, readOnlyState, log, now);
+  const desired = desiredInput(config, policies, cloud.objects, readOnlyState, log, now);
   const capacity = new CapacityMemory(config.capacityTtl * 1000);
   const inbox = eventInbox(options, cloud, state);
   const observer = new Observer({

@@ -36,6 +36,12 @@ describe('config: loadConfig', () => {
       expect(c.capacityTtl).to.equal(180);
       expect(c.priceTtl).to.equal(300);
       expect(c.visibilityTimeout).to.equal(600);
+      expect(c.ignoredPools).to.deep.equal([]);
+    });
+
+    it('reads ignoredPools from the file, or comma-separated from FLEET_IGNORED_POOLS', () => {
+      expect(load({ ignoredPools: ['legacy-pool'] }).ignoredPools).to.deep.equal(['legacy-pool']);
+      expect(load({}, { FLEET_IGNORED_POOLS: 'a-pool, b-pool' }).ignoredPools).to.deep.equal(['a-pool', 'b-pool']);
     });
 
     it('reads the values a file sets', () => {
@@ -208,6 +214,13 @@ describe('config: loadConfig', () => {
       ['a non-string location', { desired: 5 }, {}, /\bdesired\b/],
       ['a zero capacityTtl', { capacityTtl: 0 }, {}, /\bcapacityTtl\b/],
       ['a negative FLEET_PRICE_TTL', {}, { FLEET_PRICE_TTL: '-5' }, /\bpriceTtl\b/],
+      ['an interval of weeks (overflows timers)', { interval: 3_000_000 }, {}, /\binterval\b.*from 1 to 3600/],
+      ['a FLEET_INTERVAL past the bound', {}, { FLEET_INTERVAL: '3601' }, /\binterval\b.*from 1 to 3600/],
+      ['a capacityTtl past a day', { capacityTtl: 86_401 }, {}, /\bcapacityTtl\b.*from 1 to 86400/],
+      ['a priceTtl past a day', { priceTtl: 10 ** 9 }, {}, /\bpriceTtl\b.*from 1 to 86400/],
+      ['a visibilityTimeout under a minute', { visibilityTimeout: 5 }, {}, /\bvisibilityTimeout\b.*from 60 to 86400/],
+      ['ignoredPools that is not a list', { ignoredPools: 5 }, {}, /\bignoredPools\b/],
+      ['ignoredPools holding a non-name', { ignoredPools: ['ok', 'a b'] }, {}, /\bignoredPools\b.*"a b"/],
     ];
     for (const [what, doc, env, pattern] of bad) {
       it(`rejects ${what}`, () => {

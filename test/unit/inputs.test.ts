@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore, StoredObject, WriteCondition } from '../../src/cloud/port.js';
 import { parseDesired } from '../../src/manifest/desired.js';
-import { InputReader, type InputResult } from '../../src/service/inputs.js';
+import { InputReader, type InputResult, desiredInput, redactLocation } from '../../src/service/inputs.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { policy } from '../support/builders.js';
+import { testConfig } from '../support/sim-fleet.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { DirectoryStateStore, type StateStore, type Versioned } from '../../src/service/state-store.js';
 import { SimObjects } from '../../src/sim/s3.js';
@@ -531,5 +534,41 @@ describe('inputs: last good copy file contents', () => {
     await desiredReader(file, new DirectoryStateStore(join(dir, 'state')), noObjects, () => 7).read();
     const saved = JSON.parse(readFileSync(join(dir, 'state', LAST_GOOD), 'utf8')) as LastGoodDoc;
     expect(saved).to.deep.equal({ location: file, text: `${GOOD}\n`, savedAt: 7 });
+  });
+});
+
+describe('inputs: the desired document checked against the policies', () => {
+  afterEach(removeTempDirs);
+
+  it('refuses a document naming a pool no policy defines: the last good copy is kept, an error names the pool', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'desired.json');
+    const state = new DirectoryStateStore(join(dir, 'state'));
+    const { log, lines } = capturedLogger();
+    const reader = desiredInput(testConfig({ desired: file }), [policy({ pool: 'bld-linux64' })], noObjects, state, log, () => 1_000);
+    writeFileSync(file, '{"bld-linux64": 7}');
+    expect((await reader.read()).value?.counts).to.deep.equal({ 'bld-linux64': 7 });
+    writeFileSync(file, '{"bld-linux46": 4}');
+    const refused = await reader.read();
+    expect(refused.source).to.equal('last-good');
+    expect(refused.value?.counts).to.deep.equal({ 'bld-linux64': 7 });
+    expect(refused.problem).to.match(/no policy defines pool "bld-linux46"/);
+    const errors = lines().filter((l) => l.level === 50);
+    expect(errors.map((l) => l.msg)).to.deep.equal(['desired refused: ' + refused.problem]);
+  });
+
+  it('accepts a pool config ignoredPools lists, and carries the object form through', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'desired.json');
+    writeFileSync(file, JSON.stringify({ 'bld-linux64': { pending: 2, running: 3, busy: ['bld-linux64-spot-001'] }, 'old-pool': 5 }));
+    const reader = desiredInput(testConfig({ desired: file, ignoredPools: ['old-pool'] }), [policy({ pool: 'bld-linux64' })], noObjects, new DirectoryStateStore(join(dir, 'state')), silentLogger(), () => 1_000);
+    const result = await reader.read();
+    expect(result.source).to.equal('fresh');
+    expect(result.value).to.deep.equal({ counts: { 'bld-linux64': 5 }, demand: { 'bld-linux64': { pending: 2, running: 3, busy: ['bld-linux64-spot-001'] } } });
+  });
+
+  it('redacts query strings and user info of a URL location', () => {
+    expect(redactLocation('https://user:secret@example.com/desired.json?X-Amz-Signature=abc#x')).to.equal('https://example.com/desired.json');
+    expect(redactLocation('/etc/fleet/desired.json')).to.equal('/etc/fleet/desired.json');
   });
 });

@@ -224,6 +224,16 @@ describe('policy schema: parsePolicy', () => {
       expect(parsePolicy(withValue('userData', ''), 'p').userData).to.equal('');
     });
 
+    it('refuses an unknown {placeholder} in userData, naming it and never echoing the text', () => {
+      const message = inputError(() => parsePolicy(withValue('userData', 'password: hunter2\nhost: {zone}-{name}'), 'p.json'));
+      expect(message).to.equal('p.json.userData: unknown placeholder {zone} (only {name}, {pool}, {region}, {az} exist)');
+    });
+
+    it('accepts the four placeholders, shell ${VARS}, {{ templates }} and {a,b} brace lists', () => {
+      const text = 'echo {name} {pool} {region} {az} ${HOME} {{ var }} {{x}} {a,b}';
+      expect(parsePolicy(withValue('userData', text), 'p').userData).to.equal(text);
+    });
+
     it('property: any integer budget ≥ 0 and any percentage in [0, 100] is accepted as given', () => {
       fc.assert(
         fc.property(fc.nat(10_000), fc.integer({ min: 0, max: 100 }), (count, pct) => {

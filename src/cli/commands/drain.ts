@@ -1,5 +1,6 @@
 import type { Cause } from '../../domain/causes.js';
 import { InputError } from '../../domain/errors.js';
+import type { Snapshot } from '../../domain/snapshot.js';
 import { isLive } from '../../domain/types.js';
 import { recordDrains, recordTerminations } from '../../service/drains.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
@@ -10,6 +11,7 @@ export interface DrainOptions {
   readonly now?: boolean;
   readonly dryRun?: boolean;
   readonly json?: boolean;
+  readonly force?: boolean;
 }
 
 const AMI_ID = /^ami-[0-9a-zA-Z]{1,32}$/;
@@ -28,6 +30,7 @@ export async function drainCommand(global: GlobalOptions, options: DrainOptions)
   const dryRun = options.dryRun ?? false;
   const runtime = awsRuntime(ctx, { readOnly: dryRun });
   const { snapshot } = await runtime.observer.observe();
+  if (!options.force) refuseUnknown(options.ami, snapshot);
   const affected = snapshot.instances.filter((i) => isLive(i) && i.ami === options.ami).sort((a, b) => a.name.localeCompare(b.name));
   const reason = options.reason ?? 'drained by an operator';
   const terminated: string[] = [];
@@ -54,6 +57,17 @@ export async function drainCommand(global: GlobalOptions, options: DrainOptions)
     ...affected.map((i) => `  ${i.id}  ${i.name}  ${i.pool}  ${i.az}  ${i.privateIp ?? '-'}${options.now && !dryRun && !terminated.includes(i.id) ? '  (left alone: not owned by this fleet)' : ''}`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/**
+ * An AMI in no manifest, run by no managed instance and never drained is most likely a typo: marking
+ * it would leave the real broken image running. Refused unless --force.
+ */
+function refuseUnknown(ami: string, snapshot: Snapshot): void {
+  const known = snapshot.images?.some((i) => i.id === ami) || snapshot.instances.some((i) => i.ami === ami) || snapshot.drained.has(ami);
+  if (known) return;
+  const manifest = snapshot.images === undefined ? 'the manifest could not be read and ' : '';
+  throw new InputError(`drain --ami ${ami}: ${manifest}fleet has never seen this AMI (in no manifest, run by no managed instance); check the id, or use --force to drain it anyway`);
 }
 
 export async function undrainCommand(global: GlobalOptions, options: { ami: string; json?: boolean }): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Action } from '../../domain/actions.js';
 import { RuntimeFailure } from '../../domain/errors.js';
 import type { Plan } from '../../plan/plan.js';
+import type { Observation } from '../../service/observe.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { formatPrice, table } from '../table.js';
@@ -14,25 +15,45 @@ export function actionJson(a: Action): Record<string, unknown> {
     : { ...common, instanceId: a.instanceId, ...price, cause: a.cause, reason: a.reason };
 }
 
-export function planJson(p: Plan): Record<string, unknown> {
+/** Why a fresh copy of an input was not used this time (the plan then runs on the last good copy, or not at all). */
+export type InputProblems = Observation['inputProblems'];
+
+export function planJson(p: Plan, problems: InputProblems = {}): Record<string, unknown> {
   return {
     actions: p.actions.map(actionJson),
     pools: p.pools.map((r) => ({ pool: r.pool, desired: r.desired, live: r.live, running: r.running, pending: r.pending, spot: r.spot, onDemand: r.onDemand, unmet: r.unmet, notes: r.notes, rollouts: r.rollouts })),
     ...(p.blocked ? { blocked: p.blocked } : {}),
+    ...(problems && Object.keys(problems).length > 0 ? { inputProblems: problems } : {}),
   };
 }
 
-export function planTable(p: Plan): string {
-  const lines: string[] = [];
-  if (p.blocked) lines.push(`BLOCKED: ${p.blocked}`);
-  lines.push(
-    p.actions.length === 0
-      ? 'No changes: the fleet matches the desired state.'
-      : table(
+/**
+ * The lines above the action table. They never contradict the pool table: "matches" only when no
+ * pool is short of or above its desired size and nothing is blocked.
+ */
+export function planHeadline(p: Plan, problems: InputProblems = {}): string[] {
+  const lines = Object.entries(problems ?? {}).map(([input, problem]) => `INPUT ${input}: ${problem}; ${p.blocked ? 'no good copy to fall back on' : 'using the last good copy'}`);
+  if (p.blocked) return [...lines, `BLOCKED: ${p.blocked}`];
+  const terminating = new Set(p.actions.filter((a) => a.kind === 'terminate').map((a) => a.pool));
+  const launching = new Set(p.actions.filter((a) => a.kind === 'launch').map((a) => a.pool));
+  for (const r of p.pools) {
+    if (r.unmet > 0) lines.push(`UNMET: ${r.pool} short of desired by ${r.unmet} after this plan (desired ${r.desired}, live ${r.live}): ${r.notes.join('; ') || 'no offer can be placed'}`);
+    else if (r.live > r.desired && !terminating.has(r.pool) && !launching.has(r.pool)) lines.push(`SURPLUS: ${r.pool} ${r.live - r.desired} above desired (desired ${r.desired}, live ${r.live}): ${r.notes.join('; ') || 'nothing leaves this cycle'}`);
+  }
+  if (p.actions.length === 0) lines.push(lines.length === 0 ? 'No changes: the fleet matches the desired state.' : 'No changes this cycle.');
+  return lines;
+}
+
+export function planTable(p: Plan, problems: InputProblems = {}): string {
+  const lines: string[] = planHeadline(p, problems);
+  if (p.actions.length > 0) {
+    lines.push(
+      table(
           ['ACTION', 'POOL', 'NAME', 'REGION', 'AZ', 'TYPE', 'LIFECYCLE', 'PRICE', 'AMI/INSTANCE', 'REASON'],
-          p.actions.map((a) => [a.kind, a.pool, a.name, a.region, a.az, a.instanceType, a.lifecycle, formatPrice(a.price), a.kind === 'launch' ? a.ami : a.instanceId, a.reason]),
-        ),
-  );
+        p.actions.map((a) => [a.kind, a.pool, a.name, a.region, a.az, a.instanceType, a.lifecycle, formatPrice(a.price), a.kind === 'launch' ? a.ami : a.instanceId, a.reason]),
+      ),
+    );
+  }
   if (p.pools.length > 0) {
     lines.push('', table(['POOL', 'DESIRED', 'LIVE', 'SPOT', 'ON-DEMAND', 'UNMET', 'NOTES'], p.pools.map((r) => [r.pool, r.desired, r.live, r.spot, r.onDemand, r.unmet, r.notes.join('; ')])));
     const staged = p.pools.flatMap((r) => r.rollouts.filter((ro) => ro.candidate !== undefined).map((ro) => `${r.pool} image ${describeRollout(ro)}`));
@@ -47,7 +68,8 @@ export class PlanBlocked extends RuntimeFailure {}
 export async function planCommand(global: GlobalOptions, options: { json?: boolean }): Promise<void> {
   const ctx = loadContext(global, { logLevel: 'warn' });
   const runtime = awsRuntime(ctx, { readOnly: true });
-  const { plan } = await runtime.reconciler.planOnly();
-  process.stdout.write(`${options.json ? JSON.stringify(planJson(plan), null, 2) : planTable(plan)}\n`);
+  const { plan, observation } = await runtime.reconciler.planOnly();
+  const problems = observation.inputProblems ?? {};
+  process.stdout.write(`${options.json ? JSON.stringify(planJson(plan, problems), null, 2) : planTable(plan, problems)}\n`);
   if (plan.blocked) throw new PlanBlocked(plan.blocked);
 }

@@ -13,7 +13,7 @@ import { type Context, type GlobalOptions, awsRuntime, loadContext } from '../co
 import { PlanBlocked, planTable } from './plan.js';
 
 export function cycleSummary(result: CycleResult): string {
-  if (result.dryRun && result.plan) return `dry run: nothing changed\n${planTable(result.plan)}`;
+  if (result.dryRun && result.plan) return `dry run: nothing changed\n${planTable(result.plan, result.observation?.inputProblems)}`;
   const launches = result.outcomes.flatMap((o: Outcome) => o.launches);
   const terminations = result.outcomes.flatMap((o: Outcome) => o.terminations);
   const launched = launches.filter((l) => l.instance).length;

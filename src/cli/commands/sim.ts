@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { checkOutputPath } from '../output-path.js';
+import { OPTION_BOUNDS, parseIsoTime } from '../options.js';
 import { awsCloud } from '../../cloud/aws/index.js';
 import { guardCloud } from '../../cloud/guarded-cloud.js';
 import { systemClock } from '../../domain/clock.js';
@@ -63,16 +65,23 @@ export function parseExhaustion(spec: string): Exhaustion {
     lifecycle: lifecycle as Lifecycle,
     instanceType: instanceType as string,
     az: az as string,
-    ...(from !== undefined ? { fromHour: Number(from) } : {}),
-    ...(to !== undefined ? { toHour: Number(to) } : {}),
+    ...(from !== undefined ? { fromHour: hourOf(from, spec) } : {}),
+    ...(to !== undefined ? { toHour: hourOf(to, spec) } : {}),
   };
+}
+
+function hourOf(text: string, spec: string): number {
+  const hour = Number(text);
+  if (hour > OPTION_BOUNDS.hours.max) throw new InputError(`--exhaust: hour ${text} is past ${OPTION_BOUNDS.hours.max} (got ${JSON.stringify(spec)})`);
+  return hour;
 }
 
 export async function simCommand(global: GlobalOptions, options: SimOptions): Promise<void> {
   // The summary is the output; the reconciler's own log lines only with --debug or --log-level.
+  if (options.report !== undefined) checkOutputPath(options.report, '--report');
   const ctx = loadContext(global, { logLevel: options.logLevel });
-  const givenStart = options.start === undefined ? undefined : Date.parse(options.start);
-  if (givenStart !== undefined && !Number.isFinite(givenStart)) throw new InputError(`--start: expected an ISO 8601 time (got ${JSON.stringify(options.start)})`);
+  const givenStart = options.start === undefined ? undefined : parseIsoTime(options.start);
+  if (options.start !== undefined && givenStart === undefined) throw new InputError(`--start: expected an existing ISO 8601 date or time with its offset, e.g. 2026-11-16T00:00:00Z (got ${JSON.stringify(options.start)})`);
   if (options.regime !== 'modern' && options.regime !== 'volatile') throw new InputError(`--regime: expected modern or volatile (got ${JSON.stringify(options.regime)})`);
   if (options.pricesCache !== undefined && !options.prices?.startsWith('aws:')) throw new InputError('--prices-cache: only with --prices aws:REGION[,REGION...]');
   const recording = options.prices === undefined ? (options.days !== undefined ? noPricesForDays() : undefined) : await recordedPrices(options.prices, options, ctx);
@@ -107,7 +116,11 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     log: ctx.log,
   });
   if (options.report) {
-    writeFileSync(options.report, renderReport(run));
+    try {
+      writeFileSync(options.report, renderReport(run));
+    } catch (e) {
+      throw new InputError(`--report ${options.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
   }
   const replay = recording && { source: recording.source, from: new Date(recording.from).toISOString(), to: new Date(recording.to).toISOString(), offers: recording.offers().length };
   if (options.json) process.stdout.write(`${JSON.stringify({ ...run.summary, market: { rule, ...(replay ? { replay } : {}) } }, null, 2)}\n`);
