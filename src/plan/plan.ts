@@ -3,7 +3,8 @@ import type { PoolPolicy } from '../domain/policy.js';
 import type { PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
-import { type PoolReport, planPool } from './pool.js';
+import { type PoolDesired, clampedCount, poolDesired } from './demand.js';
+import { type PoolPlan, type PoolReport, planPool } from './pool.js';
 import { establishedFacts, poolGroups, rolloutsOf, trialFacts } from './rollouts.js';
 
 export interface Plan {
@@ -21,8 +22,7 @@ export interface Plan {
 
 /** A pool's wanted size: its desired count clamped to [min, max]; a pool that is missing gets its min. */
 export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string, number>>): number {
-  const wanted = desired[policy.pool] ?? policy.size.min;
-  return Math.min(policy.size.max, Math.max(policy.size.min, Math.floor(wanted)));
+  return clampedCount(policy, desired[policy.pool]);
 }
 
 /**
@@ -45,11 +45,12 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
+    const wanted = poolDesired(policy, snapshot, snapshot.timers[policy.pool]);
     // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
-    const result = planPool({
+    const planned = planPool({
       policy,
       fleet,
-      desired: desiredSize(policy, snapshot.desired),
+      desired: wanted.desired,
       now: snapshot.now,
       regions: snapshot.regions,
       subnets: snapshot.subnets,
@@ -65,6 +66,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       guardDrained: snapshot.guardDrained,
       events: snapshot.events,
     });
+    const result = withDemand(planned, wanted);
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.
     const frozen = Object.keys(policy.regions).filter((r) => unobserved.has(r));
@@ -81,4 +83,11 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   }
   // Launches go first: capacity is added before any is taken away.
   return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+}
+
+/** The pool's plan with how its desired was worked out: in the report, and in its timers for the next cycle. */
+function withDemand(planned: PoolPlan, wanted: PoolDesired): PoolPlan {
+  if (wanted.demand === undefined || wanted.memory === undefined) return planned;
+  const idle = Math.max(0, planned.report.running - wanted.demand.running);
+  return { ...planned, report: { ...planned.report, demand: { ...wanted.demand, idle } }, timers: { ...planned.timers, demand: wanted.memory } };
 }
