@@ -25,6 +25,8 @@ export interface FleetConfig {
   readonly interval: number;
   readonly log: { readonly level: string };
   readonly metrics: { readonly port: number };
+  /** the listener of GitHub's workflow_job webhooks while reconcile runs (port 0: off) */
+  readonly webhooks?: { readonly port: number; readonly host: string };
   readonly manifestTags: { readonly pool: string; readonly created: string };
   /** seconds an offer that failed for capacity stays out of placement */
   readonly capacityTtl: number;
@@ -74,6 +76,10 @@ function schema(env: NodeJS.ProcessEnv) {
     interval: { doc: 'Seconds between reconcile cycles', format: boundedInt(BOUNDS.interval), default: 60, env: 'FLEET_INTERVAL' },
     log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'FLEET_LOG_LEVEL' } },
     metrics: { port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' } },
+    webhooks: {
+      port: { doc: "Port of the GitHub webhook listener while reconcile runs (0: off); its secret comes from FLEET_WEBHOOKS_GITHUB_SECRET only", format: 'port', default: 0, env: 'FLEET_WEBHOOKS_PORT' },
+      host: { doc: 'Address the webhook listener binds', format: String, default: '127.0.0.1', env: 'FLEET_WEBHOOKS_HOST' },
+    },
     manifestTags: {
       pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },
       created: { doc: 'Tag holding the creation time in a Mozilla-form manifest', format: String, default: 'moz-created', env: 'FLEET_MANIFEST_TAGS_CREATED' },

@@ -41,7 +41,12 @@ export function clampedCount(policy: PoolPolicy, wanted: number | undefined): nu
  */
 export function poolDesired(policy: PoolPolicy, snapshot: Pick<Snapshot, 'now' | 'desired' | 'demand'>, timers: PoolTimers | undefined): PoolDesired {
   const said = snapshot.demand?.[policy.pool];
-  if (said === undefined || !hasQueueFacts(said)) return { desired: clampedCount(policy, snapshot.desired?.[policy.pool]) };
+  if (said === undefined || !hasQueueFacts(said)) {
+    // A source that has not answered since this process started: hold what was held, never lower.
+    const held = timers?.demand;
+    if (policy.demand.source !== undefined && held !== undefined) return { desired: clampedCount(policy, held.held), memory: held };
+    return { desired: clampedCount(policy, snapshot.desired?.[policy.pool]) };
+  }
   const queue = { pending: said.pending ?? 0, running: said.running ?? 0, ...(said.oldestPendingSeconds !== undefined ? { oldestPendingSeconds: said.oldestPendingSeconds } : {}) };
   const estimate = estimateDesired(queue, policy.demand, policy.size, timers?.demand, snapshot.now);
   return { desired: estimate.desired, demand: demandReport(queue, policy, estimate), memory: estimate.memory };

@@ -87,7 +87,8 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
 
 /** The pool's plan with how its desired was worked out: in the report, and in its timers for the next cycle. */
 function withDemand(planned: PoolPlan, wanted: PoolDesired): PoolPlan {
-  if (wanted.demand === undefined || wanted.memory === undefined) return planned;
+  if (wanted.memory === undefined) return planned;
+  if (wanted.demand === undefined) return { ...planned, timers: { ...planned.timers, demand: wanted.memory } };
   const idle = Math.max(0, planned.report.running - wanted.demand.running);
   return { ...planned, report: { ...planned.report, demand: { ...wanted.demand, idle } }, timers: { ...planned.timers, demand: wanted.memory } };
 }

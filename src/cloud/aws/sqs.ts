@@ -45,17 +45,21 @@ export class SqsEventQueue implements EventQueue {
 }
 
 export function sqsEventQueue(url: string, env: NodeJS.ProcessEnv = process.env): SqsEventQueue {
+  // fleet's next poll is the retry; a long poll needs a request timeout beyond its 20 s wait.
+  return new SqsEventQueue(url, sqsClientFor(url, (MAX_WAIT_SECONDS + 15) * 1000, env));
+}
+
+/** An SQS client for a queue URL: its region from the URL, one attempt, bounded in time. */
+export function sqsClientFor(url: string, requestTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): SQSClient {
   const awsRegion = queueUrlRegion(url);
   const region = awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   // The SDK's endpoint variables win; a queue URL on a host of its own (no AWS region in it) is its
   // own endpoint. Either way the endpoint is given, so the SDK does not second-guess it on stderr.
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL ?? (awsRegion === undefined ? new URL(url).origin : undefined);
-  const client = new SQSClient({
+  return new SQSClient({
     region,
     ...(endpoint ? { endpoint } : {}),
-    // fleet's next poll is the retry; a long poll needs a request timeout beyond its 20 s wait.
     maxAttempts: 1,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: (MAX_WAIT_SECONDS + 15) * 1000 },
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: requestTimeoutMs },
   });
-  return new SqsEventQueue(url, client);
 }
