@@ -75,3 +75,9 @@ function demandReport(queue: { pending: number; running: number; oldestPendingSe
     explanation: parts.join('; '),
   };
 }
+
+/** One line for `plan` and `status`: the queue, the idle workers and how desired was worked out. */
+export function describeDemand(d: DemandReport & { readonly idle: number }): string {
+  const wait = d.oldestPendingSeconds !== undefined ? `, oldest wait ${d.oldestPendingSeconds}s` : '';
+  return `pending ${d.pending}, running ${d.running}${wait}, idle workers ${d.idle}; desired ${d.desired}: ${d.explanation}`;
+}

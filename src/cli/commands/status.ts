@@ -1,3 +1,4 @@
+import { describeDemand } from '../../plan/demand.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type StatusView, statusView } from '../../plan/status.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
@@ -29,7 +30,7 @@ export function statusTable(view: StatusView): string {
     '',
     ...view.pools.map(
       (p) =>
-        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}${(p.rollouts ?? []).map((r) => `\n  image ${describeRollout(r)}`).join('')}`,
+        `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}${p.demand ? `\n  demand ${describeDemand(p.demand)}` : ''}${(p.rollouts ?? []).map((r) => `\n  image ${describeRollout(r)}`).join('')}`,
     ),
   ];
   return lines.join('\n');
