@@ -28,6 +28,8 @@ export interface PoolDesired {
   readonly demand?: DemandReport;
   /** what the estimator keeps for the next cycle (in the pool's timers) */
   readonly memory?: DemandMemory;
+  /** the pool's source has never answered and nothing is held: the pool keeps the workers it has */
+  readonly unknown?: true;
 }
 
 /** A pool's wanted size: its desired count clamped to [min, max]; a pool that is missing gets its min. */
@@ -45,6 +47,7 @@ export function poolDesired(policy: PoolPolicy, snapshot: Pick<Snapshot, 'now' |
     // A source that has not answered since this process started: hold what was held, never lower.
     const held = timers?.demand;
     if (policy.demand.source !== undefined && held !== undefined) return { desired: clampedCount(policy, held.held), memory: held };
+    if (policy.demand.source !== undefined) return { desired: clampedCount(policy, undefined), unknown: true };
     return { desired: clampedCount(policy, snapshot.desired?.[policy.pool]) };
   }
   const queue = { pending: said.pending ?? 0, running: said.running ?? 0, ...(said.oldestPendingSeconds !== undefined ? { oldestPendingSeconds: said.oldestPendingSeconds } : {}) };

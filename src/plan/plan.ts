@@ -1,5 +1,6 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
+import { isLive } from '../domain/types.js';
 import type { PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
@@ -45,7 +46,9 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
-    const wanted = poolDesired(policy, snapshot, snapshot.timers[policy.pool]);
+    const instances = groups.instances.get(policy.pool) ?? [];
+    const pending = groups.pending.get(policy.pool) ?? [];
+    const wanted = keepUnknown(policy, poolDesired(policy, snapshot, snapshot.timers[policy.pool]), instances.filter(isLive).length + pending.length);
     // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
     const planned = planPool({
       policy,
@@ -59,8 +62,8 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
       interruptions: snapshot.interruptions,
-      instances: groups.instances.get(policy.pool) ?? [],
-      pending: groups.pending.get(policy.pool) ?? [],
+      instances,
+      pending,
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
       guardDrained: snapshot.guardDrained,
@@ -91,4 +94,9 @@ function withDemand(planned: PoolPlan, wanted: PoolDesired): PoolPlan {
   if (wanted.demand === undefined) return { ...planned, timers: { ...planned.timers, demand: wanted.memory } };
   const idle = Math.max(0, planned.report.running - wanted.demand.running);
   return { ...planned, report: { ...planned.report, demand: { ...wanted.demand, idle } }, timers: { ...planned.timers, demand: wanted.memory } };
+}
+
+/** A pool whose source has never answered (and holds nothing) keeps the workers it has: no answer never scales down. */
+function keepUnknown(policy: PoolPolicy, wanted: PoolDesired, live: number): PoolDesired {
+  return wanted.unknown ? { desired: clampedCount(policy, live) } : wanted;
 }

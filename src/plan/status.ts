@@ -5,7 +5,7 @@ import { isLive } from '../domain/types.js';
 import { type AmiStatus, ImageIndex } from '../policy/images.js';
 import { imageStatus } from '../policy/rollout.js';
 import { PriceBook } from '../policy/prices.js';
-import { type DemandReport, poolDesired } from './demand.js';
+import { type DemandReport, clampedCount, poolDesired } from './demand.js';
 import { type RegionRollout, regionRollout, rolloutsOf } from './rollouts.js';
 
 export interface InstanceRow {
@@ -133,7 +133,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
       const runningCount = live.filter((i) => i.state === 'running').length;
       return {
         pool,
-        desired: wanted ? wanted.desired : null,
+        desired: wanted ? (wanted.unknown && policy ? clampedCount(policy, live.length + pending.length) : wanted.desired) : null,
         running: runningCount,
         pending: live.filter((i) => i.state === 'pending').length + pending.length,
         spot: live.filter((i) => i.lifecycle === 'spot').length + pending.filter((p) => p.lifecycle === 'spot').length,

@@ -36,4 +36,21 @@ describe('plan: desired from queue facts', () => {
     const later = quiet(T0 + 60_000 + 600_000, held.timers);
     expect(later.pools[0]?.desired).to.equal(0);
   });
+
+  describe('a pool whose source of demand has no answer', () => {
+    const sourced = policy({ scaleDownAfter: 0, demand: { source: { github: { labels: ['bld'] } } } });
+    const workers = () => [0, 1, 2].map(() => instance({ ami: 'ami-new' }));
+
+    it('holds what the estimator held before (kept in the timers)', () => {
+      const result = plan(snapshot({ instances: workers(), desired: {}, timers: { [POOL]: { demand: { held: 5 } } } }), [sourced], 'releng');
+      expect(result.pools[0]?.desired).to.equal(5);
+      expect(result.timers[POOL]?.demand).to.deep.equal({ held: 5 });
+    });
+
+    it('keeps the workers it has when nothing is held: no answer never scales down', () => {
+      const result = plan(snapshot({ instances: workers(), desired: {} }), [sourced], 'releng');
+      expect(result.pools[0]?.desired).to.equal(3);
+      expect(result.actions).to.deep.equal([]);
+    });
+  });
 });
