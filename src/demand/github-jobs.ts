@@ -49,14 +49,24 @@ export interface WorkflowJobEvent {
 }
 
 /** The document with one delivery applied, or 'replay' when that delivery was seen before. */
-export function applyDelivery(doc: GithubJobsDoc, delivery: string, event: WorkflowJobEvent | undefined, now: number): GithubJobsDoc | 'replay' {
+export function applyDelivery(
+  doc: GithubJobsDoc,
+  delivery: string,
+  event: WorkflowJobEvent | undefined,
+  now: number,
+): GithubJobsDoc | 'replay' {
   if (doc.deliveries[delivery] !== undefined) return 'replay';
   const jobs = { ...doc.jobs };
   if (event) {
     const known = jobs[event.id];
     // Deliveries may arrive out of order: a job never goes back (a late `queued` after `completed`).
     if (!known || RANK[event.state] > RANK[known.state]) {
-      jobs[event.id] = { state: event.state, labels: known?.labels ?? event.labels, queuedAt: known?.queuedAt ?? Math.min(event.createdAt ?? now, now), updatedAt: now };
+      jobs[event.id] = {
+        state: event.state,
+        labels: known?.labels ?? event.labels,
+        queuedAt: known?.queuedAt ?? Math.min(event.createdAt ?? now, now),
+        updatedAt: now,
+      };
     }
   }
   return pruned({ version: 1, jobs, deliveries: { ...doc.deliveries, [delivery]: now } }, now);
@@ -94,7 +104,11 @@ export function jobFacts(doc: GithubJobsDoc, pools: ReadonlyMap<string, readonly
         oldest = Math.min(oldest ?? job.queuedAt, job.queuedAt);
       }
     }
-    out[pool] = { pending, running, ...(oldest !== undefined ? { oldestPendingSeconds: Math.max(0, Math.floor((now - oldest) / 1000)) } : {}) };
+    out[pool] = {
+      pending,
+      running,
+      ...(oldest !== undefined ? { oldestPendingSeconds: Math.max(0, Math.floor((now - oldest) / 1000)) } : {}),
+    };
   }
   return out;
 }

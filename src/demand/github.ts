@@ -19,7 +19,8 @@ export class GithubJobsSource implements DemandSource {
   async read(): Promise<Record<string, QueueFacts>> {
     const kept = await this.state.read<GithubJobsDoc>(GITHUB_JOBS_DOC);
     const doc = kept?.doc ?? EMPTY_GITHUB_JOBS;
-    if (typeof doc !== 'object' || doc === null || typeof doc.jobs !== 'object' || doc.jobs === null) throw new Error(`state ${GITHUB_JOBS_DOC} is not a jobs document`);
+    if (typeof doc !== 'object' || doc === null || typeof doc.jobs !== 'object' || doc.jobs === null)
+      throw new Error(`state ${GITHUB_JOBS_DOC} is not a jobs document`);
     return jobFacts(doc, this.labels, this.now());
   }
 }

@@ -59,10 +59,11 @@ export function instantValue(what: string, text: string): number {
   let sample: unknown;
   if (resultType === 'scalar') sample = result;
   else if (resultType === 'vector' && Array.isArray(result)) {
-    if (result.length !== 1) throw new Error(`${what} query: ${result.length} series (expected exactly one; use sum(...) or "or vector(0)")`);
+    if (result.length !== 1)
+      throw new Error(`${what} query: ${result.length} series (expected exactly one; use sum(...) or "or vector(0)")`);
     sample = (result[0] as { value?: unknown }).value;
   } else throw new Error(`${what} query: a ${String(resultType)} answer (expected a vector of one series or a scalar)`);
-  const raw = Array.isArray(sample) ? sample[1] : undefined;
+  const raw: unknown = Array.isArray(sample) ? (sample as unknown[])[1] : undefined;
   const value = typeof raw === 'string' ? Number(raw) : Number.NaN;
   if (!Number.isFinite(value) || value < 0) throw new Error(`${what} query: value ${String(raw)} (expected a finite number ≥ 0)`);
   return value;
@@ -84,13 +85,13 @@ export async function cappedText(response: Response, max: number): Promise<strin
     await response.body?.cancel();
     throw new Error(`answer larger than ${max} bytes`);
   }
-  const reader = response.body?.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array> | null)?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+    if (done || value === undefined) break;
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();

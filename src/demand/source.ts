@@ -42,12 +42,16 @@ export class DemandReader {
     try {
       facts = await withDeadline((signal) => source.read(signal), this.deadlineMs);
     } catch (e) {
-      this.log.warn({ source: source.name, pools: source.pools, error: (e as Error).message }, 'demand source failed; keeping the last good values');
+      this.log.warn(
+        { source: source.name, pools: source.pools, error: (e as Error).message },
+        'demand source failed; keeping the last good values',
+      );
       return;
     }
     for (const pool of source.pools) {
       const problem = factsProblem(facts[pool]);
-      if (problem) this.log.warn({ source: source.name, pool, problem }, `demand source skipped for ${pool}: ${problem}; keeping the last good value`);
+      if (problem)
+        this.log.warn({ source: source.name, pool, problem }, `demand source skipped for ${pool}: ${problem}; keeping the last good value`);
       else this.lastGood.set(pool, facts[pool] as QueueFacts);
     }
   }
@@ -58,7 +62,13 @@ export function factsProblem(facts: QueueFacts | undefined): string | undefined 
   if (facts === undefined) return 'no answer';
   for (const [key, value] of Object.entries(facts)) {
     if (value === undefined && key === 'oldestPendingSeconds') continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_JOBS * 1000 || (key !== 'oldestPendingSeconds' && (!Number.isInteger(value) || value > MAX_JOBS))) {
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      value < 0 ||
+      value > MAX_JOBS * 1000 ||
+      (key !== 'oldestPendingSeconds' && (!Number.isInteger(value) || value > MAX_JOBS))
+    ) {
       return `${key} is ${String(value)}`;
     }
   }

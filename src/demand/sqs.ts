@@ -20,7 +20,10 @@ export class SqsDepthSource implements DemandSource {
 
   async read(signal: AbortSignal): Promise<Record<string, QueueFacts>> {
     const out = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: this.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
       { abortSignal: signal },
     );
     const count = (name: string): number => {

@@ -3,7 +3,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { Logger } from 'pino';
 import { CloudError } from '../cloud/errors.js';
 import type { StateStore } from '../service/state-store.js';
-import { applyDelivery, EMPTY_GITHUB_JOBS, GITHUB_JOBS_DOC, type GithubJobsDoc, type JobState, type WorkflowJobEvent } from './github-jobs.js';
+import { applyDelivery, EMPTY_GITHUB_JOBS, GITHUB_JOBS_DOC, type GithubJobsDoc, type WorkflowJobEvent } from './github-jobs.js';
 
 /** GitHub's `workflow_job` payloads are a few kB; anything far larger is refused unread. */
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
@@ -34,15 +34,17 @@ export function parseWorkflowJob(body: Buffer): WorkflowJobEvent | string {
   }
   const action = payload.action;
   const job = payload.workflow_job;
-  if (action !== 'queued' && action !== 'in_progress' && action !== 'completed') return `action ${JSON.stringify(action)} is not queued, in_progress or completed`;
+  if (action !== 'queued' && action !== 'in_progress' && action !== 'completed')
+    return `action ${JSON.stringify(action)} is not queued, in_progress or completed`;
   if (typeof job !== 'object' || job === null) return 'no workflow_job';
   if (typeof job.id !== 'number' || !Number.isSafeInteger(job.id) || job.id <= 0) return 'workflow_job.id is not a job id';
-  if (!Array.isArray(job.labels) || job.labels.length > 100 || !job.labels.every((l) => typeof l === 'string' && l.length <= 100)) return 'workflow_job.labels is not a list of labels';
+  if (!Array.isArray(job.labels) || job.labels.length > 100 || !job.labels.every((l) => typeof l === 'string' && l.length <= 100))
+    return 'workflow_job.labels is not a list of labels';
   const created = typeof job.created_at === 'string' ? Date.parse(job.created_at) : Number.NaN;
   return {
     id: String(job.id),
-    state: action as JobState,
-    labels: [...new Set((job.labels as string[]).map((l) => l.toLowerCase()))],
+    state: action,
+    labels: [...new Set(job.labels.map((l: string) => l.toLowerCase()))],
     ...(Number.isFinite(created) ? { createdAt: created } : {}),
   };
 }

@@ -41,7 +41,11 @@ export function clampedCount(policy: PoolPolicy, wanted: number | undefined): nu
  * A count (plain, or an explicit `desired`) is used as given, clamped; queue facts without one go
  * through the estimator, which remembers between cycles what it holds (`timers.demand`).
  */
-export function poolDesired(policy: PoolPolicy, snapshot: Pick<Snapshot, 'now' | 'desired' | 'demand'>, timers: PoolTimers | undefined): PoolDesired {
+export function poolDesired(
+  policy: PoolPolicy,
+  snapshot: Pick<Snapshot, 'now' | 'desired' | 'demand'>,
+  timers: PoolTimers | undefined,
+): PoolDesired {
   const said = snapshot.demand?.[policy.pool];
   if (said === undefined || !hasQueueFacts(said)) {
     // A source that has not answered since this process started: hold what was held, never lower.
@@ -50,7 +54,11 @@ export function poolDesired(policy: PoolPolicy, snapshot: Pick<Snapshot, 'now' |
     if (policy.demand.source !== undefined) return { desired: clampedCount(policy, undefined), unknown: true };
     return { desired: clampedCount(policy, snapshot.desired?.[policy.pool]) };
   }
-  const queue = { pending: said.pending ?? 0, running: said.running ?? 0, ...(said.oldestPendingSeconds !== undefined ? { oldestPendingSeconds: said.oldestPendingSeconds } : {}) };
+  const queue = {
+    pending: said.pending ?? 0,
+    running: said.running ?? 0,
+    ...(said.oldestPendingSeconds !== undefined ? { oldestPendingSeconds: said.oldestPendingSeconds } : {}),
+  };
   const estimate = estimateDesired(queue, policy.demand, policy.size, timers?.demand, snapshot.now);
   return { desired: estimate.desired, demand: demandReport(queue, policy, estimate), memory: estimate.memory };
 }
@@ -59,12 +67,20 @@ function hasQueueFacts(d: PoolDemand): boolean {
   return d.desired === undefined && (d.pending !== undefined || d.running !== undefined);
 }
 
-function demandReport(queue: { pending: number; running: number; oldestPendingSeconds?: number }, policy: PoolPolicy, e: Estimate): DemandReport {
-  const holdingUntil = e.holding && e.memory.belowSince !== undefined ? e.memory.belowSince + policy.demand.idleTimeoutSeconds * 1000 : undefined;
-  const parts = [`pending ${queue.pending} + running ${queue.running} ×${policy.demand.scaleFactor}${e.overdue ? ' (overdue: pending ×1)' : ''} + minIdle ${e.minIdle} = ${e.forJobs + e.minIdle}`];
+function demandReport(
+  queue: { pending: number; running: number; oldestPendingSeconds?: number },
+  policy: PoolPolicy,
+  e: Estimate,
+): DemandReport {
+  const holdingUntil =
+    e.holding && e.memory.belowSince !== undefined ? e.memory.belowSince + policy.demand.idleTimeoutSeconds * 1000 : undefined;
+  const parts = [
+    `pending ${queue.pending} + running ${queue.running} ×${policy.demand.scaleFactor}${e.overdue ? ' (overdue: pending ×1)' : ''} + minIdle ${e.minIdle} = ${e.forJobs + e.minIdle}`,
+  ];
   if (e.scheduled > 0) parts.push(`schedule min ${e.scheduled}`);
   if (holdingUntil !== undefined) parts.push(`holding ${e.memory.held} until ${new Date(holdingUntil).toISOString().slice(11, 16)}Z`);
-  if (e.desired !== Math.max(e.forJobs + e.minIdle, e.scheduled, e.holding ? e.memory.held : 0)) parts.push(`size ${policy.size.min}-${policy.size.max}: ${e.desired}`);
+  if (e.desired !== Math.max(e.forJobs + e.minIdle, e.scheduled, e.holding ? e.memory.held : 0))
+    parts.push(`size ${policy.size.min}-${policy.size.max}: ${e.desired}`);
   return {
     pending: queue.pending,
     running: queue.running,

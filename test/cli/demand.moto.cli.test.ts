@@ -14,7 +14,11 @@ import { freePort, until } from '../support/waiting.js';
 const POOL = 'bld-linux64';
 
 interface PlanJson {
-  pools: { pool: string; desired: number; demand?: { pending: number; running: number; oldestPendingSeconds?: number; idle: number; explanation: string } }[];
+  pools: {
+    pool: string;
+    desired: number;
+    demand?: { pending: number; running: number; oldestPendingSeconds?: number; idle: number; explanation: string };
+  }[];
 }
 
 async function planJson(world: MotoFleet): Promise<PlanJson['pools'][number]> {
@@ -42,13 +46,18 @@ describe('cli: demand from Prometheus (a real prometheus server, moto_server)', 
     prom.gauges.set(PENDING, '5');
     prom.gauges.set(RUNNING, '2');
     await prom.settle(PENDING, '5');
-    const world = await motoFleet(moto().endpoint, { config: { metrics: { port: 0 } }, policy: { demand: { idleTimeout: 3600, source: { prometheus: { url: prom.url, pending: PENDING, running: RUNNING } } } } });
+    const world = await motoFleet(moto().endpoint, {
+      config: { metrics: { port: 0 } },
+      policy: { demand: { idleTimeout: 3600, source: { prometheus: { url: prom.url, pending: PENDING, running: RUNNING } } } },
+    });
     try {
       const planned = await planJson(world);
       expect(planned.desired).to.equal(7);
       expect(planned.demand).to.include({ pending: 5, running: 2 });
       const plan = await fleet(['plan', '--config', world.config], world.env);
-      expect(plan.stdout).to.include(`DEMAND: ${POOL} pending 5, running 2, idle workers 0; desired 7: pending 5 + running 2 ×1 + minIdle 0 = 7`);
+      expect(plan.stdout).to.include(
+        `DEMAND: ${POOL} pending 5, running 2, idle workers 0; desired 7: pending 5 + running 2 ×1 + minIdle 0 = 7`,
+      );
       expect((await reconcileOnce(world)).stdout).to.match(/launched 7, terminated 0/);
 
       for (const bad of ['NaN', '-3', '+Inf']) {
@@ -66,7 +75,7 @@ describe('cli: demand from Prometheus (a real prometheus server, moto_server)', 
   });
 });
 
-describe('cli: demand from an SQS queue\'s depth (moto_server)', function () {
+describe("cli: demand from an SQS queue's depth (moto_server)", function () {
   this.timeout(90_000);
   const moto = useMoto(this);
 
@@ -76,7 +85,10 @@ describe('cli: demand from an SQS queue\'s depth (moto_server)', function () {
     const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'ci-jobs' }))).QueueUrl as string;
     for (let n = 0; n < 4; n++) await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `job ${n}` }));
     await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 600 }));
-    const world = await motoFleet(moto().endpoint, { config: { metrics: { port: 0 } }, policy: { demand: { minIdle: 1, source: { sqs: { queueUrl } } } } });
+    const world = await motoFleet(moto().endpoint, {
+      config: { metrics: { port: 0 } },
+      policy: { demand: { minIdle: 1, source: { sqs: { queueUrl } } } },
+    });
     try {
       const planned = await planJson(world);
       expect(planned.demand).to.include({ pending: 3, running: 1 });
@@ -87,7 +99,7 @@ describe('cli: demand from an SQS queue\'s depth (moto_server)', function () {
   });
 });
 
-describe('cli: demand from GitHub workflow_job webhooks sent to reconcile\'s listener (moto_server)', function () {
+describe("cli: demand from GitHub workflow_job webhooks sent to reconcile's listener (moto_server)", function () {
   this.timeout(120_000);
   const moto = useMoto(this);
   const SECRET = 'webhook-test-secret';
@@ -100,22 +112,42 @@ describe('cli: demand from GitHub workflow_job webhooks sent to reconcile\'s lis
       policy: { demand: { source: { github: { labels: ['self-hosted', 'linux', 'bld'] } } } },
     });
     const service = spawn(process.execPath, [BIN, 'reconcile', '--config', world.config], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', ...world.env, FLEET_WEBHOOKS_GITHUB_SECRET: SECRET },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        AWS_EC2_METADATA_DISABLED: 'true',
+        ...world.env,
+        FLEET_WEBHOOKS_GITHUB_SECRET: SECRET,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     service.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      await until('webhook listener', async () => (stderr.includes('listening for GitHub webhooks') ? true : undefined), 30_000, () => stderr);
+      await until(
+        'webhook listener',
+        () => Promise.resolve(stderr.includes('listening for GitHub webhooks') ? true : undefined),
+        30_000,
+        () => stderr,
+      );
       const send = (delivery: string, id: number, action: string, secret = SECRET, labels = ['self-hosted', 'Linux', 'bld', 'x64']) => {
         const body = JSON.stringify({ action, workflow_job: { id, labels, created_at: new Date(Date.now() - 60_000).toISOString() } });
         return fetch(`http://127.0.0.1:${port}/`, {
           method: 'POST',
           body,
-          headers: { 'x-github-event': 'workflow_job', 'x-github-delivery': delivery, 'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` },
+          headers: {
+            'x-github-event': 'workflow_job',
+            'x-github-delivery': delivery,
+            'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+          },
         });
       };
-      for (const [delivery, id, action] of [['d1', 1, 'queued'], ['d2', 2, 'queued'], ['d3', 3, 'queued'], ['d4', 3, 'in_progress']] as const) {
+      for (const [delivery, id, action] of [
+        ['d1', 1, 'queued'],
+        ['d2', 2, 'queued'],
+        ['d3', 3, 'queued'],
+        ['d4', 3, 'in_progress'],
+      ] as const) {
         expect((await send(delivery, id, action)).status).to.equal(200);
       }
       expect((await send('d5', 4, 'queued', 'another-secret')).status).to.equal(401); // forged: signed with another secret

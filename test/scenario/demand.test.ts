@@ -7,7 +7,9 @@ const POOL = 'bld-linux64';
 
 describe('scenario: desired worked out from the queue on the simulated cloud', () => {
   it('scales a min-0 pool to zero once idleTimeout has passed with no jobs, and back for the first job', async () => {
-    const fleet = new SimFleet({ policies: [policy({ regions: SUBNETS, size: { min: 0, max: 20 }, scaleDownAfter: 60, demand: { idleTimeout: 300 } })] });
+    const fleet = new SimFleet({
+      policies: [policy({ regions: SUBNETS, size: { min: 0, max: 20 }, scaleDownAfter: 60, demand: { idleTimeout: 300 } })],
+    });
     const queue = (pending: number, running: number) => fleet.publishRaw('desired.json', JSON.stringify({ [POOL]: { pending, running } }));
     queue(3, 0);
     await fleet.cycles(2);

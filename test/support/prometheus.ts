@@ -35,7 +35,8 @@ export function usePrometheus(suite: Mocha.Suite): () => TestPrometheus {
   suite.beforeAll(async function () {
     this.timeout(60_000);
     if (!installed()) {
-      if (process.env.CI === 'true') throw new Error('prometheus is not installed (apt-get install -y prometheus); it is required when CI=true');
+      if (process.env.CI === 'true')
+        throw new Error('prometheus is not installed (apt-get install -y prometheus); it is required when CI=true');
       console.log(`    skipping "${suite.fullTitle()}": prometheus is not installed (apt-get install -y prometheus)`);
       this.skip();
     }
@@ -53,10 +54,23 @@ export function usePrometheus(suite: Mocha.Suite): () => TestPrometheus {
     );
     const port = await freePort();
     let stderr = '';
-    child = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      'prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const url = `http://127.0.0.1:${port}`;
-    await until('prometheus ready', async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), 30_000, () => stderr);
+    await until(
+      'prometheus ready',
+      async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined),
+      30_000,
+      () => stderr,
+    );
     running = {
       url,
       gauges,
@@ -64,7 +78,9 @@ export function usePrometheus(suite: Mocha.Suite): () => TestPrometheus {
         until(
           `prometheus answers ${query} = ${value}`,
           async () => {
-            const r = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { data?: { result?: { value?: [number, string] }[] } };
+            const r = (await (await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as {
+              data?: { result?: { value?: [number, string] }[] };
+            };
             return r.data?.result?.[0]?.value?.[1] === value ? true : undefined;
           },
           30_000,

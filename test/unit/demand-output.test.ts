@@ -16,10 +16,14 @@ async function sample(metrics: FleetMetrics, series: string): Promise<number | u
 
 describe('operators see demand: plan, status and /metrics', () => {
   it('shows the queue, the idle workers and how desired was worked out', async () => {
-    const fleet = new SimFleet({ policies: [policy({ regions: SUBNETS, demand: { minIdle: 2, schedule: [{ cron: '0 9 * * *', durationSeconds: 3630, min: 10 }] } })] });
+    const fleet = new SimFleet({
+      policies: [policy({ regions: SUBNETS, demand: { minIdle: 2, schedule: [{ cron: '0 9 * * *', durationSeconds: 3630, min: 10 }] } })],
+    });
     fleet.publishRaw('desired.json', JSON.stringify({ [POOL]: { pending: 5, running: 3, oldestPendingSeconds: 42 } }));
     const result = await fleet.cycle();
-    expect(planTable(result.plan)).to.include(`DEMAND: ${POOL} pending 5, running 3, oldest wait 42s, idle workers 0; desired 10: pending 5 + running 3 ×1 + minIdle 2 = 10; schedule min 10`);
+    expect(planTable(result.plan)).to.include(
+      `DEMAND: ${POOL} pending 5, running 3, oldest wait 42s, idle workers 0; desired 10: pending 5 + running 3 ×1 + minIdle 2 = 10; schedule min 10`,
+    );
 
     const metrics = new FleetMetrics({ policies: fleet.policies });
     metrics.observeCycle(result, undefined, 100, fleet.runtime.calls);

@@ -4,7 +4,14 @@ import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { EMPTY_GITHUB_JOBS, GITHUB_JOBS_DOC, GITHUB_LIMITS, type GithubJobsDoc, applyDelivery, jobFacts } from '../../src/demand/github-jobs.js';
+import {
+  EMPTY_GITHUB_JOBS,
+  GITHUB_JOBS_DOC,
+  GITHUB_LIMITS,
+  type GithubJobsDoc,
+  applyDelivery,
+  jobFacts,
+} from '../../src/demand/github-jobs.js';
 import { instantValue } from '../../src/demand/prometheus.js';
 import { DemandReader, type DemandSource } from '../../src/demand/source.js';
 import { startWebhookServer } from '../../src/demand/webhooks.js';
@@ -17,7 +24,7 @@ const POOLS = new Map([['bld-linux64', ['self-hosted', 'linux', 'bld']]]);
 const LABELS = ['self-hosted', 'linux', 'bld', 'x64'];
 
 describe('github workflow_job document', () => {
-  it('counts queued and running jobs whose labels include all of the pool\'s, and the oldest wait', () => {
+  it("counts queued and running jobs whose labels include all of the pool's, and the oldest wait", () => {
     let doc: GithubJobsDoc = EMPTY_GITHUB_JOBS;
     const apply = (d: string, id: string, state: 'queued' | 'in_progress' | 'completed', labels = LABELS, now = T0) => {
       const next = applyDelivery(doc, d, { id, state, labels, createdAt: T0 - 120_000 }, now);
@@ -47,7 +54,8 @@ describe('github workflow_job document', () => {
 });
 
 describe('prometheus instant answers', () => {
-  const vector = (...values: string[]) => JSON.stringify({ status: 'success', data: { resultType: 'vector', result: values.map((v) => ({ metric: {}, value: [1, v] })) } });
+  const vector = (...values: string[]) =>
+    JSON.stringify({ status: 'success', data: { resultType: 'vector', result: values.map((v) => ({ metric: {}, value: [1, v] })) } });
   it('takes the one series of a vector, or a scalar', () => {
     expect(instantValue('pending', vector('5'))).to.equal(5);
     expect(instantValue('pending', JSON.stringify({ status: 'success', data: { resultType: 'scalar', result: [1, '2'] } }))).to.equal(2);
@@ -69,23 +77,21 @@ describe('prometheus instant answers', () => {
 });
 
 describe('DemandReader', () => {
-  it('keeps a pool\'s last good facts when its source fails, hangs or answers nonsense', async () => {
+  it("keeps a pool's last good facts when its source fails, hangs or answers nonsense", async () => {
     const answers: (() => Promise<Record<string, QueueFacts>>)[] = [
-      async () => ({ p: { pending: 4, running: 2 } }),
-      async () => {
-        throw new Error('down');
-      },
-      async () => ({ p: { pending: -1, running: 2 } }),
-      async () => ({ p: { pending: Number.NaN, running: 2 } }),
+      () => Promise.resolve({ p: { pending: 4, running: 2 } }),
+      () => Promise.reject(new Error('down')),
+      () => Promise.resolve({ p: { pending: -1, running: 2 } }),
+      () => Promise.resolve({ p: { pending: Number.NaN, running: 2 } }),
       () => new Promise(() => {}),
-      async () => ({ p: { pending: 1, running: 0 } }),
+      () => Promise.resolve({ p: { pending: 1, running: 0 } }),
     ];
     let n = 0;
     const source: DemandSource = { name: 'test', pools: ['p'], read: () => (answers[n++] as () => Promise<Record<string, QueueFacts>>)() };
     const reader = new DemandReader([source], silentLogger(), 200);
-    const seen = [];
+    const seen: (QueueFacts | undefined)[] = [];
     for (let i = 0; i < answers.length; i++) seen.push((await reader.read()).p);
-    expect(seen).to.deep.equal([...Array(5).fill({ pending: 4, running: 2 }), { pending: 1, running: 0 }]);
+    expect(seen).to.deep.equal([...(Array(5) as unknown[]).fill({ pending: 4, running: 2 }), { pending: 1, running: 0 }]);
   });
 });
 
@@ -103,9 +109,11 @@ describe('GitHub webhook listener', function () {
   });
   afterEach(() => new Promise((resolve) => server.close(resolve)));
 
-  const payload = (id: number, action: string) => JSON.stringify({ action, workflow_job: { id, labels: LABELS, created_at: new Date(T0 - 30_000).toISOString() } });
+  const payload = (id: number, action: string) =>
+    JSON.stringify({ action, workflow_job: { id, labels: LABELS, created_at: new Date(T0 - 30_000).toISOString() } });
   const sign = (body: string, secret = SECRET) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-  const post = (body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'workflow_job', ...headers } });
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'workflow_job', ...headers } });
   const jobs = async () => (await state.read<GithubJobsDoc>(GITHUB_JOBS_DOC))?.doc.jobs ?? {};
 
   it('stores a signed delivery, and refuses a replay of it', async () => {

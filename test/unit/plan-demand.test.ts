@@ -25,9 +25,18 @@ describe('plan: desired from queue facts', () => {
   it('holds the estimate through idleTimeout with the memory the timers carry, then lets it fall', () => {
     const p = policy({ demand: { idleTimeout: 600 } });
     const workers = [0, 1, 2, 3].map(() => instance({ ami: 'ami-new' }));
-    const first = plan(snapshot({ instances: workers, desired: { [POOL]: 4 }, demand: { [POOL]: { pending: 0, running: 4 } } }), [p], 'releng');
+    const first = plan(
+      snapshot({ instances: workers, desired: { [POOL]: 4 }, demand: { [POOL]: { pending: 0, running: 4 } } }),
+      [p],
+      'releng',
+    );
     expect(first.pools[0]?.desired).to.equal(4);
-    const quiet = (now: number, timers: typeof first.timers) => plan(snapshot({ now, instances: workers, timers, desired: { [POOL]: 0 }, demand: { [POOL]: { pending: 0, running: 0 } } }), [p], 'releng');
+    const quiet = (now: number, timers: typeof first.timers) =>
+      plan(
+        snapshot({ now, instances: workers, timers, desired: { [POOL]: 0 }, demand: { [POOL]: { pending: 0, running: 0 } } }),
+        [p],
+        'releng',
+      );
     const held = quiet(T0 + 60_000, first.timers);
     expect(held.pools[0]?.desired).to.equal(4);
     expect(held.pools[0]?.demand?.holdingUntil).to.equal(T0 + 60_000 + 600_000);
@@ -42,7 +51,11 @@ describe('plan: desired from queue facts', () => {
     const workers = () => [0, 1, 2].map(() => instance({ ami: 'ami-new' }));
 
     it('holds what the estimator held before (kept in the timers)', () => {
-      const result = plan(snapshot({ instances: workers(), desired: {}, timers: { [POOL]: { demand: { held: 5 } } } }), [sourced], 'releng');
+      const result = plan(
+        snapshot({ instances: workers(), desired: {}, timers: { [POOL]: { demand: { held: 5 } } } }),
+        [sourced],
+        'releng',
+      );
       expect(result.pools[0]?.desired).to.equal(5);
       expect(result.timers[POOL]?.demand).to.deep.equal({ held: 5 });
     });
