@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { awsCloud } from '../cloud/aws/index.js';
+import { sqsClientFor } from '../cloud/aws/sqs.js';
+import { SqsDepthSource } from '../demand/sqs.js';
 import { type FleetConfig, loadConfig, requireInputs } from '../config/config.js';
 import { loadPolicies } from '../config/policies.js';
 import { systemClock } from '../domain/clock.js';
@@ -37,6 +39,7 @@ export function awsRuntime(ctx: Context, { readOnly, leaseFor }: { readOnly: boo
     log: ctx.log,
     random: Math.random,
     readOnly,
+    sqsDepth: (pool, queueUrl) => new SqsDepthSource(pool, queueUrl, sqsClientFor(queueUrl)),
     ...(leaseFor ? { leaseFor } : {}),
   });
 }

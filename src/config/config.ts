@@ -27,6 +27,8 @@ export interface FleetConfig {
   readonly log: { readonly level: string };
   /** where /metrics and /healthz listen: host is an address of this machine (loopback by default) */
   readonly metrics: { readonly port: number; readonly host: string };
+  /** the listener of GitHub's workflow_job webhooks while reconcile runs (port 0: off) */
+  readonly webhooks?: { readonly port: number; readonly host: string };
   readonly manifestTags: { readonly pool: string; readonly created: string };
   /** seconds an offer that failed for capacity stays out of placement */
   readonly capacityTtl: number;
@@ -83,6 +85,10 @@ function schema(env: NodeJS.ProcessEnv) {
     metrics: {
       port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' },
       host: { doc: 'Address /metrics and /healthz listen on (0.0.0.0: every interface)', format: 'listen-host', default: '127.0.0.1', env: 'FLEET_METRICS_HOST' },
+    },
+    webhooks: {
+      port: { doc: "Port of the GitHub webhook listener while reconcile runs (0: off); its secret comes from FLEET_WEBHOOKS_GITHUB_SECRET only", format: 'port', default: 0, env: 'FLEET_WEBHOOKS_PORT' },
+      host: { doc: 'Address the webhook listener binds', format: String, default: '127.0.0.1', env: 'FLEET_WEBHOOKS_HOST' },
     },
     manifestTags: {
       pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },

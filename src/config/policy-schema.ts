@@ -1,5 +1,5 @@
 import { InputError } from '../domain/errors.js';
-import type { Budget, DemandPolicy, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
+import type { Budget, DemandPolicy, DemandSource, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
 import { scheduleProblem } from '../policy/schedule.js';
 import { PLACEHOLDERS, unknownPlaceholders } from '../policy/user-data.js';
@@ -222,7 +222,7 @@ function seconds(field: Field): number {
 }
 
 function demand(field: Field): DemandPolicy {
-  if (field.present) field.object(['minIdle', 'scaleFactor', 'idleTimeout', 'maxWaitSeconds', 'schedule']);
+  if (field.present) field.object(['minIdle', 'scaleFactor', 'idleTimeout', 'maxWaitSeconds', 'schedule', 'source']);
   const scaleFactor = field.at('scaleFactor');
   return {
     minIdle: field.at('minIdle').present ? field.at('minIdle').integer(0) : 0,
@@ -230,7 +230,40 @@ function demand(field: Field): DemandPolicy {
     idleTimeoutSeconds: field.at('idleTimeout').present ? seconds(field.at('idleTimeout')) : 600,
     maxWaitSeconds: field.at('maxWaitSeconds').present ? seconds(field.at('maxWaitSeconds')) : 300,
     schedule: field.at('schedule').present ? field.at('schedule').array().map((_, n) => scheduleWindow(field.at('schedule').at(String(n)))) : [],
+    ...(field.at('source').present ? { source: demandSource(field.at('source')) } : {}),
   };
+}
+
+const HTTP_URL = /^https?:\/\/[^\s/?#]+[^\s?#]*$/;
+const SQS_URL = /^https?:\/\/[^\s/]+\/\d+\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+const LABEL = /^[^\s,]{1,100}$/;
+
+/** Exactly one of prometheus, sqs or github. */
+function demandSource(field: Field): DemandSource {
+  const kinds = Object.keys(field.object(['prometheus', 'sqs', 'github'])).filter((k) => !/^[$_]/.test(k));
+  if (kinds.length !== 1) field.fail('expected exactly one of prometheus, sqs, github');
+  if (field.at('prometheus').present) {
+    const p = field.at('prometheus');
+    p.object(['url', 'pending', 'running', 'oldestPendingSeconds']);
+    const oldest = p.at('oldestPendingSeconds');
+    return {
+      kind: 'prometheus',
+      url: p.at('url').string(HTTP_URL, 'expected the Prometheus server\'s http(s):// URL without a query'),
+      pending: p.at('pending').string(),
+      running: p.at('running').string(),
+      ...(oldest.present ? { oldestPendingSeconds: oldest.string() } : {}),
+    };
+  }
+  if (field.at('sqs').present) {
+    const q = field.at('sqs');
+    q.object(['queueUrl']);
+    return { kind: 'sqs', queueUrl: q.at('queueUrl').string(SQS_URL, 'expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jobs') };
+  }
+  const g = field.at('github');
+  g.object(['labels']);
+  const labels = g.at('labels').strings(LABEL, 'expected a runner label');
+  if (labels.length === 0) g.at('labels').fail('expected at least one label');
+  return { kind: 'github', labels: [...new Set(labels.map((l) => l.toLowerCase()))] };
 }
 
 function scheduleWindow(field: Field): ScheduleWindow {

@@ -14,3 +14,13 @@ export interface PoolDemand {
   /** slot names of the workers that run a job now */
   readonly busy?: readonly string[];
 }
+
+/** What the estimator remembers between cycles: the size it holds while demand is lower. */
+export interface DemandMemory {
+  /** the size last worked out and kept */
+  readonly held: number;
+  /** epoch ms since which demand has stayed below `held` */
+  readonly belowSince?: number;
+  /** the highest demand seen since then: the size kept once the surplus has lasted `idleTimeout` */
+  readonly peakBelow?: number;
+}

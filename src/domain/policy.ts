@@ -84,7 +84,15 @@ export interface DemandPolicy {
   /** queue-wait target: when the oldest pending job has waited longer, capacity is added faster */
   readonly maxWaitSeconds: number;
   readonly schedule: readonly ScheduleWindow[];
+  /** where the queue facts come from instead of the desired document (absent: the document) */
+  readonly source?: DemandSource;
 }
+
+/** A source of a pool's queue facts besides the desired document (policy `demand.source`). */
+export type DemandSource =
+  | { readonly kind: 'prometheus'; readonly url: string; readonly pending: string; readonly running: string; readonly oldestPendingSeconds?: string }
+  | { readonly kind: 'sqs'; readonly queueUrl: string }
+  | { readonly kind: 'github'; readonly labels: readonly string[] };
 
 /** Resolve a budget against a pool size; a percentage of a non-empty pool is at least one. */
 /**

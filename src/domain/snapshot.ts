@@ -1,6 +1,6 @@
 import type { LaunchAction } from './actions.js';
 import type { Cause } from './causes.js';
-import type { PoolDemand } from './demand.js';
+import type { DemandMemory, PoolDemand } from './demand.js';
 import type { EventFacts } from './events.js';
 import type { Image, Instance, SpotPrice, Subnet } from './types.js';
 
@@ -106,4 +106,6 @@ export interface PoolTimers {
   readonly shortfallSince?: number;
   /** epoch ms since which the pool has had more instances than desired */
   readonly surplusSince?: number;
+  /** what the demand estimator holds between cycles (pools whose desired comes from queue facts) */
+  readonly demand?: DemandMemory;
 }

@@ -1,9 +1,11 @@
 import type { Action } from '../domain/actions.js';
 import type { PoolPolicy } from '../domain/policy.js';
+import { isLive } from '../domain/types.js';
 import type { PoolTimers, Snapshot, Trial } from '../domain/snapshot.js';
 import { ImageIndex } from '../policy/images.js';
 import { PriceBook } from '../policy/prices.js';
-import { type PoolReport, planPool } from './pool.js';
+import { type PoolDesired, clampedCount, poolDesired } from './demand.js';
+import { type PoolPlan, type PoolReport, planPool } from './pool.js';
 import { establishedFacts, poolGroups, rolloutsOf, trialFacts } from './rollouts.js';
 
 export interface Plan {
@@ -21,8 +23,7 @@ export interface Plan {
 
 /** A pool's wanted size: its desired count clamped to [min, max]; a pool that is missing gets its min. */
 export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string, number>>): number {
-  const wanted = desired[policy.pool] ?? policy.size.min;
-  return Math.min(policy.size.max, Math.max(policy.size.min, Math.floor(wanted)));
+  return clampedCount(policy, desired[policy.pool]);
 }
 
 /**
@@ -45,11 +46,14 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
+    const instances = groups.instances.get(policy.pool) ?? [];
+    const pending = groups.pending.get(policy.pool) ?? [];
+    const wanted = keepUnknown(policy, poolDesired(policy, snapshot, snapshot.timers[policy.pool]), instances.filter(isLive).length + pending.length);
     // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
     const planned = planPool({
       policy,
       fleet,
-      desired: desiredSize(policy, snapshot.desired),
+      desired: wanted.desired,
       now: snapshot.now,
       regions: snapshot.regions,
       subnets: snapshot.subnets,
@@ -58,17 +62,18 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       rollouts: rollouts.get(policy.pool) ?? new Map(),
       unavailable: snapshot.unavailable,
       interruptions: snapshot.interruptions,
-      instances: groups.instances.get(policy.pool) ?? [],
-      pending: groups.pending.get(policy.pool) ?? [],
+      instances,
+      pending,
       timers: snapshot.timers[policy.pool] ?? {},
       terminatedByFleet: snapshot.terminatedByFleet,
       guardDrained: snapshot.guardDrained,
       events: snapshot.events,
     });
+    const withWanted = withDemand(planned, wanted);
+    const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === policy.pool).map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
+    const result = unusable.length > 0 ? { ...withWanted, report: { ...withWanted.report, notes: [...unusable, ...withWanted.report.notes] } } : withWanted;
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.
-    const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === policy.pool).map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
-    const result = unusable.length > 0 ? { ...planned, report: { ...planned.report, notes: [...unusable, ...planned.report.notes] } } : planned;
     const frozen = Object.keys(policy.regions).filter((r) => unobserved.has(r));
     if (frozen.length > 0) {
       pools.push({ ...result.report, notes: [`region ${frozen.join(', ')} could not be listed: this pool changes nothing this cycle`, ...result.report.notes] });
@@ -83,4 +88,17 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   }
   // Launches go first: capacity is added before any is taken away.
   return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+}
+
+/** The pool's plan with how its desired was worked out: in the report, and in its timers for the next cycle. */
+function withDemand(planned: PoolPlan, wanted: PoolDesired): PoolPlan {
+  if (wanted.memory === undefined) return planned;
+  if (wanted.demand === undefined) return { ...planned, timers: { ...planned.timers, demand: wanted.memory } };
+  const idle = Math.max(0, planned.report.running - wanted.demand.running);
+  return { ...planned, report: { ...planned.report, demand: { ...wanted.demand, idle } }, timers: { ...planned.timers, demand: wanted.memory } };
+}
+
+/** A pool whose source has never answered (and holds nothing) keeps the workers it has: no answer never scales down. */
+function keepUnknown(policy: PoolPolicy, wanted: PoolDesired, live: number): PoolDesired {
+  return wanted.unknown ? { desired: clampedCount(policy, live) } : wanted;
 }

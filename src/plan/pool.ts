@@ -16,6 +16,7 @@ import { launchAction, resumeAction, terminateAction } from './action-builders.j
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, type Placement, PoolLedger, isBackwards } from './ledger.js';
 import { Memo, MemoByTwo } from './memo.js';
+import type { DemandReport } from './demand.js';
 
 export interface PoolContext extends PlacementInput {
   readonly fleet: string;
@@ -52,6 +53,8 @@ export interface PoolReport {
   readonly unmet: number;
   readonly notes: readonly string[];
   readonly rollouts: readonly RegionRollout[];
+  /** how desired was worked out, for a pool whose desired comes from queue facts */
+  readonly demand?: DemandReport & { readonly idle: number };
 }
 
 export interface PoolPlan {

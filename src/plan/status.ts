@@ -5,7 +5,7 @@ import { isLive } from '../domain/types.js';
 import { type AmiStatus, ImageIndex } from '../policy/images.js';
 import { imageStatus } from '../policy/rollout.js';
 import { PriceBook } from '../policy/prices.js';
-import { desiredSize } from './plan.js';
+import { type DemandReport, clampedCount, poolDesired } from './demand.js';
 import { type RegionRollout, regionRollout, rolloutsOf } from './rollouts.js';
 
 export interface InstanceRow {
@@ -55,6 +55,8 @@ export interface PoolRow {
   readonly rollouts?: readonly RegionRollout[];
   /** manifest images of the pool fleet never launches, and why (absent when none) */
   readonly unusableImages?: readonly { readonly id: string; readonly region: string; readonly reason: string }[];
+  /** how desired was worked out, for a pool whose desired comes from queue facts (idle: running workers beyond running jobs) */
+  readonly demand?: DemandReport & { readonly idle: number };
 }
 
 export interface StatusView {
@@ -130,10 +132,12 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         if (price === undefined) unknown.add(`${i.lifecycle} ${i.instanceType} in ${i.region}`);
         else cost += price;
       }
+      const wanted = policy && snapshot.desired ? poolDesired(policy, snapshot, snapshot.timers[pool]) : undefined;
+      const runningCount = live.filter((i) => i.state === 'running').length;
       return {
         pool,
-        desired: policy && snapshot.desired ? desiredSize(policy, snapshot.desired) : null,
-        running: live.filter((i) => i.state === 'running').length,
+        desired: wanted ? (wanted.unknown && policy ? clampedCount(policy, live.length + pending.length) : wanted.desired) : null,
+        running: runningCount,
         pending: live.filter((i) => i.state === 'pending').length + pending.length,
         spot: live.filter((i) => i.lifecycle === 'spot').length + pending.filter((p) => p.lifecycle === 'spot').length,
         onDemand: live.filter((i) => i.lifecycle === 'on-demand').length + pending.filter((p) => p.lifecycle === 'on-demand').length,
@@ -145,6 +149,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         ...(unknown.size > 0 ? { costUnknown: `no price for ${[...unknown].sort().join(', ')}` } : {}),
         ...(policy && snapshot.images !== undefined ? { rollouts: [...(rollouts.get(pool)?.values() ?? [])].map(regionRollout) } : {}),
         ...(unusable.length > 0 ? { unusableImages: unusable } : {}),
+        ...(wanted?.demand ? { demand: { ...wanted.demand, idle: Math.max(0, runningCount - wanted.demand.running) } } : {}),
       };
     });
   return { instances, pendingLaunches, pools };

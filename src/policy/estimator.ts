@@ -1,5 +1,8 @@
+import type { DemandMemory } from '../domain/demand.js';
 import type { DemandPolicy } from '../domain/policy.js';
 import { scheduledMinimum } from './schedule.js';
+
+export type { DemandMemory };
 
 /** What a source of demand says about one pool's queue. */
 export interface QueueFacts {
@@ -9,16 +12,6 @@ export interface QueueFacts {
   readonly running: number;
   /** how long the oldest pending job has waited, when the source knows */
   readonly oldestPendingSeconds?: number;
-}
-
-/** What the estimator remembers between cycles: the size it holds while demand is lower. */
-export interface DemandMemory {
-  /** the size last worked out and kept */
-  readonly held: number;
-  /** epoch ms since which demand has stayed below `held` */
-  readonly belowSince?: number;
-  /** the highest demand seen since then: the size kept once the surplus has lasted `idleTimeout` */
-  readonly peakBelow?: number;
 }
 
 /** One pool's desired size and how it was worked out (shown by `plan` and `status`). */

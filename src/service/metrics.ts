@@ -43,6 +43,10 @@ export class FleetMetrics {
   private readonly fallbackSeconds: Counter<'pool'>;
   private readonly interruptions: Counter<'region' | 'az' | 'instance_type'>;
   private readonly leader: Gauge<'replica'>;
+  private readonly demandPending: Gauge<'pool'>;
+  private readonly demandRunning: Gauge<'pool'>;
+  private readonly demandOldestWait: Gauge<'pool'>;
+  private readonly demandDesired: Gauge<'pool'>;
   private readonly policies: readonly PoolPolicy[];
   private readonly fallbackTime = new FallbackTime();
   private readonly interruptionTally = new InterruptionTally();
@@ -70,6 +74,10 @@ export class FleetMetrics {
     this.launchFailures = new Counter({ name: 'fleet_launch_failures_total', help: 'Failed launches, by kind of failure', labelNames: ['kind'], registers });
     this.poolDesired = new Gauge({ name: 'fleet_pool_desired', help: 'Desired size of the pool (clamped to its min and max)', labelNames: ['pool'], registers });
     this.poolInstances = new Gauge({ name: 'fleet_pool_instances', help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated', labelNames: ['pool', 'lifecycle'], registers });
+    this.demandPending = new Gauge({ name: 'fleet_demand_pending_jobs', help: 'Jobs waiting for a worker, as the pool\'s source of demand said last', labelNames: ['pool'], registers });
+    this.demandRunning = new Gauge({ name: 'fleet_demand_running_jobs', help: 'Jobs running on a worker, as the pool\'s source of demand said last', labelNames: ['pool'], registers });
+    this.demandOldestWait = new Gauge({ name: 'fleet_demand_oldest_wait_seconds', help: 'How long the oldest pending job has waited, when the source says', labelNames: ['pool'], registers });
+    this.demandDesired = new Gauge({ name: 'fleet_demand_desired', help: 'The desired size worked out from the queue (before scale-down timing)', labelNames: ['pool'], registers });
     this.poolUnmet = new Gauge({ name: 'fleet_pool_unmet', help: 'Capacity the last plan could not place', labelNames: ['pool'], registers });
     this.poolPending = new Gauge({ name: 'fleet_pool_pending', help: 'Pending instances and launches not yet listed by EC2', labelNames: ['pool'], registers });
     this.apiCalls = new Counter({ name: 'fleet_api_calls_total', help: 'EC2 API calls sent, retries included', labelNames: ['region', 'action'], registers });
@@ -134,8 +142,14 @@ export class FleetMetrics {
     for (const input of ['desired', 'manifest'] as const) this.inputStale.labels(input).set(stale(result.observation.inputs[input]) ? 1 : 0);
 
     // Pools are set afresh, so a pool that is gone (or a blocked plan) leaves no stale series.
-    for (const gauge of [this.poolDesired, this.poolInstances, this.poolUnmet, this.poolPending]) gauge.reset();
+    for (const gauge of [this.poolDesired, this.poolInstances, this.poolUnmet, this.poolPending, this.demandPending, this.demandRunning, this.demandOldestWait, this.demandDesired]) gauge.reset();
     for (const p of result.plan.pools) {
+      if (p.demand) {
+        this.demandPending.labels(p.pool).set(p.demand.pending);
+        this.demandRunning.labels(p.pool).set(p.demand.running);
+        if (p.demand.oldestPendingSeconds !== undefined) this.demandOldestWait.labels(p.pool).set(p.demand.oldestPendingSeconds);
+        this.demandDesired.labels(p.pool).set(p.demand.desired);
+      }
       this.poolDesired.labels(p.pool).set(p.desired);
       this.poolInstances.labels(p.pool, 'spot').set(p.spot);
       this.poolInstances.labels(p.pool, 'on-demand').set(p.onDemand);

@@ -13,6 +13,8 @@ import type { CapacityMemory } from './capacity-memory.js';
 import { MAX_EVENT_SKEW_MS } from '../events/parse.js';
 import { ImageOwnership } from './image-owners.js';
 import type { DesiredInput, InputReader, InputSource } from './inputs.js';
+import type { PoolDemand } from '../domain/demand.js';
+import type { QueueFacts } from '../policy/estimator.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
 import { readDrained } from './drains.js';
@@ -42,6 +44,8 @@ export interface ObserverDeps {
   readonly manifest: InputReader<Image[]>;
   /** EC2's events (events.queue), when configured: what they said about which instance */
   readonly events?: { readFacts(): Promise<EventFacts> };
+  /** the sources of demand the policies name (demand.source): their pools' queue facts */
+  readonly demand?: { readonly pools: ReadonlySet<string>; read(): Promise<Record<string, QueueFacts>> };
   /** how long (ms) an offer whose instance was warned of an interruption stays out of placement */
   readonly capacityTtlMs: number;
 }
@@ -63,13 +67,14 @@ export class Observer {
   async observe(): Promise<Observation> {
     const { config, state, clock, log } = this.deps;
     const now = clock.now();
-    const [desired, manifest, drained, journal, regional, events] = await Promise.all([
+    const [desired, manifest, drained, journal, regional, events, sourced] = await Promise.all([
       this.deps.desired.read(),
       this.deps.manifest.read(),
       readDrained(state),
       Journal.open(state),
       Promise.all(config.regions.map((region) => this.observeRegion(region, now))),
       this.deps.events?.readFacts() ?? Promise.resolve(NO_EVENT_FACTS),
+      this.deps.demand?.read() ?? Promise.resolve({}),
     ]);
     const unobserved = regional.filter((r) => r.failed).map((r) => r.region);
     // Planning on a partial view would over-launch: a region that cannot be listed freezes its pools.
@@ -87,8 +92,7 @@ export class Observer {
       now,
       regions: config.regions,
       ...(unobserved.length > 0 ? { unobservedRegions: unobserved } : {}),
-      desired: desired.value?.counts,
-      ...(desired.value ? { demand: desired.value.demand } : {}),
+      ...withSources(desired.value, this.deps.demand?.pools, sourced),
       images: owned.images,
       ...(owned.unusable.length > 0 ? { unusableImages: owned.unusable } : {}),
       drained: new Set(Object.keys(drained?.doc.amis ?? {})),
@@ -249,4 +253,25 @@ function typesByProduct(policies: readonly PoolPolicy[]): Map<string, string[]> 
     out.set(pd, set);
   }
   return new Map([...out].map(([pd, set]) => [pd, [...set].sort()]));
+}
+
+/**
+ * The desired document's counts and demand, with the queue facts of pools a source serves in place
+ * of what the document says of them (its `busy` names stay). A served pool the source has never
+ * answered for has no entry: the planner holds what it held.
+ */
+function withSources(doc: DesiredInput | undefined, served: ReadonlySet<string> | undefined, sourced: Record<string, QueueFacts>): Pick<Snapshot, 'desired' | 'demand'> {
+  if (doc === undefined) return { desired: undefined };
+  if (served === undefined || served.size === 0) return { desired: doc.counts, demand: doc.demand };
+  const counts: Record<string, number> = { ...doc.counts };
+  const demand: Record<string, PoolDemand> = { ...doc.demand };
+  for (const pool of served) {
+    const busy = doc.demand[pool]?.busy;
+    delete counts[pool];
+    delete demand[pool];
+    const facts = sourced[pool];
+    if (facts) demand[pool] = { ...facts, ...(busy ? { busy } : {}) };
+    else if (busy) demand[pool] = { busy };
+  }
+  return { desired: counts, demand };
 }

@@ -6,6 +6,8 @@ import type { FleetConfig } from '../config/config.js';
 import type { Clock } from '../domain/clock.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import { CapacityMemory } from './capacity-memory.js';
+import type { DemandSource } from '../demand/source.js';
+import { demandReader } from '../demand/sources.js';
 import { EventInbox } from './event-inbox.js';
 import { desiredInput, manifestInput } from './inputs.js';
 import { Observer } from './observe.js';
@@ -28,6 +30,8 @@ export interface RuntimeOptions {
    * the journal. Without one, this process always acts (tests, simulations of a single replica).
    */
   readonly leaseFor?: (state: StateStore) => LeaseKeeper;
+  /** an SQS queue's depth as a pool's jobs (policy demand.source.sqs) */
+  readonly sqsDepth?: (pool: string, queueUrl: string) => DemandSource;
 }
 
 export interface Runtime {
@@ -64,10 +68,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const desired = desiredInput(config, policies, cloud.objects, readOnlyState, log, now);
   const capacity = new CapacityMemory(config.capacityTtl * 1000);
   const inbox = eventInbox(options, cloud, state);
+  const demand = demandReader(policies, { state, now, log, ...(options.sqsDepth ? { sqsDepth: options.sqsDepth } : {}) });
   const observer = new Observer({
     config, policies, cloud, state, clock, log, prices: new PriceCache(config.priceTtl * 1000, log), capacity, desired, manifest,
     capacityTtlMs: config.capacityTtl * 1000,
     ...(inbox ? { events: inbox } : {}),
+    ...(demand ? { demand } : {}),
   });
   const reconciler = new Reconciler({
     fleet: config.fleet,

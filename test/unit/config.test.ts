@@ -40,6 +40,12 @@ describe('config: loadConfig', () => {
       expect(c.ignoredPools).to.deep.equal([]);
     });
 
+    it('keeps the webhook listener off by default on loopback, and never takes its secret from the file', () => {
+      expect(load({}).webhooks).to.deep.equal({ port: 0, host: '127.0.0.1' });
+      expect(load({ webhooks: { port: 8080 } }).webhooks?.port).to.equal(8080);
+      expect(inputError(() => load({ webhooks: { port: 8080, secret: 'in-a-file' } }))).to.match(/webhooks\.secret/);
+    });
+
     it('reads ignoredPools from the file, or comma-separated from FLEET_IGNORED_POOLS', () => {
       expect(load({ ignoredPools: ['legacy-pool'] }).ignoredPools).to.deep.equal(['legacy-pool']);
       expect(load({}, { FLEET_IGNORED_POOLS: 'a-pool, b-pool' }).ignoredPools).to.deep.equal(['a-pool', 'b-pool']);

@@ -132,6 +132,26 @@ describe('policy schema: parsePolicy', () => {
       expect(inputError(() => parsePolicy(withValue('demand', { scaleFactor: 0 }), 'p'))).to.match(/p\.demand\.scaleFactor/);
       expect(inputError(() => parsePolicy(withValue('demand', { minidle: 1 }), 'p'))).to.match(/unknown key "minidle"/);
     });
+
+    it('reads one source of demand: prometheus, sqs or github', () => {
+      const prometheus = { url: 'http://127.0.0.1:9090', pending: 'ci_jobs_pending', running: 'ci_jobs_running' };
+      expect(parsePolicy(withValue('demand', { source: { prometheus } }), 'p').demand.source).to.deep.equal({ kind: 'prometheus', ...prometheus });
+      const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/ci-jobs';
+      expect(parsePolicy(withValue('demand', { source: { sqs: { queueUrl } } }), 'p').demand.source).to.deep.equal({ kind: 'sqs', queueUrl });
+      expect(parsePolicy(withValue('demand', { source: { github: { labels: ['self-hosted', 'Linux'] } } }), 'p').demand.source).to.deep.equal({ kind: 'github', labels: ['self-hosted', 'linux'] });
+    });
+
+    it('refuses a source that is not exactly one known kind, or has a wrong key', () => {
+      const source = (s: unknown) => inputError(() => parsePolicy(withValue('demand', { source: s }), 'p'));
+      expect(source({})).to.match(/p\.demand\.source: expected exactly one of prometheus, sqs, github/);
+      expect(source({ sqs: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, github: { labels: ['a'] } })).to.match(/exactly one/);
+      expect(source({ kafka: {} })).to.match(/unknown key "kafka"/);
+      expect(source({ prometheus: { url: 'ftp://x', pending: 'a', running: 'b' } })).to.match(/p\.demand\.source\.prometheus\.url/);
+      expect(source({ prometheus: { url: 'http://x:9090', pending: 'a' } })).to.match(/p\.demand\.source\.prometheus\.running/);
+      expect(source({ sqs: { queueUrl: 'not a url' } })).to.match(/p\.demand\.source\.sqs\.queueUrl/);
+      expect(source({ github: { labels: [] } })).to.match(/p\.demand\.source\.github\.labels: expected at least one label/);
+      expect(source({ github: { labels: ['has space'] } })).to.match(/labels\[0\]/);
+    });
   });
 
   describe('the SPEC example', () => {

@@ -2,6 +2,7 @@ import type { Action } from '../../domain/actions.js';
 import { RuntimeFailure } from '../../domain/errors.js';
 import type { Plan } from '../../plan/plan.js';
 import type { Observation } from '../../service/observe.js';
+import { describeDemand } from '../../plan/demand.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { formatPrice, printable, table } from '../table.js';
@@ -21,7 +22,7 @@ export type InputProblems = Observation['inputProblems'];
 export function planJson(p: Plan, problems: InputProblems = {}): Record<string, unknown> {
   return {
     actions: p.actions.map(actionJson),
-    pools: p.pools.map((r) => ({ pool: r.pool, desired: r.desired, live: r.live, running: r.running, pending: r.pending, spot: r.spot, onDemand: r.onDemand, unmet: r.unmet, notes: r.notes, rollouts: r.rollouts })),
+    pools: p.pools.map((r) => ({ pool: r.pool, desired: r.desired, live: r.live, running: r.running, pending: r.pending, spot: r.spot, onDemand: r.onDemand, unmet: r.unmet, notes: r.notes, rollouts: r.rollouts, ...(r.demand ? { demand: r.demand } : {}) })),
     ...(p.blocked ? { blocked: p.blocked } : {}),
     ...(problems && Object.keys(problems).length > 0 ? { inputProblems: problems } : {}),
   };
@@ -56,6 +57,8 @@ export function planTable(p: Plan, problems: InputProblems = {}): string {
   }
   if (p.pools.length > 0) {
     lines.push('', table(['POOL', 'DESIRED', 'LIVE', 'SPOT', 'ON-DEMAND', 'UNMET', 'NOTES'], p.pools.map((r) => [r.pool, r.desired, r.live, r.spot, r.onDemand, r.unmet, r.notes.join('; ')])));
+    const demand = p.pools.flatMap((r) => (r.demand ? [printable(`DEMAND: ${r.pool} ${describeDemand(r.demand)}`)] : []));
+    if (demand.length > 0) lines.push('', ...demand);
     const staged = p.pools.flatMap((r) => r.rollouts.filter((ro) => ro.candidate !== undefined).map((ro) => printable(`${r.pool} image ${describeRollout(ro)}`)));
     if (staged.length > 0) lines.push('', ...staged);
   }

@@ -1,7 +1,9 @@
+import type { AddressInfo, Server } from 'node:net';
 import type { CallCounter } from '../../cloud/guarded.js';
+import { startWebhookServer } from '../../demand/webhooks.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { systemClock } from '../../domain/clock.js';
-import { RuntimeFailure } from '../../domain/errors.js';
+import { InputError, RuntimeFailure } from '../../domain/errors.js';
 import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { configWarnings } from '../../config/warnings.js';
 import type { StateStore } from '../../service/state-store.js';
@@ -73,6 +75,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     }
     return;
   }
+  const webhooks = await serveWebhooks(ctx, runtime.state, dryRun);
   const observed = await serveMetrics(ctx, runtime.calls);
   ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
   for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
@@ -90,6 +93,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: standby, onCycle: observed.onCycle, ...(events ? { events } : {}) });
   } finally {
     await observed.close();
+    await new Promise((resolve) => (webhooks ? webhooks.close(resolve) : resolve(undefined)));
     await stop.release(lease);
   }
 }
@@ -129,6 +133,22 @@ function stopOnSignals(ctx: Context) {
       await lease?.release();
     },
   };
+
+}
+
+/** The GitHub webhook listener on webhooks.port (0: off); its secret only ever comes from the environment. */
+async function serveWebhooks(ctx: Context, state: StateStore, dryRun: boolean): Promise<Server | undefined> {
+  const { port, host } = ctx.config.webhooks ?? { port: 0, host: '127.0.0.1' };
+  if (port === 0) return undefined;
+  const secret = process.env.FLEET_WEBHOOKS_GITHUB_SECRET ?? '';
+  if (secret === '') throw new InputError('config webhooks.port: set, but FLEET_WEBHOOKS_GITHUB_SECRET is not (the webhook secret comes from the environment only)');
+  if (dryRun) {
+    ctx.log.warn({ port }, 'dry run: the webhook listener is off (it would write the state store)');
+    return undefined;
+  }
+  const server = await startWebhookServer({ secret, state, log: ctx.log, now: () => systemClock.now() }, port, host);
+  ctx.log.info({ host, port: (server.address() as AddressInfo).port }, 'listening for GitHub webhooks');
+  return server;
 }
 
 class LeaseHeldError extends RuntimeFailure {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { PoolPolicy } from '../../domain/policy.js';
+import { describeDemand } from '../../plan/demand.js';
 import { describeRollout } from '../../plan/rollouts.js';
 import { type StatusView, statusView } from '../../plan/status.js';
 import { formatName, slotOf } from '../../policy/names.js';
@@ -45,6 +46,7 @@ export function statusTable(view: StatusView): string {
       printable(
         `${p.pool}: desired ${p.desired ?? '?'} / running ${p.running} / pending ${p.pending} / spot ${p.spot} / on-demand ${p.onDemand} / outdated ${p.outdated} / ${p.costPerHour === null ? `cost unknown (${p.costUnknown})` : `${formatPrice(p.costPerHour)} per hour`}`,
       ),
+      ...(p.demand ? [printable(`  demand ${describeDemand(p.demand)}`)] : []),
       ...(p.rollouts ?? []).map((r) => `  image ${printable(describeRollout(r))}`),
       ...(p.unusableImages ?? []).map((i) => printable(`  image ${i.id} in ${i.region} is never launched: ${i.reason}`)),
     ]),

@@ -53,17 +53,23 @@ export class SqsEventQueue implements EventQueue {
 }
 
 export function sqsEventQueue(url: string, env: NodeJS.ProcessEnv = process.env, limits: ClientLimits = defaultLimits(env)): SqsEventQueue {
+  return new SqsEventQueue(url, sqsClientFor(url, env, limits, MAX_WAIT_SECONDS), limits.bounds);
+}
+
+/**
+ * An SQS client for a queue URL: its region from the URL, one attempt, bounded in time (room made for
+ * a long poll of `pollSeconds`).
+ */
+export function sqsClientFor(url: string, env: NodeJS.ProcessEnv = process.env, limits: ClientLimits = defaultLimits(env), pollSeconds = 0): SQSClient {
   const awsRegion = queueUrlRegion(url);
   const region = awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   // The SDK's endpoint variables win; a queue URL on a host of its own (no AWS region in it) is its
   // own endpoint. Either way the endpoint is given, so the SDK does not second-guess it on stderr.
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL ?? (awsRegion === undefined ? new URL(url).origin : undefined);
-  // fleet's next poll is the retry. The client's own bounds leave room for the longest poll; each
-  // receive is bounded by its own wait and the margins.
   const margins = limits.bounds;
-  const longest = { ...limits, bounds: { ...margins, requestMs: MAX_WAIT_SECONDS * 1000 + margins.requestMs, totalMs: MAX_WAIT_SECONDS * 1000 + margins.totalMs } };
+  const longest = { ...limits, bounds: { ...margins, requestMs: pollSeconds * 1000 + margins.requestMs, totalMs: pollSeconds * 1000 + margins.totalMs } };
   const client = new SQSClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1, ...boundedConfig(longest) });
-  return new SqsEventQueue(url, bounded(client, longest), margins);
+  return bounded(client, longest);
 }
 
 function defaultLimits(env: NodeJS.ProcessEnv): ClientLimits {
