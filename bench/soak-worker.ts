@@ -6,10 +6,10 @@ import { runSeed } from '../src/sim/soak/index.js';
 const cycles = Number(process.argv[2]);
 const send = (m: unknown) => (process.send as NonNullable<typeof process.send>)(m);
 if (!process.send || !Number.isInteger(cycles)) throw new Error('soak-worker runs as a child process of bench/soak.ts: soak-worker.ts CYCLES');
-process.on('message', async (seed: number) => {
+process.on('message', (seed: number) => {
   // -1: no seed left
   if (seed < 0) process.disconnect();
-  else send(await runSeed(seed, cycles));
+  else void runSeed(seed, cycles).then(send);
 });
 // The parent gone (stopped early), nothing is left to report to.
 process.on('disconnect', () => process.exit(0));

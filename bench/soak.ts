@@ -33,7 +33,7 @@ function parseArgs(argv: readonly string[]): Args {
     const value = () => {
       const v = argv[++i];
       if (v === undefined) fail(`${flag}: expected a value`);
-      return v as string;
+      return v;
     };
     const count = (min: number) => {
       const v = value();
@@ -91,7 +91,7 @@ async function inProcesses(seeds: readonly number[], cycles: number, jobs: numbe
 
 const args = parseArgs(process.argv.slice(2));
 const replay = args.seed !== undefined;
-const seeds = replay ? [args.seed as number] : Array.from({ length: args.seeds }, (_, n) => n + args.fromSeed);
+const seeds = replay ? [args.seed] : Array.from({ length: args.seeds }, (_, n) => n + args.fromSeed);
 const isDefault = args.seeds === DEFAULTS.seeds && args.fromSeed === DEFAULTS.fromSeed && args.cycles === DEFAULTS.cycles;
 const results = new URL(args.out ?? `./results/${isDefault ? 'soak.json' : 'soak-long.json'}`, args.out ? `file://${process.cwd()}/` : import.meta.url);
 const command = `npm run soak -- --seeds ${args.seeds}${args.fromSeed !== DEFAULTS.fromSeed ? ` --from-seed ${args.fromSeed}` : ''} --cycles ${args.cycles}${args.jobs > 1 ? ` --jobs ${args.jobs}` : ''}`;

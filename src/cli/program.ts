@@ -44,7 +44,7 @@ function program(exitWith: (status: number) => void): Command {
     // A usage mistake is one line; the help only on --help.
     .configureOutput({ outputError: (text, write) => write(`fleet: ${text.trim().split('\n')[0]}\n`) })
     .exitOverride();
-  const global = (cmd: Command): GlobalOptions => cmd.optsWithGlobals() as GlobalOptions;
+  const global = (cmd: Command): GlobalOptions => cmd.optsWithGlobals<GlobalOptions>();
 
   fleet
     .command('reconcile')

@@ -97,6 +97,6 @@ export class RegionLimiter {
     await this.buckets[kind].take();
     const resource = RESOURCE_OF[kind];
     if (resource !== undefined && resources > 0) await this.buckets[resource].take(resources);
-    return this.queue.add(call) as Promise<T>;
+    return this.queue.add<T>(call);
   }
 }

@@ -46,7 +46,7 @@ function replacesValue(slots: readonly LaunchSlot[]): string | undefined {
 function causesValue(slots: readonly LaunchSlot[]): string | undefined {
   if (!slots.some((s) => s.replaces !== undefined && s.cause !== undefined)) return undefined;
   const causes = slots.map((s) => s.cause ?? '-');
-  return new Set(causes).size === 1 ? (causes[0] as string) : causes.join(' ');
+  return new Set(causes).size === 1 ? (causes[0]) : causes.join(' ');
 }
 
 /** Whether a batch's slots can travel in its tags within EC2's limits (the executor splits those that cannot). */
@@ -58,7 +58,7 @@ export function tagsFit(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, temp
 /** The slot an instance holds, from its tags and launch index: `Name` wins, then the batch's list. */
 export function slotFromTags(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): { name: string; replaces?: string; cause?: Cause } {
   const index = launchIndex ?? 0;
-  const fromBatch = tags[NAMES_TAG] !== undefined ? batchName(tags[NAMES_TAG] as string, index) : undefined;
+  const fromBatch = tags[NAMES_TAG] !== undefined ? batchName(tags[NAMES_TAG], index) : undefined;
   const name = tags.Name ?? fromBatch ?? '';
   const listed = tags[REPLACES_TAG]?.split(' ');
   const replaces = listed === undefined ? undefined : listed.length === 1 ? listed[0] : listed[index];
@@ -72,7 +72,7 @@ export function slotFromTags(tags: Readonly<Record<string, string | undefined>>,
  * `fleet:names` (a tag fleet did not write names nobody, and is left alone).
  */
 export function lacksNameTag(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): boolean {
-  return tags.Name === undefined && tags[NAMES_TAG] !== undefined && batchName(tags[NAMES_TAG] as string, launchIndex ?? 0) !== undefined;
+  return tags.Name === undefined && tags[NAMES_TAG] !== undefined && batchName(tags[NAMES_TAG], launchIndex ?? 0) !== undefined;
 }
 
 function batchName(value: string, launchIndex: number): string | undefined {

@@ -25,7 +25,7 @@ function shown(path: string, value: unknown): string {
   if (value === null) return 'null';
   const type = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
   if (SECRET_PATH.test(path) || typeof value === 'object') return type;
-  const text = JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > MAX_SHOWN || /[\u0000-\u001f]/.test(text) ? type : text;
 }
 

@@ -17,6 +17,7 @@ export function monotonicNow(clock: Clock): number {
 }
 
 export const systemClock: Clock = {
+  // eslint-disable-next-line no-restricted-properties -- the system clock: the one place the real time is read
   now: () => Date.now(),
   monotonic: () => performance.now(),
   sleep: (ms, signal) =>

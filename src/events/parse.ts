@@ -87,7 +87,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** A short, one-line rendering of a value for a reason (message bodies can be long or multi-line). */
 function quote(v: unknown): string {
-  const text = v === undefined ? 'absent' : JSON.stringify(v) ?? String(v);
+  const text = v === undefined ? 'absent' : (JSON.stringify(v) ?? typeof v);
   const line = text.replace(/\s+/g, ' ');
   return line.length > MAX_REASON_TEXT ? `${line.slice(0, MAX_REASON_TEXT)}…` : line;
 }

@@ -87,7 +87,7 @@ function readTags(tags: unknown, where: string): Record<string, string> {
   if (Array.isArray(tags)) {
     const out: [string, string][] = [];
     for (const t of tags) {
-      if (isObject(t) && typeof t.Key === 'string') out.push([t.Key, String(t.Value ?? '')]);
+      if (isObject(t) && typeof t.Key === 'string') out.push([t.Key, typeof t.Value === 'string' ? t.Value : t.Value === undefined || t.Value === null ? '' : JSON.stringify(t.Value)]);
       else throw new InputError(`${where}.tags: expected {"Key", "Value"} entries`);
     }
     return Object.fromEntries(out);

@@ -141,7 +141,7 @@ export function rolloutOf(input: RolloutInput, proof: Provenance = provenance(in
     launchImage: fallback,
     candidate: newest,
     phase: baking ? 'baking' : 'canary',
-    ...(baking ? { bakedAt: bakes[canaryTarget - 1] as number } : {}),
+    ...(baking ? { bakedAt: bakes[canaryTarget - 1] } : {}),
     canaryTarget,
     canaryRoom,
     established: newlyProven,

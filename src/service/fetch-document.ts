@@ -91,7 +91,7 @@ async function cappedText(response: Response, maxBytes: number): Promise<string>
   if (!response.body) return '';
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for await (const chunk of response.body) {
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
     total += chunk.byteLength;
     if (total > maxBytes) {
       // Leaving the loop early cancels the stream: the rest is never downloaded.

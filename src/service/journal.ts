@@ -213,7 +213,7 @@ export function migrate(raw: unknown): ReconcilerDoc {
   if (wrong !== undefined) throw new JournalUnreadable(`state ${RECONCILER_DOC}: ${wrong}: nothing changes until it is repaired or removed`);
   const doc = raw as Partial<ReconcilerDoc> & { pendingLaunches?: readonly (PendingLaunch & { instanceId?: string })[] };
   // Older documents kept each call's user data: only its digest stays.
-  const launches: SentLaunch[] = Array.isArray(doc.launches) ? doc.launches.map((l) => (l.request?.userData !== undefined ? { ...l, ...sentLaunch(l.request, l.requestedAt) } : l)) : [];
+  const launches: SentLaunch[] = Array.isArray(doc.launches) ? (doc.launches as SentLaunch[]).map((l) => ((l.request as { userData?: string } | undefined)?.userData !== undefined ? { ...l, ...sentLaunch(l.request, l.requestedAt) } : l)) : [];
   for (const p of doc.pendingLaunches ?? []) {
     launches.push({
       request: {

@@ -38,7 +38,7 @@ export function poolCosts(snapshot: Snapshot, policies: readonly PoolPolicy[]): 
 
 /** 1 - cost / on-demand cost; undefined when a price is unknown or the pool has no instance. */
 export function savingsRatio(cost: PoolCost): number | undefined {
-  const spent = LIFECYCLES.reduce<number | undefined>((total, l) => (total === undefined || cost.perHour[l] === undefined ? undefined : total + (cost.perHour[l] as number)), 0);
+  const spent = LIFECYCLES.reduce<number | undefined>((total, l) => (total === undefined || cost.perHour[l] === undefined ? undefined : total + (cost.perHour[l])), 0);
   if (spent === undefined || cost.onDemandEquivalent === undefined || cost.onDemandEquivalent <= 0) return undefined;
   return 1 - spent / cost.onDemandEquivalent;
 }

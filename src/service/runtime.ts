@@ -50,6 +50,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, policies, clock, log } = options;
   const calls = new CallCounter();
   // The lease lives on the state store the runtime itself reads and writes; the cloud's fence asks it.
+  // eslint-disable-next-line prefer-const -- the fence reads it before the state store that makes it exists
   let lease: LeaseKeeper | undefined;
   const fence = { holds: () => lease?.holds() ?? true, remainingMs: () => lease?.remainingMs() ?? Number.POSITIVE_INFINITY };
   const cloud = guardCloud(options.cloud, {

@@ -243,7 +243,7 @@ function tag(raw: Ec2Instance, key: string): string | undefined {
 
 function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest): Instance | undefined {
   if (!raw.InstanceId) return undefined;
-  const state = (raw.State?.Name ?? 'pending') as InstanceState;
+  const state = (raw.State?.Name ?? 'pending');
   const ending = state === 'shutting-down' || state === 'terminated' || state === 'stopping' || state === 'stopped';
   const cause = ending ? endCauseOf(raw.StateReason?.Code) : undefined;
   const tags = Object.fromEntries((raw.Tags ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));

@@ -32,7 +32,7 @@ export class AwsPriceList implements PriceList {
           MaxResults: 10,
         }),
       );
-      const documents: unknown[] = out.PriceList ?? [];
+      const documents: readonly unknown[] = (out.PriceList as unknown[] | undefined) ?? [];
       const price = documents.map((item) => onDemandPrice(typeof item === 'string' ? item : JSON.stringify(item))).find((p) => p !== undefined);
       if (price !== undefined) prices[instanceType] = price;
     }

@@ -100,7 +100,7 @@ export class Replica {
       });
     } catch (e) {
       const thrown = e as { name?: unknown; code?: unknown; message?: unknown };
-      error = { name: String(thrown?.name ?? 'Error'), ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}), message: String(thrown?.message ?? e) };
+      error = { name: typeof thrown?.name === 'string' ? thrown.name : 'Error', ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}), message: String(thrown?.message ?? e) };
     }
     return {
       process,

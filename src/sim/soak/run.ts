@@ -271,7 +271,7 @@ class Soak {
       ticks.push(begun);
     } else {
       const kill = rng.chance(CHANCE.kill);
-      if (kill) leader.process.arm({ kind: 'kill', atCall: rng.int(1, this.expectedCalls + 2), afterSend: rng.chance(0.5) });
+      if (kill) void leader.process.arm({ kind: 'kill', atCall: rng.int(1, this.expectedCalls + 2), afterSend: rng.chance(0.5) });
       const tick = await leader.tick();
       if (kill && !tick.killed) leader.process.disarm();
       ticks.push(tick);
