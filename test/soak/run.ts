@@ -3,13 +3,13 @@
 // cycle from the cloud's own view. Everything random is drawn from the seed (src/sim/prng.ts).
 
 import type { Logger } from 'pino';
-import type { Clock } from '../../domain/clock.js';
-import type { PoolPolicy } from '../../domain/policy.js';
-import { silentLogger } from '../../service/logger.js';
-import { simInstanceTypes } from '../catalog.js';
-import { SimCloud } from '../cloud.js';
-import { Prng } from '../prng.js';
-import { ImagePipeline, idleWorkersLeave } from '../workload.js';
+import type { Clock } from '../../src/domain/clock.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import { silentLogger } from '../../src/service/logger.js';
+import { simInstanceTypes } from '../../src/sim/catalog.js';
+import { SimCloud } from '../../src/sim/cloud.js';
+import { Prng } from '../../src/sim/prng.js';
+import { ImagePipeline, idleWorkersLeave } from '../../src/sim/workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
 import { drawStray, strayBody } from './event-chaos.js';
 import { SoakInputs } from './inputs.js';
