@@ -5,8 +5,8 @@
 import { expect } from 'chai';
 import type { EventTally } from '../../src/service/event-inbox.js';
 import { STRAY_KINDS, strayBody } from '../soak/event-chaos.js';
-import { SIM_EVENTS_QUEUE_URL } from '../../src/sim/sqs.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { BUCKET, SimFleet } from '../support/sim-fleet.js';
 

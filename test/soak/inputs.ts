@@ -4,8 +4,8 @@
 
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { Image } from '../../src/domain/types.js';
-import type { SimCloud } from '../../src/sim/cloud.js';
-import type { Prng } from '../../src/sim/prng.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import type { ImagePipeline } from '../../src/sim/workload.js';
 import type { Ledger } from './ledger.js';
 import { DESIRED_KEY, MANIFEST_KEY, SOAK_BUCKET } from './scenario.js';

@@ -4,7 +4,7 @@
 
 import { classify } from '../../src/cloud/errors.js';
 import type { Image } from '../../src/domain/types.js';
-import type { SimCall } from '../../src/sim/ec2.js';
+import type { SimCall } from '../../src/fake-cloud/ec2.js';
 import type { DrainedVersion } from './invariants/drained-launch.js';
 import type { CycleRecord, TokenHistory } from './invariants/journal.js';
 import type { Delivery, SentCall } from './process.js';

@@ -3,8 +3,8 @@
 
 import { recordDrains } from '../../src/service/drains.js';
 import { type StateStore, openStateStore } from '../../src/service/state-store.js';
-import type { SimCloud } from '../../src/sim/cloud.js';
-import type { Prng } from '../../src/sim/prng.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import type { ImagePipeline } from '../../src/sim/workload.js';
 import type { FaultWindows } from './chaos.js';
 import { ProcessCloud } from './process.js';

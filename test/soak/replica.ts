@@ -9,9 +9,9 @@ import type { PoolPolicy } from '../../src/domain/policy.js';
 import { LeaderLease, leaseTtlMs } from '../../src/service/lease.js';
 import type { CycleResult } from '../../src/service/reconciler.js';
 import { type Runtime, createRuntime } from '../../src/service/runtime.js';
-import type { SimCloud } from '../../src/sim/cloud.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { spendWaitOnEvents } from '../../src/sim/event-wait.js';
-import type { Prng } from '../../src/sim/prng.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import { ProcessCloud } from './process.js';
 
 export interface ReplicaDeps {

@@ -5,10 +5,10 @@
 import type { FleetConfig } from '../../src/config/config.js';
 import { parsePolicy } from '../../src/config/policy-schema.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
-import type { MarketOptions } from '../../src/sim/market.js';
-import { Prng } from '../../src/sim/prng.js';
-import { SIM_EVENTS_QUEUE_URL } from '../../src/sim/sqs.js';
-import type { WorldOptions } from '../../src/sim/world.js';
+import type { MarketOptions } from '../../src/fake-cloud/market.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
+import type { WorldOptions } from '../../src/fake-cloud/world.js';
 
 export const SOAK_BUCKET = 'fleet-soak';
 export const SOAK_FLEET = 'releng';

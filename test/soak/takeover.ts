@@ -4,9 +4,9 @@
 // other's first launch, and that every pool settles at exactly its desired size.
 
 import type { PoolPolicy } from '../../src/domain/policy.js';
-import type { SimCloud } from '../../src/sim/cloud.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { instanceFact } from './judge.js';
-import type { Prng } from '../../src/sim/prng.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import { type MutatingCall, type TakeoverWindow, checkStalledLeader, checkTakeoverConverged, reachedDesired } from './invariants/leadership.js';
 import { type Finding, clampedDesired, livePool } from './invariants/types.js';
 import type { SentCall } from './process.js';

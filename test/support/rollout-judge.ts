@@ -5,7 +5,7 @@ import { DRAINED_DOC, type DrainedDoc } from '../../src/service/state-docs.js';
 import { checkRunningCapacity } from '../soak/invariants/running-capacity.js';
 import { instanceFact } from '../soak/judge.js';
 import type { Finding, InstanceFact } from '../soak/invariants/types.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { BUCKET, type CompletedCycle, type SimFleet } from './sim-fleet.js';
 
 /** Ended by someone other than fleet: what the launch guard is for. */

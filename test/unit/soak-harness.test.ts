@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { FaultWindows } from '../soak/chaos.js';
 import { currentImages, liveChanges, liveJustBefore } from '../soak/judge.js';
 import { SOAK_FLEET } from '../soak/scenario.js';
