@@ -7,7 +7,8 @@ import { silentLogger } from '../../src/service/logger.js';
 import { createRuntime } from '../../src/service/runtime.js';
 import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
-import { INTERRUPTION_NOTICE_MS, REBALANCE_LEAD_MS, type SimInstance, type WorldEvent } from '../../src/fake-cloud/world.js';
+import { INTERRUPTION_NOTICE_MS } from '../../src/events/parse.js';
+import { REBALANCE_LEAD_MS, type SimInstance, type WorldEvent } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 
