@@ -15,9 +15,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config/config.js';
-import { simVcpus } from '../src/sim/catalog.js';
-import { type MarketRule, marketRuleAt } from '../src/sim/market.js';
-import { type PriceRecording, readPriceRecording } from '../src/sim/recorded/recording.js';
+import { simVcpus } from '../src/fake-cloud/catalog.js';
+import { type MarketRule, marketRuleAt } from '../src/fake-cloud/market.js';
+import { type PriceRecording, readPriceRecording } from '../src/fake-cloud/price-recording.js';
 import {
   type Outcome,
   type Scenario,

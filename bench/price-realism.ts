@@ -1,5 +1,5 @@
 // How realistic are the simulator's spot prices? Computes the same statistics on real EC2 spot
-// price history and on generated traces (src/sim/price-traces.ts) and prints them side by side:
+// price history and on generated traces (src/fake-cloud/price-traces.ts) and prints them side by side:
 // 'modern' against us-east-1 c5a.2xlarge from 2023, 'volatile' against us-east-1 from 2016.
 //
 // Run from anywhere: node --import tsx bench/price-realism.ts
@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { generatePriceTrace, type PricePoint, type PriceRegime } from '../src/sim/price-traces.js';
-import { Prng } from '../src/sim/prng.js';
+import { generatePriceTrace, type PricePoint, type PriceRegime } from '../src/fake-cloud/price-traces.js';
+import { Prng } from '../src/fake-cloud/prng.js';
 
 const DATA_DIR = new URL('../../shared/data/spot-prices/', import.meta.url);
 const RESULTS_FILE = new URL('./results/price-realism.json', import.meta.url);

@@ -1,7 +1,7 @@
 // One of `npm run soak -- --jobs N`'s child processes: runs the seeds it is handed over IPC, one at
 // a time, and sends each seed's result back.
 
-import { runSeed } from '../src/sim/soak/index.js';
+import { runSeed } from '../test/soak/index.js';
 
 const cycles = Number(process.argv[2]);
 const send = (m: unknown) => (process.send as NonNullable<typeof process.send>)(m);

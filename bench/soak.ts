@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Clock } from '../src/domain/clock.js';
-import { type SeedResult, formatReport, runSoak, soakReport } from '../src/sim/soak/index.js';
+import { type SeedResult, formatReport, runSoak, soakReport } from '../test/soak/index.js';
 
 const USAGE = 'usage: npm run soak -- [--seeds N] [--from-seed N] [--cycles N] [--jobs N] [--out FILE] [--seed N] [--json] [--log FILE]';
 const DEFAULTS = { seeds: 20, fromSeed: 1, cycles: 500 };

@@ -7,8 +7,8 @@
 
 import { type CiWorker, SimCi, type WorkerSource } from '../../src/sim/ci/ci.js';
 import { BOOT_MS } from '../../src/sim/ci/world-workers.js';
-import type { Market, MarketRule } from '../../src/sim/market.js';
-import { Prng } from '../../src/sim/prng.js';
+import type { Market, MarketRule } from '../../src/fake-cloud/market.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 import { latestBake } from './demand.js';
 import { type Offer, PRODUCT, REGION } from './pools.js';
 

@@ -5,9 +5,9 @@ import type { FleetConfig } from '../../src/config/config.js';
 import { parsePolicy } from '../../src/config/policy-schema.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { runSimulation } from '../../src/sim/driver.js';
-import type { Market, MarketOptions, MarketRule } from '../../src/sim/market.js';
+import type { Market, MarketOptions, MarketRule } from '../../src/fake-cloud/market.js';
 import type { Outcome } from './baselines.js';
 import { type PoolSpec, REGION } from './pools.js';
 

@@ -3,9 +3,9 @@
 // them. Candidates from the 2016 set: each type recorded in two zones or more, and each group of
 // types with the same vCPU count (a CI job runs on any of them).
 
-import { simOnDemandPrice } from '../../src/sim/catalog.js';
-import { PriceTrace } from '../../src/sim/price-traces.js';
-import type { PriceRecording } from '../../src/sim/recorded/recording.js';
+import { simOnDemandPrice } from '../../src/fake-cloud/catalog.js';
+import { PriceTrace } from '../../src/fake-cloud/price-traces.js';
+import type { PriceRecording } from '../../src/fake-cloud/price-recording.js';
 
 export const REGION = 'us-east-1';
 export const PRODUCT = 'Linux/UNIX';

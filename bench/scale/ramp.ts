@@ -5,7 +5,7 @@
 
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import { EC2_BUCKETS } from '../../src/cloud/limiter.js';
-import { DEFAULT_WORLD } from '../../src/sim/world.js';
+import { DEFAULT_WORLD } from '../../src/fake-cloud/world.js';
 import { policy } from '../../test/support/builders.js';
 import { SimFleet } from '../../test/support/sim-fleet.js';
 

@@ -9,8 +9,8 @@ import { type PendingLaunch, type Snapshot, onDemandKey } from '../../src/domain
 import type { Image, Instance, InstanceState, SpotPrice, Subnet } from '../../src/domain/types.js';
 import { formatName } from '../../src/policy/names.js';
 import { rolloutKey } from '../../src/policy/rollout.js';
-import { simOnDemandPrice } from '../../src/sim/catalog.js';
-import { Prng } from '../../src/sim/prng.js';
+import { simOnDemandPrice } from '../../src/fake-cloud/catalog.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 
 export const REGIONS: Readonly<Record<string, readonly string[]>> = {
   'us-east-1': ['us-east-1a', 'us-east-1b', 'us-east-1c'],

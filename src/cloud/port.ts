@@ -1,5 +1,5 @@
 // The Cloud port: what fleet needs from a cloud, in the fleet's own words.
-// Two implementations: the AWS adapter (cloud/aws) and the simulated cloud (sim/).
+// Two implementations: the AWS adapter (cloud/aws) and the simulated cloud (fake-cloud/).
 
 import type { Cause } from '../domain/causes.js';
 import type { Instance, Lifecycle, SpotPrice, Subnet } from '../domain/types.js';

@@ -1,4 +1,5 @@
 import { InputError } from '../domain/errors.js';
+import { normaliseProductDescription } from '../domain/types.js';
 import type { Budget, DemandPolicy, DemandSource, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
 import { scheduleProblem } from '../policy/schedule.js';
@@ -153,7 +154,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
   const productDescription = root.at('productDescription').present
     ? root.at('productDescription').string(undefined)
     : 'Linux/UNIX';
-  const baseProduct = productDescription.replace(/\s*\(Amazon VPC\)\s*$/, '');
+  const baseProduct = normaliseProductDescription(productDescription);
   if (!(PRODUCT_DESCRIPTIONS as readonly string[]).includes(baseProduct)) {
     root.at('productDescription').fail(`expected one of ${PRODUCT_DESCRIPTIONS.join(', ')}`);
   }

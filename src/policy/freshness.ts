@@ -1,12 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { PoolPolicy } from '../domain/policy.js';
 import { groupBy } from '../domain/group-by.js';
 import type { Instance } from '../domain/types.js';
-
-/** A stable number in [0, 1) per instance, so retirements spread without randomness. */
-export function spreadFraction(id: string): number {
-  return createHash('sha256').update(id).digest().readUInt32BE(0) / 2 ** 32;
-}
 
 /**
  * When an instance on an outdated AMI is due for retirement: once the image it should run has been

@@ -121,7 +121,7 @@ export function withImage(spot: readonly Candidate[], region: string, image: Ima
 }
 
 /** Interruptions and spikes of one offer this close together are one episode (one spike, one crunch). */
-const EPISODE_MS = 10 * 60_000;
+export const EPISODE_MS = 10 * 60_000;
 
 /**
  * What a spot instance in this offer can expect to cost per unit of weight and hour over the policy's

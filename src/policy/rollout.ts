@@ -72,11 +72,6 @@ export interface RolloutInput {
   readonly provedElsewhere?: boolean;
 }
 
-/** The newest image of a pool and region that has proved itself (remembered, or proved by instances now), if any. */
-export function trustedImage(input: RolloutInput): Image | undefined {
-  return provenance(input).trusted;
-}
-
 /** What the proofs of one pool and region say (`provenance`). */
 export type Provenance = ReturnType<typeof provenance>;
 

@@ -1,10 +1,9 @@
 import type { Lifecycle } from '../domain/types.js';
 import { offerKey } from '../domain/types.js';
+import { EPISODE_MS } from '../policy/placement.js';
 
 type OfferRef = { lifecycle: Lifecycle; instanceType: string; az: string };
 
-/** Interruptions of one offer this close together are one episode (one price spike, one crunch). */
-const EPISODE_MS = 10 * 60_000;
 /** How long interruption episodes are remembered: longer than any horizon placement weighs them over. */
 const EPISODES_KEPT_MS = 24 * 3600_000;
 

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
+import { type Clock, systemClock } from '../domain/clock.js';
 import type { PollReport } from './event-inbox.js';
 import type { CycleResult, Reconciler } from './reconciler.js';
-import { sleepUnlessAborted } from '../shared/sleep.js';
 
 /** Spending the wait between cycles on EC2's events (`events.queue`). */
 export interface EventPolling {
@@ -27,26 +27,29 @@ export interface LoopOptions {
   readonly beforeCycle?: () => Promise<boolean>;
   readonly onCycle?: (result: CycleResult | undefined, error: unknown, durationMs: number) => void;
   readonly events?: EventPolling;
+  /** what the loop reads the time from and sleeps on [the system's]; the simulator passes its own */
+  readonly clock?: Clock;
 }
 
 /** The service: a cycle every interval until asked to stop. A failed cycle is logged, never fatal. */
 export async function runLoop(options: LoopOptions): Promise<void> {
   const { reconciler, intervalMs, log, signal } = options;
+  const clock = options.clock ?? systemClock;
   while (!signal.aborted) {
-    const started = Date.now();
+    const started = clock.now();
     const proceed = options.beforeCycle ? await options.beforeCycle() : true;
     if (!proceed) {
-      await sleepUnlessAborted(intervalMs, signal);
+      await clock.sleep(intervalMs, signal);
       continue;
     }
     try {
       const result = await reconciler.cycle({ dryRun: options.dryRun });
       // A cycle that stopped early (the cloud or the state store failed it) reports its error.
-      options.onCycle?.(result, result.error, Date.now() - started);
+      options.onCycle?.(result, result.error, clock.now() - started);
     } catch (e) {
       const error = classify(e);
       log.error({ code: error.code, class: error.errorClass, error: error.message }, 'cycle failed; retrying next interval');
-      options.onCycle?.(undefined, e, Date.now() - started);
+      options.onCycle?.(undefined, e, clock.now() - started);
     }
     if (signal.aborted) break;
     await waitForNextCycle(options, started);
@@ -61,12 +64,13 @@ export async function runLoop(options: LoopOptions): Promise<void> {
  */
 async function waitForNextCycle(options: LoopOptions, started: number): Promise<void> {
   const { intervalMs, signal, events, log } = options;
+  const clock = options.clock ?? systemClock;
   const dueAt = started + intervalMs;
   while (!signal.aborted) {
-    const left = dueAt - Date.now();
+    const left = dueAt - clock.now();
     if (left <= 0) return;
     if (!events || !events.mayPoll()) {
-      await sleepUnlessAborted(left, signal);
+      await clock.sleep(left, signal);
       return;
     }
     const report = await events.inbox.poll(left, signal);
@@ -74,14 +78,13 @@ async function waitForNextCycle(options: LoopOptions, started: number): Promise<
     if (report.warnings > 0) {
       const earliest = started + (events.minGapMs ?? DEFAULT_MIN_GAP_MS);
       log.info({ warnings: report.warnings }, 'spot interruption warning: the next cycle starts now');
-      await sleepUnlessAborted(Math.max(0, earliest - Date.now()), signal);
+      await clock.sleep(Math.max(0, earliest - clock.now()), signal);
       return;
     }
     // A queue that cannot be reached is not asked again before the next cycle.
     if (report.failed !== undefined || report.received === 0) {
-      await sleepUnlessAborted(Math.max(0, dueAt - Date.now()), signal);
+      await clock.sleep(Math.max(0, dueAt - clock.now()), signal);
       return;
     }
   }
 }
-

@@ -5,7 +5,7 @@ import { endCauseOf } from '../cloud/state-reason.js';
 import type { Cause } from '../domain/causes.js';
 import type { Outcome } from '../domain/outcome.js';
 import type { EndCause } from '../domain/types.js';
-import type { SimInstance } from './world.js';
+import type { SimInstance } from '../fake-cloud/world.js';
 
 /** Why a worker ended: fleet's cause when fleet ended it, else EC2's. */
 export type EndKey = Cause | EndCause;

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { EventInbox } from '../service/event-inbox.js';
 import { DEFAULT_MIN_GAP_MS } from '../service/loop.js';
-import type { SimClock } from './clock.js';
+import type { SimClock } from '../fake-cloud/clock.js';
 
 export interface EventWait {
   readonly inbox: Pick<EventInbox, 'poll'>;

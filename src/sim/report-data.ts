@@ -37,8 +37,6 @@ export const SERIES = {
   oldestWait: { label: 'longest wait', colour: '#e879f9' },
 } as const;
 
-export type SeriesKey = keyof typeof SERIES;
-
 export interface PoolSeries {
   readonly pool: string;
   /** instances, per point (averaged when points span several cycles) */

@@ -7,7 +7,7 @@
 
 import type { Image } from '../domain/types.js';
 import { rolloutKey } from '../policy/rollout.js';
-import type { SimInstance } from './world.js';
+import type { SimInstance } from '../fake-cloud/world.js';
 
 /** One image's rollout in one pool and region. */
 export interface RolloutFigures {

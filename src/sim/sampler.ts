@@ -7,11 +7,11 @@ import type { Image } from '../domain/types.js';
 import { parseManifest } from '../manifest/manifest.js';
 import { type AmiStatus, ImageIndex } from '../policy/images.js';
 import { imageStatus } from '../policy/rollout.js';
-import { simOnDemandPrice } from './catalog.js';
-import type { SimCloud } from './cloud.js';
+import { simOnDemandPrice } from '../fake-cloud/catalog.js';
+import type { SimCloud } from '../fake-cloud/cloud.js';
 import type { QueueState } from './ci/ci.js';
 import { RolloutTracker } from './rollout-figures.js';
-import type { SimInstance } from './world.js';
+import type { SimInstance } from '../fake-cloud/world.js';
 
 /**
  * One pool at the end of one cycle. Counts are instances (a worker is an instance). "Step"

@@ -1,13 +1,13 @@
 import type { PoolPolicy } from '../domain/policy.js';
-import { simOnDemandPrice } from './catalog.js';
+import { simOnDemandPrice } from '../fake-cloud/catalog.js';
 import { type CauseCounts, CauseTally, countsText, totalCounts } from './causes.js';
 import type { SimCi } from './ci/ci.js';
 import type { WorldWorkers } from './ci/world-workers.js';
 import { type JobFigures, jobFigures } from './ci/figures.js';
-import type { SimCloud } from './cloud.js';
+import type { SimCloud } from '../fake-cloud/cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
-import type { SimInstance } from './world.js';
+import type { SimInstance } from '../fake-cloud/world.js';
 
 export type { Sample } from './sampler.js';
 

@@ -3,9 +3,9 @@
 // `scaleDown: none` pools that shut themselves down when idle. All simulated.
 
 import type { PoolPolicy } from '../domain/policy.js';
-import type { Prng } from './prng.js';
-import type { SimObjects } from './s3.js';
-import type { SimImage, SimWorld } from './world.js';
+import type { Prng } from '../fake-cloud/prng.js';
+import type { SimObjects } from '../fake-cloud/s3.js';
+import type { SimImage, SimWorld } from '../fake-cloud/world.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

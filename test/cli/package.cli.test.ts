@@ -114,6 +114,10 @@ describe('cli: the npm package, installed globally', function () {
     expect(unwanted).to.deep.equal([]);
   });
 
+  it('ships no test harness: no soak, judge or invariant checker in dist/', () => {
+    expect(packed.filter((p) => /(^|\/)(soak|judge|invariants?)([./]|$)/.test(p))).to.deep.equal([]);
+  });
+
   it('installs a `fleet` bin that prints its help from any directory', async () => {
     const r = await fleet(['--help']);
     expect(r.code, tail(r)).to.equal(0);

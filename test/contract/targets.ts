@@ -17,7 +17,7 @@ import { awsCloud } from '../../src/cloud/aws/index.js';
 import type { Cloud } from '../../src/cloud/port.js';
 import { type Clock, systemClock } from '../../src/domain/clock.js';
 import type { Subnet } from '../../src/domain/types.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.js';
 import { MOTO_CREDENTIALS, type Moto, motoEnv, startMoto } from '../support/moto.js';
 

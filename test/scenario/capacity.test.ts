@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { INTERRUPTION_NOTICE_MS } from '../../src/sim/world.js';
+import { INTERRUPTION_NOTICE_MS } from '../../src/events/parse.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 

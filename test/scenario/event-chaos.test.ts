@@ -1,12 +1,12 @@
 // What is on the event queue that should not change anything: messages that are not EC2's events
 // (anyone the queue policy lets in may send), and SQS's second deliveries of messages already
-// handled. Simulated cloud; the soak injects the same at random (src/sim/soak/event-chaos.ts).
+// handled. Simulated cloud; the soak injects the same at random (test/soak/event-chaos.ts).
 
 import { expect } from 'chai';
 import type { EventTally } from '../../src/service/event-inbox.js';
-import { STRAY_KINDS, strayBody } from '../../src/sim/soak/event-chaos.js';
-import { SIM_EVENTS_QUEUE_URL } from '../../src/sim/sqs.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { STRAY_KINDS, strayBody } from '../soak/event-chaos.js';
+import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { BUCKET, SimFleet } from '../support/sim-fleet.js';
 

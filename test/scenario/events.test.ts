@@ -5,9 +5,10 @@ import { expect } from 'chai';
 import { parseEventMessage } from '../../src/events/parse.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { createRuntime } from '../../src/service/runtime.js';
-import { SimCloud } from '../../src/sim/cloud.js';
-import { SIM_EVENTS_QUEUE_URL } from '../../src/sim/sqs.js';
-import { INTERRUPTION_NOTICE_MS, REBALANCE_LEAD_MS, type SimInstance, type WorldEvent } from '../../src/sim/world.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
+import { INTERRUPTION_NOTICE_MS } from '../../src/events/parse.js';
+import { REBALANCE_LEAD_MS, type SimInstance, type WorldEvent } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 

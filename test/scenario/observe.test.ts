@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import { createRuntime } from '../../src/service/runtime.js';
-import { Prng } from '../../src/sim/prng.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import type { LaunchRequest } from '../../src/cloud/port.js';
-import { SimCloud } from '../../src/sim/cloud.js';
-import type { MarketRule } from '../../src/sim/market.js';
-import type { RecordedRow } from '../../src/sim/recorded/formats.js';
-import { PriceRecording } from '../../src/sim/recorded/recording.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { MarketRule } from '../../src/fake-cloud/market.js';
+import type { RecordedRow } from '../../src/fake-cloud/price-files.js';
+import { PriceRecording } from '../../src/fake-cloud/price-recording.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 
 // c5.xlarge costs $0.17 an hour on demand in the simulated catalog.
 const ON_DEMAND = 0.17;

@@ -9,8 +9,8 @@ import { recordDrains } from '../../src/service/drains.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { createRuntime } from '../../src/service/runtime.js';
 import { RECONCILER_DOC, type ReconcilerDoc } from '../../src/service/state-docs.js';
-import type { SimCall } from '../../src/sim/ec2.js';
-import { Prng } from '../../src/sim/prng.js';
+import type { SimCall } from '../../src/fake-cloud/ec2.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 

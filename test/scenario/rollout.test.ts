@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import { recordDrains } from '../../src/service/drains.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { RolloutJudge } from '../support/rollout-judge.js';
 import { SimFleet } from '../support/sim-fleet.js';

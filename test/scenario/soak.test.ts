@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runSeed, runSoak } from '../../src/sim/soak/index.js';
+import { runSeed, runSoak } from '../soak/index.js';
 
 describe('scenario: chaos soak (npm run soak, small)', () => {
   it('4 seeds × 150 cycles of every fault find no violation', async function () {

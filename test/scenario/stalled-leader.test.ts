@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import { slotFromTags } from '../../src/cloud/tags.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { Prng } from '../../src/sim/prng.js';
-import type { SentCall } from '../../src/sim/soak/process.js';
-import { Replica } from '../../src/sim/soak/replica.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import type { SentCall } from '../soak/process.js';
+import { Replica } from '../soak/replica.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 

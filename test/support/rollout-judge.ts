@@ -2,10 +2,10 @@
 // and events, the drained marks as stored. Never fleet's reports. Used by the rollout scenarios.
 
 import { DRAINED_DOC, type DrainedDoc } from '../../src/service/state-docs.js';
-import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
-import { instanceFact } from '../../src/sim/soak/judge.js';
-import type { Finding, InstanceFact } from '../../src/sim/soak/invariants/types.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { checkRunningCapacity } from '../soak/invariants/running-capacity.js';
+import { instanceFact } from '../soak/judge.js';
+import type { Finding, InstanceFact } from '../soak/invariants/types.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { BUCKET, type CompletedCycle, type SimFleet } from './sim-fleet.js';
 
 /** Ended by someone other than fleet: what the launch guard is for. */

@@ -6,9 +6,9 @@ import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { CycleResult } from '../../src/service/reconciler.js';
 import { type Runtime, createRuntime } from '../../src/service/runtime.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { SimCloud, type SimCloudOptions } from '../../src/sim/cloud.js';
-import type { SimInstance } from '../../src/sim/world.js';
-import { Prng } from '../../src/sim/prng.js';
+import { SimCloud, type SimCloudOptions } from '../../src/fake-cloud/cloud.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 
 export const SIM_START = Date.parse('2026-11-20T10:00:00Z');
 export const BUCKET = 'fleet-test';

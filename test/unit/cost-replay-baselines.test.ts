@@ -14,10 +14,10 @@ import {
 } from '../../bench/cost-replay/baselines.js';
 import { demandAt, latestBake } from '../../bench/cost-replay/demand.js';
 import type { Offer } from '../../bench/cost-replay/pools.js';
-import { DEFAULT_MARKET, Market, type MarketRule } from '../../src/sim/market.js';
-import { Prng } from '../../src/sim/prng.js';
-import type { RecordedRow } from '../../src/sim/recorded/formats.js';
-import { PriceRecording } from '../../src/sim/recorded/recording.js';
+import { DEFAULT_MARKET, Market, type MarketRule } from '../../src/fake-cloud/market.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import type { RecordedRow } from '../../src/fake-cloud/price-files.js';
+import { PriceRecording } from '../../src/fake-cloud/price-recording.js';
 
 const T0 = Date.parse('2016-03-01T00:00:00Z');
 const MIN = 60_000;

@@ -8,7 +8,7 @@ import { INPUT_MAX_BYTES, type InputOptions, InputReader } from '../../src/servi
 import { redactLocation } from '../../src/service/location.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { DirectoryStateStore } from '../../src/service/state-store.js';
-import { SimObjects } from '../../src/sim/s3.js';
+import { SimObjects } from '../../src/fake-cloud/s3.js';
 import { serve } from '../support/http-routes.js';
 
 

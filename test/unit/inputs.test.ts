@@ -13,7 +13,7 @@ import { policy } from '../support/builders.js';
 import { testConfig } from '../support/sim-fleet.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { DirectoryStateStore, type StateStore, type Versioned } from '../../src/service/state-store.js';
-import { SimObjects } from '../../src/sim/s3.js';
+import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 type Desired = Record<string, number>;
 

@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { InputError } from '../../src/domain/errors.js';
 import { parseLocation } from '../../src/service/location.js';
 import { openStateStore } from '../../src/service/state-store.js';
-import { SimObjects } from '../../src/sim/s3.js';
+import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 function inputError(f: () => unknown): string {
   try {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { PollReport } from '../../src/service/event-inbox.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { runLoop } from '../../src/service/loop.js';
+import { SimClock } from '../../src/fake-cloud/clock.js';
 import type { CycleResult, Reconciler } from '../../src/service/reconciler.js';
 
 const HOUR = 3600_000;
@@ -81,5 +82,26 @@ describe('service loop: the wait between cycles goes to the event queue', () => 
     await h.run;
     expect(h.cycles()).to.equal(1);
     expect(h.waits).to.deep.equal([]);
+  });
+});
+
+describe('service loop: time from the injected clock', () => {
+  it('sleeps on the clock it is given: a cycle every interval of simulated time', async () => {
+    const T0 = Date.UTC(2026, 0, 1);
+    const clock = new SimClock(T0);
+    const stop = new AbortController();
+    const startedAt: number[] = [];
+    const reconciler = {
+      cycle: async () => {
+        startedAt.push(clock.now());
+        if (startedAt.length === 3) stop.abort();
+        return {} as CycleResult;
+      },
+    } as unknown as Reconciler;
+    const durations: number[] = [];
+    // A loop on the system's clock would sleep an hour here and fail on the test's timeout.
+    await runLoop({ reconciler, intervalMs: HOUR, dryRun: false, log: silentLogger(), signal: stop.signal, clock, onCycle: (_r, _e, ms) => durations.push(ms) });
+    expect(startedAt).to.deep.equal([T0, T0 + HOUR, T0 + 2 * HOUR]);
+    expect(durations).to.deep.equal([0, 0, 0]);
   });
 });

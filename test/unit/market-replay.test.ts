@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { InputError } from '../../src/domain/errors.js';
-import { DEFAULT_MARKET, Market, marketRuleAt } from '../../src/sim/market.js';
-import { Prng } from '../../src/sim/prng.js';
-import type { RecordedRow } from '../../src/sim/recorded/formats.js';
-import { PriceRecording } from '../../src/sim/recorded/recording.js';
+import { DEFAULT_MARKET, Market, marketRuleAt } from '../../src/fake-cloud/market.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import type { RecordedRow } from '../../src/fake-cloud/price-files.js';
+import { PriceRecording } from '../../src/fake-cloud/price-recording.js';
 import { replayWindow } from '../../src/sim/recorded/window.js';
 
 const T0 = Date.parse('2016-03-01T00:00:00Z');

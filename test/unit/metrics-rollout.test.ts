@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { FleetMetrics } from '../../src/service/metrics.js';
 import { createRuntime } from '../../src/service/runtime.js';
-import { Prng } from '../../src/sim/prng.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 import { policy } from '../support/builders.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { SimFleet } from '../support/sim-fleet.js';

@@ -5,7 +5,7 @@ import type { LaunchSlot } from '../../src/cloud/port.js';
 import { lacksNameTag } from '../../src/cloud/tags.js';
 import { silentLogger } from '../../src/service/logger.js';
 import { type NameTag, setNames, unnamedInstances } from '../../src/service/naming.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { T0, instance } from '../support/builders.js';
 
 /** A cloud whose computes only name: each region holds `tokens` mutate tokens now, and fails the names listed. */

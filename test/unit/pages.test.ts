@@ -5,7 +5,7 @@ import { EC2_BUCKETS } from '../../src/cloud/limiter.js';
 import { listInstances } from '../../src/cloud/pages.js';
 import type { Page, RegionCompute } from '../../src/cloud/port.js';
 import type { Instance } from '../../src/domain/types.js';
-import { SimClock } from '../../src/sim/clock.js';
+import { SimClock } from '../../src/fake-cloud/clock.js';
 import { instance } from '../support/builders.js';
 
 const throttled = () => new EC2ServiceException({ name: 'RequestLimitExceeded', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Request limit exceeded.' });

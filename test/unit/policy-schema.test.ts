@@ -218,6 +218,11 @@ describe('policy schema: parsePolicy', () => {
       }
     });
 
+    it('productDescription is checked as the planner reads it: the "(Amazon VPC)" suffix in any case', () => {
+      expect(parsePolicy(withValue('productDescription', 'Linux/UNIX (amazon vpc)'), 'p').productDescription).to.equal('Linux/UNIX (amazon vpc)');
+      expect(() => parsePolicy(withValue('productDescription', 'linux/unix'), 'p')).to.throw(/productDescription/);
+    });
+
     it('keeps publicIp, security groups and several regions', () => {
       const p = parsePolicy(
         withValue('regions', {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { generatePriceTrace, PriceTrace, type PricePoint, type PriceRegime } from '../../src/sim/price-traces.js';
-import { Prng } from '../../src/sim/prng.js';
+import { generatePriceTrace, PriceTrace, type PricePoint, type PriceRegime } from '../../src/fake-cloud/price-traces.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
 
 const DAY = 24 * 3600_000;
 const START = Date.UTC(2024, 0, 1);

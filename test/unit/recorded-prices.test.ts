@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { InputError } from '../../src/domain/errors.js';
-import { historyJson, parseHistoryCsv, parseHistoryJson, regionOf } from '../../src/sim/recorded/formats.js';
-import { PriceRecording, readPriceFile, readPriceRecording } from '../../src/sim/recorded/recording.js';
+import { historyJson, parseHistoryCsv, parseHistoryJson, regionOf } from '../../src/fake-cloud/price-files.js';
+import { PriceRecording, readPriceFile, readPriceRecording } from '../../src/fake-cloud/price-recording.js';
 
 const FIXTURES = new URL('../fixtures/spot-prices/', import.meta.url).pathname;
 const T = (iso: string) => Date.parse(iso);

@@ -5,7 +5,7 @@ import { CloudError, type ErrorClass } from '../../src/cloud/errors.js';
 import { EC2_BUCKETS, RegionLimiter, TokenBucket } from '../../src/cloud/limiter.js';
 import { DEFAULT_RETRY, withRetry, type RetryOptions } from '../../src/cloud/retry.js';
 import type { Clock } from '../../src/domain/clock.js';
-import { SimClock } from '../../src/sim/clock.js';
+import { SimClock } from '../../src/fake-cloud/clock.js';
 import { rejection } from '../support/expect.js';
 
 /** A clock that never waits: it records every sleep and moves its own time. */

@@ -9,9 +9,9 @@ import { BOOT_MS, WorldWorkers } from '../../src/sim/ci/world-workers.js';
 import { desiredDocument } from '../../src/sim/ci/desired.js';
 import { defaultDurations, drawDurationMs, meanMinutes } from '../../src/sim/ci/durations.js';
 import { jobFigures, percentile } from '../../src/sim/ci/figures.js';
-import { SimCloud } from '../../src/sim/cloud.js';
-import { Prng } from '../../src/sim/prng.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 
 const START = Date.parse('2026-11-20T10:00:00Z');

@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import type { PollReport } from '../../src/service/event-inbox.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { SimClock } from '../../src/sim/clock.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { SimClock } from '../../src/fake-cloud/clock.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { spendWaitOnEvents } from '../../src/sim/event-wait.js';
-import type { SimEventQueue } from '../../src/sim/sqs.js';
+import type { SimEventQueue } from '../../src/fake-cloud/sqs.js';
 
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 

@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import { CloudError, classify } from '../../src/cloud/errors.js';
 import type { LaunchRequest } from '../../src/cloud/port.js';
 import { CorruptStateError, ObjectStateStore } from '../../src/service/state-store.js';
-import { SimCloud } from '../../src/sim/cloud.js';
-import { FaultInjector, NO_FAULTS } from '../../src/sim/faults.js';
-import { Prng } from '../../src/sim/prng.js';
-import { garble } from '../../src/sim/s3.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { FaultInjector, NO_FAULTS } from '../../src/fake-cloud/faults.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import { garble } from '../../src/fake-cloud/s3.js';
 import { ImagePipeline } from '../../src/sim/workload.js';
 import { policy } from '../support/builders.js';
 

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import type { Image } from '../../src/domain/types.js';
 import { rolloutKey } from '../../src/policy/rollout.js';
 import { RolloutTracker, type RolloutView } from '../../src/sim/rollout-figures.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 
 const T = Date.parse('2026-11-20T04:00:00Z');
 const MIN = 60_000;

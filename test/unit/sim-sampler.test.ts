@@ -2,10 +2,10 @@
 // against a small simulated world whose prices the test sets itself.
 
 import { expect } from 'chai';
-import { simOnDemandPrice } from '../../src/sim/catalog.js';
-import { SimCloud } from '../../src/sim/cloud.js';
+import { simOnDemandPrice } from '../../src/fake-cloud/catalog.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { type PoolSample, Sampler } from '../../src/sim/sampler.js';
-import type { SimInstance } from '../../src/sim/world.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import { policy } from '../support/builders.js';
 
 const START = Date.parse('2026-11-20T10:00:00Z');

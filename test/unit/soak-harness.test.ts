@@ -4,14 +4,14 @@
 import { expect } from 'chai';
 import { classify } from '../../src/cloud/errors.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
-import { SimCloud } from '../../src/sim/cloud.js';
-import { FaultWindows } from '../../src/sim/soak/chaos.js';
-import { currentImages, liveChanges, liveJustBefore } from '../../src/sim/soak/judge.js';
-import { SOAK_FLEET } from '../../src/sim/soak/scenario.js';
-import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
-import { badManifest } from '../../src/sim/soak/inputs.js';
-import { Ledger, isFinalRefusal } from '../../src/sim/soak/ledger.js';
-import { ProcessCloud, ProcessKilled } from '../../src/sim/soak/process.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { FaultWindows } from '../soak/chaos.js';
+import { currentImages, liveChanges, liveJustBefore } from '../soak/judge.js';
+import { SOAK_FLEET } from '../soak/scenario.js';
+import { checkBadManifestRetirements } from '../soak/invariants/bad-manifest.js';
+import { badManifest } from '../soak/inputs.js';
+import { Ledger, isFinalRefusal } from '../soak/ledger.js';
+import { ProcessCloud, ProcessKilled } from '../soak/process.js';
 import { rejection } from '../support/expect.js';
 
 const START = Date.parse('2026-11-20T10:00:00Z');

@@ -3,22 +3,22 @@
 
 import { expect } from 'chai';
 import type { Budget } from '../../src/domain/policy.js';
-import { checkBackwardsPairs, imageStanding } from '../../src/sim/soak/invariants/backwards-pair.js';
-import { checkBadManifestRetirements } from '../../src/sim/soak/invariants/bad-manifest.js';
-import { checkCycleErrors } from '../../src/sim/soak/invariants/cycle-errors.js';
-import { checkDrainedLaunches, drainedAt } from '../../src/sim/soak/invariants/drained-launch.js';
-import { checkEventQueue } from '../../src/sim/soak/invariants/event-queue.js';
-import { checkGrowth } from '../../src/sim/soak/invariants/growth.js';
-import { type CycleRecord, type TokenHistory, checkJournal } from '../../src/sim/soak/invariants/journal.js';
-import { checkStalledLeader, checkTakeoverConverged } from '../../src/sim/soak/invariants/leadership.js';
-import { checkUniqueNames } from '../../src/sim/soak/invariants/names.js';
-import { checkOwnership } from '../../src/sim/soak/invariants/ownership.js';
-import { checkPhantomShortfall, servingWorkers } from '../../src/sim/soak/invariants/phantom-shortfall.js';
-import { checkPoolMax } from '../../src/sim/soak/invariants/pool-max.js';
-import { checkResends } from '../../src/sim/soak/invariants/resend.js';
-import { checkRunningCapacity } from '../../src/sim/soak/invariants/running-capacity.js';
-import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../../src/sim/soak/invariants/spread.js';
-import { type InstanceFact, allowance, clampedDesired } from '../../src/sim/soak/invariants/types.js';
+import { checkBackwardsPairs, imageStanding } from '../soak/invariants/backwards-pair.js';
+import { checkBadManifestRetirements } from '../soak/invariants/bad-manifest.js';
+import { checkCycleErrors } from '../soak/invariants/cycle-errors.js';
+import { checkDrainedLaunches, drainedAt } from '../soak/invariants/drained-launch.js';
+import { checkEventQueue } from '../soak/invariants/event-queue.js';
+import { checkGrowth } from '../soak/invariants/growth.js';
+import { type CycleRecord, type TokenHistory, checkJournal } from '../soak/invariants/journal.js';
+import { checkStalledLeader, checkTakeoverConverged } from '../soak/invariants/leadership.js';
+import { checkUniqueNames } from '../soak/invariants/names.js';
+import { checkOwnership } from '../soak/invariants/ownership.js';
+import { checkPhantomShortfall, servingWorkers } from '../soak/invariants/phantom-shortfall.js';
+import { checkPoolMax } from '../soak/invariants/pool-max.js';
+import { checkResends } from '../soak/invariants/resend.js';
+import { checkRunningCapacity } from '../soak/invariants/running-capacity.js';
+import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../soak/invariants/spread.js';
+import { type InstanceFact, allowance, clampedDesired } from '../soak/invariants/types.js';
 
 const FLEET = 'releng';
 let serial = 0;

@@ -7,7 +7,7 @@ import { CloudError } from '../../src/cloud/errors.js';
 import { InputError } from '../../src/domain/errors.js';
 import { parseLocation } from '../../src/service/location.js';
 import { DirectoryStateStore, ObjectStateStore, openStateStore, type StateStore } from '../../src/service/state-store.js';
-import { SimObjects } from '../../src/sim/s3.js';
+import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 interface Doc {
   readonly n: number;

@@ -2,7 +2,7 @@
 // workload's daily curve and bursts). By Little's law, jobs in flight = arrival rate × mean run
 // time, so a rate of wanted / mean run time keeps the day's load where the curve put it.
 
-import type { Prng } from '../prng.js';
+import type { Prng } from '../../fake-cloud/prng.js';
 
 /** Arrival times in (from, to], sorted, for a rate constant over the interval. */
 export function arrivalsBetween(from: number, to: number, perMinute: number, rng: Prng): number[] {

@@ -4,7 +4,7 @@
 // the front of its queue. The CI knows its workers the way a real one does: by their agents
 // showing up and going away, never by anything fleet decides.
 
-import type { Prng } from '../prng.js';
+import type { Prng } from '../../fake-cloud/prng.js';
 import { arrivalsBetween } from './arrivals.js';
 import { type DurationModel, defaultDurations, drawDurationMs, meanMinutes } from './durations.js';
 

@@ -1,7 +1,7 @@
 // How long a CI job runs: lognormal per pool (most jobs near the median, a long tail of slow ones),
 // capped at the CI's own run-time limit, as real CI queues look.
 
-import type { Prng } from '../prng.js';
+import type { Prng } from '../../fake-cloud/prng.js';
 
 export interface DurationModel {
   readonly medianMinutes: number;

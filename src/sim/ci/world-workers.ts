@@ -4,7 +4,7 @@
 
 import { slotFromTags } from '../../cloud/tags.js';
 import type { Outcome } from '../../domain/outcome.js';
-import type { SimInstance, SimWorld } from '../world.js';
+import type { SimInstance, SimWorld } from '../../fake-cloud/world.js';
 import type { CiWorker, WorkerSource } from './ci.js';
 
 /** From running to taking jobs: the OS boots, `check-ami` passes, the CI agent registers. */

@@ -9,9 +9,9 @@ import { InputError } from '../../domain/errors.js';
 import type { PoolPolicy } from '../../domain/policy.js';
 import { normaliseProductDescription } from '../../domain/types.js';
 import type { Cloud } from '../../cloud/port.js';
-import { SIM_REGIONS } from '../catalog.js';
-import { type RecordedRow, historyJson } from './formats.js';
-import { PriceRecording, readPriceRecording } from './recording.js';
+import { SIM_REGIONS } from '../../fake-cloud/catalog.js';
+import { type RecordedRow, historyJson } from '../../fake-cloud/price-files.js';
+import { PriceRecording, readPriceRecording } from '../../fake-cloud/price-recording.js';
 
 const DAY_MS = 24 * 3600_000;
 /** DescribeSpotPriceHistory reaches back 90 days. */

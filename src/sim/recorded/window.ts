@@ -2,7 +2,7 @@
 // --start and --hours name, which must lie inside the recorded period.
 
 import { InputError } from '../../domain/errors.js';
-import type { PriceRecording } from './recording.js';
+import type { PriceRecording } from '../../fake-cloud/price-recording.js';
 
 const HOUR_MS = 3600_000;
 

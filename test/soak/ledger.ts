@@ -2,9 +2,9 @@
 // inputs it published, every version of drained.json as stored, which input copy each process was
 // last handed, what EC2 answered to each client token, and each process's cycles.
 
-import { classify } from '../../cloud/errors.js';
-import type { Image } from '../../domain/types.js';
-import type { SimCall } from '../ec2.js';
+import { classify } from '../../src/cloud/errors.js';
+import type { Image } from '../../src/domain/types.js';
+import type { SimCall } from '../../src/fake-cloud/ec2.js';
 import type { DrainedVersion } from './invariants/drained-launch.js';
 import type { CycleRecord, TokenHistory } from './invariants/journal.js';
 import type { Delivery, SentCall } from './process.js';

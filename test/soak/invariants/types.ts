@@ -1,8 +1,8 @@
 // What the soak's invariant checkers read: the simulated cloud's own view of instances and calls,
 // reduced to plain data so that each checker is a small pure function with its own tests.
 
-import type { Budget } from '../../../domain/policy.js';
-import type { InstanceState } from '../../../domain/types.js';
+import type { Budget } from '../../../src/domain/policy.js';
+import type { InstanceState } from '../../../src/domain/types.js';
 
 /** An instance as the simulated EC2 holds it (tags included), fleet's or anyone's. */
 export interface InstanceFact {

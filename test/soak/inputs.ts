@@ -2,11 +2,11 @@
 // pipeline's manifest (amis.json), now and then replaced by an invalid one for a while. Every
 // version published is registered with the ledger, so the judge knows what fleet may have read.
 
-import type { PoolPolicy } from '../../domain/policy.js';
-import type { Image } from '../../domain/types.js';
-import type { SimCloud } from '../cloud.js';
-import type { Prng } from '../prng.js';
-import type { ImagePipeline } from '../workload.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import type { Image } from '../../src/domain/types.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
+import type { ImagePipeline } from '../../src/sim/workload.js';
 import type { Ledger } from './ledger.js';
 import { DESIRED_KEY, MANIFEST_KEY, SOAK_BUCKET } from './scenario.js';
 

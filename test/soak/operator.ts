@@ -1,11 +1,11 @@
 // The operator in the soak: drains the newest image while its replacements are in flight (as
 // `fleet drain` does, through the drained marks in the state store) and undrains it later.
 
-import { recordDrains } from '../../service/drains.js';
-import { type StateStore, openStateStore } from '../../service/state-store.js';
-import type { SimCloud } from '../cloud.js';
-import type { Prng } from '../prng.js';
-import type { ImagePipeline } from '../workload.js';
+import { recordDrains } from '../../src/service/drains.js';
+import { type StateStore, openStateStore } from '../../src/service/state-store.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
+import type { ImagePipeline } from '../../src/sim/workload.js';
 import type { FaultWindows } from './chaos.js';
 import { ProcessCloud } from './process.js';
 import { SOAK_FLEET } from './scenario.js';

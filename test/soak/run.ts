@@ -1,15 +1,15 @@
 // The soak: many seeds × many one-minute cycles of the real runtime on the simulated cloud, with
 // every fault the simulator has injected at random moments, and the invariants checked after every
-// cycle from the cloud's own view. Everything random is drawn from the seed (src/sim/prng.ts).
+// cycle from the cloud's own view. Everything random is drawn from the seed (src/fake-cloud/prng.ts).
 
 import type { Logger } from 'pino';
-import type { Clock } from '../../domain/clock.js';
-import type { PoolPolicy } from '../../domain/policy.js';
-import { silentLogger } from '../../service/logger.js';
-import { simInstanceTypes } from '../catalog.js';
-import { SimCloud } from '../cloud.js';
-import { Prng } from '../prng.js';
-import { ImagePipeline, idleWorkersLeave } from '../workload.js';
+import type { Clock } from '../../src/domain/clock.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import { silentLogger } from '../../src/service/logger.js';
+import { simInstanceTypes } from '../../src/fake-cloud/catalog.js';
+import { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import { ImagePipeline, idleWorkersLeave } from '../../src/sim/workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
 import { drawStray, strayBody } from './event-chaos.js';
 import { SoakInputs } from './inputs.js';

@@ -1,8 +1,8 @@
 // The soak's fault windows: each fault the simulator has is switched on for a few cycles at random
 // moments (drawn from the seed), overlapping freely, and counted by kind.
 
-import type { FaultOptions, ObjectFault } from '../faults.js';
-import type { Prng } from '../prng.js';
+import type { FaultOptions, ObjectFault } from '../../src/fake-cloud/faults.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 
 export type FaultKind =
   | 'throttling'

@@ -2,13 +2,13 @@
 // policies (small, with short grace and guard windows so rollouts and guard trips happen within a
 // run) and market. Everything is drawn from the seed.
 
-import type { FleetConfig } from '../../config/config.js';
-import { parsePolicy } from '../../config/policy-schema.js';
-import type { PoolPolicy } from '../../domain/policy.js';
-import type { MarketOptions } from '../market.js';
-import { Prng } from '../prng.js';
-import { SIM_EVENTS_QUEUE_URL } from '../sqs.js';
-import type { WorldOptions } from '../world.js';
+import type { FleetConfig } from '../../src/config/config.js';
+import { parsePolicy } from '../../src/config/policy-schema.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import type { MarketOptions } from '../../src/fake-cloud/market.js';
+import { Prng } from '../../src/fake-cloud/prng.js';
+import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
+import type { WorldOptions } from '../../src/fake-cloud/world.js';
 
 export const SOAK_BUCKET = 'fleet-soak';
 export const SOAK_FLEET = 'releng';

@@ -14,7 +14,7 @@ import { normaliseProductDescription } from '../domain/types.js';
 import { simOnDemandPrice } from './catalog.js';
 import { type PricePoint, type PriceRegime, PriceTrace, generatePriceTrace } from './price-traces.js';
 import type { Prng } from './prng.js';
-import type { PriceRecording } from './recorded/recording.js';
+import type { PriceRecording } from './price-recording.js';
 
 export type MarketRule = 'price' | 'capacity';
 

@@ -4,14 +4,14 @@
 // kept in memory.
 
 import type { Logger } from 'pino';
-import type { FleetConfig } from '../../config/config.js';
-import type { PoolPolicy } from '../../domain/policy.js';
-import { LeaderLease, leaseTtlMs } from '../../service/lease.js';
-import type { CycleResult } from '../../service/reconciler.js';
-import { type Runtime, createRuntime } from '../../service/runtime.js';
-import type { SimCloud } from '../cloud.js';
-import { spendWaitOnEvents } from '../event-wait.js';
-import type { Prng } from '../prng.js';
+import type { FleetConfig } from '../../src/config/config.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import { LeaderLease, leaseTtlMs } from '../../src/service/lease.js';
+import type { CycleResult } from '../../src/service/reconciler.js';
+import { type Runtime, createRuntime } from '../../src/service/runtime.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import { spendWaitOnEvents } from '../../src/sim/event-wait.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import { ProcessCloud } from './process.js';
 
 export interface ReplicaDeps {

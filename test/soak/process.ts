@@ -2,9 +2,9 @@
 // calls, can kill the process or stall it at a chosen call, and writes down what the process sent.
 // Harness-only: fleet's own code never sees any of this, it sees a Cloud.
 
-import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, SpotPriceQuery, StoredObject, WriteCondition } from '../../cloud/port.js';
-import type { Clock } from '../../domain/clock.js';
-import type { Instance, SpotPrice, Subnet } from '../../domain/types.js';
+import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, SpotPriceQuery, StoredObject, WriteCondition } from '../../src/cloud/port.js';
+import type { Clock } from '../../src/domain/clock.js';
+import type { Instance, SpotPrice, Subnet } from '../../src/domain/types.js';
 
 /** The process died at this call. Thrown only by the soak harness, never by fleet or the simulator. */
 export class ProcessKilled extends Error {

@@ -5,6 +5,7 @@
 
 import { groupBy } from '../domain/group-by.js';
 import type { InstanceState, Lifecycle } from '../domain/types.js';
+import { INTERRUPTION_NOTICE_MS } from '../events/parse.js';
 import { SIM_REGIONS, simOnDemandPrice } from './catalog.js';
 import type { Market } from './market.js';
 import type { Prng } from './prng.js';
@@ -93,8 +94,6 @@ export const DEFAULT_WORLD: WorldOptions = {
 const STEP_MS = 60_000;
 /** How long a worker on a broken image runs before it gives up and shuts down. */
 const BOOT_FAILURE_MS = 90_000;
-/** EC2's spot interruption notice: the warning comes this long before the instance is reclaimed. */
-export const INTERRUPTION_NOTICE_MS = 120_000;
 /** How far ahead a capacity drop is announced by rebalance recommendations (EC2 gives no fixed lead; 10-20 minutes is typical). */
 export const REBALANCE_LEAD_MS = 15 * 60_000;
 

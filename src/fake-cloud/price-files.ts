@@ -2,8 +2,8 @@
 // describe-spot-price-history` prints, and a CSV with the same fields. Both are parsed into plain
 // rows; any malformed entry is an InputError naming the file, the entry or line, and what is wrong.
 
-import { InputError } from '../../domain/errors.js';
-import { normaliseProductDescription } from '../../domain/types.js';
+import { InputError } from '../domain/errors.js';
+import { normaliseProductDescription } from '../domain/types.js';
 
 /** One recorded price change. */
 export interface RecordedRow {

@@ -5,10 +5,10 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { InputError } from '../../domain/errors.js';
-import { normaliseProductDescription } from '../../domain/types.js';
-import type { PricePoint } from '../price-traces.js';
-import { type ParsedFile, type RecordedRow, type RecordedWindow, parseHistoryCsv, parseHistoryJson } from './formats.js';
+import { InputError } from '../domain/errors.js';
+import { normaliseProductDescription } from '../domain/types.js';
+import type { PricePoint } from './price-traces.js';
+import { type ParsedFile, type RecordedRow, type RecordedWindow, parseHistoryCsv, parseHistoryJson } from './price-files.js';
 
 export interface RecordedOffer {
   readonly region: string;

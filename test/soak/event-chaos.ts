@@ -2,8 +2,8 @@
 // policy lets in may send; a misconfigured rule or topic may too), and SQS's at-least-once
 // deliveries of a message already handled. Neither may change what fleet does.
 
-import type { Prng } from '../prng.js';
-import { SIM_ACCOUNT } from '../eventbridge.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
+import { SIM_ACCOUNT } from '../../src/fake-cloud/eventbridge.js';
 
 export type StrayKind = 'bad-json' | 'sns-envelope' | 'other-source' | 'no-instance' | 'foreign-instance';
 export const STRAY_KINDS: readonly StrayKind[] = ['bad-json', 'sns-envelope', 'other-source', 'no-instance', 'foreign-instance'];

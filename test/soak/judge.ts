@@ -2,15 +2,15 @@
 // instances and events, the EC2 call log, S3 documents as stored) and runs every invariant checker
 // on it. It never asks fleet what it believes.
 
-import { slotFromTags } from '../../cloud/tags.js';
-import type { PoolPolicy } from '../../domain/policy.js';
-import type { Image } from '../../domain/types.js';
-import { spotPriceCap } from '../../policy/prices.js';
-import { rolloutKey } from '../../policy/rollout.js';
-import { simOnDemandPrice } from '../catalog.js';
-import type { SimCloud } from '../cloud.js';
-import type { SimCall } from '../ec2.js';
-import type { SimInstance } from '../world.js';
+import { slotFromTags } from '../../src/cloud/tags.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import type { Image } from '../../src/domain/types.js';
+import { spotPriceCap } from '../../src/policy/prices.js';
+import { rolloutKey } from '../../src/policy/rollout.js';
+import { simOnDemandPrice } from '../../src/fake-cloud/catalog.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
+import type { SimCall } from '../../src/fake-cloud/ec2.js';
+import type { SimInstance } from '../../src/fake-cloud/world.js';
 import type { FaultWindows } from './chaos.js';
 import type { SoakInputs } from './inputs.js';
 import { type ImageView, checkBackwardsPairs, imageStanding } from './invariants/backwards-pair.js';

@@ -3,10 +3,10 @@
 // stalled leader resumes. The judge then checks that the stalled one changed nothing after the
 // other's first launch, and that every pool settles at exactly its desired size.
 
-import type { PoolPolicy } from '../../domain/policy.js';
-import type { SimCloud } from '../cloud.js';
+import type { PoolPolicy } from '../../src/domain/policy.js';
+import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { instanceFact } from './judge.js';
-import type { Prng } from '../prng.js';
+import type { Prng } from '../../src/fake-cloud/prng.js';
 import { type MutatingCall, type TakeoverWindow, checkStalledLeader, checkTakeoverConverged, reachedDesired } from './invariants/leadership.js';
 import { type Finding, clampedDesired, livePool } from './invariants/types.js';
 import type { SentCall } from './process.js';

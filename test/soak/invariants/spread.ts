@@ -1,4 +1,4 @@
-import type { Budget, PoolPolicy, ScaleDown, Spread } from '../../../domain/policy.js';
+import type { Budget, PoolPolicy, ScaleDown, Spread } from '../../../src/domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
 export interface SpreadInput {
