@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBlackHole, startTrickle, type StallServer } from '../support/blackhole.js';
-import { BIN, type RunResult, fleet, workspace } from '../support/cli.js';
+import { BIN, type RunResult, fleet, workspace, sdkNotice } from '../support/cli.js';
 import { startImds } from '../support/imds.js';
 
 // Every network call is bounded: the built binary against endpoints that accept connections and
@@ -97,7 +97,7 @@ for (const kind of ['black hole', 'trickle'] as const) {
     it('reconcile (the service) exits 0 soon after SIGTERM with a call hanging, and releases its lease', async () => {
       const ws = fleetWorkspace();
       const child = spawn(process.execPath, [BIN, 'reconcile', '--config', ws.config], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', ...awsEnv(server.endpoint) },
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', ...sdkNotice(), ...awsEnv(server.endpoint) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';

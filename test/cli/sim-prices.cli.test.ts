@@ -65,7 +65,7 @@ describe('cli: fleet sim replaying recorded spot prices', function () {
       [['--prices', join(ws.dir, 'missing.json')], /^fleet: --prices .*missing\.json: no such file or directory$/],
       [['--prices', FIXTURE_2016, '--start', '2017-01-01T00:00:00Z'], /^fleet: --start 2017-01-01T00:00:00Z: outside the recorded period 2016-03-01T00:00:00Z → 2016-03-01T03:00:00Z$/],
       [['--prices', FIXTURE_2016, '--hours', '4'], /^fleet: --hours 4: runs past the end of the recorded period/],
-      [['--prices', 'aws:us-east-1', '--days', '120'], /^fleet: --days: EC2 keeps 90 days of spot price history; expected a whole number from 1 to 90 \(got 120\)$/],
+      [['--prices', 'aws:us-east-1', '--days', '120'], /^fleet: error: .*--days: expected an integer from 1 to 90 \(got "120"\)$/],
       [['--prices', 'aws:us-east-1'], /^fleet: --prices aws:us-east-1: needs --days N/],
       [['--prices', 'aws:mars-north-1', '--days', '7'], /^fleet: --prices aws:mars-north-1: the simulated cloud has no region mars-north-1/],
       [['--days', '7'], /^fleet: --days: only with --prices aws:REGION/],

@@ -85,7 +85,7 @@ describe('cli against moto_server: fleet sim --prices aws:REGION', function () {
     proxy.clearCalls();
     const r = await fleet(['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '91', '--prices-cache', join(dir, 'never.json')], env);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/--days: EC2 keeps 90 days/);
+    expect(r.stderr).to.match(/--days: expected an integer from 1 to 90/);
     expect(priceCalls()).to.have.length(0);
     expect(existsSync(join(dir, 'never.json'))).to.equal(false);
   });
