@@ -42,6 +42,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
 
   const launches: Action[] = [];
   const terminations: Action[] = [];
+  const retirements: Action[] = [];
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
@@ -64,6 +65,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       terminatedByFleet: snapshot.terminatedByFleet,
       guardDrained: snapshot.guardDrained,
       events: snapshot.events,
+      busy: busyOf(snapshot, policy.pool),
     });
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.
@@ -78,9 +80,16 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
     }
     launches.push(...result.launches);
     terminations.push(...result.terminations);
+    retirements.push(...result.retirements);
     pools.push(result.report);
     if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+  return { actions: [...launches, ...retirements, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+}
+
+/** The pool's busy workers by slot name, when its desired document lists them. */
+function busyOf(snapshot: Snapshot, pool: string): ReadonlySet<string> | undefined {
+  const busy = snapshot.demand?.[pool]?.busy;
+  return busy === undefined ? undefined : new Set(busy);
 }
