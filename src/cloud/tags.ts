@@ -90,7 +90,8 @@ export function retireTags(deadline: number, cause: Cause): Record<string, strin
 
 /** Whether fleet asked the instance to leave, by when and why; a deadline that is no date is no request. */
 export function retireFromTags(tags: Readonly<Record<string, string | undefined>>): { retireAt?: number; retireCause?: Cause } {
-  const at = tags[RETIRE_TAG] === undefined ? Number.NaN : Date.parse(tags[RETIRE_TAG] as string);
+  const deadline = tags[RETIRE_TAG];
+  const at = deadline === undefined ? Number.NaN : Date.parse(deadline);
   if (!Number.isFinite(at)) return {};
   const cause = tags[RETIRE_CAUSE_TAG];
   return { retireAt: at, ...(isCause(cause) ? { retireCause: cause } : {}) };
