@@ -8,7 +8,7 @@ import { useMoto } from '../support/moto.js';
 import { fleet } from '../support/cli.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
 
-const tagsOf = (i: Instance) => Object.fromEntries((i.Tags ?? []).map((t) => [t.Key, t.Value]));
+const tagsOf = (i: Instance): Record<string, string | undefined> => Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));
 
 async function managed(ec2: EC2Client): Promise<Instance[]> {
   const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
@@ -26,13 +26,13 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
   after(async () => world?.proxy.close());
 
   it('tags a busy worker with fleet:retire and terminates an idle one at once; one still there at its deadline is terminated', async () => {
-    const { env, config, ec2, put } = world;
+    const { env, config, ec2 } = world;
     const up = await fleet(['reconcile', '--once', '--config', config], env);
     expect(up.code, up.stderr).to.equal(0);
     const [busy, idle] = (await managed(ec2)).sort((a, b) => String(tagsOf(a).Name).localeCompare(String(tagsOf(b).Name)));
     const busyName = tagsOf(busy as Instance).Name as string;
 
-    await put('fleet-control', 'desired.json', { 'bld-linux64': { desired: 0, running: 1, busy: [busyName] } });
+    await world.put('fleet-control', 'desired.json', { 'bld-linux64': { desired: 0, running: 1, busy: [busyName] } });
     const plan = await fleet(['plan', '--json', '--config', config], env);
     expect(plan.code, plan.stderr).to.equal(0);
     const actions = (JSON.parse(plan.stdout) as { actions: { kind: string; instanceId: string; cause: string; deadline?: string }[] }).actions;
