@@ -92,6 +92,7 @@ function program(exitWith: (status: number) => void): Command {
     .option('--events', 'an EventBridge rule feeds EC2 events (interruption warnings, rebalance recommendations, state changes) to a queue fleet reads between cycles')
     .option('--bad-image <hour>', 'the first nightly image baked after this hour is broken: its workers fail to boot', intIn('--bad-image', OPTION_BOUNDS.badImage))
     .addOption(new Option('--desired-form <form>', 'how the simulated CI publishes desired counts: counts (pending + running jobs per pool) or queue (per pool {pending, running, oldestPendingSeconds, busy})').choices(['counts', 'queue']).default('counts'))
+    .option('--no-worker-agent', "simulated workers ignore fleet:retire (no fleet worker agent): a worker asked to leave keeps taking jobs until fleet ends it")
     .option('--report <file>', 'write an HTML report with charts')
     .option('--json', 'print the summary as JSON')
     .action((options, cmd: Command) => simCommand(global(cmd), options));

@@ -5,7 +5,7 @@ import { type CloudError, classify } from './errors.js';
 import { type Fence, OPEN_FENCE, underFence } from './fence.js';
 import type { CallKind, ResourceKind } from './limiter.js';
 import { RegionLimiter } from './limiter.js';
-import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from './port.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, RetireRequest, SpotPriceQuery } from './port.js';
 import { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry.js';
 
 /** Counts every call that reaches the cloud, by region and action, and every retry. */
@@ -155,6 +155,10 @@ export class GuardedCompute implements RegionCompute {
     return this.call({ action: 'TerminateInstances', kind: 'terminate', mutating: true, resources: ids.length, alsoRetry: ['not-found'] }, (o) =>
       this.inner.terminate(fleet, ids, o),
     );
+  }
+
+  retire(fleet: string, requests: readonly RetireRequest[]): Promise<string[]> {
+    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) => this.inner.retire(fleet, requests, o));
   }
 
   describeImages(ids: readonly string[]): Promise<ImageRecord[]> {

@@ -42,6 +42,13 @@ export interface LaunchRequest {
   readonly tags: Readonly<Record<string, string>>;
 }
 
+/** One worker fleet asks to leave: by `deadline` (epoch ms), and why. */
+export interface RetireRequest {
+  readonly id: string;
+  readonly deadline: number;
+  readonly cause: Cause;
+}
+
 /** One page of a listing; `next` is absent on the last page. */
 export interface Page<T> {
   readonly items: readonly T[];
@@ -108,6 +115,11 @@ export interface RegionCompute {
    * Returns the ids it asked the cloud to terminate.
    */
   terminate(fleet: string, ids: readonly string[], options?: CallOptions): Promise<string[]>;
+  /**
+   * Ask workers to leave: tag each of `requests` that carries this fleet's ownership tag with
+   * `fleet:retire` (its deadline) and `fleet:retire-cause`; others are never touched. Returns the ids tagged.
+   */
+  retire(fleet: string, requests: readonly RetireRequest[], options?: CallOptions): Promise<string[]>;
   /** Images among `ids` owned by this account; others are left out. */
   describeImages(ids: readonly string[], options?: CallOptions): Promise<ImageRecord[]>;
   /**

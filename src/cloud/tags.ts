@@ -1,5 +1,5 @@
 import { type Cause, isCause } from '../domain/causes.js';
-import { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG } from '../domain/tags.js';
+import { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG, RETIRE_CAUSE_TAG, RETIRE_TAG } from '../domain/tags.js';
 import { encodeNames, formatName, nameAtLaunchIndex, slotOf } from '../policy/names.js';
 import type { LaunchRequest, LaunchSlot } from './port.js';
 
@@ -7,7 +7,7 @@ import type { LaunchRequest, LaunchSlot } from './port.js';
 // and read instances through this one module. A batch's `fleet:replaces` holds one instance id per
 // launch index ('-' for none); its `fleet:cause` holds each replacement's cause, or one cause for all.
 
-export { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG };
+export { CAUSE_TAG, MANAGED_BY_TAG, NAMES_TAG, POOL_TAG, REPLACES_TAG, RETIRE_CAUSE_TAG, RETIRE_TAG };
 
 /** EC2's limit on a tag value. */
 export const TAG_VALUE_MAX = 256;
@@ -81,4 +81,18 @@ function batchName(value: string, launchIndex: number): string | undefined {
   } catch {
     return undefined; // a tag not written by fleet: no name from it
   }
+}
+
+/** The tags that ask a worker to leave by `deadline` (epoch ms), and why. */
+export function retireTags(deadline: number, cause: Cause): Record<string, string> {
+  return { [RETIRE_TAG]: new Date(deadline).toISOString().replace(/\.\d{3}Z$/, 'Z'), [RETIRE_CAUSE_TAG]: cause };
+}
+
+/** Whether fleet asked the instance to leave, by when and why; a deadline that is no date is no request. */
+export function retireFromTags(tags: Readonly<Record<string, string | undefined>>): { retireAt?: number; retireCause?: Cause } {
+  const deadline = tags[RETIRE_TAG];
+  const at = deadline === undefined ? Number.NaN : Date.parse(deadline);
+  if (!Number.isFinite(at)) return {};
+  const cause = tags[RETIRE_CAUSE_TAG];
+  return { retireAt: at, ...(isCause(cause) ? { retireCause: cause } : {}) };
 }

@@ -46,7 +46,18 @@ export interface TerminateAction {
   readonly reason: string;
 }
 
-export type Action = LaunchAction | TerminateAction;
+/**
+ * A worker the CI reports busy is asked to leave rather than terminated: tags `fleet:retire` (the
+ * deadline) and `fleet:retire-cause`. The worker finishes its job and powers off; fleet terminates it
+ * once the CI no longer reports it busy, or at the deadline.
+ */
+export interface RetireAction extends Omit<TerminateAction, 'kind'> {
+  readonly kind: 'retire';
+  /** epoch ms: the worker leaves by then (now + stopTimeout) */
+  readonly deadline: number;
+}
+
+export type Action = LaunchAction | TerminateAction | RetireAction;
 
 /**
  * A launch attempt's identity within a cycle: the same slot in the same offer from the same image is

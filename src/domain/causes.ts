@@ -28,7 +28,7 @@ export const CAUSES = [
   'resume',
   /** an on-demand launch once spot has fallen short for `spot.fallbackAfter` */
   'fallback',
-  /** reserved: the recycling of an instance past its maximum lifetime */
+  /** a replacement of an instance older than `maxLifetime`, and the replaced instance's end */
   'lifetime',
 ] as const;
 
@@ -41,7 +41,7 @@ export function isCause(value: unknown): value is Cause {
 }
 
 /** The causes of a replacement pair: the replaced instance leaves with its replacement's cause. */
-export const REPLACEMENT_CAUSES = ['outdated', 'canary', 'on-demand-swap', 'rebalance', 'spread', 'recommendation'] as const satisfies readonly Cause[];
+export const REPLACEMENT_CAUSES = ['outdated', 'canary', 'on-demand-swap', 'rebalance', 'spread', 'recommendation', 'lifetime'] as const satisfies readonly Cause[];
 
 export type ReplacementCause = (typeof REPLACEMENT_CAUSES)[number];
 
@@ -57,6 +57,7 @@ export type ReplacementBudget = 'retire' | 'on-demand' | 'move' | 'canary';
 export function budgetOf(cause: ReplacementCause): ReplacementBudget {
   switch (cause) {
     case 'outdated':
+    case 'lifetime':
       return 'retire';
     case 'on-demand-swap':
       return 'on-demand';

@@ -1,4 +1,4 @@
-import type { LaunchAction, TerminateAction } from './actions.js';
+import type { LaunchAction, RetireAction, TerminateAction } from './actions.js';
 import type { Instance } from './types.js';
 
 /**
@@ -32,7 +32,16 @@ export interface TerminateOutcome {
   readonly failure?: Failure;
 }
 
+export interface RetireOutcome {
+  readonly action: RetireAction;
+  /** tagged `fleet:retire` */
+  readonly asked: boolean;
+  readonly failure?: Failure;
+}
+
 export interface Outcome {
   readonly launches: readonly LaunchOutcome[];
   readonly terminations: readonly TerminateOutcome[];
+  /** busy workers asked to leave (absent: none) */
+  readonly retirements?: readonly RetireOutcome[];
 }

@@ -12,3 +12,5 @@ export const NAME_TAG = 'Name';
 export const NAMES_TAG = 'fleet:names';
 /** fleet asks the worker to leave by this deadline (ISO 8601 UTC); the worker reads it from its metadata */
 export const RETIRE_TAG = 'fleet:retire';
+/** why fleet asked the worker to leave (a cause, see causes.ts): written beside `fleet:retire`, so it is recorded, not inferred */
+export const RETIRE_CAUSE_TAG = 'fleet:retire-cause';

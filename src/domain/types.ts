@@ -41,6 +41,10 @@ export interface Instance {
    * right after the launch failed (or has not happened yet). The service sets it in a later cycle.
    */
   readonly nameTagMissing?: true;
+  /** epoch ms: fleet asked it to leave by then (tag `fleet:retire`); a worker asked is never un-asked */
+  readonly retireAt?: number;
+  /** why fleet asked it to leave (tag `fleet:retire-cause`) */
+  readonly retireCause?: Cause;
 }
 
 /** A golden image for one pool in one region, as published in the manifest. */

@@ -3,8 +3,8 @@
 // handling is what gets exercised.
 
 import { createHash } from 'node:crypto';
-import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../cloud/port.js';
-import { CAUSE_TAG, MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, slotFromTags } from '../cloud/tags.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, RetireRequest, SpotPriceQuery } from '../cloud/port.js';
+import { CAUSE_TAG, MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, retireFromTags, retireTags, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
 import type { Instance, SpotPrice, Subnet } from '../domain/types.js';
@@ -209,6 +209,30 @@ export class SimCompute implements RegionCompute {
     return owned;
   }
 
+  async retire(fleet: string, requests: readonly RetireRequest[], _options: CallOptions = {}): Promise<string[]> {
+    await this.enter('DescribeInstances');
+    const now = this.clock.now();
+    const owned = requests.filter((r) => {
+      const i = this.world.instances.get(r.id);
+      return i && i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet;
+    });
+    this.record('DescribeInstances', 'ok', { ownershipCheck: requests.length });
+    // As EC2: one CreateTags call per set of tags (deadline and cause), for all its instances.
+    const byTags = new Map<string, RetireRequest[]>();
+    for (const r of owned) {
+      const key = JSON.stringify(retireTags(r.deadline, r.cause));
+      byTags.set(key, [...(byTags.get(key) ?? []), r]);
+    }
+    for (const [key, group] of byTags) {
+      const ids = group.map((r) => r.id);
+      await this.enter('CreateTags', { instanceIds: ids });
+      // Tags show in DescribeInstances and in the instances' metadata (the worker's agent reads them there).
+      for (const id of ids) Object.assign((this.world.instances.get(id) as SimInstance).tags, JSON.parse(key) as Record<string, string>);
+      this.record('CreateTags', 'ok', { instanceIds: ids, retire: group[0]?.deadline === undefined ? '' : new Date(group[0].deadline).toISOString() });
+    }
+    return owned.map((r) => r.id);
+  }
+
   async describeImages(ids: readonly string[]): Promise<ImageRecord[]> {
     await this.enter('DescribeImages');
     this.record('DescribeImages', 'ok');
@@ -297,5 +321,6 @@ function toInstance(i: SimInstance): Instance {
     ...(slot.replaces ? { replaces: slot.replaces } : {}),
     ...(slot.replaces && slot.cause ? { cause: slot.cause } : {}),
     ...(lacksNameTag(i.tags, i.launchIndex) ? { nameTagMissing: true as const } : {}),
+    ...retireFromTags(i.tags),
   };
 }

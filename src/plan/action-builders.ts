@@ -1,4 +1,4 @@
-import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { LaunchAction, RetireAction, TerminateAction } from '../domain/actions.js';
 import type { Cause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
@@ -58,4 +58,9 @@ export function terminateAction(i: Instance, unitPrice: number | undefined, caus
     cause,
     reason,
   };
+}
+
+/** A busy worker asked to leave by `deadline` (epoch ms) instead of terminated now. */
+export function retireAction(i: Instance, unitPrice: number | undefined, cause: Cause, reason: string, deadline: number): RetireAction {
+  return { ...terminateAction(i, unitPrice, cause, reason), kind: 'retire', deadline };
 }

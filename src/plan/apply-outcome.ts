@@ -1,9 +1,11 @@
+import type { RetireAction } from '../domain/actions.js';
 import type { Outcome } from '../domain/outcome.js';
+import type { Instance } from '../domain/types.js';
 import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
 
 /**
  * The snapshot as it stands after a round of actions, for planning the next round within the
- * same cycle: launched instances join as pending, terminated ones are shutting down, the journal's
+ * same cycle: launched instances join as pending, terminated ones are shutting down, asked ones are leaving, the journal's
  * slots still unseen stay pending launches, and offers that just failed for capacity are kept out.
  */
 export function applyOutcome(
@@ -14,12 +16,18 @@ export function applyOutcome(
 ): Snapshot {
   const terminated = new Set(outcome.terminations.filter((t) => t.terminated).map((t) => t.action.instanceId));
   const known = new Set(snapshot.instances.map((i) => i.id));
+  const asked = new Map((outcome.retirements ?? []).filter((r) => r.asked).map((r) => [r.action.instanceId, r.action]));
   const launched = outcome.launches.flatMap((l) => (l.instance && !known.has(l.instance.id) ? [l.instance] : []));
   return {
     ...snapshot,
-    instances: [...snapshot.instances.map((i) => (terminated.has(i.id) ? { ...i, state: 'shutting-down' as const } : i)), ...launched],
+    instances: [...snapshot.instances.map((i) => (terminated.has(i.id) ? { ...i, state: 'shutting-down' as const } : asked.has(i.id) ? retiring(i, asked.get(i.id) as RetireAction) : i)), ...launched],
     pendingLaunches: pendingAfter,
     terminatedByFleet: new Set([...snapshot.terminatedByFleet, ...terminated]),
     unavailable,
   };
+}
+
+/** A worker just asked to leave, as its tags now say. */
+function retiring(i: Instance, a: RetireAction): Instance {
+  return { ...i, retireAt: a.deadline, retireCause: a.cause };
 }

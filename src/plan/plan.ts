@@ -43,6 +43,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
 
   const launches: Action[] = [];
   const terminations: Action[] = [];
+  const retirements: Action[] = [];
   const pools: PoolReport[] = [];
   const timers: Record<string, PoolTimers> = {};
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
@@ -68,6 +69,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       terminatedByFleet: snapshot.terminatedByFleet,
       guardDrained: snapshot.guardDrained,
       events: snapshot.events,
+      busy: busyOf(snapshot, policy.pool),
     });
     const withWanted = withDemand(planned, wanted);
     const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === policy.pool).map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
@@ -83,11 +85,18 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
     }
     launches.push(...result.launches);
     terminations.push(...result.terminations);
+    retirements.push(...result.retirements);
     pools.push(result.report);
     if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+  return { actions: [...launches, ...retirements, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+}
+
+/** The pool's busy workers by slot name, when its desired document lists them. */
+function busyOf(snapshot: Snapshot, pool: string): ReadonlySet<string> | undefined {
+  const busy = snapshot.demand?.[pool]?.busy;
+  return busy === undefined ? undefined : new Set(busy);
 }
 
 /** The pool's plan with how its desired was worked out: in the report, and in its timers for the next cycle. */

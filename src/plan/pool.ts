@@ -1,4 +1,4 @@
-import type { LaunchAction, TerminateAction } from '../domain/actions.js';
+import type { LaunchAction, RetireAction, TerminateAction } from '../domain/actions.js';
 import { type Cause, type ReplacementBudget, type ReplacementCause, budgetOf, isReplacementCause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { resolveBudget } from '../domain/policy.js';
@@ -12,7 +12,9 @@ import { type Candidate, type Candidates, type PlacementInput, allocate, candida
 import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
-import { launchAction, resumeAction, terminateAction } from './action-builders.js';
+import { launchAction, resumeAction, retireAction, terminateAction } from './action-builders.js';
+import { asksFirst, isBusy, idleFirst, mayMoveForMoney, retiringStep } from './busy.js';
+import { lifetimeReplacements } from './lifetime.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, type Placement, PoolLedger, isBackwards } from './ledger.js';
 import { Memo, MemoByTwo } from './memo.js';
@@ -36,6 +38,8 @@ export interface PoolContext extends PlacementInput {
   readonly guardDrained?: ReadonlySet<string>;
   /** what EC2's events said about instances (interruption warnings, rebalance recommendations) */
   readonly events?: Snapshot['events'];
+  /** slot names of the workers the CI reports running a job; undefined: the document says nothing (every worker counts as idle) */
+  readonly busy?: ReadonlySet<string>;
 }
 
 export interface PoolReport {
@@ -60,13 +64,15 @@ export interface PoolReport {
 export interface PoolPlan {
   readonly launches: LaunchAction[];
   readonly terminations: TerminateAction[];
+  /** busy workers asked to leave (tagged `fleet:retire`) instead of terminated */
+  readonly retirements: RetireAction[];
   readonly report: PoolReport;
   /** the pool's timers for the next cycle */
   readonly timers: PoolTimers;
 }
 
 /** What one step of planPool sees: the pool's facts, its ledger, and the notes it may add to. */
-interface Step {
+export interface Step {
   readonly ctx: PoolContext;
   readonly ledger: PoolLedger;
   readonly notes: string[];
@@ -110,6 +116,7 @@ export function planPool(ctx: PoolContext): PoolPlan {
   };
   warningStep(step);
   drainStep(step);
+  retiringStep(step);
   pairStep(step);
   const scaleDown = scaleDownStep(step);
   const shortfall = shortfallStep(step);
@@ -218,9 +225,11 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { su
   const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadsOf(unpaired), unitPrice);
   const rank = new Map<Instance, number>();
   for (const m of unpaired) rank.set(m.instance as Instance, m.status === 'outdated' ? 0 : crowding.has(m.key) ? 1 : 2);
-  const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank);
+  // Idle workers leave before any the CI reports busy (a busy one is asked to leave, and finishes its job).
+  const busy = new Set(unpaired.filter((m) => isBusy(ctx, m)).map(instanceOf));
+  const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank, busy);
   const why = (i: Instance) =>
-    i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank.get(i) === 0 ? 'an outdated image leaves first' : rank.get(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
+    busy.has(i) ? 'no idle worker left to go' : i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank.get(i) === 0 ? 'an outdated image leaves first' : rank.get(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
   for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, 'scale-down', `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;
   return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
@@ -315,6 +324,12 @@ function replaceStep(step: Step): void {
     const budget = budgetOf(replacementCause(ctx, ledger.instance(id) as Member, r));
     inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
   }
+  // A worker asked to leave for a replacement's cause holds its budget until it is gone (its pair has closed).
+  for (const { member, departure } of ledger.departures()) {
+    if (departure.terminate || member.instance?.retireAt === undefined || !isReplacementCause(departure.cause)) continue;
+    const budget = budgetOf(departure.cause);
+    inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
+  }
   const moveBudget = resolveBudget(policy.rebalance.budget, desired) - (inFlight.get('move') ?? 0);
   const retireBudget = resolveBudget(policy.freshness.retireBudget, desired) - (inFlight.get('retire') ?? 0);
   const onDemandBudget = resolveBudget(policy.onDemand.replaceBudget, desired) - (inFlight.get('on-demand') ?? 0);
@@ -322,7 +337,8 @@ function replaceStep(step: Step): void {
   let moves = moveBudget;
   moves -= recommendedMoves(step, moves);
   canaryReplacements(step);
-  outdatedReplacements(step, retireBudget);
+  const outdated = outdatedReplacements(step, retireBudget);
+  lifetimeReplacements(step, retireBudget - outdated);
   if (policy.scaleDown !== 'terminate') return;
   onDemandReplacements(step, onDemandBudget);
   moves -= spreadRepair(step, moves);
@@ -347,8 +363,8 @@ function spreadsOf(members: readonly Member[]): Map<Instance, string> {
   return spreads;
 }
 
-const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
-const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
+export const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
+export const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
 /**
  * Rebalance recommendations: EC2 says the instance is at risk; a replacement goes first, into an
@@ -382,12 +398,12 @@ function canaryReplacements(step: Step): void {
       .filter((m) => m.region === rollout.region && m.ami !== candidate.id && m.status !== 'drained')
       .sort((a, b) => Number(b.status === 'outdated') - Number(a.status === 'outdated') || byLaunch(a, b));
     const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
-    replace(step, targets, Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, 'canary', (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
+    replace(step, idleFirst(ctx, targets), Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, 'canary', (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
   }
 }
 
 /** Outdated instances, once due: the image they should run has been out for the grace period. */
-function outdatedReplacements(step: Step, budget: number): void {
+function outdatedReplacements(step: Step, budget: number): number {
   const { ctx, ledger, notes } = step;
   const { policy, now } = ctx;
   // Retirement is due per region: from when the region's launch image came out.
@@ -408,12 +424,12 @@ function outdatedReplacements(step: Step, budget: number): void {
   }
   due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  replace(step, due, Math.min(budget, roomLeft(step)), step.spot.offers, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+  return replace(step, idleFirst(ctx, due), Math.min(budget, roomLeft(step)), step.spot.offers, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch);
+  const onDemand = idleFirst(step.ctx, step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch));
   replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, 'on-demand-swap', (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
 }
 
@@ -436,7 +452,7 @@ function priceMoves(step: Step, budget: number): void {
   const candidates = step.spot.offers;
   const held: Scored[] = [];
   for (const m of ledger.unpaired()) {
-    if (m.lifecycle !== 'spot' || m.instance?.state !== 'running' || m.status !== 'current') continue;
+    if (m.lifecycle !== 'spot' || m.instance?.state !== 'running' || m.status !== 'current' || !mayMoveForMoney(ctx, m)) continue;
     const s = score.get(m);
     if (s !== undefined) held.push({ m, s });
   }
@@ -502,7 +518,7 @@ function spreadRepair(step: Step, budget: number): number {
   const { ledger, unitPrice, spreadCap: cap } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
-  const spot = ledger.unpaired().filter(isCurrentSpot);
+  const spot = ledger.unpaired().filter((m) => isCurrentSpot(m) && mayMoveForMoney(step.ctx, m));
   const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
   const targets: Member[] = [];
   for (const m of spot) if (crowding.has(m.key)) targets.push(m);
@@ -510,7 +526,7 @@ function spreadRepair(step: Step, budget: number): number {
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */
-function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], cause: ReplacementCause, reason: (m: Member) => string): number {
+export function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], cause: ReplacementCause, reason: (m: Member) => string): number {
   const wanted = Math.min(targets.length, count);
   if (wanted <= 0) return 0;
   const occupancy = step.ledger.occupancy();
@@ -547,8 +563,16 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   const { ctx, ledger, notes, unitPrice } = step;
   const { policy } = ctx;
   const terminations: TerminateAction[] = [];
+  const retirements: RetireAction[] = [];
   for (const { member, departure } of ledger.departures()) {
-    if (departure.terminate && member.instance) terminations.push(terminateAction(member.instance, unitPrice.get(member.instance), departure.cause, departure.reason));
+    if (!departure.terminate || !member.instance) continue;
+    const price = unitPrice.get(member.instance);
+    if (asksFirst(ctx, member, departure)) {
+      const deadline = ctx.now + policy.stopTimeoutSeconds * 1000;
+      retirements.push(retireAction(member.instance, price, departure.cause, `${departure.reason}; busy: asked to leave by ${new Date(deadline).toISOString()}`, deadline));
+    } else {
+      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason));
+    }
   }
   const placements = ledger.placements();
   const names = allocateNames(policy.names, takenNames(ctx), placements.length);
@@ -570,6 +594,7 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
   return {
     launches,
     terminations,
+    retirements,
     report: {
       pool: policy.pool,
       desired: ctx.desired,

@@ -25,6 +25,9 @@ export interface InstanceRow {
   readonly launchTime: string;
   /** seconds */
   readonly age: number;
+  /** fleet asked it to leave by then (ISO 8601; tag `fleet:retire`), and why */
+  readonly retireBy?: string;
+  readonly retireCause?: string;
 }
 
 export interface PendingLaunchRow {
@@ -99,6 +102,7 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
         amiStatus: statusOf(i),
         launchTime: new Date(i.launchTime).toISOString(),
         age: Math.max(0, Math.round((snapshot.now - i.launchTime) / 1000)),
+        ...(i.retireAt !== undefined ? { retireBy: new Date(i.retireAt).toISOString(), ...(i.retireCause ? { retireCause: i.retireCause } : {}) } : {}),
       }),
     )
     .sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));

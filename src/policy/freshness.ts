@@ -40,11 +40,13 @@ export interface GuardInput {
 
 /**
  * An end the launch guard counts against an image: within `windowMs` of the launch, after the image's
- * last undrain, by anything but fleet. Spot interruptions are the market's doing, not the image's.
+ * last undrain, by anything but fleet (or a worker fleet asked to leave). Spot interruptions are the
+ * market's doing, not the image's.
  */
 export function endedEarly(i: Instance, windowMs: number, terminatedByFleet: ReadonlySet<string>, undrainedAt = Number.NEGATIVE_INFINITY): boolean {
   if (!ENDED.has(i.state) || i.endedAt === undefined) return false;
-  if (i.endCause === 'spot-interruption' || terminatedByFleet.has(i.id)) return false;
+  // A worker fleet asked to leave (fleet:retire) that powers itself off left as asked: no failure.
+  if (i.endCause === 'spot-interruption' || terminatedByFleet.has(i.id) || i.retireAt !== undefined) return false;
   return i.endedAt - i.launchTime <= windowMs && i.endedAt > undrainedAt;
 }
 

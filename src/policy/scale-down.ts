@@ -3,14 +3,14 @@ import type { Instance } from '../domain/types.js';
 import { spreadKey } from './placement.js';
 
 /**
- * Order in which surplus instances leave: on-demand first, then by `rank` (lower first: e.g. those on
+ * Order in which surplus instances leave: idle ones before `busy` ones (running a job), on-demand first, then by `rank` (lower first: e.g. those on
  * an outdated image, then those crowding an offer past the spread cap; 0 for one it does not hold),
  * then the most expensive per unit of weight (unknown prices last), then the newest. Rank and price
  * are looked up once per instance, not once per comparison.
  */
-export function terminationOrder(instances: readonly Instance[], unitPrice: Lookup<Instance, number | undefined>, rank?: Lookup<Instance, number | undefined>): Instance[] {
+export function terminationOrder(instances: readonly Instance[], unitPrice: Lookup<Instance, number | undefined>, rank?: Lookup<Instance, number | undefined>, busy?: ReadonlySet<Instance>): Instance[] {
   const keyed: LeaveKeys[] = [];
-  for (const instance of instances) keyed.push({ instance, rank: rank?.get(instance) ?? 0, price: unitPrice.get(instance) ?? Number.NEGATIVE_INFINITY });
+  for (const instance of instances) keyed.push({ instance, busy: busy?.has(instance) ?? false, rank: rank?.get(instance) ?? 0, price: unitPrice.get(instance) ?? Number.NEGATIVE_INFINITY });
   keyed.sort(leavesFirst);
   const order: Instance[] = [];
   for (const k of keyed) order.push(k.instance);
@@ -20,12 +20,15 @@ export function terminationOrder(instances: readonly Instance[], unitPrice: Look
 /** What the termination order compares, computed once per instance. */
 interface LeaveKeys {
   readonly instance: Instance;
+  /** running a job, as the CI reports: leaves after every idle one */
+  readonly busy: boolean;
   readonly rank: number;
   /** per unit of weight; unknown is -Infinity, so it leaves last */
   readonly price: number;
 }
 
 function leavesFirst(a: LeaveKeys, b: LeaveKeys): number {
+  if (a.busy !== b.busy) return a.busy ? 1 : -1;
   if (a.instance.lifecycle !== b.instance.lifecycle) return a.instance.lifecycle === 'on-demand' ? -1 : 1;
   if (a.rank !== b.rank) return a.rank - b.rank;
   if (a.price !== b.price) return b.price - a.price;
@@ -44,9 +47,10 @@ export function chooseSurplus(
   spareRunning: number,
   unitPrice: Lookup<Instance, number | undefined>,
   rank?: Lookup<Instance, number | undefined>,
+  busy?: ReadonlySet<Instance>,
 ): Instance[] {
   const chosen: Instance[] = [];
-  for (const instance of terminationOrder(candidates, unitPrice, rank)) {
+  for (const instance of terminationOrder(candidates, unitPrice, rank, busy)) {
     if (excess <= 0) break;
     if (instance.state === 'running') {
       if (spareRunning <= 0) break;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { type CloudError, classify } from '../cloud/errors.js';
 import type { GuardedCloud } from '../cloud/guarded-cloud.js';
-import type { Action, LaunchAction, TerminateAction } from '../domain/actions.js';
-import type { Failure, LaunchOutcome, Outcome, TerminateOutcome } from '../domain/outcome.js';
+import type { Action, LaunchAction, RetireAction, TerminateAction } from '../domain/actions.js';
+import type { Failure, LaunchOutcome, Outcome, RetireOutcome, TerminateOutcome } from '../domain/outcome.js';
 import { groupBy } from '../domain/group-by.js';
 import type { CallAnswer } from './journal.js';
 import type { LaunchCall } from './launch-calls.js';
@@ -24,7 +24,7 @@ export interface Executed {
 export function actionFields(a: Action): Record<string, unknown> {
   return a.kind === 'launch'
     ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, cause: a.cause, reason: a.reason }
-    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, cause: a.cause, reason: a.reason };
+    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, cause: a.cause, reason: a.reason, ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}) };
 }
 
 export function failureOf(error: CloudError): Failure {
@@ -124,6 +124,26 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
   }
 }
 
+/** Ask busy workers to leave: `fleet:retire` and `fleet:retire-cause` on those this fleet owns, per region. */
+async function retire(region: string, actions: readonly RetireAction[], ctx: ExecuteContext): Promise<RetireOutcome[]> {
+  try {
+    const asked = new Set(await ctx.cloud.compute(region).retire(ctx.fleet, actions.map((a) => ({ id: a.instanceId, deadline: a.deadline, cause: a.cause }))));
+    return actions.map((action) => {
+      const fields = actionFields(action);
+      if (asked.has(action.instanceId)) {
+        ctx.log.info(fields, 'retire');
+        return { action, asked: true };
+      }
+      ctx.log.error(fields, "retire skipped: the instance does not carry this fleet's ownership tag");
+      return { action, asked: false, failure: { kind: 'rejected', code: 'NotOwned', message: 'not owned by this fleet' } };
+    });
+  } catch (e) {
+    const error = classify(e);
+    ctx.log.error({ region, instances: actions.map((a) => a.instanceId), code: error.code, error: error.message }, 'retire failed');
+    return actions.map((action) => ({ action, asked: false, failure: failureOf(error) }));
+  }
+}
+
 /**
  * A round's launch calls (offers in parallel), then `Name` on the instances of its batches (each
  * worker already knows its name at boot from `fleet:names` and its launch index): best effort, as
@@ -137,15 +157,16 @@ async function launchAll(calls: readonly LaunchCall[], ctx: ExecuteContext, answ
   return launched.flat();
 }
 
-/** Carry out a round: launch calls (offers in parallel) and their names, terminations batched per region. */
-export async function execute(calls: readonly LaunchCall[], terminations: readonly TerminateAction[], ctx: ExecuteContext): Promise<Executed> {
+/** Carry out a round: launch calls (offers in parallel) and their names, terminations and retire requests batched per region. */
+export async function execute(calls: readonly LaunchCall[], terminations: readonly TerminateAction[], ctx: ExecuteContext, retirements: readonly RetireAction[] = []): Promise<Executed> {
   const answers = new Map<string, CallAnswer>();
   const byRegion = groupBy(terminations, (a) => a.region);
-  const [launched, terminated] = await Promise.all([
+  const [launched, terminated, asked] = await Promise.all([
     launchAll(calls, ctx, answers),
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
+    Promise.all([...groupBy(retirements, (a) => a.region)].map(([region, group]) => retire(region, group, ctx))),
   ]);
-  return { outcome: { launches: launched, terminations: terminated.flat() }, answers };
+  return { outcome: { launches: launched, terminations: terminated.flat(), ...(retirements.length > 0 ? { retirements: asked.flat() } : {}) }, answers };
 }
 
 /** Launch slots a round could not send (no policy, no journaled request), as failed outcomes. */

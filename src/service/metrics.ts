@@ -70,7 +70,7 @@ export class FleetMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
-    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches and terminations carried out, by pool, cause and result', labelNames: ['kind', 'pool', 'cause', 'lifecycle', 'result'], registers });
+    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches, terminations and requests to leave (retire) carried out, by pool, cause and result', labelNames: ['kind', 'pool', 'cause', 'lifecycle', 'result'], registers });
     this.launchFailures = new Counter({ name: 'fleet_launch_failures_total', help: 'Failed launches, by kind of failure', labelNames: ['kind'], registers });
     this.poolDesired = new Gauge({ name: 'fleet_pool_desired', help: 'Desired size of the pool (clamped to its min and max)', labelNames: ['pool'], registers });
     this.poolInstances = new Gauge({ name: 'fleet_pool_instances', help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated', labelNames: ['pool', 'lifecycle'], registers });
@@ -168,6 +168,9 @@ export class FleetMetrics {
       }
       for (const t of outcome.terminations) {
         this.actions.labels('terminate', t.action.pool, t.action.cause, t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
+      }
+      for (const r of outcome.retirements ?? []) {
+        this.actions.labels('retire', r.action.pool, r.action.cause, r.action.lifecycle, r.asked && !r.failure ? 'ok' : 'failed').inc();
       }
     }
   }

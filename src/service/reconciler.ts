@@ -3,7 +3,7 @@ import { type CloudError, classify } from '../cloud/errors.js';
 import type { Fence } from '../cloud/fence.js';
 import type { GuardedCloud } from '../cloud/guarded-cloud.js';
 import type { Clock } from '../domain/clock.js';
-import { type LaunchAction, type TerminateAction, attemptKey } from '../domain/actions.js';
+import { type LaunchAction, type RetireAction, type TerminateAction, attemptKey } from '../domain/actions.js';
 import type { LaunchOutcome, Outcome } from '../domain/outcome.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { Snapshot } from '../domain/snapshot.js';
@@ -182,13 +182,14 @@ export class Reconciler {
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const launches = current.actions.filter((a): a is LaunchAction => a.kind === 'launch' && !attempted.has(attemptKey(a)));
       const terminations = current.actions.filter((a): a is TerminateAction => a.kind === 'terminate' && !terminating.has(a.instanceId));
-      if (launches.length === 0 && terminations.length === 0) break;
+      const retirements = current.actions.filter((a): a is RetireAction => a.kind === 'retire' && !terminating.has(a.instanceId));
+      if (launches.length === 0 && terminations.length === 0 && retirements.length === 0) break;
       if (round > 1 && deps.lease && !(await deps.lease.renew())) {
         deps.log.warn('leader lease lost: stopping before any further change');
         break;
       }
       for (const l of launches) attempted.add(attemptKey(l));
-      for (const t of terminations) terminating.add(t.instanceId);
+      for (const t of [...terminations, ...retirements]) terminating.add(t.instanceId);
       const now = deps.clock.now();
       const { calls, unsendable, deferred, userDataChanged } = launchCalls(launches, {
         fleet: deps.fleet,
@@ -205,10 +206,10 @@ export class Reconciler {
       // Written down before they are made: a crash after the call must neither lead to a second
       // launch nor make fleet's own terminations look like failures to the guard.
       await journal.recordSending(calls.filter((c) => !c.resend).map((c) => c.request), terminations.map((t) => t.instanceId), now);
-      const { outcome, answers } = await execute(calls, terminations, { cloud: deps.cloud, fleet: deps.fleet, log: deps.log });
+      const { outcome, answers } = await execute(calls, terminations, { cloud: deps.cloud, fleet: deps.fleet, log: deps.log }, retirements);
       journal.recordAnswers(answers);
       const notSent: LaunchOutcome[] = [...unsendableOutcomes(unsendable, deps.log), ...deferred.map((action) => ({ action, failure: { kind: 'retryable' as const, code: 'Deferred', message: 'the launch bucket is empty: next cycle', unsent: true as const } }))];
-      const round_: Outcome = { launches: [...outcome.launches, ...notSent], terminations: outcome.terminations };
+      const round_: Outcome = { launches: [...outcome.launches, ...notSent], terminations: outcome.terminations, ...(outcome.retirements ? { retirements: outcome.retirements } : {}) };
       outcomes.push(round_);
       const after = deps.clock.now();
       // Only a refused single launch (or a partial fill) shows an offer is out of capacity; a refused

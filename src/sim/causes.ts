@@ -26,6 +26,8 @@ export class CauseTally {
     for (const o of outcomes) {
       for (const l of o.launches) if (l.instance && !l.failure) bump(this.launchesOf(l.action.pool), l.action.cause);
       for (const t of o.terminations) if (t.terminated && !t.failure) this.terminated.set(t.action.instanceId, t.action.cause);
+      // A worker asked to leave ends by fleet's cause, whether it powers itself off or fleet ends it.
+      for (const r of o.retirements ?? []) if (r.asked) this.terminated.set(r.action.instanceId, r.action.cause);
     }
   }
 

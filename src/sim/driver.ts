@@ -15,7 +15,7 @@ import { Prng } from '../fake-cloud/prng.js';
 import { type Sample, Sampler } from './sampler.js';
 import { SIM_EVENTS_QUEUE_URL } from '../fake-cloud/sqs.js';
 import { type CiOptions, SimCi } from './ci/ci.js';
-import { WorldWorkers } from './ci/world-workers.js';
+import { WorldWorkers, retiredWorkersLeave } from './ci/world-workers.js';
 import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
 import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
@@ -46,6 +46,11 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly demand?: (pool: string, t: number) => number;
   /** how the simulated CI publishes desired counts: plain counts [default] or the per-pool queue form */
   readonly desiredForm?: DesiredForm;
+  /**
+   * Each worker runs `fleet worker` with a hook that waits for its job [true]: one tagged `fleet:retire`
+   * takes no new job, finishes the one it runs and powers off. false: the tag goes unread.
+   */
+  readonly workerAgent?: boolean;
   readonly ci?: CiOptions;
   /** the image pipeline bakes every night [true]; false: only the images it had before the start */
   readonly nightlyImages?: boolean;
@@ -98,7 +103,8 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   pipeline.seed(start, 3);
   pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
   const jobs = new JobQueue(policies, rng.fork('jobs'));
-  const workers = new WorldWorkers(cloud.world);
+  const agent = options.workerAgent ?? true;
+  const workers = new WorldWorkers(cloud.world, undefined, agent);
   const ci = new SimCi(workers, policies.map((p) => p.pool), rng.fork('ci'), start, options.ci);
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
 
@@ -134,7 +140,11 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     const publishing = (t - start) % (5 * 60_000) < stepMs;
     if (publishing) load = options.demand ? demandAt(policies, options.demand, t) : jobs.counts(t);
     ci.advance(t, load);
-    if (publishing) {
+    if (agent) retiredWorkersLeave(cloud.world, ci.busyWorkers());
+    // The queue form's busy list is published each cycle (a CI publishes it as it changes): a stale
+    // one could show idle a worker that has since taken a job.
+    const queueForm = !options.demand && options.desiredForm === 'queue';
+    if (publishing || queueForm) {
       const target = { bucket: BUCKET, key: 'desired.json' };
       wanted = options.demand ? publish(cloud, target, load) : publishQueues(cloud, target, ci, options.desiredForm ?? 'counts');
     }

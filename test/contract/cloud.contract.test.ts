@@ -97,6 +97,22 @@ forEachTarget('contract', (current) => {
     expect((await listInstances('another-fleet'))[0]?.state).to.be.oneOf(['pending', 'running']);
   });
 
+  it('asks only its own instances to leave: fleet:retire and fleet:retire-cause show in the listing', async () => {
+    const [a, b] = await compute().launch(request({}, ['bld-linux64-spot-001', 'bld-linux64-spot-002']));
+    const foreign = await target.foreignInstance(subnets[0]?.id as string, ami, 'another-fleet');
+    const deadline = Date.parse('2026-11-20T13:00:00Z');
+    const asked = await compute().retire(FLEET, [
+      { id: a?.id as string, deadline, cause: 'scale-down' },
+      { id: b?.id as string, deadline: deadline + 60_000, cause: 'rebalance' },
+      { id: foreign, deadline, cause: 'scale-down' },
+    ]);
+    expect(asked.sort()).to.deep.equal([a?.id, b?.id].sort());
+    const listed = new Map((await listInstances(FLEET)).map((i) => [i.id, i]));
+    expect(listed.get(a?.id as string)).to.include({ retireAt: deadline, retireCause: 'scale-down' });
+    expect(listed.get(b?.id as string)).to.include({ retireAt: deadline + 60_000, retireCause: 'rebalance' });
+    expect((await listInstances('another-fleet'))[0]).to.not.have.property('retireAt');
+  });
+
   it('reads spot prices for the asked product description only', async () => {
     const prices = await spotPriceHistory(compute(), { instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() });
     expect(prices.length).to.be.greaterThan(0);

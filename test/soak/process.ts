@@ -2,7 +2,7 @@
 // calls, can kill the process or stall it at a chosen call, and writes down what the process sent.
 // Harness-only: fleet's own code never sees any of this, it sees a Cloud.
 
-import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, SpotPriceQuery, StoredObject, WriteCondition } from '../../src/cloud/port.js';
+import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, RetireRequest, SpotPriceQuery, StoredObject, WriteCondition } from '../../src/cloud/port.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../../src/domain/types.js';
 
@@ -159,6 +159,8 @@ export class ProcessCloud implements Cloud {
         this.call('CreateTags', () => raw().nameInstance(id, slot, o), { action: 'CreateTags', region, instanceIds: [id] }),
       terminate: (fleet: string, ids: readonly string[], o?: CallOptions): Promise<string[]> =>
         this.call('TerminateInstances', () => raw().terminate(fleet, ids, o), { action: 'TerminateInstances', region, instanceIds: [...ids] }),
+      retire: (fleet: string, requests: readonly RetireRequest[], o?: CallOptions): Promise<string[]> =>
+        this.call('CreateTags', () => raw().retire(fleet, requests, o), { action: 'CreateTags', region, instanceIds: requests.map((r) => r.id) }),
       describeImages: (ids: readonly string[]): Promise<ImageRecord[]> => this.call('DescribeImages', () => raw().describeImages(ids)),
       imagesOwnedBy: (owners: readonly string[], ids: readonly string[]): Promise<Set<string>> => this.call('DescribeImages', () => raw().imagesOwnedBy(owners, ids)),
       imagesInUse: (ids: readonly string[]): Promise<Set<string>> => this.call('DescribeInstances', () => raw().imagesInUse(ids)),

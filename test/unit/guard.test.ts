@@ -25,6 +25,11 @@ describe('launch guard: which early ends count', () => {
     expect(applyGuard(snapshot({ images: IMAGES, instances: [ended(20), ended(30), ended(40)] }), [policy()]).trips).to.deep.equal([]);
   });
 
+  it('never counts a worker fleet asked to leave (fleet:retire) that powered itself off', () => {
+    const asked = (endedAgo: number) => ({ ...ended(endedAgo), retireAt: T0 + 30 * MINUTE, retireCause: 'scale-down' as const });
+    expect(applyGuard(snapshot({ images: IMAGES, instances: [asked(2), asked(5), asked(8)] }), [policy()]).trips).to.deep.equal([]);
+  });
+
   it('after `fleet undrain` counts only ends after the undrain', () => {
     const failures = [ended(2), ended(5), ended(8)];
     const undrainedAt = { 'ami-new': T0 - 3 * MINUTE };

@@ -59,6 +59,10 @@ const EC2_DRIVERS: Record<string, (c: Ec2Compute, account: FakeAccount) => Promi
     const own = account.instance({ 'fleet:managed-by': FLEET, 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-009' });
     await c.terminate(FLEET, [own.id, foreign.id]);
   },
+  retire: async (c, account) => {
+    const own = account.instance({ 'fleet:managed-by': FLEET, 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-010' });
+    await c.retire(FLEET, [{ id: own.id, deadline: Date.UTC(2026, 11, 6, 21), cause: 'scale-down' }]);
+  },
   describeImages: (c) => c.describeImages(['ami-own', 'ami-foreign']),
   imagesOwnedBy: async (c) => expect([...(await c.imagesOwnedBy(['self'], ['ami-own', 'ami-foreign']))]).to.deep.equal(['ami-own']),
   imagesInUse: (c) => c.imagesInUse(['ami-own']),
@@ -171,6 +175,8 @@ describe('IAM: fleet-service.json grants nothing more', () => {
   it('tags its own instances with Name, fleet:replaces and fleet:retire only', () => {
     expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0' }) } })).to.equal(true);
     expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1' }) } })).to.equal(true);
+    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1', 'fleet:retire-cause': 'scale-down' }) } })).to.equal(true);
+    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0', 'fleet:cause': 'outdated' }) } })).to.equal(true);
     expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance({ Name: 'x' }), ...tagging({ Name: 'y' }) } }), 'a foreign instance').to.equal(false);
     expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:managed-by': 'other' }) } }), 'its ownership tag').to.equal(false);
     expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:pool': 'x' }) } })).to.equal(false);

@@ -28,7 +28,7 @@ function pagedRegion(pages: number, failOn: ReadonlySet<number> = new Set()) {
       }
       return { items: [items[page - 1] as Instance], ...(page < pages ? { next: String(page + 1) } : {}) };
     },
-    describeSubnets: unused, spotPriceHistoryPage: unused, launch: unused, nameInstance: unused, terminate: unused, describeImages: unused, imagesOwnedBy: unused, imagesInUse: unused, deregisterImage: unused,
+    describeSubnets: unused, spotPriceHistoryPage: unused, launch: unused, nameInstance: unused, terminate: unused, retire: unused, describeImages: unused, imagesOwnedBy: unused, imagesInUse: unused, deregisterImage: unused,
   };
   const counter = new CallCounter();
   const compute = new GuardedCompute(raw, { clock, random: () => 0.5, counter });

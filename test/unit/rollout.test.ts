@@ -280,7 +280,7 @@ class MiniWorld {
         const i = this.instances.findIndex((x) => x.id === a.instanceId);
         this.instances[i] = { ...(this.instances[i] as Instance), state: 'terminated', endedAt: this.now };
         this.terminated.add(a.instanceId);
-      } else {
+      } else if (a.kind === 'launch') {
         this.instances.push({
           id: `i-mini-${++this.serial}`, name: a.name, pool: a.pool, region: a.region, az: a.az, subnetId: a.subnetId, instanceType: a.instanceType,
           lifecycle: a.lifecycle, state: 'pending', ami: a.ami, launchTime: this.now, ...(a.replaces ? { replaces: a.replaces } : {}),

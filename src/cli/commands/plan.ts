@@ -13,7 +13,7 @@ export function actionJson(a: Action): Record<string, unknown> {
   const price = a.price !== undefined ? { price: Math.round(a.price * 1e6) / 1e6 } : {};
   return a.kind === 'launch'
     ? { ...common, subnetId: a.subnetId, ...price, cause: a.cause, reason: a.reason, ...(a.replaces ? { replaces: a.replaces } : {}) }
-    : { ...common, instanceId: a.instanceId, ...price, cause: a.cause, reason: a.reason };
+    : { ...common, instanceId: a.instanceId, ...price, cause: a.cause, reason: a.reason, ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}) };
 }
 
 /** Why a fresh copy of an input was not used this time (the plan then runs on the last good copy, or not at all). */
@@ -35,7 +35,7 @@ export function planJson(p: Plan, problems: InputProblems = {}): Record<string, 
 export function planHeadline(p: Plan, problems: InputProblems = {}): string[] {
   const lines = Object.entries(problems ?? {}).map(([input, problem]) => `INPUT ${input}: ${problem}; ${p.blocked ? 'no good copy to fall back on' : 'using the last good copy'}`);
   if (p.blocked) return [...lines, `BLOCKED: ${p.blocked}`];
-  const terminating = new Set(p.actions.filter((a) => a.kind === 'terminate').map((a) => a.pool));
+  const terminating = new Set(p.actions.filter((a) => a.kind !== 'launch').map((a) => a.pool));
   const launching = new Set(p.actions.filter((a) => a.kind === 'launch').map((a) => a.pool));
   for (const r of p.pools) {
     if (r.unmet > 0) lines.push(`UNMET: ${r.pool} short of desired by ${r.unmet} after this plan (desired ${r.desired}, live ${r.live}): ${r.notes.join('; ') || 'no offer can be placed'}`);

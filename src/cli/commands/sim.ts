@@ -42,6 +42,8 @@ export interface SimOptions {
   readonly badImage?: number;
   readonly events?: boolean;
   readonly desiredForm?: DesiredForm;
+  /** commander's `--no-worker-agent` */
+  readonly workerAgent?: boolean;
   readonly report?: string;
   readonly json?: boolean;
 }
@@ -116,6 +118,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
     events: options.events ?? false,
     desiredForm: options.desiredForm ?? 'counts',
+    workerAgent: options.workerAgent ?? true,
     log: ctx.log,
   });
   if (options.report) {

@@ -34,9 +34,12 @@ function isSlotName(template: string | undefined, name: string): boolean {
   return slot !== undefined && formatName(template as string, slot) === name;
 }
 
+/** A worker asked to leave shows its deadline and why beside its state. */
+const stateCell = (i: StatusView['instances'][number]) => (i.retireBy === undefined ? i.state : `${i.state}, leaving by ${i.retireBy} (${i.retireCause ?? 'asked'})`);
+
 export function statusTable(view: StatusView): string {
   const rows = [
-    ...view.instances.map((i) => [i.name, i.pool, i.id, i.region, i.az, i.instanceType, i.lifecycle, i.state, i.privateIp, i.publicIp, i.ami, i.amiStatus, formatAge(i.age)]),
+    ...view.instances.map((i) => [i.name, i.pool, i.id, i.region, i.az, i.instanceType, i.lifecycle, stateCell(i), i.privateIp, i.publicIp, i.ami, i.amiStatus, formatAge(i.age)]),
     ...view.pendingLaunches.map((p) => [p.name, p.pool, p.instanceId, p.region, p.az, p.instanceType, p.lifecycle, 'launching', null, null, p.ami, '-', '-']),
   ];
   const lines = [

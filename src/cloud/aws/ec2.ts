@@ -17,9 +17,9 @@ import {
 import type { Instance, InstanceState, SpotPrice, Subnet } from '../../domain/types.js';
 import { normaliseProductDescription } from '../../domain/types.js';
 import { CAUSE_TAG, MANAGED_BY_TAG, POOL_TAG, REPLACES_TAG } from '../../domain/tags.js';
-import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, SpotPriceQuery } from '../port.js';
+import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, RetireRequest, SpotPriceQuery } from '../port.js';
 import { endCauseOf } from '../state-reason.js';
-import { lacksNameTag, slotFromTags } from '../tags.js';
+import { lacksNameTag, retireFromTags, retireTags, slotFromTags } from '../tags.js';
 
 const INSTANCE_STATES: readonly InstanceState[] = ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'];
 
@@ -104,23 +104,30 @@ export class Ec2Compute implements RegionCompute {
 
   async terminate(fleet: string, ids: readonly string[], options: CallOptions = {}): Promise<string[]> {
     if (ids.length === 0) return [];
-    const owned = new Set<string>();
-    for (let start = 0; start < ids.length; start += 1000) {
-      // Ownership is checked against the cloud itself right before the call, by tag.
-      const pages = paginateDescribeInstances(
-        { client: this.ec2, pageSize: 1000 },
-        { Filters: [{ Name: 'instance-id', Values: ids.slice(start, start + 1000) }, { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
-        sendOptions(options),
-      );
-      for await (const page of pages) {
-        for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
-      }
-    }
+    const owned = await ownedBy(this.ec2, fleet, ids, options);
     const targets = ids.filter((id) => owned.has(id));
     for (let start = 0; start < targets.length; start += 1000) {
       await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: targets.slice(start, start + 1000) }), sendOptions(options));
     }
     return targets;
+  }
+
+  async retire(fleet: string, requests: readonly RetireRequest[], options: CallOptions = {}): Promise<string[]> {
+    const owned = await ownedBy(this.ec2, fleet, requests.map((r) => r.id), options);
+    const targets = requests.filter((r) => owned.has(r.id));
+    // CreateTags takes one set of tags for all its resources: one call per deadline and cause.
+    const byTags = new Map<string, { tags: Record<string, string>; ids: string[] }>();
+    for (const r of targets) {
+      const tags = retireTags(r.deadline, r.cause);
+      const key = JSON.stringify(tags);
+      const group = byTags.get(key) ?? { tags, ids: [] };
+      group.ids.push(r.id);
+      byTags.set(key, group);
+    }
+    for (const { tags, ids } of byTags.values()) {
+      await this.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), sendOptions(options));
+    }
+    return targets.map((r) => r.id);
   }
 
   async describeImages(ids: readonly string[], options: CallOptions = {}): Promise<ImageRecord[]> {
@@ -237,6 +244,22 @@ export function runInstancesInput(r: LaunchRequest): RunInstancesCommandInput {
   };
 }
 
+/** Which of `ids` carry this fleet's ownership tag, asked of the cloud itself right before a change. */
+async function ownedBy(ec2: EC2Client, fleet: string, ids: readonly string[], options: CallOptions): Promise<Set<string>> {
+  const owned = new Set<string>();
+  for (let start = 0; start < ids.length; start += 1000) {
+    const pages = paginateDescribeInstances(
+      { client: ec2, pageSize: 1000 },
+      { Filters: [{ Name: 'instance-id', Values: ids.slice(start, start + 1000) }, { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+      sendOptions(options),
+    );
+    for await (const page of pages) {
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
+    }
+  }
+  return owned;
+}
+
 function tag(raw: Ec2Instance, key: string): string | undefined {
   return raw.Tags?.find((t) => t.Key === key)?.Value;
 }
@@ -274,6 +297,7 @@ function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest):
     ...(replaces ? { replaces } : {}),
     ...(replaces && launchCause ? { cause: launchCause } : {}),
     ...(lacksNameTag(tags, launchIndex) ? { nameTagMissing: true as const } : {}),
+    ...retireFromTags(tags),
   };
 }
 

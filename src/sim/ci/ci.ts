@@ -17,6 +17,8 @@ export interface CiWorker {
   readonly readyAt: number | undefined;
   /** when it began to shut down */
   readonly endedAt: number | undefined;
+  /** asked to leave, and its agent heard it: it finishes its job and takes no new one */
+  readonly leaving?: boolean;
 }
 
 /** Where the CI's workers come from: the simulated world, or a baseline's own instances. */
@@ -217,7 +219,7 @@ export class SimCi {
     const runs = this.poolRuns(pool);
     for (const w of workers) {
       if (queue.length === 0) return;
-      if (runs.has(w.id) || w.readyAt === undefined || w.readyAt > at || (w.endedAt !== undefined && w.endedAt <= at)) continue;
+      if (runs.has(w.id) || w.leaving === true || w.readyAt === undefined || w.readyAt > at || (w.endedAt !== undefined && w.endedAt <= at)) continue;
       const job = queue.shift() as Job;
       runs.set(w.id, { job, worker: w.id, name: w.name, startedAt: at, endsAt: at + job.durationMs });
     }

@@ -2,7 +2,7 @@
 // its boot time on an image that passes the boot check, and is gone from the moment it starts to
 // shut down, whoever ended it.
 
-import { slotFromTags } from '../../cloud/tags.js';
+import { RETIRE_TAG, slotFromTags } from '../../cloud/tags.js';
 import type { Outcome } from '../../domain/outcome.js';
 import type { SimInstance, SimWorld } from '../../fake-cloud/world.js';
 import type { CiWorker, WorkerSource } from './ci.js';
@@ -17,6 +17,8 @@ export class WorldWorkers implements WorkerSource {
   constructor(
     private readonly world: SimWorld,
     private readonly bootMs = BOOT_MS,
+    /** workers run `fleet worker`: one tagged `fleet:retire` takes no new job */
+    private readonly agent = false,
   ) {}
 
   workers(pool: string, from: number, holdsRun: (id: string) => boolean): CiWorker[] {
@@ -25,7 +27,7 @@ export class WorldWorkers implements WorkerSource {
       if (i.tags['fleet:pool'] !== pool || (i.endedAt !== undefined && i.endedAt <= from && !holdsRun(i.id))) continue;
       // A worker on a bad image never passes its boot check: it takes no job and powers itself off.
       const readyAt = this.world.images.get(i.ami)?.broken ? undefined : i.runningAt + this.bootMs;
-      out.push({ id: i.id, name: slotFromTags(i.tags, i.launchIndex).name, readyAt, endedAt: i.endedAt });
+      out.push({ id: i.id, name: slotFromTags(i.tags, i.launchIndex).name, readyAt, endedAt: i.endedAt, ...(this.agent && i.tags[RETIRE_TAG] !== undefined ? { leaving: true } : {}) });
     }
     return out;
   }
@@ -49,4 +51,18 @@ export class WorldWorkers implements WorkerSource {
     if (i.stateReason === 'Client.UserInitiatedShutdown') return this.fleetCauses.get(i.id) ?? 'user';
     return i.stateReason ?? 'unknown';
   }
+}
+
+/**
+ * What `fleet worker` and its hook do on each worker asked to leave (tag `fleet:retire`, read from its
+ * metadata): once its job is done (the CI no longer runs one on it), it powers itself off.
+ */
+export function retiredWorkersLeave(world: SimWorld, busy: ReadonlySet<string>): number {
+  let left = 0;
+  for (const i of world.instances.values()) {
+    if (i.state !== 'running' || i.tags[RETIRE_TAG] === undefined || busy.has(i.id)) continue;
+    world.endInstance(i, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
+    left++;
+  }
+  return left;
 }

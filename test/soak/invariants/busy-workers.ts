@@ -1,0 +1,50 @@
+import type { Budget } from '../../../src/domain/policy.js';
+import { type Finding, allowance } from './types.js';
+
+/** A TerminateInstances of one worker: when it left fleet, and what the worker was then. */
+export interface WorkerEnd {
+  readonly t: number;
+  readonly id: string;
+  readonly name: string;
+  readonly ami: string;
+  /** its `fleet:retire` deadline when it was terminated (epoch ms), if it had one */
+  readonly retireAt?: number;
+}
+
+/**
+ * No termination by fleet of a worker the desired document in force reported busy, before its
+ * `fleet:retire` deadline, unless its image was drained. `busyAt(t)`: slot names the document in
+ * force at t reported busy; `drainedAt(t)`: the drained images then.
+ */
+export function checkBusyTerminations(ends: readonly WorkerEnd[], busyAt: (t: number) => ReadonlySet<string>, drainedAt: (t: number) => ReadonlySet<string>): Finding[] {
+  return ends
+    .filter((e) => busyAt(e.t).has(e.name) && !drainedAt(e.t).has(e.ami) && (e.retireAt === undefined || e.t < e.retireAt))
+    .map((e) => ({
+      invariant: 'no-busy-termination',
+      detail: `${e.id} (${e.name}) terminated while reported busy, ${e.retireAt === undefined ? 'never asked to leave' : `before its deadline ${new Date(e.retireAt).toISOString()}`}`,
+    }));
+}
+
+/** One pool's replacements of one budget as a cycle left them: workers asked to leave for it, and open pairs whose target is not asked yet. */
+export interface RetireBudgetUse {
+  readonly pool: string;
+  readonly budgetName: string;
+  readonly budget: Budget;
+  /** the highest desired size fleet could have planned with */
+  readonly desired: number;
+  readonly asked: number;
+  readonly pairs: number;
+  /** whether the cycle asked a worker to leave for this budget */
+  readonly askedNow: boolean;
+}
+
+/** Requests to leave stay within the budgets their replacements had: a cycle that asks never leaves more in flight than the budget. */
+export function checkRetireBudget(uses: readonly RetireBudgetUse[]): Finding[] {
+  return uses
+    .filter((u) => u.askedNow && u.asked + u.pairs > allowance(u.budget, u.desired))
+    .map((u) => ({
+      invariant: 'retire-within-budget',
+      detail: `${u.pool}: ${u.asked} asked to leave and ${u.pairs} pair(s) in flight for ${u.budgetName}, budget ${allowance(u.budget, u.desired)} of ${u.desired}`,
+      key: `${u.pool} ${u.budgetName}`,
+    }));
+}
