@@ -44,9 +44,33 @@ export default tseslint.config(
     // The decision core reads no clock and does no I/O: plan() must stay a pure function of its inputs.
     files: ['src/domain/**/*.ts', 'src/policy/**/*.ts', 'src/plan/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['**/cloud/**', '**/service/**', '**/cli/**', '**/sim/**', '**/fake-cloud/**', 'node:fs', 'node:fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:os', 'node:timers', 'node:timers/*', '@aws-sdk/*'] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '**/cloud/**',
+            '**/service/**',
+            '**/cli/**',
+            '**/sim/**',
+            '**/fake-cloud/**',
+            'node:fs',
+            'node:fs/*',
+            'node:net',
+            'node:http',
+            'node:https',
+            'node:child_process',
+            'node:os',
+            'node:timers',
+            'node:timers/*',
+            '@aws-sdk/*',
+          ],
+        },
+      ],
       'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'the planner takes the time from its snapshot' }],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'the planner takes the time from its snapshot' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'the planner takes the time from its snapshot' },
+      ],
     },
   },
   {

@@ -110,7 +110,9 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
     start,
     end: start + hours * 3600_000,
     demand: demandOf,
-    ...(nightlyImage ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000, bakeMs: poolPolicy(pool).freshness.bake * 1000 } } : {}),
+    ...(nightlyImage
+      ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000, bakeMs: poolPolicy(pool).freshness.bake * 1000 } }
+      : {}),
     seed: SEED,
   };
   const optimum = hindsightOptimum(scenario);
@@ -157,17 +159,29 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     '2016': readPriceRecording(fileURLToPath(new URL(SETS['2016'].path, DATA_DIR))),
     '2023': readPriceRecording(fileURLToPath(new URL(SETS['2023'].path, DATA_DIR))),
   };
-  const days2016 = daysWithin(recordings['2016'], SETS['2016'].start, options.full ? undefined : (options.days ?? SETS['2016'].defaultDays));
-  const days2023 = daysWithin(recordings['2023'], SETS['2023'].start, options.full ? undefined : (options.days ?? SETS['2023'].defaultDays));
+  const days2016 = daysWithin(
+    recordings['2016'],
+    SETS['2016'].start,
+    options.full ? undefined : (options.days ?? SETS['2016'].defaultDays),
+  );
+  const days2023 = daysWithin(
+    recordings['2023'],
+    SETS['2023'].start,
+    options.full ? undefined : (options.days ?? SETS['2023'].defaultDays),
+  );
 
   // Pools of 2016 whose cheapest offer changes most often over the period replayed.
   const end2016 = SETS['2016'].start + days2016 * DAY;
   const candidates = candidatePools(recordings['2016'], simVcpus)
     .map((pool) => ({ pool, ...cheapestChanges(pool, SETS['2016'].start, end2016) }))
     .sort((a, b) => b.changes - a.changes || a.pool.types.length - b.pool.types.length || a.pool.name.localeCompare(b.pool.name));
-  log(`cost-replay: changes of the cheapest spot offer (type and zone), 2016 pools, ${days2016} days from ${new Date(SETS['2016'].start).toISOString().slice(0, 10)}:`);
+  log(
+    `cost-replay: changes of the cheapest spot offer (type and zone), 2016 pools, ${days2016} days from ${new Date(SETS['2016'].start).toISOString().slice(0, 10)}:`,
+  );
   for (const { pool, changes, leaders } of candidates) {
-    log(`  ${pool.name.padEnd(12)} ${String(changes).padStart(6)}  (${(changes / days2016).toFixed(1)} a day) ${pool.types.join(', ')} in ${pool.recording.zones('us-east-1').join(', ')}; cheapest at times: ${leaders.join(', ')}`);
+    log(
+      `  ${pool.name.padEnd(12)} ${String(changes).padStart(6)}  (${(changes / days2016).toFixed(1)} a day) ${pool.types.join(', ')} in ${pool.recording.zones('us-east-1').join(', ')}; cheapest at times: ${leaders.join(', ')}`,
+    );
   }
   // Pools whose cheapest offer changes, most changes first; a pool whose cheapest offers are those of one already chosen adds nothing.
   const chosen: typeof candidates = [];
@@ -190,8 +204,11 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
         const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
         rows.push(row);
         const s = row.strategies;
-        const fig = (name: Strategy) => `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int., $${s[name].costPerJob ?? '-'}/job, ${s[name].jobsKilled ?? '-'} killed)`;
-        log(`  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`);
+        const fig = (name: Strategy) =>
+          `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int., $${s[name].costPerJob ?? '-'}/job, ${s[name].jobsKilled ?? '-'} killed)`;
+        log(
+          `  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`,
+        );
       }
     }
   }
@@ -210,8 +227,8 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
       'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old, each leaving once its replacement has run `bake` seconds, the rollout rule fleet follows); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
-      '$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum\'s. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.',
-      'On-demand prices are the simulated catalog\'s (us-east-1 list prices of the era); spot prices are the recordings\'. All infrastructure (launch latency, capacity, images) is simulated.',
+      "$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum's. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.",
+      "On-demand prices are the simulated catalog's (us-east-1 list prices of the era); spot prices are the recordings'. All infrastructure (launch latency, capacity, images) is simulated.",
     ],
     cheapestChanges2016: Object.fromEntries(candidates.map(({ pool, changes }) => [pool.name, changes])),
     pools2016: chosen.map(({ pool }) => pool.name),
@@ -243,11 +260,19 @@ function strategyTable(rows: readonly Row[], show: (figures: Row['strategies'][S
   return [
     `| set | pool | demand | nightly image | ${rules.join(' | ')} |`,
     `|${'---|'.repeat(4 + rules.length)}`,
-    ...rows.map((r) => `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${rules.map((name) => show(r.strategies[name])).join(' | ')} |`),
+    ...rows.map(
+      (r) =>
+        `| ${r.set} (${r.rule} rule) | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${rules.map((name) => show(r.strategies[name])).join(' | ')} |`,
+    ),
   ];
 }
 
-function markdown(result: { command: string; method: readonly string[]; generatedAt: string }, rows: readonly Row[], days2016: number, days2023: number): string {
+function markdown(
+  result: { command: string; method: readonly string[]; generatedAt: string },
+  rows: readonly Row[],
+  days2016: number,
+  days2023: number,
+): string {
   const lines = [
     '# Cost replay: fleet against simple rules on recorded spot markets',
     '',
@@ -263,13 +288,13 @@ function markdown(result: { command: string; method: readonly string[]; generate
     '',
     '## The same, each unmet worker-hour priced at on-demand',
     '',
-    'What it would have cost to serve the whole demand: a rule\'s unmet worker-hours counted at the on-demand price of the pool\'s cheapest type.',
+    "What it would have cost to serve the whole demand: a rule's unmet worker-hours counted at the on-demand price of the pool's cheapest type.",
     '',
     ...strategyTable(rows, (s) => cell(s.ratioWithUnmetOnDemand)),
     '',
     '## Every strategy',
     '',
-    'Jobs: the simulated CI\'s jobs on the strategy\'s workers, the same arrivals and run times for every strategy (docs/simulator-jobs.md); killed: runs lost when their worker ended.',
+    "Jobs: the simulated CI's jobs on the strategy's workers, the same arrivals and run times for every strategy (docs/simulator-jobs.md); killed: runs lost when their worker ended.",
     '',
     '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches | jobs | killed | $ / job |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -25,7 +25,13 @@ async function sim(events: boolean): Promise<Run> {
   const args = [CLI, 'sim', '--hours', '24', '--crunches', '2', '--json', ...(events ? ['--events'] : [])];
   const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
   const s = JSON.parse(stdout) as Run;
-  return { unmetWorkerMinutes: s.unmetWorkerMinutes, unmetShare: s.unmetShare, interruptions: s.interruptions, cycles: s.cycles, cost: s.cost };
+  return {
+    unmetWorkerMinutes: s.unmetWorkerMinutes,
+    unmetShare: s.unmetShare,
+    interruptions: s.interruptions,
+    cycles: s.cycles,
+    cost: s.cost,
+  };
 }
 
 /** Both runs (in parallel: they are independent processes). */

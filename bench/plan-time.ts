@@ -85,10 +85,20 @@ const rows = sizes.map(measure);
 const figures = {
   command: 'npm run bench:plan',
   what: 'plan() alone, compiled (dist/), over generated snapshots (bench/scale/snapshot.ts: 100 pools × 3 regions, outdated, drained and ended instances, pending launches, replacement pairs); wall-clock on this machine',
-  machine: { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverageAtStart: round(loadAtStart), gcBetweenRuns: gc !== undefined, warmUpRuns: WARM_UP_RUNS },
+  machine: {
+    node: process.version,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    loadAverageAtStart: round(loadAtStart),
+    gcBetweenRuns: gc !== undefined,
+    warmUpRuns: WARM_UP_RUNS,
+  },
   rows,
 };
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(figures, null, 2)}\n`);
-for (const r of rows) console.log(`${r.instances} instances: plan() median ${r.medianMs} ms, ${r.nsPerInstance} ns per instance (min ${r.minMs}, max ${r.maxMs}, ${r.runs} runs; CPU ${r.cpuMedianMs} ms), ${r.actions} actions, digest ${r.planDigest}`);
+for (const r of rows)
+  console.log(
+    `${r.instances} instances: plan() median ${r.medianMs} ms, ${r.nsPerInstance} ns per instance (min ${r.minMs}, max ${r.maxMs}, ${r.runs} runs; CPU ${r.cpuMedianMs} ms), ${r.actions} actions, digest ${r.planDigest}`,
+  );
 console.log(`load average at start ${round(loadAtStart)}; written: ${out}`);

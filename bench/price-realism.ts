@@ -136,7 +136,13 @@ async function load2016(dir: URL): Promise<Series[]> {
   const out: Series[] = [];
   for (const name of (await readdir(dir)).filter((n) => n.endsWith('.json.gz')).sort()) {
     const json = JSON.parse(gunzipSync(await readFile(new URL(name, dir))).toString('utf8')) as {
-      SpotPriceHistory: { Timestamp: string; InstanceType: string; SpotPrice: string; AvailabilityZone: string; ProductDescription: string }[];
+      SpotPriceHistory: {
+        Timestamp: string;
+        InstanceType: string;
+        SpotPrice: string;
+        AvailabilityZone: string;
+        ProductDescription: string;
+      }[];
     };
     const rows = json.SpotPriceHistory.filter((r) => r.ProductDescription === 'Linux/UNIX');
     const type = rows[0]?.InstanceType;
@@ -298,7 +304,12 @@ function printPerType(real: ReturnType<typeof row>[], sim: ReturnType<typeof row
   console.log(['type', ...keys.map((k) => LABELS[k])].map((c, i) => c.padEnd(i === 0 ? 10 : 22)).join(''));
   for (const type of [...new Set(real.map((r) => r.type))]) {
     const pick = (rows: typeof real, k: StatKey): string =>
-      fmt(quantile(rows.filter((r) => r.type === type).map((r) => r.stats[k]), 0.5));
+      fmt(
+        quantile(
+          rows.filter((r) => r.type === type).map((r) => r.stats[k]),
+          0.5,
+        ),
+      );
     console.log([type, ...keys.map((k) => `${pick(real, k)} / ${pick(sim, k)}`)].map((c, i) => c.padEnd(i === 0 ? 10 : 22)).join(''));
   }
 }

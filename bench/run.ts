@@ -69,7 +69,11 @@ async function steadyState(): Promise<Record<string, unknown>> {
       policy({ pool, names: `${pool}-{nnn}`, regions, size: { min: 0, max: 1000 }, instanceTypes: ['c5.xlarge', 'm5.xlarge'] }),
     );
     // A quiet market (no crunches, no reclaims): only the calls a steady fleet costs are counted.
-    const fleet = new SimFleet({ policies: pools, config: { regions: ['us-east-1', 'us-west-2'] }, cloud: { market: { crunchesPerDay: 0, spotCapacity: 1000 }, world: { interruptionRatePerHour: 0 } } });
+    const fleet = new SimFleet({
+      policies: pools,
+      config: { regions: ['us-east-1', 'us-west-2'] },
+      cloud: { market: { crunchesPerDay: 0, spotCapacity: 1000 }, world: { interruptionRatePerHour: 0 } },
+    });
     fleet.publishDesired({ 'bld-linux64': 4 * scale, 'tst-linux64': 6 * scale, 'try-linux64': 2 * scale });
     await fleet.cycles(6);
     const ec2Before = fleet.cloud.calls.length;
@@ -96,9 +100,16 @@ function plannerTiming(): Record<string, unknown> {
   for (const p of pools) {
     for (let k = 1; k <= 500; k++) {
       instances.push({
-        id: `i-${p.pool}-${k}`, name: `${p.pool}-${String(k).padStart(4, '0')}`, pool: p.pool, region: 'us-east-1',
-        az: ['us-east-1a', 'us-east-1b', 'us-east-1c'][k % 3] as string, instanceType: k % 2 ? 'c5.xlarge' : 'm5.xlarge',
-        lifecycle: k % 10 === 0 ? 'on-demand' : 'spot', state: 'running', ami: 'ami-new', launchTime: T0 - k * 60_000,
+        id: `i-${p.pool}-${k}`,
+        name: `${p.pool}-${String(k).padStart(4, '0')}`,
+        pool: p.pool,
+        region: 'us-east-1',
+        az: ['us-east-1a', 'us-east-1b', 'us-east-1c'][k % 3] as string,
+        instanceType: k % 2 ? 'c5.xlarge' : 'm5.xlarge',
+        lifecycle: k % 10 === 0 ? 'on-demand' : 'spot',
+        state: 'running',
+        ami: 'ami-new',
+        launchTime: T0 - k * 60_000,
       });
     }
   }
@@ -114,15 +125,29 @@ function plannerTiming(): Record<string, unknown> {
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  return { pools: pools.length, instances: instances.length, actions, medianMs: round(times[15] as number), p90Ms: round(times[27] as number) };
+  return {
+    pools: pools.length,
+    instances: instances.length,
+    actions,
+    medianMs: round(times[15] as number),
+    p90Ms: round(times[27] as number),
+  };
 }
 
 /** The scale section in one line: planner medians, steady calls per region, the ramp against EC2's bound. */
 function scaleLine(scale: Record<string, unknown>) {
-  const planner = (scale.planner as { rows: { instances: number; medianMs: number }[] }).rows.map((r) => `${r.instances}: ${r.medianMs} ms`);
-  const steady = (scale.steadyCalls as { rows: { instances: number; ec2CallsPerCyclePerRegion: number }[] }).rows.map((r) => `${r.instances}: ${r.ec2CallsPerCyclePerRegion}`);
+  const planner = (scale.planner as { rows: { instances: number; medianMs: number }[] }).rows.map(
+    (r) => `${r.instances}: ${r.medianMs} ms`,
+  );
+  const steady = (scale.steadyCalls as { rows: { instances: number; ec2CallsPerCyclePerRegion: number }[] }).rows.map(
+    (r) => `${r.instances}: ${r.ec2CallsPerCyclePerRegion}`,
+  );
   const ramp = scale.rampTo1000 as { secondsTo1000Running: number; boundSeconds: number; runInstancesCalls: number };
-  return { planner, steadyEc2CallsPerRegion: steady, rampTo1000: `${ramp.secondsTo1000Running} s (bound ${ramp.boundSeconds} s), ${ramp.runInstancesCalls} RunInstances` };
+  return {
+    planner,
+    steadyEc2CallsPerRegion: steady,
+    rampTo1000: `${ramp.secondsTo1000Running} s (bound ${ramp.boundSeconds} s), ${ramp.runInstancesCalls} RunInstances`,
+  };
 }
 
 /** The example pools with a short grace and bake, so that a nightly image turns every pool over within hours. */
@@ -136,8 +161,14 @@ function rolloutLines(f: Record<string, unknown>): string[] {
   const rollouts = f.rollouts as SimSummary['rollouts'];
   const pools = f.pools as SimSummary['pools'];
   return [
-    ...rollouts.map((r) => `  ${r.pool} ${r.region}: booted ${r.booted}, canary phase ${r.canaryEnd} after ${minutes(r.canarySeconds)}, turnover ${minutes(r.turnoverSeconds)}`),
-    ...pools.map((p) => `  ${p.pool}: lowest running on launchable images during rollouts ${p.rolloutCapacity ? `${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted` : '-'}`),
+    ...rollouts.map(
+      (r) =>
+        `  ${r.pool} ${r.region}: booted ${r.booted}, canary phase ${r.canaryEnd} after ${minutes(r.canarySeconds)}, turnover ${minutes(r.turnoverSeconds)}`,
+    ),
+    ...pools.map(
+      (p) =>
+        `  ${p.pool}: lowest running on launchable images during rollouts ${p.rolloutCapacity ? `${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted` : '-'}`,
+    ),
   ];
 }
 
@@ -149,10 +180,16 @@ const figures = {
   command: 'npm run bench',
   machine: { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length },
   simulatedDay: await simulate('one simulated day, example pools, default market (seed 42)', {}),
-  spotExhausted: await simulate('8 hours, every spot offer out of capacity from hour 2 to 4', { hours: 8, exhaust: [{ lifecycle: 'spot', instanceType: '*', az: '*', fromHour: 2, toHour: 4 }] }),
+  spotExhausted: await simulate('8 hours, every spot offer out of capacity from hour 2 to 4', {
+    hours: 8,
+    exhaust: [{ lifecycle: 'spot', instanceType: '*', az: '*', fromHour: 2, toHour: 4 }],
+  }),
   throttled: await simulate('6 hours, 30% of API calls answered RequestLimitExceeded', { hours: 6, faults: { throttleRate: 0.3 } }),
   volatileMarket: await simulate('one simulated day, 2016-style volatile spot market', { market: { regime: 'volatile' } }),
-  brokenImage: await simulate('two days; the nightly image after hour 12 is broken (its workers fail to boot)', { hours: 48, badImageAfterHour: 12 }),
+  brokenImage: await simulate('two days; the nightly image after hour 12 is broken (its workers fail to boot)', {
+    hours: 48,
+    badImageAfterHour: 12,
+  }),
   goodImage: await simulate('12 hours, flat demand, no interruptions; the 04:00 nightly image rolls out with grace 1800 s and bake 300 s', {
     hours: 12,
     policies: quickTurnover,
@@ -178,7 +215,11 @@ const line = (label: string, f: Record<string, unknown>) =>
   `${label}: spot share ${(Number(f.spotShare) * 100).toFixed(1)}%, cost $${f.cost} vs $${f.onDemandCost} all on-demand, ${f.apiCalls} API calls, ${f.callsPerQuietCycle} EC2 calls per quiet cycle; ${jobsText(f)}`;
 function jobsText(f: Record<string, unknown>): string {
   const jobs = f.jobs as SimSummary['jobs'];
-  return `${jobs.completed} jobs, $${jobs.costPerJob ?? '-'} per job, ${f.jobsKilled} killed (${Object.entries(jobs.killed).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}), wait p95 ${jobs.waitSeconds.p95} s`;
+  return `${jobs.completed} jobs, $${jobs.costPerJob ?? '-'} per job, ${f.jobsKilled} killed (${
+    Object.entries(jobs.killed)
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ') || 'none'
+  }), wait p95 ${jobs.waitSeconds.p95} s`;
 }
 console.log(line('simulated day', figures.simulatedDay));
 console.log(line('spot exhausted', figures.spotExhausted));

@@ -5,7 +5,8 @@ import { runSeed } from '../test/soak/index.js';
 
 const cycles = Number(process.argv[2]);
 const send = (m: unknown) => (process.send as NonNullable<typeof process.send>)(m);
-if (!process.send || !Number.isInteger(cycles)) throw new Error('soak-worker runs as a child process of bench/soak.ts: soak-worker.ts CYCLES');
+if (!process.send || !Number.isInteger(cycles))
+  throw new Error('soak-worker runs as a child process of bench/soak.ts: soak-worker.ts CYCLES');
 process.on('message', (seed: number) => {
   // -1: no seed left
   if (seed < 0) process.disconnect();

@@ -65,7 +65,8 @@ function fail(message: string): never {
 /** fleet's own logs for a replay, stamped with the simulated time. */
 function fileLogger(path: string): (clock: Clock) => pino.Logger {
   const destination = pino.destination({ dest: path, sync: true, append: false });
-  return (clock) => pino({ level: 'debug', base: undefined, timestamp: () => `,"simTime":"${new Date(clock.now()).toISOString()}"` }, destination);
+  return (clock) =>
+    pino({ level: 'debug', base: undefined, timestamp: () => `,"simTime":"${new Date(clock.now()).toISOString()}"` }, destination);
 }
 
 /** The seeds over `jobs` child processes (one seed's cycles are one thread's work), each handed the next seed as it finishes one. */
@@ -93,7 +94,10 @@ const args = parseArgs(process.argv.slice(2));
 const replay = args.seed !== undefined;
 const seeds = replay ? [args.seed] : Array.from({ length: args.seeds }, (_, n) => n + args.fromSeed);
 const isDefault = args.seeds === DEFAULTS.seeds && args.fromSeed === DEFAULTS.fromSeed && args.cycles === DEFAULTS.cycles;
-const results = new URL(args.out ?? `./results/${isDefault ? 'soak.json' : 'soak-long.json'}`, args.out ? `file://${process.cwd()}/` : import.meta.url);
+const results = new URL(
+  args.out ?? `./results/${isDefault ? 'soak.json' : 'soak-long.json'}`,
+  args.out ? `file://${process.cwd()}/` : import.meta.url,
+);
 const command = `npm run soak -- --seeds ${args.seeds}${args.fromSeed !== DEFAULTS.fromSeed ? ` --from-seed ${args.fromSeed}` : ''} --cycles ${args.cycles}${args.jobs > 1 ? ` --jobs ${args.jobs}` : ''}`;
 const machine = `Node ${process.versions.node}, ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
 const began = performance.now();
@@ -102,7 +106,10 @@ const done: SeedResult[] = [];
 /** The figures so far (`complete: false` while seeds are still running), written whole through a temporary file. */
 function writeFigures(complete: boolean): void {
   mkdirSync(new URL('.', results), { recursive: true });
-  const report = soakReport([...done].sort((a, b) => a.seed - b.seed), args.cycles);
+  const report = soakReport(
+    [...done].sort((a, b) => a.seed - b.seed),
+    args.cycles,
+  );
   const wallSeconds = Math.round((performance.now() - began) / 100) / 10;
   const tmp = new URL(`${results.href}.tmp`);
   writeFileSync(tmp, `${JSON.stringify({ command, machine, complete, seedsPlanned: seeds.length, wallSeconds, ...report }, null, 2)}\n`);
@@ -114,7 +121,9 @@ const onSeed = (r: SeedResult) => {
   if (!args.json) {
     const elapsed = (performance.now() - began) / 1000;
     const eta = (elapsed / done.length) * (seeds.length - done.length);
-    process.stderr.write(`seed ${r.seed} (${done.length}/${seeds.length}): ${r.violations.length} violations in ${(r.durationMs / 1000).toFixed(1)} s; ${Math.round(elapsed)} s so far, ~${Math.round(eta)} s to go\n`);
+    process.stderr.write(
+      `seed ${r.seed} (${done.length}/${seeds.length}): ${r.violations.length} violations in ${(r.durationMs / 1000).toFixed(1)} s; ${Math.round(elapsed)} s so far, ~${Math.round(eta)} s to go\n`,
+    );
     for (const v of r.violations) process.stderr.write(`  cycle ${v.cycle} ${v.invariant}: ${v.detail}\n`);
   }
   // A long run keeps its figures so far on disk: a run cut short still tells what it found.
@@ -124,7 +133,9 @@ const onSeed = (r: SeedResult) => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (!replay) writeFigures(false);
-    process.stderr.write(`soak: stopped by ${signal} after ${done.length} of ${seeds.length} seeds; figures so far in ${fileURLToPath(results)}\n`);
+    process.stderr.write(
+      `soak: stopped by ${signal} after ${done.length} of ${seeds.length} seeds; figures so far in ${fileURLToPath(results)}\n`,
+    );
     process.exit(130);
   });
 }

@@ -30,11 +30,14 @@ async function main(): Promise<void> {
     .slice(0, 2);
   // Registered by the account itself, so that the default imageOwners ["self"] launches it.
   const image = (name: string) =>
-    ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda', Architecture: 'x86_64', VirtualizationType: 'hvm' })).then((r) => r.ImageId as string);
+    ec2
+      .send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda', Architecture: 'x86_64', VirtualizationType: 'hvm' }))
+      .then((r) => r.ImageId as string);
   const older = await image(`${POOL}-2026-11-20`);
   const newer = await image(`${POOL}-2026-11-21`);
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  const put = (key: string, body: unknown) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(body, null, 2) }));
+  const put = (key: string, body: unknown) =>
+    s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: JSON.stringify(body, null, 2) }));
   await put('amis.json', {
     images: [
       { id: older, pool: POOL, region: 'us-east-1', created: '2026-11-20T04:00:00Z', name: `${POOL}-2026-11-20` },
@@ -47,11 +50,34 @@ async function main(): Promise<void> {
   mkdirSync(join(dir, 'policies'), { recursive: true });
   writeFileSync(
     join(dir, 'config.json'),
-    JSON.stringify({ fleet: 'try', regions: ['us-east-1'], manifest: `s3://${BUCKET}/amis.json`, desired: `s3://${BUCKET}/desired.json`, state: `s3://${BUCKET}/state/`, policies: 'policies', metrics: { port: 0 } }, null, 2),
+    JSON.stringify(
+      {
+        fleet: 'try',
+        regions: ['us-east-1'],
+        manifest: `s3://${BUCKET}/amis.json`,
+        desired: `s3://${BUCKET}/desired.json`,
+        state: `s3://${BUCKET}/state/`,
+        policies: 'policies',
+        metrics: { port: 0 },
+      },
+      null,
+      2,
+    ),
   );
   writeFileSync(
     join(dir, 'policies', `${POOL}.json`),
-    JSON.stringify({ pool: POOL, instanceTypes: ['c5.xlarge', 'm5.xlarge'], regions: { 'us-east-1': { subnets } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: `${POOL}-spot-{nnn}` }, null, 2),
+    JSON.stringify(
+      {
+        pool: POOL,
+        instanceTypes: ['c5.xlarge', 'm5.xlarge'],
+        regions: { 'us-east-1': { subnets } },
+        size: { min: 0, max: 10 },
+        onDemandPrice: 0.17,
+        names: `${POOL}-spot-{nnn}`,
+      },
+      null,
+      2,
+    ),
   );
 
   const env = `AWS_ENDPOINT_URL=${endpoint} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 FLEET_CONFIG=${join(dir, 'config.json')}`;

@@ -146,7 +146,9 @@ class BaselineWorkers implements WorkerSource {
   }
 
   workers(_pool: string, from: number, holdsRun: (id: string) => boolean): CiWorker[] {
-    return this.all.filter((e) => e.worker.endedAt === undefined || e.worker.endedAt > from || holdsRun(e.worker.id)).map((e) => ({ ...e.worker }));
+    return this.all
+      .filter((e) => e.worker.endedAt === undefined || e.worker.endedAt > from || holdsRun(e.worker.id))
+      .map((e) => ({ ...e.worker }));
   }
 
   endCause(id: string): string {
@@ -173,7 +175,8 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
   const imageAt = (t: number) => (s.images ? latestBake(t) : 0);
   const usage = (o: Offer) => live.filter((i) => i.lifecycle === 'spot' && i.offer === o).length;
   // A spot launch needs the price at or below the max price (on-demand, as fleet's default "100%") and room in the offer.
-  const acceptsAt = (t: number) => (o: Offer) => spotPrice(s, o, t) <= o.onDemand && usage(o) < s.market.capacity(o.az, o.instanceType, 'spot', t);
+  const acceptsAt = (t: number) => (o: Offer) =>
+    spotPrice(s, o, t) <= o.onDemand && usage(o) < s.market.capacity(o.az, o.instanceType, 'spot', t);
   const launch = (t: number): Instance | undefined => {
     const where = rule(t, acceptsAt(t));
     if (!where) return undefined;
@@ -203,7 +206,9 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     }
     if (s.rule === 'capacity') {
       for (const o of s.offers) {
-        const here = live.filter((i) => i.lifecycle === 'spot' && i.offer === o && !interrupted.has(i)).sort((a, b) => b.launchedAt - a.launchedAt);
+        const here = live
+          .filter((i) => i.lifecycle === 'spot' && i.offer === o && !interrupted.has(i))
+          .sort((a, b) => b.launchedAt - a.launchedAt);
         const excess = here.length - s.market.capacity(o.az, o.instanceType, 'spot', t);
         for (const i of here.slice(0, Math.max(0, excess))) interrupted.add(i);
       }
@@ -245,5 +250,12 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     ci.advance(t + STEP, { [POOL]: want });
   }
   const work = ci.tally(POOL);
-  return { cost, servedHours: served, unmetHours: unmet, interruptions, launches, jobs: { completed: work.completed, killed: Object.values(work.killed).reduce((a, b) => a + b, 0) } };
+  return {
+    cost,
+    servedHours: served,
+    unmetHours: unmet,
+    interruptions,
+    launches,
+    jobs: { completed: work.completed, killed: Object.values(work.killed).reduce((a, b) => a + b, 0) },
+  };
 }

@@ -29,7 +29,10 @@ export function marketOptions(row: Pick<FleetRow, 'pool' | 'rule' | 'hours'>): P
 }
 
 /** The same market fleet's run has: same seed, same options, same construction. */
-export function replayedMarket(row: Pick<FleetRow, 'pool' | 'rule' | 'hours' | 'start' | 'seed'>): { market: Market; reclaimPerHour: number } {
+export function replayedMarket(row: Pick<FleetRow, 'pool' | 'rule' | 'hours' | 'start' | 'seed'>): {
+  market: Market;
+  reclaimPerHour: number;
+} {
   const cloud = new SimCloud({ seed: row.seed, start: row.start, market: marketOptions(row) });
   return { market: cloud.world.market, reclaimPerHour: cloud.world.options.interruptionRatePerHour };
 }

@@ -33,13 +33,23 @@ export function poolOffers(pool: PoolSpec): Offer[] {
 }
 
 export function poolOf(name: string, types: readonly string[], recording: PriceRecording): PoolSpec {
-  return { name, types, recording: recording.subset((o) => o.region === REGION && o.productDescription === PRODUCT && types.includes(o.instanceType)) };
+  return {
+    name,
+    types,
+    recording: recording.subset((o) => o.region === REGION && o.productDescription === PRODUCT && types.includes(o.instanceType)),
+  };
 }
 
 /** Single types recorded in two zones or more, and groups of types with as many vCPUs. */
 export function candidatePools(recording: PriceRecording, vcpusOf: (type: string) => number | undefined): PoolSpec[] {
   const types = recording.instanceTypes(REGION).filter((t) => simOnDemandPrice(REGION, t, PRODUCT) !== undefined);
-  const zonesOf = (type: string) => new Set(recording.offers().filter((o) => o.instanceType === type && o.productDescription === PRODUCT).map((o) => o.az));
+  const zonesOf = (type: string) =>
+    new Set(
+      recording
+        .offers()
+        .filter((o) => o.instanceType === type && o.productDescription === PRODUCT)
+        .map((o) => o.az),
+    );
   const singles = types.filter((t) => zonesOf(t).size >= 2).map((t) => poolOf(t, [t], recording));
   const byVcpus = new Map<number, string[]>();
   for (const t of types) {

@@ -89,15 +89,26 @@ function populate(fleet: SimFleet, policy: PoolPolicy, size: number): void {
     const ami = [...world.images.values()].find((i) => i.region === region && i.name.startsWith(`${policy.pool}-`))?.id as string;
     const offers = (policy.regions[region]?.subnets ?? []).flatMap((subnetId) => {
       const az = world.subnets.get(subnetId)?.az as string;
-      return policy.instanceTypes.map(({ type }) => ({ subnetId, type, price: world.market.spotPrice(region, az, type, policy.productDescription, now) ?? Infinity }));
+      return policy.instanceTypes.map(({ type }) => ({
+        subnetId,
+        type,
+        price: world.market.spotPrice(region, az, type, policy.productDescription, now) ?? Infinity,
+      }));
     });
-    const cheapest = offers.sort((a, b) => a.price - b.price).slice(0, policy.spread.kind === 'percent' && policy.spread.value < 100 ? 3 : 1);
+    const cheapest = offers
+      .sort((a, b) => a.price - b.price)
+      .slice(0, policy.spread.kind === 'percent' && policy.spread.value < 100 ? 3 : 1);
     const here = Math.floor(((r + 1) * size) / regions.length) - Math.floor((r * size) / regions.length);
     for (let k = 0; k < here; k++) {
       const offer = cheapest[k % cheapest.length] as (typeof cheapest)[number];
       world.createInstance({
-        subnetId: offer.subnetId, instanceType: offer.type, lifecycle: 'spot', productDescription: policy.productDescription, ami,
-        tags: { 'fleet:managed-by': fleet.config.fleet, 'fleet:pool': policy.pool, Name: formatName(policy.names, ++slot) }, visibilityDelayMs: 0,
+        subnetId: offer.subnetId,
+        instanceType: offer.type,
+        lifecycle: 'spot',
+        productDescription: policy.productDescription,
+        ami,
+        tags: { 'fleet:managed-by': fleet.config.fleet, 'fleet:pool': policy.pool, Name: formatName(policy.names, ++slot) },
+        visibilityDelayMs: 0,
       });
     }
   }

@@ -12,7 +12,10 @@ const PLANNER = fileURLToPath(new URL('./planner.ts', import.meta.url));
 
 /** bench/scale/planner.ts in a fresh node with these flags; its stdout is one JSON document. */
 function plannerChild(flags: readonly string[], args: readonly string[] = []): Record<string, unknown> {
-  const out = execFileSync(process.execPath, ['--expose-gc', ...flags, '--import', 'tsx', PLANNER, ...args], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const out = execFileSync(process.execPath, ['--expose-gc', ...flags, '--import', 'tsx', PLANNER, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return JSON.parse(out) as Record<string, unknown>;
 }
 

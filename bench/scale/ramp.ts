@@ -18,7 +18,15 @@ function policies(): PoolPolicy[] {
   const regions = { 'us-east-1': { subnets: SUBNETS, securityGroups: ['sg-0a'] } };
   return [
     // User data without {name}: launches into one offer share calls.
-    policy({ pool: 'ramp', names: 'ramp-{nnnn}', regions, instanceTypes: RAMP_TYPES, size: { min: 0, max: 1200 }, onDemand: { max: 0 }, userData: '#cloud-config\nwrite_files:\n  - path: /etc/worker-pool\n    content: "{pool} {region} {az}"\n' }),
+    policy({
+      pool: 'ramp',
+      names: 'ramp-{nnnn}',
+      regions,
+      instanceTypes: RAMP_TYPES,
+      size: { min: 0, max: 1200 },
+      onDemand: { max: 0 },
+      userData: '#cloud-config\nwrite_files:\n  - path: /etc/worker-pool\n    content: "{pool} {region} {az}"\n',
+    }),
     policy({ pool: 'other', names: 'other-{nnn}', regions, instanceTypes: ['m5a.xlarge'], size: { min: 0, max: 50 } }),
   ];
 }
@@ -41,7 +49,8 @@ export async function measureRamp(capacity: number): Promise<Record<string, unkn
     const az = world.subnets.get(s)?.az as string;
     return RAMP_TYPES.map((type) => ({ az, type, price: world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', now) as number }));
   }).sort((a, b) => a.price - b.price);
-  for (const [rank, offer] of offers.entries()) world.market.setCapacity(offer.az, offer.type, 'spot', [2, 4, 7].includes(rank) ? capacity : 0);
+  for (const [rank, offer] of offers.entries())
+    world.market.setCapacity(offer.az, offer.type, 'spot', [2, 4, 7].includes(rank) ? capacity : 0);
   for (const s of SUBNETS) world.market.setCapacity(world.subnets.get(s)?.az as string, 'm5a.xlarge', 'spot', 100);
 
   const interval = fleet.config.interval * 1000;
@@ -68,7 +77,10 @@ export async function measureRamp(capacity: number): Promise<Record<string, unkn
   const calls = fleet.cloud.calls.slice(firstCall);
   const poolOf = (id: string) => world.instances.get(id)?.tags['fleet:pool'];
   const runs = calls.filter((c) => c.action === 'RunInstances' && c.detail?.pool === 'ramp');
-  const running = world.events.filter((e) => e.kind === 'running' && e.instance.tags['fleet:pool'] === 'ramp' && e.t >= t0).map((e) => e.t).sort((a, b) => a - b);
+  const running = world.events
+    .filter((e) => e.kind === 'running' && e.instance.tags['fleet:pool'] === 'ramp' && e.t >= t0)
+    .map((e) => e.t)
+    .sort((a, b) => a - b);
   const reached = running.length >= TARGET ? (running[TARGET - 1] as number) - t0 : undefined;
   const lastRampCall = Math.max(...runs.filter((c) => c.result === 'ok').map((c) => c.t));
   // EC2's bound: the instance bucket's 1,000 tokens at once, then 2 a second; then the launch latency.
@@ -78,7 +90,13 @@ export async function measureRamp(capacity: number): Promise<Record<string, unkn
 
   // When each interval's decision for each pool went out: its first mutating call after the tick.
   const actedAt = (pool: string, from: number, to: number) =>
-    calls.find((c) => c.t >= from && c.t <= to && ((c.action === 'RunInstances' && c.detail?.pool === pool) || (c.action === 'TerminateInstances' && (c.detail?.instanceIds as string[] | undefined)?.some((id) => poolOf(id) === pool))))?.t;
+    calls.find(
+      (c) =>
+        c.t >= from &&
+        c.t <= to &&
+        ((c.action === 'RunInstances' && c.detail?.pool === pool) ||
+          (c.action === 'TerminateInstances' && (c.detail?.instanceIds as string[] | undefined)?.some((id) => poolOf(id) === pool))),
+    )?.t;
   const perCycle = cycles.map((c, k) => {
     const other = actedAt('other', c.start, c.end);
     const ramp = actedAt('ramp', c.start, c.end);
@@ -104,7 +122,8 @@ export async function measureRamp(capacity: number): Promise<Record<string, unkn
     runInstancesCalls: runs.length,
     refusedCalls: runs.filter((c) => c.result !== 'ok').length,
     callSizes: runs.map((c) => `${c.detail?.count}${c.result === 'ok' ? '' : ` ${c.result}`}`),
-    nameTagsSetInFirstCycle: calls.filter((c) => c.action === 'CreateTags' && c.result === 'ok' && c.t <= (cycles[0] as CycleRecord).end).length,
+    nameTagsSetInFirstCycle: calls.filter((c) => c.action === 'CreateTags' && c.result === 'ok' && c.t <= (cycles[0] as CycleRecord).end)
+      .length,
     unnamedAtEnd: [...world.instances.values()].filter((i) => i.tags['fleet:pool'] === 'ramp' && i.tags.Name === undefined).length,
     longestCycleS: Math.max(...perCycle.map((c) => c.tookS)),
     longestLateStartS: Math.max(...perCycle.map((c) => c.lateS)),

@@ -25,7 +25,9 @@ export interface ScaleWorld {
   readonly policies: PoolPolicy[];
   readonly snapshot: Snapshot;
   /** what the snapshot holds, for the record */
-  readonly counts: Readonly<Record<'instances' | 'outdated' | 'onDrained' | 'canaries' | 'ended' | 'pending' | 'pairs' | 'pendingLaunches' | 'onDemand', number>>;
+  readonly counts: Readonly<
+    Record<'instances' | 'outdated' | 'onDrained' | 'canaries' | 'ended' | 'pending' | 'pairs' | 'pendingLaunches' | 'onDemand', number>
+  >;
 }
 
 function subnetId(region: string, az: string): string {
@@ -40,7 +42,12 @@ export function scalePolicies(pools: number, perPool: number): PoolPolicy[] {
       {
         pool: `pool-${String(p).padStart(2, '0')}`,
         instanceTypes: types.map((type) => ({ type, weight: 1 })),
-        regions: Object.fromEntries(Object.entries(REGIONS).map(([region, azs]) => [region, { subnets: azs.map((az) => subnetId(region, az)), securityGroups: [`sg-${region.replace(/-/g, '')}`] }])),
+        regions: Object.fromEntries(
+          Object.entries(REGIONS).map(([region, azs]) => [
+            region,
+            { subnets: azs.map((az) => subnetId(region, az)), securityGroups: [`sg-${region.replace(/-/g, '')}`] },
+          ]),
+        ),
         size: { min: 0, max: Math.max(10, perPool * 2) },
         names: `pool-${String(p).padStart(2, '0')}-{nnnnn}`,
         scaleDown: p % 3 === 2 ? 'none' : 'terminate',
@@ -56,7 +63,13 @@ export function scalePolicies(pools: number, perPool: number): PoolPolicy[] {
 /** Images per pool and region, oldest first: 72 h, 48 h (drained in one pool-region in ten), 24 h, and 2 h (a rollout, where published). */
 function imagesOf(pool: string, region: string, drained: boolean): { images: Image[]; drained?: string } {
   const ages = [72, 48, 24, 2];
-  const images = ages.map((age, k) => ({ id: `ami-${pool}-${region}-${k}`, pool, region, created: NOW - age * HOUR, name: `${pool}-${age}h` }));
+  const images = ages.map((age, k) => ({
+    id: `ami-${pool}-${region}-${k}`,
+    pool,
+    region,
+    created: NOW - age * HOUR,
+    name: `${pool}-${age}h`,
+  }));
   return { images, ...(drained ? { drained: (images[1] as Image).id } : {}) };
 }
 
@@ -66,7 +79,8 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
   const perPool = Math.round(totalInstances / pools);
   const policies = scalePolicies(pools, perPool);
   const subnets: Record<string, Subnet> = {};
-  for (const [region, azs] of Object.entries(REGIONS)) for (const az of azs) subnets[subnetId(region, az)] = { id: subnetId(region, az), region, az };
+  for (const [region, azs] of Object.entries(REGIONS))
+    for (const az of azs) subnets[subnetId(region, az)] = { id: subnetId(region, az), region, az };
 
   const images: Image[] = [];
   const drained = new Set<string>();
@@ -90,7 +104,9 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
       established[rolloutKey(policy.pool, region, (set.images[2] as Image).id)] = NOW - 20 * HOUR;
       // This pool-region's share of the total, replacement pairs included.
       const cell = p * regions.length + r;
-      const here = Math.floor(((cell + 1) * totalInstances) / (pools * regions.length)) - Math.floor((cell * totalInstances) / (pools * regions.length));
+      const here =
+        Math.floor(((cell + 1) * totalInstances) / (pools * regions.length)) -
+        Math.floor((cell * totalInstances) / (pools * regions.length));
       const rollout = (p + r) % 2 === 0;
       let made = 0;
       const azs = REGIONS[region] as readonly string[];
@@ -103,15 +119,33 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
         const az = azs[k % azs.length] as string;
         const type = policy.instanceTypes[(k >> 2) % policy.instanceTypes.length]?.type as string;
         const stateRoll = rng.next();
-        const state: InstanceState = stateRoll < 0.03 ? 'pending' : stateRoll < 0.035 ? 'shutting-down' : stateRoll < 0.045 ? 'terminated' : 'running';
+        const state: InstanceState =
+          stateRoll < 0.03 ? 'pending' : stateRoll < 0.035 ? 'shutting-down' : stateRoll < 0.045 ? 'terminated' : 'running';
         const ended = state === 'shutting-down' || state === 'terminated';
         const lifecycle = rng.next() < 0.1 ? 'on-demand' : 'spot';
         const id = `i-${(++serial).toString(16).padStart(17, '0')}`;
         const launchTime = NOW - (state === 'pending' ? rng.between(10_000, 60_000) : rng.between(0.5, 40) * HOUR);
         instances.push({
-          id, name: formatName(policy.names, ++slot), pool: policy.pool, region, az, subnetId: subnetId(region, az), instanceType: type, lifecycle, state,
-          privateIp: `10.${r}.${(serial >> 8) & 255}.${serial & 255}`, ami, launchTime, clientToken: `fleet-${id}`, launchIndex: 0,
-          ...(ended ? { endCause: rng.next() < 0.5 ? 'spot-interruption' as const : 'user' as const, endedAt: NOW - rng.between(1, 50) * 60_000 } : {}),
+          id,
+          name: formatName(policy.names, ++slot),
+          pool: policy.pool,
+          region,
+          az,
+          subnetId: subnetId(region, az),
+          instanceType: type,
+          lifecycle,
+          state,
+          privateIp: `10.${r}.${(serial >> 8) & 255}.${serial & 255}`,
+          ami,
+          launchTime,
+          clientToken: `fleet-${id}`,
+          launchIndex: 0,
+          ...(ended
+            ? {
+                endCause: rng.next() < 0.5 ? ('spot-interruption' as const) : ('user' as const),
+                endedAt: NOW - rng.between(1, 50) * 60_000,
+              }
+            : {}),
         });
         counts.instances++;
         made++;
@@ -126,9 +160,21 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
         if (imageIndex < 2 && !ended && made < here && rng.next() < 0.2) {
           const rid = `i-${(++serial).toString(16).padStart(17, '0')}`;
           instances.push({
-            id: rid, name: formatName(policy.names, ++slot), pool: policy.pool, region, az, subnetId: subnetId(region, az), instanceType: type, lifecycle: 'spot',
-            state: 'running', privateIp: `10.${r}.${(serial >> 8) & 255}.${serial & 255}`, ami: (set.images[2] as Image).id, launchTime: NOW - rng.between(2, 10) * 60_000,
-            clientToken: `fleet-${rid}`, launchIndex: 0, replaces: id,
+            id: rid,
+            name: formatName(policy.names, ++slot),
+            pool: policy.pool,
+            region,
+            az,
+            subnetId: subnetId(region, az),
+            instanceType: type,
+            lifecycle: 'spot',
+            state: 'running',
+            privateIp: `10.${r}.${(serial >> 8) & 255}.${serial & 255}`,
+            ami: (set.images[2] as Image).id,
+            launchTime: NOW - rng.between(2, 10) * 60_000,
+            clientToken: `fleet-${rid}`,
+            launchIndex: 0,
+            replaces: id,
           });
           counts.instances++;
           made++;
@@ -139,9 +185,17 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
       for (let k = 0; k < Math.max(1, Math.round(here / 100)); k++) {
         const az = azs[k % azs.length] as string;
         pendingLaunches.push({
-          pool: policy.pool, region, az, subnetId: subnetId(region, az), instanceType: policy.instanceTypes[0]?.type as string, lifecycle: 'spot',
-          ami: (set.images[2] as Image).id, name: formatName(policy.names, ++slot), clientToken: `fleet-pending-${policy.pool}-${region}-${k}`,
-          requestedAt: NOW - 20_000, resendable: false,
+          pool: policy.pool,
+          region,
+          az,
+          subnetId: subnetId(region, az),
+          instanceType: policy.instanceTypes[0]?.type as string,
+          lifecycle: 'spot',
+          ami: (set.images[2] as Image).id,
+          name: formatName(policy.names, ++slot),
+          clientToken: `fleet-pending-${policy.pool}-${region}-${k}`,
+          requestedAt: NOW - 20_000,
+          resendable: false,
         });
         counts.pendingLaunches++;
       }
@@ -160,7 +214,15 @@ export function scaleWorld(totalInstances: number, pools = 100, seed = 42): Scal
     for (const type of TYPES) {
       const onDemand = simOnDemandPrice(region, type, 'Linux/UNIX') ?? 0.2;
       onDemandPrices[onDemandKey(region, type, 'Linux/UNIX')] = onDemand;
-      for (const az of azs) spotPrices.push({ region, az, instanceType: type, productDescription: 'Linux/UNIX', price: Math.round(onDemand * rng.between(0.3, 0.6) * 10_000) / 10_000, timestamp: NOW - rng.between(1, 60) * 60_000 });
+      for (const az of azs)
+        spotPrices.push({
+          region,
+          az,
+          instanceType: type,
+          productDescription: 'Linux/UNIX',
+          price: Math.round(onDemand * rng.between(0.3, 0.6) * 10_000) / 10_000,
+          timestamp: NOW - rng.between(1, 60) * 60_000,
+        });
     }
   }
 

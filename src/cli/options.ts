@@ -17,7 +17,8 @@ export const OPTION_BOUNDS = {
 export function intIn(flag: string, { min, max }: { min: number; max: number }): (value: string) => number {
   return (value) => {
     const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag}: expected an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag}: expected an integer from ${min} to ${max} (got ${JSON.stringify(value)})`);
     return n;
   };
 }
@@ -26,7 +27,8 @@ export function intIn(flag: string, { min, max }: { min: number; max: number }):
 export function numberIn(flag: string, { min, max }: { min: number; max: number }): (value: string) => number {
   return (value) => {
     const n = value.trim() === '' ? Number.NaN : Number(value);
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${flag}: expected a number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${flag}: expected a number from ${min} to ${max} (got ${JSON.stringify(value)})`);
     return n;
   };
 }

@@ -72,27 +72,99 @@ function program(exitWith: (status: number) => void): Command {
   fleet
     .command('sim')
     .description('run the real reconciler against the built-in simulated AWS and report what happened')
-    .addOption(new Option('--hours <n>', 'simulated period in hours (default: 24, or the recorded period with --prices)').argParser(intIn('--hours', OPTION_BOUNDS.hours)))
+    .addOption(
+      new Option('--hours <n>', 'simulated period in hours (default: 24, or the recorded period with --prices)').argParser(
+        intIn('--hours', OPTION_BOUNDS.hours),
+      ),
+    )
     .option('--seed <n>', 'random seed', intIn('--seed', OPTION_BOUNDS.seed), 42)
-    .addOption(new Option('--start <iso>', 'simulated start time, ISO 8601 (default: 2026-11-16T00:00:00Z, or the start of the recording with --prices)'))
-    .option('--prices <path>', 'replay recorded spot price history: a file or directory (describe-spot-price-history JSON or CSV, plain or gzipped), or aws:REGION[,REGION...] for the account\'s own')
+    .addOption(
+      new Option(
+        '--start <iso>',
+        'simulated start time, ISO 8601 (default: 2026-11-16T00:00:00Z, or the start of the recording with --prices)',
+      ),
+    )
+    .option(
+      '--prices <path>',
+      "replay recorded spot price history: a file or directory (describe-spot-price-history JSON or CSV, plain or gzipped), or aws:REGION[,REGION...] for the account's own",
+    )
     .option('--days <n>', 'with --prices aws:...: days of history to read (at most 90)', intIn('--days', OPTION_BOUNDS.days))
-    .addOption(new Option('--prices-cache <file>', 'with --prices aws:...: cache file, reused for a day (default: .fleet-prices-<regions>-<days>d.json)'))
-    .addOption(new Option('--market-rule <rule>', 'when spot instances are interrupted: price (above their max price, EC2 before December 2017) or capacity (today); default: price for recordings before 2017-12-01, else capacity').choices(['price', 'capacity']))
-    .addOption(new Option('--regime <regime>', 'generated spot market: modern (smooth prices) or volatile (spiky, 2016-style)').choices(['modern', 'volatile']).default('modern'))
-    .option('--throttle <share>', 'share of API calls answered RequestLimitExceeded (0-1)', checked(numberIn('--throttle', { min: 0, max: 1 })), '0')
-    .option('--server-errors <share>', 'share of API calls answered InternalError (0-1)', checked(numberIn('--server-errors', { min: 0, max: 1 })), '0')
-    .option('--visibility-delay <seconds>', 'seconds before a new instance is listed', checked(numberIn('--visibility-delay', OPTION_BOUNDS.visibilityDelay)), '0')
-    .option('--crunches <perDay>', 'spot capacity crunches per offer per day', checked(numberIn('--crunches', OPTION_BOUNDS.crunches)), '0.25')
+    .addOption(
+      new Option(
+        '--prices-cache <file>',
+        'with --prices aws:...: cache file, reused for a day (default: .fleet-prices-<regions>-<days>d.json)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--market-rule <rule>',
+        'when spot instances are interrupted: price (above their max price, EC2 before December 2017) or capacity (today); default: price for recordings before 2017-12-01, else capacity',
+      ).choices(['price', 'capacity']),
+    )
+    .addOption(
+      new Option('--regime <regime>', 'generated spot market: modern (smooth prices) or volatile (spiky, 2016-style)')
+        .choices(['modern', 'volatile'])
+        .default('modern'),
+    )
+    .option(
+      '--throttle <share>',
+      'share of API calls answered RequestLimitExceeded (0-1)',
+      checked(numberIn('--throttle', { min: 0, max: 1 })),
+      '0',
+    )
+    .option(
+      '--server-errors <share>',
+      'share of API calls answered InternalError (0-1)',
+      checked(numberIn('--server-errors', { min: 0, max: 1 })),
+      '0',
+    )
+    .option(
+      '--visibility-delay <seconds>',
+      'seconds before a new instance is listed',
+      checked(numberIn('--visibility-delay', OPTION_BOUNDS.visibilityDelay)),
+      '0',
+    )
+    .option(
+      '--crunches <perDay>',
+      'spot capacity crunches per offer per day',
+      checked(numberIn('--crunches', OPTION_BOUNDS.crunches)),
+      '0.25',
+    )
     .option('--capacity <n>', 'typical spot capacity per offer (instances)', checked(intIn('--capacity', OPTION_BOUNDS.capacity)), '60')
-    .option('--interruptions <perHour>', 'background spot reclaim rate per instance-hour', checked(numberIn('--interruptions', OPTION_BOUNDS.interruptions)), '0.005')
-    .addOption(new Option('--log-level <level>', 'reconciler log lines on stderr').choices(['fatal', 'error', 'warn', 'info', 'debug']).default('error'))
+    .option(
+      '--interruptions <perHour>',
+      'background spot reclaim rate per instance-hour',
+      checked(numberIn('--interruptions', OPTION_BOUNDS.interruptions)),
+      '0.005',
+    )
+    .addOption(
+      new Option('--log-level <level>', 'reconciler log lines on stderr')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug'])
+        .default('error'),
+    )
     .option('--exhaust <spec...>', 'take capacity away: lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12')
     .option('--no-pricing', 'simulate an unreachable Price List API')
-    .option('--events', 'an EventBridge rule feeds EC2 events (interruption warnings, rebalance recommendations, state changes) to a queue fleet reads between cycles')
-    .option('--bad-image <hour>', 'the first nightly image baked after this hour is broken: its workers fail to boot', intIn('--bad-image', OPTION_BOUNDS.badImage))
-    .addOption(new Option('--desired-form <form>', 'how the simulated CI publishes desired counts: counts (pending + running jobs per pool) or queue (per pool {pending, running, oldestPendingSeconds, busy})').choices(['counts', 'queue']).default('counts'))
-    .option('--no-worker-agent', "simulated workers ignore fleet:retire (no fleet worker agent): a worker asked to leave keeps taking jobs until fleet ends it")
+    .option(
+      '--events',
+      'an EventBridge rule feeds EC2 events (interruption warnings, rebalance recommendations, state changes) to a queue fleet reads between cycles',
+    )
+    .option(
+      '--bad-image <hour>',
+      'the first nightly image baked after this hour is broken: its workers fail to boot',
+      intIn('--bad-image', OPTION_BOUNDS.badImage),
+    )
+    .addOption(
+      new Option(
+        '--desired-form <form>',
+        'how the simulated CI publishes desired counts: counts (pending + running jobs per pool) or queue (per pool {pending, running, oldestPendingSeconds, busy})',
+      )
+        .choices(['counts', 'queue'])
+        .default('counts'),
+    )
+    .option(
+      '--no-worker-agent',
+      'simulated workers ignore fleet:retire (no fleet worker agent): a worker asked to leave keeps taking jobs until fleet ends it',
+    )
     .option('--report <file>', 'write an HTML report with charts')
     .option('--json', 'print the summary as JSON')
     .action((options, cmd: Command) => simCommand(global(cmd), options));
@@ -138,14 +210,21 @@ function program(exitWith: (status: number) => void): Command {
 
   fleet
     .command('check-ami')
-    .description('on a worker at boot: would fleet launch this instance\'s AMI for its pool and region now? exit 0 launchable, 3 outdated, 4 drained, 1 cannot tell')
+    .description(
+      "on a worker at boot: would fleet launch this instance's AMI for its pool and region now? exit 0 launchable, 3 outdated, 4 drained, 1 cannot tell",
+    )
     .option('--json', 'machine-readable output')
     .action(async (options, cmd: Command) => exitWith(await checkAmiCommand(global(cmd), options)));
 
   fleet
     .command('worker')
-    .description('on a worker after boot, for its life: on fleet:retire or a spot interruption notice, run the hook and exit 3 (power off); exit 4 at start on a drained image, 1 when metadata is unreadable')
-    .option('--on-retire <command>', 'shell command that stops the CI agent gracefully (returns once the running job is done or handed back)')
+    .description(
+      'on a worker after boot, for its life: on fleet:retire or a spot interruption notice, run the hook and exit 3 (power off); exit 4 at start on a drained image, 1 when metadata is unreadable',
+    )
+    .option(
+      '--on-retire <command>',
+      'shell command that stops the CI agent gracefully (returns once the running job is done or handed back)',
+    )
     .option('--poll <seconds>', 'seconds between metadata reads (1-300)', pollSeconds, 5)
     .option('--json', 'machine-readable output')
     .action(async (options, cmd: Command) => exitWith(await workerCommand(global(cmd), options)));

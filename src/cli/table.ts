@@ -13,7 +13,9 @@ export function printable(text: string): string {
 export function table(headers: readonly string[], rows: readonly (readonly (string | number | null | undefined)[])[]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : printable(String(c)))));
   const widths = headers.map((h, n) => Math.max(h.length, ...cells.map((r) => (r[n] ?? '').length)));
-  const numeric = headers.map((_, n) => rows.length > 0 && rows.every((r) => typeof r[n] === 'number' || r[n] === null || r[n] === undefined));
+  const numeric = headers.map(
+    (_, n) => rows.length > 0 && rows.every((r) => typeof r[n] === 'number' || r[n] === null || r[n] === undefined),
+  );
   const line = (r: readonly string[]) =>
     r
       .map((c, n) => (numeric[n] ? c.padStart(widths[n] ?? 0) : c.padEnd(widths[n] ?? 0)))

@@ -34,7 +34,11 @@ export function bounds(env: NodeJS.ProcessEnv = process.env): Bounds {
   const f = scale(env);
   // Scaled down for tests, a bound still leaves a loopback server time to answer.
   const ms = (n: number) => (f === 1 ? n : Math.max(200, Math.round(n * f)));
-  const call = (connectMs: number, requestMs: number, totalMs: number): CallBounds => ({ connectMs: ms(connectMs), requestMs: ms(requestMs), totalMs: ms(totalMs) });
+  const call = (connectMs: number, requestMs: number, totalMs: number): CallBounds => ({
+    connectMs: ms(connectMs),
+    requestMs: ms(requestMs),
+    totalMs: ms(totalMs),
+  });
   return {
     ec2: call(5_000, 30_000, 90_000),
     s3: call(5_000, 30_000, 60_000),

@@ -34,27 +34,68 @@ export class CloudError extends Error {
 }
 
 const THROTTLED = new Set([
-  'RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException',
-  'RequestThrottled', 'RequestThrottledException', 'SlowDown', 'EC2ThrottledException', 'BandwidthLimitExceeded',
+  'RequestLimitExceeded',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'EC2ThrottledException',
+  'BandwidthLimitExceeded',
 ]);
 
 // Karpenter's list, plus the spot-specific refusals: each means "not here, not now".
 const CAPACITY = new Set([
-  'InsufficientInstanceCapacity', 'InsufficientHostCapacity', 'InsufficientReservedInstanceCapacity', 'InsufficientCapacity',
-  'InsufficientCapacityOnHost', 'MaxSpotInstanceCountExceeded', 'SpotMaxPriceTooLow', 'UnfulfillableCapacity',
-  'InsufficientFreeAddressesInSubnet', 'VcpuLimitExceeded', 'InstanceLimitExceeded', 'ReservationCapacityExceeded', 'Unsupported',
+  'InsufficientInstanceCapacity',
+  'InsufficientHostCapacity',
+  'InsufficientReservedInstanceCapacity',
+  'InsufficientCapacity',
+  'InsufficientCapacityOnHost',
+  'MaxSpotInstanceCountExceeded',
+  'SpotMaxPriceTooLow',
+  'UnfulfillableCapacity',
+  'InsufficientFreeAddressesInSubnet',
+  'VcpuLimitExceeded',
+  'InstanceLimitExceeded',
+  'ReservationCapacityExceeded',
+  'Unsupported',
 ]);
 
 const TRANSIENT = new Set([
-  'InternalError', 'InternalFailure', 'ServiceUnavailable', 'Unavailable', 'RequestTimeout', 'RequestTimeoutException',
-  'TimeoutError', 'RequestExpired', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  'InternalError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'Unavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'RequestExpired',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
 const PERMISSION = new Set([
-  'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException', 'AuthFailure', 'InvalidClientTokenId',
-  'SignatureDoesNotMatch', 'ExpiredToken', 'ExpiredTokenException', 'OptInRequired', 'UnrecognizedClientException',
-  'InvalidAccessKeyId', 'CredentialsProviderError', 'Blocked',
+  'UnauthorizedOperation',
+  'AccessDenied',
+  'AccessDeniedException',
+  'AuthFailure',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'OptInRequired',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'CredentialsProviderError',
+  'Blocked',
 ]);
 
 const CONFLICT = new Set(['PreconditionFailed', 'ConditionalRequestConflict']);

@@ -11,11 +11,18 @@ export function guardCloud(raw: Cloud, options: GuardOptions): GuardedCloud {
   const computes = new Map<string, GuardedCompute>();
   const retry = <T>(call: (signal?: AbortSignal) => Promise<T>) => {
     const signal = raw.deadlines?.objects();
-    return withRetry(call, { clock: options.clock, random: options.random, ...DEFAULT_RETRY, ...options.retry, ...(signal ? { signal } : {}) });
+    return withRetry(call, {
+      clock: options.clock,
+      random: options.random,
+      ...DEFAULT_RETRY,
+      ...options.retry,
+      ...(signal ? { signal } : {}),
+    });
   };
   const callOptions = (signal?: AbortSignal) => (signal ? { signal } : {});
   const objects: ObjectStore = {
-    get: (bucket, key, ifNoneMatch, read) => retry((signal) => raw.objects.get(bucket, key, ifNoneMatch, { ...read, ...callOptions(signal) })),
+    get: (bucket, key, ifNoneMatch, read) =>
+      retry((signal) => raw.objects.get(bucket, key, ifNoneMatch, { ...read, ...callOptions(signal) })),
     put: (bucket, key, body, condition) => retry((signal) => raw.objects.put(bucket, key, body, condition, callOptions(signal))),
   };
   const computeOptions: GuardOptions = raw.deadlines ? { ...options, wholeCall: raw.deadlines.compute } : options;

@@ -143,22 +143,29 @@ export class GuardedCompute implements RegionCompute {
 
   launch(request: LaunchRequest): Promise<Instance[]> {
     // Safe to retry: the client token makes a repeated call return the first call's instances.
-    return this.call({ action: 'RunInstances', kind: 'run', mutating: true, resources: request.slots.length }, (o) => this.inner.launch(request, o));
+    return this.call({ action: 'RunInstances', kind: 'run', mutating: true, resources: request.slots.length }, (o) =>
+      this.inner.launch(request, o),
+    );
   }
 
   nameInstance(id: string, slot: LaunchSlot): Promise<void> {
     // Right after a launch EC2 may not know the id yet (eventual consistency): retry that too.
-    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) => this.inner.nameInstance(id, slot, o));
+    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) =>
+      this.inner.nameInstance(id, slot, o),
+    );
   }
 
   terminate(fleet: string, ids: readonly string[]): Promise<string[]> {
-    return this.call({ action: 'TerminateInstances', kind: 'terminate', mutating: true, resources: ids.length, alsoRetry: ['not-found'] }, (o) =>
-      this.inner.terminate(fleet, ids, o),
+    return this.call(
+      { action: 'TerminateInstances', kind: 'terminate', mutating: true, resources: ids.length, alsoRetry: ['not-found'] },
+      (o) => this.inner.terminate(fleet, ids, o),
     );
   }
 
   retire(fleet: string, requests: readonly RetireRequest[]): Promise<string[]> {
-    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) => this.inner.retire(fleet, requests, o));
+    return this.call({ action: 'CreateTags', kind: 'mutate', mutating: true, alsoRetry: ['not-found'] }, (o) =>
+      this.inner.retire(fleet, requests, o),
+    );
   }
 
   describeImages(ids: readonly string[]): Promise<ImageRecord[]> {

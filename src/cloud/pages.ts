@@ -14,7 +14,12 @@ export async function allPages<T>(fetchPage: (next?: string) => Promise<Page<T>>
     const page = await fetchPage(next);
     items.push(...page.items);
     next = page.next;
-    if (next !== undefined && seen.has(next)) throw new CloudError('invalid', 'RepeatedPageToken', `a listing returned the same page token twice after ${seen.size} page(s): stopped`);
+    if (next !== undefined && seen.has(next))
+      throw new CloudError(
+        'invalid',
+        'RepeatedPageToken',
+        `a listing returned the same page token twice after ${seen.size} page(s): stopped`,
+      );
     if (next !== undefined) seen.add(next);
   } while (next !== undefined);
   return items;

@@ -33,7 +33,8 @@ export function launchTags(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, t
 /** The `fleet:names` value of a batch, or undefined when a name is not one of the template's slots. */
 function namesValue(template: string, names: readonly string[]): string | undefined {
   const slots = names.map((name) => slotOf(template, name));
-  if (slots.some((slot, n) => slot === undefined || formatName(template, slot) !== names[n]) || new Set(slots).size !== slots.length) return undefined;
+  if (slots.some((slot, n) => slot === undefined || formatName(template, slot) !== names[n]) || new Set(slots).size !== slots.length)
+    return undefined;
   return encodeNames(template, slots as number[]);
 }
 
@@ -46,17 +47,27 @@ function replacesValue(slots: readonly LaunchSlot[]): string | undefined {
 function causesValue(slots: readonly LaunchSlot[]): string | undefined {
   if (!slots.some((s) => s.replaces !== undefined && s.cause !== undefined)) return undefined;
   const causes = slots.map((s) => s.cause ?? '-');
-  return new Set(causes).size === 1 ? (causes[0]) : causes.join(' ');
+  return new Set(causes).size === 1 ? causes[0] : causes.join(' ');
 }
 
 /** Whether a batch's slots can travel in its tags within EC2's limits (the executor splits those that cannot). */
 export function tagsFit(r: Pick<LaunchRequest, 'fleet' | 'pool' | 'slots'>, template: string): boolean {
-  if (r.slots.length > 1 && namesValue(template, r.slots.map((s) => s.name)) === undefined) return false;
+  if (
+    r.slots.length > 1 &&
+    namesValue(
+      template,
+      r.slots.map((s) => s.name),
+    ) === undefined
+  )
+    return false;
   return Object.values(launchTags(r, template)).every((v) => v.length <= TAG_VALUE_MAX);
 }
 
 /** The slot an instance holds, from its tags and launch index: `Name` wins, then the batch's list. */
-export function slotFromTags(tags: Readonly<Record<string, string | undefined>>, launchIndex: number | undefined): { name: string; replaces?: string; cause?: Cause } {
+export function slotFromTags(
+  tags: Readonly<Record<string, string | undefined>>,
+  launchIndex: number | undefined,
+): { name: string; replaces?: string; cause?: Cause } {
   const index = launchIndex ?? 0;
   const fromBatch = tags[NAMES_TAG] !== undefined ? batchName(tags[NAMES_TAG], index) : undefined;
   const name = tags.Name ?? fromBatch ?? '';
@@ -64,7 +75,11 @@ export function slotFromTags(tags: Readonly<Record<string, string | undefined>>,
   const replaces = listed === undefined ? undefined : listed.length === 1 ? listed[0] : listed[index];
   const causes = tags[CAUSE_TAG]?.split(' ');
   const cause = causes === undefined ? undefined : causes.length === 1 ? causes[0] : causes[index];
-  return { name, ...(replaces !== undefined && replaces !== '-' && replaces !== '' ? { replaces } : {}), ...(isCause(cause) ? { cause } : {}) };
+  return {
+    name,
+    ...(replaces !== undefined && replaces !== '-' && replaces !== '' ? { replaces } : {}),
+    ...(isCause(cause) ? { cause } : {}),
+  };
 }
 
 /**

@@ -62,7 +62,8 @@ function boundedInt({ min, max }: { min: number; max: number }): string {
   convict.addFormat({
     name,
     validate(v: unknown) {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(v) ?? String(v)})`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+        throw new Error(`must be an integer from ${min} to ${max} (got ${JSON.stringify(v) ?? String(v)})`);
     },
     coerce: (v: unknown) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
   });
@@ -72,33 +73,97 @@ function boundedInt({ min, max }: { min: number; max: number }): string {
 function schema(env: NodeJS.ProcessEnv) {
   return convict(
     {
-    fleet: { doc: 'Ownership name written on every resource', format: 'fleet-name', default: 'fleet', env: 'FLEET_FLEET' },
-    regions: { doc: 'Regions this fleet manages', format: 'region-list', default: ['us-east-1'], env: 'FLEET_REGIONS' },
-    events: { queue: { doc: 'SQS queue URL an EventBridge rule feeds with EC2 events (empty: off)', format: 'queue-url', default: '', env: 'FLEET_EVENTS_QUEUE' } },
-    manifest: { doc: 'AMI manifest: s3://bucket/key, https://... or a file', format: 'location', default: '', env: 'FLEET_MANIFEST' },
-    desired: { doc: 'Desired counts per pool: s3://, https:// or a file', format: 'location', default: '', env: 'FLEET_DESIRED' },
-    ignoredPools: { doc: 'Pools a desired document may name though no policy defines them', format: 'pool-list', default: [] as string[], env: 'FLEET_IGNORED_POOLS' },
-    state: { doc: 'State store: s3://bucket/prefix/ or a local directory', format: 'location', default: '.state', env: 'FLEET_STATE' },
-    policies: { doc: 'Directory of pool policies', format: 'location', default: 'policies', env: 'FLEET_POLICIES' },
-    interval: { doc: 'Seconds between reconcile cycles', format: boundedInt(BOUNDS.interval), default: 60, env: 'FLEET_INTERVAL' },
-    log: { level: { doc: 'Log level', format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', env: 'FLEET_LOG_LEVEL' } },
-    metrics: {
-      port: { doc: 'Port of /metrics and /healthz while reconcile runs (0: off)', format: 'port', default: 9464, env: 'FLEET_METRICS_PORT' },
-      host: { doc: 'Address /metrics and /healthz listen on (0.0.0.0: every interface)', format: 'listen-host', default: '127.0.0.1', env: 'FLEET_METRICS_HOST' },
-    },
-    webhooks: {
-      port: { doc: "Port of the GitHub webhook listener while reconcile runs (0: off); its secret comes from FLEET_WEBHOOKS_GITHUB_SECRET only", format: 'port', default: 0, env: 'FLEET_WEBHOOKS_PORT' },
-      host: { doc: 'Address the webhook listener binds', format: String, default: '127.0.0.1', env: 'FLEET_WEBHOOKS_HOST' },
-    },
-    manifestTags: {
-      pool: { doc: 'Tag naming the pool in a Mozilla-form manifest', format: String, default: 'moz-type', env: 'FLEET_MANIFEST_TAGS_POOL' },
-      created: { doc: 'Tag holding the creation time in a Mozilla-form manifest', format: String, default: 'moz-created', env: 'FLEET_MANIFEST_TAGS_CREATED' },
-    },
-    capacityTtl: { doc: 'Seconds an offer that failed for capacity is kept out', format: boundedInt(BOUNDS.capacityTtl), default: 180, env: 'FLEET_CAPACITY_TTL' },
-    priceTtl: { doc: 'Seconds spot prices are cached', format: boundedInt(BOUNDS.priceTtl), default: 300, env: 'FLEET_PRICE_TTL' },
-    visibilityTimeout: { doc: 'Seconds a launch may stay invisible', format: boundedInt(BOUNDS.visibilityTimeout), default: 600, env: 'FLEET_VISIBILITY_TIMEOUT' },
-    allowHttp: { doc: 'Read manifest and desired over plain http:// too', format: 'strict-boolean', default: false, env: 'FLEET_ALLOW_HTTP' },
-    imageOwners: { doc: 'The only AMI owners fleet launches from: "self" or 12-digit account ids', format: 'image-owners', default: ['self'], env: 'FLEET_IMAGE_OWNERS' },
+      fleet: { doc: 'Ownership name written on every resource', format: 'fleet-name', default: 'fleet', env: 'FLEET_FLEET' },
+      regions: { doc: 'Regions this fleet manages', format: 'region-list', default: ['us-east-1'], env: 'FLEET_REGIONS' },
+      events: {
+        queue: {
+          doc: 'SQS queue URL an EventBridge rule feeds with EC2 events (empty: off)',
+          format: 'queue-url',
+          default: '',
+          env: 'FLEET_EVENTS_QUEUE',
+        },
+      },
+      manifest: { doc: 'AMI manifest: s3://bucket/key, https://... or a file', format: 'location', default: '', env: 'FLEET_MANIFEST' },
+      desired: { doc: 'Desired counts per pool: s3://, https:// or a file', format: 'location', default: '', env: 'FLEET_DESIRED' },
+      ignoredPools: {
+        doc: 'Pools a desired document may name though no policy defines them',
+        format: 'pool-list',
+        default: [] as string[],
+        env: 'FLEET_IGNORED_POOLS',
+      },
+      state: { doc: 'State store: s3://bucket/prefix/ or a local directory', format: 'location', default: '.state', env: 'FLEET_STATE' },
+      policies: { doc: 'Directory of pool policies', format: 'location', default: 'policies', env: 'FLEET_POLICIES' },
+      interval: { doc: 'Seconds between reconcile cycles', format: boundedInt(BOUNDS.interval), default: 60, env: 'FLEET_INTERVAL' },
+      log: {
+        level: {
+          doc: 'Log level',
+          format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+          env: 'FLEET_LOG_LEVEL',
+        },
+      },
+      metrics: {
+        port: {
+          doc: 'Port of /metrics and /healthz while reconcile runs (0: off)',
+          format: 'port',
+          default: 9464,
+          env: 'FLEET_METRICS_PORT',
+        },
+        host: {
+          doc: 'Address /metrics and /healthz listen on (0.0.0.0: every interface)',
+          format: 'listen-host',
+          default: '127.0.0.1',
+          env: 'FLEET_METRICS_HOST',
+        },
+      },
+      webhooks: {
+        port: {
+          doc: 'Port of the GitHub webhook listener while reconcile runs (0: off); its secret comes from FLEET_WEBHOOKS_GITHUB_SECRET only',
+          format: 'port',
+          default: 0,
+          env: 'FLEET_WEBHOOKS_PORT',
+        },
+        host: { doc: 'Address the webhook listener binds', format: String, default: '127.0.0.1', env: 'FLEET_WEBHOOKS_HOST' },
+      },
+      manifestTags: {
+        pool: {
+          doc: 'Tag naming the pool in a Mozilla-form manifest',
+          format: String,
+          default: 'moz-type',
+          env: 'FLEET_MANIFEST_TAGS_POOL',
+        },
+        created: {
+          doc: 'Tag holding the creation time in a Mozilla-form manifest',
+          format: String,
+          default: 'moz-created',
+          env: 'FLEET_MANIFEST_TAGS_CREATED',
+        },
+      },
+      capacityTtl: {
+        doc: 'Seconds an offer that failed for capacity is kept out',
+        format: boundedInt(BOUNDS.capacityTtl),
+        default: 180,
+        env: 'FLEET_CAPACITY_TTL',
+      },
+      priceTtl: { doc: 'Seconds spot prices are cached', format: boundedInt(BOUNDS.priceTtl), default: 300, env: 'FLEET_PRICE_TTL' },
+      visibilityTimeout: {
+        doc: 'Seconds a launch may stay invisible',
+        format: boundedInt(BOUNDS.visibilityTimeout),
+        default: 600,
+        env: 'FLEET_VISIBILITY_TIMEOUT',
+      },
+      allowHttp: {
+        doc: 'Read manifest and desired over plain http:// too',
+        format: 'strict-boolean',
+        default: false,
+        env: 'FLEET_ALLOW_HTTP',
+      },
+      imageOwners: {
+        doc: 'The only AMI owners fleet launches from: "self" or 12-digit account ids',
+        format: 'image-owners',
+        default: ['self'],
+        env: 'FLEET_IMAGE_OWNERS',
+      },
     },
     { env, args: [] },
   );
@@ -121,33 +186,57 @@ function addFormats(): void {
         if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one region');
         for (const r of v) if (typeof r !== 'string' || !REGION.test(r)) throw new Error(`${JSON.stringify(r)} is not a region name`);
       },
-      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      coerce: (v: unknown) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
     },
     'pool-list': {
       validate(v: unknown) {
         if (!Array.isArray(v)) throw new Error('must be a list of pool names');
-        for (const p of v) if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(p)) throw new Error(`${JSON.stringify(p)} is not a pool name`);
+        for (const p of v)
+          if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(p))
+            throw new Error(`${JSON.stringify(p)} is not a pool name`);
       },
-      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      coerce: (v: unknown) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
     },
     'image-owners': {
       validate(v: unknown) {
         if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one owner ("self" or a 12-digit account id)');
-        for (const o of v) if (typeof o !== 'string' || !(o === 'self' || /^\d{12}$/.test(o))) throw new Error(`${JSON.stringify(o)} is not an image owner ("self" or a 12-digit account id)`);
+        for (const o of v)
+          if (typeof o !== 'string' || !(o === 'self' || /^\d{12}$/.test(o)))
+            throw new Error(`${JSON.stringify(o)} is not an image owner ("self" or a 12-digit account id)`);
       },
-      coerce: (v: unknown) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+      coerce: (v: unknown) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
     },
     location: {
       validate(v: unknown) {
         if (typeof v !== 'string') throw new Error('must be a string');
         const unknown = unknownScheme(v);
         if (unknown) throw new Error(unknown);
-        if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v)) throw new Error(`${JSON.stringify(redactLocation(v))} is not an s3://bucket/key location`);
+        if (v.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(v))
+          throw new Error(`${JSON.stringify(redactLocation(v))} is not an s3://bucket/key location`);
       },
     },
     'listen-host': {
       validate(v: unknown) {
-        if (typeof v !== 'string' || (isIP(v) === 0 && !HOSTNAME.test(v))) throw new Error(`${JSON.stringify(v)} is not an IP address or host name`);
+        if (typeof v !== 'string' || (isIP(v) === 0 && !HOSTNAME.test(v)))
+          throw new Error(`${JSON.stringify(v)} is not an IP address or host name`);
       },
     },
     'queue-url': {
@@ -165,7 +254,8 @@ function addFormats(): void {
     },
     'positive-int': {
       validate(v: unknown) {
-        if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`must be a positive integer (got ${JSON.stringify(v)})`);
+        if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+          throw new Error(`must be a positive integer (got ${JSON.stringify(v)})`);
       },
       coerce: (v: unknown) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
     },
@@ -204,9 +294,17 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     } catch (e) {
       throw new InputError(`config ${path}: not valid JSON (${oneLine((e as Error).message)})`);
     }
-    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile)) throw new InputError(`config ${path}: expected a JSON object`);
+    if (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))
+      throw new InputError(`config ${path}: expected a JSON object`);
     // "regions" may also be written as one comma-separated string, as in FLEET_REGIONS.
-    if (typeof fromFile.regions === 'string') fromFile = { ...fromFile, regions: fromFile.regions.split(',').map((r) => r.trim()).filter(Boolean) };
+    if (typeof fromFile.regions === 'string')
+      fromFile = {
+        ...fromFile,
+        regions: fromFile.regions
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      };
     try {
       config.load(fromFile);
     } catch (e) {
@@ -231,7 +329,9 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   const raw = config.getProperties() as FleetConfig;
   for (const key of ['manifest', 'desired'] as const) {
     if (isPlainHttp(raw[key]) && !raw.allowHttp) {
-      throw new InputError(`config ${key}: ${redactLocation(raw[key])}: http:// is refused (it can be altered in transit); use https://, or set allowHttp (env FLEET_ALLOW_HTTP=true)`);
+      throw new InputError(
+        `config ${key}: ${redactLocation(raw[key])}: http:// is refused (it can be altered in transit); use https://, or set allowHttp (env FLEET_ALLOW_HTTP=true)`,
+      );
     }
   }
   return {
@@ -258,5 +358,9 @@ function withoutLocationValues(message: string): string {
 }
 
 function oneLine(message: string): string {
-  return message.split('\n').map((s) => s.trim()).filter(Boolean).join('; ');
+  return message
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join('; ');
 }

@@ -1,6 +1,17 @@
 import { InputError } from '../domain/errors.js';
 import { normaliseProductDescription } from '../domain/types.js';
-import type { Budget, DemandPolicy, DemandSource, InstanceTypeChoice, MaxPrice, PoolPolicy, RegionPlacement, ScaleDown, ScheduleWindow, Spread } from '../domain/policy.js';
+import type {
+  Budget,
+  DemandPolicy,
+  DemandSource,
+  InstanceTypeChoice,
+  MaxPrice,
+  PoolPolicy,
+  RegionPlacement,
+  ScaleDown,
+  ScheduleWindow,
+  Spread,
+} from '../domain/policy.js';
 import { isValidNameTemplate } from '../policy/names.js';
 import { scheduleProblem } from '../policy/schedule.js';
 import { PLACEHOLDERS, unknownPlaceholders } from '../policy/user-data.js';
@@ -49,7 +60,8 @@ class Field {
     if (typeof this.value !== 'object' || this.value === null || Array.isArray(this.value)) this.fail('expected an object');
     // Keys starting with "$" or "_" are comments ("$comment", "_note"): JSON has no other kind.
     const unknown = Object.keys(this.value).filter((k) => !allowed.includes(k) && !/^[$_]/.test(k));
-    if (unknown.length > 0) throw new InputError(`${this.path}: unknown key ${JSON.stringify(unknown[0])} (allowed: ${allowed.join(', ')})`);
+    if (unknown.length > 0)
+      throw new InputError(`${this.path}: unknown key ${JSON.stringify(unknown[0])} (allowed: ${allowed.join(', ')})`);
     return this.value as Json;
   }
 
@@ -118,9 +130,27 @@ class Field {
 }
 
 const TOP_KEYS = [
-  'pool', 'instanceTypes', 'regions', 'productDescription', 'keyName', 'instanceProfile', 'userData', 'size', 'spot',
-  'onDemand', 'onDemandPrice', 'scaleDown', 'scaleDownAfter', 'freshness', 'rebalance', 'names', 'spread', 'ignoredAzs',
-  'stopTimeout', 'maxLifetime', 'demand',
+  'pool',
+  'instanceTypes',
+  'regions',
+  'productDescription',
+  'keyName',
+  'instanceProfile',
+  'userData',
+  'size',
+  'spot',
+  'onDemand',
+  'onDemandPrice',
+  'scaleDown',
+  'scaleDownAfter',
+  'freshness',
+  'rebalance',
+  'names',
+  'spread',
+  'ignoredAzs',
+  'stopTimeout',
+  'maxLifetime',
+  'demand',
 ];
 
 /** Ten years: far beyond any sensible duration, small enough for every timer and date sum. */
@@ -151,9 +181,7 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
 
   const guardWindow = guard.at('window').present ? guard.at('window').integer(0) : 900;
 
-  const productDescription = root.at('productDescription').present
-    ? root.at('productDescription').string(undefined)
-    : 'Linux/UNIX';
+  const productDescription = root.at('productDescription').present ? root.at('productDescription').string(undefined) : 'Linux/UNIX';
   const baseProduct = normaliseProductDescription(productDescription);
   if (!(PRODUCT_DESCRIPTIONS as readonly string[]).includes(baseProduct)) {
     root.at('productDescription').fail(`expected one of ${PRODUCT_DESCRIPTIONS.join(', ')}`);
@@ -209,7 +237,9 @@ export function parsePolicy(doc: unknown, source: string): PoolPolicy {
     },
     names,
     spread: root.at('spread').present && root.at('spread').value !== 'auto' ? root.at('spread').budget() : AUTO_SPREAD,
-    ignoredAzs: root.at('ignoredAzs').present ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"') : [],
+    ignoredAzs: root.at('ignoredAzs').present
+      ? root.at('ignoredAzs').strings(AZ, 'expected an availability zone such as "us-east-1a"')
+      : [],
     stopTimeoutSeconds: root.at('stopTimeout').present ? seconds(root.at('stopTimeout')) : 3600,
     maxLifetimeSeconds: root.at('maxLifetime').present ? seconds(root.at('maxLifetime')) : 0,
     demand: demand(root.at('demand')),
@@ -230,7 +260,12 @@ function demand(field: Field): DemandPolicy {
     scaleFactor: scaleFactor.present ? boundedNumber(scaleFactor, 0.01, 100) : 1,
     idleTimeoutSeconds: field.at('idleTimeout').present ? seconds(field.at('idleTimeout')) : 600,
     maxWaitSeconds: field.at('maxWaitSeconds').present ? seconds(field.at('maxWaitSeconds')) : 300,
-    schedule: field.at('schedule').present ? field.at('schedule').array().map((_, n) => scheduleWindow(field.at('schedule').at(String(n)))) : [],
+    schedule: field.at('schedule').present
+      ? field
+          .at('schedule')
+          .array()
+          .map((_, n) => scheduleWindow(field.at('schedule').at(String(n))))
+      : [],
     ...(field.at('source').present ? { source: demandSource(field.at('source')) } : {}),
   };
 }
@@ -249,7 +284,7 @@ function demandSource(field: Field): DemandSource {
     const oldest = p.at('oldestPendingSeconds');
     return {
       kind: 'prometheus',
-      url: p.at('url').string(HTTP_URL, 'expected the Prometheus server\'s http(s):// URL without a query'),
+      url: p.at('url').string(HTTP_URL, "expected the Prometheus server's http(s):// URL without a query"),
       pending: p.at('pending').string(),
       running: p.at('running').string(),
       ...(oldest.present ? { oldestPendingSeconds: oldest.string() } : {}),
@@ -258,7 +293,10 @@ function demandSource(field: Field): DemandSource {
   if (field.at('sqs').present) {
     const q = field.at('sqs');
     q.object(['queueUrl']);
-    return { kind: 'sqs', queueUrl: q.at('queueUrl').string(SQS_URL, 'expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jobs') };
+    return {
+      kind: 'sqs',
+      queueUrl: q.at('queueUrl').string(SQS_URL, 'expected an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/jobs'),
+    };
   }
   const g = field.at('github');
   g.object(['labels']);
@@ -281,7 +319,8 @@ function scheduleWindow(field: Field): ScheduleWindow {
 }
 
 function boundedNumber(field: Field, min: number, max: number): number {
-  if (typeof field.value !== 'number' || !Number.isFinite(field.value) || field.value < min || field.value > max) field.fail(`expected a number from ${min} to ${max}`);
+  if (typeof field.value !== 'number' || !Number.isFinite(field.value) || field.value < min || field.value > max)
+    field.fail(`expected a number from ${min} to ${max}`);
   return field.value;
 }
 
@@ -315,7 +354,9 @@ function regions(field: Field): Record<string, RegionPlacement> {
     entry.object(['subnets', 'securityGroups', 'publicIp']);
     const subnets = entry.at('subnets').strings(/^subnet-[0-9a-zA-Z]+$/, 'expected a subnet id such as "subnet-0a1b"');
     if (subnets.length === 0) entry.at('subnets').fail('expected at least one subnet id');
-    const securityGroups = entry.at('securityGroups').present ? entry.at('securityGroups').strings(/^sg-[0-9a-zA-Z]+$/, 'expected a security group id such as "sg-0c2d"') : [];
+    const securityGroups = entry.at('securityGroups').present
+      ? entry.at('securityGroups').strings(/^sg-[0-9a-zA-Z]+$/, 'expected a security group id such as "sg-0c2d"')
+      : [];
     out[region] = {
       subnets,
       securityGroups,
@@ -330,7 +371,9 @@ function userDataTemplate(field: Field): string {
   if (typeof field.value !== 'string') field.fail('expected a string');
   const unknown = unknownPlaceholders(field.value);
   if (unknown.length > 0) {
-    throw new InputError(`${field.path}: unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')} (only ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} exist)`);
+    throw new InputError(
+      `${field.path}: unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')} (only ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')} exist)`,
+    );
   }
   return field.value;
 }

@@ -8,7 +8,9 @@ export function configWarnings(config: FleetConfig, policies: readonly PoolPolic
     const regions = Object.keys(policy.regions);
     const unmanaged = regions.filter((r) => !config.regions.includes(r));
     if (unmanaged.length === regions.length) {
-      warnings.push(`pool ${policy.pool}: none of its regions (${regions.join(', ')}) is managed (config regions: ${config.regions.join(', ')}); it can never launch`);
+      warnings.push(
+        `pool ${policy.pool}: none of its regions (${regions.join(', ')}) is managed (config regions: ${config.regions.join(', ')}); it can never launch`,
+      );
     } else if (unmanaged.length > 0) {
       warnings.push(`pool ${policy.pool}: regions ${unmanaged.join(', ')} are not in config regions and are ignored`);
     }

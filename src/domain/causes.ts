@@ -41,7 +41,15 @@ export function isCause(value: unknown): value is Cause {
 }
 
 /** The causes of a replacement pair: the replaced instance leaves with its replacement's cause. */
-export const REPLACEMENT_CAUSES = ['outdated', 'canary', 'on-demand-swap', 'rebalance', 'spread', 'recommendation', 'lifetime'] as const satisfies readonly Cause[];
+export const REPLACEMENT_CAUSES = [
+  'outdated',
+  'canary',
+  'on-demand-swap',
+  'rebalance',
+  'spread',
+  'recommendation',
+  'lifetime',
+] as const satisfies readonly Cause[];
 
 export type ReplacementCause = (typeof REPLACEMENT_CAUSES)[number];
 

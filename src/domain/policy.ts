@@ -90,7 +90,13 @@ export interface DemandPolicy {
 
 /** A source of a pool's queue facts besides the desired document (policy `demand.source`). */
 export type DemandSource =
-  | { readonly kind: 'prometheus'; readonly url: string; readonly pending: string; readonly running: string; readonly oldestPendingSeconds?: string }
+  | {
+      readonly kind: 'prometheus';
+      readonly url: string;
+      readonly pending: string;
+      readonly running: string;
+      readonly oldestPendingSeconds?: string;
+    }
   | { readonly kind: 'sqs'; readonly queueUrl: string }
   | { readonly kind: 'github'; readonly labels: readonly string[] };
 

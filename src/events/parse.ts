@@ -42,31 +42,39 @@ export function parseEventMessage(body: string, now?: number): ParsedMessage {
   if (!isObject(raw)) return malformed('not a JSON object');
   // An SNS topic between the rule and the queue wraps the event; fleet reads the rule's own delivery.
   if (raw.Type === 'Notification' && typeof raw.Message === 'string') {
-    return malformed('an SNS notification, not an EventBridge event: deliver the rule to the queue directly (or enable raw message delivery)');
+    return malformed(
+      'an SNS notification, not an EventBridge event: deliver the rule to the queue directly (or enable raw message delivery)',
+    );
   }
   const source = raw.source;
   const detailType = raw['detail-type'];
-  if (typeof source !== 'string' || typeof detailType !== 'string') return malformed('no "source" or "detail-type": not an EventBridge event');
+  if (typeof source !== 'string' || typeof detailType !== 'string')
+    return malformed('no "source" or "detail-type": not an EventBridge event');
   if (source !== 'aws.ec2') return foreign(`source ${quote(source)} is not aws.ec2`);
   const kind = DETAIL_TYPES[detailType];
   if (kind === undefined) return foreign(`detail-type ${quote(detailType)} is not one fleet reads`);
   const time = typeof raw.time === 'string' && /^\d{4}-\d\d-\d\dT/.test(raw.time) ? Date.parse(raw.time) : Number.NaN;
   if (!Number.isFinite(time)) return malformed(`${detailType}: "time" is not an ISO 8601 time (${quote(raw.time)})`);
-  if (now !== undefined && time > now + MAX_EVENT_SKEW_MS) return malformed(`${detailType}: "time" ${new Date(time).toISOString()} is in the future (now ${new Date(now).toISOString()})`);
-  if (typeof raw.region !== 'string' || !REGION.test(raw.region)) return malformed(`${detailType}: "region" is not a region name (${quote(raw.region)})`);
+  if (now !== undefined && time > now + MAX_EVENT_SKEW_MS)
+    return malformed(`${detailType}: "time" ${new Date(time).toISOString()} is in the future (now ${new Date(now).toISOString()})`);
+  if (typeof raw.region !== 'string' || !REGION.test(raw.region))
+    return malformed(`${detailType}: "region" is not a region name (${quote(raw.region)})`);
   const detail = raw.detail;
   if (!isObject(detail)) return malformed(`${detailType}: no "detail" object`);
   const instanceId = detail['instance-id'];
-  if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId)) return malformed(`${detailType}: "detail.instance-id" is missing or not an instance id (${quote(instanceId)})`);
+  if (typeof instanceId !== 'string' || !INSTANCE_ID.test(instanceId))
+    return malformed(`${detailType}: "detail.instance-id" is missing or not an instance id (${quote(instanceId)})`);
   const base = { kind, instanceId, region: raw.region, time };
   if (kind === 'state-change') {
     const state = detail.state;
-    if (!STATES.includes(state as InstanceState)) return malformed(`${detailType}: "detail.state" is not an instance state (${quote(state)})`);
+    if (!STATES.includes(state as InstanceState))
+      return malformed(`${detailType}: "detail.state" is not an instance state (${quote(state)})`);
     return { ok: true, event: { ...base, state: state as InstanceState } };
   }
   if (kind === 'interruption-warning') {
     const action = detail['instance-action'];
-    if (!ACTIONS.includes(action as InterruptionAction)) return malformed(`${detailType}: "detail.instance-action" is not terminate, stop or hibernate (${quote(action)})`);
+    if (!ACTIONS.includes(action as InterruptionAction))
+      return malformed(`${detailType}: "detail.instance-action" is not terminate, stop or hibernate (${quote(action)})`);
     const actionTime = action === 'hibernate' ? time : time + INTERRUPTION_NOTICE_MS;
     return { ok: true, event: { ...base, action: action as InterruptionAction, actionTime } };
   }

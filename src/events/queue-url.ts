@@ -2,7 +2,8 @@
 
 // https://sqs.<region>.amazonaws.com/<account>/<name> (and .com.cn), and the legacy
 // https://<region>.queue.amazonaws.com/... form.
-const AWS_QUEUE_HOST = /^(?:sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?|([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\.amazonaws\.com(?:\.cn)?|queue\.amazonaws\.com)$/;
+const AWS_QUEUE_HOST =
+  /^(?:sqs\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?|([a-z]{2}(?:-[a-z]+)+-\d+)\.queue\.amazonaws\.com(?:\.cn)?|queue\.amazonaws\.com)$/;
 const QUEUE_PATH = /^\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
 
 /**

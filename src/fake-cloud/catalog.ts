@@ -69,7 +69,6 @@ const OS_UPLIFT: Readonly<Record<string, { perVcpu?: number; flat?: number }>> =
   'SUSE Linux': { flat: 0.1 },
 };
 
-
 export function isSimInstanceType(type: string): boolean {
   return type in TYPES;
 }

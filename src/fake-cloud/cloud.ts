@@ -52,8 +52,14 @@ export class SimCloud implements Cloud {
     }
     this.priceList = {
       onDemandPrices: async (region, instanceTypes, productDescription) => {
-        this.calls.push({ t: this.clock.now(), region: 'us-east-1', action: 'GetProducts', result: this.faults.pricingUnavailable ? 'ServiceUnavailable' : 'ok' });
-        if (this.faults.pricingUnavailable) throw new SimAwsError('ServiceUnavailableException', 'Price List API unavailable (simulated)', 503);
+        this.calls.push({
+          t: this.clock.now(),
+          region: 'us-east-1',
+          action: 'GetProducts',
+          result: this.faults.pricingUnavailable ? 'ServiceUnavailable' : 'ok',
+        });
+        if (this.faults.pricingUnavailable)
+          throw new SimAwsError('ServiceUnavailableException', 'Price List API unavailable (simulated)', 503);
         const out: Record<string, number> = {};
         for (const type of instanceTypes) {
           const price = simOnDemandPrice(region, type, productDescription);

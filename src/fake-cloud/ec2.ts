@@ -3,7 +3,16 @@
 // handling is what gets exercised.
 
 import { createHash } from 'node:crypto';
-import type { CallOptions, ImageRecord, LaunchRequest, LaunchSlot, Page, RegionCompute, RetireRequest, SpotPriceQuery } from '../cloud/port.js';
+import type {
+  CallOptions,
+  ImageRecord,
+  LaunchRequest,
+  LaunchSlot,
+  Page,
+  RegionCompute,
+  RetireRequest,
+  SpotPriceQuery,
+} from '../cloud/port.js';
 import { CAUSE_TAG, MANAGED_BY_TAG, REPLACES_TAG, lacksNameTag, retireFromTags, retireTags, slotFromTags } from '../cloud/tags.js';
 import type { Clock } from '../domain/clock.js';
 import { endCauseOf } from '../cloud/state-reason.js';
@@ -32,14 +41,21 @@ export interface SimCall {
  */
 export function launchParameters(r: LaunchRequest): string {
   const { clientToken: _token, ...parameters } = r;
-  return createHash('sha256').update(JSON.stringify(canonical(parameters))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(parameters)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The same parameters in any key order are the same request, as for EC2. */
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+  );
 }
 
 /** Per-call latency of the simulated API, milliseconds. */
@@ -75,7 +91,9 @@ export class SimCompute implements RegionCompute {
   async listInstancesPage(fleet: string, next?: string): Promise<Page<Instance>> {
     await this.enter('DescribeInstances');
     const now = this.clock.now();
-    const all = [...this.world.instances.values()].filter((i) => i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet);
+    const all = [...this.world.instances.values()].filter(
+      (i) => i.region === this.region && i.visibleAt <= now && i.tags[MANAGED_BY] === fleet,
+    );
     this.record('DescribeInstances', 'ok');
     return page(all.map(toInstance), next);
   }
@@ -97,7 +115,14 @@ export class SimCompute implements RegionCompute {
     const out: SpotPrice[] = [];
     for (const az of this.world.azs(this.region)) {
       for (const instanceType of query.instanceTypes) {
-        for (const p of this.world.market.spotHistory(this.region, az, instanceType, wanted, query.since, Math.min(query.until ?? now, now))) {
+        for (const p of this.world.market.spotHistory(
+          this.region,
+          az,
+          instanceType,
+          wanted,
+          query.since,
+          Math.min(query.until ?? now, now),
+        )) {
           out.push({ region: this.region, az, instanceType, productDescription: wanted, price: p.price, timestamp: p.t });
         }
       }
@@ -110,8 +135,18 @@ export class SimCompute implements RegionCompute {
     const params = launchParameters(r);
     const sentAt = this.clock.now();
     const detail = {
-      sentAt, az: r.az, subnetId: r.subnetId, instanceType: r.instanceType, lifecycle: r.lifecycle, pool: r.pool, ami: r.ami,
-      clientToken: r.clientToken, count: r.slots.length, names: r.slots.map((s) => s.name), replaces: r.slots.map((s) => s.replaces ?? null), params,
+      sentAt,
+      az: r.az,
+      subnetId: r.subnetId,
+      instanceType: r.instanceType,
+      lifecycle: r.lifecycle,
+      pool: r.pool,
+      ami: r.ami,
+      clientToken: r.clientToken,
+      count: r.slots.length,
+      names: r.slots.map((s) => s.name),
+      replaces: r.slots.map((s) => s.replaces ?? null),
+      params,
     };
     await this.enter('RunInstances', detail, r.slots.length);
     const fail = (code: string, message: string, status = 400): never => {
@@ -136,7 +171,11 @@ export class SimCompute implements RegionCompute {
     // EC2 compares every parameter of a call that reuses a token, not just a few.
     const earlier = this.tokens.get(r.clientToken);
     if (earlier) {
-      if (earlier.fingerprint !== params) fail('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.');
+      if (earlier.fingerprint !== params)
+        fail(
+          'IdempotentParameterMismatch',
+          'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.',
+        );
       const made = earlier.instanceIds.map((id) => this.world.instances.get(id)).filter((i): i is SimInstance => i !== undefined);
       return answer(made, { replayed: true });
     }
@@ -144,7 +183,8 @@ export class SimCompute implements RegionCompute {
     const subnet = this.world.subnets.get(r.subnetId);
     if (!subnet || subnet.region !== this.region) fail('InvalidSubnetID.NotFound', `The subnet ID '${r.subnetId}' does not exist`);
     const image = this.world.images.get(r.ami);
-    if (!image || image.region !== this.region || image.deregistered) fail('InvalidAMIID.NotFound', `The image id '[${r.ami}]' does not exist`);
+    if (!image || image.region !== this.region || image.deregistered)
+      fail('InvalidAMIID.NotFound', `The image id '[${r.ami}]' does not exist`);
     if (!isSimInstanceType(r.instanceType)) fail('InvalidParameterValue', `Invalid value '${r.instanceType}' for InstanceType.`);
     const az = (subnet as NonNullable<typeof subnet>).az;
     const productDescription = (image as NonNullable<typeof image>).productDescription;
@@ -152,15 +192,27 @@ export class SimCompute implements RegionCompute {
     if (r.lifecycle === 'spot') {
       const price = this.world.market.spotPrice(this.region, az, r.instanceType, productDescription, now);
       // A replayed market sells on spot only what the recording has prices for.
-      if (price === undefined) fail('Unsupported', `Your requested instance type (${r.instanceType}) is not supported on spot in your requested Availability Zone (${az}).`);
+      if (price === undefined)
+        fail(
+          'Unsupported',
+          `Your requested instance type (${r.instanceType}) is not supported on spot in your requested Availability Zone (${az}).`,
+        );
       const maxPrice = this.world.spotMaxPrice(this.region, r.instanceType, productDescription, r.maxPrice);
-      if (maxPrice !== undefined && (price as number) > maxPrice) fail('SpotMaxPriceTooLow', `Your Spot request price of ${maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`);
+      if (maxPrice !== undefined && (price as number) > maxPrice)
+        fail(
+          'SpotMaxPriceTooLow',
+          `Your Spot request price of ${maxPrice} is lower than the minimum required Spot request fulfillment price of ${price}.`,
+        );
     }
     // EC2's MinCount/MaxCount: nothing unless MinCount fit, then as many as fit up to MaxCount.
     const minCount = Math.max(1, Math.min(r.minCount ?? r.slots.length, r.slots.length));
     const free = this.world.market.capacity(az, r.instanceType, r.lifecycle, now) - this.world.usage(az, r.instanceType, r.lifecycle);
     if (free < minCount) {
-      fail('InsufficientInstanceCapacity', `We currently do not have sufficient ${r.instanceType} capacity in the Availability Zone you requested (${az}).`, 500);
+      fail(
+        'InsufficientInstanceCapacity',
+        `We currently do not have sufficient ${r.instanceType} capacity in the Availability Zone you requested (${az}).`,
+        500,
+      );
     }
     const made = r.slots.slice(0, Math.min(free, r.slots.length)).map((_, launchIndex) =>
       this.world.createInstance({
@@ -228,7 +280,10 @@ export class SimCompute implements RegionCompute {
       await this.enter('CreateTags', { instanceIds: ids });
       // Tags show in DescribeInstances and in the instances' metadata (the worker's agent reads them there).
       for (const id of ids) Object.assign((this.world.instances.get(id) as SimInstance).tags, JSON.parse(key) as Record<string, string>);
-      this.record('CreateTags', 'ok', { instanceIds: ids, retire: group[0]?.deadline === undefined ? '' : new Date(group[0].deadline).toISOString() });
+      this.record('CreateTags', 'ok', {
+        instanceIds: ids,
+        retire: group[0]?.deadline === undefined ? '' : new Date(group[0].deadline).toISOString(),
+      });
     }
     return owned.map((r) => r.id);
   }
@@ -257,11 +312,17 @@ export class SimCompute implements RegionCompute {
     await this.enter('DescribeInstances');
     this.record('DescribeInstances', 'ok', { imageIds: ids.length });
     const wanted = new Set(ids);
-    const used = [...this.world.instances.values()].filter((i) => i.region === this.region && i.state !== 'terminated' && wanted.has(i.ami));
+    const used = [...this.world.instances.values()].filter(
+      (i) => i.region === this.region && i.state !== 'terminated' && wanted.has(i.ami),
+    );
     return new Set(used.map((i) => i.ami));
   }
 
-  async deregisterImage(fleet: string, id: string, _options: CallOptions = {}): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+  async deregisterImage(
+    fleet: string,
+    id: string,
+    _options: CallOptions = {},
+  ): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
     const [image] = await this.describeImages([id]);
     if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
     await this.enter('DeregisterImage');

@@ -33,7 +33,8 @@ export function eventBridgeBody(e: WorldEvent, seq: number): string | undefined 
       resources: [`arn:aws:ec2:${region}:${SIM_ACCOUNT}:instance/${id}`],
       detail,
     });
-  if (e.kind === 'interruption-warning') return envelope('EC2 Spot Instance Interruption Warning', { 'instance-id': id, 'instance-action': 'terminate' });
+  if (e.kind === 'interruption-warning')
+    return envelope('EC2 Spot Instance Interruption Warning', { 'instance-id': id, 'instance-action': 'terminate' });
   if (e.kind === 'rebalance-recommendation') return envelope('EC2 Instance Rebalance Recommendation', { 'instance-id': id });
   const state = STATE_OF[e.kind];
   return state === undefined ? undefined : envelope('EC2 Instance State-change Notification', { 'instance-id': id, state });

@@ -154,7 +154,8 @@ export class FaultInjector {
       if (resourceBucket !== undefined && resources > 0 && !this.hasTokens(region, resourceBucket, resources)) {
         throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       }
-      if (!this.takeToken(region, bucketOf(action), 1, action)) throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
+      if (!this.takeToken(region, bucketOf(action), 1, action))
+        throw new SimAwsError('RequestLimitExceeded', 'Request limit exceeded.', 503);
       if (resourceBucket !== undefined && resources > 0) this.takeToken(region, resourceBucket, resources);
     }
     if (this.options.throttleRate > 0 && this.rng.chance(this.options.throttleRate)) {
@@ -176,7 +177,9 @@ export class FaultInjector {
   /** The S3 fault on this object right now, if any; an outage wins over corruption. */
   objectFault(bucket: string, key: string): ObjectFault['kind'] | undefined {
     const now = this.clock.now();
-    const open = this.options.objectFaults.filter((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) <= now && now < f.until);
+    const open = this.options.objectFaults.filter(
+      (f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) <= now && now < f.until,
+    );
     if (open.some((f) => f.kind === 'outage')) return 'outage';
     return open.length > 0 ? 'corrupt' : undefined;
   }

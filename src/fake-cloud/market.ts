@@ -142,7 +142,9 @@ export class Market {
       const onDemandPrice = simOnDemandPrice(region, instanceType, productDescription);
       if (onDemandPrice === undefined) return undefined;
       const { start, horizonMs, regime } = this.options;
-      trace = new PriceTrace(generatePriceTrace({ rng: this.rng.fork(`price:${key}`), start, end: start + horizonMs, onDemandPrice, regime }));
+      trace = new PriceTrace(
+        generatePriceTrace({ rng: this.rng.fork(`price:${key}`), start, end: start + horizonMs, onDemandPrice, regime }),
+      );
       this.prices.set(key, trace);
     }
     return trace;

@@ -64,7 +64,8 @@ export function parseHistoryCsv(text: string, file: string): ParsedFile {
   if (headerAt < 0) return { rows: [] };
   const header = splitCsvLine(lines[headerAt] as string).map((h) => h.trim());
   const missing = CSV_COLUMNS.filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new InputError(`${file}:${headerAt + 1}: the header lacks ${missing.join(', ')} (expected ${CSV_COLUMNS.join(',')})`);
+  if (missing.length > 0)
+    throw new InputError(`${file}:${headerAt + 1}: the header lacks ${missing.join(', ')} (expected ${CSV_COLUMNS.join(',')})`);
   const index = Object.fromEntries(CSV_COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
   const rows: RecordedRow[] = [];
   const reader = new RowReader();
@@ -104,9 +105,18 @@ class RowReader {
       this.products.set(product, productDescription);
     }
     const rawPrice = field('SpotPrice');
-    const price = typeof rawPrice === 'number' ? rawPrice : typeof rawPrice === 'string' && rawPrice.trim() !== '' ? Number(rawPrice) : Number.NaN;
-    if (!Number.isFinite(price) || price <= 0) throw new InputError(`${where()}: SpotPrice ${JSON.stringify(rawPrice)} is not a positive number`);
-    return { region, az, instanceType: text('InstanceType'), productDescription, price, t: time(field('Timestamp'), () => `${where()}: Timestamp`) };
+    const price =
+      typeof rawPrice === 'number' ? rawPrice : typeof rawPrice === 'string' && rawPrice.trim() !== '' ? Number(rawPrice) : Number.NaN;
+    if (!Number.isFinite(price) || price <= 0)
+      throw new InputError(`${where()}: SpotPrice ${JSON.stringify(rawPrice)} is not a positive number`);
+    return {
+      region,
+      az,
+      instanceType: text('InstanceType'),
+      productDescription,
+      price,
+      t: time(field('Timestamp'), () => `${where()}: Timestamp`),
+    };
   }
 }
 

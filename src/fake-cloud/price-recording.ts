@@ -85,7 +85,13 @@ export class PriceRecording {
   zones(region: string): readonly string[] {
     let zones = this.zonesByRegion.get(region);
     if (!zones) {
-      zones = [...new Set(this.offers().filter((o) => o.region === region).map((o) => o.az))].sort();
+      zones = [
+        ...new Set(
+          this.offers()
+            .filter((o) => o.region === region)
+            .map((o) => o.az),
+        ),
+      ].sort();
       this.zonesByRegion.set(region, zones);
     }
     return zones;
@@ -96,7 +102,13 @@ export class PriceRecording {
   }
 
   instanceTypes(region: string): string[] {
-    return [...new Set(this.offers().filter((o) => o.region === region).map((o) => o.instanceType))].sort();
+    return [
+      ...new Set(
+        this.offers()
+          .filter((o) => o.region === region)
+          .map((o) => o.instanceType),
+      ),
+    ].sort();
   }
 }
 
@@ -130,7 +142,8 @@ export function readPriceRecording(path: string): PriceRecording {
   for (const file of files) {
     const parsed = readPriceFile(file);
     for (const r of parsed.rows) rows.push(r);
-    if (parsed.window) window = window ? { from: Math.min(window.from, parsed.window.from), to: Math.max(window.to, parsed.window.to) } : parsed.window;
+    if (parsed.window)
+      window = window ? { from: Math.min(window.from, parsed.window.from), to: Math.max(window.to, parsed.window.to) } : parsed.window;
     else if (parsed.rows.length > 0) unbounded = true;
   }
   // A window holds only when every file with prices states one; otherwise the prices themselves say.

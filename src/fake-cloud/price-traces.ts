@@ -70,7 +70,7 @@ function modernTrace(rng: Prng, start: number, end: number, onDemand: number): P
   };
   // Warm up so that a trace does not always open exactly at its level.
   for (let i = 0; i < 200; i++) step();
-  for (let t = start; t <= end; ) {
+  for (let t = start; t <= end;) {
     trace.add(t, level * Math.exp(x));
     // At least 3 h apart, 6.4 h on average (a few steps round to no change, leaving ~3.5 a day).
     t += Math.round(3 * HOUR + rng.exponential(1.7 * HOUR) + rng.exponential(1.7 * HOUR));
@@ -95,7 +95,7 @@ function volatileTrace(rng: Prng, start: number, end: number, onDemand: number):
   const pull = Math.sqrt(1 - (stepSize / spread) ** 2);
   let x = spread * rng.normal();
   trace.add(start, base * Math.exp(x));
-  for (let t = start; ; ) {
+  for (let t = start; ;) {
     t += Math.max(1000, Math.round(rng.exponential(meanGap)));
     if (t > end) break;
     if (rng.chance(spikeChance)) {

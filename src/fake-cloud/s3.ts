@@ -54,7 +54,12 @@ export class SimObjects implements ObjectStore {
     throw new SimAwsError('ServiceUnavailable', 'Service is unable to handle request (simulated outage)', 503);
   }
 
-  async get(bucket: string, key: string, ifNoneMatch?: string, options: ReadOptions = {}): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(
+    bucket: string,
+    key: string,
+    ifNoneMatch?: string,
+    options: ReadOptions = {},
+  ): Promise<StoredObject | 'not-modified' | undefined> {
     const objects = this.bucket(bucket, 'GetObject', key);
     this.unavailable('GetObject', bucket, key);
     const object = objects.get(key);
@@ -71,7 +76,8 @@ export class SimObjects implements ObjectStore {
     const objects = this.bucket(bucket, 'PutObject', key);
     this.unavailable('PutObject', bucket, key);
     const current = objects.get(key);
-    const refused = (condition.ifNoneMatch === '*' && current !== undefined) || (condition.ifMatch !== undefined && current?.etag !== condition.ifMatch);
+    const refused =
+      (condition.ifNoneMatch === '*' && current !== undefined) || (condition.ifMatch !== undefined && current?.etag !== condition.ifMatch);
     if (refused) {
       this.log.push({ action: 'PutObject', bucket, key, result: 'PreconditionFailed' });
       throw new SimAwsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);

@@ -106,7 +106,16 @@ export interface WorldEvent {
    * launch (pending), running, the start of a shutdown (interrupted, terminated by a user,
    * self-shutdown, boot-failure), gone (the shutdown finished: terminated), and EC2's two notices.
    */
-  readonly kind: 'launch' | 'running' | 'interrupted' | 'terminated' | 'self-shutdown' | 'boot-failure' | 'gone' | 'interruption-warning' | 'rebalance-recommendation';
+  readonly kind:
+    | 'launch'
+    | 'running'
+    | 'interrupted'
+    | 'terminated'
+    | 'self-shutdown'
+    | 'boot-failure'
+    | 'gone'
+    | 'interruption-warning'
+    | 'rebalance-recommendation';
   readonly instance: SimInstance;
   /** interruption warnings: why */
   readonly cause?: ReclaimCause;
@@ -164,7 +173,14 @@ export class SimWorld {
   addSubnet(region: string, az: string, id = this.newId('subnet'), mapPublicIp = true): SimSubnet {
     if (!this.azs(region).includes(az)) throw new Error(`simulated cloud has no zone ${az} in ${region}`);
     this.subnetCount++;
-    const subnet: SimSubnet = { id, region, az, prefix: `10.${(this.subnetCount >> 8) & 255}.${this.subnetCount & 255}`, mapPublicIp, nextHost: 4 };
+    const subnet: SimSubnet = {
+      id,
+      region,
+      az,
+      prefix: `10.${(this.subnetCount >> 8) & 255}.${this.subnetCount & 255}`,
+      mapPublicIp,
+      nextHost: 4,
+    };
     this.subnets.set(id, subnet);
     return subnet;
   }
@@ -185,10 +201,29 @@ export class SimWorld {
   }
 
   /** An image and its root snapshot, both tagged `tags` (as an image pipeline would tag them). */
-  registerImage(region: string, name: string, created: number, productDescription = 'Linux/UNIX', id = this.newId('ami'), tags: Record<string, string> = {}, ownerId = SIM_ACCOUNT): SimImage {
+  registerImage(
+    region: string,
+    name: string,
+    created: number,
+    productDescription = 'Linux/UNIX',
+    id = this.newId('ami'),
+    tags: Record<string, string> = {},
+    ownerId = SIM_ACCOUNT,
+  ): SimImage {
     const snapshot: SimSnapshot = { id: this.newId('snap'), tags: { ...tags }, deleted: false };
     this.snapshots.set(snapshot.id, snapshot);
-    const image: SimImage = { id, region, name, created, productDescription, deregistered: false, broken: false, snapshotIds: [snapshot.id], tags: { ...tags }, ownerId };
+    const image: SimImage = {
+      id,
+      region,
+      name,
+      created,
+      productDescription,
+      deregistered: false,
+      broken: false,
+      snapshotIds: [snapshot.id],
+      tags: { ...tags },
+      ownerId,
+    };
     this.images.set(id, image);
     return image;
   }
@@ -197,13 +232,28 @@ export class SimWorld {
   usage(az: string, instanceType: string, lifecycle: Lifecycle): number {
     let n = 0;
     for (const i of this.instances.values()) {
-      if (i.az === az && i.instanceType === instanceType && i.lifecycle === lifecycle && (i.state === 'pending' || i.state === 'running')) n++;
+      if (i.az === az && i.instanceType === instanceType && i.lifecycle === lifecycle && (i.state === 'pending' || i.state === 'running'))
+        n++;
     }
     return n;
   }
 
   createInstance(
-    fields: Omit<SimInstance, 'id' | 'privateIp' | 'publicIp' | 'launchTime' | 'visibleAt' | 'runningAt' | 'state' | 'cost' | 'billedUntil' | 'az' | 'region' | 'launchIndex'> & {
+    fields: Omit<
+      SimInstance,
+      | 'id'
+      | 'privateIp'
+      | 'publicIp'
+      | 'launchTime'
+      | 'visibleAt'
+      | 'runningAt'
+      | 'state'
+      | 'cost'
+      | 'billedUntil'
+      | 'az'
+      | 'region'
+      | 'launchIndex'
+    > & {
       publicIp?: boolean;
       visibilityDelayMs: number;
       /** position in its launch call; 0 for an instance launched alone */
@@ -222,7 +272,7 @@ export class SimWorld {
       id: this.newId('i'),
       region: subnet.region,
       az: subnet.az,
-      privateIp: `${subnet.prefix}.${host % 250 + 4}`,
+      privateIp: `${subnet.prefix}.${(host % 250) + 4}`,
       ...(wantsPublic ? { publicIp: `54.${this.rng.int(1, 254)}.${this.rng.int(1, 254)}.${this.rng.int(1, 254)}` } : {}),
       launchTime: this.t,
       visibleAt: this.t + visibilityDelayMs,
@@ -265,7 +315,8 @@ export class SimWorld {
         this.endInstance(i, 'Client.InstanceInitiatedShutdown', 'boot-failure');
       }
       const reclaimAt = i.warnedAt === undefined ? undefined : i.warnedAt + INTERRUPTION_NOTICE_MS;
-      if (reclaimAt !== undefined && reclaimAt <= next) this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted', Math.max(this.t, reclaimAt));
+      if (reclaimAt !== undefined && reclaimAt <= next)
+        this.endInstance(i, 'Server.SpotInstanceTermination', 'interrupted', Math.max(this.t, reclaimAt));
       if (i.state === 'shutting-down' && (i.endedAt ?? next) + this.options.shutdownMs <= next) {
         i.state = 'terminated';
         this.events.push({ t: (i.endedAt ?? next) + this.options.shutdownMs, kind: 'gone', instance: i });
@@ -330,7 +381,9 @@ export class SimWorld {
    * reclaim comes with no recommendation, as EC2's own are best effort.
    */
   private recommendRebalance(): void {
-    const atRisk = [...this.instances.values()].filter((i) => i.lifecycle === 'spot' && (i.state === 'pending' || i.state === 'running') && i.warnedAt === undefined);
+    const atRisk = [...this.instances.values()].filter(
+      (i) => i.lifecycle === 'spot' && (i.state === 'pending' || i.state === 'running') && i.warnedAt === undefined,
+    );
     for (const group of groupBy(atRisk, (i) => `${i.az}:${i.instanceType}`).values()) {
       const first = group[0] as SimInstance;
       let lowest = Infinity;

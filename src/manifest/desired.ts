@@ -42,12 +42,19 @@ export function parseDesiredDocument(text: string, options: DesiredOptions = {})
   if (entries.length > DESIRED_LIMITS.pools) throw new InputError(`desired counts: more than ${DESIRED_LIMITS.pools} pools`);
   const unknown = options.pools ? entries.map(([pool]) => pool).filter((p) => !options.pools?.has(p) && !options.ignored?.has(p)) : [];
   if (unknown.length > 0) {
-    throw new InputError(`desired counts: no policy defines pool ${unknown.map((p) => JSON.stringify(p)).join(', ')} (a typo? list it in ignoredPools to allow it)`);
+    throw new InputError(
+      `desired counts: no policy defines pool ${unknown.map((p) => JSON.stringify(p)).join(', ')} (a typo? list it in ignoredPools to allow it)`,
+    );
   }
   const pools: [string, PoolDemand][] = [];
   for (const [pool, value] of entries) {
     if (options.ignored?.has(pool) && !options.pools?.has(pool)) continue;
-    pools.push([pool, typeof value === 'object' && value !== null && !Array.isArray(value) ? poolObject(pool, value as Record<string, unknown>) : { desired: count(pool, undefined, value, DESIRED_LIMITS.count) }]);
+    pools.push([
+      pool,
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? poolObject(pool, value as Record<string, unknown>)
+        : { desired: count(pool, undefined, value, DESIRED_LIMITS.count) },
+    ]);
   }
   // fromEntries defines own properties: a key such as "__proto__" stays a key, never a prototype.
   return Object.fromEntries(pools);
@@ -55,15 +62,21 @@ export function parseDesiredDocument(text: string, options: DesiredOptions = {})
 
 /** Only the counts, as fleet uses them when no policy is at hand (every pool accepted). */
 export function parseDesired(text: string): Record<string, number> {
-  return Object.fromEntries(Object.entries(parseDesiredDocument(text)).map(([pool, d]) => [pool, d.desired ?? (d.pending ?? 0) + (d.running ?? 0)]));
+  return Object.fromEntries(
+    Object.entries(parseDesiredDocument(text)).map(([pool, d]) => [pool, d.desired ?? (d.pending ?? 0) + (d.running ?? 0)]),
+  );
 }
 
 function poolObject(pool: string, value: Record<string, unknown>): PoolDemand {
   const extra = Object.keys(value).find((k) => !FIELDS.has(k));
-  if (extra !== undefined) throw new InputError(`desired counts: ${JSON.stringify(pool)}: unknown key ${JSON.stringify(extra)} (expected desired, pending, running, oldestPendingSeconds, busy)`);
+  if (extra !== undefined)
+    throw new InputError(
+      `desired counts: ${JSON.stringify(pool)}: unknown key ${JSON.stringify(extra)} (expected desired, pending, running, oldestPendingSeconds, busy)`,
+    );
   const demand: { -readonly [K in keyof PoolDemand]: PoolDemand[K] } = {};
   for (const field of COUNT_FIELDS) if (value[field] !== undefined) demand[field] = count(pool, field, value[field], DESIRED_LIMITS.count);
-  if (value.oldestPendingSeconds !== undefined) demand.oldestPendingSeconds = count(pool, 'oldestPendingSeconds', value.oldestPendingSeconds, DESIRED_LIMITS.oldestPendingSeconds);
+  if (value.oldestPendingSeconds !== undefined)
+    demand.oldestPendingSeconds = count(pool, 'oldestPendingSeconds', value.oldestPendingSeconds, DESIRED_LIMITS.oldestPendingSeconds);
   if (value.busy !== undefined) demand.busy = busyNames(pool, value.busy);
   return demand;
 }
@@ -71,7 +84,9 @@ function poolObject(pool: string, value: Record<string, unknown>): PoolDemand {
 function count(pool: string, field: string | undefined, value: unknown, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     const where = field === undefined ? JSON.stringify(pool) : `${JSON.stringify(pool)}.${field}`;
-    throw new InputError(`desired counts: ${where} must be a non-negative integer up to ${max} (got ${JSON.stringify(value) ?? String(value)})`);
+    throw new InputError(
+      `desired counts: ${where} must be a non-negative integer up to ${max} (got ${JSON.stringify(value) ?? String(value)})`,
+    );
   }
   return value;
 }
@@ -82,7 +97,9 @@ function busyNames(pool: string, value: unknown): string[] {
   if (value.length > DESIRED_LIMITS.busy) throw new InputError(`desired counts: ${where} lists more than ${DESIRED_LIMITS.busy} names`);
   for (const name of value) {
     if (typeof name !== 'string' || name === '' || name.length > DESIRED_LIMITS.nameLength) {
-      throw new InputError(`desired counts: ${where} must hold slot names (strings of 1-${DESIRED_LIMITS.nameLength} characters; got ${JSON.stringify(name)?.slice(0, 40) ?? String(name)})`);
+      throw new InputError(
+        `desired counts: ${where} must hold slot names (strings of 1-${DESIRED_LIMITS.nameLength} characters; got ${JSON.stringify(name)?.slice(0, 40) ?? String(name)})`,
+      );
     }
   }
   return [...new Set(value as string[])];

@@ -49,9 +49,16 @@ function parseNative(entries: unknown[]): Image[] {
     const id = requireString(entry.id, `${where}.id`);
     // Date.parse alone takes almost anything ("1" is 2001): insist on an ISO 8601 date first.
     const created = typeof entry.created === 'string' && ISO_DATE.test(entry.created) ? Date.parse(entry.created) : Number.NaN;
-    if (!Number.isFinite(created)) throw new InputError(`${where}.created: expected an ISO 8601 time (got ${JSON.stringify(entry.created)})`);
+    if (!Number.isFinite(created))
+      throw new InputError(`${where}.created: expected an ISO 8601 time (got ${JSON.stringify(entry.created)})`);
     return checkImage(
-      { id, pool: requireString(entry.pool, `${where}.pool`), region: requireString(entry.region, `${where}.region`), created, name: optionalString(entry.name, `${where}.name`) },
+      {
+        id,
+        pool: requireString(entry.pool, `${where}.pool`),
+        region: requireString(entry.region, `${where}.region`),
+        created,
+        name: optionalString(entry.name, `${where}.name`),
+      },
       where,
     );
   });
@@ -74,7 +81,13 @@ function parseMozilla(doc: Record<string, unknown>, options: ManifestOptions): I
     }
     images.push(
       checkImage(
-        { id, pool, region: requireString(entry.region, `${where}.region`), created: createdSeconds * 1000, name: optionalString(entry.name, `${where}.name`) },
+        {
+          id,
+          pool,
+          region: requireString(entry.region, `${where}.region`),
+          created: createdSeconds * 1000,
+          name: optionalString(entry.name, `${where}.name`),
+        },
         where,
       ),
     );
@@ -87,7 +100,8 @@ function readTags(tags: unknown, where: string): Record<string, string> {
   if (Array.isArray(tags)) {
     const out: [string, string][] = [];
     for (const t of tags) {
-      if (isObject(t) && typeof t.Key === 'string') out.push([t.Key, typeof t.Value === 'string' ? t.Value : t.Value === undefined || t.Value === null ? '' : JSON.stringify(t.Value)]);
+      if (isObject(t) && typeof t.Key === 'string')
+        out.push([t.Key, typeof t.Value === 'string' ? t.Value : t.Value === undefined || t.Value === null ? '' : JSON.stringify(t.Value)]);
       else throw new InputError(`${where}.tags: expected {"Key", "Value"} entries`);
     }
     return Object.fromEntries(out);

@@ -20,7 +20,16 @@ export function applyOutcome(
   const launched = outcome.launches.flatMap((l) => (l.instance && !known.has(l.instance.id) ? [l.instance] : []));
   return {
     ...snapshot,
-    instances: [...snapshot.instances.map((i) => (terminated.has(i.id) ? { ...i, state: 'shutting-down' as const } : asked.has(i.id) ? retiring(i, asked.get(i.id) as RetireAction) : i)), ...launched],
+    instances: [
+      ...snapshot.instances.map((i) =>
+        terminated.has(i.id)
+          ? { ...i, state: 'shutting-down' as const }
+          : asked.has(i.id)
+            ? retiring(i, asked.get(i.id) as RetireAction)
+            : i,
+      ),
+      ...launched,
+    ],
     pendingLaunches: pendingAfter,
     terminatedByFleet: new Set([...snapshot.terminatedByFleet, ...terminated]),
     unavailable,

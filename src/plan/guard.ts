@@ -23,7 +23,8 @@ export function applyGuard(snapshot: Snapshot, policies: readonly PoolPolicy[]):
   const trips: GuardTrip[] = [];
   for (const policy of policies) {
     for (const [region, rollout] of rollouts.get(policy.pool) ?? []) {
-      const onTrial = rollout.candidate && rollout.trial ? trialTrip(policy, region, rollout.candidate.id, rollout.trial.failed) : undefined;
+      const onTrial =
+        rollout.candidate && rollout.trial ? trialTrip(policy, region, rollout.candidate.id, rollout.trial.failed) : undefined;
       if (onTrial) trips.push(onTrial);
       trips.push(
         ...guardTrips({
@@ -40,5 +41,12 @@ export function applyGuard(snapshot: Snapshot, policies: readonly PoolPolicy[]):
   }
   if (trips.length === 0) return { snapshot, trips };
   const tripped = trips.map((t) => t.ami);
-  return { snapshot: { ...snapshot, drained: new Set([...snapshot.drained, ...tripped]), guardDrained: new Set([...(snapshot.guardDrained ?? []), ...tripped]) }, trips };
+  return {
+    snapshot: {
+      ...snapshot,
+      drained: new Set([...snapshot.drained, ...tripped]),
+      guardDrained: new Set([...(snapshot.guardDrained ?? []), ...tripped]),
+    },
+    trips,
+  };
 }

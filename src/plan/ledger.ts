@@ -75,7 +75,12 @@ export class PoolLedger {
   private occupancyView?: Map<string, number>;
   private occupancyThrough = 0;
 
-  constructor(instances: readonly Instance[], pending: readonly PendingLaunch[], drained: ReadonlySet<string>, status: Lookup<{ ami: string; region: string }, AmiStatus>) {
+  constructor(
+    instances: readonly Instance[],
+    pending: readonly PendingLaunch[],
+    drained: ReadonlySet<string>,
+    status: Lookup<{ ami: string; region: string }, AmiStatus>,
+  ) {
     const members: Member[] = [];
     // Members of one offer share one key string: fewer strings to make, and each hashed once.
     const spreadOf = new MemoByTwo(zoneOf, typeOf, spreadKey);
@@ -84,14 +89,38 @@ export class PoolLedger {
     for (const i of instances) {
       if (!isLive(i)) continue;
       members.push({
-        key: i.id, name: i.name, region: i.region, az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami,
-        instance: i, pending: undefined, replaces: i.replaces || undefined, cause: i.cause, counts: !drained.has(i.ami), spread: spreadOf.get(i), status: status.get(i),
+        key: i.id,
+        name: i.name,
+        region: i.region,
+        az: i.az,
+        instanceType: i.instanceType,
+        lifecycle: i.lifecycle,
+        ami: i.ami,
+        instance: i,
+        pending: undefined,
+        replaces: i.replaces || undefined,
+        cause: i.cause,
+        counts: !drained.has(i.ami),
+        spread: spreadOf.get(i),
+        status: status.get(i),
       });
     }
     for (const p of pending) {
       members.push({
-        key: `${p.clientToken}#${p.name}`, name: p.name, region: p.region, az: p.az, instanceType: p.instanceType, lifecycle: p.lifecycle, ami: p.ami,
-        instance: undefined, pending: p, replaces: p.replaces || undefined, cause: p.cause, counts: !drained.has(p.ami), spread: spreadOf.get(p), status: status.get(p),
+        key: `${p.clientToken}#${p.name}`,
+        name: p.name,
+        region: p.region,
+        az: p.az,
+        instanceType: p.instanceType,
+        lifecycle: p.lifecycle,
+        ami: p.ami,
+        instance: undefined,
+        pending: p,
+        replaces: p.replaces || undefined,
+        cause: p.cause,
+        counts: !drained.has(p.ami),
+        spread: spreadOf.get(p),
+        status: status.get(p),
       });
     }
     this.members = members;
@@ -247,7 +276,8 @@ export class PoolLedger {
  * Its reason no longer holds, and completing it would move a worker backwards (placements are on
  * launchable images: never backwards).
  */
-export const isBackwards = (target: Member, replacement: Member | Placement) => 'status' in replacement && replacement.status === 'outdated' && target.status === 'current';
+export const isBackwards = (target: Member, replacement: Member | Placement) =>
+  'status' in replacement && replacement.status === 'outdated' && target.status === 'current';
 
 const zoneOf = (o: { az: string }) => o.az;
 const typeOf = (o: { instanceType: string }) => o.instanceType;

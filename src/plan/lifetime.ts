@@ -15,5 +15,12 @@ export function lifetimeReplacements(step: Step, budget: number): number {
   if (old.length === 0) return 0;
   old.sort(byLaunch);
   const hours = (m: Member) => Math.floor((ctx.now - (m.instance?.launchTime ?? ctx.now)) / 3600_000);
-  return replace(step, idleFirst(ctx, old), Math.min(budget, roomLeft(step)), step.spot.offers, 'lifetime', (m) => `replace ${m.key} (${m.name}): running ${hours(m)}h, past maxLifetime ${ctx.policy.maxLifetimeSeconds}s`);
+  return replace(
+    step,
+    idleFirst(ctx, old),
+    Math.min(budget, roomLeft(step)),
+    step.spot.offers,
+    'lifetime',
+    (m) => `replace ${m.key} (${m.name}): running ${hours(m)}h, past maxLifetime ${ctx.policy.maxLifetimeSeconds}s`,
+  );
 }

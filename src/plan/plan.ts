@@ -33,7 +33,14 @@ export function desiredSize(policy: PoolPolicy, desired: Readonly<Record<string,
 export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet: string): Plan {
   if (snapshot.desired === undefined || snapshot.images === undefined) {
     const missing = snapshot.desired === undefined ? 'desired counts' : 'AMI manifest';
-    return { actions: [], timers: snapshot.timers, established: snapshot.established ?? {}, trials: snapshot.trials ?? {}, pools: [], blocked: `no usable ${missing}: nothing is launched or retired` };
+    return {
+      actions: [],
+      timers: snapshot.timers,
+      established: snapshot.established ?? {},
+      trials: snapshot.trials ?? {},
+      pools: [],
+      blocked: `no usable ${missing}: nothing is launched or retired`,
+    };
   }
   const images = new ImageIndex(snapshot.images, snapshot.drained);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
@@ -49,7 +56,11 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
   for (const policy of [...policies].sort((a, b) => a.pool.localeCompare(b.pool))) {
     const instances = groups.instances.get(policy.pool) ?? [];
     const pending = groups.pending.get(policy.pool) ?? [];
-    const wanted = keepUnknown(policy, poolDesired(policy, snapshot, snapshot.timers[policy.pool]), instances.filter(isLive).length + pending.length);
+    const wanted = keepUnknown(
+      policy,
+      poolDesired(policy, snapshot, snapshot.timers[policy.pool]),
+      instances.filter(isLive).length + pending.length,
+    );
     // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
     const planned = planPool({
       policy,
@@ -72,13 +83,21 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       busy: busyOf(snapshot, policy.pool),
     });
     const withWanted = withDemand(planned, wanted);
-    const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === policy.pool).map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
-    const result = unusable.length > 0 ? { ...withWanted, report: { ...withWanted.report, notes: [...unusable, ...withWanted.report.notes] } } : withWanted;
+    const unusable = (snapshot.unusableImages ?? [])
+      .filter((i) => i.pool === policy.pool)
+      .map((i) => `image ${i.id} in ${i.region} is never launched: ${i.reason}`);
+    const result =
+      unusable.length > 0
+        ? { ...withWanted, report: { ...withWanted.report, notes: [...unusable, ...withWanted.report.notes] } }
+        : withWanted;
     // A pool with a region that could not be listed is planned (for the report) but changes nothing:
     // what it cannot see there might be running.
     const frozen = Object.keys(policy.regions).filter((r) => unobserved.has(r));
     if (frozen.length > 0) {
-      pools.push({ ...result.report, notes: [`region ${frozen.join(', ')} could not be listed: this pool changes nothing this cycle`, ...result.report.notes] });
+      pools.push({
+        ...result.report,
+        notes: [`region ${frozen.join(', ')} could not be listed: this pool changes nothing this cycle`, ...result.report.notes],
+      });
       const kept = snapshot.timers[policy.pool];
       if (kept) timers[policy.pool] = kept;
       continue;
@@ -90,7 +109,13 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
     if (Object.keys(result.timers).length > 0) timers[policy.pool] = result.timers;
   }
   // Launches go first: capacity is added before any is taken away.
-  return { actions: [...launches, ...retirements, ...terminations], timers, established: establishedFacts(snapshot, rollouts, images), trials: trialFacts(rollouts), pools };
+  return {
+    actions: [...launches, ...retirements, ...terminations],
+    timers,
+    established: establishedFacts(snapshot, rollouts, images),
+    trials: trialFacts(rollouts),
+    pools,
+  };
 }
 
 /** The pool's busy workers by slot name, when its desired document lists them. */
@@ -104,7 +129,11 @@ function withDemand(planned: PoolPlan, wanted: PoolDesired): PoolPlan {
   if (wanted.memory === undefined) return planned;
   if (wanted.demand === undefined) return { ...planned, timers: { ...planned.timers, demand: wanted.memory } };
   const idle = Math.max(0, planned.report.running - wanted.demand.running);
-  return { ...planned, report: { ...planned.report, demand: { ...wanted.demand, idle } }, timers: { ...planned.timers, demand: wanted.memory } };
+  return {
+    ...planned,
+    report: { ...planned.report, demand: { ...wanted.demand, idle } },
+    timers: { ...planned.timers, demand: wanted.memory },
+  };
 }
 
 /** A pool whose source has never answered (and holds nothing) keeps the workers it has: no answer never scales down. */

@@ -8,7 +8,18 @@ import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
 import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
-import { type Candidate, type Candidates, type PlacementInput, allocate, candidateOffers, firstWithRoom, offerScore, spreadCap, spreadKey, withImage } from '../policy/placement.js';
+import {
+  type Candidate,
+  type Candidates,
+  type PlacementInput,
+  allocate,
+  candidateOffers,
+  firstWithRoom,
+  offerScore,
+  spreadCap,
+  spreadKey,
+  withImage,
+} from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
 import { type Rollout, imageStatus } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
@@ -95,7 +106,9 @@ export interface Step {
 export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
   const spot = offers(ctx, 'spot');
-  const status = new MemoByTwo(regionOf, amiOf, (m: Pick<Member, 'ami' | 'region'>) => imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images));
+  const status = new MemoByTwo(regionOf, amiOf, (m: Pick<Member, 'ami' | 'region'>) =>
+    imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
+  );
   const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, status);
   const step: Step = {
     ctx,
@@ -109,7 +122,11 @@ export function planPool(ctx: PoolContext): PoolPlan {
     score: new Memo(spreadOfMember, (m: Member) => {
       const onDemand = ctx.prices.onDemand(policy, m.region, m.instanceType);
       const cap = spotPriceCap(policy, onDemand) ?? onDemand;
-      return offerScore(ctx, { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(policy, m.instanceType) }, cap ?? undefined);
+      return offerScore(
+        ctx,
+        { region: m.region, az: m.az, instanceType: m.instanceType, weight: weightOf(policy, m.instanceType) },
+        cap ?? undefined,
+      );
     }),
     spot,
     spreadCap: spreadCap(policy.spread, ctx.desired, offersOpen(ctx, spot)),
@@ -163,7 +180,8 @@ function drainStep({ ctx, ledger, notes }: Step): void {
   if (drained.length === 0) return;
   // The budget is how many may be on their way out at once; those still shutting down count.
   let inFlight = 0;
-  for (const i of ctx.instances) if (i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)) inFlight++;
+  for (const i of ctx.instances)
+    if (i.state === 'shutting-down' && ctx.images.drained.has(i.ami) && ctx.terminatedByFleet.has(i.id)) inFlight++;
   const budget = Math.max(0, resolveBudget(ctx.policy.freshness.drainBudget, ledger.footprint()) - inFlight);
   for (const m of drained.slice(0, budget)) ledger.leave(m, ctx.guardDrained?.has(m.ami) ? 'guard' : 'drain', `drained AMI ${m.ami}`);
   if (drained.length > budget) notes.push(`${drained.length - budget} more on drained AMIs wait for the drain budget`);
@@ -187,7 +205,11 @@ function pairStep({ ctx, ledger }: Step): void {
         if (running - 1 < ctx.desired) continue;
         running--;
       }
-      ledger.leave(replacement, 'scale-down', `replacement of ${target.key} (${target.name}) cancelled: its AMI ${replacement.ami} is outdated, ${target.ami} is current`);
+      ledger.leave(
+        replacement,
+        'scale-down',
+        `replacement of ${target.key} (${target.name}) cancelled: its AMI ${replacement.ami} is outdated, ${target.ami} is current`,
+      );
       continue;
     }
     if (replacement.instance.state !== 'running') continue;
@@ -199,7 +221,11 @@ function pairStep({ ctx, ledger }: Step): void {
       if (running - 1 < ctx.desired) continue;
       running--;
     }
-    ledger.leave(target, replacementCause(ctx, target, replacement), `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`);
+    ledger.leave(
+      target,
+      replacementCause(ctx, target, replacement),
+      `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`,
+    );
   }
 }
 
@@ -229,8 +255,17 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { su
   const busy = new Set(unpaired.filter((m) => isBusy(ctx, m)).map(instanceOf));
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank, busy);
   const why = (i: Instance) =>
-    busy.has(i) ? 'no idle worker left to go' : i.lifecycle === 'on-demand' ? 'on-demand leaves first' : rank.get(i) === 0 ? 'an outdated image leaves first' : rank.get(i) === 1 ? `${i.az} ${i.instanceType} holds more than its share` : 'most expensive, then newest, leave first';
-  for (const i of chosen) ledger.leave(ledger.instance(i.id) as Member, 'scale-down', `scale-down: want ${desired}, have ${size}; ${why(i)}`);
+    busy.has(i)
+      ? 'no idle worker left to go'
+      : i.lifecycle === 'on-demand'
+        ? 'on-demand leaves first'
+        : rank.get(i) === 0
+          ? 'an outdated image leaves first'
+          : rank.get(i) === 1
+            ? `${i.az} ${i.instanceType} holds more than its share`
+            : 'most expensive, then newest, leave first';
+  for (const i of chosen)
+    ledger.leave(ledger.instance(i.id) as Member, 'scale-down', `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;
   return { ...(surplusLeft > 0 ? { surplusSince } : {}), surplusLeft, due: true };
 }
@@ -257,9 +292,14 @@ function shortfallStep(step: Step): ShortfallResult {
   const wanted = Math.min(shortfall, Math.max(0, room));
   // At size.max, a replacement in flight holds room while the instance it replaces still serves: that
   // part of the shortfall is not unmet (the old one leaves only once capacity stays at desired).
-  const servedByTargets = Math.min(shortfall - wanted, [...ledger.openPairs().keys()].filter((id) => ledger.instance(id)?.instance?.state === 'running').length);
+  const servedByTargets = Math.min(
+    shortfall - wanted,
+    [...ledger.openPairs().keys()].filter((id) => ledger.instance(id)?.instance?.state === 'running').length,
+  );
   if (wanted < shortfall) {
-    notes.push(`at size.max ${policy.size.max}: ${shortfall - wanted} more wait for room (${servedByTargets} replaced instance(s) still serving, the rest leaving)`);
+    notes.push(
+      `at size.max ${policy.size.max}: ${shortfall - wanted} more wait for room (${servedByTargets} replaced instance(s) still serving, the rest leaving)`,
+    );
   }
   const reason = `scale-up: want ${desired}, have ${size}`;
   let placed = canaryScaleUp(step, wanted, reason);
@@ -277,11 +317,19 @@ function shortfallStep(step: Step): ShortfallResult {
     if (waited < due) {
       notes.push(`spot short by ${unmet}; on-demand fallback in ${Math.ceil((due - waited) / 1000)}s`);
     } else {
-      const onDemandNow = ledger.staying().filter((m) => m.lifecycle === 'on-demand').length + ledger.placements().filter((p) => p.offer.lifecycle === 'on-demand').length;
+      const onDemandNow =
+        ledger.staying().filter((m) => m.lifecycle === 'on-demand').length +
+        ledger.placements().filter((p) => p.offer.lifecycle === 'on-demand').length;
       const onDemandRoom = Math.max(0, policy.onDemand.max - onDemandNow);
       const onDemand = offers(ctx, 'on-demand');
       const fallbackReason = `fallback: spot short by ${unmet} for ${Math.round(waited / 1000)}s (fallbackAfter ${policy.spot.fallbackAfter}s)`;
-      const fallback = place(step, onDemand.offers, Math.min(unmet, onDemandRoom, wanted - placed), () => 'fallback', () => fallbackReason);
+      const fallback = place(
+        step,
+        onDemand.offers,
+        Math.min(unmet, onDemandRoom, wanted - placed),
+        () => 'fallback',
+        () => fallbackReason,
+      );
       if (fallback < unmet) {
         notes.push(onDemandRoom < unmet ? `on-demand limit ${policy.onDemand.max} reached` : 'no on-demand offer available');
         notes.push(...onDemand.skipped.map((s) => `skipped ${s}`));
@@ -304,7 +352,13 @@ function canaryScaleUp(step: Step, wanted: number, reason: string): number {
     if (!candidate || rollout.canaryRoom <= 0 || placed >= wanted) continue;
     if (ledger.members.some((m) => m.region === rollout.region && m.ami !== candidate.id)) continue;
     const here = withImage(step.spot.offers, rollout.region, candidate);
-    placed += place(step, here, Math.min(rollout.canaryRoom, wanted - placed), () => 'canary', () => `${reason}; canary of ${candidate.id}`);
+    placed += place(
+      step,
+      here,
+      Math.min(rollout.canaryRoom, wanted - placed),
+      () => 'canary',
+      () => `${reason}; canary of ${candidate.id}`,
+    );
   }
   return placed;
 }
@@ -364,7 +418,8 @@ function spreadsOf(members: readonly Member[]): Map<Instance, string> {
 }
 
 export const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
-export const byLaunch = (a: Member, b: Member) => (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
+export const byLaunch = (a: Member, b: Member) =>
+  (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
 /**
  * Rebalance recommendations: EC2 says the instance is at risk; a replacement goes first, into an
@@ -379,12 +434,21 @@ function recommendedMoves(step: Step, budget: number): number {
   for (const m of ledger.unpaired()) if (m.lifecycle === 'spot' && m.instance && recommended[m.instance.id] !== undefined) atRisk.push(m);
   if (atRisk.length === 0) return 0;
   atRisk.sort(byLaunch);
-  const risky = new Set(Object.keys(recommended).flatMap((id) => {
-    const at = ledger.instance(id);
-    return at ? [spreadKey(at)] : [];
-  }));
+  const risky = new Set(
+    Object.keys(recommended).flatMap((id) => {
+      const at = ledger.instance(id);
+      return at ? [spreadKey(at)] : [];
+    }),
+  );
   const safer = step.spot.offers.filter((o) => !risky.has(o.spread));
-  return replace(step, atRisk, Math.min(budget, roomLeft(step)), safer, 'recommendation', (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`);
+  return replace(
+    step,
+    atRisk,
+    Math.min(budget, roomLeft(step)),
+    safer,
+    'recommendation',
+    (m) => `rebalance recommendation for ${m.key} (${m.name}): moves out of ${m.az} ${m.instanceType} first`,
+  );
 }
 
 /** Canaries: a new image first replaces a few instances per region, until it has proved itself. */
@@ -398,7 +462,14 @@ function canaryReplacements(step: Step): void {
       .filter((m) => m.region === rollout.region && m.ami !== candidate.id && m.status !== 'drained')
       .sort((a, b) => Number(b.status === 'outdated') - Number(a.status === 'outdated') || byLaunch(a, b));
     const canaryOffers = withImage(step.spot.offers, rollout.region, candidate);
-    replace(step, idleFirst(ctx, targets), Math.min(rollout.canaryRoom, roomLeft(step)), canaryOffers, 'canary', (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`);
+    replace(
+      step,
+      idleFirst(ctx, targets),
+      Math.min(rollout.canaryRoom, roomLeft(step)),
+      canaryOffers,
+      'canary',
+      (m) => `canary of ${candidate.id}: replaces ${m.key} (${m.name})`,
+    );
   }
 }
 
@@ -408,7 +479,8 @@ function outdatedReplacements(step: Step, budget: number): number {
   const { policy, now } = ctx;
   // Retirement is due per region: from when the region's launch image came out.
   const dueAt = new Map<string, number>();
-  for (const [region, rollout] of ctx.rollouts) dueAt.set(region, retirementDueAt(rollout.launchImage?.created ?? now, policy.freshness.grace));
+  for (const [region, rollout] of ctx.rollouts)
+    dueAt.set(region, retirementDueAt(rollout.launchImage?.created ?? now, policy.freshness.grace));
   const due: Member[] = [];
   let waiting = 0;
   let firstDue = Number.POSITIVE_INFINITY;
@@ -424,13 +496,27 @@ function outdatedReplacements(step: Step, budget: number): number {
   }
   due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  return replace(step, idleFirst(ctx, due), Math.min(budget, roomLeft(step)), step.spot.offers, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+  return replace(
+    step,
+    idleFirst(ctx, due),
+    Math.min(budget, roomLeft(step)),
+    step.spot.offers,
+    'outdated',
+    (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`,
+  );
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
   const onDemand = idleFirst(step.ctx, step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch));
-  replace(step, onDemand, Math.min(budget, roomLeft(step)), step.spot.offers, 'on-demand-swap', (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`);
+  replace(
+    step,
+    onDemand,
+    Math.min(budget, roomLeft(step)),
+    step.spot.offers,
+    'on-demand-swap',
+    (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`,
+  );
 }
 
 /**
@@ -522,11 +608,25 @@ function spreadRepair(step: Step, budget: number): number {
   const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
   const targets: Member[] = [];
   for (const m of spot) if (crowding.has(m.key)) targets.push(m);
-  return replace(step, targets, count, step.spot.offers, 'spread', (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`);
+  return replace(
+    step,
+    targets,
+    count,
+    step.spot.offers,
+    'spread',
+    (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`,
+  );
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */
-export function replace(step: Step, targets: readonly Member[], count: number, candidates: readonly Candidate[], cause: ReplacementCause, reason: (m: Member) => string): number {
+export function replace(
+  step: Step,
+  targets: readonly Member[],
+  count: number,
+  candidates: readonly Candidate[],
+  cause: ReplacementCause,
+  reason: (m: Member) => string,
+): number {
   const wanted = Math.min(targets.length, count);
   if (wanted <= 0) return 0;
   const occupancy = step.ledger.occupancy();
@@ -569,7 +669,15 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
     const price = unitPrice.get(member.instance);
     if (asksFirst(ctx, member, departure)) {
       const deadline = ctx.now + policy.stopTimeoutSeconds * 1000;
-      retirements.push(retireAction(member.instance, price, departure.cause, `${departure.reason}; busy: asked to leave by ${new Date(deadline).toISOString()}`, deadline));
+      retirements.push(
+        retireAction(
+          member.instance,
+          price,
+          departure.cause,
+          `${departure.reason}; busy: asked to leave by ${new Date(deadline).toISOString()}`,
+          deadline,
+        ),
+      );
     } else {
       terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason));
     }

@@ -35,8 +35,17 @@ export function rolloutsOf(
     for (const region of Object.keys(policy.regions)) {
       if (!snapshot.regions.includes(region)) continue;
       const input = {
-        policy, region, images, established: snapshot.established ?? {}, instances: instances.get(region) ?? [], pending: pending.get(region) ?? [],
-        now: snapshot.now, undrainedAt: snapshot.undrainedAt ?? {}, trials: snapshot.trials ?? {}, terminatedByFleet: snapshot.terminatedByFleet, provedElsewhere: false,
+        policy,
+        region,
+        images,
+        established: snapshot.established ?? {},
+        instances: instances.get(region) ?? [],
+        pending: pending.get(region) ?? [],
+        now: snapshot.now,
+        undrainedAt: snapshot.undrainedAt ?? {},
+        trials: snapshot.trials ?? {},
+        terminatedByFleet: snapshot.terminatedByFleet,
+        provedElsewhere: false,
       };
       inputs.set(region, { input, proof: provenance(input) });
     }
@@ -57,9 +66,14 @@ export function rolloutsOf(
  * The establishments to remember: those already remembered whose image the manifest still lists
  * (undrained), and those proved this cycle.
  */
-export function establishedFacts(snapshot: Snapshot, rollouts: ReadonlyMap<string, ReadonlyMap<string, Rollout>>, images: ImageIndex): Record<string, number> {
+export function establishedFacts(
+  snapshot: Snapshot,
+  rollouts: ReadonlyMap<string, ReadonlyMap<string, Rollout>>,
+  images: ImageIndex,
+): Record<string, number> {
   const listed = new Set<string>();
-  for (const [pool, regions] of rollouts) for (const region of regions.keys()) for (const image of images.images(pool, region)) listed.add(rolloutKey(pool, region, image.id));
+  for (const [pool, regions] of rollouts)
+    for (const region of regions.keys()) for (const image of images.images(pool, region)) listed.add(rolloutKey(pool, region, image.id));
   const facts: Record<string, number> = {};
   for (const [key, at] of Object.entries(snapshot.established ?? {})) if (listed.has(key)) facts[key] = at;
   for (const [pool, regions] of rollouts) {
@@ -72,7 +86,8 @@ export function establishedFacts(snapshot: Snapshot, rollouts: ReadonlyMap<strin
 export function trialFacts(rollouts: ReadonlyMap<string, ReadonlyMap<string, Rollout>>): Record<string, Trial> {
   const facts: Record<string, Trial> = {};
   for (const [pool, regions] of rollouts) {
-    for (const [region, r] of regions) if (r.candidate && r.trial && r.trial.booted.length > 0) facts[rolloutKey(pool, region, r.candidate.id)] = r.trial;
+    for (const [region, r] of regions)
+      if (r.candidate && r.trial && r.trial.booted.length > 0) facts[rolloutKey(pool, region, r.candidate.id)] = r.trial;
   }
   return facts;
 }

@@ -82,43 +82,42 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
   const statusOf = (i: { ami: string; pool: string; region: string }): AmiStatus =>
     snapshot.images === undefined ? 'unknown' : imageStatus(i.ami, i.pool, i.region, rollouts.get(i.pool)?.get(i.region), images);
   const prices = new PriceBook(snapshot.spotPrices, snapshot.onDemandPrices);
-  const keep = (x: { pool: string; region: string }) => (!filter.pool || x.pool === filter.pool) && (!filter.region || x.region === filter.region);
+  const keep = (x: { pool: string; region: string }) =>
+    (!filter.pool || x.pool === filter.pool) && (!filter.region || x.region === filter.region);
   const instances = snapshot.instances
     .filter(keep)
     .filter((i) => filter.all || i.state !== 'terminated')
-    .map(
-      (i): InstanceRow => ({
-        id: i.id,
-        name: i.name,
-        pool: i.pool,
-        region: i.region,
-        az: i.az,
-        instanceType: i.instanceType,
-        lifecycle: i.lifecycle,
-        state: i.state,
-        privateIp: i.privateIp ?? null,
-        publicIp: i.publicIp ?? null,
-        ami: i.ami,
-        amiStatus: statusOf(i),
-        launchTime: new Date(i.launchTime).toISOString(),
-        age: Math.max(0, Math.round((snapshot.now - i.launchTime) / 1000)),
-        ...(i.retireAt !== undefined ? { retireBy: new Date(i.retireAt).toISOString(), ...(i.retireCause ? { retireCause: i.retireCause } : {}) } : {}),
-      }),
-    )
+    .map((i): InstanceRow => ({
+      id: i.id,
+      name: i.name,
+      pool: i.pool,
+      region: i.region,
+      az: i.az,
+      instanceType: i.instanceType,
+      lifecycle: i.lifecycle,
+      state: i.state,
+      privateIp: i.privateIp ?? null,
+      publicIp: i.publicIp ?? null,
+      ami: i.ami,
+      amiStatus: statusOf(i),
+      launchTime: new Date(i.launchTime).toISOString(),
+      age: Math.max(0, Math.round((snapshot.now - i.launchTime) / 1000)),
+      ...(i.retireAt !== undefined
+        ? { retireBy: new Date(i.retireAt).toISOString(), ...(i.retireCause ? { retireCause: i.retireCause } : {}) }
+        : {}),
+    }))
     .sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
-  const pendingLaunches = snapshot.pendingLaunches.filter(keep).map(
-    (p): PendingLaunchRow => ({
-      name: p.name,
-      pool: p.pool,
-      instanceId: p.instanceId ?? null,
-      region: p.region,
-      az: p.az,
-      instanceType: p.instanceType,
-      lifecycle: p.lifecycle,
-      ami: p.ami,
-      requestedAt: new Date(p.requestedAt).toISOString(),
-    }),
-  );
+  const pendingLaunches = snapshot.pendingLaunches.filter(keep).map((p): PendingLaunchRow => ({
+    name: p.name,
+    pool: p.pool,
+    instanceId: p.instanceId ?? null,
+    region: p.region,
+    az: p.az,
+    instanceType: p.instanceType,
+    lifecycle: p.lifecycle,
+    ami: p.ami,
+    requestedAt: new Date(p.requestedAt).toISOString(),
+  }));
 
   const poolNames = new Set([...policies.map((p) => p.pool), ...instances.map((i) => i.pool)]);
   const pools = [...poolNames]
@@ -128,7 +127,9 @@ export function statusView(snapshot: Snapshot, policies: readonly PoolPolicy[], 
       const policy = policies.find((p) => p.pool === pool);
       const live = snapshot.instances.filter((i) => i.pool === pool && keep(i) && isLive(i));
       const pending = snapshot.pendingLaunches.filter((p) => p.pool === pool && keep(p));
-      const unusable = (snapshot.unusableImages ?? []).filter((i) => i.pool === pool && keep(i)).map(({ id, region, reason }) => ({ id, region, reason }));
+      const unusable = (snapshot.unusableImages ?? [])
+        .filter((i) => i.pool === pool && keep(i))
+        .map(({ id, region, reason }) => ({ id, region, reason }));
       let cost = 0;
       const unknown = new Set<string>();
       for (const i of live) {

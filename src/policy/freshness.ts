@@ -43,7 +43,12 @@ export interface GuardInput {
  * last undrain, by anything but fleet (or a worker fleet asked to leave). Spot interruptions are the
  * market's doing, not the image's.
  */
-export function endedEarly(i: Instance, windowMs: number, terminatedByFleet: ReadonlySet<string>, undrainedAt = Number.NEGATIVE_INFINITY): boolean {
+export function endedEarly(
+  i: Instance,
+  windowMs: number,
+  terminatedByFleet: ReadonlySet<string>,
+  undrainedAt = Number.NEGATIVE_INFINITY,
+): boolean {
   if (!ENDED.has(i.state) || i.endedAt === undefined) return false;
   // A worker fleet asked to leave (fleet:retire) that powers itself off left as asked: no failure.
   if (i.endCause === 'spot-interruption' || terminatedByFleet.has(i.id) || i.retireAt !== undefined) return false;
@@ -61,11 +66,22 @@ export function guardTrips(input: GuardInput): GuardTrip[] {
   // A loop, not a callback made per call: this runs for every instance of every pool and region.
   const early: Instance[] = [];
   for (const i of input.instances) {
-    if (input.watched.has(i.ami) && endedEarly(i, windowMs, input.terminatedByFleet, input.undrainedAt[i.ami]) && now - (i.endedAt as number) <= windowMs) early.push(i);
+    if (
+      input.watched.has(i.ami) &&
+      endedEarly(i, windowMs, input.terminatedByFleet, input.undrainedAt[i.ami]) &&
+      now - (i.endedAt as number) <= windowMs
+    )
+      early.push(i);
   }
   const trips: GuardTrip[] = [];
   for (const [ami, failed] of groupBy(early, amiOf)) {
-    const trip = tripOf(policy, input.region, ami, failed.map((i) => i.id), '');
+    const trip = tripOf(
+      policy,
+      input.region,
+      ami,
+      failed.map((i) => i.id),
+      '',
+    );
     if (trip) trips.push(trip);
   }
   return trips;

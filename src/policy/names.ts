@@ -24,7 +24,11 @@ interface ParsedTemplate {
 function parseTemplate(template: string): ParsedTemplate | undefined {
   const match = NUMBER_PLACEHOLDER.exec(template);
   if (!match) return undefined;
-  return { prefix: template.slice(0, match.index), suffix: template.slice(match.index + match[0].length), width: (match[1] as string).length };
+  return {
+    prefix: template.slice(0, match.index),
+    suffix: template.slice(match.index + match[0].length),
+    width: (match[1] as string).length,
+  };
 }
 
 function formatSlot({ prefix, suffix, width }: ParsedTemplate, slot: number): string {
@@ -89,7 +93,6 @@ function exactSlot({ prefix, suffix, width }: ParsedTemplate, name: string): num
 }
 
 const ZERO = 48; // '0'
-
 
 // A batched launch (MinCount/MaxCount) cannot give each instance its own Name tag at launch, so it
 // carries one tag, fleet:names, naming every instance of the batch: the template, a space, and the

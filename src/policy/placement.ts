@@ -97,9 +97,23 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
         const score = scoreAt(input, base, price, cap ?? onDemandPrice);
         const { az, ami } = base;
         // Written out, not spread from `base`: spreading into a literal with more keys is V8's slow path, and this runs per offer and pool.
-        const offer: Candidate = cap !== undefined
-          ? { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, maxPrice: round(cap), spread }
-          : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, spread };
+        const offer: Candidate =
+          cap !== undefined
+            ? {
+                region,
+                az,
+                subnetId,
+                instanceType: type,
+                weight,
+                lifecycle,
+                ami,
+                price,
+                unitPrice: price / weight,
+                score,
+                maxPrice: round(cap),
+                spread,
+              }
+            : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, spread };
         offers.push(offer);
       }
     }
@@ -130,18 +144,30 @@ export const EPISODE_MS = 10 * 60_000;
  * have interrupted them). Ranks offers the way EC2 Fleet's price-capacity-optimized does in spirit:
  * cheap, and likely to stay up.
  */
-export function offerScore(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>, offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>, cap = Number.POSITIVE_INFINITY): number | undefined {
+export function offerScore(
+  input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>,
+  offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>,
+  cap = Number.POSITIVE_INFINITY,
+): number | undefined {
   const price = input.prices.spot(offer.region, offer.az, offer.instanceType, input.policy.productDescription);
   return price === undefined ? undefined : scoreAt(input, offer, price, cap);
 }
 
 /** `offerScore` of an offer whose spot price now is `price`. */
-function scoreAt(input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>, offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>, price: number, cap = Number.POSITIVE_INFINITY): number {
+function scoreAt(
+  input: Pick<PlacementInput, 'policy' | 'prices' | 'interruptions' | 'now'>,
+  offer: Pick<Offer, 'region' | 'az' | 'instanceType' | 'weight'>,
+  price: number,
+  cap = Number.POSITIVE_INFINITY,
+): number {
   const { policy, prices, now } = input;
   const horizonMs = policy.rebalance.horizon * 1000;
   if (horizonMs <= 0) return price / offer.weight;
   const from = now - horizonMs;
-  const interruptions = input.interruptions === undefined || isEmpty(input.interruptions) ? undefined : input.interruptions[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
+  const interruptions =
+    input.interruptions === undefined || isEmpty(input.interruptions)
+      ? undefined
+      : input.interruptions[offerKey({ lifecycle: 'spot', instanceType: offer.instanceType, az: offer.az })];
   const interrupted = interruptions === undefined ? [] : interruptions.filter((t) => t > from && t <= now);
   const spikes = prices.spotSpikes(offer.region, offer.az, offer.instanceType, policy.productDescription, from, now, cap);
   // Most offers have neither: nothing to join and sort.
@@ -205,12 +231,7 @@ export function spreadCap(share: { kind: 'count' | 'percent'; value: number }, d
  * Place `count` launches one by one on the cheapest offer that still has room under the spread cap.
  * `occupancy` (spreadKey → instances already there) is updated as launches are placed.
  */
-export function allocate(
-  offers: readonly Candidate[],
-  count: number,
-  occupancy: Map<string, number>,
-  cap: number,
-): Candidate[] {
+export function allocate(offers: readonly Candidate[], count: number, occupancy: Map<string, number>, cap: number): Candidate[] {
   const placed: Candidate[] = [];
   for (let n = 0; n < count; n++) {
     const offer = firstWithRoom(offers, occupancy, cap);
@@ -222,7 +243,12 @@ export function allocate(
 }
 
 /** The first of `offers` (cheapest first) whose zone × type holds fewer than `cap`, other than `except`'s. */
-export function firstWithRoom(offers: readonly Candidate[], occupancy: ReadonlyMap<string, number>, cap: number, except?: string): Candidate | undefined {
+export function firstWithRoom(
+  offers: readonly Candidate[],
+  occupancy: ReadonlyMap<string, number>,
+  cap: number,
+  except?: string,
+): Candidate | undefined {
   for (const o of offers) if (o.spread !== except && (occupancy.get(o.spread) ?? 0) < cap) return o;
   return undefined;
 }

@@ -72,7 +72,15 @@ export class PriceBook {
    * When the offer's price rose above `cap` (where an instance is interrupted, or refused) during
    * [from, to]: the start of each run of prices above it.
    */
-  spotSpikes(region: string, az: string, instanceType: string, productDescription: string, from: number, to: number, cap: number): number[] {
+  spotSpikes(
+    region: string,
+    az: string,
+    instanceType: string,
+    productDescription: string,
+    from: number,
+    to: number,
+    cap: number,
+  ): number[] {
     const market = this.market(region, az, instanceType, productDescription);
     if (market === undefined) return [];
     // Keyed by the cap itself, a number: no string made of a float for every ask.

@@ -125,7 +125,16 @@ export function rolloutOf(input: RolloutInput, proof: Provenance = provenance(in
   const windowMs = policy.freshness.guard.window * 1000;
   const failedNow = listed.filter((i) => endedEarly(i, windowMs, input.terminatedByFleet ?? new Set(), undrainedAt));
   const union = (a: readonly string[] = [], b: readonly string[]) => [...new Set([...a, ...b])].sort();
-  const trial: Trial = { booted: union(memory?.booted, listed.map((i) => i.id)), failed: union(memory?.failed, failedNow.map((i) => i.id)) };
+  const trial: Trial = {
+    booted: union(
+      memory?.booted,
+      listed.map((i) => i.id),
+    ),
+    failed: union(
+      memory?.failed,
+      failedNow.map((i) => i.id),
+    ),
+  };
   const bound = Math.max(canaryTarget, policy.freshness.guard.failures);
   const canaryRoom = Math.max(0, Math.min(canaryTarget - onCandidate, bound - trial.booted.length - pendingOnCandidate));
   const bakes = (baked.get(newest.id) ?? []).sort((a, b) => a - b);

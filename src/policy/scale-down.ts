@@ -8,9 +8,20 @@ import { spreadKey } from './placement.js';
  * then the most expensive per unit of weight (unknown prices last), then the newest. Rank and price
  * are looked up once per instance, not once per comparison.
  */
-export function terminationOrder(instances: readonly Instance[], unitPrice: Lookup<Instance, number | undefined>, rank?: Lookup<Instance, number | undefined>, busy?: ReadonlySet<Instance>): Instance[] {
+export function terminationOrder(
+  instances: readonly Instance[],
+  unitPrice: Lookup<Instance, number | undefined>,
+  rank?: Lookup<Instance, number | undefined>,
+  busy?: ReadonlySet<Instance>,
+): Instance[] {
   const keyed: LeaveKeys[] = [];
-  for (const instance of instances) keyed.push({ instance, busy: busy?.has(instance) ?? false, rank: rank?.get(instance) ?? 0, price: unitPrice.get(instance) ?? Number.NEGATIVE_INFINITY });
+  for (const instance of instances)
+    keyed.push({
+      instance,
+      busy: busy?.has(instance) ?? false,
+      rank: rank?.get(instance) ?? 0,
+      price: unitPrice.get(instance) ?? Number.NEGATIVE_INFINITY,
+    });
   keyed.sort(leavesFirst);
   const order: Instance[] = [];
   for (const k of keyed) order.push(k.instance);
@@ -67,7 +78,13 @@ export function chooseSurplus(
  * the ones that would leave first by the usual order. Scale-down takes them first, so a pool that
  * shrinks also spreads again. `offerOf` holds an instance's offer (zone × type) where it is known.
  */
-export function crowdingInstances(instances: readonly Instance[], occupancy: ReadonlyMap<string, number>, cap: number, offerOf: ReadonlyMap<Instance, string>, unitPrice: Lookup<Instance, number | undefined>): Set<string> {
+export function crowdingInstances(
+  instances: readonly Instance[],
+  occupancy: ReadonlyMap<string, number>,
+  cap: number,
+  offerOf: ReadonlyMap<Instance, string>,
+  unitPrice: Lookup<Instance, number | undefined>,
+): Set<string> {
   const crowding = new Set<string>();
   const byOffer = new Map<string, Instance[]>();
   for (const i of instances) {

@@ -22,7 +22,12 @@ export function imageVerdict(ami: string, rollout: Rollout, images: ImageIndex):
   const launchable = launchableImages(rollout);
   const where = `${pool} in ${region}`;
   if (launchable.some((image) => image.id === ami)) {
-    const role = rollout.candidate?.id === ami ? `the new image on trial (${rollout.phase})` : launchable.length === 1 ? 'the image' : 'the image every other launch uses';
+    const role =
+      rollout.candidate?.id === ami
+        ? `the new image on trial (${rollout.phase})`
+        : launchable.length === 1
+          ? 'the image'
+          : 'the image every other launch uses';
     return { verdict: 'launchable', reason: `${ami} is ${role} fleet launches for ${where}` };
   }
   const status = imageStatus(ami, pool, region, rollout, images);

@@ -1,5 +1,13 @@
 import { classify } from '../cloud/errors.js';
-import { DRAINED_DOC, type DrainMark, type DrainedDoc, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, drainedProblem } from './state-docs.js';
+import {
+  DRAINED_DOC,
+  type DrainMark,
+  type DrainedDoc,
+  EMPTY_RECONCILER_DOC,
+  RECONCILER_DOC,
+  type ReconcilerDoc,
+  drainedProblem,
+} from './state-docs.js';
 import { migrate } from './journal.js';
 import { type StateStore, type Versioned, readValid } from './state-store.js';
 
@@ -23,12 +31,19 @@ export interface DrainRequest {
  * Mark AMIs drained (or, with `undrain`, clear the marks) in the state store. The document is
  * shared by operators and the service, so a lost race is re-read and retried.
  */
-export async function recordDrains(state: StateStore, requests: readonly DrainRequest[], now: number, undrain = false): Promise<{ doc: DrainedDoc; changed: boolean }> {
+export async function recordDrains(
+  state: StateStore,
+  requests: readonly DrainRequest[],
+  now: number,
+  undrain = false,
+): Promise<{ doc: DrainedDoc; changed: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const current = await readDrained(state);
     const amis: Record<string, DrainMark> = { ...current?.doc.amis };
     // Undrain times matter only while the guard's window could still see the old failures.
-    const undrained: Record<string, number> = Object.fromEntries(Object.entries(current?.doc.undrained ?? {}).filter(([, at]) => now - at < UNDRAIN_MEMORY_MS));
+    const undrained: Record<string, number> = Object.fromEntries(
+      Object.entries(current?.doc.undrained ?? {}).filter(([, at]) => now - at < UNDRAIN_MEMORY_MS),
+    );
     for (const r of requests) {
       if (undrain) {
         // The launch guard counts only ends after this: the failures that tripped it are forgiven.

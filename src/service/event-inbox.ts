@@ -78,7 +78,10 @@ export class EventInbox {
       } catch (e) {
         if (signal?.aborted) break;
         const error = classify(e);
-        log.warn({ queue: queue.url, code: error.code, class: error.errorClass, error: error.message }, 'event queue unreachable; fleet goes on without its events');
+        log.warn(
+          { queue: queue.url, code: error.code, class: error.errorClass, error: error.message },
+          'event queue unreachable; fleet goes on without its events',
+        );
         if (received.size === 0) return { received: 0, tally: [], warnings: 0, failed: `queue unreachable: ${error.message}` };
         break;
       }
@@ -134,7 +137,8 @@ export class EventInbox {
     const { queue, log } = this.options;
     const events: Ec2Event[] = [];
     const counts = new Map<string, number>();
-    const count = (kind: EventTally['kind'], result: EventResult) => counts.set(`${kind} ${result}`, (counts.get(`${kind} ${result}`) ?? 0) + 1);
+    const count = (kind: EventTally['kind'], result: EventResult) =>
+      counts.set(`${kind} ${result}`, (counts.get(`${kind} ${result}`) ?? 0) + 1);
     for (const m of messages) {
       const parsed = parseEventMessage(m.body, this.options.clock.now());
       if (parsed.ok) {
@@ -150,13 +154,18 @@ export class EventInbox {
         await this.record(events);
       } catch (e) {
         const error = classify(e);
-        log.warn({ code: error.code, class: error.errorClass, error: error.message, messages: messages.length }, `state ${EVENTS_DOC} not written; the events stay queued`);
+        log.warn(
+          { code: error.code, class: error.errorClass, error: error.message, messages: messages.length },
+          `state ${EVENTS_DOC} not written; the events stay queued`,
+        );
         return { received: messages.length, tally: [], warnings: 0, failed: `facts not written: ${error.message}` };
       }
     }
     await this.deleteHandled(messages);
     const warnings = events.filter((e) => e.kind === 'interruption-warning').length;
-    for (const e of events) if (e.kind !== 'state-change') log.info({ kind: e.kind, instance: e.instanceId, region: e.region, at: new Date(e.time).toISOString() }, 'EC2 event recorded');
+    for (const e of events)
+      if (e.kind !== 'state-change')
+        log.info({ kind: e.kind, instance: e.instanceId, region: e.region, at: new Date(e.time).toISOString() }, 'EC2 event recorded');
     const tally = [...counts].map(([key, n]) => {
       const [kind, result] = key.split(' ') as [EventTally['kind'], EventResult];
       return { kind, result, count: n };
@@ -186,10 +195,17 @@ export class EventInbox {
     const handles = [...new Set(messages.map((m) => m.handle))];
     try {
       const { failed } = await queue.delete(handles);
-      if (failed.length > 0) log.warn({ queue: queue.url, failed: failed.length }, 'some handled event messages were not deleted; they will come back and change nothing');
+      if (failed.length > 0)
+        log.warn(
+          { queue: queue.url, failed: failed.length },
+          'some handled event messages were not deleted; they will come back and change nothing',
+        );
     } catch (e) {
       const error = classify(e);
-      log.warn({ queue: queue.url, code: error.code, error: error.message }, 'handled event messages not deleted; they will come back and change nothing');
+      log.warn(
+        { queue: queue.url, code: error.code, error: error.message },
+        'handled event messages not deleted; they will come back and change nothing',
+      );
     }
   }
 }

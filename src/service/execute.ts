@@ -23,8 +23,28 @@ export interface Executed {
 /** The fields of an action's log line: one line per action, naming pool, instance, cause and reason. */
 export function actionFields(a: Action): Record<string, unknown> {
   return a.kind === 'launch'
-    ? { pool: a.pool, name: a.name, region: a.region, az: a.az, instanceType: a.instanceType, lifecycle: a.lifecycle, ami: a.ami, price: a.price, cause: a.cause, reason: a.reason }
-    : { pool: a.pool, instance: a.instanceId, name: a.name, region: a.region, lifecycle: a.lifecycle, cause: a.cause, reason: a.reason, ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}) };
+    ? {
+        pool: a.pool,
+        name: a.name,
+        region: a.region,
+        az: a.az,
+        instanceType: a.instanceType,
+        lifecycle: a.lifecycle,
+        ami: a.ami,
+        price: a.price,
+        cause: a.cause,
+        reason: a.reason,
+      }
+    : {
+        pool: a.pool,
+        instance: a.instanceId,
+        name: a.name,
+        region: a.region,
+        lifecycle: a.lifecycle,
+        cause: a.cause,
+        reason: a.reason,
+        ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}),
+      };
 }
 
 export function failureOf(error: CloudError): Failure {
@@ -35,7 +55,13 @@ export function failureOf(error: CloudError): Failure {
 /** How a failed launch call leaves the journal: refused for good, landed earlier, or fate unknown. */
 function answerOf(error: CloudError): CallAnswer {
   if (error.code === 'IdempotentParameterMismatch') return { kind: 'landed' };
-  if (error.errorClass === 'capacity' || error.errorClass === 'invalid' || error.errorClass === 'permission' || error.errorClass === 'not-found') return { kind: 'refused' };
+  if (
+    error.errorClass === 'capacity' ||
+    error.errorClass === 'invalid' ||
+    error.errorClass === 'permission' ||
+    error.errorClass === 'not-found'
+  )
+    return { kind: 'refused' };
   return { kind: 'unknown' };
 }
 
@@ -58,25 +84,63 @@ async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<Sent> {
         ctx.log.info({ ...actionFields(action), instance: instance.id, ...(call.resend ? { resent: true } : {}) }, 'launch');
         return { action, instance };
       }
-      return { action, failure: { kind: 'capacity', code: 'PartialFill', message: `the offer filled ${instances.length} of ${actions.length}` } };
+      return {
+        action,
+        failure: { kind: 'capacity', code: 'PartialFill', message: `the offer filled ${instances.length} of ${actions.length}` },
+      };
     });
     if (instances.length < actions.length) {
-      ctx.log.warn({ pool: request.pool, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, asked: actions.length, made: instances.length }, 'offer filled part of the call');
+      ctx.log.warn(
+        {
+          pool: request.pool,
+          az: request.az,
+          instanceType: request.instanceType,
+          lifecycle: request.lifecycle,
+          asked: actions.length,
+          made: instances.length,
+        },
+        'offer filled part of the call',
+      );
     }
-    const toName = actions.length > 1 ? instances.flatMap((i) => {
-      const slot = request.slots[i.launchIndex ?? 0];
-      return slot ? [{ region: request.region, instanceId: i.id, slot }] : [];
-    }) : [];
+    const toName =
+      actions.length > 1
+        ? instances.flatMap((i) => {
+            const slot = request.slots[i.launchIndex ?? 0];
+            return slot ? [{ region: request.region, instanceId: i.id, slot }] : [];
+          })
+        : [];
     const partial = instances.length < actions.length ? (outcomes.find((o) => o.failure)?.failure as Failure) : undefined;
-    return { outcomes, answer: { kind: 'made', instanceIds: instances.map((i) => i.id) }, ...(partial ? { refused: partial } : {}), toName };
+    return {
+      outcomes,
+      answer: { kind: 'made', instanceIds: instances.map((i) => i.id) },
+      ...(partial ? { refused: partial } : {}),
+      toName,
+    };
   } catch (e) {
     const error = classify(e);
     const failure: Failure = { ...failureOf(error), batch: actions.length };
     const answer = answerOf(error);
-    const fields = { pool: request.pool, names: actions.map((a) => a.name), region: request.region, az: request.az, instanceType: request.instanceType, lifecycle: request.lifecycle, ami: request.ami, code: error.code, error: error.message, class: error.errorClass };
-    if (answer.kind === 'landed') ctx.log.warn(fields, 'launch token already used with other parameters: an earlier send landed; waiting for it');
+    const fields = {
+      pool: request.pool,
+      names: actions.map((a) => a.name),
+      region: request.region,
+      az: request.az,
+      instanceType: request.instanceType,
+      lifecycle: request.lifecycle,
+      ami: request.ami,
+      code: error.code,
+      error: error.message,
+      class: error.errorClass,
+    };
+    if (answer.kind === 'landed')
+      ctx.log.warn(fields, 'launch token already used with other parameters: an earlier send landed; waiting for it');
     else (failure.kind === 'capacity' ? ctx.log.warn : ctx.log.error).call(ctx.log, fields, 'launch failed');
-    return { outcomes: actions.map((action) => ({ action, failure })), answer, ...(failure.kind === 'capacity' ? { refused: failure } : {}), toName: [] };
+    return {
+      outcomes: actions.map((action) => ({ action, failure })),
+      answer,
+      ...(failure.kind === 'capacity' ? { refused: failure } : {}),
+      toName: [],
+    };
   }
 }
 
@@ -85,7 +149,12 @@ async function sendCall(call: LaunchCall, ctx: ExecuteContext): Promise<Sent> {
  * call) the rest are not sent: an offer out of capacity costs one refused call. Naming a batch's
  * instances waits until the round's calls are out, so it never holds up the next call.
  */
-async function launchIntoOffer(calls: readonly LaunchCall[], ctx: ExecuteContext, answers: Map<string, CallAnswer>, toName: NameTag[]): Promise<LaunchOutcome[]> {
+async function launchIntoOffer(
+  calls: readonly LaunchCall[],
+  ctx: ExecuteContext,
+  answers: Map<string, CallAnswer>,
+  toName: NameTag[],
+): Promise<LaunchOutcome[]> {
   const outcomes: LaunchOutcome[] = [];
   for (const [n, call] of calls.entries()) {
     const sent = await sendCall(call, ctx);
@@ -107,7 +176,12 @@ async function launchIntoOffer(calls: readonly LaunchCall[], ctx: ExecuteContext
 
 async function terminate(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
   try {
-    const done = new Set(await ctx.cloud.compute(region).terminate(ctx.fleet, actions.map((a) => a.instanceId)));
+    const done = new Set(
+      await ctx.cloud.compute(region).terminate(
+        ctx.fleet,
+        actions.map((a) => a.instanceId),
+      ),
+    );
     return actions.map((action) => {
       const fields = actionFields(action);
       if (done.has(action.instanceId)) {
@@ -127,7 +201,12 @@ async function terminate(region: string, actions: readonly TerminateAction[], ct
 /** Ask busy workers to leave: `fleet:retire` and `fleet:retire-cause` on those this fleet owns, per region. */
 async function retire(region: string, actions: readonly RetireAction[], ctx: ExecuteContext): Promise<RetireOutcome[]> {
   try {
-    const asked = new Set(await ctx.cloud.compute(region).retire(ctx.fleet, actions.map((a) => ({ id: a.instanceId, deadline: a.deadline, cause: a.cause }))));
+    const asked = new Set(
+      await ctx.cloud.compute(region).retire(
+        ctx.fleet,
+        actions.map((a) => ({ id: a.instanceId, deadline: a.deadline, cause: a.cause })),
+      ),
+    );
     return actions.map((action) => {
       const fields = actionFields(action);
       if (asked.has(action.instanceId)) {
@@ -158,7 +237,12 @@ async function launchAll(calls: readonly LaunchCall[], ctx: ExecuteContext, answ
 }
 
 /** Carry out a round: launch calls (offers in parallel) and their names, terminations and retire requests batched per region. */
-export async function execute(calls: readonly LaunchCall[], terminations: readonly TerminateAction[], ctx: ExecuteContext, retirements: readonly RetireAction[] = []): Promise<Executed> {
+export async function execute(
+  calls: readonly LaunchCall[],
+  terminations: readonly TerminateAction[],
+  ctx: ExecuteContext,
+  retirements: readonly RetireAction[] = [],
+): Promise<Executed> {
   const answers = new Map<string, CallAnswer>();
   const byRegion = groupBy(terminations, (a) => a.region);
   const [launched, terminated, asked] = await Promise.all([
@@ -166,7 +250,10 @@ export async function execute(calls: readonly LaunchCall[], terminations: readon
     Promise.all([...byRegion].map(([region, group]) => terminate(region, group, ctx))),
     Promise.all([...groupBy(retirements, (a) => a.region)].map(([region, group]) => retire(region, group, ctx))),
   ]);
-  return { outcome: { launches: launched, terminations: terminated.flat(), ...(retirements.length > 0 ? { retirements: asked.flat() } : {}) }, answers };
+  return {
+    outcome: { launches: launched, terminations: terminated.flat(), ...(retirements.length > 0 ? { retirements: asked.flat() } : {}) },
+    answers,
+  };
 }
 
 /** Launch slots a round could not send (no policy, no journaled request), as failed outcomes. */

@@ -31,8 +31,10 @@ export async function fetchDocument(url: string, options: FetchOptions): Promise
   current.username = '';
   current.password = '';
   for (let redirects = 0; ; redirects++) {
-    if (current.protocol === 'http:' && !options.allowHttp) throw new Error(`${redactLocation(current.href)}: http:// is refused (set allowHttp, env FLEET_ALLOW_HTTP=true, to accept it)`);
-    if (current.protocol !== 'https:' && current.protocol !== 'http:') throw new Error(`${redactLocation(current.href)}: only https:// is read`);
+    if (current.protocol === 'http:' && !options.allowHttp)
+      throw new Error(`${redactLocation(current.href)}: http:// is refused (set allowHttp, env FLEET_ALLOW_HTTP=true, to accept it)`);
+    if (current.protocol !== 'https:' && current.protocol !== 'http:')
+      throw new Error(`${redactLocation(current.href)}: only https:// is read`);
     let response: Response;
     try {
       response = await fetch(current, {
@@ -77,7 +79,8 @@ function sameOriginTarget(from: URL, response: Response, redirects: number): URL
   } catch {
     throw new Error(`HTTP ${response.status} to an invalid Location`);
   }
-  if (target.origin !== from.origin) throw new Error(`HTTP ${response.status} redirect to another origin (${target.origin}) refused: give the final URL`);
+  if (target.origin !== from.origin)
+    throw new Error(`HTTP ${response.status} redirect to another origin (${target.origin}) refused: give the final URL`);
   if (redirects >= MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
   return target;
 }

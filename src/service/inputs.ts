@@ -86,7 +86,15 @@ export class InputReader<T> {
     const result = await this.readOnce();
     if (this.log.isLevelEnabled('debug')) {
       const since = this.cached?.since;
-      this.log.debug({ input: this.what, location: redactLocation(this.location), source: result.source, ...(since !== undefined && result.value !== undefined ? { ageSeconds: Math.round((this.now() - since) / 1000) } : {}) }, 'input');
+      this.log.debug(
+        {
+          input: this.what,
+          location: redactLocation(this.location),
+          source: result.source,
+          ...(since !== undefined && result.value !== undefined ? { ageSeconds: Math.round((this.now() - since) / 1000) } : {}),
+        },
+        'input',
+      );
     }
     return result;
   }
@@ -150,7 +158,10 @@ export class InputReader<T> {
       } else if (kept && here) {
         const value = this.parse(kept.doc.text);
         this.cached = { text: kept.doc.text, value, since: kept.doc.savedAt };
-        this.log.warn({ input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() }, `${this.what}: using the last good copy from the state store`);
+        this.log.warn(
+          { input: this.what, problem, savedAt: new Date(kept.doc.savedAt).toISOString() },
+          `${this.what}: using the last good copy from the state store`,
+        );
         return { value, source: 'last-good', problem };
       }
     } catch (e) {
@@ -210,9 +221,17 @@ async function readCapped(path: string, maxBytes: number): Promise<string> {
 }
 
 /** The AMI manifest as the config names it (location and tag names), read like every input. */
-export function manifestInput(config: FleetConfig, objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<Image[]> {
+export function manifestInput(
+  config: FleetConfig,
+  objects: ObjectStore,
+  state: StateStore,
+  log: Logger,
+  now: () => number,
+): InputReader<Image[]> {
   const options = { poolTag: config.manifestTags.pool, createdTag: config.manifestTags.created };
-  return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now, { allowHttp: config.allowHttp });
+  return new InputReader<Image[]>('manifest', config.manifest, (text) => parseManifest(text, options), objects, state, log, now, {
+    allowHttp: config.allowHttp,
+  });
 }
 
 /** The desired document as the planner uses it: a count per pool, and what it said about each pool. */
@@ -225,7 +244,14 @@ export interface DesiredInput {
  * The desired document as the config names it, checked against the policies: a pool no policy
  * defines (and config ignoredPools does not list) refuses the whole document.
  */
-export function desiredInput(config: FleetConfig, policies: readonly PoolPolicy[], objects: ObjectStore, state: StateStore, log: Logger, now: () => number): InputReader<DesiredInput> {
+export function desiredInput(
+  config: FleetConfig,
+  policies: readonly PoolPolicy[],
+  objects: ObjectStore,
+  state: StateStore,
+  log: Logger,
+  now: () => number,
+): InputReader<DesiredInput> {
   const options = { pools: new Set(policies.map((p) => p.pool)), ignored: new Set(config.ignoredPools) };
   const parse = (text: string): DesiredInput => {
     const demand = parseDesiredDocument(text, options);
@@ -233,4 +259,3 @@ export function desiredInput(config: FleetConfig, policies: readonly PoolPolicy[
   };
   return new InputReader<DesiredInput>('desired', config.desired, parse, objects, state, log, now, { allowHttp: config.allowHttp });
 }
-

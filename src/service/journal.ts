@@ -3,7 +3,14 @@ import { isCause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
 import { userDataDigest } from './launch-calls.js';
-import { EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc, type SentLaunch, TERMINATED_MEMORY_MS, reconcilerProblem } from './state-docs.js';
+import {
+  EMPTY_RECONCILER_DOC,
+  RECONCILER_DOC,
+  type ReconcilerDoc,
+  type SentLaunch,
+  TERMINATED_MEMORY_MS,
+  reconcilerProblem,
+} from './state-docs.js';
 import { CorruptStateError, type StateStore } from './state-store.js';
 
 /** What the cloud answered to one launch call. */
@@ -59,10 +66,13 @@ export class Journal {
     try {
       found = await state.read<unknown>(RECONCILER_DOC);
     } catch (e) {
-      if (e instanceof CorruptStateError) throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
+      if (e instanceof CorruptStateError)
+        throw new JournalUnreadable(`state ${RECONCILER_DOC} is not valid JSON: nothing changes until it is repaired or removed`);
       throw e;
     }
-    return found === undefined ? new Journal(state, EMPTY_RECONCILER_DOC, undefined) : new Journal(state, migrate(found.doc), found.etag, found.doc);
+    return found === undefined
+      ? new Journal(state, EMPTY_RECONCILER_DOC, undefined)
+      : new Journal(state, migrate(found.doc), found.etag, found.doc);
   }
 
   /** A journal with nothing in it yet (a store that has never been written). */
@@ -85,7 +95,10 @@ export class Journal {
   freeze(clientTokens: readonly string[]): void {
     if (clientTokens.length === 0) return;
     const frozen = new Set(clientTokens);
-    this.doc = { ...this.doc, launches: this.doc.launches.map((l) => (frozen.has(l.request.clientToken) ? { ...l, frozen: true as const } : l)) };
+    this.doc = {
+      ...this.doc,
+      launches: this.doc.launches.map((l) => (frozen.has(l.request.clientToken) ? { ...l, frozen: true as const } : l)),
+    };
   }
 
   /**
@@ -101,7 +114,12 @@ export class Journal {
   }
 
   /** The slots still pending against `instances`, without changing the journal (for re-planning within a cycle). */
-  pending(instances: readonly Instance[], now: number, visibilityTimeoutMs: number, unobserved: ReadonlySet<string> = new Set()): Settled & { done: SentLaunch[] } {
+  pending(
+    instances: readonly Instance[],
+    now: number,
+    visibilityTimeoutMs: number,
+    unobserved: ReadonlySet<string> = new Set(),
+  ): Settled & { done: SentLaunch[] } {
     const byToken = new Map<string, Map<number, Instance>>();
     const ids = new Set<string>();
     for (const i of instances) {
@@ -187,7 +205,14 @@ export class Journal {
    */
   async commit(update: Pick<ReconcilerDoc, 'timers' | 'established' | 'trials' | 'endsSeen'>, now: number): Promise<void> {
     const terminated = Object.fromEntries(Object.entries(this.doc.terminated).filter(([, at]) => now - at < TERMINATED_MEMORY_MS));
-    this.doc = { ...this.doc, timers: update.timers, established: update.established, trials: update.trials, endsSeen: update.endsSeen, terminated };
+    this.doc = {
+      ...this.doc,
+      timers: update.timers,
+      established: update.established,
+      trials: update.trials,
+      endsSeen: update.endsSeen,
+      terminated,
+    };
     if (JSON.stringify(this.doc) !== this.written) await this.flush();
   }
 
@@ -210,10 +235,15 @@ function sentLaunch(request: LaunchRequest, requestedAt: number): SentLaunch {
  */
 export function migrate(raw: unknown): ReconcilerDoc {
   const wrong = reconcilerProblem(raw);
-  if (wrong !== undefined) throw new JournalUnreadable(`state ${RECONCILER_DOC}: ${wrong}: nothing changes until it is repaired or removed`);
+  if (wrong !== undefined)
+    throw new JournalUnreadable(`state ${RECONCILER_DOC}: ${wrong}: nothing changes until it is repaired or removed`);
   const doc = raw as Partial<ReconcilerDoc> & { pendingLaunches?: readonly (PendingLaunch & { instanceId?: string })[] };
   // Older documents kept each call's user data: only its digest stays.
-  const launches: SentLaunch[] = Array.isArray(doc.launches) ? (doc.launches as SentLaunch[]).map((l) => ((l.request as { userData?: string } | undefined)?.userData !== undefined ? { ...l, ...sentLaunch(l.request, l.requestedAt) } : l)) : [];
+  const launches: SentLaunch[] = Array.isArray(doc.launches)
+    ? (doc.launches as SentLaunch[]).map((l) =>
+        (l.request as { userData?: string } | undefined)?.userData !== undefined ? { ...l, ...sentLaunch(l.request, l.requestedAt) } : l,
+      )
+    : [];
   for (const p of doc.pendingLaunches ?? []) {
     launches.push({
       request: {
@@ -227,7 +257,13 @@ export function migrate(raw: unknown): ReconcilerDoc {
         lifecycle: p.lifecycle,
         ami: p.ami,
         clientToken: p.clientToken,
-        slots: [{ name: p.name, ...(p.replaces !== undefined ? { replaces: p.replaces } : {}), ...(p.cause !== undefined ? { cause: p.cause } : {}) }],
+        slots: [
+          {
+            name: p.name,
+            ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
+            ...(p.cause !== undefined ? { cause: p.cause } : {}),
+          },
+        ],
         tags: {},
       },
       requestedAt: p.requestedAt,

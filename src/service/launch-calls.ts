@@ -47,10 +47,15 @@ export function launchCalls(actions: readonly LaunchAction[], input: LaunchCallI
   const unsendable: LaunchCalls['unsendable'] = [];
 
   const userDataChanged: string[] = [];
-  const resumes = groupBy(actions.filter((a) => a.resumes !== undefined), (a) => a.resumes as string);
+  const resumes = groupBy(
+    actions.filter((a) => a.resumes !== undefined),
+    (a) => a.resumes as string,
+  );
   for (const [token, slots] of resumes) {
     const journaled = input.journaled(token);
-    const request = journaled ? resentRequest(journaled, input.policies.get(journaled.request.pool)) : 'its earlier call is not journaled whole';
+    const request = journaled
+      ? resentRequest(journaled, input.policies.get(journaled.request.pool))
+      : 'its earlier call is not journaled whole';
     if (typeof request === 'string') {
       if (journaled) userDataChanged.push(token);
       for (const action of slots) unsendable.push({ action, why: request });
@@ -86,7 +91,8 @@ export function launchCalls(actions: readonly LaunchAction[], input: LaunchCallI
       continue;
     }
     const solo = policy.userData !== undefined && usesName(policy.userData);
-    const fits = (slots: readonly LaunchAction[]) => tagsFit({ fleet: input.fleet, pool: policy.pool, slots: slots.map(slotOf) }, policy.names);
+    const fits = (slots: readonly LaunchAction[]) =>
+      tagsFit({ fleet: input.fleet, pool: policy.pool, slots: slots.map(slotOf) }, policy.names);
     for (const batch of growingBatches(group, solo ? () => false : fits)) {
       calls.push({ request: buildRequest(batch, policy, input.fleet, input.now, sequence++), actions: batch, resend: false });
     }
@@ -103,9 +109,12 @@ export function resentRequest(sent: JournaledCall, policy: PoolPolicy | undefine
   if (sent.userDataSha256 === undefined) return sent.request;
   const first = sent.request.slots[0];
   const r = sent.request;
-  const userData = policy?.userData !== undefined && first ? renderUserData(policy.userData, { name: first.name, pool: r.pool, region: r.region, az: r.az }) : undefined;
+  const userData =
+    policy?.userData !== undefined && first
+      ? renderUserData(policy.userData, { name: first.name, pool: r.pool, region: r.region, az: r.az })
+      : undefined;
   if (userData === undefined || userDataDigest(userData) !== sent.userDataSha256) {
-    return 'the pool\'s user data changed since the call was sent: not re-sent under its token; waiting for its instances to be listed or for the visibility timeout';
+    return "the pool's user data changed since the call was sent: not re-sent under its token; waiting for its instances to be listed or for the visibility timeout";
   }
   return { ...r, userData };
 }
@@ -139,7 +148,13 @@ function slotOf(a: LaunchAction): LaunchSlot {
 }
 
 /** The request of a new call: where and what from the plan, how (groups, key, profile, user data) from the policy. */
-export function buildRequest(slots: readonly LaunchAction[], policy: PoolPolicy, fleet: string, now: number, sequence: number): LaunchRequest {
+export function buildRequest(
+  slots: readonly LaunchAction[],
+  policy: PoolPolicy,
+  fleet: string,
+  now: number,
+  sequence: number,
+): LaunchRequest {
   const first = slots[0] as LaunchAction;
   const placement = policy.regions[first.region];
   const request: Omit<LaunchRequest, 'clientToken'> = {
@@ -172,6 +187,8 @@ export function buildRequest(slots: readonly LaunchAction[], policy: PoolPolicy,
  * other parameters.
  */
 export function launchToken(request: Omit<LaunchRequest, 'clientToken'>, plannedAt: number, sequence: number): string {
-  const digest = createHash('sha256').update(JSON.stringify([request, plannedAt, sequence])).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify([request, plannedAt, sequence]))
+    .digest('hex');
   return `fleet-${digest.slice(0, 40)}`;
 }

@@ -39,12 +39,16 @@ export function leaseProblem(doc: unknown): string | undefined {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'expected a JSON object';
   const d = doc as Record<string, unknown>;
   if (typeof d.holder !== 'string' || d.holder === '') return 'holder: expected a non-empty string';
-  for (const key of ['expiresAt', 'renewedAt']) if (typeof d[key] !== 'number' || !Number.isFinite(d[key])) return `${key}: expected a number`;
+  for (const key of ['expiresAt', 'renewedAt'])
+    if (typeof d[key] !== 'number' || !Number.isFinite(d[key])) return `${key}: expected a number`;
   if (d.counter !== undefined && !Number.isSafeInteger(d.counter)) return 'counter: expected an integer';
   return undefined;
 }
 
-type Seen = { readonly kind: 'missing' } | { readonly kind: 'corrupt'; readonly etag: string } | { readonly kind: 'doc'; readonly doc: LeaseDoc; readonly etag: string };
+type Seen =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'corrupt'; readonly etag: string }
+  | { readonly kind: 'doc'; readonly doc: LeaseDoc; readonly etag: string };
 
 /**
  * One leader among replicas, through a lease document in the state store written with conditional
@@ -97,7 +101,10 @@ export class LeaderLease implements Fence {
       // Perhaps a leader's lease damaged in place: it gets a whole TTL to show it is alive.
       this.othersActiveAt = this.mono();
     }
-    const waitMs = this.etag !== undefined || mine || released || this.othersActiveAt === undefined ? 0 : this.ttlMs - (this.mono() - this.othersActiveAt);
+    const waitMs =
+      this.etag !== undefined || mine || released || this.othersActiveAt === undefined
+        ? 0
+        : this.ttlMs - (this.mono() - this.othersActiveAt);
     if (waitMs > 0) {
       return {
         held: false,
@@ -126,7 +133,11 @@ export class LeaderLease implements Fence {
     }
     this.lastSeen = this.etag;
     this.heldUntil = started + (this.ttlMs * 2) / 3;
-    if (!wasHeld) this.log.info({ holder: this.holder, previous: seen.kind === 'doc' ? seen.doc.holder : seen.kind, ttlMs: this.ttlMs }, 'leader lease acquired');
+    if (!wasHeld)
+      this.log.info(
+        { holder: this.holder, previous: seen.kind === 'doc' ? seen.doc.holder : seen.kind, ttlMs: this.ttlMs },
+        'leader lease acquired',
+      );
     return { held: true, leaderAlive: true };
   }
 
@@ -149,7 +160,10 @@ export class LeaderLease implements Fence {
       this.othersActiveAt = this.mono();
       this.log.info({ lease: where }, 'leader lease taken by another replica first');
     } else {
-      this.log.warn({ lease: where, code: error.code, class: error.errorClass, error: error.message, held: this.holds() }, 'leader lease cannot be read or written');
+      this.log.warn(
+        { lease: where, code: error.code, class: error.errorClass, error: error.message, held: this.holds() },
+        'leader lease cannot be read or written',
+      );
     }
     this.heldUntil = 0;
     const alive = this.othersActiveAt !== undefined && this.mono() - this.othersActiveAt < this.ttlMs;
@@ -200,7 +214,8 @@ export class LeaderLease implements Fence {
       this.log.info({ holder: this.holder }, 'leader lease released');
     } catch (e) {
       const error = classify(e);
-      if (error.errorClass !== 'conflict') this.log.warn({ code: error.code, error: error.message }, 'leader lease not released; the others take it over after a TTL');
+      if (error.errorClass !== 'conflict')
+        this.log.warn({ code: error.code, error: error.message }, 'leader lease not released; the others take it over after a TTL');
     }
   }
 

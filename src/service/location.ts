@@ -27,7 +27,8 @@ export function parseLocation(value: string, what: string): Location {
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const key = slash < 0 ? '' : rest.slice(slash + 1);
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new InputError(`${what}: ${JSON.stringify(redactLocation(value))} has no valid bucket name`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      throw new InputError(`${what}: ${JSON.stringify(redactLocation(value))} has no valid bucket name`);
     return { kind: 's3', bucket, key };
   }
   if (/^https?:\/\//.test(value)) return { kind: 'https', url: value };

@@ -70,43 +70,156 @@ export class FleetMetrics {
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
       registers,
     });
-    this.actions = new Counter({ name: 'fleet_actions_total', help: 'Launches, terminations and requests to leave (retire) carried out, by pool, cause and result', labelNames: ['kind', 'pool', 'cause', 'lifecycle', 'result'], registers });
-    this.launchFailures = new Counter({ name: 'fleet_launch_failures_total', help: 'Failed launches, by kind of failure', labelNames: ['kind'], registers });
-    this.poolDesired = new Gauge({ name: 'fleet_pool_desired', help: 'Desired size of the pool (clamped to its min and max)', labelNames: ['pool'], registers });
-    this.poolInstances = new Gauge({ name: 'fleet_pool_instances', help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated', labelNames: ['pool', 'lifecycle'], registers });
-    this.demandPending = new Gauge({ name: 'fleet_demand_pending_jobs', help: 'Jobs waiting for a worker, as the pool\'s source of demand said last', labelNames: ['pool'], registers });
-    this.demandRunning = new Gauge({ name: 'fleet_demand_running_jobs', help: 'Jobs running on a worker, as the pool\'s source of demand said last', labelNames: ['pool'], registers });
-    this.demandOldestWait = new Gauge({ name: 'fleet_demand_oldest_wait_seconds', help: 'How long the oldest pending job has waited, when the source says', labelNames: ['pool'], registers });
-    this.demandDesired = new Gauge({ name: 'fleet_demand_desired', help: 'The desired size worked out from the queue (before scale-down timing)', labelNames: ['pool'], registers });
-    this.poolUnmet = new Gauge({ name: 'fleet_pool_unmet', help: 'Capacity the last plan could not place', labelNames: ['pool'], registers });
-    this.poolPending = new Gauge({ name: 'fleet_pool_pending', help: 'Pending instances and launches not yet listed by EC2', labelNames: ['pool'], registers });
-    this.apiCalls = new Counter({ name: 'fleet_api_calls_total', help: 'EC2 API calls sent, retries included', labelNames: ['region', 'action'], registers });
-    this.apiRetries = new Counter({ name: 'fleet_api_retries_total', help: 'EC2 API calls retried after throttling or a transient error', labelNames: ['region', 'action'], registers });
-    this.inputStale = new Gauge({ name: 'fleet_input_stale', help: '1 when the input is the last good copy or missing', labelNames: ['input'], registers });
+    this.actions = new Counter({
+      name: 'fleet_actions_total',
+      help: 'Launches, terminations and requests to leave (retire) carried out, by pool, cause and result',
+      labelNames: ['kind', 'pool', 'cause', 'lifecycle', 'result'],
+      registers,
+    });
+    this.launchFailures = new Counter({
+      name: 'fleet_launch_failures_total',
+      help: 'Failed launches, by kind of failure',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.poolDesired = new Gauge({
+      name: 'fleet_pool_desired',
+      help: 'Desired size of the pool (clamped to its min and max)',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.poolInstances = new Gauge({
+      name: 'fleet_pool_instances',
+      help: 'Live instances and pending launches of the pool at the start of the last cycle, less those it terminated',
+      labelNames: ['pool', 'lifecycle'],
+      registers,
+    });
+    this.demandPending = new Gauge({
+      name: 'fleet_demand_pending_jobs',
+      help: "Jobs waiting for a worker, as the pool's source of demand said last",
+      labelNames: ['pool'],
+      registers,
+    });
+    this.demandRunning = new Gauge({
+      name: 'fleet_demand_running_jobs',
+      help: "Jobs running on a worker, as the pool's source of demand said last",
+      labelNames: ['pool'],
+      registers,
+    });
+    this.demandOldestWait = new Gauge({
+      name: 'fleet_demand_oldest_wait_seconds',
+      help: 'How long the oldest pending job has waited, when the source says',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.demandDesired = new Gauge({
+      name: 'fleet_demand_desired',
+      help: 'The desired size worked out from the queue (before scale-down timing)',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.poolUnmet = new Gauge({
+      name: 'fleet_pool_unmet',
+      help: 'Capacity the last plan could not place',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.poolPending = new Gauge({
+      name: 'fleet_pool_pending',
+      help: 'Pending instances and launches not yet listed by EC2',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.apiCalls = new Counter({
+      name: 'fleet_api_calls_total',
+      help: 'EC2 API calls sent, retries included',
+      labelNames: ['region', 'action'],
+      registers,
+    });
+    this.apiRetries = new Counter({
+      name: 'fleet_api_retries_total',
+      help: 'EC2 API calls retried after throttling or a transient error',
+      labelNames: ['region', 'action'],
+      registers,
+    });
+    this.inputStale = new Gauge({
+      name: 'fleet_input_stale',
+      help: '1 when the input is the last good copy or missing',
+      labelNames: ['input'],
+      registers,
+    });
     this.lastSuccess = new Gauge({ name: 'fleet_last_success_timestamp_seconds', help: 'When the last successful cycle ended', registers });
-    this.blocked = new Gauge({ name: 'fleet_blocked', help: '1 when the last plan was blocked (no usable inputs): nothing changes', registers });
-    this.costPerHour = new Gauge({ name: 'fleet_cost_per_hour_dollars', help: 'Dollars per hour of the live instances at the last cycle; absent when a price is unknown', labelNames: ['pool', 'lifecycle'], registers });
-    this.onDemandEquivalent = new Gauge({ name: 'fleet_on_demand_equivalent_per_hour_dollars', help: 'Dollars per hour the same live instances would cost on demand; absent when a price is unknown', labelNames: ['pool'], registers });
-    this.savings = new Gauge({ name: 'fleet_savings_ratio', help: '1 - cost / on-demand cost of the live instances; absent when a price is unknown or the pool is empty', labelNames: ['pool'], registers });
-    this.fallbackSeconds = new Counter({ name: 'fleet_fallback_seconds_total', help: 'Seconds the pool spent with on-demand fallback active (shortfall older than spot.fallbackAfter), counted from cycle to cycle', labelNames: ['pool'], registers });
-    this.interruptions = new Counter({ name: 'fleet_interruptions_total', help: 'Spot interruptions by offer, each instance once (those already listed at the first cycle are not counted)', labelNames: ['region', 'az', 'instance_type'], registers });
-    this.leader = new Gauge({ name: 'fleet_leader', help: '1 while this replica holds the leader lease, 0 while it stands by', labelNames: ['replica'], registers });
-    this.events = new Counter({ name: 'fleet_events_total', help: 'EC2 event messages taken from the events queue, by kind and result', labelNames: ['kind', 'result'], registers });
+    this.blocked = new Gauge({
+      name: 'fleet_blocked',
+      help: '1 when the last plan was blocked (no usable inputs): nothing changes',
+      registers,
+    });
+    this.costPerHour = new Gauge({
+      name: 'fleet_cost_per_hour_dollars',
+      help: 'Dollars per hour of the live instances at the last cycle; absent when a price is unknown',
+      labelNames: ['pool', 'lifecycle'],
+      registers,
+    });
+    this.onDemandEquivalent = new Gauge({
+      name: 'fleet_on_demand_equivalent_per_hour_dollars',
+      help: 'Dollars per hour the same live instances would cost on demand; absent when a price is unknown',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.savings = new Gauge({
+      name: 'fleet_savings_ratio',
+      help: '1 - cost / on-demand cost of the live instances; absent when a price is unknown or the pool is empty',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.fallbackSeconds = new Counter({
+      name: 'fleet_fallback_seconds_total',
+      help: 'Seconds the pool spent with on-demand fallback active (shortfall older than spot.fallbackAfter), counted from cycle to cycle',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.interruptions = new Counter({
+      name: 'fleet_interruptions_total',
+      help: 'Spot interruptions by offer, each instance once (those already listed at the first cycle are not counted)',
+      labelNames: ['region', 'az', 'instance_type'],
+      registers,
+    });
+    this.leader = new Gauge({
+      name: 'fleet_leader',
+      help: '1 while this replica holds the leader lease, 0 while it stands by',
+      labelNames: ['replica'],
+      registers,
+    });
+    this.events = new Counter({
+      name: 'fleet_events_total',
+      help: 'EC2 event messages taken from the events queue, by kind and result',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
     this.rolloutPhase = new Gauge({
       name: 'fleet_rollout_phase',
       help: "1 for each image's place in its pool's rollout per region at the last cycle: canary or baking (a new image on trial), current (the image every other launch uses), drained",
       labelNames: ['pool', 'region', 'ami', 'phase'],
       registers,
     });
-    this.guardDrains = new Counter({ name: 'fleet_guard_drains_total', help: 'Images the launch guard drained, by pool and region', labelNames: ['pool', 'region'], registers });
+    this.guardDrains = new Counter({
+      name: 'fleet_guard_drains_total',
+      help: 'Images the launch guard drained, by pool and region',
+      labelNames: ['pool', 'region'],
+      registers,
+    });
 
     // Zero series from the start, so that rate() and alerts see the first increment.
     for (const result of ['ok', 'failed', 'dry_run']) this.cycles.labels(result).inc(0);
     for (const kind of FAILURE_KINDS) this.launchFailures.labels(kind).inc(0);
     // Per pool, the commonest cause of each kind; other causes' series appear with their first action.
     for (const policy of policies) {
-      for (const [kind, cause] of [['launch', 'scale-up'], ['terminate', 'scale-down']] as const) {
-        for (const lifecycle of LIFECYCLES) for (const result of ['ok', 'failed']) this.actions.labels(kind, policy.pool, cause, lifecycle, result).inc(0);
+      for (const [kind, cause] of [
+        ['launch', 'scale-up'],
+        ['terminate', 'scale-down'],
+      ] as const) {
+        for (const lifecycle of LIFECYCLES)
+          for (const result of ['ok', 'failed']) this.actions.labels(kind, policy.pool, cause, lifecycle, result).inc(0);
       }
     }
     for (const policy of policies) this.fallbackSeconds.labels(policy.pool).inc(0);
@@ -139,10 +252,21 @@ export class FleetMetrics {
     this.cycles.labels(result.dryRun ? 'dry_run' : 'ok').inc();
     this.lastSuccess.set(this.now() / 1000);
     this.blocked.set(result.plan.blocked ? 1 : 0);
-    for (const input of ['desired', 'manifest'] as const) this.inputStale.labels(input).set(stale(result.observation.inputs[input]) ? 1 : 0);
+    for (const input of ['desired', 'manifest'] as const)
+      this.inputStale.labels(input).set(stale(result.observation.inputs[input]) ? 1 : 0);
 
     // Pools are set afresh, so a pool that is gone (or a blocked plan) leaves no stale series.
-    for (const gauge of [this.poolDesired, this.poolInstances, this.poolUnmet, this.poolPending, this.demandPending, this.demandRunning, this.demandOldestWait, this.demandDesired]) gauge.reset();
+    for (const gauge of [
+      this.poolDesired,
+      this.poolInstances,
+      this.poolUnmet,
+      this.poolPending,
+      this.demandPending,
+      this.demandRunning,
+      this.demandOldestWait,
+      this.demandDesired,
+    ])
+      gauge.reset();
     for (const p of result.plan.pools) {
       if (p.demand) {
         this.demandPending.labels(p.pool).set(p.demand.pending);
@@ -157,7 +281,8 @@ export class FleetMetrics {
       this.poolPending.labels(p.pool).set(p.pending);
     }
     this.rolloutPhase.reset();
-    for (const s of rolloutPhases(result.plan, result.observation.snapshot)) this.rolloutPhase.labels(s.pool, s.region, s.ami, s.phase).set(1);
+    for (const s of rolloutPhases(result.plan, result.observation.snapshot))
+      this.rolloutPhase.labels(s.pool, s.region, s.ami, s.phase).set(1);
     this.observeSnapshot(result.observation.snapshot);
 
     for (const outcome of result.outcomes) {
@@ -167,7 +292,9 @@ export class FleetMetrics {
         if (l.failure) this.launchFailures.labels(l.failure.kind).inc();
       }
       for (const t of outcome.terminations) {
-        this.actions.labels('terminate', t.action.pool, t.action.cause, t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed').inc();
+        this.actions
+          .labels('terminate', t.action.pool, t.action.cause, t.action.lifecycle, t.terminated && !t.failure ? 'ok' : 'failed')
+          .inc();
       }
       for (const r of outcome.retirements ?? []) {
         this.actions.labels('retire', r.action.pool, r.action.cause, r.action.lifecycle, r.asked && !r.failure ? 'ok' : 'failed').inc();
@@ -343,7 +470,12 @@ export const METRICS_LIMITS = {
 const ALLOW = 'GET, HEAD';
 
 /** Serve GET (and HEAD) /metrics and /healthz on `host`; resolves once listening. */
-export function startMetricsServer(port: number, metrics: FleetMetrics, health: Health, options: MetricsServerOptions = {}): Promise<MetricsServer> {
+export function startMetricsServer(
+  port: number,
+  metrics: FleetMetrics,
+  health: Health,
+  options: MetricsServerOptions = {},
+): Promise<MetricsServer> {
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer({ connectionsCheckingInterval: METRICS_LIMITS.checkIntervalMs }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -353,7 +485,8 @@ export function startMetricsServer(port: number, metrics: FleetMetrics, health: 
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (!known) send(404, { 'Content-Type': 'text/plain' }, 'not found\n');
-    else if (req.method !== 'GET' && req.method !== 'HEAD') send(405, { 'Content-Type': 'text/plain', Allow: ALLOW }, 'method not allowed\n');
+    else if (req.method !== 'GET' && req.method !== 'HEAD')
+      send(405, { 'Content-Type': 'text/plain', Allow: ALLOW }, 'method not allowed\n');
     else if (path === '/metrics') {
       metrics.metrics().then(
         (text) => send(200, { 'Content-Type': metrics.contentType }, text),
@@ -367,7 +500,13 @@ export function startMetricsServer(port: number, metrics: FleetMetrics, health: 
   limitConnections(server, options.maxConnections ?? METRICS_LIMITS.maxConnections, options.idleTimeoutMs ?? METRICS_LIMITS.idleSocketMs);
   return new Promise((resolve, reject) => {
     const fail = (e: NodeJS.ErrnoException) => {
-      reject(new Error(e.code === 'EADDRINUSE' ? `metrics port ${port} is already in use` : `cannot listen on metrics ${host}:${port}: ${e.code ?? e.message}`));
+      reject(
+        new Error(
+          e.code === 'EADDRINUSE'
+            ? `metrics port ${port} is already in use`
+            : `cannot listen on metrics ${host}:${port}: ${e.code ?? e.message}`,
+        ),
+      );
     };
     server.once('error', fail);
     server.listen(port, host, () => {

@@ -37,7 +37,15 @@ export function unnamedInstances(instances: readonly Instance[], skip: ReadonlyS
   return instances
     .filter((i) => i.nameTagMissing === true && isLive(i) && i.name !== '' && !skip.has(i.id))
     .sort((a, b) => a.launchTime - b.launchTime || a.id.localeCompare(b.id))
-    .map((i) => ({ region: i.region, instanceId: i.id, slot: { name: i.name, ...(i.replaces !== undefined ? { replaces: i.replaces } : {}), ...(i.cause !== undefined ? { cause: i.cause } : {}) } }));
+    .map((i) => ({
+      region: i.region,
+      instanceId: i.id,
+      slot: {
+        name: i.name,
+        ...(i.replaces !== undefined ? { replaces: i.replaces } : {}),
+        ...(i.cause !== undefined ? { cause: i.cause } : {}),
+      },
+    }));
 }
 
 /**
@@ -45,7 +53,12 @@ export function unnamedInstances(instances: readonly Instance[], skip: ReadonlyS
  * most `limit`. Each call is fenced like every mutating call (GuardedCompute.nameInstance). Best
  * effort: a failure is logged, never thrown; an instance left unnamed is named by a later cycle.
  */
-export async function setNames(wanted: readonly NameTag[], cloud: GuardedCloud, log: Logger, limit = Number.POSITIVE_INFINITY): Promise<Naming> {
+export async function setNames(
+  wanted: readonly NameTag[],
+  cloud: GuardedCloud,
+  log: Logger,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<Naming> {
   const results = await Promise.all(
     [...groupBy(wanted, (w) => w.region)].map(async ([region, tags]) => {
       const compute = cloud.compute(region);
@@ -57,7 +70,10 @@ export async function setNames(wanted: readonly NameTag[], cloud: GuardedCloud, 
             return true;
           } catch (e) {
             const error = classify(e);
-            log.warn({ region, instance: instanceId, name: slot.name, code: error.code, error: error.message }, 'Name tag not set; a later cycle sets it');
+            log.warn(
+              { region, instance: instanceId, name: slot.name, code: error.code, error: error.message },
+              'Name tag not set; a later cycle sets it',
+            );
             return false;
           }
         }),
@@ -68,5 +84,9 @@ export async function setNames(wanted: readonly NameTag[], cloud: GuardedCloud, 
       return { named, failed: now.length - named, left };
     }),
   );
-  return results.reduce((sum, r) => ({ named: sum.named + r.named, failed: sum.failed + r.failed, left: sum.left + r.left }), { named: 0, failed: 0, left: 0 });
+  return results.reduce((sum, r) => ({ named: sum.named + r.named, failed: sum.failed + r.failed, left: sum.left + r.left }), {
+    named: 0,
+    failed: 0,
+    left: 0,
+  });
 }

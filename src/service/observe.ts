@@ -79,15 +79,25 @@ export class Observer {
     const unobserved = regional.filter((r) => r.failed).map((r) => r.region);
     // Planning on a partial view would over-launch: a region that cannot be listed freezes its pools.
     if (unobserved.length === config.regions.length) throw (regional[0] as { error: unknown }).error;
-    const listed = applyStateEvents(regional.flatMap((r) => r.instances), events.states, now);
+    const listed = applyStateEvents(
+      regional.flatMap((r) => r.instances),
+      events.states,
+      now,
+    );
     const { instances, endsSeen } = dateEnds(listed, journal.document.endsSeen, now);
     this.rememberInterruptions(instances, now, events.warned);
     const settled = journal.settle(instances, now, config.visibilityTimeout * 1000, new Set(unobserved));
     for (const sent of settled.expired) {
-      log.warn({ pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region }, 'launch never became visible; giving up on it');
+      log.warn(
+        { pool: sent.request.pool, names: sent.request.slots.map((s) => s.name), instances: sent.instanceIds, region: sent.request.region },
+        'launch never became visible; giving up on it',
+      );
     }
     const doc = journal.document;
-    const owned = await this.ownership.filter(manifest.value, config.regions.filter((r) => !unobserved.includes(r)));
+    const owned = await this.ownership.filter(
+      manifest.value,
+      config.regions.filter((r) => !unobserved.includes(r)),
+    );
     const snapshot: Snapshot = {
       now,
       regions: config.regions,
@@ -111,7 +121,10 @@ export class Observer {
       events: { warned: events.warned, rebalance: events.rebalance },
       trials: doc.trials,
     };
-    const inputProblems = { ...(desired.problem ? { desired: desired.problem } : {}), ...(manifest.problem ? { manifest: manifest.problem } : {}) };
+    const inputProblems = {
+      ...(desired.problem ? { desired: desired.problem } : {}),
+      ...(manifest.problem ? { manifest: manifest.problem } : {}),
+    };
     return { snapshot, journal, endsSeen, inputs: { desired: desired.source, manifest: manifest.source }, inputProblems };
   }
 
@@ -124,7 +137,10 @@ export class Observer {
       [instances] = await Promise.all([listInstances(compute, this.deps.config.fleet), this.learnSubnets(region, here, now)]);
     } catch (e) {
       const error = classify(e);
-      this.deps.log.error({ region, code: error.code, error: error.message }, 'region could not be listed; its pools change nothing this cycle');
+      this.deps.log.error(
+        { region, code: error.code, error: error.message },
+        'region could not be listed; its pools change nothing this cycle',
+      );
       return { region, failed: true, error, instances: [], spotPrices: [], onDemandPrices: {} };
     }
     const spotPrices: SpotPrice[] = [];
@@ -145,7 +161,9 @@ export class Observer {
   /** Subnets never change zone: each is described once, a missing one again after a while. */
   private async learnSubnets(region: string, policies: readonly PoolPolicy[], now: number): Promise<void> {
     const wanted = new Set(policies.flatMap((p) => p.regions[region]?.subnets ?? []));
-    const unknown = [...wanted].filter((id) => !this.subnets.has(id) && now - (this.missingSubnets.get(id) ?? -Infinity) >= MISSING_SUBNET_RETRY_MS);
+    const unknown = [...wanted].filter(
+      (id) => !this.subnets.has(id) && now - (this.missingSubnets.get(id) ?? -Infinity) >= MISSING_SUBNET_RETRY_MS,
+    );
     if (unknown.length === 0) return;
     const found = await this.deps.cloud.compute(region).describeSubnets(unknown);
     for (const subnet of found) this.subnets.set(subnet.id, subnet);
@@ -167,7 +185,10 @@ export class Observer {
       if (this.interruptionsSeen.has(i.id)) continue;
       this.deps.capacity.markUnavailable(i, now);
       this.deps.capacity.recordInterruption(i, i.endedAt ?? now);
-      this.deps.log.info({ pool: i.pool, instance: i.id, name: i.name, az: i.az, instanceType: i.instanceType }, 'spot interruption; offer kept out of placement for a while');
+      this.deps.log.info(
+        { pool: i.pool, instance: i.id, name: i.name, az: i.az, instanceType: i.instanceType },
+        'spot interruption; offer kept out of placement for a while',
+      );
     }
     // Only what the cloud still lists is remembered: the set never outgrows the listing.
     this.interruptionsSeen = seen;
@@ -233,7 +254,11 @@ export function withWarnedOffers(
  * first saw it ended (remembered in the journal while the cloud lists the instance), so the launch
  * guard's window slides instead of counting an end for as long as it is listed.
  */
-export function dateEnds(instances: readonly Instance[], remembered: Readonly<Record<string, number>>, now: number): { instances: Instance[]; endsSeen: Record<string, number> } {
+export function dateEnds(
+  instances: readonly Instance[],
+  remembered: Readonly<Record<string, number>>,
+  now: number,
+): { instances: Instance[]; endsSeen: Record<string, number> } {
   const endsSeen: Record<string, number> = {};
   const dated = instances.map((i) => {
     if (!ENDED.has(i.state) || i.endedAt !== undefined) return i;
@@ -260,7 +285,11 @@ function typesByProduct(policies: readonly PoolPolicy[]): Map<string, string[]> 
  * of what the document says of them (its `busy` names stay). A served pool the source has never
  * answered for has no entry: the planner holds what it held.
  */
-function withSources(doc: DesiredInput | undefined, served: ReadonlySet<string> | undefined, sourced: Record<string, QueueFacts>): Pick<Snapshot, 'desired' | 'demand'> {
+function withSources(
+  doc: DesiredInput | undefined,
+  served: ReadonlySet<string> | undefined,
+  sourced: Record<string, QueueFacts>,
+): Pick<Snapshot, 'desired' | 'demand'> {
   if (doc === undefined) return { desired: undefined };
   if (served === undefined || served.size === 0) return { desired: doc.counts, demand: doc.demand };
   const counts: Record<string, number> = { ...doc.counts };

@@ -24,11 +24,16 @@ export function poolCosts(snapshot: Snapshot, policies: readonly PoolPolicy[]): 
   return pools.map((pool) => {
     const policy = byPool.get(pool);
     const instances = live.filter((i) => i.pool === pool);
-    const sum = (values: readonly (number | undefined)[]) => (values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, v) => a + (v as number), 0));
+    const sum = (values: readonly (number | undefined)[]) =>
+      values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, v) => a + (v as number), 0);
     const perHour = Object.fromEntries(
       LIFECYCLES.map((lifecycle) => [
         lifecycle,
-        sum(instances.filter((i) => i.lifecycle === lifecycle).map((i) => (policy ? prices.price(policy, lifecycle, i.region, i.az, i.instanceType) : undefined))),
+        sum(
+          instances
+            .filter((i) => i.lifecycle === lifecycle)
+            .map((i) => (policy ? prices.price(policy, lifecycle, i.region, i.az, i.instanceType) : undefined)),
+        ),
       ]),
     ) as Record<Lifecycle, number | undefined>;
     const onDemandEquivalent = sum(instances.map((i) => (policy ? prices.onDemand(policy, i.region, i.instanceType) : undefined)));
@@ -38,7 +43,10 @@ export function poolCosts(snapshot: Snapshot, policies: readonly PoolPolicy[]): 
 
 /** 1 - cost / on-demand cost; undefined when a price is unknown or the pool has no instance. */
 export function savingsRatio(cost: PoolCost): number | undefined {
-  const spent = LIFECYCLES.reduce<number | undefined>((total, l) => (total === undefined || cost.perHour[l] === undefined ? undefined : total + (cost.perHour[l])), 0);
+  const spent = LIFECYCLES.reduce<number | undefined>(
+    (total, l) => (total === undefined || cost.perHour[l] === undefined ? undefined : total + cost.perHour[l]),
+    0,
+  );
   if (spent === undefined || cost.onDemandEquivalent === undefined || cost.onDemandEquivalent <= 0) return undefined;
   return 1 - spent / cost.onDemandEquivalent;
 }

@@ -31,7 +31,13 @@ export class PriceCache {
   ) {}
 
   /** Every price in effect during the last `historyMs`, per offer oldest first. */
-  async spot(compute: RegionCompute, instanceTypes: readonly string[], productDescription: string, now: number, historyMs = 0): Promise<SpotPrice[]> {
+  async spot(
+    compute: RegionCompute,
+    instanceTypes: readonly string[],
+    productDescription: string,
+    now: number,
+    historyMs = 0,
+  ): Promise<SpotPrice[]> {
     const key = `${compute.region}|${productDescription}|${[...instanceTypes].sort().join(',')}`;
     const cached = this.spotPrices.get(key);
     if (cached && now - cached.at < this.spotTtlMs) return cached.value;
@@ -43,12 +49,21 @@ export class PriceCache {
       return value;
     } catch (e) {
       const error = classify(e);
-      this.log.warn({ region: compute.region, error: error.message, code: error.code }, 'spot price history unavailable; keeping the previous prices');
+      this.log.warn(
+        { region: compute.region, error: error.message, code: error.code },
+        'spot price history unavailable; keeping the previous prices',
+      );
       return cached?.value ?? [];
     }
   }
 
-  async onDemand(priceList: PriceList, region: string, instanceTypes: readonly string[], productDescription: string, now: number): Promise<Record<string, number>> {
+  async onDemand(
+    priceList: PriceList,
+    region: string,
+    instanceTypes: readonly string[],
+    productDescription: string,
+    now: number,
+  ): Promise<Record<string, number>> {
     const key = `${region}|${productDescription}|${[...instanceTypes].sort().join(',')}`;
     const cached = this.listPrices.get(key);
     if (cached && now - cached.at < DAY_MS) return cached.value;
@@ -62,7 +77,10 @@ export class PriceCache {
     } catch (e) {
       const error = classify(e);
       this.listFailures.set(key, now);
-      this.log.warn({ region, error: error.message, code: error.code }, 'on-demand prices unavailable from the Price List API; using policy onDemandPrice where set');
+      this.log.warn(
+        { region, error: error.message, code: error.code },
+        'on-demand prices unavailable from the Price List API; using policy onDemandPrice where set',
+      );
       return cached?.value ?? {};
     }
   }

@@ -106,7 +106,11 @@ export class Reconciler {
         return { observation, plan: first, outcomes, dryRun, standby: true };
       }
       if (planned.trips.length > 0) {
-        await recordDrains(this.deps.state, planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })), observation.snapshot.now);
+        await recordDrains(
+          this.deps.state,
+          planned.trips.map((t) => ({ ami: t.ami, reason: t.reason, by: 'guard' as const })),
+          observation.snapshot.now,
+        );
         guardDrains = planned.trips;
       }
       await this.act(observation, first, outcomes);
@@ -148,10 +152,39 @@ export class Reconciler {
     const { snapshot } = observation;
     for (const pool of first.pools) {
       const demand = snapshot.demand?.[pool.pool];
-      const facts = demand ? { pendingJobs: demand.pending, runningJobs: demand.running, oldestPendingSeconds: demand.oldestPendingSeconds, busy: demand.busy?.length } : {};
-      log.debug({ pool: pool.pool, asked: snapshot.desired?.[pool.pool], desired: pool.desired, live: pool.live, running: pool.running, pending: pool.pending, spot: pool.spot, onDemand: pool.onDemand, outdated: pool.outdated, ...facts }, 'pool counts');
+      const facts = demand
+        ? {
+            pendingJobs: demand.pending,
+            runningJobs: demand.running,
+            oldestPendingSeconds: demand.oldestPendingSeconds,
+            busy: demand.busy?.length,
+          }
+        : {};
+      log.debug(
+        {
+          pool: pool.pool,
+          asked: snapshot.desired?.[pool.pool],
+          desired: pool.desired,
+          live: pool.live,
+          running: pool.running,
+          pending: pool.pending,
+          spot: pool.spot,
+          onDemand: pool.onDemand,
+          outdated: pool.outdated,
+          ...facts,
+        },
+        'pool counts',
+      );
     }
-    log.debug({ inputs: observation.inputs, ...(observation.inputProblems ? { problems: observation.inputProblems } : {}), instances: snapshot.instances.length, pendingLaunches: snapshot.pendingLaunches.length }, 'cycle inputs');
+    log.debug(
+      {
+        inputs: observation.inputs,
+        ...(observation.inputProblems ? { problems: observation.inputProblems } : {}),
+        instances: snapshot.instances.length,
+        pendingLaunches: snapshot.pendingLaunches.length,
+      },
+      'cycle inputs',
+    );
     for (const action of first.actions) log.debug({ ...actionFields(action) }, `decided: ${action.kind}`);
     if (first.actions.length === 0) log.debug({ blocked: first.blocked }, 'decided: no action');
   }
@@ -159,10 +192,15 @@ export class Reconciler {
   private report(first: Plan, trips: readonly GuardTrip[], dryRun: boolean): void {
     const { log } = this.deps;
     if (first.blocked) log.error({ reason: first.blocked }, 'cycle blocked');
-    for (const trip of trips) log.error({ pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason, instances: trip.instances }, dryRun ? 'guard would drain the AMI' : 'guard drains the AMI');
+    for (const trip of trips)
+      log.error(
+        { pool: trip.pool, region: trip.region, ami: trip.ami, reason: trip.reason, instances: trip.instances },
+        dryRun ? 'guard would drain the AMI' : 'guard drains the AMI',
+      );
     for (const pool of first.pools) {
       // A pool left short is the operator's business (why it is short is in the notes).
-      if (pool.unmet > 0) log.warn({ pool: pool.pool, desired: pool.desired, live: pool.live, unmet: pool.unmet, notes: pool.notes }, 'pool short');
+      if (pool.unmet > 0)
+        log.warn({ pool: pool.pool, desired: pool.desired, live: pool.live, unmet: pool.unmet, notes: pool.notes }, 'pool short');
       else if (pool.notes.length > 0) log.debug({ pool: pool.pool, notes: pool.notes }, 'pool notes');
     }
   }
@@ -205,11 +243,30 @@ export class Reconciler {
       journal.freeze(userDataChanged);
       // Written down before they are made: a crash after the call must neither lead to a second
       // launch nor make fleet's own terminations look like failures to the guard.
-      await journal.recordSending(calls.filter((c) => !c.resend).map((c) => c.request), terminations.map((t) => t.instanceId), now);
+      await journal.recordSending(
+        calls.filter((c) => !c.resend).map((c) => c.request),
+        terminations.map((t) => t.instanceId),
+        now,
+      );
       const { outcome, answers } = await execute(calls, terminations, { cloud: deps.cloud, fleet: deps.fleet, log: deps.log }, retirements);
       journal.recordAnswers(answers);
-      const notSent: LaunchOutcome[] = [...unsendableOutcomes(unsendable, deps.log), ...deferred.map((action) => ({ action, failure: { kind: 'retryable' as const, code: 'Deferred', message: 'the launch bucket is empty: next cycle', unsent: true as const } }))];
-      const round_: Outcome = { launches: [...outcome.launches, ...notSent], terminations: outcome.terminations, ...(outcome.retirements ? { retirements: outcome.retirements } : {}) };
+      const notSent: LaunchOutcome[] = [
+        ...unsendableOutcomes(unsendable, deps.log),
+        ...deferred.map((action) => ({
+          action,
+          failure: {
+            kind: 'retryable' as const,
+            code: 'Deferred',
+            message: 'the launch bucket is empty: next cycle',
+            unsent: true as const,
+          },
+        })),
+      ];
+      const round_: Outcome = {
+        launches: [...outcome.launches, ...notSent],
+        terminations: outcome.terminations,
+        ...(outcome.retirements ? { retirements: outcome.retirements } : {}),
+      };
       outcomes.push(round_);
       const after = deps.clock.now();
       // Only a refused single launch (or a partial fill) shows an offer is out of capacity; a refused
@@ -220,7 +277,11 @@ export class Reconciler {
         // A slot of a refused batch, or one never sent, may be tried again (a smaller batch may fit).
         else attempted.delete(attemptKey(l.action));
       }
-      const pending = journal.pending([...snapshot.instances, ...outcome.launches.flatMap((l) => (l.instance ? [l.instance] : []))], snapshot.now, deps.visibilityTimeoutMs).pending;
+      const pending = journal.pending(
+        [...snapshot.instances, ...outcome.launches.flatMap((l) => (l.instance ? [l.instance] : []))],
+        snapshot.now,
+        deps.visibilityTimeoutMs,
+      ).pending;
       snapshot = applyOutcome(snapshot, round_, pending, deps.capacity.active(after));
       // Slots deferred for the launch bucket get another round when the bucket now holds them all
       // (it refilled while this round's calls were out); otherwise the next cycle plans them again.
@@ -229,11 +290,18 @@ export class Reconciler {
       if (!roomNow && !outcome.launches.some((l) => l.failure?.kind === 'capacity')) break;
       current = plan(snapshot, deps.policies, deps.fleet);
       const retrying = current.actions.filter((a) => a.kind === 'launch' && !attempted.has(attemptKey(a))).length;
-      if (retrying > 0) deps.log.info({ round: round + 1, launches: retrying }, roomNow ? 'launch bucket refilled: sending the deferred launches' : 'capacity refused: trying the next offers');
+      if (retrying > 0)
+        deps.log.info(
+          { round: round + 1, launches: retrying },
+          roomNow ? 'launch bucket refilled: sending the deferred launches' : 'capacity refused: trying the next offers',
+        );
     }
     // A replica that lost the lease mid-cycle leaves the state to the new leader.
     if (!this.holds()) return;
-    await journal.commit({ timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen }, deps.clock.now());
+    await journal.commit(
+      { timers: current.timers, established: current.established, trials: current.trials, endsSeen: observation.endsSeen },
+      deps.clock.now(),
+    );
     await this.images.publish(current.established);
   }
 }

@@ -21,11 +21,13 @@ export function rolloutPhases(plan: Plan, snapshot: Snapshot): ImagePhaseSeries[
     for (const r of p.rollouts) {
       planned.add(`${p.pool} ${r.region}`);
       if (r.image !== undefined) series.push({ pool: p.pool, region: r.region, ami: r.image, phase: 'current' });
-      if (r.candidate !== undefined && r.phase !== 'current') series.push({ pool: p.pool, region: r.region, ami: r.candidate, phase: r.phase });
+      if (r.candidate !== undefined && r.phase !== 'current')
+        series.push({ pool: p.pool, region: r.region, ami: r.candidate, phase: r.phase });
     }
   }
   for (const image of snapshot.images ?? []) {
-    if (snapshot.drained.has(image.id) && planned.has(`${image.pool} ${image.region}`)) series.push({ pool: image.pool, region: image.region, ami: image.id, phase: 'drained' });
+    if (snapshot.drained.has(image.id) && planned.has(`${image.pool} ${image.region}`))
+      series.push({ pool: image.pool, region: image.region, ami: image.id, phase: 'drained' });
   }
   return series;
 }

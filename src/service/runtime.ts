@@ -58,7 +58,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     random: options.random,
     counter: calls,
     onRetry: (region, action, error, attempt, delayMs) => log.debug({ region, action, code: error.code, attempt, delayMs }, 'retrying'),
-    ...(log.isLevelEnabled('debug') ? { onCall: (region: string, action: string, outcome: string) => log.debug({ region, action, outcome }, 'cloud call') } : {}),
+    ...(log.isLevelEnabled('debug')
+      ? { onCall: (region: string, action: string, outcome: string) => log.debug({ region, action, outcome }, 'cloud call') }
+      : {}),
     fence,
   });
   const state = openStateStore(config.state, cloud.objects);
@@ -71,7 +73,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const inbox = eventInbox(options, cloud, state);
   const demand = demandReader(policies, { state, now, log, ...(options.sqsDepth ? { sqsDepth: options.sqsDepth } : {}) });
   const observer = new Observer({
-    config, policies, cloud, state, clock, log, prices: new PriceCache(config.priceTtl * 1000, log), capacity, desired, manifest,
+    config,
+    policies,
+    cloud,
+    state,
+    clock,
+    log,
+    prices: new PriceCache(config.priceTtl * 1000, log),
+    capacity,
+    desired,
+    manifest,
     capacityTtlMs: config.capacityTtl * 1000,
     ...(inbox ? { events: inbox } : {}),
     ...(demand ? { demand } : {}),

@@ -44,7 +44,15 @@ export interface ReconcilerDoc {
 export const TERMINATED_MEMORY_MS = 6 * 3600_000;
 
 export const RECONCILER_DOC = 'reconciler.json';
-export const EMPTY_RECONCILER_DOC: ReconcilerDoc = { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {}, trials: {} };
+export const EMPTY_RECONCILER_DOC: ReconcilerDoc = {
+  version: 2,
+  timers: {},
+  launches: [],
+  terminated: {},
+  endsSeen: {},
+  established: {},
+  trials: {},
+};
 
 export { DRAINED_DOC, type DrainMark, type DrainedDoc, IMAGES_DOC } from '../shared/worker-docs.js';
 
@@ -102,7 +110,12 @@ export function reconcilerProblem(doc: unknown): string | undefined {
     if (list === undefined) continue;
     if (!Array.isArray(list)) return `${field}: expected a list`;
     for (const [i, sent] of list.entries()) {
-      const wrong = field === 'launches' ? sentLaunchProblem(sent) : isRecord(sent) && typeof sent.clientToken === 'string' ? undefined : 'expected a launch with a clientToken';
+      const wrong =
+        field === 'launches'
+          ? sentLaunchProblem(sent)
+          : isRecord(sent) && typeof sent.clientToken === 'string'
+            ? undefined
+            : 'expected a launch with a clientToken';
       if (wrong !== undefined) return `${field}[${i}]: ${wrong}`;
     }
   }
@@ -111,8 +124,10 @@ export function reconcilerProblem(doc: unknown): string | undefined {
 
 function sentLaunchProblem(sent: unknown): string | undefined {
   if (!isRecord(sent)) return 'expected an object';
-  if (!isRecord(sent.request) || typeof sent.request.clientToken !== 'string' || !Array.isArray(sent.request.slots)) return 'request: expected a launch request with clientToken and slots';
+  if (!isRecord(sent.request) || typeof sent.request.clientToken !== 'string' || !Array.isArray(sent.request.slots))
+    return 'request: expected a launch request with clientToken and slots';
   if (!isTime(sent.requestedAt)) return 'requestedAt: expected a time in epoch ms';
-  if (sent.instanceIds !== undefined && !(Array.isArray(sent.instanceIds) && sent.instanceIds.every((id) => typeof id === 'string'))) return 'instanceIds: expected a list of instance ids';
+  if (sent.instanceIds !== undefined && !(Array.isArray(sent.instanceIds) && sent.instanceIds.every((id) => typeof id === 'string')))
+    return 'instanceIds: expected a list of instance ids';
   return undefined;
 }

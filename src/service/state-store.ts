@@ -53,7 +53,11 @@ export function parseState(name: string, where: string, body: string, etag: stri
  * Read a document and check its shape with `problem` (undefined when valid, else what is wrong):
  * a malformed one throws CorruptStateError.
  */
-export async function readValid<T>(state: StateStore, name: string, problem: (doc: unknown) => string | undefined): Promise<Versioned<T> | undefined> {
+export async function readValid<T>(
+  state: StateStore,
+  name: string,
+  problem: (doc: unknown) => string | undefined,
+): Promise<Versioned<T> | undefined> {
   const found = await state.read<unknown>(name);
   if (found === undefined) return undefined;
   const wrong = problem(found.doc);
@@ -86,7 +90,12 @@ export class ObjectStateStore implements StateStore {
   async write<T>(name: string, doc: T, etag: string | undefined): Promise<string> {
     const body = `${JSON.stringify(doc, null, 1)}\n`;
     try {
-      const out = await this.objects.put(this.bucket, this.prefix + name, body, etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag });
+      const out = await this.objects.put(
+        this.bucket,
+        this.prefix + name,
+        body,
+        etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag },
+      );
       return out.etag;
     } catch (e) {
       // The contract is a CloudError ('conflict' for a lost race) whatever ObjectStore is underneath;
@@ -142,7 +151,11 @@ function readIfThere(path: string): string | undefined {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw new CloudError(code === 'EACCES' || code === 'EPERM' ? 'permission' : 'transient', code ?? 'Error', `state ${path}: cannot read (${code ?? (e as Error).message})`);
+    throw new CloudError(
+      code === 'EACCES' || code === 'EPERM' ? 'permission' : 'transient',
+      code ?? 'Error',
+      `state ${path}: cannot read (${code ?? (e as Error).message})`,
+    );
   }
 }
 

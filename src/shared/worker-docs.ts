@@ -52,7 +52,8 @@ export function imagesDoc(established: Readonly<Record<string, number>>): Images
 /** rolloutKey() → ms, as the planner keys it, from an images.json; throws on a document of another shape. */
 export function establishedOf(raw: unknown): Readonly<Record<string, number>> {
   const proved = (raw as { proved?: unknown } | undefined)?.proved;
-  if (typeof raw !== 'object' || raw === null || typeof proved !== 'object' || proved === null) throw new Error(`${IMAGES_DOC}: expected an object with "proved"`);
+  if (typeof raw !== 'object' || raw === null || typeof proved !== 'object' || proved === null)
+    throw new Error(`${IMAGES_DOC}: expected an object with "proved"`);
   const established: Record<string, number> = {};
   for (const [pool, regions] of Object.entries(proved as Record<string, unknown>)) {
     for (const [region, amis] of Object.entries((regions ?? {}) as Record<string, unknown>)) {

@@ -62,7 +62,11 @@ export function totalCounts(all: readonly CauseCounts[]): CauseCounts {
 
 /** "scale-up 12, outdated 3" */
 export function countsText(counts: Readonly<Partial<Record<string, number>>>): string {
-  return Object.entries(counts).map(([cause, n]) => `${cause} ${n}`).join(', ') || 'none';
+  return (
+    Object.entries(counts)
+      .map(([cause, n]) => `${cause} ${n}`)
+      .join(', ') || 'none'
+  );
 }
 
 function bump<K extends string>(counts: Partial<Record<K, number>>, key: K, by = 1): void {

@@ -105,11 +105,23 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const jobs = new JobQueue(policies, rng.fork('jobs'));
   const agent = options.workerAgent ?? true;
   const workers = new WorldWorkers(cloud.world, undefined, agent);
-  const ci = new SimCi(workers, policies.map((p) => p.pool), rng.fork('ci'), start, options.ci);
+  const ci = new SimCi(
+    workers,
+    policies.map((p) => p.pool),
+    rng.fork('ci'),
+    start,
+    options.ci,
+  );
   const runtime = createRuntime({ config, policies, cloud, clock: cloud.clock, log, random: () => rng.next() });
 
   const stepMs = config.interval * 1000;
-  const sampler = new Sampler(cloud, policies, config.regions, { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}`, journalKey: `state/${RECONCILER_DOC}` }, start);
+  const sampler = new Sampler(
+    cloud,
+    policies,
+    config.regions,
+    { bucket: BUCKET, manifestKey: 'amis.json', drainedKey: `state/${DRAINED_DOC}`, journalKey: `state/${RECONCILER_DOC}` },
+    start,
+  );
   const samples: Sample[] = [];
   const causes = new CauseTally();
   const cycle = async () => {
@@ -167,7 +179,14 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     cloud.settle();
     samples.push(sampler.sample(wanted, cloud.clock.now(), ci.queueState()));
     if (runtime.inbox) {
-      const early = await spendWaitOnEvents({ inbox: runtime.inbox, clock: cloud.clock, lastCycleAt: t, until: Math.min(end, t + stepMs), cycle, log });
+      const early = await spendWaitOnEvents({
+        inbox: runtime.inbox,
+        clock: cloud.clock,
+        lastCycleAt: t,
+        until: Math.min(end, t + stepMs),
+        cycle,
+        log,
+      });
       cycles += early.cycles;
       failedCycles += early.failed;
     }

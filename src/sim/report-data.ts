@@ -95,15 +95,25 @@ export function reportData(run: SimRun): ReportData {
     cyclesPerPoint: groups[0]?.length ?? 1,
     eventT: Array.from({ length: buckets }, (_, i) => Math.round((start + (i + 0.5) * bucketMs) / 1000)),
     eventBucketMinutes: bucketMinutes,
-    pools: pools.map((pool) => poolSeries(pool, run.samples, groups, (t) => Math.min(buckets - 1, Math.max(0, Math.floor((t - start) / bucketMs))), buckets)),
+    pools: pools.map((pool) =>
+      poolSeries(pool, run.samples, groups, (t) => Math.min(buckets - 1, Math.max(0, Math.floor((t - start) / bucketMs))), buckets),
+    ),
     series: SERIES,
   };
 }
 
-function poolSeries(pool: string, samples: readonly Sample[], groups: readonly (readonly Sample[])[], bucketOf: (t: number) => number, buckets: number): PoolSeries {
+function poolSeries(
+  pool: string,
+  samples: readonly Sample[],
+  groups: readonly (readonly Sample[])[],
+  bucketOf: (t: number) => number,
+  buckets: number,
+): PoolSeries {
   const of = (s: Sample): PoolSample | undefined => s.pools[pool];
-  const mean = (g: readonly Sample[], f: (p: PoolSample) => number) => round(g.reduce((sum, s) => sum + (of(s) ? f(of(s) as PoolSample) : 0), 0) / g.length, 2);
-  const sum = (g: readonly Sample[], f: (p: PoolSample) => number) => g.reduce((total, s) => total + (of(s) ? f(of(s) as PoolSample) : 0), 0);
+  const mean = (g: readonly Sample[], f: (p: PoolSample) => number) =>
+    round(g.reduce((sum, s) => sum + (of(s) ? f(of(s) as PoolSample) : 0), 0) / g.length, 2);
+  const sum = (g: readonly Sample[], f: (p: PoolSample) => number) =>
+    g.reduce((total, s) => total + (of(s) ? f(of(s) as PoolSample) : 0), 0);
   const meanPrice = (g: readonly Sample[], f: (p: PoolSample) => number | null) => {
     const prices = g.map((s) => (of(s) ? f(of(s) as PoolSample) : null)).filter((p): p is number => p !== null);
     return prices.length === 0 ? null : round(prices.reduce((a, b) => a + b, 0) / prices.length, 5);

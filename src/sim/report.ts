@@ -11,13 +11,41 @@ import type { SimSummary } from './summary.js';
 
 /** The charts of each pool, in page order: the key names the chart's element (`pool/kind`). */
 export const POOL_CHARTS = [
-  { kind: 'lifecycle', title: 'Capacity by lifecycle', caption: 'Live workers, stacked: spot and on-demand running, then pending; the dashed line is what the job queue wanted.' },
-  { kind: 'images', title: 'Capacity by image', caption: 'Live workers, stacked by the status of their image: current, outdated (a previous image), drained.' },
-  { kind: 'price', title: 'Price per worker-hour', caption: 'What the pool paid per worker-hour against the cheapest spot offer and the cheapest on-demand price of its offers.' },
-  { kind: 'cost', title: 'Cumulative cost', caption: 'Dollars spent since the start, against the same hours all on demand and the hindsight optimum.' },
-  { kind: 'jobs', title: 'Jobs against capacity', caption: 'The simulated CI’s jobs, stacked: running, then waiting for a worker; the dashed line is the running workers.' },
-  { kind: 'wait', title: 'Longest wait', caption: 'Minutes the longest-waiting job had been queued (since it arrived, or since its worker ended under it).' },
-  { kind: 'events', title: 'Launches and ends', caption: 'Above the axis: workers launched. Below: spot interruptions and workers fleet ended.' },
+  {
+    kind: 'lifecycle',
+    title: 'Capacity by lifecycle',
+    caption: 'Live workers, stacked: spot and on-demand running, then pending; the dashed line is what the job queue wanted.',
+  },
+  {
+    kind: 'images',
+    title: 'Capacity by image',
+    caption: 'Live workers, stacked by the status of their image: current, outdated (a previous image), drained.',
+  },
+  {
+    kind: 'price',
+    title: 'Price per worker-hour',
+    caption: 'What the pool paid per worker-hour against the cheapest spot offer and the cheapest on-demand price of its offers.',
+  },
+  {
+    kind: 'cost',
+    title: 'Cumulative cost',
+    caption: 'Dollars spent since the start, against the same hours all on demand and the hindsight optimum.',
+  },
+  {
+    kind: 'jobs',
+    title: 'Jobs against capacity',
+    caption: 'The simulated CI’s jobs, stacked: running, then waiting for a worker; the dashed line is the running workers.',
+  },
+  {
+    kind: 'wait',
+    title: 'Longest wait',
+    caption: 'Minutes the longest-waiting job had been queued (since it arrived, or since its worker ended under it).',
+  },
+  {
+    kind: 'events',
+    title: 'Launches and ends',
+    caption: 'Above the axis: workers launched. Below: spot interruptions and workers fleet ended.',
+  },
 ] as const;
 
 export function renderReport(run: SimRun): string {
@@ -63,7 +91,10 @@ function headline(s: SimSummary): string {
     {
       label: 'Cost',
       value: money(s.cost),
-      note: saved === undefined ? 'no on-demand price to compare' : `${pct(Math.abs(saved))} ${saved >= 0 ? 'below' : 'above'} all on-demand (${money(s.onDemandCost)})`,
+      note:
+        saved === undefined
+          ? 'no on-demand price to compare'
+          : `${pct(Math.abs(saved))} ${saved >= 0 ? 'below' : 'above'} all on-demand (${money(s.onDemandCost)})`,
       ...(saved !== undefined ? { tone: saved >= 0 ? ('good' as const) : ('bad' as const) } : {}),
     },
     {
@@ -72,7 +103,12 @@ function headline(s: SimSummary): string {
       note: `optimum ${money(s.hindsightCost)}: every worker-hour at the cheapest spot price of that moment`,
     },
     { label: 'Spot share', value: pct(s.spotShare), note: `of ${s.instanceHours} instance-hours` },
-    { label: 'Interruptions', value: String(s.interruptions), note: 'spot workers reclaimed by the market', ...(s.interruptions > 0 ? { tone: 'bad' as const } : {}) },
+    {
+      label: 'Interruptions',
+      value: String(s.interruptions),
+      note: 'spot workers reclaimed by the market',
+      ...(s.interruptions > 0 ? { tone: 'bad' as const } : {}),
+    },
     {
       label: 'Unmet worker-minutes',
       value: String(s.unmetWorkerMinutes),
@@ -87,19 +123,36 @@ function headline(s: SimSummary): string {
     {
       label: 'Jobs killed',
       value: String(Object.values(s.jobs.killed).reduce((a, b) => a + b, 0)),
-      note: `${s.jobs.lostJobMinutes} worker-minutes lost${Object.keys(s.jobs.killed).length > 0 ? ` (${Object.entries(s.jobs.killed).map(([cause, n]) => `${cause} ${n}`).join(', ')})` : ''}`,
+      note: `${s.jobs.lostJobMinutes} worker-minutes lost${
+        Object.keys(s.jobs.killed).length > 0
+          ? ` (${Object.entries(s.jobs.killed)
+              .map(([cause, n]) => `${cause} ${n}`)
+              .join(', ')})`
+          : ''
+      }`,
       ...(Object.keys(s.jobs.killed).length > 0 ? { tone: 'bad' as const } : {}),
     },
     {
       label: 'API calls',
       value: String(s.api.total),
-      note: `${refused} refused${refused > 0 ? ` (${Object.entries(s.api.failed).map(([code, n]) => `${code} ${n}`).join(', ')})` : ''} · ${s.api.perQuietCycle} per quiet cycle`,
+      note: `${refused} refused${
+        refused > 0
+          ? ` (${Object.entries(s.api.failed)
+              .map(([code, n]) => `${code} ${n}`)
+              .join(', ')})`
+          : ''
+      } · ${s.api.perQuietCycle} per quiet cycle`,
       ...(refused > 0 ? { tone: 'bad' as const } : {}),
     },
     {
       label: 'Drained images',
       value: String(s.drained.length),
-      note: s.drained.length === 0 ? 'none' : `by ${Object.entries(countBy(s.drained.map((d) => d.by))).map(([by, n]) => `${by} ${n}`).join(', ')}; listed below`,
+      note:
+        s.drained.length === 0
+          ? 'none'
+          : `by ${Object.entries(countBy(s.drained.map((d) => d.by)))
+              .map(([by, n]) => `${by} ${n}`)
+              .join(', ')}; listed below`,
       ...(s.drained.length > 0 ? { tone: 'bad' as const } : {}),
     },
   ];
@@ -109,7 +162,26 @@ ${tiles.map((t) => `<div class="tile${t.tone ? ` ${t.tone}` : ''}"><div class="l
 }
 
 function poolTable(s: SimSummary): string {
-  const head = ['pool', 'spot launches', 'on-demand launches', 'interrupted', 'left idle', 'ended by fleet', 'boot failures', 'peak wanted', 'unmet', 'outdated at end', 'cost', 'hindsight optimum', 'jobs', 'wait p95', 'jobs killed', 'lost job-minutes', '$ per job', 'idle worker-hours'];
+  const head = [
+    'pool',
+    'spot launches',
+    'on-demand launches',
+    'interrupted',
+    'left idle',
+    'ended by fleet',
+    'boot failures',
+    'peak wanted',
+    'unmet',
+    'outdated at end',
+    'cost',
+    'hindsight optimum',
+    'jobs',
+    'wait p95',
+    'jobs killed',
+    'lost job-minutes',
+    '$ per job',
+    'idle worker-hours',
+  ];
   const rows = s.pools.map((p) =>
     [
       `<a href="#pool-${esc(p.pool)}">${esc(p.pool)}</a>`,
@@ -132,7 +204,10 @@ function poolTable(s: SimSummary): string {
       p.idleWorkerHours,
     ].map((cell, i) => (i === 0 ? `<th scope="row">${cell}</th>` : `<td>${typeof cell === 'string' ? esc(cell) : cell}</td>`)),
   );
-  const zones = Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none';
+  const zones =
+    Object.entries(s.launchesPerZone)
+      .map(([az, n]) => `${az} ${n}`)
+      .join(', ') || 'none';
   return `<section class="pools"><table>
 <thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead>
 <tbody>${rows.map((r) => `<tr>${r.join('')}</tr>`).join('\n')}</tbody>
@@ -172,7 +247,8 @@ function poolSection(pool: string, s: SimSummary, data: ReportData): string {
 <h2>${esc(pool)}</h2><p class="facts">${esc(facts)}</p>
 <div class="charts">
 ${POOL_CHARTS.map(
-  (c) => `<figure class="chart${c.kind === 'events' ? ' wide' : ''}"><figcaption><h3>${esc(c.kind === 'events' ? `${c.title} per ${data.eventBucketMinutes} min` : c.title)}</h3><p>${esc(c.caption)}</p></figcaption><div class="plot" data-chart="${esc(id + c.kind)}"></div></figure>`,
+  (c) =>
+    `<figure class="chart${c.kind === 'events' ? ' wide' : ''}"><figcaption><h3>${esc(c.kind === 'events' ? `${c.title} per ${data.eventBucketMinutes} min` : c.title)}</h3><p>${esc(c.caption)}</p></figcaption><div class="plot" data-chart="${esc(id + c.kind)}"></div></figure>`,
 ).join('\n')}
 </div></section>`;
 }
@@ -201,7 +277,10 @@ function uplotAssets(): Assets {
 
 /** JSON inside a script element: `<` escaped so no data can close the element. */
 function jsonForScript(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /** Script text inside a script element: `</script` can only occur in strings there, where `<\/` means the same. */

@@ -113,10 +113,21 @@ export class RolloutTracker {
       const here = live.get(`${pool} ${region}`) ?? [];
       if (r.drainedAt !== undefined) {
         if (!here.some((i) => i.ami === id)) r.resolvedAt = view.t;
-      } else if (view.images.some((o) => o.pool === pool && o.region === region && o.created > r.image.created && view.established[rolloutKey(pool, region, o.id)] !== undefined)) {
+      } else if (
+        view.images.some(
+          (o) =>
+            o.pool === pool &&
+            o.region === region &&
+            o.created > r.image.created &&
+            view.established[rolloutKey(pool, region, o.id)] !== undefined,
+        )
+      ) {
         // A newer image proved itself before this one's turnover finished: fleet moved on.
         r.resolvedAt = view.t;
-      } else if (r.establishedAt !== undefined && !here.some((i) => i.ami !== id && (created.get(i.ami) ?? Number.NEGATIVE_INFINITY) < r.image.created)) {
+      } else if (
+        r.establishedAt !== undefined &&
+        !here.some((i) => i.ami !== id && (created.get(i.ami) ?? Number.NEGATIVE_INFINITY) < r.image.created)
+      ) {
         // Turned over: proved, and nothing older runs in the pool and region any more.
         r.turnoverAt = view.t;
         r.resolvedAt = view.t;
@@ -132,7 +143,8 @@ export class RolloutTracker {
     for (const i of instances) if (poolOf(i) === pool && i.state === 'running' && view.drained[i.ami] === undefined) running++;
     const wanted = view.wanted[pool] ?? 0;
     const seen = this.lowest.get(pool);
-    if (seen === undefined || running - wanted < seen.running - seen.wanted) this.lowest.set(pool, { at: new Date(view.t).toISOString(), running, wanted });
+    if (seen === undefined || running - wanted < seen.running - seen.wanted)
+      this.lowest.set(pool, { at: new Date(view.t).toISOString(), running, wanted });
   }
 
   /** Every image published during the run; `booted` counts from every instance the world ever had. */

@@ -97,7 +97,11 @@ export class Sampler {
   private archiveSeen = 0;
   private eventsSeen = 0;
   private previousT: number;
-  private images: { manifest?: string; drained?: string; index: ImageIndex; list: readonly Image[]; marks: Marks } = { index: new ImageIndex([], new Set()), list: [], marks: {} };
+  private images: { manifest?: string; drained?: string; index: ImageIndex; list: readonly Image[]; marks: Marks } = {
+    index: new ImageIndex([], new Set()),
+    list: [],
+    marks: {},
+  };
   private journal: { body?: string; established: Readonly<Record<string, number>> } = { established: {} };
   /** the rollouts of images published during the run */
   readonly rollouts: RolloutTracker;
@@ -120,7 +124,9 @@ export class Sampler {
     const world = this.cloud.world;
     const pools: Record<string, Mutable<PoolSample>> = {};
     for (const policy of this.policies) {
-      const cheapestSpot = this.cheapest(policy.pool, (o) => world.market.spotPrice(o.region, o.az, o.instanceType, o.productDescription, this.previousT));
+      const cheapestSpot = this.cheapest(policy.pool, (o) =>
+        world.market.spotPrice(o.region, o.az, o.instanceType, o.productDescription, this.previousT),
+      );
       pools[policy.pool] = {
         ...emptyPoolSample(),
         wanted: Math.min(policy.size.max, Math.max(policy.size.min, wanted[policy.pool] ?? policy.size.min)),
@@ -283,7 +289,8 @@ function poolOffers(cloud: SimCloud, policy: PoolPolicy, regions: readonly strin
     if (!placement) continue;
     const azs = new Set(placement.subnets.map((id) => cloud.world.subnets.get(id)?.az).filter((az): az is string => az !== undefined));
     for (const az of azs) {
-      for (const { type } of policy.instanceTypes) offers.push({ region, az, instanceType: type, productDescription: policy.productDescription });
+      for (const { type } of policy.instanceTypes)
+        offers.push({ region, az, instanceType: type, productDescription: policy.productDescription });
     }
   }
   return offers;

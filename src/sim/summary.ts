@@ -163,12 +163,17 @@ export function summarise(input: SummaryInput): SimSummary {
     totals.idleHours += idleHours;
     return {
       pool: policy.pool,
-      launches: { spot: mine.filter((i) => i.lifecycle === 'spot').length, onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length },
+      launches: {
+        spot: mine.filter((i) => i.lifecycle === 'spot').length,
+        onDemand: mine.filter((i) => i.lifecycle === 'on-demand').length,
+      },
       terminatedByFleet: mine.filter((i) => i.stateReason === 'Client.UserInitiatedShutdown').length,
       interruptions: ended('interrupted'),
       leftIdle: ended('self-shutdown'),
       bootFailures: ended('boot-failure'),
-      outdatedAtEnd: mine.filter((i) => (i.state === 'running' || i.state === 'pending') && i.ami !== input.currentImages[`${policy.pool} ${i.region}`]).length,
+      outdatedAtEnd: mine.filter(
+        (i) => (i.state === 'running' || i.state === 'pending') && i.ami !== input.currentImages[`${policy.pool} ${i.region}`],
+      ).length,
       peakWanted: peak,
       unmetShare: wanted === 0 ? 0 : round(unmet / wanted, 4),
       unmetWorkerMinutes: round(unmet * stepMinutes, 1),
@@ -207,7 +212,10 @@ export function summarise(input: SummaryInput): SimSummary {
     unmetShare: totals.wanted === 0 ? 0 : round(totals.unmet / totals.wanted, 4),
     interruptions: pools.reduce((sum, p) => sum + p.interruptions, 0),
     ...overall,
-    jobs: jobFigures(policies.map((p) => input.ci.tally(p.pool, input.end)), cost),
+    jobs: jobFigures(
+      policies.map((p) => input.ci.tally(p.pool, input.end)),
+      cost,
+    ),
     idleWorkerHours: round(totals.idleHours, 1),
     api: {
       total: cloud.calls.length,
@@ -234,13 +242,25 @@ export function summaryText(s: SimSummary): string {
     ...s.drained.map((d) => `Drained ${d.ami} (${d.by}): ${d.reason}`),
     ...rolloutLines(s),
     '',
-    `Launches per zone: ${Object.entries(s.launchesPerZone).map(([az, n]) => `${az} ${n}`).join(', ') || 'none'}`,
+    `Launches per zone: ${
+      Object.entries(s.launchesPerZone)
+        .map(([az, n]) => `${az} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `Spot share: ${pct(s.spotShare)} of ${s.instanceHours} instance-hours`,
     `Cost: $${s.cost.toFixed(2)} (all on-demand: $${s.onDemandCost.toFixed(2)}, saved ${s.onDemandCost > 0 ? pct(1 - s.cost / s.onDemandCost) : '-'}; hindsight optimum: $${s.hindsightCost.toFixed(2)})`,
     `Unmet capacity: ${s.unmetWorkerMinutes} worker-minutes (${pct(s.unmetShare)} of wanted); interruptions: ${s.interruptions}`,
     `API calls: ${s.api.total} (${s.api.perQuietCycle} per cycle that changed nothing); CreateNetworkInterface: ${s.api.createNetworkInterface}`,
-    `  by action: ${Object.entries(s.api.byAction).map(([a, n]) => `${a} ${n}`).join(', ')}`,
-    ...(Object.keys(s.api.failed).length > 0 ? [`  refused: ${Object.entries(s.api.failed).map(([c, n]) => `${c} ${n}`).join(', ')}`] : []),
+    `  by action: ${Object.entries(s.api.byAction)
+      .map(([a, n]) => `${a} ${n}`)
+      .join(', ')}`,
+    ...(Object.keys(s.api.failed).length > 0
+      ? [
+          `  refused: ${Object.entries(s.api.failed)
+            .map(([c, n]) => `${c} ${n}`)
+            .join(', ')}`,
+        ]
+      : []),
     '',
     'All figures come from the simulated cloud (generated prices, capacity and demand), not from AWS.',
   ];
@@ -254,7 +274,10 @@ function causeLines(s: SimSummary): string[] {
 
 /** The CI's work per pool and over the run. */
 function jobLines(s: SimSummary): string[] {
-  const counts = (c: Readonly<Record<string, number>>) => Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  const counts = (c: Readonly<Record<string, number>>) =>
+    Object.entries(c)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   const row = (name: string, j: JobFigures, idle: number) =>
     `${name.padEnd(16)}${String(j.completed).padStart(9)}${duration(j.waitSeconds.p50).padStart(10)}${duration(j.waitSeconds.p95).padStart(10)}${duration(j.waitSeconds.max).padStart(10)}${String(Object.values(j.killed).reduce((a, b) => a + b, 0)).padStart(8)}${String(j.lostJobMinutes).padStart(12)}${(j.costPerJob === null ? '-' : `$${j.costPerJob.toFixed(3)}`).padStart(10)}${String(idle).padStart(11)}`;
   return [
@@ -277,8 +300,14 @@ export function duration(seconds: number): string {
 function rolloutLines(s: SimSummary): string[] {
   if (s.rollouts.length === 0) return [];
   const canary = (r: RolloutFigures) =>
-    r.canarySeconds === null ? 'still on trial' : `${r.canaryEnd === 'drained' ? `drained (${r.drainedBy ?? '?'})` : 'established'} after ${duration(r.canarySeconds)}`;
-  const capacity = s.pools.flatMap((p) => (p.rolloutCapacity ? [`${p.pool} ${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted (${p.rolloutCapacity.at.slice(0, 16)})`] : []));
+    r.canarySeconds === null
+      ? 'still on trial'
+      : `${r.canaryEnd === 'drained' ? `drained (${r.drainedBy ?? '?'})` : 'established'} after ${duration(r.canarySeconds)}`;
+  const capacity = s.pools.flatMap((p) =>
+    p.rolloutCapacity
+      ? [`${p.pool} ${p.rolloutCapacity.running} of ${p.rolloutCapacity.wanted} wanted (${p.rolloutCapacity.at.slice(0, 16)})`]
+      : [],
+  );
   return [
     '',
     'Rollouts of the images published during the run (booted: workers that ever ran it):',

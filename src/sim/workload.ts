@@ -35,7 +35,7 @@ export class JobQueue {
   ) {}
 
   wanted(policy: PoolPolicy, t: number): number {
-    const hour = ((t % DAY) + DAY) % DAY / HOUR;
+    const hour = (((t % DAY) + DAY) % DAY) / HOUR;
     const daily = 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 4)) / 24);
     const peak = policy.size.max * 0.55;
     const trough = Math.max(policy.size.min, policy.size.max * 0.04);
@@ -52,7 +52,7 @@ export class JobQueue {
   /** Maybe start a burst for each pool (about one an hour in working hours). */
   tick(t: number, stepMs: number): void {
     for (const policy of this.policies) {
-      const hour = ((t % DAY) + DAY) % DAY / HOUR;
+      const hour = (((t % DAY) + DAY) % DAY) / HOUR;
       const busy = hour >= 7 && hour <= 23;
       if (!busy || !this.rng.chance(stepMs / HOUR)) continue;
       const list = (this.bursts.get(policy.pool) ?? []).filter((b) => t - b.at < 3 * HOUR);
@@ -145,7 +145,14 @@ export class ImagePipeline {
  * workers than jobs, idle workers that have run a while shut down, about one in ten a minute. A
  * worker running a job (`busy`) never does: its agent powers off only between jobs.
  */
-export function idleWorkersLeave(world: SimWorld, policies: readonly PoolPolicy[], wanted: Readonly<Record<string, number>>, rng: Prng, stepMs: number, busy: ReadonlySet<string> = new Set()): number {
+export function idleWorkersLeave(
+  world: SimWorld,
+  policies: readonly PoolPolicy[],
+  wanted: Readonly<Record<string, number>>,
+  rng: Prng,
+  stepMs: number,
+  busy: ReadonlySet<string> = new Set(),
+): number {
   let left = 0;
   for (const policy of policies) {
     if (policy.scaleDown !== 'none') continue;

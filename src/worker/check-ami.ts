@@ -30,25 +30,34 @@ export interface CheckAmiResult {
   readonly notes: readonly string[];
 }
 
-
 /**
  * The worker's boot check: who am I (instance metadata), and would fleet launch my image for my
  * pool and region now (the manifest, the drained marks and the proved images the service publishes,
  * read as the service reads them). Reads only: no EC2 call, and nothing is written to the state store. Every failure to find out is an
  * `unknown` verdict, never an exception, except configuration errors (InputError).
  */
-export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.ProcessEnv = process.env, policies: readonly PoolPolicy[] = []): Promise<CheckAmiResult> {
+export async function checkAmi(
+  config: FleetConfig,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  policies: readonly PoolPolicy[] = [],
+): Promise<CheckAmiResult> {
   const endpoint = await metadataEndpoint(env);
   let identity: WorkerIdentity | undefined;
   // A worker's boot waits on this command: one deadline for all of it, and S3 gets a few quick
   // tries, never the service's long waits (docs/bounds.md).
   const limits = bounds(env);
-  const deadline = anySignal([processShutdown.signal, deadlineSignal(limits.checkAmiMs, new CloudError('transient', 'DeadlineExceeded', `no verdict within ${limits.checkAmiMs / 1000} s`))]);
+  const deadline = anySignal([
+    processShutdown.signal,
+    deadlineSignal(limits.checkAmiMs, new CloudError('transient', 'DeadlineExceeded', `no verdict within ${limits.checkAmiMs / 1000} s`)),
+  ]);
   const s3Limits = { service: 'S3', bounds: limits.bootS3, abort: () => deadline, log };
   // S3 in the worker's own region unless the environment names one; the provider is asked at the
   // first S3 call, after the metadata has been read.
   const region = async () => env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? identity?.region ?? 'us-east-1';
-  const objects = new S3Objects(bounded(s3Client(env, { maxAttempts: limits.bootS3.attempts, ...boundedConfig(s3Limits), region }), s3Limits));
+  const objects = new S3Objects(
+    bounded(s3Client(env, { maxAttempts: limits.bootS3.attempts, ...boundedConfig(s3Limits), region }), s3Limits),
+  );
   // Opened before anything is read, so that a bad state location is a configuration error (exit 2).
   const state = readOnlyStateStore(openStateStore(config.state, objects));
 
@@ -62,18 +71,34 @@ export async function checkAmi(config: FleetConfig, log: Logger, env: NodeJS.Pro
   const { pool } = identity;
   const notes = [`pool from ${identity.poolFrom}`];
 
-  const [manifest, drained, established] = await Promise.all([manifestInput(config, objects, state, log, Date.now).read(), readDrained(state), readEstablished(state)]);
-  if (manifest.value === undefined) return cannotTell(identity, `the manifest is unreadable and no last good copy exists (${manifest.problem})`, notes);
+  const [manifest, drained, established] = await Promise.all([
+    manifestInput(config, objects, state, log, Date.now).read(),
+    readDrained(state),
+    readEstablished(state),
+  ]);
+  if (manifest.value === undefined)
+    return cannotTell(identity, `the manifest is unreadable and no last good copy exists (${manifest.problem})`, notes);
   if (manifest.source === 'last-good') notes.push(`manifest: the last good copy (${manifest.problem})`);
   if (typeof drained === 'string') return cannotTell(identity, `the drained marks are unreadable (${drained})`, notes);
   if (typeof established === 'string') return cannotTell(identity, `the proved images are unreadable (${established})`, notes);
 
   // The planner's own rule: the rollout of this pool and region, from what the service remembers of
   // which images proved themselves (a worker cannot list the fleet; the service publishes the proofs).
-  const policy = policies.find((p) => p.pool === pool) ?? parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
+  const policy =
+    policies.find((p) => p.pool === pool) ??
+    parsePolicy({ pool, instanceTypes: ['c5.large'], regions: { [identity.region]: { subnets: ['subnet-0'] } } }, 'defaults');
   const images = new ImageIndex(manifest.value, drained);
   const provedElsewhere = rememberedElsewhere(established, pool, identity.region);
-  const rollout = rolloutOf({ policy, region: identity.region, images, established, instances: [], pending: [], now: Date.now(), provedElsewhere });
+  const rollout = rolloutOf({
+    policy,
+    region: identity.region,
+    images,
+    established,
+    instances: [],
+    pending: [],
+    now: Date.now(),
+    provedElsewhere,
+  });
   const { verdict, reason } = imageVerdict(identity.ami, rollout, images);
   return { ...fields(identity), verdict, reason, notes };
 }

@@ -23,11 +23,14 @@ export function runHook(command: string, env: NodeJS.ProcessEnv, timeoutMs: numb
     const child = spawn('/bin/sh', ['-c', command], { env, stdio: ['ignore', process.stderr, process.stderr] });
     let timedOut = false;
     let killer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
-    }, Math.max(0, timeoutMs));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        killer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+      },
+      Math.max(0, timeoutMs),
+    );
     const done = (exitCode: number | null, signal: string | null) => {
       clearTimeout(timer);
       if (killer) clearTimeout(killer);

@@ -30,7 +30,8 @@ export async function readWorkerIdentity(imds: Imds): Promise<WorkerIdentity> {
   const tags = await readTags(imds);
   const tagged = nonEmpty(tags?.[POOL_TAG]);
   // User data is read only when the tag is missing: it may hold secrets, and it is never kept or shown.
-  const legacy = tagged === undefined ? await imds.userData().then((text) => (text === undefined ? undefined : poolFromUserData(text))) : undefined;
+  const legacy =
+    tagged === undefined ? await imds.userData().then((text) => (text === undefined ? undefined : poolFromUserData(text))) : undefined;
   const pool = tagged ?? legacy;
   const name = nonEmpty(tags?.[NAME_TAG]) ?? nameFromBatch(tags?.[NAMES_TAG], launchIndex);
   return {

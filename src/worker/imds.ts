@@ -84,10 +84,12 @@ export class Imds {
 
   private sessionToken(): Promise<string> {
     if (this.token) return this.token;
-    const token = this.request('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SECONDS }).then((response) => {
-      if (response.status !== 200 || response.body === '') throw new ImdsUnavailable(`no IMDSv2 token (HTTP ${response.status})`);
-      return response.body;
-    });
+    const token = this.request('PUT', '/latest/api/token', { 'X-aws-ec2-metadata-token-ttl-seconds': TOKEN_TTL_SECONDS }).then(
+      (response) => {
+        if (response.status !== 200 || response.body === '') throw new ImdsUnavailable(`no IMDSv2 token (HTTP ${response.status})`);
+        return response.body;
+      },
+    );
     this.token = token;
     // A failed token request is not kept: the next read asks again.
     token.catch(() => {
@@ -119,7 +121,13 @@ export class Imds {
  * One HTTP exchange with node:http, as the SDK's own IMDS client does: no proxy ever stands between
  * an instance and its metadata, whatever the environment says, and the timeout covers the whole exchange.
  */
-function send(url: URL, method: string, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; body: string }> {
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: false });
     const timer = setTimeout(() => request.destroy(Object.assign(new Error('timed out'), { code: 'timed out' })), timeoutMs);

@@ -107,7 +107,7 @@ describe('sim report in a headless browser', function () {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
 
-    const drawn = (await page.evaluate(PROBE)) as DrawnChart[];
+    const drawn: DrawnChart[] = await page.evaluate(PROBE);
 
     expect(errors, 'console and page errors').to.deep.equal([]);
     expect(requests, 'requests leaving the page').to.deep.equal([]);
@@ -124,11 +124,36 @@ describe('sim report in a headless browser', function () {
     }
     // The run exercised what the charts show: on-demand fallback, interruptions, a drained image.
     const shown = (label: string) => drawn.some((c) => c.series.some((s) => s.label === label && s.hasData && s.pixels > 10));
-    for (const label of ['spot running', 'on-demand running', 'wanted', 'current image', 'outdated image', 'price paid', 'cheapest spot offer', 'hindsight optimum', 'interruptions', 'on-demand launches', 'jobs running', 'jobs waiting', 'workers running', 'longest wait']) {
+    for (const label of [
+      'spot running',
+      'on-demand running',
+      'wanted',
+      'current image',
+      'outdated image',
+      'price paid',
+      'cheapest spot offer',
+      'hindsight optimum',
+      'interruptions',
+      'on-demand launches',
+      'jobs running',
+      'jobs waiting',
+      'workers running',
+      'longest wait',
+    ]) {
       expect(shown(label), label).to.equal(true);
     }
     const headline = await page.locator('.tiles .label').allTextContents();
-    expect(headline).to.include.members(['Cost', 'Against the hindsight optimum', 'Spot share', 'Interruptions', 'Unmet worker-minutes', 'API calls', 'Drained images', 'Jobs completed', 'Jobs killed']);
+    expect(headline).to.include.members([
+      'Cost',
+      'Against the hindsight optimum',
+      'Spot share',
+      'Interruptions',
+      'Unmet worker-minutes',
+      'API calls',
+      'Drained images',
+      'Jobs completed',
+      'Jobs killed',
+    ]);
     expect(await page.locator('.simulated').textContent()).to.match(/Simulated cloud/);
   });
 });

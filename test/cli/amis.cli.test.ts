@@ -26,28 +26,53 @@ describe('cli against moto_server: drain, undrain, amis list and prune', functio
   const golden: { id: string; snapshotId: string }[] = [];
 
   async function bake(): Promise<{ id: string; snapshotId: string }> {
-    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId;
-    const builder = (await ec2.send(new RunInstancesCommand({ ImageId: base, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1 }))).Instances?.[0]?.InstanceId as string;
+    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find(
+      (i) => String(i.Platform ?? '').toLowerCase() !== 'windows',
+    )?.ImageId;
+    const builder = (await ec2.send(new RunInstancesCommand({ ImageId: base, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1 })))
+      .Instances?.[0]?.InstanceId as string;
     const tags = [{ Key: 'fleet:managed-by', Value: 'releng' }];
-    const id = (await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: `bld-linux64-${golden.length}`, TagSpecifications: [{ ResourceType: 'image', Tags: tags }] }))).ImageId as string;
+    const id = (
+      await ec2.send(
+        new CreateImageCommand({
+          InstanceId: builder,
+          Name: `bld-linux64-${golden.length}`,
+          TagSpecifications: [{ ResourceType: 'image', Tags: tags }],
+        }),
+      )
+    ).ImageId as string;
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder] }));
-    const snapshotId = (await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0]?.BlockDeviceMappings?.find((m) => m.Ebs?.SnapshotId)?.Ebs?.SnapshotId as string;
+    const snapshotId = (await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }))).Images?.[0]?.BlockDeviceMappings?.find(
+      (m) => m.Ebs?.SnapshotId,
+    )?.Ebs?.SnapshotId as string;
     await ec2.send(new CreateTagsCommand({ Resources: [snapshotId], Tags: tags }));
     return { id, snapshotId };
   }
 
-  const exists = async (id: string) => ((await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [id] }] }))).Images ?? []).length > 0;
-  const snapshotExists = async (id: string) => ((await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [id] }] }))).Snapshots ?? []).length > 0;
+  const exists = async (id: string) =>
+    ((await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [id] }] }))).Images ?? []).length > 0;
+  const snapshotExists = async (id: string) =>
+    ((await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [id] }] }))).Snapshots ?? []).length > 0;
   const mutating = () => proxy.calls.filter((c) => /^(Run|Terminate|Deregister|Delete|Create)/.test(c.action)).map((c) => c.action);
 
   before(async () => {
     // The manifest lists three images of fleet's own, baked a day apart; it is published once they exist.
-    const world = await motoFleet(moto().endpoint, { desired: 2, manifest: () => ({ images: [] }), config: { manifest: 's3://fleet-control/amis.json' } });
+    const world = await motoFleet(moto().endpoint, {
+      desired: 2,
+      manifest: () => ({ images: [] }),
+      config: { manifest: 's3://fleet-control/amis.json' },
+    });
     ({ proxy, env, ec2, config } = world);
     subnet = world.subnets[0]?.id as string;
     for (let n = 0; n < 3; n++) golden.push(await bake());
     const day = 86_400_000;
-    const images = golden.map((g, n) => ({ id: g.id, pool: 'bld-linux64', region: 'us-east-1', created: new Date(Date.now() - (3 - n) * day).toISOString(), name: `bld-linux64-${n}` }));
+    const images = golden.map((g, n) => ({
+      id: g.id,
+      pool: 'bld-linux64',
+      region: 'us-east-1',
+      created: new Date(Date.now() - (3 - n) * day).toISOString(),
+      name: `bld-linux64-${n}`,
+    }));
     await world.put('fleet-control', 'amis.json', { images });
     const first = await fleet(['reconcile', '--once', '--config', config], env);
     expect(first.code, first.stderr).to.equal(0);
@@ -73,13 +98,19 @@ describe('cli against moto_server: drain, undrain, amis list and prune', functio
     expect(r.code, r.stderr).to.equal(0);
     const { images } = JSON.parse(r.stdout);
     const byId = Object.fromEntries(images.map((i: { ami: string; action: string }) => [i.ami, i.action]));
-    expect(byId).to.deep.equal({ [golden[2]?.id as string]: 'keep', [golden[1]?.id as string]: 'deregister', [golden[0]?.id as string]: 'deregister' });
+    expect(byId).to.deep.equal({
+      [golden[2]?.id as string]: 'keep',
+      [golden[1]?.id as string]: 'deregister',
+      [golden[0]?.id as string]: 'deregister',
+    });
     expect(mutating()).to.deep.equal([]);
   });
 
   it('amis prune never deregisters the current image nor one an instance uses, even with --keep 0', async () => {
     // Someone else's instance (not managed by fleet) still runs the previous image.
-    await ec2.send(new RunInstancesCommand({ ImageId: golden[1]?.id, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1, SubnetId: subnet }));
+    await ec2.send(
+      new RunInstancesCommand({ ImageId: golden[1]?.id, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1, SubnetId: subnet }),
+    );
     proxy.clearCalls();
     const r = await fleet(['amis', 'prune', '--keep', '0', '--config', config], env);
     expect(r.code, r.stderr).to.equal(0);
@@ -107,7 +138,9 @@ describe('cli against moto_server: drain, undrain, amis list and prune', functio
     expect(out).to.include({ ami: bad, reason: 'kernel panic on boot', drained: true, now: true });
     expect(out.instances).to.have.length(2);
     expect(out.instances.every((i: { terminated: boolean }) => i.terminated)).to.equal(true);
-    const states = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'image-id', Values: [bad] }] }))).Reservations?.flatMap((x) => x.Instances ?? []).map((i) => i.State?.Name);
+    const states = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'image-id', Values: [bad] }] }))).Reservations?.flatMap(
+      (x) => x.Instances ?? [],
+    ).map((i) => i.State?.Name);
     expect(states?.every((s) => s === 'shutting-down' || s === 'terminated')).to.equal(true);
 
     // Never launched again: the plan uses the previous image.

@@ -47,7 +47,15 @@ function fleetWorkspace(): { dir: string; config: string } {
       log: { level: 'info' },
       metrics: { port: 0 },
     },
-    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-0abc'], securityGroups: [] } }, size: { min: 0, max: 10 }, names: 'bld-linux64-spot-{nnn}' }],
+    [
+      {
+        pool: 'bld-linux64',
+        instanceTypes: ['c5.xlarge'],
+        regions: { 'us-east-1': { subnets: ['subnet-0abc'], securityGroups: [] } },
+        size: { min: 0, max: 10 },
+        names: 'bld-linux64-spot-{nnn}',
+      },
+    ],
   );
 }
 
@@ -76,12 +84,22 @@ for (const kind of ['black hole', 'trickle'] as const) {
     });
     after(async () => server.close());
 
-    const commands: readonly (readonly string[])[] = [['plan'], ['status'], ['reconcile', '--once'], ['drain', '--ami', 'ami-0aaa1111'], ['amis', 'list']];
+    const commands: readonly (readonly string[])[] = [
+      ['plan'],
+      ['status'],
+      ['reconcile', '--once'],
+      ['drain', '--ami', 'ami-0aaa1111'],
+      ['amis', 'list'],
+    ];
     it(`${commands.map((c) => c.join(' ')).join(', ')}: each fails with one line and exit 1, within its bound`, async () => {
       const before = server.accepted();
       // Side by side: each waits on its own deadlines, not on the others.
       const results = await Promise.all(
-        commands.map((args) => timed(() => fleet([...args, '--config', fleetWorkspace().config], awsEnv(server.endpoint), { timeoutMs: RETURNS_WITHIN_MS + 10_000 }))),
+        commands.map((args) =>
+          timed(() =>
+            fleet([...args, '--config', fleetWorkspace().config], awsEnv(server.endpoint), { timeoutMs: RETURNS_WITHIN_MS + 10_000 }),
+          ),
+        ),
       );
       results.forEach((r, n) => {
         const command = commands[n]?.join(' ');
@@ -97,7 +115,13 @@ for (const kind of ['black hole', 'trickle'] as const) {
     it('reconcile (the service) exits 0 soon after SIGTERM with a call hanging, and releases its lease', async () => {
       const ws = fleetWorkspace();
       const child = spawn(process.execPath, [BIN, 'reconcile', '--config', ws.config], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', ...sdkNotice(), ...awsEnv(server.endpoint) },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          AWS_EC2_METADATA_DISABLED: 'true',
+          ...sdkNotice(),
+          ...awsEnv(server.endpoint),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stderr = '';
@@ -140,9 +164,16 @@ for (const kind of ['black hole', 'trickle'] as const) {
       async function checkAmi(imdsEndpoint: string, manifest: string): Promise<RunResult & { ms: number }> {
         const ws = workspace({ fleet: 'releng', manifest }, []);
         mkdirSync(join(ws.dir, 'state'), { recursive: true });
-        writeFileSync(join(ws.dir, 'amis.json'), JSON.stringify({ images: [{ id: WORKER.ami, pool: 'bld-linux64', region: 'us-east-1', created: '2026-11-20T04:00:00Z' }] }));
+        writeFileSync(
+          join(ws.dir, 'amis.json'),
+          JSON.stringify({ images: [{ id: WORKER.ami, pool: 'bld-linux64', region: 'us-east-1', created: '2026-11-20T04:00:00Z' }] }),
+        );
         return timed(() =>
-          fleet(['check-ami', '--json', '--config', ws.config], { ...awsEnv(server.endpoint), AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint }, { timeoutMs: RETURNS_WITHIN_MS + 10_000 }),
+          fleet(
+            ['check-ami', '--json', '--config', ws.config],
+            { ...awsEnv(server.endpoint), AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: imdsEndpoint },
+            { timeoutMs: RETURNS_WITHIN_MS + 10_000 },
+          ),
         );
       }
 

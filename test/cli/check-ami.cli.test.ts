@@ -59,7 +59,12 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     return ws;
   }
 
-  async function checkAmi(ws: { config: string }, metadata: InstanceMetadata | string, args: string[] = [], env: Record<string, string> = {}): Promise<RunResult> {
+  async function checkAmi(
+    ws: { config: string },
+    metadata: InstanceMetadata | string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<RunResult> {
     let endpoint: string;
     if (typeof metadata === 'string') {
       endpoint = metadata;
@@ -143,7 +148,9 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     const r = await checkAmi(fleetWorkspace(), { ...WORKER, ami: OLD }, ['--json']);
     expect(r.code, r.stderr).to.equal(3);
     expect(json(r)).to.include({ verdict: 'outdated', ami: OLD });
-    expect(json(r).reason).to.match(new RegExp(`^${OLD} is outdated: fleet launches ${NEW} \\(2026-11-20T04:00:00.000Z\\) for bld-linux64 in us-east-1$`));
+    expect(json(r).reason).to.match(
+      new RegExp(`^${OLD} is outdated: fleet launches ${NEW} \\(2026-11-20T04:00:00.000Z\\) for bld-linux64 in us-east-1$`),
+    );
   });
 
   it('a drained image: exit 4; the previous image, launched again, is launchable', async () => {
@@ -167,7 +174,10 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     const ws = fleetWorkspace('not json');
     mkdirSync(join(ws.dir, 'state'), { recursive: true });
     const location = join(ws.dir, 'amis.json');
-    writeFileSync(join(ws.dir, 'state', 'last-good-manifest.json'), JSON.stringify({ location, text: JSON.stringify(MANIFEST), savedAt: 0 }));
+    writeFileSync(
+      join(ws.dir, 'state', 'last-good-manifest.json'),
+      JSON.stringify({ location, text: JSON.stringify(MANIFEST), savedAt: 0 }),
+    );
     const r = await checkAmi(ws, { ...WORKER, ami: OLD });
     expect(r.code, r.stderr).to.equal(3);
     expect(r.stdout).to.match(/^fleet check-ami: outdated \(exit 3\): .*; manifest: the last good copy \(manifest: not JSON/);
@@ -187,7 +197,9 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     expect(r.code, r.stderr).to.equal(1);
     const out = json(r);
     expect(out).to.include({ instanceId: null, ami: null, pool: null, region: null, name: null, verdict: 'unknown' });
-    expect(out.reason).to.match(/^cannot read instance metadata at http:\/\/127\.0\.0\.1:9: PUT \/latest\/api\/token: ECONNREFUSED \(3 tries\)$/);
+    expect(out.reason).to.match(
+      /^cannot read instance metadata at http:\/\/127\.0\.0\.1:9: PUT \/latest\/api\/token: ECONNREFUSED \(3 tries\)$/,
+    );
   });
 
   it('instance metadata failing for a moment: the retries carry the check through', async () => {
@@ -213,7 +225,10 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     expect(imds.requests.filter((q) => q.status === 401)).to.deep.equal([]);
     // the pool came from its tag, so user data was never read
     expect(imds.requests.map((q) => q.path)).not.to.include('/latest/user-data');
-    expect(imds.requests.map((q) => q.path)).to.include.members(['/latest/meta-data/tags/instance', '/latest/meta-data/tags/instance/fleet:pool']);
+    expect(imds.requests.map((q) => q.path)).to.include.members([
+      '/latest/meta-data/tags/instance',
+      '/latest/meta-data/tags/instance/fleet:pool',
+    ]);
   });
 
   it('AWS_EC2_METADATA_DISABLED=true: metadata is not asked, exit 1', async () => {
@@ -237,7 +252,9 @@ describe('cli: fleet check-ami on a worker at boot', function () {
   });
 
   it('no pool anywhere (user data not YAML): exit 1, saying where it looked', async () => {
-    const r = await checkAmi(fleetWorkspace(), { ...WORKER, tags: { Name: 'w' }, userData: '#!/bin/sh\necho "token: [s3cret"\n' }, ['--json']);
+    const r = await checkAmi(fleetWorkspace(), { ...WORKER, tags: { Name: 'w' }, userData: '#!/bin/sh\necho "token: [s3cret"\n' }, [
+      '--json',
+    ]);
     expect(r.code, r.stderr).to.equal(1);
     expect(json(r)).to.include({ pool: null, verdict: 'unknown', name: 'w' });
     expect(json(r).reason).to.equal('no fleet:pool tag and no moz_instance_type in YAML user data: the pool is unknown');
@@ -245,7 +262,11 @@ describe('cli: fleet check-ami on a worker at boot', function () {
   });
 
   it('a worker of a batched launch takes its name from fleet:names at its launch index', async () => {
-    const batched: InstanceMetadata = { ...WORKER, launchIndex: 3, tags: { 'fleet:pool': 'bld-linux64', 'fleet:names': 'bld-linux64-spot-{nnn} 3-5,9' } };
+    const batched: InstanceMetadata = {
+      ...WORKER,
+      launchIndex: 3,
+      tags: { 'fleet:pool': 'bld-linux64', 'fleet:names': 'bld-linux64-spot-{nnn} 3-5,9' },
+    };
     const r = await checkAmi(fleetWorkspace(), batched, ['--json']);
     expect(r.code, r.stderr).to.equal(0);
     expect(json(r).name).to.equal('bld-linux64-spot-009');
@@ -289,8 +310,16 @@ describe('cli: fleet check-ami under the shipped worker policy (policies/iam/fle
     s3 = await startIamS3(WORKER_POLICY);
     s3.put('releng-golden-amis', 'amis.json', JSON.stringify(MANIFEST));
     // The service's journal is there, but not granted to workers: it holds every pool's launch parameters.
-    s3.put('releng-fleet-control', 'state/reconciler.json', JSON.stringify({ version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {} }));
-    s3.put('releng-fleet-control', 'state/images.json', JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: Date.parse('2026-11-20T00:00:00Z') } } } }));
+    s3.put(
+      'releng-fleet-control',
+      'state/reconciler.json',
+      JSON.stringify({ version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: {} }),
+    );
+    s3.put(
+      'releng-fleet-control',
+      'state/images.json',
+      JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: Date.parse('2026-11-20T00:00:00Z') } } } }),
+    );
   });
   afterEach(async () => {
     await imds?.close();
@@ -319,7 +348,11 @@ describe('cli: fleet check-ami under the shipped worker policy (policies/iam/fle
   });
 
   it('an outdated image: exit 3, from the proved images the service publishes', async () => {
-    s3.put('releng-fleet-control', 'state/images.json', JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: 1, [NEW]: 2 } } } }));
+    s3.put(
+      'releng-fleet-control',
+      'state/images.json',
+      JSON.stringify({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { [OLD]: 1, [NEW]: 2 } } } }),
+    );
     const r = await checkAmi(OLD);
     expect(r.code, r.stdout).to.equal(3);
     expect(denied()).to.deep.equal([]);

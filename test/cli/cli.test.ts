@@ -81,7 +81,9 @@ describe('cli: usage and configuration', function () {
   });
 
   it('an unreachable cloud is a runtime failure: exit 1, one line', async () => {
-    const ws = workspace({ manifest: 's3://nowhere-bucket/amis.json', desired: 's3://nowhere-bucket/desired.json', state: join('state') }, [POLICY]);
+    const ws = workspace({ manifest: 's3://nowhere-bucket/amis.json', desired: 's3://nowhere-bucket/desired.json', state: join('state') }, [
+      POLICY,
+    ]);
     writeFileSync(join(ws.dir, 'desired.json'), '{}');
     const r = await fleet(['status', '--config', ws.config], {
       AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
@@ -90,7 +92,12 @@ describe('cli: usage and configuration', function () {
       AWS_REGION: 'us-east-1',
     });
     expect(r.code).to.equal(1);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('fleet:'))).to.have.length(1);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('fleet:')),
+    ).to.have.length(1);
   });
 });
 
@@ -109,7 +116,7 @@ describe('cli: fleet sim', function () {
     expect(summary.pools.map((p: { pool: string }) => p.pool).sort()).to.deep.equal(['bld-linux64', 'try-linux64', 'tst-linux64']);
   });
 
-  it('carries the simulated CI\'s work in --json, for the run and each pool', async () => {
+  it("carries the simulated CI's work in --json, for the run and each pool", async () => {
     const r = await fleet(['sim', '--hours', '1', '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout);

@@ -43,7 +43,11 @@ describe('cli: EC2 events from events.queue change what reconcile --once does (m
     const r = await fleet(['reconcile', '--once', '--config', world.config], world.env);
     expect(r.code, r.stderr).to.equal(0);
     const actions = world.proxy.calls.map((c) => c.action);
-    return { ...r, runs: actions.filter((a) => a === 'RunInstances').length, terminates: world.proxy.calls.filter((c) => c.action === 'TerminateInstances') };
+    return {
+      ...r,
+      runs: actions.filter((a) => a === 'RunInstances').length,
+      terminates: world.proxy.calls.filter((c) => c.action === 'TerminateInstances'),
+    };
   }
 
   async function instances(): Promise<Instance[]> {
@@ -58,7 +62,12 @@ describe('cli: EC2 events from events.queue change what reconcile --once does (m
 
   /** Messages still in the queue, visible or in flight. */
   async function queued(): Promise<number> {
-    const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const a = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
     return Number(a.Attributes?.ApproximateNumberOfMessages) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible);
   }
 

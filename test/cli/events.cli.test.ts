@@ -42,7 +42,12 @@ describe('cli: reconcile reads EC2 events from events.queue (moto_server)', func
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      await until('the first cycle', () => cycled(port), 30_000, () => stderr);
+      await until(
+        'the first cycle',
+        () => cycled(port),
+        30_000,
+        () => stderr,
+      );
       const instanceId = 'i-0123456789abcdef0';
       const at = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
       await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: interruptionWarning(instanceId, at) }));
@@ -60,7 +65,12 @@ describe('cli: reconcile reads EC2 events from events.queue (moto_server)', func
       const left = await until(
         'the message deleted',
         async () => {
-          const a = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+          const a = await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: queueUrl,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+            }),
+          );
           const n = Number(a.Attributes?.ApproximateNumberOfMessages) + Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible);
           return n === 0 ? n : undefined;
         },
@@ -71,7 +81,12 @@ describe('cli: reconcile reads EC2 events from events.queue (moto_server)', func
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).to.include('fleet_events_total{kind="interruption-warning",result="handled"} 1');
       // The warning started the next cycle without waiting out the 300 s interval.
-      await until('a second cycle', async () => ((await cycles(port)) >= 2 ? true : undefined), 30_000, () => stderr);
+      await until(
+        'a second cycle',
+        async () => ((await cycles(port)) >= 2 ? true : undefined),
+        30_000,
+        () => stderr,
+      );
       const recorded = stderr.split('\n').filter((l) => l.includes('"msg":"EC2 event recorded"'));
       expect(recorded).to.have.length(1);
       expect(JSON.parse(recorded[0] as string)).to.include({ kind: 'interruption-warning', instance: instanceId, level: 30 });
@@ -79,7 +94,10 @@ describe('cli: reconcile reads EC2 events from events.queue (moto_server)', func
       child.kill('SIGTERM');
     }
     // The long poll in flight is cut short: the service exits at once, not after its interval.
-    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running 20 s after SIGTERM'), 20_000))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((resolve) => setTimeout(() => resolve('still running 20 s after SIGTERM'), 20_000)),
+    ]);
     child.kill('SIGKILL');
     expect(code, stderr).to.equal(0);
     expect(stderr).to.match(/"msg":"stopped"/);

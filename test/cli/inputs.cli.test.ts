@@ -6,8 +6,6 @@ import { fleet, workspace } from '../support/cli.js';
 import { motoFleet } from '../support/moto-fleet.js';
 import { type Handler, serve } from '../support/http-routes.js';
 
-
-
 /** Streams JSON-looking bytes with no Content-Length until the client goes away. */
 const endless: Handler = (_req, res) => {
   res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -48,7 +46,8 @@ describe('cli: inputs over HTTP are capped, stay on their origin, and need allow
         res.writeHead(200, { 'Content-Length': String(100 * 1024 * 1024) });
         res.flushHeaders();
       },
-      '/moved.json': (_req, res) => res.writeHead(302, { Location: `${elsewhere.base.replace('127.0.0.1', 'localhost')}/desired.json` }).end(),
+      '/moved.json': (_req, res) =>
+        res.writeHead(302, { Location: `${elsewhere.base.replace('127.0.0.1', 'localhost')}/desired.json` }).end(),
       '/moved-here.json': (_req, res) => res.writeHead(301, { Location: '/good.json' }).end(),
       '/not-json.json': (_req, res) => res.writeHead(200).end('token=ghp_s3cr3tvalue is not JSON'),
     });
@@ -60,12 +59,23 @@ describe('cli: inputs over HTTP are capped, stay on their origin, and need allow
   });
 
   const plan = (desired: string, extra: Record<string, string> = {}) =>
-    fleet(['plan', '--json', '--config', config], { ...env, FLEET_ALLOW_HTTP: 'true', FLEET_STATE: 's3://fleet-control/state-http/', FLEET_DESIRED: desired, ...extra });
+    fleet(['plan', '--json', '--config', config], {
+      ...env,
+      FLEET_ALLOW_HTTP: 'true',
+      FLEET_STATE: 's3://fleet-control/state-http/',
+      FLEET_DESIRED: desired,
+      ...extra,
+    });
 
   it('refuses a plain http:// location unless allowHttp is set, naming the key, before any request', async () => {
-    const refused = await fleet(['plan', '--json', '--config', config], { ...env, FLEET_DESIRED: `${server.base}/good.json?X-Amz-Signature=SECRET` });
+    const refused = await fleet(['plan', '--json', '--config', config], {
+      ...env,
+      FLEET_DESIRED: `${server.base}/good.json?X-Amz-Signature=SECRET`,
+    });
     expect(refused.code).to.equal(2);
-    expect(refused.stderr).to.match(/config desired: http:\/\/127\.0\.0\.1:\d+\/good\.json: http:\/\/ is refused .*allowHttp \(env FLEET_ALLOW_HTTP=true\)/);
+    expect(refused.stderr).to.match(
+      /config desired: http:\/\/127\.0\.0\.1:\d+\/good\.json: http:\/\/ is refused .*allowHttp \(env FLEET_ALLOW_HTTP=true\)/,
+    );
     expect(refused.stderr).not.to.include('SECRET');
     expect(server.asked).to.deep.equal([]);
     const allowed = await plan(`${server.base}/good.json`);
@@ -121,7 +131,12 @@ describe('cli: status --hosts prints only slot names, and tables show no raw con
   it('leaves out an instance whose Name tag is not one of its pool slot names (a forged hosts line)', async () => {
     const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
     const [forged, honest] = (out.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-    await ec2.send(new CreateTagsCommand({ Resources: [forged?.InstanceId as string], Tags: [{ Key: 'Name', Value: 'bld-linux64-spot-001\n10.66.66.66 github.com \u001b[31mred' }] }));
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [forged?.InstanceId as string],
+        Tags: [{ Key: 'Name', Value: 'bld-linux64-spot-001\n10.66.66.66 github.com \u001b[31mred' }],
+      }),
+    );
     const honestName = honest?.Tags?.find((t) => t.Key === 'Name')?.Value as string;
 
     const hosts = await fleet(['status', '--hosts', '--config', config], env);
@@ -141,8 +156,19 @@ describe('cli: config check shows locations redacted', function () {
 
   it('prints a presigned manifest URL and a basic-auth desired URL without their secrets', async () => {
     const ws = workspace(
-      { fleet: 'releng', manifest: 'https://bucket.s3.amazonaws.com/amis.json?X-Amz-Signature=SECRET', desired: 'https://user:pa55word@example.com/desired.json' },
-      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'] } }, size: { min: 0, max: 10 } }],
+      {
+        fleet: 'releng',
+        manifest: 'https://bucket.s3.amazonaws.com/amis.json?X-Amz-Signature=SECRET',
+        desired: 'https://user:pa55word@example.com/desired.json',
+      },
+      [
+        {
+          pool: 'bld-linux64',
+          instanceTypes: ['c5.xlarge'],
+          regions: { 'us-east-1': { subnets: ['subnet-0a1b'] } },
+          size: { min: 0, max: 10 },
+        },
+      ],
     );
     const r = await fleet(['config', 'check', '--config', ws.config]);
     expect(r.code, r.stderr).to.equal(0);

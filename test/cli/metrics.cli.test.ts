@@ -57,7 +57,10 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
         async () => {
           const t = await (await fetch(`${base}/metrics`)).text();
           const ok = sample(t, 'fleet_cycles_total{result="ok"}') ?? 0;
-          return ok >= 2 && sample(t, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}') === 3 ? t : undefined;
+          return ok >= 2 &&
+            sample(t, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}') === 3
+            ? t
+            : undefined;
         },
         30_000,
         () => stderr,
@@ -68,7 +71,9 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
       expect(sample(text, 'fleet_input_stale{input="desired"}')).to.equal(0);
       expect(sample(text, 'fleet_last_success_timestamp_seconds')).to.be.greaterThan(Date.now() / 1000 - 60);
       // What the service counted is what went over the wire.
-      expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(proxy.calls.filter((c) => c.action === 'RunInstances').length);
+      expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(
+        proxy.calls.filter((c) => c.action === 'RunInstances').length,
+      );
       expect(sample(text, 'fleet_api_calls_total{region="us-east-1",action="DescribeInstances"}')).to.be.at.least(2);
       // This replica leads; its name carries its pid.
       expect(text).to.match(new RegExp(`^fleet_leader\\{replica="[^"]+:${child.pid}:[0-9a-f]{6}"\\} 1$`, 'm'));
@@ -155,10 +160,16 @@ describe('cli: the service under many idle connections to its metrics port (moto
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const base = `http://127.0.0.1:${port}`;
-    const okCycles = async () => sample(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2_000) })).text(), 'fleet_cycles_total{result="ok"}') ?? 0;
+    const okCycles = async () =>
+      sample(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2_000) })).text(), 'fleet_cycles_total{result="ok"}') ?? 0;
     const sockets: Socket[] = [];
     try {
-      await until('a first ok cycle', async () => ((await okCycles()) >= 1 ? true : undefined), 30_000, () => stderr);
+      await until(
+        'a first ok cycle',
+        async () => ((await okCycles()) >= 1 ? true : undefined),
+        30_000,
+        () => stderr,
+      );
       for (let i = 0; i < 400; i++) {
         const socket = connect(port, '127.0.0.1');
         socket.on('error', () => {});
@@ -166,7 +177,12 @@ describe('cli: the service under many idle connections to its metrics port (moto
       }
       const before = await until('/metrics with idle connections open', okCycles, 10_000, () => stderr);
       // Cycles go on (each renews the lease on S3, each needs sockets and files) and /healthz answers.
-      await until('two more ok cycles', async () => ((await okCycles()) >= before + 2 ? true : undefined), 30_000, () => stderr);
+      await until(
+        'two more ok cycles',
+        async () => ((await okCycles()) >= before + 2 ? true : undefined),
+        30_000,
+        () => stderr,
+      );
       const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
       expect(health.status).to.equal(200);
       expect(((await health.json()) as { status: string }).status).to.equal('ok');
@@ -184,10 +200,15 @@ describe('cli: a metrics port already in use', () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, resolve));
     const port = (taken.address() as { port: number }).port;
-    const cfg = workspace(
-      { fleet: 'releng', regions: ['us-east-1'], manifest: 'amis.json', desired: 'desired.json' },
-      [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } }, size: { min: 0, max: 10 }, names: 'bld-linux64-spot-{nnn}' }],
-    ).config;
+    const cfg = workspace({ fleet: 'releng', regions: ['us-east-1'], manifest: 'amis.json', desired: 'desired.json' }, [
+      {
+        pool: 'bld-linux64',
+        instanceTypes: ['c5.xlarge'],
+        regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } },
+        size: { min: 0, max: 10 },
+        names: 'bld-linux64-spot-{nnn}',
+      },
+    ]).config;
     // An endpoint nothing answers on: the cycles fail, the service carries on.
     const child = spawn(process.execPath, [BIN, 'reconcile', '--config', cfg], {
       env: { PATH: process.env.PATH ?? '', ...motoEnv('http://127.0.0.1:9'), FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
@@ -196,7 +217,12 @@ describe('cli: a metrics port already in use', () => {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      await until('the port error and a cycle after it', async () => (/"msg":"cycle stopped"/.test(stderr) ? true : undefined), 20_000, () => stderr);
+      await until(
+        'the port error and a cycle after it',
+        async () => (/"msg":"cycle stopped"/.test(stderr) ? true : undefined),
+        20_000,
+        () => stderr,
+      );
       const lines = stderr.split('\n').filter((l) => l.includes('"msg":"metrics and health endpoints are off"'));
       expect(lines).to.have.length(1);
       expect(JSON.parse(lines[0] as string)).to.include({ port, error: `metrics port ${port} is already in use` });

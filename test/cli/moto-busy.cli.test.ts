@@ -35,9 +35,13 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
     await world.put('fleet-control', 'desired.json', { 'bld-linux64': { desired: 0, running: 1, busy: [busyName] } });
     const plan = await fleet(['plan', '--json', '--config', config], env);
     expect(plan.code, plan.stderr).to.equal(0);
-    const actions = (JSON.parse(plan.stdout) as { actions: { kind: string; instanceId: string; cause: string; deadline?: string }[] }).actions;
+    const actions = (JSON.parse(plan.stdout) as { actions: { kind: string; instanceId: string; cause: string; deadline?: string }[] })
+      .actions;
     expect(actions.map((a) => [a.kind, a.instanceId, a.cause]).sort()).to.deep.equal(
-      [['retire', busy?.InstanceId, 'scale-down'], ['terminate', idle?.InstanceId, 'scale-down']].sort(),
+      [
+        ['retire', busy?.InstanceId, 'scale-down'],
+        ['terminate', idle?.InstanceId, 'scale-down'],
+      ].sort(),
     );
     expect(actions.find((a) => a.kind === 'retire')?.deadline).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
@@ -56,10 +60,15 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
     expect((await managed(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.equal('running');
 
     // Its deadline passes (written here rather than waited for): the next cycle terminates it.
-    await ec2.send(new CreateTagsCommand({ Resources: [busy?.InstanceId as string], Tags: [{ Key: 'fleet:retire', Value: '2020-01-01T00:00:00Z' }] }));
+    await ec2.send(
+      new CreateTagsCommand({ Resources: [busy?.InstanceId as string], Tags: [{ Key: 'fleet:retire', Value: '2020-01-01T00:00:00Z' }] }),
+    );
     const late = await fleet(['reconcile', '--once', '--config', config], env);
     expect(late.code, late.stderr).to.equal(0);
-    const ended = late.stderr.split('\n').filter((l) => l.includes('"msg":"terminate"')).map((l) => JSON.parse(l) as { instance: string; reason: string; cause: string });
+    const ended = late.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"terminate"'))
+      .map((l) => JSON.parse(l) as { instance: string; reason: string; cause: string });
     expect(ended.map((e) => [e.instance, e.cause])).to.deep.equal([[busy?.InstanceId, 'scale-down']]);
     expect(ended[0]?.reason).to.match(/deadline passed/);
     expect((await managed(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.be.oneOf(['shutting-down', 'terminated']);

@@ -18,7 +18,16 @@ const LIVE = ['pending', 'running'];
 /** Mozilla's amis.json form, one entry per image, the newest last. */
 function manifest(amis: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(
-    amis.map((id, n) => [id, { id, region: 'us-east-1', name: `bld-linux64-${n}`, state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': String(1763000000 + n * 86_400) } }]),
+    amis.map((id, n) => [
+      id,
+      {
+        id,
+        region: 'us-east-1',
+        name: `bld-linux64-${n}`,
+        state: 'available',
+        tags: { 'moz-type': 'bld-linux64', 'moz-created': String(1763000000 + n * 86_400) },
+      },
+    ]),
   );
 }
 
@@ -67,7 +76,9 @@ describe('cli against moto_server through a faulty network', function () {
     expect(lost.code, lost.stderr).to.equal(1);
     expect(lost.stderr).to.match(/^fleet: 3 action\(s\) failed \(ECONNRESET ×3\)/m);
     const sent = world.proxy.calls.filter((c) => c.action === 'RunInstances');
-    expect(sent.every((c) => c.params.get('ImageId') === newest && ['lost-request', 'lost-response', 'replayed'].includes(c.outcome))).to.equal(true);
+    expect(
+      sent.every((c) => c.params.get('ImageId') === newest && ['lost-request', 'lost-response', 'replayed'].includes(c.outcome)),
+    ).to.equal(true);
     // Each retry carried its call's token: moto made the batch's instances once.
     expect(sent.filter((c) => c.forwarded).map((c) => c.params.get('MaxCount'))).to.deep.equal(['2']);
     expect(live(await instances(world)).map((i) => i.ImageId)).to.deep.equal([newest, newest]);
@@ -92,21 +103,35 @@ describe('cli against moto_server through a faulty network', function () {
   it('a launch of five lands with five distinct names in each instance’s own tags; a lost batch answer re-sent with its token never doubles it', async () => {
     world = await motoFleet(moto().endpoint, { desired: 5 });
     // The batch of two loses its answer once; Name tags cannot be set, so names come from fleet:names.
-    world.proxy.addNetworkRule({ action: 'RunInstances', fault: { kind: 'lose-response' }, times: 1, when: (c) => c.params.get('MaxCount') === '2' });
+    world.proxy.addNetworkRule({
+      action: 'RunInstances',
+      fault: { kind: 'lose-response' },
+      times: 1,
+      when: (c) => c.params.get('MaxCount') === '2',
+    });
     world.proxy.addRule({ action: 'CreateTags', code: 'UnauthorizedOperation', status: 403 });
     const r = await fleet(['reconcile', '--once', '--config', world.config], world.env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/launched 5, terminated 0/);
     const runs = world.proxy.calls.filter((c) => c.action === 'RunInstances');
     const lostToken = runs.find((c) => c.outcome === 'lost-response')?.params.get('ClientToken');
-    expect(runs.filter((c) => c.params.get('ClientToken') === lostToken).map((c) => c.outcome)).to.deep.equal(['lost-response', 'replayed']);
+    expect(runs.filter((c) => c.params.get('ClientToken') === lostToken).map((c) => c.outcome)).to.deep.equal([
+      'lost-response',
+      'replayed',
+    ]);
     expect(runs.filter((c) => c.forwarded).map((c) => c.params.get('MaxCount'))).to.deep.equal(['1', '2', '2']);
 
     const made = await instances(world);
     expect(made).to.have.length(5);
     // The probe of one carries its Name from the launch; the batches' instances only fleet:names.
     expect(made.filter((i) => tagsOf(i).Name === undefined)).to.have.length(4);
-    expect(made.map(nameOf).sort()).to.deep.equal(['bld-linux64-spot-001', 'bld-linux64-spot-002', 'bld-linux64-spot-003', 'bld-linux64-spot-004', 'bld-linux64-spot-005']);
+    expect(made.map(nameOf).sort()).to.deep.equal([
+      'bld-linux64-spot-001',
+      'bld-linux64-spot-002',
+      'bld-linux64-spot-003',
+      'bld-linux64-spot-004',
+      'bld-linux64-spot-005',
+    ]);
     // Batches: launch indexes 0 and 1 within their calls.
     expect(made.map((i) => i.AmiLaunchIndex).sort()).to.deep.equal([0, 0, 0, 1, 1]);
   });
@@ -118,7 +143,13 @@ describe('cli against moto_server through a faulty network', function () {
     const logs = { a: '', b: '' };
     const service = (id: 'a' | 'b'): ChildProcess => {
       const child = spawn(process.execPath, [BIN, 'reconcile', '--config', world.config], {
-        env: { PATH: process.env.PATH ?? '', ...world.env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: '0', AWS_SDK_UA_APP_ID: `replica-${id}` },
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...world.env,
+          FLEET_INTERVAL: '1',
+          FLEET_METRICS_PORT: '0',
+          AWS_SDK_UA_APP_ID: `replica-${id}`,
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       child.stderr?.on('data', (d: Buffer) => (logs[id] += d.toString()));
@@ -133,9 +164,17 @@ describe('cli against moto_server through a faulty network', function () {
     const a = service('a');
     let b: ChildProcess | undefined;
     try {
-      await until('replica-a launches the first two', async () => live(await instances(world)).length === 2, () => logs.a);
+      await until(
+        'replica-a launches the first two',
+        async () => live(await instances(world)).length === 2,
+        () => logs.a,
+      );
       b = service('b');
-      await until('replica-b stands by', () => /standby: another replica/.test(logs.b), () => logs.b);
+      await until(
+        'replica-b stands by',
+        () => /standby: another replica/.test(logs.b),
+        () => logs.b,
+      );
 
       // From its next launch on, every call of replica-a hangs (held before it reaches moto).
       let hanging = false;
@@ -145,19 +184,43 @@ describe('cli against moto_server through a faulty network', function () {
       });
       await world.put('fleet-control', 'desired.json', { 'bld-linux64': 4 });
       const bFirst = () => world.proxy.calls.find((c) => c.agent === 'replica-b' && c.action === 'RunInstances');
-      await until('replica-b takes over and launches', () => bFirst() !== undefined, () => `${logs.a}\n----\n${logs.b}\n----\n${world.proxy.calls.map((c) => `${c.agent} ${c.action} ${c.outcome}`).join('\n')}`);
-      await until('the pool is whole', async () => live(await instances(world)).length === 4, () => logs.b);
+      await until(
+        'replica-b takes over and launches',
+        () => bFirst() !== undefined,
+        () => `${logs.a}\n----\n${logs.b}\n----\n${world.proxy.calls.map((c) => `${c.agent} ${c.action} ${c.outcome}`).join('\n')}`,
+      );
+      await until(
+        'the pool is whole',
+        async () => live(await instances(world)).length === 4,
+        () => logs.b,
+      );
       // replica-a's held calls go on now; it finds the lease taken.
       world.proxy.release();
       const releasedAt = world.proxy.calls.length;
-      await until('replica-a is heard from again', () => world.proxy.calls.slice(releasedAt).some((c) => c.agent === 'replica-a'), () => logs.a);
-      await until('replica-a stands by', () => /standby: another replica/.test(logs.a), () => logs.a);
+      await until(
+        'replica-a is heard from again',
+        () => world.proxy.calls.slice(releasedAt).some((c) => c.agent === 'replica-a'),
+        () => logs.a,
+      );
+      await until(
+        'replica-a stands by',
+        () => /standby: another replica/.test(logs.a),
+        () => logs.a,
+      );
 
       const first = bFirst() as ProxiedCall;
       const fromA = world.proxy.calls.filter((c) => c.agent === 'replica-a');
       const changes = (c: ProxiedCall) => EC2_MUTATING.has(c.action) || (c.method === 'PUT' && c.status >= 200 && c.status < 300);
-      expect(fromA.filter((c) => changes(c) && c.arrivedSeq > first.arrivedSeq).map((c) => `${c.action} ${c.outcome}`), 'sent by A after B’s first launch').to.deep.equal([]);
-      expect(fromA.filter((c) => changes(c) && c.forwarded && (c.forwardedSeq as number) > first.arrivedSeq).map((c) => `${c.action} ${c.outcome}`), 'reached moto after B’s first launch').to.deep.equal([]);
+      expect(
+        fromA.filter((c) => changes(c) && c.arrivedSeq > first.arrivedSeq).map((c) => `${c.action} ${c.outcome}`),
+        'sent by A after B’s first launch',
+      ).to.deep.equal([]);
+      expect(
+        fromA
+          .filter((c) => changes(c) && c.forwarded && (c.forwardedSeq as number) > first.arrivedSeq)
+          .map((c) => `${c.action} ${c.outcome}`),
+        'reached moto after B’s first launch',
+      ).to.deep.equal([]);
       // A's own launch never reached moto: its fence gave it up, and the proxy dropped it unsent.
       expect(fromA.filter((c) => c.action === 'RunInstances').map((c) => c.outcome)).to.include('dropped');
     } finally {

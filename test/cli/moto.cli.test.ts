@@ -32,7 +32,10 @@ describe('cli against moto_server: the operator path end to end', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/launched 3, terminated 0/);
     // One JSON log line per action, naming pool, instance, cause and reason.
-    const launches = r.stderr.split('\n').filter((l) => l.includes('"msg":"launch"')).map((l) => JSON.parse(l));
+    const launches = r.stderr
+      .split('\n')
+      .filter((l) => l.includes('"msg":"launch"'))
+      .map((l) => JSON.parse(l));
     expect(launches).to.have.length(3);
     for (const l of launches) expect(l).to.include({ cause: 'scale-up' }).and.to.include.keys('pool', 'instance', 'reason');
 
@@ -50,7 +53,10 @@ describe('cli against moto_server: the operator path end to end', function () {
     expect(proxy.calls.map((c) => c.action)).not.to.include('CreateNetworkInterface');
     // A probe of one, then the other two in one all-or-nothing call.
     const runs = proxy.calls.filter((c) => c.action === 'RunInstances');
-    expect(runs.map((c) => [c.params.get('MinCount'), c.params.get('MaxCount')])).to.deep.equal([['1', '1'], ['2', '2']]);
+    expect(runs.map((c) => [c.params.get('MinCount'), c.params.get('MaxCount')])).to.deep.equal([
+      ['1', '1'],
+      ['2', '2'],
+    ]);
     expect(new Set(runs.map((c) => c.params.get('ClientToken'))).size).to.equal(2);
     for (const call of runs) {
       expect(call.params.get('NetworkInterface.1.SubnetId')).to.equal(subnet.id);
@@ -74,7 +80,12 @@ describe('cli against moto_server: the operator path end to end', function () {
     });
     // No AWS_REGION on a worker: S3 is asked in the region metadata names.
     const { AWS_REGION: _region, AWS_DEFAULT_REGION: _default, ...workerEnv } = env;
-    const checkAmi = () => fleet(['check-ami', '--json', '--config', config], { ...workerEnv, AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint });
+    const checkAmi = () =>
+      fleet(['check-ami', '--json', '--config', config], {
+        ...workerEnv,
+        AWS_EC2_METADATA_DISABLED: 'false',
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+      });
     try {
       proxy.clearCalls();
       const r = await checkAmi();
@@ -111,7 +122,21 @@ describe('cli against moto_server: the operator path end to end', function () {
     const status = JSON.parse(r.stdout);
     expect(status.instances).to.have.length(3);
     for (const i of status.instances) {
-      expect(i).to.include.keys('id', 'name', 'pool', 'region', 'az', 'instanceType', 'lifecycle', 'state', 'privateIp', 'publicIp', 'ami', 'amiStatus', 'launchTime');
+      expect(i).to.include.keys(
+        'id',
+        'name',
+        'pool',
+        'region',
+        'az',
+        'instanceType',
+        'lifecycle',
+        'state',
+        'privateIp',
+        'publicIp',
+        'ami',
+        'amiStatus',
+        'launchTime',
+      );
       expect(i.privateIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
       expect(i.publicIp).to.match(/^\d+\.\d+\.\d+\.\d+$/);
       expect(i).to.include({ pool: 'bld-linux64', lifecycle: 'spot', amiStatus: 'current', az: subnet.az });
@@ -139,7 +164,14 @@ describe('cli against moto_server: the operator path end to end', function () {
     const plan = JSON.parse(r.stdout);
     expect(plan.actions).to.have.length(2);
     for (const a of plan.actions) {
-      expect(a).to.include({ kind: 'launch', pool: 'bld-linux64', region: 'us-east-1', az: subnet.az, instanceType: 'c5.xlarge', lifecycle: 'spot' });
+      expect(a).to.include({
+        kind: 'launch',
+        pool: 'bld-linux64',
+        region: 'us-east-1',
+        az: subnet.az,
+        instanceType: 'c5.xlarge',
+        lifecycle: 'spot',
+      });
       expect(a).to.include({ cause: 'scale-up' }).and.to.include.keys('ami', 'name', 'price', 'reason');
       expect(a).not.to.have.key('instanceId');
     }
@@ -164,7 +196,9 @@ describe('cli against moto_server: the operator path end to end', function () {
     ]);
     expect(proxy.calls.filter((c) => c.action === 'RunInstances' || c.action === 'TerminateInstances')).to.deep.equal([]);
     // Released, it is taken at once, and given back at the end of the run.
-    await s3.send(new PutObjectCommand({ Bucket: 'fleet-control', Key: 'state/lease.json', Body: JSON.stringify({ ...lease, expiresAt: 0 }) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'fleet-control', Key: 'state/lease.json', Body: JSON.stringify({ ...lease, expiresAt: 0 }) }),
+    );
     const ok = await fleet(['reconcile', '--once', '--config', config], env);
     expect(ok.code, ok.stderr).to.equal(0);
     expect(ok.stderr).to.match(/"msg":"leader lease released"/);
@@ -187,7 +221,9 @@ describe('cli against moto_server: the operator path end to end', function () {
     const plan = await fleet(['plan', '--json', '--config', config], fresh);
     expect(plan.code).to.equal(1);
     expect(JSON.parse(plan.stdout)).to.include({ blocked: 'no usable desired counts: nothing is launched or retired' });
-    expect(plan.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal(['fleet: no usable desired counts: nothing is launched or retired']);
+    expect(plan.stderr.split('\n').filter((l) => l.startsWith('fleet:'))).to.deep.equal([
+      'fleet: no usable desired counts: nothing is launched or retired',
+    ]);
     const once = await fleet(['reconcile', '--once', '--config', config], fresh);
     expect(once.code).to.equal(1);
     expect(once.stdout).to.match(/blocked: no usable desired counts/);

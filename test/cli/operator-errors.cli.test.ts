@@ -15,7 +15,9 @@ async function usageError(args: string[], pattern: RegExp, env: Record<string, s
   const r = await fleet(args, env, { timeoutMs: 150_000 });
   expect(r.code, `${args.join(' ')}: ${r.stderr}${r.stdout}`).to.equal(2);
   expect(r.stderr.trim().split('\n'), args.join(' ')).to.have.length(1);
-  expect(r.stderr.trim(), args.join(' ')).to.match(/^fleet: /).and.to.match(pattern);
+  expect(r.stderr.trim(), args.join(' '))
+    .to.match(/^fleet: /)
+    .and.to.match(pattern);
   expect(r.stderr, args.join(' ')).not.to.match(/Usage:|Options:/);
 }
 
@@ -53,7 +55,10 @@ describe('cli: operator mistakes get one line and exit 2', function () {
   });
 
   it('a --report path that cannot be written is a usage error naming the path, found before the run', async () => {
-    await usageError(['sim', '--hours', '1', '--report', '/nonexistent-dir/report.html'], /^fleet: --report \/nonexistent-dir\/report\.html: directory \/nonexistent-dir does not exist$/);
+    await usageError(
+      ['sim', '--hours', '1', '--report', '/nonexistent-dir/report.html'],
+      /^fleet: --report \/nonexistent-dir\/report\.html: directory \/nonexistent-dir does not exist$/,
+    );
   });
 
   it('config check refuses an interval past its bound, naming the key and the bounds', async () => {
@@ -61,22 +66,29 @@ describe('cli: operator mistakes get one line and exit 2', function () {
     await usageError(['config', 'check', '--config', ws.config], /interval: must be an integer from 1 to 3600 \(got 3000000\)/);
   });
 
-  it('config check refuses an unknown {placeholder} in a policy\'s userData', async () => {
+  it("config check refuses an unknown {placeholder} in a policy's userData", async () => {
     const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...POLICY, userData: '#!/bin/sh\necho {name} {zone}\n' }]);
     await usageError(['config', 'check', '--config', ws.config], /bld-linux64\.json\.userData: unknown placeholder \{zone\}/);
   });
 
   it('config check with EC2 out of reach still passes, with a warning that instance types were not checked', async () => {
     const ws = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [POLICY]);
-    const r = await fleet(['config', 'check', '--config', ws.config], { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' });
+    const r = await fleet(['config', 'check', '--config', ws.config], {
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      AWS_ACCESS_KEY_ID: 'x',
+      AWS_SECRET_ACCESS_KEY: 'y',
+    });
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^warning: instance types not checked in us-east-1: EC2 could not be asked/m);
   });
 
-  it('--debug logs each cycle\'s inputs, decisions with reasons and cloud calls with outcomes, never user data', async () => {
+  it("--debug logs each cycle's inputs, decisions with reasons and cloud calls with outcomes, never user data", async () => {
     const r = await fleet(['sim', '--hours', '1', '--debug']);
     expect(r.code, r.stderr.slice(-2000)).to.equal(0);
-    const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const messages = new Set(lines.map((l) => l.msg));
     for (const msg of ['input', 'cycle inputs', 'pool counts', 'decided: launch', 'cloud call']) expect(messages, msg).to.include(msg);
     expect(lines.find((l) => l.msg === 'input')).to.include.keys('input', 'location', 'source', 'ageSeconds');

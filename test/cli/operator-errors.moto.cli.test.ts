@@ -32,12 +32,20 @@ describe('cli against moto_server: operator mistakes are refused, never passed s
     const once = await fleet(['reconcile', '--once', '--config', world.config], world.env);
     expect(once.code, once.stderr).to.equal(0);
     expect(once.stdout).to.match(/launched 0, terminated 0/);
-    const errors = once.stderr.split('\n').filter((l) => l.includes('"level":50')).map((l) => JSON.parse(l) as { msg: string });
-    expect(errors.map((e) => e.msg)).to.deep.equal(['desired refused: desired counts: no policy defines pool "bld-linux46" (a typo? list it in ignoredPools to allow it)']);
+    const errors = once.stderr
+      .split('\n')
+      .filter((l) => l.includes('"level":50'))
+      .map((l) => JSON.parse(l) as { msg: string });
+    expect(errors.map((e) => e.msg)).to.deep.equal([
+      'desired refused: desired counts: no policy defines pool "bld-linux46" (a typo? list it in ignoredPools to allow it)',
+    ]);
   });
 
   it('a pool listed in ignoredPools (FLEET_IGNORED_POOLS) is accepted and the rest of the document is used', async () => {
-    await world.put('fleet-control', 'desired.json', { 'bld-linux64': { pending: 1, running: 3, busy: ['bld-linux64-spot-001'] }, 'old-pool': 4 });
+    await world.put('fleet-control', 'desired.json', {
+      'bld-linux64': { pending: 1, running: 3, busy: ['bld-linux64-spot-001'] },
+      'old-pool': 4,
+    });
     const plan = await fleet(['plan', '--json', '--config', world.config], { ...world.env, FLEET_IGNORED_POOLS: 'old-pool,other' });
     expect(plan.code, plan.stderr).to.equal(0);
     const doc = JSON.parse(plan.stdout);
@@ -50,7 +58,9 @@ describe('cli against moto_server: operator mistakes are refused, never passed s
     await world.put('fleet-control', 'desired.json', { 'bld-linux64': { pending: -2, running: 3 } });
     const plan = await fleet(['plan', '--json', '--config', world.config], world.env);
     expect(plan.code, plan.stderr).to.equal(0);
-    expect(JSON.parse(plan.stdout).inputProblems.desired).to.match(/^desired counts: "bld-linux64"\.pending must be a non-negative integer/);
+    expect(JSON.parse(plan.stdout).inputProblems.desired).to.match(
+      /^desired counts: "bld-linux64"\.pending must be a non-negative integer/,
+    );
   });
 
   it('plan with no usable manifest says BLOCKED and never that the fleet matches', async () => {
@@ -81,18 +91,25 @@ describe('cli against moto_server: operator mistakes are refused, never passed s
     expect((await fleet(['undrain', '--ami', 'ami-0deadbeef', '--config', world.config], world.env)).code).to.equal(0);
   });
 
-  it('drain of the manifest\'s own AMI needs no --force', async () => {
+  it("drain of the manifest's own AMI needs no --force", async () => {
     const r = await fleet(['drain', '--ami', world.ami, '--dry-run', '--config', world.config], world.env);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/^would drain/);
   });
 
-  it('config check refuses an instance type EC2 does not offer in the policy\'s region', async () => {
-    const policy = { pool: 'bld-linux64', instanceTypes: ['c5.xlarge', 'c5.xlarg'], regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } }, size: { min: 0, max: 10 } };
+  it("config check refuses an instance type EC2 does not offer in the policy's region", async () => {
+    const policy = {
+      pool: 'bld-linux64',
+      instanceTypes: ['c5.xlarge', 'c5.xlarg'],
+      regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: [] } },
+      size: { min: 0, max: 10 },
+    };
     const bad = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [policy]);
     const r = await fleet(['config', 'check', '--config', bad.config], world.env);
     expect(r.code, r.stdout).to.equal(2);
-    expect(fleetLines(r.stderr)).to.deep.equal(['fleet: policy bld-linux64: instanceTypes c5.xlarg: not offered by EC2 in us-east-1 (a typo?)']);
+    expect(fleetLines(r.stderr)).to.deep.equal([
+      'fleet: policy bld-linux64: instanceTypes c5.xlarg: not offered by EC2 in us-east-1 (a typo?)',
+    ]);
     const good = workspace({ manifest: 'amis.json', desired: 'desired.json' }, [{ ...policy, instanceTypes: ['c5.xlarge'] }]);
     const ok = await fleet(['config', 'check', '--config', good.config], world.env);
     expect(ok.code, ok.stderr).to.equal(0);

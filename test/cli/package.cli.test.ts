@@ -82,11 +82,23 @@ describe('cli: the npm package, installed globally', function () {
     // from the lockfile) never fetched.
     const install = await run(
       'npm',
-      ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--no-update-notifier', join(scratch, info.filename)],
+      [
+        'install',
+        '--global',
+        '--prefix',
+        prefix,
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        join(scratch, info.filename),
+      ],
       { cwd: scratch, env: npmEnv() },
     );
     if (install.code !== 0 && OFFLINE.test(install.stderr) && process.env.CI !== 'true') {
-      console.log(`    skipping "${this.test?.parent?.fullTitle() ?? 'package'}": the npm registry cannot be reached to resolve dependencies (${OFFLINE.exec(install.stderr)?.[0]})`);
+      console.log(
+        `    skipping "${this.test?.parent?.fullTitle() ?? 'package'}": the npm registry cannot be reached to resolve dependencies (${OFFLINE.exec(install.stderr)?.[0]})`,
+      );
       this.skip();
     }
     expect(install.code, `npm install -g failed: ${tail(install)}`).to.equal(0);
@@ -110,7 +122,10 @@ describe('cli: the npm package, installed globally', function () {
       'policies/try-linux64.json',
       'policies/iam/fleet-service.json',
     ]);
-    const unwanted = packed.filter((p) => /^(src|test|bench|deploy|\.ci)\//.test(p) || p.endsWith('.map') || p.endsWith('.ts') || /^tsconfig/.test(p) || p === 'Dockerfile');
+    const unwanted = packed.filter(
+      (p) =>
+        /^(src|test|bench|deploy|\.ci)\//.test(p) || p.endsWith('.map') || p.endsWith('.ts') || /^tsconfig/.test(p) || p === 'Dockerfile',
+    );
     expect(unwanted).to.deep.equal([]);
   });
 
@@ -122,7 +137,8 @@ describe('cli: the npm package, installed globally', function () {
     const r = await fleet(['--help']);
     expect(r.code, tail(r)).to.equal(0);
     expect(r.stdout).to.match(/^Usage: fleet /m);
-    for (const command of ['reconcile', 'plan', 'status', 'drain', 'sim', 'config']) expect(r.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
+    for (const command of ['reconcile', 'plan', 'status', 'drain', 'sim', 'config'])
+      expect(r.stdout).to.match(new RegExp(`^  ${command}\\b`, 'm'));
   });
 
   it('reads the config and the example policies from the install, not the working directory', async () => {

@@ -4,7 +4,13 @@
 // with a short bake turns the pool over. moto's instances run at once; the bake is real time.
 
 import { expect } from 'chai';
-import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, type Instance, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  type EC2Client,
+  type Instance,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { fleet } from '../support/cli.js';
 import { useMoto } from '../support/moto.js';
@@ -15,7 +21,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Three of moto's Linux images: the one the pool runs, a broken one, and a good one. */
 async function threeImages(ec2: EC2Client): Promise<[string, string, string]> {
-  const linux = ((await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? []).filter((i) => String(i.Platform ?? '').toLowerCase() !== 'windows');
+  const linux = ((await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? []).filter(
+    (i) => String(i.Platform ?? '').toLowerCase() !== 'windows',
+  );
   return [linux[0]?.ImageId as string, linux[1]?.ImageId as string, linux[2]?.ImageId as string];
 }
 
@@ -34,7 +42,9 @@ describe('cli against moto_server: staged rollouts', function () {
   let broken: string;
   let good: string;
   const hourAgo = new Date(Date.now() - 3600_000).toISOString();
-  const listed = (...images: [string, string][]) => ({ images: images.map(([id, created]) => ({ id, pool: 'bld-linux64', region: 'us-east-1', created, name: `bld-linux64-${created}` })) });
+  const listed = (...images: [string, string][]) => ({
+    images: images.map(([id, created]) => ({ id, pool: 'bld-linux64', region: 'us-east-1', created, name: `bld-linux64-${created}` })),
+  });
 
   async function reconcile(): Promise<string> {
     const r = await fleet(['reconcile', '--once', '--config', world.config], world.env);
@@ -43,7 +53,10 @@ describe('cli against moto_server: staged rollouts', function () {
   }
 
   async function stateDoc(key: string): Promise<Record<string, Record<string, { by?: string }>>> {
-    return JSON.parse((await (await world.s3.send(new GetObjectCommand({ Bucket: 'fleet-control', Key: `state/${key}` }))).Body?.transformToString()) ?? '{}');
+    return JSON.parse(
+      (await (await world.s3.send(new GetObjectCommand({ Bucket: 'fleet-control', Key: `state/${key}` }))).Body?.transformToString()) ??
+        '{}',
+    );
   }
 
   // A pool of 3 on `old`, an image the journal remembers as proved (its canaries baked long ago).
@@ -56,7 +69,15 @@ describe('cli against moto_server: staged rollouts', function () {
     });
     [old, broken, good] = await threeImages(world.ec2);
     await world.put('fleet-control', 'amis.json', listed([old, hourAgo]));
-    await world.put('fleet-control', 'state/reconciler.json', { version: 2, timers: {}, launches: [], terminated: {}, endsSeen: {}, established: { [`bld-linux64 us-east-1 ${old}`]: Date.now() - 3600_000 }, trials: {} });
+    await world.put('fleet-control', 'state/reconciler.json', {
+      version: 2,
+      timers: {},
+      launches: [],
+      terminated: {},
+      endsSeen: {},
+      established: { [`bld-linux64 us-east-1 ${old}`]: Date.now() - 3600_000 },
+      trials: {},
+    });
     await reconcile();
     expect((await fleetInstances(world.ec2)).filter(live).map((i) => i.ImageId)).to.deep.equal([old, old, old]);
   });
@@ -87,9 +108,16 @@ describe('cli against moto_server: staged rollouts', function () {
   });
 
   it(`a good image with a ${BAKE_S} s bake turns the pool over: one canary first, the rest once it baked, old workers leave only after their replacements baked`, async () => {
-    await world.put('fleet-control', 'amis.json', listed([old, hourAgo], [broken, new Date(Date.now() - 60_000).toISOString()], [good, new Date().toISOString()]));
+    await world.put(
+      'fleet-control',
+      'amis.json',
+      listed([old, hourAgo], [broken, new Date(Date.now() - 60_000).toISOString()], [good, new Date().toISOString()]),
+    );
     const first = await reconcile();
-    const canaries = first.split('\n').filter((l) => l.includes('"msg":"launch"')).map((l) => JSON.parse(l));
+    const canaries = first
+      .split('\n')
+      .filter((l) => l.includes('"msg":"launch"'))
+      .map((l) => JSON.parse(l));
     expect(canaries.map((l) => [l.ami, l.cause])).to.deep.equal([[good, 'canary']]);
     expect(first).to.not.include('"msg":"terminate"');
     for (let run = 0; run < 5; run++) {
@@ -99,7 +127,10 @@ describe('cli against moto_server: staged rollouts', function () {
       const stderr = await reconcile();
       // Running capacity never drops below desired: an old worker leaves only once its replacement runs.
       expect((await fleetInstances(world.ec2)).filter((i) => i.State?.Name === 'running').length).to.be.at.least(3);
-      for (const t of stderr.split('\n').filter((l) => l.includes('"msg":"terminate"')).map((l) => JSON.parse(l))) {
+      for (const t of stderr
+        .split('\n')
+        .filter((l) => l.includes('"msg":"terminate"'))
+        .map((l) => JSON.parse(l))) {
         expect(['canary', 'outdated'], t.instance).to.include(t.cause);
         // How long the replacement had run is told only in words.
         expect(t.reason, t.instance).to.match(/^replaced by i-\w+ \(bld-linux64-spot-\d+\), running \d+s$/);

@@ -25,11 +25,14 @@ describe('cli against moto_server: fleet sim --prices aws:REGION', function () {
 
   const priceCalls = () => proxy.calls.filter((c) => c.action === 'DescribeSpotPriceHistory');
 
-  it('reads the last N days for the pools\' types, writes the cache in describe-spot-price-history form, and replays it', async () => {
+  it("reads the last N days for the pools' types, writes the cache in describe-spot-price-history form, and replays it", async () => {
     const cache = join(dir, 'prices.json');
     proxy.clearCalls();
     const before = Date.now();
-    const r = await fleet(['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '2', '--json'], env);
+    const r = await fleet(
+      ['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '2', '--json'],
+      env,
+    );
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.include(`wrote the last 2 days of spot prices in us-east-1 to ${cache}`);
     expect(priceCalls().length).to.be.greaterThan(0);
@@ -60,7 +63,10 @@ describe('cli against moto_server: fleet sim --prices aws:REGION', function () {
     const cache = join(dir, 'prices.json');
     const written = statSync(cache).mtimeMs;
     proxy.clearCalls();
-    const again = await fleet(['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '1', '--json'], env);
+    const again = await fleet(
+      ['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '1', '--json'],
+      env,
+    );
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stderr).to.include(`reusing ${cache}`);
     expect(priceCalls()).to.have.length(0);
@@ -68,7 +74,10 @@ describe('cli against moto_server: fleet sim --prices aws:REGION', function () {
 
     const dayAndAMinute = (Date.now() - 86_460_000) / 1000;
     utimesSync(cache, dayAndAMinute, dayAndAMinute);
-    const stale = await fleet(['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '1', '--json'], env);
+    const stale = await fleet(
+      ['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '2', '--prices-cache', cache, '--hours', '1', '--json'],
+      env,
+    );
     expect(stale.code, stale.stderr).to.equal(0);
     expect(priceCalls().length).to.be.greaterThan(0);
     expect(statSync(cache).mtimeMs).to.be.greaterThan(dayAndAMinute * 1000);
@@ -83,7 +92,10 @@ describe('cli against moto_server: fleet sim --prices aws:REGION', function () {
 
   it('asks EC2 nothing when --days is out of range', async () => {
     proxy.clearCalls();
-    const r = await fleet(['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '91', '--prices-cache', join(dir, 'never.json')], env);
+    const r = await fleet(
+      ['sim', '--config', config, '--prices', 'aws:us-east-1', '--days', '91', '--prices-cache', join(dir, 'never.json')],
+      env,
+    );
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/--days: expected an integer from 1 to 90/);
     expect(priceCalls()).to.have.length(0);

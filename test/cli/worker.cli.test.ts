@@ -9,7 +9,9 @@ import { until } from '../support/waiting.js';
 // tags and spot notice change while it runs. No AWS endpoint may be called (a trap answers them).
 
 const AMI = 'ami-0bbb2222';
-const MANIFEST = { images: [{ id: AMI, pool: 'bld-linux64', region: 'us-east-1', created: '2026-11-20T04:00:00Z', name: 'bld-linux64-2026-11-20' }] };
+const MANIFEST = {
+  images: [{ id: AMI, pool: 'bld-linux64', region: 'us-east-1', created: '2026-11-20T04:00:00Z', name: 'bld-linux64-2026-11-20' }],
+};
 const WORKER: InstanceMetadata = {
   instanceId: 'i-0123456789abcdef0',
   ami: AMI,
@@ -48,20 +50,29 @@ describe('cli: fleet worker watches for a request to leave', function () {
   }
 
   function worker(ws: { config: string }, args: string[]): Promise<RunResult> {
-    return fleet(['worker', '--config', ws.config, '--poll', '1', ...args], {
-      AWS_EC2_METADATA_DISABLED: 'false',
-      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
-      AWS_ENDPOINT_URL: trap.endpoint,
-      AWS_ENDPOINT_URL_EC2: trap.endpoint,
-      AWS_ENDPOINT_URL_S3: trap.endpoint,
-      AWS_ACCESS_KEY_ID: 'x',
-      AWS_SECRET_ACCESS_KEY: 'y',
-    }, { timeoutMs: 35_000 });
+    return fleet(
+      ['worker', '--config', ws.config, '--poll', '1', ...args],
+      {
+        AWS_EC2_METADATA_DISABLED: 'false',
+        AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+        AWS_ENDPOINT_URL: trap.endpoint,
+        AWS_ENDPOINT_URL_EC2: trap.endpoint,
+        AWS_ENDPOINT_URL_S3: trap.endpoint,
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'y',
+      },
+      { timeoutMs: 35_000 },
+    );
   }
 
   /** Resolves once the worker has polled its tags at least `n` times. */
   const polled = (n: number) =>
-    until('tag polls', async () => (imds.requests.filter((r) => r.path.endsWith('/tags/instance')).length >= n ? true : undefined), 20_000, () => JSON.stringify(imds.requests.slice(-5)));
+    until(
+      'tag polls',
+      async () => (imds.requests.filter((r) => r.path.endsWith('/tags/instance')).length >= n ? true : undefined),
+      20_000,
+      () => JSON.stringify(imds.requests.slice(-5)),
+    );
 
   it('on fleet:retire, runs the hook with the deadline and exits 3', async () => {
     const ws = fleetWorkspace();
@@ -72,7 +83,13 @@ describe('cli: fleet worker watches for a request to leave', function () {
     const r = await running;
     expect(r.code, r.stderr).to.equal(3);
     const line = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(line).to.include({ outcome: 'leave', leave: 'retire', deadline: '2099-01-01T00:00:00.000Z', name: 'bld-linux64-spot-003', exit: 3 });
+    expect(line).to.include({
+      outcome: 'leave',
+      leave: 'retire',
+      deadline: '2099-01-01T00:00:00.000Z',
+      name: 'bld-linux64-spot-003',
+      exit: 3,
+    });
     expect((line.hook as { exitCode: number }).exitCode).to.equal(0);
     expect(readFileSync(marker, 'utf8').trim()).to.equal('retire 2099-01-01T00:00:00.000Z bld-linux64-spot-003');
   });
@@ -84,7 +101,9 @@ describe('cli: fleet worker watches for a request to leave', function () {
     imds.setSpotAction(JSON.stringify({ action: 'terminate', time: '2099-01-01T00:02:00Z' }));
     const r = await running;
     expect(r.code, r.stderr).to.equal(3);
-    expect(r.stdout).to.match(/^fleet worker: leave \(exit 3\): spot interruption notice \(terminate, deadline 2099-01-01T00:02:00.000Z\); hook exited 7/);
+    expect(r.stdout).to.match(
+      /^fleet worker: leave \(exit 3\): spot interruption notice \(terminate, deadline 2099-01-01T00:02:00.000Z\); hook exited 7/,
+    );
   });
 
   it('keeps watching through a spell of unreadable metadata', async () => {
@@ -92,7 +111,12 @@ describe('cli: fleet worker watches for a request to leave', function () {
     const running = worker(ws, ['--json']);
     await polled(1);
     imds.failNext(12);
-    await until('failed reads', async () => (imds.requests.filter((r) => r.status === 500).length >= 12 ? true : undefined), 20_000, () => '');
+    await until(
+      'failed reads',
+      async () => (imds.requests.filter((r) => r.status === 500).length >= 12 ? true : undefined),
+      20_000,
+      () => '',
+    );
     imds.setTag('fleet:retire', '2099-01-01T00:00:00Z');
     const r = await running;
     expect(r.code, r.stderr).to.equal(3);
@@ -109,7 +133,10 @@ describe('cli: fleet worker watches for a request to leave', function () {
   it('exits 1 when its metadata cannot be read at start, and 2 on a bad --poll', async () => {
     const ws = fleetWorkspace();
     imds.hang();
-    const r = await fleet(['worker', '--config', ws.config], { AWS_EC2_METADATA_DISABLED: 'false', AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint });
+    const r = await fleet(['worker', '--config', ws.config], {
+      AWS_EC2_METADATA_DISABLED: 'false',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.endpoint,
+    });
     expect(r.code, r.stdout + r.stderr).to.equal(1);
     expect(r.stdout).to.match(/^fleet worker: unknown \(exit 1\): cannot read instance metadata/);
     const bad = await fleet(['worker', '--config', ws.config, '--poll', '0']);

@@ -38,7 +38,9 @@ describe('contract: event inbox on SQS (moto_server)', function () {
 
   /** A fresh queue; a visibility timeout of 0 makes an undeleted message visible again at once. */
   async function queue(visibilitySeconds = 30): Promise<SqsEventQueue> {
-    const out = await sqs.send(new CreateQueueCommand({ QueueName: `fleet-events-${++queues}`, Attributes: { VisibilityTimeout: String(visibilitySeconds) } }));
+    const out = await sqs.send(
+      new CreateQueueCommand({ QueueName: `fleet-events-${++queues}`, Attributes: { VisibilityTimeout: String(visibilitySeconds) } }),
+    );
     return new SqsEventQueue(out.QueueUrl as string, sqs);
   }
 
@@ -48,7 +50,12 @@ describe('contract: event inbox on SQS (moto_server)', function () {
 
   /** Messages still in the queue, visible or in flight. */
   async function left(q: SqsEventQueue): Promise<number> {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: q.url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
     return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
   }
 
@@ -62,7 +69,14 @@ describe('contract: event inbox on SQS (moto_server)', function () {
     const now = new Date();
     const t = (secondsAgo: number) => new Date(now.getTime() - secondsAgo * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const warning = interruptionWarning(A, t(10), 'us-east-1');
-    await send(q, warning, rebalanceRecommendation(B, t(300), 'us-west-2'), stateChange(A, 'running', t(600)), stateChange(A, 'pending', t(700)), warning);
+    await send(
+      q,
+      warning,
+      rebalanceRecommendation(B, t(300), 'us-west-2'),
+      stateChange(A, 'running', t(600)),
+      stateChange(A, 'pending', t(700)),
+      warning,
+    );
     const { inbox: subject } = inbox(q);
 
     const report = await subject.poll(2_000);
@@ -89,7 +103,15 @@ describe('contract: event inbox on SQS (moto_server)', function () {
 
   it('drops malformed and foreign messages: logged at warn with the reason, deleted, nothing written', async () => {
     const q = await queue();
-    const foreign = JSON.stringify({ version: '0', id: 'x', 'detail-type': 'EC2 Instance Launch Successful', source: 'aws.autoscaling', time: '2026-11-20T10:00:00Z', region: 'us-east-1', detail: {} });
+    const foreign = JSON.stringify({
+      version: '0',
+      id: 'x',
+      'detail-type': 'EC2 Instance Launch Successful',
+      source: 'aws.autoscaling',
+      time: '2026-11-20T10:00:00Z',
+      region: 'us-east-1',
+      detail: {},
+    });
     await send(q, '{"truncated": ', foreign);
     const { inbox: subject, lines } = inbox(q);
 
@@ -149,13 +171,17 @@ describe('contract: event inbox on SQS (moto_server)', function () {
     const missing = new SqsEventQueue(`${moto().endpoint}/123456789012/no-such-queue`, sqs);
     const { inbox: lost, lines: lostLines } = inbox(missing);
     expect((await lost.poll(2_000)).failed).to.match(/^queue unreachable/);
-    expect(lostLines().find((l) => l.msg === 'event queue unreachable; fleet goes on without its events')).to.include({ class: 'not-found' });
+    expect(lostLines().find((l) => l.msg === 'event queue unreachable; fleet goes on without its events')).to.include({
+      class: 'not-found',
+    });
   });
 
   it('deletes in batches of ten: a backlog of 25 is drained and deleted in one poll', async () => {
     const q = await queue();
     const base = Date.now() - 60_000;
-    const bodies = Array.from({ length: 25 }, (_, n) => stateChange(`i-0${String(n).padStart(16, '0')}`, 'running', new Date(base + n * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')));
+    const bodies = Array.from({ length: 25 }, (_, n) =>
+      stateChange(`i-0${String(n).padStart(16, '0')}`, 'running', new Date(base + n * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')),
+    );
     await send(q, ...bodies);
     const { inbox: subject } = inbox(q);
     let received = 0;

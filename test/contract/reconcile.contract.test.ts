@@ -16,7 +16,11 @@ forEachTarget('contract, whole reconciler', (current) => {
     const ami = await target.ami();
     await target.createBucket('fleet-contract');
     const created = new Date(target.now() - 3600_000).toISOString();
-    await target.putObject('fleet-contract', 'amis.json', JSON.stringify({ images: [{ id: ami, pool: 'bld-linux64', region: REGION, created, name: 'golden' }] }));
+    await target.putObject(
+      'fleet-contract',
+      'amis.json',
+      JSON.stringify({ images: [{ id: ami, pool: 'bld-linux64', region: REGION, created, name: 'golden' }] }),
+    );
     await target.putObject('fleet-contract', 'desired.json', JSON.stringify({ 'bld-linux64': desired }));
     const policy = parsePolicy(
       {
@@ -30,9 +34,22 @@ forEachTarget('contract, whole reconciler', (current) => {
       },
       'contract policy',
     );
-    const config = testConfig({ manifest: 's3://fleet-contract/amis.json', desired: 's3://fleet-contract/desired.json', state: 's3://fleet-contract/state/', imageOwners: await target.imageOwners() });
+    const config = testConfig({
+      manifest: 's3://fleet-contract/amis.json',
+      desired: 's3://fleet-contract/desired.json',
+      state: 's3://fleet-contract/state/',
+      imageOwners: await target.imageOwners(),
+    });
     const runtime = (readOnly: boolean) =>
-      createRuntime({ config, policies: [policy], cloud: target.cloud(), clock: target.clock(), log: silentLogger(), random: () => 0, readOnly });
+      createRuntime({
+        config,
+        policies: [policy],
+        cloud: target.cloud(),
+        clock: target.clock(),
+        log: silentLogger(),
+        random: () => 0,
+        readOnly,
+      });
     return { subnets, ami, runtime };
   }
 
@@ -70,7 +87,11 @@ forEachTarget('contract, whole reconciler', (current) => {
     const live = await listInstances(target.cloud().compute(REGION), 'releng');
     expect(live).to.have.length(4);
     const compute = target.cloud().compute(REGION);
-    const history = await spotPriceHistory(compute, { instanceTypes: ['c5.xlarge'], productDescription: 'Linux/UNIX', since: target.now() - 3600_000 });
+    const history = await spotPriceHistory(compute, {
+      instanceTypes: ['c5.xlarge'],
+      productDescription: 'Linux/UNIX',
+      since: target.now() - 3600_000,
+    });
     const latest = (az: string) => history.filter((p) => p.az === az).sort((a, b) => b.timestamp - a.timestamp)[0]?.price ?? Infinity;
     const priceOf = new Map(subnets.slice(0, 2).map((s) => [s.id, latest(s.az)]));
     const count = (id: string) => live.filter((i) => i.subnetId === id).length;
@@ -102,7 +123,9 @@ forEachTarget('contract, whole reconciler', (current) => {
     await target.putObject('fleet-contract', 'desired.json', JSON.stringify({ 'bld-linux64': 1 }));
     const down = await rt.reconciler.cycle({ dryRun: false });
     expect(down.plan?.actions.filter((a) => a.kind === 'terminate')).to.have.length(2);
-    const live = (await listInstances(target.cloud().compute(REGION), 'releng')).filter((i) => i.state === 'pending' || i.state === 'running');
+    const live = (await listInstances(target.cloud().compute(REGION), 'releng')).filter(
+      (i) => i.state === 'pending' || i.state === 'running',
+    );
     expect(live).to.have.length(1);
     const other = await listInstances(target.cloud().compute(REGION), 'someone-else');
     expect(other.map((i) => [i.id, i.state === 'pending' || i.state === 'running'])).to.deep.equal([[foreign, true]]);

@@ -24,7 +24,8 @@ import { MOTO_CREDENTIALS, type Moto, motoEnv, startMoto } from '../support/moto
 export const REGION = 'us-east-1';
 
 /** Actions that change something in the cloud. */
-export const MUTATING = /^(Run|Terminate|Create|Delete|Modify|Attach|Detach|Associate|Request|Cancel|Register|Deregister|Start|Stop|Put|Post)/;
+export const MUTATING =
+  /^(Run|Terminate|Create|Delete|Modify|Attach|Detach|Associate|Request|Cancel|Register|Deregister|Start|Stop|Put|Post)/;
 
 export interface Fault {
   readonly action: string;
@@ -81,7 +82,14 @@ export function simTarget(): ContractTarget {
     ami: async () => [...sim.world.images.values()][0]?.id as string,
     imageOwners: async () => ['self'],
     goldenImage: async (imageManagedBy, snapshotManagedBy) => {
-      const image = sim.world.registerImage(REGION, `golden-${sim.world.images.size}`, sim.clock.now(), 'Linux/UNIX', undefined, imageManagedBy ? { 'fleet:managed-by': imageManagedBy } : {});
+      const image = sim.world.registerImage(
+        REGION,
+        `golden-${sim.world.images.size}`,
+        sim.clock.now(),
+        'Linux/UNIX',
+        undefined,
+        imageManagedBy ? { 'fleet:managed-by': imageManagedBy } : {},
+      );
       const snapshotId = image.snapshotIds[0] as string;
       const snapshot = sim.world.snapshots.get(snapshotId);
       if (snapshot) {
@@ -96,15 +104,25 @@ export function simTarget(): ContractTarget {
     putObject: async (bucket, key, body) => sim.objects.publish(bucket, key, body),
     foreignInstance: async (subnetId, ami, managedBy) =>
       sim.world.createInstance({
-        subnetId, instanceType: 'c5.xlarge', lifecycle: 'on-demand', productDescription: 'Linux/UNIX', ami,
-        tags: managedBy ? { 'fleet:managed-by': managedBy } : {}, launchIndex: 0, visibilityDelayMs: 0,
+        subnetId,
+        instanceType: 'c5.xlarge',
+        lifecycle: 'on-demand',
+        productDescription: 'Linux/UNIX',
+        ami,
+        tags: managedBy ? { 'fleet:managed-by': managedBy } : {},
+        launchIndex: 0,
+        visibilityDelayMs: 0,
       }).id,
-    calls: () => [...sim.calls.slice(mark).map((c) => c.action), ...sim.objects.log.slice(s3Mark).map((o) => `S3 ${o.action === 'PutObject' ? 'PUT' : 'GET'}`)],
+    calls: () => [
+      ...sim.calls.slice(mark).map((c) => c.action),
+      ...sim.objects.log.slice(s3Mark).map((o) => `S3 ${o.action === 'PutObject' ? 'PUT' : 'GET'}`),
+    ],
     clearCalls: () => {
       mark = sim.calls.length;
       s3Mark = sim.objects.log.length;
     },
-    inject: (f) => sim.faults.addScripted({ action: f.action, code: f.code, status: f.status, ...(f.times !== undefined ? { times: f.times } : {}) }),
+    inject: (f) =>
+      sim.faults.addScripted({ action: f.action, code: f.code, status: f.status, ...(f.times !== undefined ? { times: f.times } : {}) }),
     reset: async () => {
       sim = fresh();
       mark = 0;
@@ -135,7 +153,9 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
     clock: () => systemClock,
     subnets: async () => {
       const out = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'default-for-az', Values: ['true'] }] }));
-      return (out.Subnets ?? []).map((s) => ({ id: s.SubnetId as string, region: REGION, az: s.AvailabilityZone as string })).sort((a, b) => a.az.localeCompare(b.az));
+      return (out.Subnets ?? [])
+        .map((s) => ({ id: s.SubnetId as string, region: REGION, az: s.AvailabilityZone as string }))
+        .sort((a, b) => a.az.localeCompare(b.az));
     },
     ami: async () => {
       const out = await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
@@ -147,12 +167,20 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
       return ['self', (out.Images ?? []).find((i) => i.ImageId && String(i.Platform ?? '').toLowerCase() !== 'windows')?.OwnerId as string];
     },
     goldenImage: async (imageManagedBy, snapshotManagedBy) => {
-      const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId;
+      const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.find(
+        (i) => String(i.Platform ?? '').toLowerCase() !== 'windows',
+      )?.ImageId;
       const builder = await ec2.send(new RunInstancesCommand({ ImageId: base, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1 }));
       const builderId = builder.Instances?.[0]?.InstanceId as string;
       const tags = (owner: string | undefined) => (owner ? [{ Key: 'fleet:managed-by', Value: owner }] : []);
       // moto tags images at creation but not snapshots: the snapshot is tagged afterwards.
-      const created = await ec2.send(new CreateImageCommand({ InstanceId: builderId, Name: `golden-${Math.random().toString(16).slice(2)}`, ...(imageManagedBy ? { TagSpecifications: [{ ResourceType: 'image', Tags: tags(imageManagedBy) }] } : {}) }));
+      const created = await ec2.send(
+        new CreateImageCommand({
+          InstanceId: builderId,
+          Name: `golden-${Math.random().toString(16).slice(2)}`,
+          ...(imageManagedBy ? { TagSpecifications: [{ ResourceType: 'image', Tags: tags(imageManagedBy) }] } : {}),
+        }),
+      );
       await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builderId] }));
       const id = created.ImageId as string;
       const described = await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }));
@@ -160,8 +188,10 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
       if (snapshotManagedBy) await ec2.send(new CreateTagsCommand({ Resources: [snapshotId], Tags: tags(snapshotManagedBy) }));
       return { id, snapshotId };
     },
-    imageExists: async (id) => ((await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [id] }] }))).Images ?? []).length > 0,
-    snapshotExists: async (id) => ((await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [id] }] }))).Snapshots ?? []).length > 0,
+    imageExists: async (id) =>
+      ((await ec2.send(new DescribeImagesCommand({ Filters: [{ Name: 'image-id', Values: [id] }] }))).Images ?? []).length > 0,
+    snapshotExists: async (id) =>
+      ((await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: [id] }] }))).Snapshots ?? []).length > 0,
     createBucket: async (bucket) => {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     },
@@ -170,12 +200,22 @@ export async function motoTarget(): Promise<ContractTarget | undefined> {
     },
     foreignInstance: async (subnetId, ami, managedBy) => {
       const tags = managedBy ? [{ ResourceType: 'instance' as const, Tags: [{ Key: 'fleet:managed-by', Value: managedBy }] }] : undefined;
-      const out = await ec2.send(new RunInstancesCommand({ ImageId: ami, InstanceType: 'c5.xlarge', MinCount: 1, MaxCount: 1, SubnetId: subnetId, ...(tags ? { TagSpecifications: tags } : {}) }));
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: ami,
+          InstanceType: 'c5.xlarge',
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: subnetId,
+          ...(tags ? { TagSpecifications: tags } : {}),
+        }),
+      );
       return out.Instances?.[0]?.InstanceId as string;
     },
     calls: () => proxy.calls.map((c) => (c.service === 's3' ? `S3 ${c.method}` : c.action)),
     clearCalls: () => proxy.clearCalls(),
-    inject: (f) => proxy.addRule({ action: f.action, code: f.code, status: f.status, ...(f.times !== undefined ? { times: f.times } : {}) }),
+    inject: (f) =>
+      proxy.addRule({ action: f.action, code: f.code, status: f.status, ...(f.times !== undefined ? { times: f.times } : {}) }),
     reset: async () => {
       await moto.reset();
       proxy.clearRules();

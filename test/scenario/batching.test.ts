@@ -12,20 +12,31 @@ const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'
 const USER_DATA = '#cloud-config\nwrite_files:\n  - path: /etc/worker-pool\n    content: "{pool} {region} {az}"\n';
 
 function ramp(overrides: Record<string, unknown> = {}) {
-  return policy({ pool: 'ramp', names: 'ramp-{nnnn}', regions: SUBNETS, instanceTypes: ['c5.xlarge'], size: { min: 0, max: 1200 }, userData: USER_DATA, ...overrides });
+  return policy({
+    pool: 'ramp',
+    names: 'ramp-{nnnn}',
+    regions: SUBNETS,
+    instanceTypes: ['c5.xlarge'],
+    size: { min: 0, max: 1200 },
+    userData: USER_DATA,
+    ...overrides,
+  });
 }
 
 /** A quiet market with room for `capacity` spot instances in every offer. */
 function fleetOf(policies: ReturnType<typeof ramp>[], capacity = 1500): SimFleet {
   const fleet = new SimFleet({ policies, cloud: { market: { crunchesPerDay: 0 }, world: { interruptionRatePerHour: 0 } } });
   const { world } = fleet.cloud;
-  for (const az of world.azs('us-east-1')) for (const type of ['c5.xlarge', 'm5.xlarge']) world.market.setCapacity(az, type, 'spot', capacity);
+  for (const az of world.azs('us-east-1'))
+    for (const type of ['c5.xlarge', 'm5.xlarge']) world.market.setCapacity(az, type, 'spot', capacity);
   return fleet;
 }
 
 /** Names as the cloud holds them: the Name tag, and the name fleet:names gives at the launch index. */
 function names(fleet: SimFleet, pool: string) {
-  return fleet.instances(pool).map((i) => ({ tag: i.tags.Name, batch: i.tags['fleet:names'] ? decodeNames(i.tags['fleet:names'])[i.launchIndex] : undefined }));
+  return fleet
+    .instances(pool)
+    .map((i) => ({ tag: i.tags.Name, batch: i.tags['fleet:names'] ? decodeNames(i.tags['fleet:names'])[i.launchIndex] : undefined }));
 }
 
 describe('scenario: batched launches and their names', () => {
@@ -81,7 +92,13 @@ describe('scenario: batched launches and their names', () => {
   });
 
   it('0 → 1,000 in one pool: every launch in the first cycle, a dozen calls, while another pool still gets its cycle', async () => {
-    const other = policy({ pool: 'other', names: 'other-{nnn}', regions: SUBNETS, instanceTypes: ['m5.xlarge'], size: { min: 0, max: 20 } });
+    const other = policy({
+      pool: 'other',
+      names: 'other-{nnn}',
+      regions: SUBNETS,
+      instanceTypes: ['m5.xlarge'],
+      size: { min: 0, max: 20 },
+    });
     const fleet = fleetOf([ramp(), other]);
     fleet.publishDesired({ ramp: 0, other: 2 });
     await fleet.cycles(2);
@@ -95,7 +112,9 @@ describe('scenario: batched launches and their names', () => {
     // The other pool took one of the launch bucket's 1,000 tokens: the ramp's 1 + 2 + ... + 256 + 488,
     // then its last slot in a second round once the bucket refilled, not a cycle later.
     const runs = fleet.cloud.calls.filter((c) => c.action === 'RunInstances').slice(runsBefore);
-    expect(runs.filter((c) => c.detail?.pool === 'ramp').map((c) => c.detail?.count)).to.deep.equal([1, 2, 4, 8, 16, 32, 64, 128, 256, 488, 1]);
+    expect(runs.filter((c) => c.detail?.pool === 'ramp').map((c) => c.detail?.count)).to.deep.equal([
+      1, 2, 4, 8, 16, 32, 64, 128, 256, 488, 1,
+    ]);
     expect(runs.every((c) => c.result === 'ok')).to.equal(true);
     expect(took).to.be.below(fleet.config.interval * 1000);
     fleet.advance(fleet.config.interval * 1000 - took);

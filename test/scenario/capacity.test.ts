@@ -15,7 +15,9 @@ function market(fleet: SimFleet) {
   const zones = ['subnet-1a', 'subnet-1b', 'subnet-1c'].map((s) => fleet.cloud.world.subnets.get(s)?.az as string);
   const t = fleet.cloud.clock.now();
   const offers = zones
-    .flatMap((az) => TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })))
+    .flatMap((az) =>
+      TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })),
+    )
     .sort((a, b) => a.price - b.price);
   return { zones, offers };
 }
@@ -76,8 +78,11 @@ describe('scenario: capacity under pressure', () => {
     // Thirty offers: more than one cycle can probe, so the timer must not depend on probing them all.
     const subnets = ['subnet-1a', 'subnet-1b', 'subnet-1c', 'subnet-1d', 'subnet-1e', 'subnet-1f'];
     const types = ['c5.xlarge', 'm5.xlarge', 'c5a.xlarge', 'm5a.xlarge', 'c6i.xlarge'];
-    const fleet = new SimFleet({ policies: [bld({ spot: { fallbackAfter: 600 }, instanceTypes: types, regions: { 'us-east-1': { subnets, securityGroups: [] } } })] });
-    for (const s of subnets) for (const type of types) fleet.cloud.world.market.setCapacity(fleet.cloud.world.subnets.get(s)?.az as string, type, 'spot', 0);
+    const fleet = new SimFleet({
+      policies: [bld({ spot: { fallbackAfter: 600 }, instanceTypes: types, regions: { 'us-east-1': { subnets, securityGroups: [] } } })],
+    });
+    for (const s of subnets)
+      for (const type of types) fleet.cloud.world.market.setCapacity(fleet.cloud.world.subnets.get(s)?.az as string, type, 'spot', 0);
     fleet.publishDesired({ 'bld-linux64': 2 });
     const start = fleet.cloud.clock.now();
     let firstOnDemandAt: number | undefined;
@@ -128,7 +133,10 @@ describe('scenario: capacity under pressure', () => {
     // The offer's capacity is reclaimed: the simulated cloud warns both, and interrupts them two minutes later.
     fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
     fleet.advance(60_000);
-    expect(victims.map((i) => [i.state, i.warnedAt !== undefined])).to.deep.equal([['running', true], ['running', true]]);
+    expect(victims.map((i) => [i.state, i.warnedAt !== undefined])).to.deep.equal([
+      ['running', true],
+      ['running', true],
+    ]);
     fleet.advance(INTERRUPTION_NOTICE_MS);
     expect(victims.every((i) => i.stateReason === 'Server.SpotInstanceTermination')).to.equal(true);
     // Capacity comes straight back, but the offer is remembered as failing: replacements go elsewhere.
@@ -141,9 +149,19 @@ describe('scenario: capacity under pressure', () => {
   });
 
   it('falls back on every capacity error code, not only InsufficientInstanceCapacity', async () => {
-    for (const code of ['MaxSpotInstanceCountExceeded', 'UnfulfillableCapacity', 'InsufficientFreeAddressesInSubnet', 'SpotMaxPriceTooLow']) {
+    for (const code of [
+      'MaxSpotInstanceCountExceeded',
+      'UnfulfillableCapacity',
+      'InsufficientFreeAddressesInSubnet',
+      'SpotMaxPriceTooLow',
+    ]) {
       const fleet = new SimFleet({ policies: [bld({ spot: { fallbackAfter: 0 } })] });
-      fleet.cloud.faults.addScripted({ action: 'RunInstances', code, status: code === 'InsufficientFreeAddressesInSubnet' ? 400 : 500, when: (d) => d.lifecycle === 'spot' });
+      fleet.cloud.faults.addScripted({
+        action: 'RunInstances',
+        code,
+        status: code === 'InsufficientFreeAddressesInSubnet' ? 400 : 500,
+        when: (d) => d.lifecycle === 'spot',
+      });
       fleet.publishDesired({ 'bld-linux64': 1 });
       await fleet.cycle();
       const live = fleet.instances('bld-linux64');

@@ -14,7 +14,11 @@ const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'
 const EVENTS_DOC = 'state/events.json';
 
 async function warnedFleet() {
-  const fleet = new SimFleet({ policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge', 'm5.xlarge'] })], config: { events: { queue: SIM_EVENTS_QUEUE_URL } }, cloud: { events: true } });
+  const fleet = new SimFleet({
+    policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge', 'm5.xlarge'] })],
+    config: { events: { queue: SIM_EVENTS_QUEUE_URL } },
+    cloud: { events: true },
+  });
   const inbox = fleet.runtime.inbox as NonNullable<SimFleet['runtime']['inbox']>;
   fleet.publishDesired({ 'bld-linux64': 3 });
   await fleet.cycles(2);
@@ -29,7 +33,8 @@ async function warnedFleet() {
 
 const facts = (fleet: SimFleet) => fleet.cloud.objects.peek(BUCKET, EVENTS_DOC)?.body;
 const planned = async (fleet: SimFleet) => (await fleet.cloud.clock.run(() => fleet.runtime.reconciler.planOnly())).plan.actions;
-const count = (tally: readonly EventTally[], result: EventTally['result']) => tally.filter((t) => t.result === result).reduce((n, t) => n + t.count, 0);
+const count = (tally: readonly EventTally[], result: EventTally['result']) =>
+  tally.filter((t) => t.result === result).reduce((n, t) => n + t.count, 0);
 
 describe('events: duplicates and stray messages change nothing', () => {
   it('second deliveries of handled messages (warnings among them) are merged into the same facts and deleted; the plan stays', async () => {
@@ -57,7 +62,8 @@ describe('events: duplicates and stray messages change nothing', () => {
     expect(before).to.match(/"warned": \{\s*"i-/);
     const plan = await planned(fleet);
     const t = fleet.cloud.clock.now();
-    for (const kind of STRAY_KINDS) if (kind !== 'foreign-instance') fleet.cloud.eventQueue.send(strayBody(kind, t, 'us-east-1', 'i-0f0f0f0f0f0f0f0f0'));
+    for (const kind of STRAY_KINDS)
+      if (kind !== 'foreign-instance') fleet.cloud.eventQueue.send(strayBody(kind, t, 'us-east-1', 'i-0f0f0f0f0f0f0f0f0'));
     const dropped = await fleet.cloud.clock.run(() => inbox.takeQueued());
     expect(dropped.received).to.equal(STRAY_KINDS.length - 1);
     expect(count(dropped.tally, 'handled')).to.equal(0);

@@ -31,7 +31,15 @@ function crowdedWorld(options: { events?: boolean; hours: number; stepMs: number
     for (const type of TYPES) {
       const capacity = cloud.world.market.capacity(subnet.az, type, 'spot', START);
       for (let n = 0; n < capacity; n++) {
-        cloud.world.createInstance({ subnetId: subnet.id, instanceType: type, lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: image.id, tags: { Name: `w-${subnet.az}-${type}-${n}` }, visibilityDelayMs: 0 });
+        cloud.world.createInstance({
+          subnetId: subnet.id,
+          instanceType: type,
+          lifecycle: 'spot',
+          productDescription: 'Linux/UNIX',
+          ami: image.id,
+          tags: { Name: `w-${subnet.az}-${type}-${n}` },
+          visibilityDelayMs: 0,
+        });
       }
     }
   }
@@ -55,7 +63,8 @@ describe('sim: EC2 events in the simulated world', () => {
         for (const i of c.world.instances.values()) {
           if (i.warnedAt === undefined) continue;
           const live = i.state === 'pending' || i.state === 'running';
-          if (c.clock.now() < i.warnedAt + INTERRUPTION_NOTICE_MS && !live) early.push(`${i.id} ${i.state} at ${c.clock.now() - i.warnedAt} ms`);
+          if (c.clock.now() < i.warnedAt + INTERRUPTION_NOTICE_MS && !live)
+            early.push(`${i.id} ${i.state} at ${c.clock.now() - i.warnedAt} ms`);
         }
       },
     });
@@ -78,13 +87,26 @@ describe('sim: EC2 events in the simulated world', () => {
     const cloud = new SimCloud({ seed: 3, start: START, defaultSubnets: ['us-east-1'], world: { interruptionRatePerHour: 0 } });
     const subnet = [...cloud.world.subnets.values()][0] as { id: string };
     const image = cloud.world.registerImage('us-east-1', 'worker', START);
-    const bid = cloud.world.createInstance({ subnetId: subnet.id, instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: image.id, tags: {}, maxPrice: 0.0001, visibilityDelayMs: 0 });
+    const bid = cloud.world.createInstance({
+      subnetId: subnet.id,
+      instanceType: 'c5.xlarge',
+      lifecycle: 'spot',
+      productDescription: 'Linux/UNIX',
+      ami: image.id,
+      tags: {},
+      maxPrice: 0.0001,
+      visibilityDelayMs: 0,
+    });
     cloud.clock.advanceTo(START + 60_000);
     cloud.settle();
     expect([bid.state === 'pending' || bid.state === 'running', bid.warnedAt]).to.deep.equal([true, START + 60_000]);
     cloud.clock.advanceTo(START + 60_000 + INTERRUPTION_NOTICE_MS);
     cloud.settle();
-    expect([bid.state, bid.stateReason, bid.endedAt]).to.deep.equal(['shutting-down', 'Server.SpotInstanceTermination', START + 60_000 + INTERRUPTION_NOTICE_MS]);
+    expect([bid.state, bid.stateReason, bid.endedAt]).to.deep.equal([
+      'shutting-down',
+      'Server.SpotInstanceTermination',
+      START + 60_000 + INTERRUPTION_NOTICE_MS,
+    ]);
     expect(of(cloud.world.events, 'interruption-warning').map((e) => e.cause)).to.deep.equal(['price']);
   });
 
@@ -98,11 +120,13 @@ describe('sim: EC2 events in the simulated world', () => {
     const leads = capacityWarnings.map((w) => {
       const at = recommended.get(w.instance.id);
       expect(at, `no rebalance recommendation before ${w.instance.id} was reclaimed`).not.to.equal(undefined);
-      expect(at as number).to.be.below(w.t);
+      expect(at).to.be.below(w.t);
       return w.t - (at as number);
     });
     leads.sort((a, b) => a - b);
-    expect(leads[Math.floor(leads.length / 2)]).to.be.at.least(10 * 60_000).and.at.most(REBALANCE_LEAD_MS);
+    expect(leads[Math.floor(leads.length / 2)])
+      .to.be.at.least(10 * 60_000)
+      .and.at.most(REBALANCE_LEAD_MS);
   });
 
   it('delivers the events to the queue as EventBridge writes them, only when the run has events on', async () => {
@@ -127,7 +151,9 @@ describe('sim: EC2 events in the simulated world', () => {
     expect(states.filter((e) => e.state === 'shutting-down')).to.have.length(of(world, 'interrupted').length);
     expect(states.filter((e) => e.state === 'terminated')).to.have.length(of(world, 'gone').length);
     // A warned instance: its warning is in the queue before its shutdown, stamped two minutes earlier.
-    const warned = events.find((e) => e.kind === 'interruption-warning' && states.some((s) => s.instanceId === e.instanceId && s.state === 'shutting-down'));
+    const warned = events.find(
+      (e) => e.kind === 'interruption-warning' && states.some((s) => s.instanceId === e.instanceId && s.state === 'shutting-down'),
+    );
     expect(warned).not.to.equal(undefined);
     const shutdown = states.find((s) => s.instanceId === warned?.instanceId && s.state === 'shutting-down');
     expect(events.indexOf(warned as (typeof events)[number])).to.be.below(events.indexOf(shutdown as (typeof events)[number]));
@@ -183,14 +209,21 @@ describe('sim: the event inbox on the simulated cloud', () => {
 
   it('a run without events has no inbox; a queue URL the cloud lacks is logged and never stops a poll', async () => {
     expect(new SimFleet({ policies: [bld()] }).runtime.inbox).to.equal(undefined);
-    const fleet = new SimFleet({ policies: [bld()], config: { events: { queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/elsewhere' } } });
+    const fleet = new SimFleet({
+      policies: [bld()],
+      config: { events: { queue: 'https://sqs.us-east-1.amazonaws.com/123456789012/elsewhere' } },
+    });
     const report = await fleet.cloud.clock.run(() => (fleet.runtime.inbox as NonNullable<SimFleet['runtime']['inbox']>).poll(20_000));
     expect(report.failed).to.match(/queue unreachable: The specified queue does not exist/);
   });
 
   it('a single cycle (reconcile --once) takes a backlog beyond one poll, and stops at a queue it cannot reach', async () => {
     const big = policy({ regions: SUBNETS, instanceTypes: TYPES, size: { min: 0, max: 100 } });
-    const fleet = new SimFleet({ policies: [big], config: { events: { queue: SIM_EVENTS_QUEUE_URL } }, cloud: { events: true, market: { spotCapacity: 50, crunchesPerDay: 0 } } });
+    const fleet = new SimFleet({
+      policies: [big],
+      config: { events: { queue: SIM_EVENTS_QUEUE_URL } },
+      cloud: { events: true, market: { spotCapacity: 50, crunchesPerDay: 0 } },
+    });
     const inbox = fleet.runtime.inbox as NonNullable<SimFleet['runtime']['inbox']>;
     fleet.publishDesired({ 'bld-linux64': 70 });
     await fleet.cycles(3);
@@ -215,8 +248,20 @@ describe('sim: the event inbox on the simulated cloud', () => {
     await fleet.cycles(1);
     const depth = fleet.cloud.eventQueue.depth;
     expect(depth).to.be.above(0);
-    const readOnly = createRuntime({ config: fleet.config, policies: fleet.policies, cloud: fleet.cloud, clock: fleet.cloud.clock, log: silentLogger(), random: () => 0.5, readOnly: true });
-    expect(await fleet.cloud.clock.run(() => (readOnly.inbox as NonNullable<typeof readOnly.inbox>).poll(20_000))).to.deep.equal({ received: 0, tally: [], warnings: 0 });
+    const readOnly = createRuntime({
+      config: fleet.config,
+      policies: fleet.policies,
+      cloud: fleet.cloud,
+      clock: fleet.cloud.clock,
+      log: silentLogger(),
+      random: () => 0.5,
+      readOnly: true,
+    });
+    expect(await fleet.cloud.clock.run(() => (readOnly.inbox as NonNullable<typeof readOnly.inbox>).poll(20_000))).to.deep.equal({
+      received: 0,
+      tally: [],
+      warnings: 0,
+    });
     expect(fleet.cloud.eventQueue.depth).to.equal(depth);
   });
 });

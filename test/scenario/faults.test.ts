@@ -21,7 +21,9 @@ describe('scenario: faults and idempotency', () => {
       await fleet.cycle(); // a failed cycle would throw here
       fleet.advance(60_000);
     }
-    expect(fleet.calls('RunInstances', 'RequestLimitExceeded') + fleet.calls('DescribeInstances', 'RequestLimitExceeded')).to.be.greaterThan(0);
+    expect(
+      fleet.calls('RunInstances', 'RequestLimitExceeded') + fleet.calls('DescribeInstances', 'RequestLimitExceeded'),
+    ).to.be.greaterThan(0);
     const n = names(fleet, 'bld-linux64');
     expect(n).to.have.length(12);
     expect(new Set(n).size).to.equal(12);
@@ -79,7 +81,10 @@ describe('scenario: faults and idempotency', () => {
   });
 
   it('keeps running when the Price List API is unreachable: policy onDemandPrice applies', async () => {
-    const fleet = new SimFleet({ policies: [bld({ spot: { maxPrice: '50%' }, onDemandPrice: 0.4 })], cloud: { faults: { pricingUnavailable: true } } });
+    const fleet = new SimFleet({
+      policies: [bld({ spot: { maxPrice: '50%' }, onDemandPrice: 0.4 })],
+      cloud: { faults: { pricingUnavailable: true } },
+    });
     fleet.publishDesired({ 'bld-linux64': 2 });
     await fleet.cycle();
     expect(fleet.instances('bld-linux64')).to.have.length(2);
@@ -113,9 +118,15 @@ describe('scenario: faults and idempotency', () => {
 describe('scenario: API economy', () => {
   it('a steady-state cycle costs a handful of calls per region, not calls per instance', async () => {
     const steady = async (scale: number) => {
-      const pools = ['bld-linux64', 'tst-linux64', 'try-linux64'].map((pool) => bld({ pool, names: `${pool}-{nnn}`, regions: TWO_REGIONS }));
+      const pools = ['bld-linux64', 'tst-linux64', 'try-linux64'].map((pool) =>
+        bld({ pool, names: `${pool}-{nnn}`, regions: TWO_REGIONS }),
+      );
       // A quiet market (no crunches, no reclaims), so that nothing but the calls' own cost is measured.
-      const fleet = new SimFleet({ policies: pools, config: { regions: ['us-east-1', 'us-west-2'] }, cloud: { market: { crunchesPerDay: 0, spotCapacity: 1000 }, world: { interruptionRatePerHour: 0 } } });
+      const fleet = new SimFleet({
+        policies: pools,
+        config: { regions: ['us-east-1', 'us-west-2'] },
+        cloud: { market: { crunchesPerDay: 0, spotCapacity: 1000 }, world: { interruptionRatePerHour: 0 } },
+      });
       fleet.publishDesired({ 'bld-linux64': 4 * scale, 'tst-linux64': 6 * scale, 'try-linux64': 2 * scale });
       await fleet.cycles(4);
       expect(fleet.instances()).to.have.length(12 * scale);
@@ -157,7 +168,10 @@ describe('scenario: API economy', () => {
 
 describe('scenario: a cycle that fails', () => {
   it('ends with its error on the simulated clock, never as a thrown or unhandled rejection', async () => {
-    const fleet = new SimFleet({ policies: [bld()], cloud: { faults: { scripted: [{ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 }] } } });
+    const fleet = new SimFleet({
+      policies: [bld()],
+      cloud: { faults: { scripted: [{ action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503 }] } },
+    });
     fleet.publishDesired({ 'bld-linux64': 1 });
     let unhandled: unknown;
     const onUnhandled = (reason: unknown) => {

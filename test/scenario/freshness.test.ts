@@ -43,7 +43,7 @@ describe('scenario: AMI freshness', () => {
     expect(firstRetirementAt).to.be.at.least(600_000); // nothing before the grace period
   });
 
-  it("drains an AMI: never launched again, its instances replaced within the drain budget", async () => {
+  it('drains an AMI: never launched again, its instances replaced within the drain budget', async () => {
     const fleet = new SimFleet({ policies: [bld({ freshness: { drainBudget: 2 } })], cloud: QUIET });
     const previous = fleet.bakeImage('bld-linux64', 'us-east-1', fleet.cloud.clock.now() - 3600_000 * 30);
     fleet.publishManifest();
@@ -51,7 +51,11 @@ describe('scenario: AMI freshness', () => {
     await fleet.cycles(2);
     const [bad] = amis(fleet);
     expect(bad).to.not.equal(previous);
-    await recordDrains(fleet.runtime.state, [{ ami: bad as string, reason: 'kernel panic on boot', by: 'operator' }], fleet.cloud.clock.now());
+    await recordDrains(
+      fleet.runtime.state,
+      [{ ami: bad as string, reason: 'kernel panic on boot', by: 'operator' }],
+      fleet.cloud.clock.now(),
+    );
     const cycle = await fleet.cycle();
     expect(cycle.plan.actions.filter((a) => a.kind === 'terminate').map((a) => a.cause)).to.deep.equal(['drain', 'drain']);
     expect(cycle.plan.actions.filter((a) => a.kind === 'launch').every((a) => a.ami === previous)).to.equal(true);

@@ -15,10 +15,20 @@ const WEST = { 'us-west-2': { subnets: ['subnet-2a', 'subnet-2b'], securityGroup
 describe('scenario: observing interruptions', () => {
   it('remembers an interruption only while the cloud lists it (bounded), and reports each one once', async () => {
     // Ended instances stay listed five minutes here.
-    const fleet = new SimFleet({ policies: [policy({ regions: EAST, instanceTypes: ['c5.xlarge'] })], cloud: { ...QUIET, world: { ...QUIET.world, endedListedMs: 300_000 } } });
+    const fleet = new SimFleet({
+      policies: [policy({ regions: EAST, instanceTypes: ['c5.xlarge'] })],
+      cloud: { ...QUIET, world: { ...QUIET.world, endedListedMs: 300_000 } },
+    });
     const { log, lines } = capturedLogger();
     const rng = new Prng(3);
-    fleet.runtime = createRuntime({ config: fleet.config, policies: fleet.policies, cloud: fleet.cloud, clock: fleet.cloud.clock, log, random: () => rng.next() });
+    fleet.runtime = createRuntime({
+      config: fleet.config,
+      policies: fleet.policies,
+      cloud: fleet.cloud,
+      clock: fleet.cloud.clock,
+      log,
+      random: () => rng.next(),
+    });
     fleet.publishDesired({ 'bld-linux64': 3 });
     await fleet.cycles(3);
     const interrupted: string[] = [];
@@ -36,7 +46,9 @@ describe('scenario: observing interruptions', () => {
     expect(interrupted).to.have.length(30);
     // Never more than the interrupted instances a listing can hold (five minutes' worth, one a minute).
     expect(Math.max(...remembered), remembered.join(',')).to.be.at.most(6);
-    const reported = lines().filter((l) => l.msg === 'spot interruption; offer kept out of placement for a while').map((l) => l.instance);
+    const reported = lines()
+      .filter((l) => l.msg === 'spot interruption; offer kept out of placement for a while')
+      .map((l) => l.instance);
     expect(reported).to.deep.equal(interrupted);
   });
 });

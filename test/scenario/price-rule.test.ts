@@ -41,8 +41,18 @@ function cloud(rule: MarketRule): { cloud: SimCloud; launch: (az: string, maxPri
   const launch = async (az: string, maxPrice?: number) => {
     n++;
     const request: LaunchRequest = {
-      fleet: 'releng', pool: 'bld-linux64', slots: [{ name: `bld-linux64-spot-00${n}` }], tags: { 'fleet:managed-by': 'releng' }, region: 'us-east-1', az, subnetId: subnets[az] as string,
-      securityGroups: [], instanceType: 'c5.xlarge', lifecycle: 'spot', ami: image.id, clientToken: `token-${n}`,
+      fleet: 'releng',
+      pool: 'bld-linux64',
+      slots: [{ name: `bld-linux64-spot-00${n}` }],
+      tags: { 'fleet:managed-by': 'releng' },
+      region: 'us-east-1',
+      az,
+      subnetId: subnets[az] as string,
+      securityGroups: [],
+      instanceType: 'c5.xlarge',
+      lifecycle: 'spot',
+      ami: image.id,
+      clientToken: `token-${n}`,
       ...(maxPrice !== undefined ? { maxPrice } : {}),
     };
     const [made] = await sim.compute('us-east-1').launch(request);
@@ -54,7 +64,7 @@ function cloud(rule: MarketRule): { cloud: SimCloud; launch: (az: string, maxPri
 const live = (i: SimInstance) => i.state === 'pending' || i.state === 'running';
 
 describe('scenario: the price rule of the 2016 spot market', () => {
-  it('interrupts an instance without a max price exactly when the replayed price rises above on-demand, EC2\'s default', async () => {
+  it("interrupts an instance without a max price exactly when the replayed price rises above on-demand, EC2's default", async () => {
     const { cloud: sim, launch } = cloud('price');
     const noMax = await launch('us-east-1a');
     const highMax = await launch('us-east-1a', 0.5);
@@ -87,7 +97,7 @@ describe('scenario: the price rule of the 2016 spot market', () => {
     expect(capped.endedAt).to.equal(T0 + 27 * MIN);
   });
 
-  it('refuses a launch whose max price, explicit or EC2\'s default, is below the price, and a spot launch into an offer never recorded', async () => {
+  it("refuses a launch whose max price, explicit or EC2's default, is below the price, and a spot launch into an offer never recorded", async () => {
     const { cloud: sim, launch } = cloud('price');
     sim.clock.advanceTo(T0 + 21 * MIN);
     await launch('us-east-1a').then(

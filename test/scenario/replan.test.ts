@@ -31,7 +31,9 @@ async function onDrainedImage(fleet: SimFleet, count: number): Promise<{ drained
 
 /** Instance ids the cloud terminated since call `from` of its log. */
 function terminatedSince(fleet: SimFleet, from: number): string[] {
-  return fleet.cloud.calls.slice(from).flatMap((c) => (c.action === 'TerminateInstances' && c.result === 'ok' ? ((c.detail?.instanceIds as string[]) ?? []) : []));
+  return fleet.cloud.calls
+    .slice(from)
+    .flatMap((c) => (c.action === 'TerminateInstances' && c.result === 'ok' ? ((c.detail?.instanceIds as string[]) ?? []) : []));
 }
 
 describe('scenario: re-planning rounds after a capacity refusal', () => {

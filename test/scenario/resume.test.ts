@@ -36,7 +36,14 @@ async function cycleWithLostAnswers(fleet: SimFleet): Promise<void> {
 /** A new process of the service with edited policies, on the same cloud and state. */
 function restartWith(fleet: SimFleet, policies: readonly PoolPolicy[]): void {
   const rng = new Prng(5);
-  fleet.runtime = createRuntime({ config: fleet.config, policies, cloud: fleet.cloud, clock: fleet.cloud.clock, log: silentLogger(), random: () => rng.next() });
+  fleet.runtime = createRuntime({
+    config: fleet.config,
+    policies,
+    cloud: fleet.cloud,
+    clock: fleet.cloud.clock,
+    log: silentLogger(),
+    random: () => rng.next(),
+  });
 }
 
 describe('scenario: resuming a launch whose answer was lost', () => {
@@ -48,7 +55,13 @@ describe('scenario: resuming a launch whose answer was lost', () => {
     expect(first?.result).to.equal('ResponseLost');
     expect(made(fleet)).to.have.length(1);
 
-    restartWith(fleet, [bld({ regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: ['sg-edited'] } }, keyName: 'other', instanceProfile: 'edited' })]);
+    restartWith(fleet, [
+      bld({
+        regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: ['sg-edited'] } },
+        keyName: 'other',
+        instanceProfile: 'edited',
+      }),
+    ]);
     fleet.advance(60_000);
     await fleet.cycle();
     const token = first?.detail?.clientToken;
@@ -94,7 +107,10 @@ describe('scenario: resuming a launch whose answer was lost', () => {
     const stored = await fleet.runtime.state.read<ReconcilerDoc>(RECONCILER_DOC);
     const doc = stored?.doc as ReconcilerDoc;
     expect(doc.launches).to.have.length(1);
-    const tampered: ReconcilerDoc = { ...doc, launches: doc.launches.map((l) => ({ ...l, request: { ...l.request, securityGroups: ['sg-other'] } })) };
+    const tampered: ReconcilerDoc = {
+      ...doc,
+      launches: doc.launches.map((l) => ({ ...l, request: { ...l.request, securityGroups: ['sg-other'] } })),
+    };
     await fleet.runtime.state.write(RECONCILER_DOC, tampered, stored?.etag);
 
     fleet.advance(60_000);

@@ -45,7 +45,12 @@ async function establishedFleet(s: Staging, desired: number) {
   fleet.publishDesired({ [POOL]: desired });
   const judge = new RolloutJudge(fleet, POOL, () => wanted);
   // Long enough for every worker to run past the bake: the image is proved in the journal.
-  await judge.until(() => judge.running().length === desired && fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > (s.bake ?? 300) * 1000, 40);
+  await judge.until(
+    () =>
+      judge.running().length === desired &&
+      fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > (s.bake ?? 300) * 1000,
+    40,
+  );
   const previous = judge.live()[0]?.ami as string;
   const setDesired = (n: number) => {
     wanted = n;
@@ -76,7 +81,11 @@ function replacementsOf(judge: RolloutJudge, target: string): SimInstance[] {
 
 describe('scenario: staged rollouts', () => {
   describe('a broken nightly image', () => {
-    for (const s of [{ canary: 1, failures: 3 }, { canary: 2, failures: 3 }, { canary: 4, failures: 2 }] as const) {
+    for (const s of [
+      { canary: 1, failures: 3 },
+      { canary: 2, failures: 3 },
+      { canary: 4, failures: 2 },
+    ] as const) {
       it(`never boots more than max(canary, guard.failures) = ${bound(s)} workers on it (canary ${s.canary}, failures ${s.failures}), never costs running capacity, and the pool is back on the previous image within 3 cycles of the trip`, async () => {
         const { fleet, judge, previous } = await establishedFleet(s, 8);
         const broken = publishImage(fleet, true)['us-east-1'] as string;
@@ -107,11 +116,24 @@ describe('scenario: staged rollouts', () => {
 
     it('counts every worker that booted it while on trial, even once EC2 no longer lists it: sporadic canaries an hour apart stay within the bound', async () => {
       const s = { canary: 1, failures: 3 };
-      const fleet = new SimFleet({ policies: [policy({ regions: { 'us-east-1': EAST }, instanceTypes: ['c5.xlarge'], scaleDown: 'none', freshness: { canary: 1, bake: 300, guard: { window: 600, failures: 3 } } })], cloud: QUIET });
+      const fleet = new SimFleet({
+        policies: [
+          policy({
+            regions: { 'us-east-1': EAST },
+            instanceTypes: ['c5.xlarge'],
+            scaleDown: 'none',
+            freshness: { canary: 1, bake: 300, guard: { window: 600, failures: 3 } },
+          }),
+        ],
+        cloud: QUIET,
+      });
       let wanted = 2;
       const judge = new RolloutJudge(fleet, POOL, () => wanted);
       fleet.publishDesired({ [POOL]: 2 });
-      await judge.until(() => judge.running().length === 2 && fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > 400_000, 30);
+      await judge.until(
+        () => judge.running().length === 2 && fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > 400_000,
+        30,
+      );
       // The pool empties (its workers leave by themselves), then a broken image is published.
       wanted = 0;
       fleet.publishDesired({ [POOL]: 0 });
@@ -141,7 +163,8 @@ describe('scenario: staged rollouts', () => {
       const amis = publishImage(fleet, true);
       // us-east-1 can hold no more spot workers of these types: the next ones go west, where nothing ran yet.
       for (const az of fleet.cloud.world.azs('us-east-1')) {
-        for (const type of ['c5.xlarge', 'm5.xlarge']) fleet.cloud.world.market.setCapacity(az, type, 'spot', fleet.cloud.world.usage(az, type, 'spot'));
+        for (const type of ['c5.xlarge', 'm5.xlarge'])
+          fleet.cloud.world.market.setCapacity(az, type, 'spot', fleet.cloud.world.usage(az, type, 'spot'));
       }
       await judge.cycle();
       setDesired(10);
@@ -179,7 +202,9 @@ describe('scenario: staged rollouts', () => {
       const retired = judge.terminations().filter((e) => e.instance.ami === previous);
       expect(retired.length).to.be.at.least(8);
       for (const { t, instance } of retired) {
-        const ready = replacementsOf(judge, instance.id).filter((r) => r.ami === fresh && r.launchTime + s.bake * 1000 <= t && r.runningAt <= t && (r.endedAt ?? Infinity) > t);
+        const ready = replacementsOf(judge, instance.id).filter(
+          (r) => r.ami === fresh && r.launchTime + s.bake * 1000 <= t && r.runningAt <= t && (r.endedAt ?? Infinity) > t,
+        );
         expect(ready, `${instance.id} retired at ${new Date(t).toISOString()}`).to.have.length(1);
       }
       // Turnover: grace, then ceil(8 / retireBudget) steps of a bake and a few cycles each.
@@ -252,9 +277,17 @@ describe('scenario: staged rollouts', () => {
       const newlyBooted = judge.booted(image) - bootedBefore;
       expect(newlyBooted).to.be.within(1, bound(s));
       const tripped = (judge.marks()[image]?.reason ?? '').match(/\bi-[0-9a-f]{8,}/g) ?? [];
-      const after = new Set(judge.everyInstance(image).filter((i) => i.launchTime >= undrainedAt).map((i) => i.id));
+      const after = new Set(
+        judge
+          .everyInstance(image)
+          .filter((i) => i.launchTime >= undrainedAt)
+          .map((i) => i.id),
+      );
       expect(tripped.length).to.equal(s.failures);
-      expect(tripped.every((id) => after.has(id)), 'only ends after the undrain').to.equal(true);
+      expect(
+        tripped.every((id) => after.has(id)),
+        'only ends after the undrain',
+      ).to.equal(true);
       await judge.until(() => judge.running(previous).length === 4 && judge.live(image).length === 0, 3);
       expect(judge.capacityFindings).to.deep.equal([]);
     });
@@ -267,13 +300,23 @@ async function establishedFleetInEast(s: Staging, desired: number, regions: Reco
   const fleet = new SimFleet({ policies: [bld(s, regions)], cloud: QUIET, config });
   const market = fleet.cloud.world.market;
   const t = fleet.cloud.clock.now();
-  for (const az of fleet.cloud.world.azs('us-east-1')) for (const type of ['c5.xlarge', 'm5.xlarge']) market.setSpotPrice('us-east-1', az, type, 'Linux/UNIX', 0.05, t);
-  for (const az of fleet.cloud.world.azs('us-west-2')) for (const type of ['c5.xlarge', 'm5.xlarge']) market.setSpotPrice('us-west-2', az, type, 'Linux/UNIX', 0.09, t);
+  for (const az of fleet.cloud.world.azs('us-east-1'))
+    for (const type of ['c5.xlarge', 'm5.xlarge']) market.setSpotPrice('us-east-1', az, type, 'Linux/UNIX', 0.05, t);
+  for (const az of fleet.cloud.world.azs('us-west-2'))
+    for (const type of ['c5.xlarge', 'm5.xlarge']) market.setSpotPrice('us-west-2', az, type, 'Linux/UNIX', 0.09, t);
   let wanted = desired;
   fleet.publishDesired({ [POOL]: desired });
   const judge = new RolloutJudge(fleet, POOL, () => wanted);
-  await judge.until(() => judge.running().length === desired && fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > (s.bake ?? 300) * 1000, 40);
-  expect(judge.live().every((i) => i.region === 'us-east-1'), 'all in us-east-1 before the rollout').to.equal(true);
+  await judge.until(
+    () =>
+      judge.running().length === desired &&
+      fleet.cloud.clock.now() - Math.max(...judge.running().map((i) => i.launchTime)) > (s.bake ?? 300) * 1000,
+    40,
+  );
+  expect(
+    judge.live().every((i) => i.region === 'us-east-1'),
+    'all in us-east-1 before the rollout',
+  ).to.equal(true);
   const setDesired = (n: number) => {
     wanted = n;
     fleet.publishDesired({ [POOL]: n });

@@ -23,7 +23,11 @@ describe('scenario: scaling a pool on the simulated cloud', () => {
     const t = fleet.cloud.clock.now();
     const offers = ['subnet-1a', 'subnet-1b', 'subnet-1c'].flatMap((s) => {
       const az = fleet.cloud.world.subnets.get(s)?.az as string;
-      return ['c5.xlarge', 'm5.xlarge'].map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number }));
+      return ['c5.xlarge', 'm5.xlarge'].map((type) => ({
+        az,
+        type,
+        price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number,
+      }));
     });
     const cheapest = offers.sort((a, b) => a.price - b.price)[0];
     expect(live.every((i) => i.az === cheapest?.az && i.instanceType === cheapest?.type)).to.equal(true);
@@ -48,7 +52,10 @@ describe('scenario: scaling a pool on the simulated cloud', () => {
     fleet.advance(120_000);
     fleet.publishDesired({ 'bld-linux64': 3 });
     await fleet.cycle();
-    const names = fleet.instances('bld-linux64').map((i) => i.tags.Name).sort();
+    const names = fleet
+      .instances('bld-linux64')
+      .map((i) => i.tags.Name)
+      .sort();
     expect(names).to.have.length(3);
     expect(names).to.include(kept);
     expect(names).to.include('bld-linux64-spot-001');
@@ -84,8 +91,14 @@ describe('scenario: scaling a pool on the simulated cloud', () => {
     const fleet = new SimFleet({ policies: [bld()] });
     const subnet = 'subnet-1a';
     const foreign = fleet.cloud.world.createInstance({
-      subnetId: subnet, instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: 'ami-x',
-      tags: { 'fleet:managed-by': 'someone-else', 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-001' }, launchIndex: 0, visibilityDelayMs: 0,
+      subnetId: subnet,
+      instanceType: 'c5.xlarge',
+      lifecycle: 'spot',
+      productDescription: 'Linux/UNIX',
+      ami: 'ami-x',
+      tags: { 'fleet:managed-by': 'someone-else', 'fleet:pool': 'bld-linux64', Name: 'bld-linux64-spot-001' },
+      launchIndex: 0,
+      visibilityDelayMs: 0,
     });
     fleet.publishDesired({ 'bld-linux64': 0 });
     await fleet.cycles(2);

@@ -21,7 +21,10 @@ const options = (more: Partial<SimRunOptions> = {}): SimRunOptions => ({
 });
 
 /** Jobs thrown away by workers fleet ended (not the market's reclaims). */
-const killedByFleet = (run: SimRun) => Object.entries(run.summary.jobs.killed).filter(([cause]) => cause !== 'spot-interruption').reduce((sum, [, n]) => sum + n, 0);
+const killedByFleet = (run: SimRun) =>
+  Object.entries(run.summary.jobs.killed)
+    .filter(([cause]) => cause !== 'spot-interruption')
+    .reduce((sum, [, n]) => sum + n, 0);
 
 describe('sim: busy workers', function () {
   this.timeout(240_000);

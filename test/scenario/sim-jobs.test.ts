@@ -34,7 +34,8 @@ describe('sim with jobs', function () {
   it('completes jobs, never more at once on a pool than it has running workers', () => {
     expect(run.summary.jobs.completed).to.be.greaterThan(100);
     for (const s of run.samples) {
-      for (const [pool, p] of Object.entries(s.pools)) expect(p.jobsRunning, `${pool} at ${new Date(s.t).toISOString()}`).to.be.at.most(p.running);
+      for (const [pool, p] of Object.entries(s.pools))
+        expect(p.jobsRunning, `${pool} at ${new Date(s.t).toISOString()}`).to.be.at.most(p.running);
     }
   });
 
@@ -53,14 +54,21 @@ describe('sim with jobs', function () {
     const killed = (k: Readonly<Record<string, number>>) => Object.values(k).reduce((a, b) => a + b, 0);
     expect(killed(summary.jobs.killed)).to.equal(summary.pools.reduce((sum, p) => sum + killed(p.jobs.killed), 0));
     expect(killed(summary.jobs.killed)).to.be.greaterThan(0);
-    expect(summary.pools.some((p) => p.terminatedByFleet > 0), 'fleet scaled down under jobs').to.equal(true);
+    expect(
+      summary.pools.some((p) => p.terminatedByFleet > 0),
+      'fleet scaled down under jobs',
+    ).to.equal(true);
     for (const p of summary.pools) {
       // A job is killed only by a worker's end: never more kills of a cause than workers ended by it.
-      for (const [cause, n] of Object.entries(p.jobs.killed)) expect(n, `${p.pool} ${cause}`).to.be.at.most((p.ended as Record<string, number>)[cause] ?? 0);
+      for (const [cause, n] of Object.entries(p.jobs.killed))
+        expect(n, `${p.pool} ${cause}`).to.be.at.most((p.ended as Record<string, number>)[cause] ?? 0);
       expect(p.ended['spot-interruption'] ?? 0, p.pool).to.equal(p.interruptions);
       // Every other cause is one of fleet's actions (its typed cause, or `fleet`): all its terminations.
       const byFleet = Object.entries(p.ended).filter(([cause]) => cause !== 'spot-interruption' && cause !== 'instance-initiated');
-      expect(byFleet.reduce((sum, [, n]) => sum + n, 0), p.pool).to.equal(p.terminatedByFleet);
+      expect(
+        byFleet.reduce((sum, [, n]) => sum + n, 0),
+        p.pool,
+      ).to.equal(p.terminatedByFleet);
       if (p.jobs.completed > 0) expect(p.jobs.costPerJob, p.pool).to.be.closeTo(p.cost / p.jobs.completed, 0.01);
       expect(p.jobs.waitSeconds.p50).to.be.at.most(p.jobs.waitSeconds.p95);
       expect(p.jobs.waitSeconds.p95).to.be.at.most(p.jobs.waitSeconds.max);
@@ -86,7 +94,9 @@ describe('sim with jobs', function () {
     const busyIds = run.ci.busyWorkers();
     let busy = 0;
     for (const [pool, q] of Object.entries(queues)) {
-      const named = [...run.cloud.world.instances.values()].filter((i) => busyIds.has(i.id) && i.tags['fleet:pool'] === pool).map((i) => i.tags.Name);
+      const named = [...run.cloud.world.instances.values()]
+        .filter((i) => busyIds.has(i.id) && i.tags['fleet:pool'] === pool)
+        .map((i) => i.tags.Name);
       expect(q.busy, pool).to.deep.equal([...named].sort());
       expect(q.busy.length, pool).to.equal(q.running);
       for (const name of q.busy) expect(name, pool).to.match(new RegExp(`^${pool}-spot-\\d{3}$`));

@@ -30,24 +30,37 @@ describe('sim report figures', function () {
     });
   });
 
-  const total = (pool: string, f: (p: PoolSample) => number) => run.samples.reduce((sum, s) => sum + (s.pools[pool] ? f(s.pools[pool]) : 0), 0);
+  const total = (pool: string, f: (p: PoolSample) => number) =>
+    run.samples.reduce((sum, s) => sum + (s.pools[pool] ? f(s.pools[pool]) : 0), 0);
 
   it('samples add up to the summary: launches exactly, cost and hours up to the last cycle', () => {
     const { summary } = run;
     for (const p of summary.pools) {
-      expect(total(p.pool, (s) => s.launchesSpot), p.pool).to.equal(p.launches.spot);
-      expect(total(p.pool, (s) => s.launchesOnDemand), p.pool).to.equal(p.launches.onDemand);
-      expect(total(p.pool, (s) => s.interruptions), p.pool).to.be.at.most(p.interruptions);
+      expect(
+        total(p.pool, (s) => s.launchesSpot),
+        p.pool,
+      ).to.equal(p.launches.spot);
+      expect(
+        total(p.pool, (s) => s.launchesOnDemand),
+        p.pool,
+      ).to.equal(p.launches.onDemand);
+      expect(
+        total(p.pool, (s) => s.interruptions),
+        p.pool,
+      ).to.be.at.most(p.interruptions);
     }
     const cost = summary.pools.reduce((sum, p) => sum + total(p.pool, (s) => s.cost), 0);
     // The world bills one more minute after the last cycle's sample.
     expect(cost).to.be.at.most(summary.cost + 0.01);
     expect(cost).to.be.closeTo(summary.cost, summary.cost * 0.02);
     expect(summary.pools.reduce((sum, p) => sum + p.cost, 0)).to.be.closeTo(summary.cost, 0.05);
-    expect(summary.pools.some((p) => p.launches.onDemand > 0), 'the spot outage forced on-demand launches').to.equal(true);
+    expect(
+      summary.pools.some((p) => p.launches.onDemand > 0),
+      'the spot outage forced on-demand launches',
+    ).to.equal(true);
   });
 
-  it('counts launches and ended workers by cause: fleet\'s by its action\'s cause, the market\'s as spot-interruption', () => {
+  it("counts launches and ended workers by cause: fleet's by its action's cause, the market's as spot-interruption", () => {
     const { summary } = run;
     const sum = (counts: Readonly<Partial<Record<string, number>>>, keys?: readonly string[]) =>
       Object.entries(counts).reduce((n, [k, v]) => n + (keys === undefined || keys.includes(k) ? (v ?? 0) : 0), 0);
@@ -76,7 +89,10 @@ describe('sim report figures', function () {
       const unmet = total(p.pool, (s) => Math.max(0, s.wanted - s.running));
       expect(p.unmetWorkerMinutes, p.pool).to.be.closeTo(unmet, 0.1);
     }
-    expect(summary.unmetWorkerMinutes).to.be.closeTo(summary.pools.reduce((sum, p) => sum + p.unmetWorkerMinutes, 0), 0.2);
+    expect(summary.unmetWorkerMinutes).to.be.closeTo(
+      summary.pools.reduce((sum, p) => sum + p.unmetWorkerMinutes, 0),
+      0.2,
+    );
     expect(summary.interruptions).to.equal(summary.pools.reduce((sum, p) => sum + p.interruptions, 0));
     // Every live worker is either running or pending, of one lifecycle, on an image of some status.
     for (const s of run.samples) {
@@ -103,7 +119,10 @@ describe('sim report figures', function () {
 
   it('escapes what operators wrote (a drain reason) in the page and in its data', () => {
     const hostile = '</script><img src=x onerror=alert(1)>';
-    const html = renderReport({ ...run, summary: { ...run.summary, drained: [{ ami: 'ami-0123456789abcdef0', by: 'operator', reason: hostile }] } });
+    const html = renderReport({
+      ...run,
+      summary: { ...run.summary, drained: [{ ami: 'ami-0123456789abcdef0', by: 'operator', reason: hostile }] },
+    });
     expect(html).to.not.include(hostile);
     expect(html).to.include('&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;');
     expect(html.match(/<script/g)).to.have.length(3);

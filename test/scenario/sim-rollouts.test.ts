@@ -17,7 +17,15 @@ describe('sim: rollout figures', function () {
   this.timeout(120_000);
 
   it('a broken nightly image: every pool and region drains it after at most max(canary, guard.failures) workers booted it', async () => {
-    const run = await runSimulation({ config: testConfig({ regions: ['us-east-1', 'us-west-2'] }), policies: POLICIES, seed: 11, start: START, hours: 4, badImageAfterHour: 0.5, log: silentLogger() });
+    const run = await runSimulation({
+      config: testConfig({ regions: ['us-east-1', 'us-west-2'] }),
+      policies: POLICIES,
+      seed: 11,
+      start: START,
+      hours: 4,
+      badImageAfterHour: 0.5,
+      log: silentLogger(),
+    });
     const broken = new Set([...run.cloud.world.images.values()].filter((i) => i.broken).map((i) => i.id));
     const rollouts = run.summary.rollouts.filter((r) => broken.has(r.ami));
     expect(rollouts.length).to.be.greaterThan(0);
@@ -36,7 +44,11 @@ describe('sim: rollout figures', function () {
   });
 
   it('a good image with a short grace and bake: established after the bake, every pool and region turned over, capacity kept', async () => {
-    const quick = POLICIES.map((p) => ({ ...p, scaleDownAfter: 600, freshness: { ...p.freshness, grace: 1800, bake: 300, guard: { ...p.freshness.guard, window: 300 } } }));
+    const quick = POLICIES.map((p) => ({
+      ...p,
+      scaleDownAfter: 600,
+      freshness: { ...p.freshness, grace: 1800, bake: 300, guard: { ...p.freshness.guard, window: 300 } },
+    }));
     const flat = (pool: string) => ({ 'bld-linux64': 12, 'tst-linux64': 10, 'try-linux64': 6 })[pool] ?? 0;
     const run = await runSimulation({
       config: testConfig({ regions: ['us-east-1', 'us-west-2'] }),

@@ -5,7 +5,9 @@ describe('scenario: chaos soak (npm run soak, small)', () => {
   it('4 seeds × 150 cycles of every fault find no violation', async function () {
     this.timeout(180_000);
     const results = await runSoak({ seeds: [1, 2, 3, 4], cycles: 150 });
-    expect(results.flatMap((r) => r.violations.map((v) => `seed ${v.seed} cycle ${v.cycle} ${v.invariant}: ${v.detail}`))).to.deep.equal([]);
+    expect(results.flatMap((r) => r.violations.map((v) => `seed ${v.seed} cycle ${v.cycle} ${v.invariant}: ${v.detail}`))).to.deep.equal(
+      [],
+    );
   });
 
   it('replays a seed exactly: the same faults, effects and findings', async function () {

@@ -21,9 +21,13 @@ const LEASE_MS = 180_000; // three intervals of 60 s
 const made: Replica[] = [];
 
 function setUp(visibilityDelayMs = 0) {
-  const fleet = new SimFleet({ policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge'] })], cloud: { ...QUIET, faults: { visibilityDelayMs } } });
+  const fleet = new SimFleet({
+    policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge'] })],
+    cloud: { ...QUIET, faults: { visibilityDelayMs } },
+  });
   const rng = new Prng(11);
-  const replica = (id: string) => new Replica(id, fleet.policies, { cloud: fleet.cloud, config: fleet.config, rng, log: silentLogger(), watchReads: () => false });
+  const replica = (id: string) =>
+    new Replica(id, fleet.policies, { cloud: fleet.cloud, config: fleet.config, rng, log: silentLogger(), watchReads: () => false });
   const [a, b] = [replica('replica-a'), replica('replica-b')];
   made.push(a, b);
   return { fleet, a, b };
@@ -78,7 +82,10 @@ describe('scenario: a leader stalled inside a cycle longer than its lease', () =
     const refused = resumed.result?.outcomes.flatMap((o) => o.launches).map((l) => l.failure?.code) ?? [];
     expect(refused.length).to.be.greaterThan(0);
     expect(new Set(refused)).to.deep.equal(new Set(['LeaseLost']));
-    expect(mutating(a.process.sent).filter((s) => s.t >= (firstLaunch as SentCall).t), 'A silent after B’s first launch').to.deep.equal([]);
+    expect(
+      mutating(a.process.sent).filter((s) => s.t >= (firstLaunch as SentCall).t),
+      'A silent after B’s first launch',
+    ).to.deep.equal([]);
 
     await settle(fleet, a, b);
     const names = slotNames(live(fleet));

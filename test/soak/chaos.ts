@@ -110,7 +110,9 @@ export class FaultWindows {
 
   /** When the last S3 fault that touched this key between two times ends (or ended); undefined if none did. */
   objectFaultEnd(bucket: string, key: string, from: number, to: number): number | undefined {
-    const ends = this.objectFaultHistory.filter((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) < to && f.until > from).map((f) => f.until);
+    const ends = this.objectFaultHistory
+      .filter((f) => f.bucket === bucket && key.startsWith(f.keyPrefix) && (f.from ?? -Infinity) < to && f.until > from)
+      .map((f) => f.until);
     return ends.length === 0 ? undefined : Math.max(...ends);
   }
 }

@@ -29,9 +29,22 @@ export function strayBody(kind: StrayKind, t: number, region: string, foreignIns
     case 'bad-json':
       return warning({ 'instance-id': foreignInstance, 'instance-action': 'terminate' }).slice(0, 60);
     case 'sns-envelope':
-      return JSON.stringify({ Type: 'Notification', MessageId: `sns-${t}`, TopicArn: `arn:aws:sns:${region}:${SIM_ACCOUNT}:other`, Message: warning({ 'instance-id': foreignInstance, 'instance-action': 'terminate' }) });
+      return JSON.stringify({
+        Type: 'Notification',
+        MessageId: `sns-${t}`,
+        TopicArn: `arn:aws:sns:${region}:${SIM_ACCOUNT}:other`,
+        Message: warning({ 'instance-id': foreignInstance, 'instance-action': 'terminate' }),
+      });
     case 'other-source':
-      return JSON.stringify({ version: '0', 'detail-type': 'Object Created', source: 'aws.s3', account: SIM_ACCOUNT, time: new Date(t).toISOString(), region, detail: { bucket: { name: 'fleet-soak' } } });
+      return JSON.stringify({
+        version: '0',
+        'detail-type': 'Object Created',
+        source: 'aws.s3',
+        account: SIM_ACCOUNT,
+        time: new Date(t).toISOString(),
+        region,
+        detail: { bucket: { name: 'fleet-soak' } },
+      });
     case 'no-instance':
       return warning({ 'instance-action': 'terminate' });
     case 'foreign-instance':

@@ -31,7 +31,18 @@ export function badManifest(good: readonly Image[], kind: BadManifest): string {
       return JSON.stringify({ images: native.map((i, n) => (n === native.length - 1 ? { ...i, created: 'last night' } : i)) });
     case 'nothing-available':
       return JSON.stringify(
-        Object.fromEntries(good.map((i) => [i.id, { id: i.id, region: i.region, name: i.name, state: 'pending', tags: { 'moz-type': i.pool, 'moz-created': String(Math.floor(i.created / 1000)) } }])),
+        Object.fromEntries(
+          good.map((i) => [
+            i.id,
+            {
+              id: i.id,
+              region: i.region,
+              name: i.name,
+              state: 'pending',
+              tags: { 'moz-type': i.pool, 'moz-created': String(Math.floor(i.created / 1000)) },
+            },
+          ]),
+        ),
       );
   }
 }
@@ -69,7 +80,9 @@ export class SoakInputs {
 
   /** The pipeline's images as the manifest lists them. */
   images(): Image[] {
-    return this.pipeline.images().map(({ image, pool }) => ({ id: image.id, pool, region: image.region, created: image.created, name: image.name }));
+    return this.pipeline
+      .images()
+      .map(({ image, pool }) => ({ id: image.id, pool, region: image.region, created: image.created, name: image.name }));
   }
 
   /** Bake if it is time; a bake during a bad-manifest window is published when the window ends. */

@@ -183,7 +183,8 @@ export class Judge {
     if (report.takeover) this.takeovers.push([frame.t0, facts.t1]);
     this.ledger.sentBy(report.sent);
     this.ledger.answered(facts.calls);
-    for (const c of facts.calls) if (c.action === 'GetProducts' && c.result !== 'ok') this.listPriceFailedAt = Math.max(this.listPriceFailedAt, c.t);
+    for (const c of facts.calls)
+      if (c.action === 'GetProducts' && c.result !== 'ok') this.listPriceFailedAt = Math.max(this.listPriceFailedAt, c.t);
     const findings = [...this.fleetWide(frame, facts, report), ...this.policies().flatMap((p) => this.perPool(p, frame, facts, report))];
     this.ledger.rememberParams(facts.runCalls);
     this.ledger.handedOut(report.deliveries);
@@ -215,7 +216,9 @@ export class Judge {
       manifests: copies.manifests,
       asked,
       drained,
-      terminatedByFleet: new Set(calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? [])),
+      terminatedByFleet: new Set(
+        calls.filter((c) => c.action === 'TerminateInstances').flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? []),
+      ),
       endedByOthers: new Set(events.filter((e) => ENDED_BY_OTHERS.has(e.kind)).map((e) => e.instance.id)),
       runCalls,
       newLaunches: this.newLaunches(runCalls),
@@ -229,26 +232,52 @@ export class Judge {
     const byId = new Map([...frame.before, ...facts.after].map((i) => [i.id, i]));
     const detail = (c: SimCall, key: string) => String(c.detail?.[key]);
     return [
-      ...checkPoolMax({ max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])), liveBefore: frame.liveBefore, changes: liveChanges(facts.events) }),
+      ...checkPoolMax({
+        max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])),
+        liveBefore: frame.liveBefore,
+        changes: liveChanges(facts.events),
+      }),
       ...checkUniqueNames(facts.after, SOAK_FLEET),
       ...checkDrainedLaunches(
-        facts.runCalls.map((c) => ({ sentAt: Number(c.detail?.sentAt), ami: detail(c, 'ami'), clientToken: detail(c, 'clientToken'), name: detail(c, 'name'), result: c.result })),
+        facts.runCalls.map((c) => ({
+          sentAt: Number(c.detail?.sentAt),
+          ami: detail(c, 'ami'),
+          clientToken: detail(c, 'clientToken'),
+          name: detail(c, 'name'),
+          result: c.result,
+        })),
         this.ledger.drained,
       ),
       ...checkOwnership(touchingCalls(facts.calls), (id) => this.ownerOf(id), SOAK_FLEET),
       ...checkBadManifestRetirements({
-        manifestBad: frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, facts.t1 + 1),
+        manifestBad:
+          frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, facts.t1 + 1),
         lastGoodCurrent: facts.manifests.map((m) => currentImages(m.images, facts.drained)),
         terminated: [...facts.terminatedByFleet].flatMap((id) => {
           const i = byId.get(id);
-          return i?.pool !== undefined ? [{ id, pool: i.pool, region: i.region, ami: i.ami, liveBefore: liveJustBefore(i.pool, id, frame.liveBefore, facts.events) }] : [];
+          return i?.pool !== undefined
+            ? [{ id, pool: i.pool, region: i.region, ami: i.ami, liveBefore: liveJustBefore(i.pool, id, frame.liveBefore, facts.events) }]
+            : [];
         }),
         desiredLow: Object.fromEntries(Object.entries(facts.asked).map(([pool, a]) => [pool, a.low])),
       }),
-      ...checkJournal({ pending: this.journal(), tokens: this.ledger.tokens, cycles: this.ledger.cycles, visibilityTimeoutMs: this.visibilityTimeoutMs }),
+      ...checkJournal({
+        pending: this.journal(),
+        tokens: this.ledger.tokens,
+        cycles: this.ledger.cycles,
+        visibilityTimeoutMs: this.visibilityTimeoutMs,
+      }),
       ...checkCycleErrors(report.ends),
-      ...checkEventQueue({ now: facts.t1, queued: this.cloud.eventQueue.queued(), maxAgeMs: EVENT_QUEUE_MAX_AGE_MS, hinderedUntil: (from, to) => this.queueHinderedUntil(from, to) }),
-      ...checkResends(facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })), this.ledger.firstParams),
+      ...checkEventQueue({
+        now: facts.t1,
+        queued: this.cloud.eventQueue.queued(),
+        maxAgeMs: EVENT_QUEUE_MAX_AGE_MS,
+        hinderedUntil: (from, to) => this.queueHinderedUntil(from, to),
+      }),
+      ...checkResends(
+        facts.runCalls.map((c) => ({ clientToken: detail(c, 'clientToken'), params: detail(c, 'params'), name: detail(c, 'name') })),
+        this.ledger.firstParams,
+      ),
     ];
   }
 
@@ -260,7 +289,11 @@ export class Judge {
     // Pairs the policy lets fleet have in flight: turnover, on-demand replacement, moves between spot
     // offers, and a rollout's canaries in each region.
     const canaries = Object.keys(p.regions).length * Math.max(1, allowance(p.freshness.canary, asked.high));
-    const pairBudget = allowance(p.freshness.retireBudget, asked.high) + allowance(p.onDemand.replaceBudget, asked.high) + allowance(p.rebalance.budget, asked.high) + canaries;
+    const pairBudget =
+      allowance(p.freshness.retireBudget, asked.high) +
+      allowance(p.onDemand.replaceBudget, asked.high) +
+      allowance(p.rebalance.budget, asked.high) +
+      canaries;
     const desired = clampedDesired(p, this.inputs.desired);
     // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
     // process killed, could not act on the spread). Nor could it while its spot max price is a share
@@ -269,7 +302,15 @@ export class Judge {
     const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
     const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted || unpriced);
     return [
-      ...checkGrowth({ pool, liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length, liveAfter, asked, pairBudget, drained: facts.drained, warned: this.warned }),
+      ...checkGrowth({
+        pool,
+        liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length,
+        liveAfter,
+        asked,
+        pairBudget,
+        drained: facts.drained,
+        warned: this.warned,
+      }),
       ...checkRunningCapacity({
         pool,
         before: frame.before.filter(own),
@@ -279,7 +320,16 @@ export class Judge {
         endedByOthers: facts.endedByOthers,
         desiredLow: asked.low,
       }),
-      ...checkSpread({ pool, spread: p.spread, scaleDown: p.scaleDown, desired, live: liveAfter, settled, offers: this.openOffers(p), max: p.size.max }),
+      ...checkSpread({
+        pool,
+        spread: p.spread,
+        scaleDown: p.scaleDown,
+        desired,
+        live: liveAfter,
+        settled,
+        offers: this.openOffers(p),
+        max: p.size.max,
+      }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
       ...(report.takeover
         ? []
@@ -294,7 +344,9 @@ export class Judge {
           })),
       ...checkBackwardsPairs({
         pool,
-        retired: frame.before.filter((i) => own(i) && facts.terminatedByFleet.has(i.id) && (i.state === 'pending' || i.state === 'running')),
+        retired: frame.before.filter(
+          (i) => own(i) && facts.terminatedByFleet.has(i.id) && (i.state === 'pending' || i.state === 'running'),
+        ),
         liveAfter: liveAfter.filter((i) => !facts.terminatedByFleet.has(i.id)),
         standing: this.standing(p, facts),
       }),
@@ -385,13 +437,24 @@ export class Judge {
   private journal(): { clientToken: string; name: string; pool: string; requestedAt: number }[] {
     const body = this.cloud.objects.peek(SOAK_BUCKET, `${STATE_PREFIX}reconciler.json`)?.body;
     if (body === undefined) return [];
-    const doc = JSON.parse(body) as { launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] }; requestedAt: number }[] };
-    return (doc.launches ?? []).map((l) => ({ clientToken: l.request.clientToken, pool: l.request.pool, name: l.request.slots.map((s) => s.name).join(','), requestedAt: l.requestedAt }));
+    const doc = JSON.parse(body) as {
+      launches?: { request: { clientToken: string; pool: string; slots: { name: string }[] }; requestedAt: number }[];
+    };
+    return (doc.launches ?? []).map((l) => ({
+      clientToken: l.request.clientToken,
+      pool: l.request.pool,
+      name: l.request.slots.map((s) => s.name).join(','),
+      requestedAt: l.requestedAt,
+    }));
   }
 
   private ownerOf(id: string): string | undefined {
     const world = this.cloud.world;
-    const tags = world.instances.get(id)?.tags ?? world.archive.find((i) => i.id === id)?.tags ?? world.images.get(id)?.tags ?? world.snapshots.get(id)?.tags;
+    const tags =
+      world.instances.get(id)?.tags ??
+      world.archive.find((i) => i.id === id)?.tags ??
+      world.images.get(id)?.tags ??
+      world.snapshots.get(id)?.tags;
     return tags?.['fleet:managed-by'];
   }
 }
@@ -401,7 +464,12 @@ export class Judge {
  * cycle began and the world's events in the order they happened; the count when the cycle began if
  * the termination ended nothing live.
  */
-export function liveJustBefore(pool: string, id: string, liveAtStart: Readonly<Record<string, number>>, events: SimCloud['world']['events']): number {
+export function liveJustBefore(
+  pool: string,
+  id: string,
+  liveAtStart: Readonly<Record<string, number>>,
+  events: SimCloud['world']['events'],
+): number {
   let live = liveAtStart[pool] ?? 0;
   for (const e of events) {
     if (e.instance.tags['fleet:managed-by'] !== SOAK_FLEET || e.instance.tags['fleet:pool'] !== pool) continue;

@@ -33,9 +33,13 @@ export class Operator {
   private rollingOut(pipeline: ImagePipeline): string[] {
     const newest = new Map<string, string>();
     for (const { image, pool } of pipeline.images()) newest.set(`${pool} ${image.region}`, image.id);
-    const live = [...this.cloud.world.instances.values()].filter((i) => i.tags['fleet:managed-by'] === SOAK_FLEET && (i.state === 'pending' || i.state === 'running'));
+    const live = [...this.cloud.world.instances.values()].filter(
+      (i) => i.tags['fleet:managed-by'] === SOAK_FLEET && (i.state === 'pending' || i.state === 'running'),
+    );
     const liveIds = new Set(live.map((i) => i.id));
-    const inFlight = new Set(live.filter((i) => i.tags['fleet:replaces'] !== undefined && liveIds.has(i.tags['fleet:replaces'])).map((i) => i.ami));
+    const inFlight = new Set(
+      live.filter((i) => i.tags['fleet:replaces'] !== undefined && liveIds.has(i.tags['fleet:replaces'])).map((i) => i.ami),
+    );
     return [...newest.values()].filter((ami) => inFlight.has(ami));
   }
 

@@ -2,7 +2,22 @@
 // calls, can kill the process or stall it at a chosen call, and writes down what the process sent.
 // Harness-only: fleet's own code never sees any of this, it sees a Cloud.
 
-import type { CallOptions, Cloud, EventQueue, ImageRecord, LaunchRequest, LaunchSlot, ObjectStore, Page, PriceList, RegionCompute, RetireRequest, SpotPriceQuery, StoredObject, WriteCondition } from '../../src/cloud/port.js';
+import type {
+  CallOptions,
+  Cloud,
+  EventQueue,
+  ImageRecord,
+  LaunchRequest,
+  LaunchSlot,
+  ObjectStore,
+  Page,
+  PriceList,
+  RegionCompute,
+  RetireRequest,
+  SpotPriceQuery,
+  StoredObject,
+  WriteCondition,
+} from '../../src/cloud/port.js';
 import type { Clock } from '../../src/domain/clock.js';
 import type { Instance, SpotPrice, Subnet } from '../../src/domain/types.js';
 
@@ -77,10 +92,19 @@ export class ProcessCloud implements Cloud {
     private readonly options: ProcessCloudOptions,
   ) {
     this.objects = {
-      get: (bucket, key, ifNoneMatch, read) => this.call(`GetObject ${key}`, () => raw.objects.get(bucket, key, ifNoneMatch, read)).then((got) => this.delivered(bucket, key, got)),
-      put: (bucket, key, body, condition?: WriteCondition) => this.call(`PutObject ${key}`, () => raw.objects.put(bucket, key, body, condition), { action: 'PutObject', key: `${bucket}/${key}` }),
+      get: (bucket, key, ifNoneMatch, read) =>
+        this.call(`GetObject ${key}`, () => raw.objects.get(bucket, key, ifNoneMatch, read)).then((got) =>
+          this.delivered(bucket, key, got),
+        ),
+      put: (bucket, key, body, condition?: WriteCondition) =>
+        this.call(`PutObject ${key}`, () => raw.objects.put(bucket, key, body, condition), {
+          action: 'PutObject',
+          key: `${bucket}/${key}`,
+        }),
     };
-    this.priceList = { onDemandPrices: (region, types, pd) => this.call('GetProducts', () => raw.priceList.onDemandPrices(region, types, pd)) };
+    this.priceList = {
+      onDemandPrices: (region, types, pd) => this.call('GetProducts', () => raw.priceList.onDemandPrices(region, types, pd)),
+    };
   }
 
   get name(): string {
@@ -148,23 +172,42 @@ export class ProcessCloud implements Cloud {
     const raw = () => this.raw.compute(region);
     return {
       region,
-      listInstancesPage: (fleet: string, next?: string): Promise<Page<Instance>> => this.call('DescribeInstances', () => raw().listInstancesPage(fleet, next)),
+      listInstancesPage: (fleet: string, next?: string): Promise<Page<Instance>> =>
+        this.call('DescribeInstances', () => raw().listInstancesPage(fleet, next)),
       describeSubnets: (ids: readonly string[]): Promise<Subnet[]> => this.call('DescribeSubnets', () => raw().describeSubnets(ids)),
-      spotPriceHistoryPage: (query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> => this.call('DescribeSpotPriceHistory', () => raw().spotPriceHistoryPage(query, next)),
+      spotPriceHistoryPage: (query: SpotPriceQuery, next?: string): Promise<Page<SpotPrice>> =>
+        this.call('DescribeSpotPriceHistory', () => raw().spotPriceHistoryPage(query, next)),
       launch: (r: LaunchRequest, o?: CallOptions): Promise<Instance[]> => {
         const names = r.slots.map((s) => s.name).join(',');
-        return this.call(`RunInstances ${names}`, () => raw().launch(r, o), { action: 'RunInstances', region, clientToken: r.clientToken, ami: r.ami, name: names, pool: r.pool });
+        return this.call(`RunInstances ${names}`, () => raw().launch(r, o), {
+          action: 'RunInstances',
+          region,
+          clientToken: r.clientToken,
+          ami: r.ami,
+          name: names,
+          pool: r.pool,
+        });
       },
       nameInstance: (id: string, slot: LaunchSlot, o?: CallOptions): Promise<void> =>
         this.call('CreateTags', () => raw().nameInstance(id, slot, o), { action: 'CreateTags', region, instanceIds: [id] }),
       terminate: (fleet: string, ids: readonly string[], o?: CallOptions): Promise<string[]> =>
-        this.call('TerminateInstances', () => raw().terminate(fleet, ids, o), { action: 'TerminateInstances', region, instanceIds: [...ids] }),
+        this.call('TerminateInstances', () => raw().terminate(fleet, ids, o), {
+          action: 'TerminateInstances',
+          region,
+          instanceIds: [...ids],
+        }),
       retire: (fleet: string, requests: readonly RetireRequest[], o?: CallOptions): Promise<string[]> =>
-        this.call('CreateTags', () => raw().retire(fleet, requests, o), { action: 'CreateTags', region, instanceIds: requests.map((r) => r.id) }),
+        this.call('CreateTags', () => raw().retire(fleet, requests, o), {
+          action: 'CreateTags',
+          region,
+          instanceIds: requests.map((r) => r.id),
+        }),
       describeImages: (ids: readonly string[]): Promise<ImageRecord[]> => this.call('DescribeImages', () => raw().describeImages(ids)),
-      imagesOwnedBy: (owners: readonly string[], ids: readonly string[]): Promise<Set<string>> => this.call('DescribeImages', () => raw().imagesOwnedBy(owners, ids)),
+      imagesOwnedBy: (owners: readonly string[], ids: readonly string[]): Promise<Set<string>> =>
+        this.call('DescribeImages', () => raw().imagesOwnedBy(owners, ids)),
       imagesInUse: (ids: readonly string[]): Promise<Set<string>> => this.call('DescribeInstances', () => raw().imagesInUse(ids)),
-      deregisterImage: (fleet: string, id: string, o?: CallOptions) => this.call('DeregisterImage', () => raw().deregisterImage(fleet, id, o), { action: 'DeregisterImage', region, imageId: id }),
+      deregisterImage: (fleet: string, id: string, o?: CallOptions) =>
+        this.call('DeregisterImage', () => raw().deregisterImage(fleet, id, o), { action: 'DeregisterImage', region, imageId: id }),
     };
   }
 
@@ -193,11 +236,16 @@ export class ProcessCloud implements Cloud {
   }
 
   private send<T>(send: () => Promise<T>, mutation?: Omit<SentCall, 't' | 'replica' | 'process'>): Promise<T> {
-    if (mutation) this.sent.push({ t: this.options.clock.now(), replica: this.options.replica, process: this.options.process, ...mutation });
+    if (mutation)
+      this.sent.push({ t: this.options.clock.now(), replica: this.options.replica, process: this.options.process, ...mutation });
     return send();
   }
 
-  private delivered(bucket: string, key: string, got: StoredObject | 'not-modified' | undefined): StoredObject | 'not-modified' | undefined {
+  private delivered(
+    bucket: string,
+    key: string,
+    got: StoredObject | 'not-modified' | undefined,
+  ): StoredObject | 'not-modified' | undefined {
     if (!this.killed && got !== undefined && got !== 'not-modified' && this.options.watchReads?.(bucket, key)) {
       this.deliveries.push({ t: this.options.clock.now(), process: this.options.process, bucket, key, body: got.body });
     }

@@ -59,9 +59,19 @@ export class Replica {
     this.incarnation++;
     const { cloud, config, log } = this.deps;
     const random = this.deps.rng.fork(`${this.id}#${this.incarnation}`);
-    this.process = new ProcessCloud(cloud, { replica: this.id, process: `${this.id}#${this.incarnation}`, clock: cloud.clock, watchReads: this.deps.watchReads });
+    this.process = new ProcessCloud(cloud, {
+      replica: this.id,
+      process: `${this.id}#${this.incarnation}`,
+      clock: cloud.clock,
+      watchReads: this.deps.watchReads,
+    });
     this.runtime = createRuntime({
-      config, policies, cloud: this.process, clock: cloud.clock, log, random: () => random.next(),
+      config,
+      policies,
+      cloud: this.process,
+      clock: cloud.clock,
+      log,
+      random: () => random.next(),
       leaseFor: (state) => new LeaderLease(state, this.id, leaseTtlMs(config.interval), cloud.clock, log),
     });
     this.lease = this.runtime.lease as LeaderLease;
@@ -78,7 +88,15 @@ export class Replica {
     const early: Tick[] = [];
     if (inbox) {
       const mayPoll = () => !this.process.dead && this.lease.holds();
-      await spendWaitOnEvents({ inbox, clock, lastCycleAt: lastTurnAt, until, mayPoll, log: this.deps.log, cycle: async () => early.push(await this.tick()) });
+      await spendWaitOnEvents({
+        inbox,
+        clock,
+        lastCycleAt: lastTurnAt,
+        until,
+        mayPoll,
+        log: this.deps.log,
+        cycle: async () => early.push(await this.tick()),
+      });
     }
     clock.advanceTo(until);
     return early;
@@ -100,7 +118,11 @@ export class Replica {
       });
     } catch (e) {
       const thrown = e as { name?: unknown; code?: unknown; message?: unknown };
-      error = { name: typeof thrown?.name === 'string' ? thrown.name : 'Error', ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}), message: String(thrown?.message ?? e) };
+      error = {
+        name: typeof thrown?.name === 'string' ? thrown.name : 'Error',
+        ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}),
+        message: String(thrown?.message ?? e),
+      };
     }
     return {
       process,

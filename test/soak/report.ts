@@ -73,7 +73,10 @@ export function formatReport(report: SoakReport): string {
   lines.push('', 'what they did (from the cloud’s logs):');
   for (const [what, n] of Object.entries(report.effects)) lines.push(`  ${what.padEnd(48)} ${n}`);
   lines.push('', 'invariants (violations / cycles in violation / seeds):');
-  for (const [name, f] of Object.entries(report.invariants)) lines.push(`  ${f.violations === 0 ? 'ok  ' : 'FAIL'} ${name.padEnd(30)} ${String(f.violations).padStart(5)} ${String(f.cycles).padStart(6)} ${String(f.seeds).padStart(4)}`);
+  for (const [name, f] of Object.entries(report.invariants))
+    lines.push(
+      `  ${f.violations === 0 ? 'ok  ' : 'FAIL'} ${name.padEnd(30)} ${String(f.violations).padStart(5)} ${String(f.cycles).padStart(6)} ${String(f.seeds).padStart(4)}`,
+    );
   if (report.violations.length > 0) {
     lines.push('', 'violations:');
     for (const v of report.violations) lines.push(`  seed ${v.seed} cycle ${v.cycle} ${v.invariant}: ${v.detail}`);

@@ -66,7 +66,15 @@ const CHANCE = {
   strayMessage: 1 / 15,
   duplicateDelivery: 1 / 4,
 };
-const CORRUPTIBLE = ['state/reconciler.json', 'state/drained.json', 'state/lease.json', 'state/last-good-manifest.json', 'state/last-good-desired.json', 'amis.json', 'desired.json'];
+const CORRUPTIBLE = [
+  'state/reconciler.json',
+  'state/drained.json',
+  'state/lease.json',
+  'state/last-good-manifest.json',
+  'state/last-good-desired.json',
+  'amis.json',
+  'desired.json',
+];
 const OUTAGE_SCOPES = ['state/', 'state/', 'amis.json', 'desired.json', ''];
 
 export async function runSoak(options: SoakOptions): Promise<SeedResult[]> {
@@ -80,7 +88,12 @@ export async function runSoak(options: SoakOptions): Promise<SeedResult[]> {
 }
 
 /** One seed: a world, a fleet, `cycles` minutes of chaos, and the judge's findings. */
-export async function runSeed(seed: number, cycles: number, log: (clock: Clock) => Logger = silentLogger, onCycle?: (cycle: number, cloud: SimCloud) => void): Promise<SeedResult> {
+export async function runSeed(
+  seed: number,
+  cycles: number,
+  log: (clock: Clock) => Logger = silentLogger,
+  onCycle?: (cycle: number, cloud: SimCloud) => void,
+): Promise<SeedResult> {
   const began = performance.now();
   const scenario = soakScenario(seed);
   const soak = new Soak(scenario, cycles, log);
@@ -153,7 +166,13 @@ class Soak {
 
   private newReplica(): Replica {
     const id = `replica-${String.fromCharCode(97 + this.replicaCount++)}`;
-    const replica = new Replica(id, this.policies, { cloud: this.cloud, config: this.scenario.config, rng: this.rng.fork(id), log: this.log, watchReads: isInputRead });
+    const replica = new Replica(id, this.policies, {
+      cloud: this.cloud,
+      config: this.scenario.config,
+      rng: this.rng.fork(id),
+      log: this.log,
+      watchReads: isInputRead,
+    });
     this.track(replica.process);
     return replica;
   }
@@ -191,7 +210,15 @@ class Soak {
         {},
       ];
       for (const tags of tagSets) {
-        this.cloud.world.createInstance({ subnetId, instanceType: policy.instanceTypes[0]?.type as string, lifecycle: 'on-demand', productDescription: policy.productDescription, ami, tags, visibilityDelayMs: 0 });
+        this.cloud.world.createInstance({
+          subnetId,
+          instanceType: policy.instanceTypes[0]?.type as string,
+          lifecycle: 'on-demand',
+          productDescription: policy.productDescription,
+          ami,
+          tags,
+          visibilityDelayMs: 0,
+        });
         n++;
       }
     }
@@ -228,8 +255,20 @@ class Soak {
     const ticks = await this.turns(cycle);
     this.cloud.settle();
     const { sent, deliveries } = this.wire();
-    const ends: CycleEnd[] = ticks.map((k) => ({ process: k.process, killed: k.killed, stopped: !k.leader || k.result?.error !== undefined, ...(k.error ? { error: k.error } : {}) }));
-    for (const k of ticks) this.ledger.cycles.push({ process: k.process, start: k.start, end: k.end, completed: k.leader && !k.error && !k.killed, mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject') });
+    const ends: CycleEnd[] = ticks.map((k) => ({
+      process: k.process,
+      killed: k.killed,
+      stopped: !k.leader || k.result?.error !== undefined,
+      ...(k.error ? { error: k.error } : {}),
+    }));
+    for (const k of ticks)
+      this.ledger.cycles.push({
+        process: k.process,
+        start: k.start,
+        end: k.end,
+        completed: k.leader && !k.error && !k.killed,
+        mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject'),
+      });
     const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive, takeover: calm || this.episode !== undefined });
     const episodeFindings = this.episode?.observe(cycle, sent, this.cloud, this.policies, this.inputs.desired);
     if (episodeFindings) {
@@ -347,8 +386,22 @@ class Soak {
     const rng = this.rng.fork(`faults ${cycle}`);
     this.windows.roll(rng, cycle);
     if (rng.chance(CHANCE.crunch)) this.crunch(rng, cycle);
-    if (rng.chance(CHANCE.s3Outage)) this.windows.openObjectFault({ kind: 'outage', bucket: SOAK_BUCKET, keyPrefix: rng.pick(OUTAGE_SCOPES), from: t, until: t + rng.int(1, 5) * MINUTE });
-    if (rng.chance(CHANCE.corruptRead)) this.windows.openObjectFault({ kind: 'corrupt', bucket: SOAK_BUCKET, keyPrefix: rng.pick(CORRUPTIBLE), from: t, until: t + rng.int(1, 5) * MINUTE });
+    if (rng.chance(CHANCE.s3Outage))
+      this.windows.openObjectFault({
+        kind: 'outage',
+        bucket: SOAK_BUCKET,
+        keyPrefix: rng.pick(OUTAGE_SCOPES),
+        from: t,
+        until: t + rng.int(1, 5) * MINUTE,
+      });
+    if (rng.chance(CHANCE.corruptRead))
+      this.windows.openObjectFault({
+        kind: 'corrupt',
+        bucket: SOAK_BUCKET,
+        keyPrefix: rng.pick(CORRUPTIBLE),
+        from: t,
+        until: t + rng.int(1, 5) * MINUTE,
+      });
     if (rng.chance(CHANCE.badManifest) && !this.inputs.manifestBad) {
       this.inputs.breakManifest(rng, cycle, rng.int(3, 15));
       this.windows.count('bad-manifest');
@@ -371,7 +424,8 @@ class Soak {
       this.cloud.eventQueue.send(strayBody(drawStray(rng), t, region, foreign?.id ?? 'i-0f0f0f0f0f0f0f0f0'));
       this.windows.count('stray-message');
     }
-    if (rng.chance(CHANCE.duplicateDelivery) && this.cloud.eventQueue.duplicate(rng.int(0, 9)) !== undefined) this.windows.count('duplicate-delivery');
+    if (rng.chance(CHANCE.duplicateDelivery) && this.cloud.eventQueue.duplicate(rng.int(0, 9)) !== undefined)
+      this.windows.count('duplicate-delivery');
   }
 
   /** No spot capacity for a while in one zone (every type, or one of a pool's types). */
@@ -426,7 +480,12 @@ class Soak {
   }
 
   results(): Pick<SeedResult, 'violations' | 'cyclesInViolation' | 'injected' | 'effects'> {
-    return { violations: this.violations, cyclesInViolation: this.cyclesInViolation, injected: this.windows.injected, effects: this.effects() };
+    return {
+      violations: this.violations,
+      cyclesInViolation: this.cyclesInViolation,
+      injected: this.windows.injected,
+      effects: this.effects(),
+    };
   }
 
   /** What the faults did, from the cloud's own logs. */
@@ -440,11 +499,13 @@ class Soak {
       if (o.result === 'ServiceUnavailable') add(`S3 ${o.action} ServiceUnavailable`);
       if (o.corrupt) add('S3 GetObject garbled');
     }
-    for (const e of this.cloud.world.events) if (e.kind !== 'launch' && e.kind !== 'running' && e.instance.tags['fleet:managed-by'] === SOAK_FLEET) add(`instances ${e.kind}`);
+    for (const e of this.cloud.world.events)
+      if (e.kind !== 'launch' && e.kind !== 'running' && e.instance.tags['fleet:managed-by'] === SOAK_FLEET) add(`instances ${e.kind}`);
     add('launches (RunInstances ok)', this.cloud.calls.filter((c) => c.action === 'RunInstances' && c.result === 'ok').length);
     add('images drained by the guard', this.ledger.guardDrained.size);
     for (const [action, n] of Object.entries(this.stalls)) add(`leader stalled on ${action}`, n);
-    for (const c of this.cloud.eventQueue.calls) add(c.action === 'ReceiveMessage' ? 'SQS messages received' : 'SQS messages deleted', c.count);
+    for (const c of this.cloud.eventQueue.calls)
+      add(c.action === 'ReceiveMessage' ? 'SQS messages received' : 'SQS messages deleted', c.count);
     add('turns run early on a warning', this.earlyTurns);
     return out;
   }

@@ -122,7 +122,12 @@ export function editPolicy(policy: PoolPolicy, rng: Prng, revision: number): Poo
   const what = rng.pick(['securityGroups', 'keyName', 'userData'] as const);
   if (what === 'keyName') return { ...policy, keyName: `releng-${revision}` };
   if (what === 'userData') return { ...policy, userData: `#cloud-config\nhostname: {name}\npool: {pool}\nrevision: ${revision}\n` };
-  const regions = Object.fromEntries(Object.entries(policy.regions).map(([region, p]) => [region, { ...p, securityGroups: [`sg-${policy.pool.slice(0, 3)}${revision + 1}`] }]));
+  const regions = Object.fromEntries(
+    Object.entries(policy.regions).map(([region, p]) => [
+      region,
+      { ...p, securityGroups: [`sg-${policy.pool.slice(0, 3)}${revision + 1}`] },
+    ]),
+  );
   return { ...policy, regions };
 }
 

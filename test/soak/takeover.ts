@@ -7,7 +7,13 @@ import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { instanceFact } from './judge.js';
 import type { Prng } from '../../src/fake-cloud/prng.js';
-import { type MutatingCall, type TakeoverWindow, checkStalledLeader, checkTakeoverConverged, reachedDesired } from './invariants/leadership.js';
+import {
+  type MutatingCall,
+  type TakeoverWindow,
+  checkStalledLeader,
+  checkTakeoverConverged,
+  reachedDesired,
+} from './invariants/leadership.js';
 import { type Finding, clampedDesired, livePool } from './invariants/types.js';
 import type { SentCall } from './process.js';
 import type { Replica, Tick } from './replica.js';
@@ -78,10 +84,21 @@ export class Takeover {
   }
 
   /** Note the cycle's changes, and the pools' sizes once resumed; the findings once the episode is over. */
-  observe(cycle: number, sent: readonly SentCall[], cloud: SimCloud, policies: readonly PoolPolicy[], desired: Readonly<Record<string, number>>): Finding[] | undefined {
+  observe(
+    cycle: number,
+    sent: readonly SentCall[],
+    cloud: SimCloud,
+    policies: readonly PoolPolicy[],
+    desired: Readonly<Record<string, number>>,
+  ): Finding[] | undefined {
     for (const s of sent) {
       if (s.replica !== this.stalled.id && s.replica !== this.successor.id) continue;
-      this.sent.push({ t: s.t, replica: s.replica, action: s.action, what: s.name ?? s.instanceIds?.join(',') ?? s.imageId ?? s.key ?? '' });
+      this.sent.push({
+        t: s.t,
+        replica: s.replica,
+        action: s.action,
+        what: s.name ?? s.instanceIds?.join(',') ?? s.imageId ?? s.key ?? '',
+      });
     }
     if (this.resumed === undefined) return undefined;
     const instances = [...cloud.world.instances.values()].map(instanceFact);
@@ -93,11 +110,20 @@ export class Takeover {
       this.liveAtEnds.set(p.pool, [...(this.liveAtEnds.get(p.pool) ?? []), workers]);
       this.instancesAtEnds.set(p.pool, [...(this.instancesAtEnds.get(p.pool) ?? []), live.length]);
     }
-    const windows: TakeoverWindow[] = policies.map((p) => ({ pool: p.pool, desired: clampedDesired(p, desired), scaleDown: p.scaleDown, liveAtCycleEnds: this.liveAtEnds.get(p.pool) ?? [], instancesAtCycleEnds: this.instancesAtEnds.get(p.pool) ?? [] }));
+    const windows: TakeoverWindow[] = policies.map((p) => ({
+      pool: p.pool,
+      desired: clampedDesired(p, desired),
+      scaleDown: p.scaleDown,
+      liveAtCycleEnds: this.liveAtEnds.get(p.pool) ?? [],
+      instancesAtCycleEnds: this.instancesAtEnds.get(p.pool) ?? [],
+    }));
     const converged = windows.every(reachedDesired);
     if (cycle < this.resumed + STANDBY_CYCLES || (!converged && cycle < this.resumed + CONVERGE_CYCLES)) return undefined;
     this.over = true;
-    const silent = checkStalledLeader(this.sent, this.stalled.id, this.successor.id).map((f) => ({ ...f, detail: `${f.detail} (stalled on ${this.stalledOn})` }));
+    const silent = checkStalledLeader(this.sent, this.stalled.id, this.successor.id).map((f) => ({
+      ...f,
+      detail: `${f.detail} (stalled on ${this.stalledOn})`,
+    }));
     return [...silent, ...checkTakeoverConverged(windows)];
   }
 }

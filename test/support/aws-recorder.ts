@@ -39,7 +39,9 @@ export class FakeAccount {
   private next = 1;
 
   ec2(region: string): EC2Client {
-    return this.attach(new EC2Client({ region, credentials: FAKE_CREDENTIALS }), 'ec2', region, (command, input) => this.answerEc2(command, input));
+    return this.attach(new EC2Client({ region, credentials: FAKE_CREDENTIALS }), 'ec2', region, (command, input) =>
+      this.answerEc2(command, input),
+    );
   }
   s3(region: string, answer: (command: string, input: Record<string, unknown>) => unknown): S3Client {
     return this.attach(new S3Client({ region, credentials: FAKE_CREDENTIALS }), 's3', region, answer);
@@ -65,12 +67,17 @@ export class FakeAccount {
   }
 
   /** The record is taken before the answer, so a call sees resources as they were when it was sent. */
-  private attach<C extends { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }>(client: C, service: RecordedCall['service'], region: string, answer: (command: string, input: Record<string, unknown>) => unknown): C {
+  private attach<C extends { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }>(
+    client: C,
+    service: RecordedCall['service'],
+    region: string,
+    answer: (command: string, input: Record<string, unknown>) => unknown,
+  ): C {
     const middleware = (_next: unknown, context: { commandName?: string }) => async (args: { input: unknown }) => {
-        const command = String(context.commandName).replace(/Command$/, '');
-        const input = structuredClone(args.input as Record<string, unknown>);
-        this.calls.push({ service, region, command, input, ...{ snapshot: this.resourceTags() } } as RecordedCall);
-        return { output: { $metadata: {}, ...(answer(command, input) as object) }, response: {} };
+      const command = String(context.commandName).replace(/Command$/, '');
+      const input = structuredClone(args.input as Record<string, unknown>);
+      this.calls.push({ service, region, command, input, ...{ snapshot: this.resourceTags() } });
+      return { output: { $metadata: {}, ...(answer(command, input) as object) }, response: {} };
     };
     client.middlewareStack.add(middleware as never, { step: 'initialize', name: 'fakeAccount' });
     return client;
@@ -87,20 +94,36 @@ export class FakeAccount {
 
   private answerEc2(command: string, input: Record<string, unknown>): unknown {
     const filters = new Map(((input.Filters ?? []) as { Name: string; Values: string[] }[]).map((f) => [f.Name, f.Values]));
-    const passes = (name: string, value: string | undefined) => !filters.has(name) || (value !== undefined && (filters.get(name) as string[]).includes(value));
+    const passes = (name: string, value: string | undefined) =>
+      !filters.has(name) || (value !== undefined && (filters.get(name) as string[]).includes(value));
     switch (command) {
       case 'DescribeInstances': {
         const listed = [...this.instances.values()].filter(
-          (i) => passes('instance-id', i.id) && passes('image-id', i.imageId) && [...filters.keys()].filter((k) => k.startsWith('tag:')).every((k) => passes(k, i.tags[k.slice(4)])),
+          (i) =>
+            passes('instance-id', i.id) &&
+            passes('image-id', i.imageId) &&
+            [...filters.keys()].filter((k) => k.startsWith('tag:')).every((k) => passes(k, i.tags[k.slice(4)])),
         );
         return { Reservations: [{ Instances: listed.map(describeInstance) }] };
       }
       case 'DescribeSubnets':
         return { Subnets: [{ SubnetId: 'subnet-1', AvailabilityZone: 'us-east-1a' }] };
       case 'DescribeSpotPriceHistory':
-        return { SpotPriceHistory: [{ AvailabilityZone: 'us-east-1a', InstanceType: 'c5.large', ProductDescription: 'Linux/UNIX', SpotPrice: '0.03', Timestamp: new Date(0) }] };
+        return {
+          SpotPriceHistory: [
+            {
+              AvailabilityZone: 'us-east-1a',
+              InstanceType: 'c5.large',
+              ProductDescription: 'Linux/UNIX',
+              SpotPrice: '0.03',
+              Timestamp: new Date(0),
+            },
+          ],
+        };
       case 'RunInstances': {
-        const spec = (input.TagSpecifications as { ResourceType: string; Tags: { Key: string; Value: string }[] }[]).find((s) => s.ResourceType === 'instance');
+        const spec = (input.TagSpecifications as { ResourceType: string; Tags: { Key: string; Value: string }[] }[]).find(
+          (s) => s.ResourceType === 'instance',
+        );
         const tags = Object.fromEntries((spec?.Tags ?? []).map((t) => [t.Key, t.Value]));
         const made = Array.from({ length: input.MaxCount as number }, () => this.instance(tags, input.ImageId as string));
         return { Instances: made.map((i, n) => ({ ...describeInstance(i), AmiLaunchIndex: n, ClientToken: input.ClientToken })) };
@@ -120,7 +143,8 @@ export class FakeAccount {
         return { TerminatingInstances: (input.InstanceIds as string[]).map((InstanceId) => ({ InstanceId })) };
       case 'DescribeImages': {
         const owners = (input.Owners ?? []) as string[];
-        const ownerOk = (i: FakeImage) => owners.length === 0 || owners.some((o) => (o === 'self' ? i.ownerId === ACCOUNT : o === i.ownerId));
+        const ownerOk = (i: FakeImage) =>
+          owners.length === 0 || owners.some((o) => (o === 'self' ? i.ownerId === ACCOUNT : o === i.ownerId));
         const wantedIds = (input.ImageIds as string[] | undefined) ?? filters.get('image-id');
         const listed = [...this.images.values()].filter((i) => !i.deregistered && ownerOk(i) && (!wantedIds || wantedIds.includes(i.id)));
         return {
@@ -139,8 +163,10 @@ export class FakeAccount {
         return {};
       case 'DescribeSnapshots':
         return {
-          Snapshots: ((filters.get('snapshot-id') ?? []) as string[]).flatMap((id) =>
-            this.snapshots.has(id) ? [{ SnapshotId: id, Tags: Object.entries(this.snapshots.get(id) as Tags).map(([Key, Value]) => ({ Key, Value })) }] : [],
+          Snapshots: (filters.get('snapshot-id') ?? []).flatMap((id) =>
+            this.snapshots.has(id)
+              ? [{ SnapshotId: id, Tags: Object.entries(this.snapshots.get(id) as Tags).map(([Key, Value]) => ({ Key, Value })) }]
+              : [],
           ),
         };
       case 'DeleteSnapshot':

@@ -17,7 +17,10 @@ export function policy(overrides: Record<string, unknown> = {}): PoolPolicy {
   return parsePolicy(
     {
       pool: 'bld-linux64',
-      instanceTypes: [{ type: 'c5.xlarge', weight: 1 }, { type: 'm5.xlarge', weight: 1 }],
+      instanceTypes: [
+        { type: 'c5.xlarge', weight: 1 },
+        { type: 'm5.xlarge', weight: 1 },
+      ],
       regions: { 'us-east-1': { subnets: ['subnet-a', 'subnet-b', 'subnet-c'], securityGroups: ['sg-1'] } },
       size: { min: 0, max: 100 },
       onDemandPrice: 0.2,

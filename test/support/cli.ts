@@ -13,7 +13,11 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-export function fleet(args: readonly string[], env: Record<string, string> = {}, options: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function fleet(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run npm run build first (npm test does)`);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {

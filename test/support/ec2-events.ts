@@ -5,7 +5,13 @@ import type { InstanceState } from '../../src/domain/types.js';
 
 const ACCOUNT = '123456789012';
 
-function envelope(detailType: string, instanceId: string, time: string, region: string, detail: Record<string, string>): Record<string, unknown> {
+function envelope(
+  detailType: string,
+  instanceId: string,
+  time: string,
+  region: string,
+  detail: Record<string, string>,
+): Record<string, unknown> {
   return {
     version: '0',
     id: '7bf73129-1428-4cd3-a780-95db273d1602',

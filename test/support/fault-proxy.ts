@@ -235,8 +235,17 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const action = params.get('Action') ?? `${method} ${url.pathname}`;
     const caller = appId(req.headers);
     const call: CallRecord = {
-      service, action, params, faulted: false, status: 0, method, path: url.pathname, ...(caller ? { agent: caller } : {}),
-      outcome: 'in-flight', forwarded: false, arrivedSeq: seq++,
+      service,
+      action,
+      params,
+      faulted: false,
+      status: 0,
+      method,
+      path: url.pathname,
+      ...(caller ? { agent: caller } : {}),
+      outcome: 'in-flight',
+      forwarded: false,
+      arrivedSeq: seq++,
     };
     calls.push(call);
     // Did the client go away (a timeout, an abort) before it got its answer?
@@ -302,7 +311,12 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
    * The upstream's answer to a call, kept whole, or undefined once it was streamed to `stream`.
    * RunInstances goes through its client token first.
    */
-  async function answerOf(req: IncomingMessage, stream: ServerResponse | undefined, body: Buffer | undefined, call: CallRecord): Promise<Answer | undefined> {
+  async function answerOf(
+    req: IncomingMessage,
+    stream: ServerResponse | undefined,
+    body: Buffer | undefined,
+    call: CallRecord,
+  ): Promise<Answer | undefined> {
     const token = call.service === 'ec2' && call.action === 'RunInstances' ? call.params.get('ClientToken') : null;
     if (token) return answerWithToken(token, req, body, call);
     if (stream === undefined) return forwardWhole(req, body, call);
@@ -326,10 +340,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
       if (tokens.get(token) !== earlier) continue; // the first call failed: the token is free again
       if (earlier.fingerprint !== fingerprint) {
         call.outcome = 'mismatch';
-        return errorAnswer('ec2', {
-          code: 'IdempotentParameterMismatch',
-          message: 'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.',
-        }, 400);
+        return errorAnswer(
+          'ec2',
+          {
+            code: 'IdempotentParameterMismatch',
+            message:
+              'The client token you have provided is associated with a resource that is already deleted, or the parameters of this request do not match the original request.',
+          },
+          400,
+        );
       }
       call.outcome = 'replayed';
       return earlier.answer as Answer;
@@ -399,15 +418,15 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const answer = await readAll(upstreamRes);
     const headers = forwardHeaders(upstreamRes.headers);
     headers['content-length'] = answer.length;
-    return { status: upstreamRes.statusCode ?? 502, ...(upstreamRes.statusMessage ? { statusMessage: upstreamRes.statusMessage } : {}), headers, body: answer };
+    return {
+      status: upstreamRes.statusCode ?? 502,
+      ...(upstreamRes.statusMessage ? { statusMessage: upstreamRes.statusMessage } : {}),
+      headers,
+      body: answer,
+    };
   }
 
-  async function forward(
-    req: IncomingMessage,
-    res: ServerResponse,
-    body: Buffer | undefined,
-    call: CallRecord,
-  ): Promise<void> {
+  async function forward(req: IncomingMessage, res: ServerResponse, body: Buffer | undefined, call: CallRecord): Promise<void> {
     const response = await sendUpstream(req, body, call);
     call.status = response.statusCode ?? 502;
     res.writeHead(call.status, response.statusMessage, forwardHeaders(response.headers));
@@ -415,7 +434,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   }
 
   function takeNetworkFault(call: CallRecord): NetworkFault | undefined {
-    const active = networkRules.find((r) => r.remaining > 0 && (r.rule.action === undefined || r.rule.action === call.action) && (r.rule.when?.(call) ?? true));
+    const active = networkRules.find(
+      (r) => r.remaining > 0 && (r.rule.action === undefined || r.rule.action === call.action) && (r.rule.when?.(call) ?? true),
+    );
     if (!active) return undefined;
     active.remaining -= 1;
     return active.rule.fault;
@@ -472,8 +493,7 @@ function isFormEncoded(headers: IncomingHttpHeaders): boolean {
 
 /** The service named in the SigV4 credential scope (header or presigned query), else a guess from Action. */
 function serviceOf(headers: IncomingHttpHeaders, params: URLSearchParams): Service {
-  const credential =
-    /Credential=([^,\s]+)/.exec(headers.authorization ?? '')?.[1] ?? params.get('X-Amz-Credential') ?? undefined;
+  const credential = /Credential=([^,\s]+)/.exec(headers.authorization ?? '')?.[1] ?? params.get('X-Amz-Credential') ?? undefined;
   const scopeService = credential?.split('/')[3];
   if (scopeService === 'ec2' || scopeService === 's3') return scopeService;
   if (scopeService === undefined && params.has('Action')) return 'ec2';
@@ -516,7 +536,9 @@ function errorAnswer(service: Service, rule: Pick<FaultRule, 'code' | 'message'>
 
 /** Every parameter of a call but its client token, in a stable order: what EC2 compares a reused token on. */
 function fingerprintOf(params: URLSearchParams): string {
-  return JSON.stringify([...params].filter(([key]) => key !== 'ClientToken').sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y)));
+  return JSON.stringify(
+    [...params].filter(([key]) => key !== 'ClientToken').sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y)),
+  );
 }
 
 /** The app id of an SDK caller (`AWS_SDK_UA_APP_ID`), from its User-Agent headers. */

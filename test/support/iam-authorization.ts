@@ -17,7 +17,12 @@ export interface Account {
 export function authorizationsOf(call: RecordedCall, account: Account): AuthRequest[] {
   const where = `${call.service} ${call.command}`;
   const base = { 'aws:PrincipalAccount': ACCOUNT, 'aws:RequestedRegion': call.region };
-  const req = (action: string, resource: string, context: Record<string, ContextValue> = {}): AuthRequest => ({ action, resource, context: { ...base, ...context }, call: where });
+  const req = (action: string, resource: string, context: Record<string, ContextValue> = {}): AuthRequest => ({
+    action,
+    resource,
+    context: { ...base, ...context },
+    call: where,
+  });
   const ec2 = (type: string, id: string, owned = true) => `arn:aws:ec2:${call.region}:${owned ? ACCOUNT : ''}:${type}/${id}`;
   const tagsOf = (id: string) => tagsAtCall(call).get(id) ?? {};
   const input = call.input;
@@ -30,12 +35,22 @@ export function authorizationsOf(call: RecordedCall, account: Account): AuthRequ
         return runInstances(input, account, req, ec2);
       case 'CreateTags':
       case 'DeleteTags':
-        return (input.Resources as string[]).map((id) => req(`ec2:${call.command}`, ec2(resourceType(id), id), { ...resourceTagKeys(tagsOf(id)), ...requestTagKeys((input.Tags ?? []) as TagList) }));
+        return (input.Resources as string[]).map((id) =>
+          req(`ec2:${call.command}`, ec2(resourceType(id), id), {
+            ...resourceTagKeys(tagsOf(id)),
+            ...requestTagKeys((input.Tags ?? []) as TagList),
+          }),
+        );
       case 'TerminateInstances':
         return (input.InstanceIds as string[]).map((id) => req('ec2:TerminateInstances', ec2('instance', id), resourceTagKeys(tagsOf(id))));
       case 'DeregisterImage': {
         const id = input.ImageId as string;
-        return [req('ec2:DeregisterImage', ec2('image', id, false), { ...resourceTagKeys(tagsOf(id)), 'ec2:Owner': account.imageOwner(id) ?? '' })];
+        return [
+          req('ec2:DeregisterImage', ec2('image', id, false), {
+            ...resourceTagKeys(tagsOf(id)),
+            'ec2:Owner': account.imageOwner(id) ?? '',
+          }),
+        ];
       }
       case 'DeleteSnapshot': {
         const id = input.SnapshotId as string;
@@ -86,7 +101,8 @@ function runInstances(
   ];
   // The instance profile's role is passed to EC2; fleet's convention names the role as its profile.
   const profile = (input.IamInstanceProfile as { Name?: string } | undefined)?.Name;
-  if (profile) requests.push(req('iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/${profile}`, { 'iam:PassedToService': 'ec2.amazonaws.com' }));
+  if (profile)
+    requests.push(req('iam:PassRole', `arn:aws:iam::${ACCOUNT}:role/${profile}`, { 'iam:PassedToService': 'ec2.amazonaws.com' }));
   return requests;
 }
 
@@ -99,14 +115,21 @@ function resourceType(id: string): string {
 
 /** A resource's own tags, as both the global and EC2's condition keys. */
 function resourceTagKeys(tags: Tags): Record<string, string> {
-  return Object.fromEntries(Object.entries(tags).flatMap(([k, v]) => [[`aws:ResourceTag/${k}`, v], [`ec2:ResourceTag/${k}`, v]]));
+  return Object.fromEntries(
+    Object.entries(tags).flatMap(([k, v]) => [
+      [`aws:ResourceTag/${k}`, v],
+      [`ec2:ResourceTag/${k}`, v],
+    ]),
+  );
 }
 
 /** The tags a request sets: aws:RequestTag/<key> each, and aws:TagKeys all of them. */
 function requestTagKeys(tags: TagList): Record<string, ContextValue> {
   const keys = tags.flatMap((t) => (t.Key !== undefined ? [t.Key] : []));
   return {
-    ...Object.fromEntries(tags.flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[`aws:RequestTag/${t.Key}`, t.Value]] : []))),
+    ...Object.fromEntries(
+      tags.flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[`aws:RequestTag/${t.Key}`, t.Value]] : [])),
+    ),
     ...(keys.length > 0 ? { 'aws:TagKeys': keys } : {}),
   };
 }

@@ -17,7 +17,8 @@ export interface IamS3 {
 export async function startIamS3(policy: Policy): Promise<IamS3> {
   const objects = new Map<string, string>();
   const requests: string[] = [];
-  const allowed = (action: string, resource: string, context: Record<string, string> = {}) => evaluate(policy, { action, resource, context }).allowed;
+  const allowed = (action: string, resource: string, context: Record<string, string> = {}) =>
+    evaluate(policy, { action, resource, context }).allowed;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://s3.local');
     const [, bucket = '', ...rest] = url.pathname.split('/');
@@ -27,7 +28,8 @@ export async function startIamS3(policy: Policy): Promise<IamS3> {
       res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'application/xml', ...headers });
       res.end(body);
     };
-    const error = (status: number, code: string) => answer(status, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+    const error = (status: number, code: string) =>
+      answer(status, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
     if (req.method !== 'GET') return error(405, 'MethodNotAllowed');
     if (!allowed('s3:GetObject', `arn:aws:s3:::${bucket}/${key}`)) return error(403, 'AccessDenied');
     const body = objects.get(`${bucket}/${key}`);

@@ -30,7 +30,9 @@ export interface Policy {
   readonly Statement: readonly Statement[];
 }
 
-export type Decision = { readonly allowed: true; readonly by: string } | { readonly allowed: false; readonly why: 'explicit deny' | 'implicit deny'; readonly by?: string };
+export type Decision =
+  | { readonly allowed: true; readonly by: string }
+  | { readonly allowed: false; readonly why: 'explicit deny' | 'implicit deny'; readonly by?: string };
 
 const KNOWN_FIELDS = new Set(['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
 
@@ -38,7 +40,8 @@ export function loadPolicy(path: string): Policy {
   const policy = JSON.parse(readFileSync(path, 'utf8')) as Policy;
   if (policy.Version !== '2012-10-17') throw new Error(`${path}: Version must be 2012-10-17 (policy variables need it)`);
   for (const s of policy.Statement) {
-    for (const field of Object.keys(s)) if (!KNOWN_FIELDS.has(field)) throw new Error(`${path}: statement ${s.Sid ?? '?'} has ${field}, which this evaluator does not know`);
+    for (const field of Object.keys(s))
+      if (!KNOWN_FIELDS.has(field)) throw new Error(`${path}: statement ${s.Sid ?? '?'} has ${field}, which this evaluator does not know`);
   }
   return policy;
 }
@@ -64,7 +67,13 @@ function applies(s: Statement, r: AuthRequest): boolean {
   if (s.Resource !== undefined && !list(s.Resource).some(matchResource)) return false;
   if (s.NotResource !== undefined && list(s.NotResource).some(matchResource)) return false;
   return Object.entries(s.Condition ?? {}).every(([operator, keys]) =>
-    Object.entries(keys).every(([key, expected]) => condition(operator, lookup(r.context, key), list(expected).map((v) => substitute(String(v), r.context)))),
+    Object.entries(keys).every(([key, expected]) =>
+      condition(
+        operator,
+        lookup(r.context, key),
+        list(expected).map((v) => substitute(String(v), r.context)),
+      ),
+    ),
   );
 }
 
@@ -134,7 +143,10 @@ function substitute(value: string, context: AuthRequest['context']): string {
 }
 
 function glob(pattern: string, value: string, ignoreCase: boolean): boolean {
-  const source = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
 }
 

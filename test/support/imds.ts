@@ -99,7 +99,8 @@ export async function startImds(metadata: InstanceMetadata): Promise<FakeImds> {
     if (req.method !== 'GET') return answer(req, res, 405);
     const token = req.headers['x-aws-ec2-metadata-token'];
     if (typeof token !== 'string' || !tokens.has(token)) return answer(req, res, 401);
-    if (path === '/latest/user-data') return metadata.userData === undefined ? answer(req, res, 404) : answer(req, res, 200, metadata.userData);
+    if (path === '/latest/user-data')
+      return metadata.userData === undefined ? answer(req, res, 404) : answer(req, res, 200, metadata.userData);
     const value = path.startsWith('/latest/meta-data/') ? metaData(path.slice('/latest/meta-data/'.length)) : undefined;
     return value === undefined ? answer(req, res, 404) : answer(req, res, 200, value);
   });

@@ -56,13 +56,40 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
   await s3.send(new CreateBucketCommand({ Bucket: 'golden-amis' }));
   await s3.send(new CreateBucketCommand({ Bucket: 'fleet-control' }));
   // By default the manifest is in Mozilla's amis.json form, as the image pipeline publishes it.
-  const mozilla = (id: string) => ({ [id]: { id, region: 'us-east-1', name: 'bld-linux64-2026-11-21', state: 'available', tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' } } });
+  const mozilla = (id: string) => ({
+    [id]: {
+      id,
+      region: 'us-east-1',
+      name: 'bld-linux64-2026-11-21',
+      state: 'available',
+      tags: { 'moz-type': 'bld-linux64', 'moz-created': '1763697600' },
+    },
+  });
   await put('golden-amis', 'amis.json', (options.manifest ?? mozilla)(ami));
   await put('fleet-control', 'desired.json', { 'bld-linux64': options.desired ?? 3 });
   const policySubnets = (options.subnetIndexes ?? [options.subnetIndex ?? 0]).map((n) => subnets[n]?.id as string);
   const { config } = workspace(
-    { fleet: 'releng', regions: ['us-east-1'], manifest: 's3://golden-amis/amis.json', desired: 's3://fleet-control/desired.json', state: 's3://fleet-control/state/', log: { level: 'info' }, imageOwners: imageOwners, ...options.config },
-    [{ pool: 'bld-linux64', instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: policySubnets, securityGroups: [] } }, size: { min: 0, max: 10 }, onDemandPrice: 0.17, names: 'bld-linux64-spot-{nnn}', ...options.policy }],
+    {
+      fleet: 'releng',
+      regions: ['us-east-1'],
+      manifest: 's3://golden-amis/amis.json',
+      desired: 's3://fleet-control/desired.json',
+      state: 's3://fleet-control/state/',
+      log: { level: 'info' },
+      imageOwners: imageOwners,
+      ...options.config,
+    },
+    [
+      {
+        pool: 'bld-linux64',
+        instanceTypes: ['c5.xlarge'],
+        regions: { 'us-east-1': { subnets: policySubnets, securityGroups: [] } },
+        size: { min: 0, max: 10 },
+        onDemandPrice: 0.17,
+        names: 'bld-linux64-spot-{nnn}',
+        ...options.policy,
+      },
+    ],
   );
   return { proxy, env: motoEnv(proxy.endpoint), ec2, s3, subnets, ami, config, put };
 }

@@ -115,7 +115,10 @@ export function motoEnv(endpoint: string): Record<string, string> {
 function isOnPath(command: string): boolean {
   const candidates = command.includes('/')
     ? [command]
-    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, command));
   return candidates.some((file) => {
     try {
       accessSync(file, fsConstants.X_OK);
@@ -187,9 +190,7 @@ async function waitUntilReady(
   });
   void spawnError.then((err) => {
     failure ??=
-      (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? new MotoUnavailable()
-        : new Error(`could not start moto_server: ${err.message}`);
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? new MotoUnavailable() : new Error(`could not start moto_server: ${err.message}`);
   });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -207,10 +208,7 @@ async function waitUntilReady(
   throw new Error(`moto_server (pid ${child.pid}) did not answer on ${endpoint} within ${waited}${stderr.describe()}`);
 }
 
-async function terminate(
-  child: ChildProcess,
-  exited: Promise<unknown>,
-): Promise<void> {
+async function terminate(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;

@@ -35,21 +35,42 @@ export function goldenWorld(): { snapshot: Snapshot; policies: PoolPolicy[] } {
   const running = base.instances.filter((i) => i.state === 'running' && i.lifecycle === 'spot' && !i.replaces);
   // Every 40th running spot instance warned of an interruption, every 40th (offset) recommended for rebalancing.
   const warned = Object.fromEntries(running.filter((_, n) => n % 40 === 0).map((i) => [i.id, { at: base.now - 30_000, region: i.region }]));
-  const rebalance = Object.fromEntries(running.filter((_, n) => n % 40 === 20).map((i) => [i.id, { at: base.now - 60_000, region: i.region }]));
-  const interruptions = Object.fromEntries(running.filter((_, n) => n % 97 === 0).map((i) => [offerKey(i), [base.now - 3_600_000, base.now - 600_000]]));
+  const rebalance = Object.fromEntries(
+    running.filter((_, n) => n % 40 === 20).map((i) => [i.id, { at: base.now - 60_000, region: i.region }]),
+  );
+  const interruptions = Object.fromEntries(
+    running.filter((_, n) => n % 97 === 0).map((i) => [offerKey(i), [base.now - 3_600_000, base.now - 600_000]]),
+  );
   // A new image an hour old, not yet running anywhere, in three pool-regions: its canaries go first.
-  const fresh = [['pool-01', 'eu-central-1'], ['pool-07', 'eu-central-1'], ['pool-10', 'us-west-2']].map(([pool, region]) => ({ id: `ami-${pool}-${region}-fresh`, pool: pool as string, region: region as string, created: base.now - 3_600_000, name: `${pool}-fresh` }));
+  const fresh = [
+    ['pool-01', 'eu-central-1'],
+    ['pool-07', 'eu-central-1'],
+    ['pool-10', 'us-west-2'],
+  ].map(([pool, region]) => ({
+    id: `ami-${pool}-${region}-fresh`,
+    pool: pool as string,
+    region: region as string,
+    created: base.now - 3_600_000,
+    name: `${pool}-fresh`,
+  }));
   // Three pool-regions crowded into one offer (zone × type): spread repair moves workers out of it.
   const crowded = new Set(['pool-01 us-east-1', 'pool-04 us-west-2', 'pool-07 us-east-1']);
   const firstType = new Map(world.policies.map((p) => [p.pool, p.instanceTypes[0]?.type as string]));
   const crowd = (i: Instance): Instance =>
-    crowded.has(`${i.pool} ${i.region}`) ? { ...i, az: `${i.region}a`, subnetId: `subnet-${i.region.replace(/-/g, '')}a`, instanceType: firstType.get(i.pool) as string } : i;
+    crowded.has(`${i.pool} ${i.region}`)
+      ? { ...i, az: `${i.region}a`, subnetId: `subnet-${i.region.replace(/-/g, '')}a`, instanceType: firstType.get(i.pool) as string }
+      : i;
   const snapshot: Snapshot = {
     ...base,
     instances: base.instances.map(crowd),
     images: [...(base.images ?? []), ...fresh],
     // One pool in three shrinks by a third, pool-04 and pool-07 to 40%: past their outdated and on-demand workers.
-    desired: Object.fromEntries(Object.entries(base.desired ?? {}).map(([pool, n], k) => [pool, Math.round(n * (pool === 'pool-04' || pool === 'pool-07' ? 0.4 : k % 3 === 1 ? 0.66 : 1))])),
+    desired: Object.fromEntries(
+      Object.entries(base.desired ?? {}).map(([pool, n], k) => [
+        pool,
+        Math.round(n * (pool === 'pool-04' || pool === 'pool-07' ? 0.4 : k % 3 === 1 ? 0.66 : 1)),
+      ]),
+    ),
     // Half of the journal's launches went unanswered and may be re-sent.
     pendingLaunches: base.pendingLaunches.map((p, n) => (n % 2 === 0 ? { ...p, resendable: true } : p)),
     events: { warned, rebalance },
@@ -69,7 +90,9 @@ export function goldenPlan(): GoldenPlan {
 
 function actionLine(a: Action): string {
   const pair = a.kind === 'launch' ? [a.replaces ? `replaces ${a.replaces}` : '', a.resumes ? `resumes ${a.resumes}` : ''] : [a.instanceId];
-  return [a.kind, a.cause, a.name, ...pair, `${a.az} ${a.instanceType} ${a.lifecycle}`, a.ami, `$${a.price ?? '-'}`, a.reason].filter((part) => part !== '').join(' | ');
+  return [a.kind, a.cause, a.name, ...pair, `${a.az} ${a.instanceType} ${a.lifecycle}`, a.ami, `$${a.price ?? '-'}`, a.reason]
+    .filter((part) => part !== '')
+    .join(' | ');
 }
 
 export function summarise(p: Plan): GoldenPlan {

@@ -61,7 +61,9 @@ export class RolloutJudge {
   /** Every instance of the pool the world ever had (listed or archived), optionally only on `ami`. */
   everyInstance(ami?: string): SimInstance[] {
     const world = this.fleet.cloud.world;
-    return [...world.instances.values(), ...world.archive].filter((i) => i.tags['fleet:pool'] === this.pool && (ami === undefined || i.ami === ami));
+    return [...world.instances.values(), ...world.archive].filter(
+      (i) => i.tags['fleet:pool'] === this.pool && (ami === undefined || i.ami === ami),
+    );
   }
 
   /** Workers that ever booted `ami` (in `region`, when given), however they ended. */
@@ -70,7 +72,9 @@ export class RolloutJudge {
   }
 
   live(ami?: string, region?: string): SimInstance[] {
-    return this.fleet.instances(this.pool).filter((i) => (ami === undefined || i.ami === ami) && (region === undefined || i.region === region));
+    return this.fleet
+      .instances(this.pool)
+      .filter((i) => (ami === undefined || i.ami === ami) && (region === undefined || i.region === region));
   }
 
   running(ami?: string): SimInstance[] {

@@ -41,7 +41,10 @@ export interface SimFleetOptions {
 }
 
 /** A cycle that ran to its end: it has its observation and plan. */
-export type CompletedCycle = CycleResult & { readonly plan: NonNullable<CycleResult['plan']>; readonly observation: NonNullable<CycleResult['observation']> };
+export type CompletedCycle = CycleResult & {
+  readonly plan: NonNullable<CycleResult['plan']>;
+  readonly observation: NonNullable<CycleResult['observation']>;
+};
 
 export class SimFleet {
   readonly cloud: SimCloud;
@@ -69,7 +72,14 @@ export class SimFleet {
   /** A fresh reconciler process on the same cloud and state store: everything in memory is lost. */
   restart(): Runtime {
     const rng = new Prng(99);
-    this.runtime = createRuntime({ config: this.config, policies: this.policies, cloud: this.cloud, clock: this.cloud.clock, log: silentLogger(), random: () => rng.next() });
+    this.runtime = createRuntime({
+      config: this.config,
+      policies: this.policies,
+      cloud: this.cloud,
+      clock: this.cloud.clock,
+      log: silentLogger(),
+      random: () => rng.next(),
+    });
     return this.runtime;
   }
 

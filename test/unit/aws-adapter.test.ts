@@ -30,7 +30,9 @@ describe('AWS adapter: the RunInstances request', () => {
       MarketType: 'spot',
       SpotOptions: { SpotInstanceType: 'one-time', InstanceInterruptionBehavior: 'terminate', MaxPrice: '0.061234' },
     });
-    expect(input.NetworkInterfaces).to.deep.equal([{ DeviceIndex: 0, SubnetId: 'subnet-0b1d', Groups: ['sg-1', 'sg-2'], DeleteOnTermination: true }]);
+    expect(input.NetworkInterfaces).to.deep.equal([
+      { DeviceIndex: 0, SubnetId: 'subnet-0b1d', Groups: ['sg-1', 'sg-2'], DeleteOnTermination: true },
+    ]);
     expect(input).not.to.have.any.keys('SubnetId', 'SecurityGroupIds', 'NetworkInterfaceId');
     expect(input.NetworkInterfaces?.[0]).not.to.have.key('NetworkInterfaceId');
   });
@@ -51,7 +53,14 @@ describe('AWS adapter: the RunInstances request', () => {
   });
 
   it('launches on demand without market options; passes key, profile, public address and encoded user data', () => {
-    const input = runInstancesInput({ ...REQUEST, lifecycle: 'on-demand', keyName: 'releng', instanceProfile: 'bld-worker', publicIp: false, userData: 'hostname: x\n' });
+    const input = runInstancesInput({
+      ...REQUEST,
+      lifecycle: 'on-demand',
+      keyName: 'releng',
+      instanceProfile: 'bld-worker',
+      publicIp: false,
+      userData: 'hostname: x\n',
+    });
     expect(input).not.to.have.key('InstanceMarketOptions');
     expect(input).to.include({ KeyName: 'releng' });
     expect(input.IamInstanceProfile).to.deep.equal({ Name: 'bld-worker' });
@@ -60,7 +69,10 @@ describe('AWS adapter: the RunInstances request', () => {
   });
 
   it('a batch is all or nothing (MinCount = MaxCount = n), carrying its names and replacements by launch index', () => {
-    const input = runInstancesInput({ ...REQUEST, ...slots({ name: 'bld-linux64-spot-003' }, { name: 'bld-linux64-spot-004', replaces: 'i-old' }, { name: 'bld-linux64-spot-009' }) });
+    const input = runInstancesInput({
+      ...REQUEST,
+      ...slots({ name: 'bld-linux64-spot-003' }, { name: 'bld-linux64-spot-004', replaces: 'i-old' }, { name: 'bld-linux64-spot-009' }),
+    });
     expect(input).to.include({ MinCount: 3, MaxCount: 3 });
     expect(input.TagSpecifications?.[0]?.Tags).to.deep.equal([
       { Key: 'fleet:managed-by', Value: 'releng' },
@@ -71,14 +83,23 @@ describe('AWS adapter: the RunInstances request', () => {
   });
 
   it('tags each replacement with its cause, by launch index, and reads it back per instance', () => {
-    const batch = slots({ name: 'bld-linux64-spot-003' }, { name: 'bld-linux64-spot-004', replaces: 'i-old', cause: 'outdated' }, { name: 'bld-linux64-spot-009', replaces: 'i-od', cause: 'on-demand-swap' });
+    const batch = slots(
+      { name: 'bld-linux64-spot-003' },
+      { name: 'bld-linux64-spot-004', replaces: 'i-old', cause: 'outdated' },
+      { name: 'bld-linux64-spot-009', replaces: 'i-od', cause: 'on-demand-swap' },
+    );
     expect(batch.tags['fleet:cause']).to.equal('- outdated on-demand-swap');
     expect([0, 1, 2].map((index) => slotFromTags(batch.tags, index).cause)).to.deep.equal([undefined, 'outdated', 'on-demand-swap']);
-    const same = slots({ name: 'bld-linux64-spot-003', replaces: 'i-a', cause: 'spread' }, { name: 'bld-linux64-spot-004', replaces: 'i-b', cause: 'spread' });
+    const same = slots(
+      { name: 'bld-linux64-spot-003', replaces: 'i-a', cause: 'spread' },
+      { name: 'bld-linux64-spot-004', replaces: 'i-b', cause: 'spread' },
+    );
     expect(same.tags['fleet:cause'], 'one cause for the whole batch').to.equal('spread');
     expect(slotFromTags(same.tags, 1)).to.deep.include({ replaces: 'i-b', cause: 'spread' });
     expect(slotFromTags({ ...same.tags, 'fleet:cause': 'whim' }, 1), 'a value fleet does not know is no cause').not.to.have.key('cause');
-    expect(slots({ name: 'bld-linux64-spot-003', cause: 'scale-up' }).tags, 'only a replacement keeps its cause').not.to.have.key('fleet:cause');
+    expect(slots({ name: 'bld-linux64-spot-003', cause: 'scale-up' }).tags, 'only a replacement keeps its cause').not.to.have.key(
+      'fleet:cause',
+    );
   });
 
   it('terminates, rather than stops, an instance that powers itself off', () => {
@@ -105,14 +126,28 @@ describe('AWS adapter: reading EC2 and the Price List', () => {
       terms: {
         OnDemand: {
           'ABC.JRTCKXETXF': {
-            priceDimensions: { 'ABC.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', pricePerUnit: { USD: '0.1700000000' }, description: '$0.17 per On Demand Linux c5.xlarge Instance Hour' } },
+            priceDimensions: {
+              'ABC.JRTCKXETXF.6YS6EN2CT7': {
+                unit: 'Hrs',
+                pricePerUnit: { USD: '0.1700000000' },
+                description: '$0.17 per On Demand Linux c5.xlarge Instance Hour',
+              },
+            },
           },
         },
       },
     });
     expect(onDemandPrice(product)).to.equal(0.17);
-    expect(onDemandPrice(JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Quantity', pricePerUnit: { USD: '5' } } } } } } }))).to.equal(undefined);
+    expect(
+      onDemandPrice(
+        JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Quantity', pricePerUnit: { USD: '5' } } } } } } }),
+      ),
+    ).to.equal(undefined);
     expect(onDemandPrice('not json')).to.equal(undefined);
-    expect(onDemandPrice(JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Hrs', pricePerUnit: { USD: '0.0000000000' } } } } } } }))).to.equal(undefined);
+    expect(
+      onDemandPrice(
+        JSON.stringify({ terms: { OnDemand: { x: { priceDimensions: { y: { unit: 'Hrs', pricePerUnit: { USD: '0.0000000000' } } } } } } }),
+      ),
+    ).to.equal(undefined);
   });
 });

@@ -13,7 +13,9 @@ const SUBNETS = { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b', 'subnet-1c'
 
 describe('service: busy workers', () => {
   it('asks the busy worker to leave, counts it by cause, and shows its deadline', async () => {
-    const fleet = new SimFleet({ policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge'], scaleDownAfter: 0, stopTimeout: 900 })] });
+    const fleet = new SimFleet({
+      policies: [policy({ regions: SUBNETS, instanceTypes: ['c5.xlarge'], scaleDownAfter: 0, stopTimeout: 900 })],
+    });
     const metrics = new FleetMetrics({ policies: fleet.policies });
     fleet.publishDesired({ 'bld-linux64': 2 });
     await fleet.cycle();
@@ -26,9 +28,16 @@ describe('service: busy workers', () => {
     const down = await fleet.cycle();
     metrics.observeCycle(down, undefined, 100, fleet.runtime.calls);
     const actions = planJson(down.plan).actions as { kind: string; instanceId: string; deadline?: string }[];
-    expect(actions.map((a) => [a.kind, a.instanceId]).sort()).to.deep.equal([['retire', busy?.id], ['terminate', idle?.id]].sort());
+    expect(actions.map((a) => [a.kind, a.instanceId]).sort()).to.deep.equal(
+      [
+        ['retire', busy?.id],
+        ['terminate', idle?.id],
+      ].sort(),
+    );
     expect(actions.find((a) => a.kind === 'retire')?.deadline).to.be.a('string');
-    expect(await metrics.metrics()).to.include('fleet_actions_total{kind="retire",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="ok"} 1');
+    expect(await metrics.metrics()).to.include(
+      'fleet_actions_total{kind="retire",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="ok"} 1',
+    );
 
     fleet.advance(60_000);
     const after = await fleet.cycle();

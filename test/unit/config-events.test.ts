@@ -33,7 +33,9 @@ describe('config: events.queue', () => {
   });
 
   it('accepts a custom endpoint (a VPC endpoint, a local SQS double)', () => {
-    expect(load({ events: { queue: 'http://127.0.0.1:4566/000000000000/events' } }).events.queue).to.equal('http://127.0.0.1:4566/000000000000/events');
+    expect(load({ events: { queue: 'http://127.0.0.1:4566/000000000000/events' } }).events.queue).to.equal(
+      'http://127.0.0.1:4566/000000000000/events',
+    );
   });
 
   const bad: [string, unknown, RegExp][] = [
@@ -47,7 +49,9 @@ describe('config: events.queue', () => {
   for (const [what, value, reason] of bad) {
     it(`rejects ${what} with one line naming events.queue`, () => {
       const message = inputError(() => load({ events: { queue: value } }));
-      expect(message).to.match(/events\.queue/).and.to.match(reason);
+      expect(message)
+        .to.match(/events\.queue/)
+        .and.to.match(reason);
       expect(message).not.to.include('\n');
     });
   }

@@ -112,7 +112,10 @@ describe('config: loadConfig', () => {
     }
 
     it('environment wins over the file', () => {
-      const c = load({ fleet: 'from-file', interval: 10, log: { level: 'error' } }, { FLEET_FLEET: 'from-env', FLEET_INTERVAL: '20', FLEET_LOG_LEVEL: 'trace' });
+      const c = load(
+        { fleet: 'from-file', interval: 10, log: { level: 'error' } },
+        { FLEET_FLEET: 'from-env', FLEET_INTERVAL: '20', FLEET_LOG_LEVEL: 'trace' },
+      );
       expect(c.fleet).to.equal('from-env');
       expect(c.interval).to.equal(20);
       expect(c.log.level).to.equal('trace');
@@ -180,7 +183,10 @@ describe('config: loadConfig', () => {
     });
 
     it('from the environment are resolved against the working directory', () => {
-      const c = load({ manifest: 'file-manifest.json' }, { FLEET_MANIFEST: 'env-manifest.json', FLEET_DESIRED: 'd/desired.json', FLEET_STATE: '.st', FLEET_POLICIES: 'pol' });
+      const c = load(
+        { manifest: 'file-manifest.json' },
+        { FLEET_MANIFEST: 'env-manifest.json', FLEET_DESIRED: 'd/desired.json', FLEET_STATE: '.st', FLEET_POLICIES: 'pol' },
+      );
       expect(c.manifest).to.equal(resolve(process.cwd(), 'env-manifest.json'));
       expect(c.desired).to.equal(resolve(process.cwd(), 'd/desired.json'));
       expect(c.state).to.equal(resolve(process.cwd(), '.st'));
@@ -188,7 +194,12 @@ describe('config: loadConfig', () => {
     });
 
     it('leave absolute paths, s3:// and https:// locations alone', () => {
-      const c = load({ manifest: '/srv/amis.json', desired: 'https://example.com/d.json', state: 's3://fleet-state/prefix/', policies: 'http://example.com/p' });
+      const c = load({
+        manifest: '/srv/amis.json',
+        desired: 'https://example.com/d.json',
+        state: 's3://fleet-state/prefix/',
+        policies: 'http://example.com/p',
+      });
       expect(c.manifest).to.equal('/srv/amis.json');
       expect(c.desired).to.equal('https://example.com/d.json');
       expect(c.state).to.equal('s3://fleet-state/prefix/');
@@ -245,7 +256,9 @@ describe('config: loadConfig', () => {
 
     it('reports every bad key on one line', () => {
       const message = inputError(() => load({ interval: -1, fleet: '' }));
-      expect(message).to.match(/\binterval\b/).and.to.match(/\bfleet\b/);
+      expect(message)
+        .to.match(/\binterval\b/)
+        .and.to.match(/\bfleet\b/);
       expect(message).to.not.include('\n');
     });
 
@@ -261,7 +274,9 @@ describe('config: loadConfig', () => {
     });
 
     it('rejects an explicit file that does not exist', () => {
-      expect(inputError(() => loadConfig(join(dir, 'missing.json'), {}))).to.include('missing.json').and.include('not found');
+      expect(inputError(() => loadConfig(join(dir, 'missing.json'), {})))
+        .to.include('missing.json')
+        .and.include('not found');
     });
 
     it('rejects a FLEET_CONFIG file that does not exist', () => {

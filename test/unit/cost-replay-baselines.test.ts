@@ -32,7 +32,12 @@ function row(az: string, minute: number, price: number): RecordedRow {
 
 /** A at 0.01, spiking to 1.00 (above on-demand) from minute 30 to 40; B at 0.02 throughout. One hour. */
 function scenario(overrides: Partial<Scenario> = {}, rule: MarketRule = 'price'): Scenario {
-  const recording = new PriceRecording('test', [row('us-east-1a', 0, 0.01), row('us-east-1a', 30, 1), row('us-east-1a', 40, 0.01), row('us-east-1b', 0, 0.02)]);
+  const recording = new PriceRecording('test', [
+    row('us-east-1a', 0, 0.01),
+    row('us-east-1a', 30, 1),
+    row('us-east-1a', 40, 0.01),
+    row('us-east-1b', 0, 0.02),
+  ]);
   const market = new Market(new Prng(1).fork('market'), { ...DEFAULT_MARKET, start: T0, recorded: recording, rule });
   return { offers: [A, B], market, rule, reclaimPerHour: 0, start: T0, end: T0 + HOUR, demand: () => 4, seed: 1, ...overrides };
 }
@@ -54,9 +59,9 @@ describe('cost replay baselines', () => {
     expect(o.interruptions).to.equal(4);
     expect(o.launches).to.equal(8);
     // The first minute (booting) and minutes 30 to 40 (none) unmet, the relaunch at 40 boots until 41.
-    close(o.unmetHours, 4 * (1 + 11) / 60);
+    close(o.unmetHours, (4 * (1 + 11)) / 60);
     // Billed from launch: 30 minutes, then 20 minutes from minute 40, at 0.01.
-    close(o.cost, 4 * (50 * 0.01) / 60);
+    close(o.cost, (4 * (50 * 0.01)) / 60);
     // Cheapest at the start, but not over the hour: B's 0.02 beats A's 0.01 with ten minutes at on-demand's 0.14.
     expect(cheapestAtStart(s)).to.equal(A);
     expect(bestFixedInHindsight(s)).to.equal(B);
@@ -66,12 +71,12 @@ describe('cost replay baselines', () => {
     const o = simulateRule(scenario(), cheapestAtLaunch(scenario()));
     expect(o.interruptions).to.equal(4);
     expect(o.launches).to.equal(8);
-    close(o.unmetHours, 4 * (1 + 1) / 60);
+    close(o.unmetHours, (4 * (1 + 1)) / 60);
     // 30 minutes on A, then from minute 30 to the end on B.
-    close(o.cost, 4 * (30 * 0.01 + 30 * 0.02) / 60);
+    close(o.cost, (4 * (30 * 0.01 + 30 * 0.02)) / 60);
   });
 
-  it('runs the simulated CI\'s jobs on its workers: interruptions kill the jobs on them, on-demand kills none', () => {
+  it("runs the simulated CI's jobs on its workers: interruptions kill the jobs on them, on-demand kills none", () => {
     // Four workers busy all the time, and a long day so that the hour's jobs are counted.
     const s = scenario({ end: T0 + 3 * HOUR });
     const spot = simulateRule(s, fixedOffer(A));
@@ -83,7 +88,7 @@ describe('cost replay baselines', () => {
     expect(spot.jobs?.completed).to.be.greaterThan(4);
   });
 
-  it('on-demand: never interrupted, the cheapest type\'s list price', () => {
+  it("on-demand: never interrupted, the cheapest type's list price", () => {
     const o = simulateRule(scenario(), allOnDemand(scenario()));
     expect(o.interruptions).to.equal(0);
     close(o.cost, 4 * 0.14);
@@ -104,16 +109,26 @@ describe('cost replay baselines', () => {
     const start = latestBake(T0) + 24 * HOUR - 30 * MIN; // 03:30, the bake is at 04:00
     const recording = new PriceRecording('test', [{ ...row('us-east-1a', 0, 0.01), t: start }]);
     const market = new Market(new Prng(1).fork('market'), { ...DEFAULT_MARKET, start, recorded: recording, rule: 'price' });
-    const s: Scenario = { offers: [A], market, rule: 'price', reclaimPerHour: 0, start, end: start + 2 * HOUR, demand: () => 3, images: { graceMs: 30 * MIN, bakeMs: 0 }, seed: 1 };
+    const s: Scenario = {
+      offers: [A],
+      market,
+      rule: 'price',
+      reclaimPerHour: 0,
+      start,
+      end: start + 2 * HOUR,
+      demand: () => 3,
+      images: { graceMs: 30 * MIN, bakeMs: 0 },
+      seed: 1,
+    };
     const o = simulateRule(s, fixedOffer(A));
     expect(o.launches).to.equal(6);
     // Only the first minute unmet; each old instance and its replacement overlap one minute.
     close(o.unmetHours, 3 / 60);
-    close(o.cost, (3 * 120 + 3) * 0.01 / 60);
+    close(o.cost, ((3 * 120 + 3) * 0.01) / 60);
     // With fleet's rollout rule, each old instance stays until its replacement has run the bake time.
     const baked = simulateRule({ ...s, images: { graceMs: 30 * MIN, bakeMs: 15 * MIN } }, fixedOffer(A));
     expect(baked.launches).to.equal(6);
-    close(baked.cost, (3 * 120 + 3 * (1 + 15)) * 0.01 / 60);
+    close(baked.cost, ((3 * 120 + 3 * (1 + 15)) * 0.01) / 60);
   });
 
   it('under the capacity rule, an offer over its capacity loses its newest instances', () => {

@@ -19,7 +19,9 @@ const template = (name: string): Json => parse(readFileSync(`deploy/events/${nam
 
 /** EventBridge's matching for the pattern forms the templates use: each field's value is one of the listed ones. */
 function matches(pattern: Json, event: Json): boolean {
-  return Object.entries(pattern).every(([key, allowed]) => (Array.isArray(allowed) ? allowed.includes(event[key]) : matches(allowed as Json, (event[key] ?? {}) as Json)));
+  return Object.entries(pattern).every(([key, allowed]) =>
+    Array.isArray(allowed) ? allowed.includes(event[key]) : matches(allowed as Json, (event[key] ?? {}) as Json),
+  );
 }
 
 const T = '2026-11-20T10:15:30Z';
@@ -33,7 +35,11 @@ describe('deploy: the events queue template (deploy/events/eventbridge-sqs.yaml)
   const policy = Object.values(resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy');
 
   it('has one queue, one rule and one queue policy', () => {
-    expect(Object.values(resources).map((r) => r.Type).sort()).to.deep.equal(['AWS::Events::Rule', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy']);
+    expect(
+      Object.values(resources)
+        .map((r) => r.Type)
+        .sort(),
+    ).to.deep.equal(['AWS::Events::Rule', 'AWS::SQS::Queue', 'AWS::SQS::QueuePolicy']);
   });
 
   it('the rule matches exactly the detail-types fleet reads, from aws.ec2, and targets the queue', () => {
@@ -51,7 +57,10 @@ describe('deploy: the events queue template (deploy/events/eventbridge-sqs.yaml)
       expect(matches(pattern, JSON.parse(body) as Json)).to.equal(true);
       expect(parseEventMessage(body).ok).to.equal(true);
     }
-    const foreign = [rawEvent('EC2 AMI State Change', ID, T), { ...rawEvent('EC2 Spot Instance Interruption Warning', ID, T), source: 'aws.autoscaling' }];
+    const foreign = [
+      rawEvent('EC2 AMI State Change', ID, T),
+      { ...rawEvent('EC2 Spot Instance Interruption Warning', ID, T), source: 'aws.autoscaling' },
+    ];
     for (const event of foreign) {
       expect(matches(pattern, event)).to.equal(false);
       expect(parseEventMessage(JSON.stringify(event))).to.include({ ok: false, result: 'foreign' });
@@ -87,8 +96,12 @@ describe('deploy: the forwarding template for other regions (deploy/events/event
 
   it('forwards the same pattern to the default bus of the queue region, with a role that may only put events there', () => {
     expect(rule.Properties.EventPattern).to.deep.equal(template('eventbridge-sqs.yaml').Resources.Ec2EventsRule.Properties.EventPattern);
-    expect(rule.Properties.Targets).to.deep.equal([{ Id: 'fleet-events-queue-region', Arn: bus, RoleArn: { 'Fn::GetAtt': [roleName, 'Arn'] } }]);
-    expect(role.Properties.AssumeRolePolicyDocument.Statement).to.deep.equal([{ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
+    expect(rule.Properties.Targets).to.deep.equal([
+      { Id: 'fleet-events-queue-region', Arn: bus, RoleArn: { 'Fn::GetAtt': [roleName, 'Arn'] } },
+    ]);
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).to.deep.equal([
+      { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sts:AssumeRole' },
+    ]);
     const granted = (role.Properties.Policies as Json[]).flatMap((p) => p.PolicyDocument.Statement as Json[]);
     expect(granted).to.deep.equal([{ Effect: 'Allow', Action: 'events:PutEvents', Resource: bus }]);
   });

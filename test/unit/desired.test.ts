@@ -93,9 +93,24 @@ describe('desired document: the object form and unknown pools (SPEC §4)', () =>
   });
 
   it('reads the object form with every field', () => {
-    const text = JSON.stringify({ 'bld-linux64': { desired: 12, pending: 5, running: 30, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-003', 'bld-linux64-spot-003', 'bld-linux64-spot-007'] }, 'tst-linux64': 4 });
+    const text = JSON.stringify({
+      'bld-linux64': {
+        desired: 12,
+        pending: 5,
+        running: 30,
+        oldestPendingSeconds: 240,
+        busy: ['bld-linux64-spot-003', 'bld-linux64-spot-003', 'bld-linux64-spot-007'],
+      },
+      'tst-linux64': 4,
+    });
     expect(parseDesiredDocument(text, { pools })).to.deep.equal({
-      'bld-linux64': { desired: 12, pending: 5, running: 30, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-003', 'bld-linux64-spot-007'] },
+      'bld-linux64': {
+        desired: 12,
+        pending: 5,
+        running: 30,
+        oldestPendingSeconds: 240,
+        busy: ['bld-linux64-spot-003', 'bld-linux64-spot-007'],
+      },
       'tst-linux64': { desired: 4 },
     });
   });
@@ -114,7 +129,11 @@ describe('desired document: the object form and unknown pools (SPEC §4)', () =>
     ['a fractional running', { 'bld-linux64': { running: 1.5 } }, /"bld-linux64"\.running must be/],
     ['a desired as a string', { 'bld-linux64': { desired: '4' } }, /"bld-linux64"\.desired must be/],
     ['a null oldestPendingSeconds', { 'bld-linux64': { oldestPendingSeconds: null } }, /"bld-linux64"\.oldestPendingSeconds must be/],
-    ['an oldest wait of years', { 'bld-linux64': { oldestPendingSeconds: 10 ** 12 } }, /"bld-linux64"\.oldestPendingSeconds must be .* up to/],
+    [
+      'an oldest wait of years',
+      { 'bld-linux64': { oldestPendingSeconds: 10 ** 12 } },
+      /"bld-linux64"\.oldestPendingSeconds must be .* up to/,
+    ],
     ['a count above the bound', { 'bld-linux64': 10 ** 9 }, /"bld-linux64" must be a non-negative integer up to 1000000/],
     ['busy that is not a list', { 'bld-linux64': { busy: 'bld-linux64-spot-001' } }, /"bld-linux64"\.busy must be a list/],
     ['busy holding a number', { 'bld-linux64': { busy: ['a', 3] } }, /"bld-linux64"\.busy must hold slot names/],

@@ -39,7 +39,11 @@ describe('cloud errors: classify', () => {
     ['AuthFailure', ec2('AuthFailure', 401), 'permission'],
     ['S3 AccessDenied', s3('AccessDenied', 403), 'permission'],
     ['ExpiredToken', ec2('ExpiredToken', 400), 'permission'],
-    ['CredentialsProviderError (no status)', Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }), 'permission'],
+    [
+      'CredentialsProviderError (no status)',
+      Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }),
+      'permission',
+    ],
     ['any 403', ec2('Nope', 403), 'permission'],
     // conflict
     ['S3 PreconditionFailed (412)', s3('PreconditionFailed', 412), 'conflict'],
@@ -54,9 +58,17 @@ describe('cloud errors: classify', () => {
     ['ETIMEDOUT', system('ETIMEDOUT'), 'transient'],
     ['EAI_AGAIN', system('EAI_AGAIN'), 'transient'],
     ['the SDK TimeoutError', Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' }), 'transient'],
-    ['AbortSignal.timeout (DOMException code 23)', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), 'transient'],
+    [
+      'AbortSignal.timeout (DOMException code 23)',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'transient',
+    ],
     ['fetch failed, caused by ECONNREFUSED', new TypeError('fetch failed', { cause: system('ECONNREFUSED') }), 'transient'],
-    ['fetch failed, caused by an undici socket error', new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }), 'transient'],
+    [
+      'fetch failed, caused by an undici socket error',
+      new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }),
+      'transient',
+    ],
     // invalid
     ['InvalidParameterValue (400)', ec2('InvalidParameterValue', 400), 'invalid'],
     ['InvalidAMIID.Malformed', ec2('InvalidAMIID.Malformed', 400), 'invalid'],
@@ -148,7 +160,17 @@ describe('cloud errors: classify', () => {
       fc.property(fc.integer({ min: 400, max: 599 }), (status) => {
         const c = classify(ec2('NeverHeardOfIt', status));
         const expected: ErrorClass =
-          status >= 500 ? 'transient' : status === 429 ? 'throttled' : status === 412 ? 'conflict' : status === 403 ? 'permission' : status === 404 ? 'not-found' : 'invalid';
+          status >= 500
+            ? 'transient'
+            : status === 429
+              ? 'throttled'
+              : status === 412
+                ? 'conflict'
+                : status === 403
+                  ? 'permission'
+                  : status === 404
+                    ? 'not-found'
+                    : 'invalid';
         expect(c.errorClass).to.equal(expected);
       }),
     );
@@ -165,7 +187,14 @@ describe('cloud errors: classify', () => {
 
   it('property: classify never throws and always returns a CloudError', () => {
     const errorLike = fc.record(
-      { name: fc.anything(), message: fc.anything(), code: fc.anything(), Code: fc.anything(), $metadata: fc.anything(), cause: fc.anything() },
+      {
+        name: fc.anything(),
+        message: fc.anything(),
+        code: fc.anything(),
+        Code: fc.anything(),
+        $metadata: fc.anything(),
+        cause: fc.anything(),
+      },
       { requiredKeys: [] },
     );
     fc.assert(

@@ -26,7 +26,7 @@ describe('estimateDesired', () => {
     expect(late.desired).to.equal(10);
   });
 
-  it('keeps a schedule window\'s minimum while it is open', () => {
+  it("keeps a schedule window's minimum while it is open", () => {
     const policy = { ...DEFAULTS, schedule: [{ cron: '0 9 * * *', durationSeconds: 3600, min: 8, timezone: 'UTC' }] };
     expect(estimateDesired({ pending: 1, running: 0 }, policy, SIZE, undefined, Date.parse('2026-12-07T09:30:00Z')).desired).to.equal(8);
     expect(estimateDesired({ pending: 1, running: 0 }, policy, SIZE, undefined, Date.parse('2026-12-07T10:30:00Z')).desired).to.equal(1);
@@ -56,11 +56,18 @@ describe('estimateDesired', () => {
 
   it('stays within the pool size and never below the jobs it is given', () => {
     fc.assert(
-      fc.property(fc.nat(500), fc.nat(500), fc.nat(20), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 50, max: 300 }), (pending, running, minIdle, min, max) => {
-        const e = estimateDesired({ pending, running }, { ...DEFAULTS, minIdle }, { min, max }, undefined, T0);
-        expect(e.desired).to.be.within(min, max);
-        expect(e.desired).to.equal(Math.min(max, Math.max(min, pending + running + minIdle)));
-      }),
+      fc.property(
+        fc.nat(500),
+        fc.nat(500),
+        fc.nat(20),
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 50, max: 300 }),
+        (pending, running, minIdle, min, max) => {
+          const e = estimateDesired({ pending, running }, { ...DEFAULTS, minIdle }, { min, max }, undefined, T0);
+          expect(e.desired).to.be.within(min, max);
+          expect(e.desired).to.equal(Math.min(max, Math.max(min, pending + running + minIdle)));
+        },
+      ),
     );
   });
 });

@@ -22,13 +22,21 @@ const eventArb: fc.Arbitrary<Ec2Event> = fc
     const base = { instanceId: `i-0000000000000000${r.instance}`, region: r.region, time };
     if (r.kind === 'state-change') return { ...base, kind: 'state-change', state: r.state };
     if (r.kind === 'rebalance-recommendation') return { ...base, kind: 'rebalance-recommendation' };
-    return { ...base, kind: 'interruption-warning', action: r.hibernate ? 'hibernate' : 'terminate', actionTime: r.hibernate ? time : time + 120_000 };
+    return {
+      ...base,
+      kind: 'interruption-warning',
+      action: r.hibernate ? 'hibernate' : 'terminate',
+      actionTime: r.hibernate ? time : time + 120_000,
+    };
   });
 
 /** The events, shuffled and with some repeated: what SQS may deliver for them. */
 const deliveryArb = fc.array(eventArb, { maxLength: 30 }).chain((events) =>
   fc
-    .tuple(fc.shuffledSubarray(events, { minLength: 0, maxLength: events.length }), fc.array(fc.nat(), { minLength: events.length, maxLength: events.length }))
+    .tuple(
+      fc.shuffledSubarray(events, { minLength: 0, maxLength: events.length }),
+      fc.array(fc.nat(), { minLength: events.length, maxLength: events.length }),
+    )
     .map(([again, keys]) => {
       const all = [...events, ...again];
       const order = all.map((e, i) => ({ e, k: keys[i % Math.max(1, keys.length)] ?? 0, i }));
@@ -86,12 +94,16 @@ describe('events: mergeFacts properties', () => {
         for (const [id, fact] of Object.entries(facts.states)) {
           const latest = Math.max(...events.filter((e) => e.kind === 'state-change' && e.instanceId === id).map((e) => e.time));
           expect(fact.at).to.equal(latest);
-          expect(events.some((e) => e.kind === 'state-change' && e.instanceId === id && e.time === latest && e.state === fact.state)).to.equal(true);
+          expect(
+            events.some((e) => e.kind === 'state-change' && e.instanceId === id && e.time === latest && e.state === fact.state),
+          ).to.equal(true);
         }
-        for (const section of [facts.warned, facts.rebalance, facts.states]) for (const fact of Object.values(section)) expect(fact.at).to.be.at.least(oldest);
+        for (const section of [facts.warned, facts.rebalance, facts.states])
+          for (const fact of Object.values(section)) expect(fact.at).to.be.at.least(oldest);
         // Every fresh event is represented.
         for (const e of events.filter((x) => x.time >= oldest)) {
-          const section = e.kind === 'interruption-warning' ? facts.warned : e.kind === 'rebalance-recommendation' ? facts.rebalance : facts.states;
+          const section =
+            e.kind === 'interruption-warning' ? facts.warned : e.kind === 'rebalance-recommendation' ? facts.rebalance : facts.states;
           expect(section).to.have.property(e.instanceId);
         }
       }),
@@ -118,7 +130,14 @@ describe('events: mergeFacts examples', () => {
   });
 
   it('a warning keeps its reclaim time; facts older than the TTL are pruned, a custom TTL too', () => {
-    const warning: Ec2Event = { kind: 'interruption-warning', instanceId: id, region: 'us-west-2', time: at(30), action: 'terminate', actionTime: at(28) };
+    const warning: Ec2Event = {
+      kind: 'interruption-warning',
+      instanceId: id,
+      region: 'us-west-2',
+      time: at(30),
+      action: 'terminate',
+      actionTime: at(28),
+    };
     const facts = mergeFacts(NO_EVENT_FACTS, [warning], NOW);
     expect(facts.warned).to.deep.equal({ [id]: { at: at(30), actionTime: at(28), region: 'us-west-2' } });
     expect(mergeFacts(facts, [], at(-31)).warned).to.deep.equal({});

@@ -18,7 +18,14 @@ describe('events: parsing an EventBridge message', () => {
     const parsed = parseEventMessage(interruptionWarning(ID, T, 'us-west-2'));
     expect(parsed).to.deep.equal({
       ok: true,
-      event: { kind: 'interruption-warning', instanceId: ID, region: 'us-west-2', time: T_MS, action: 'terminate', actionTime: T_MS + 120_000 },
+      event: {
+        kind: 'interruption-warning',
+        instanceId: ID,
+        region: 'us-west-2',
+        time: T_MS,
+        action: 'terminate',
+        actionTime: T_MS + 120_000,
+      },
     });
   });
 
@@ -48,7 +55,11 @@ describe('events: parsing an EventBridge message', () => {
       "account":"123456789012","time":"2021-11-11T21:29:54Z","region":"us-east-1",
       "resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],"detail":{"instance-id":"i-abcd1111","state":"pending"}}`;
     const parsed = parseEventMessage(body);
-    expect(parsed.ok && parsed.event).to.deep.include({ instanceId: 'i-abcd1111', state: 'pending', time: Date.parse('2021-11-11T21:29:54Z') });
+    expect(parsed.ok && parsed.event).to.deep.include({
+      instanceId: 'i-abcd1111',
+      state: 'pending',
+      time: Date.parse('2021-11-11T21:29:54Z'),
+    });
   });
 
   it('malformed JSON is a one-line reason, not a throw', () => {

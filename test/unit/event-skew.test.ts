@@ -56,14 +56,21 @@ describe('events dated in the future', () => {
       expect(report.tally).to.deep.equal([{ kind: 'unknown', result: 'malformed', count: 1 }]);
       expect(await state.read(EVENTS_DOC)).to.equal(undefined);
       expect(queue.deleted).to.deep.equal(['h0']);
-      expect(lines().filter((l) => l.msg === 'event message dropped').map((l) => l.reason)).to.have.length(1);
+      expect(
+        lines()
+          .filter((l) => l.msg === 'event message dropped')
+          .map((l) => l.reason),
+      ).to.have.length(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('mergeFacts drops a future fact already in events.json, so it cannot outrank real events until its date', () => {
-    const stored: EventFacts = { ...NO_EVENT_FACTS, states: { [ID]: { state: 'terminated', at: Date.parse('2099-01-01T00:00:00Z'), region: 'us-east-1' } } };
+    const stored: EventFacts = {
+      ...NO_EVENT_FACTS,
+      states: { [ID]: { state: 'terminated', at: Date.parse('2099-01-01T00:00:00Z'), region: 'us-east-1' } },
+    };
     const running: Ec2Event = { kind: 'state-change', instanceId: ID, region: 'us-east-1', time: T0 - 1_000, state: 'running' };
     expect(mergeFacts(stored, [running], T0).states).to.deep.equal({ [ID]: { state: 'running', at: T0 - 1_000, region: 'us-east-1' } });
   });

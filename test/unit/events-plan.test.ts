@@ -43,7 +43,13 @@ describe('EC2 events in the plan: facts in, decisions out', () => {
     expect(move?.cause).to.equal('recommendation');
     expect(`${move?.az}:${move?.instanceType}`).to.not.equal(`${atRisk.az}:${atRisk.instanceType}`);
 
-    const replacement = instance({ az: move?.az, instanceType: move?.instanceType, replaces: atRisk.id, cause: 'recommendation', launchTime: T0 - 30_000 });
+    const replacement = instance({
+      az: move?.az,
+      instanceType: move?.instanceType,
+      replaces: atRisk.id,
+      cause: 'recommendation',
+      launchTime: T0 - 30_000,
+    });
     const next = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [atRisk, other, replacement], events }), [policy()], 'releng');
     expect(terminations(next).map((t) => [t.instanceId, t.cause])).to.deep.equal([[atRisk.id, 'recommendation']]);
     expect(launches(next)).to.deep.equal([]);

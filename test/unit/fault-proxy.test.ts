@@ -44,7 +44,13 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     proxy.forgetTokens();
     const { Images = [] } = await direct.send(new DescribeImagesCommand({ Owners: ['amazon'] }));
     const { Subnets = [] } = await direct.send(new DescribeSubnetsCommand({}));
-    base = { ImageId: Images.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId as string, SubnetId: Subnets[0]?.SubnetId as string, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 };
+    base = {
+      ImageId: Images.find((i) => String(i.Platform ?? '').toLowerCase() !== 'windows')?.ImageId,
+      SubnetId: Subnets[0]?.SubnetId,
+      InstanceType: 't3.micro',
+      MinCount: 1,
+      MaxCount: 1,
+    };
   });
 
   /** Every instance moto holds, asked of moto directly. */
@@ -53,14 +59,21 @@ describe('test support: the fault proxy as EC2 and the network behave', function
     return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId as string);
   }
 
-  const run = (input: Partial<RunInstancesCommandInput>, options: { abortSignal?: AbortSignal } = {}) => ec2.send(new RunInstancesCommand({ ...base, ...input }), options);
+  const run = (input: Partial<RunInstancesCommandInput>, options: { abortSignal?: AbortSignal } = {}) =>
+    ec2.send(new RunInstancesCommand({ ...base, ...input }), options);
 
   it('loses a request: it never reaches moto, and the client sees a connection reset', async () => {
     proxy.addNetworkRule({ action: 'RunInstances', fault: { kind: 'lose-request' }, times: 1 });
     const error = classify(await rejection(run({ ClientToken: 'lost-request' })));
     expect(error.errorClass).to.equal('transient');
     expect(await motoInstances()).to.deep.equal([]);
-    expect(proxy.calls[0]).to.deep.include({ action: 'RunInstances', outcome: 'lost-request', forwarded: false, faulted: true, agent: 'tester' });
+    expect(proxy.calls[0]).to.deep.include({
+      action: 'RunInstances',
+      outcome: 'lost-request',
+      forwarded: false,
+      faulted: true,
+      agent: 'tester',
+    });
     // The token was never used: the same token with other parameters launches.
     const made = await run({ ClientToken: 'lost-request', InstanceType: 't3.small' });
     expect(made.Instances).to.have.length(1);
@@ -84,7 +97,12 @@ describe('test support: the fault proxy as EC2 and the network behave', function
   it('answers a reused token with other parameters IdempotentParameterMismatch (HTTP 400, EC2’s error XML), whatever parameter differs', async () => {
     const first = await run({ ClientToken: 'token-a' });
     const id = first.Instances?.[0]?.InstanceId;
-    for (const other of [{ InstanceType: 't3.small' as const }, { MinCount: 1, MaxCount: 2 }, { KeyName: 'other' }, { UserData: Buffer.from('#!/bin/sh\n').toString('base64') }]) {
+    for (const other of [
+      { InstanceType: 't3.small' as const },
+      { MinCount: 1, MaxCount: 2 },
+      { KeyName: 'other' },
+      { UserData: Buffer.from('#!/bin/sh\n').toString('base64') },
+    ]) {
       const err = (await rejection(run({ ClientToken: 'token-a', ...other }))) as EC2ServiceException;
       expect(err).to.be.instanceOf(EC2ServiceException);
       expect(err.name).to.equal('IdempotentParameterMismatch');
@@ -105,7 +123,7 @@ describe('test support: the fault proxy as EC2 and the network behave', function
 
   it('a token whose first call was refused was never used', async () => {
     proxy.addRule({ action: 'RunInstances', code: 'InsufficientInstanceCapacity', times: 1 });
-    expect(((await rejection(run({ ClientToken: 'refused' }))) as Error).name).to.equal('InsufficientInstanceCapacity');
+    expect((await rejection(run({ ClientToken: 'refused' }))).name).to.equal('InsufficientInstanceCapacity');
     const made = await run({ ClientToken: 'refused', InstanceType: 't3.small' });
     expect(made.Instances?.[0]?.InstanceType).to.equal('t3.small');
   });

@@ -70,13 +70,20 @@ describe('freshness: retiring instances on outdated AMIs', () => {
   it('a replacement still being launched counts as in flight', () => {
     const old = [instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })];
     const inFlight = pendingLaunch({ replaces: old[0]?.id, ami: 'ami-new' });
-    const p = plan(proven({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }), [policy({ freshness: { retireBudget: 1 } })], 'releng');
+    const p = plan(
+      proven({ desired: { 'bld-linux64': 2 }, images: images(48), instances: old, pendingLaunches: [inFlight] }),
+      [policy({ freshness: { retireBudget: 1 } })],
+      'releng',
+    );
     expect(p.actions.filter((a) => a.kind === 'terminate' || a.cause !== 'resume')).to.deep.equal([]);
   });
 
   it('never replaces above the pool max, and never on a pool that is short', () => {
     const full = Array.from({ length: 3 }, () => instance({ ami: 'ami-old' }));
-    expect(plan(proven({ desired: { 'bld-linux64': 3 }, images: images(48), instances: full }), [policy({ size: { min: 0, max: 3 } })], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(proven({ desired: { 'bld-linux64': 3 }, images: images(48), instances: full }), [policy({ size: { min: 0, max: 3 } })], 'releng')
+        .actions,
+    ).to.deep.equal([]);
     const short = plan(proven({ desired: { 'bld-linux64': 5 }, images: images(48), instances: full }), [policy()], 'releng');
     expect(launches(short).every((a) => a.replaces === undefined)).to.equal(true);
     expect(launches(short)).to.have.length(2);
@@ -86,14 +93,22 @@ describe('freshness: retiring instances on outdated AMIs', () => {
     const old = instance({ ami: 'ami-old', lifecycle: 'on-demand' });
     const replacement = instance({ ami: 'ami-new', state: 'pending', replaces: old.id });
     const other = instance({ ami: 'ami-new' });
-    const p = plan(proven({ desired: { 'bld-linux64': 1 }, images: images(48), instances: [old, replacement, other] }), [policy()], 'releng');
+    const p = plan(
+      proven({ desired: { 'bld-linux64': 1 }, images: images(48), instances: [old, replacement, other] }),
+      [policy()],
+      'releng',
+    );
     // One worker too many (the pair counts once): the unpaired one goes, not the pair.
     expect(terminations(p).map((t) => t.instanceId)).to.deep.equal([other.id]);
   });
 
   it('never retires instances whose AMI the manifest does not know (unknown status)', () => {
     const foreign = [instance({ ami: 'ami-zzz', region: 'us-east-1' })];
-    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, images: [image('ami-tst', 100, 'tst-linux64')], instances: foreign }), [policy()], 'releng');
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 1 }, images: [image('ami-tst', 100, 'tst-linux64')], instances: foreign }),
+      [policy()],
+      'releng',
+    );
     expect(p.actions).to.deep.equal([]);
   });
 });
@@ -113,14 +128,26 @@ describe('freshness: drained AMIs', () => {
   });
 
   it('drains in none-mode pools too', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 1 }, images: images(1), drained: new Set(['ami-new']), instances: [instance({ ami: 'ami-new' })] });
+    const s = snapshot({
+      desired: { 'bld-linux64': 1 },
+      images: images(1),
+      drained: new Set(['ami-new']),
+      instances: [instance({ ami: 'ami-new' })],
+    });
     expect(terminations(plan(s, [policy({ scaleDown: 'none' })], 'releng'))).to.have.length(1);
   });
 });
 
 describe('freshness: the launch guard', () => {
   const ended = (overrides: Parameters<typeof instance>[0] = {}) =>
-    instance({ ami: 'ami-new', state: 'terminated', endCause: 'instance-initiated', launchTime: T0 - 10 * 60_000, endedAt: T0 - 5 * 60_000, ...overrides });
+    instance({
+      ami: 'ami-new',
+      state: 'terminated',
+      endCause: 'instance-initiated',
+      launchTime: T0 - 10 * 60_000,
+      endedAt: T0 - 5 * 60_000,
+      ...overrides,
+    });
 
   it('drains the current AMI when enough of its instances end soon after launch', () => {
     const s = snapshot({ images: images(1), instances: [ended(), ended(), ended()] });
@@ -134,11 +161,21 @@ describe('freshness: the launch guard', () => {
   });
 
   it("ends the instances of an image the guard drained with cause guard, an operator's drain with cause drain", () => {
-    const s = snapshot({ images: images(1), desired: { 'bld-linux64': 2 }, instances: [ended(), ended(), ended(), instance({ ami: 'ami-new' })] });
+    const s = snapshot({
+      images: images(1),
+      desired: { 'bld-linux64': 2 },
+      instances: [ended(), ended(), ended(), instance({ ami: 'ami-new' })],
+    });
     const { snapshot: guarded } = applyGuard(s, [policy()]);
     expect(terminations(plan(guarded, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['guard']);
     // A later cycle reads the guard's mark from the state store.
-    const marked = snapshot({ images: images(1), desired: { 'bld-linux64': 1 }, drained: new Set(['ami-new']), guardDrained: new Set(['ami-new']), instances: [instance({ ami: 'ami-new' })] });
+    const marked = snapshot({
+      images: images(1),
+      desired: { 'bld-linux64': 1 },
+      drained: new Set(['ami-new']),
+      guardDrained: new Set(['ami-new']),
+      instances: [instance({ ami: 'ami-new' })],
+    });
     expect(terminations(plan(marked, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['guard']);
     expect(terminations(plan({ ...marked, guardDrained: new Set() }, [policy()], 'releng')).map((t) => t.cause)).to.deep.equal(['drain']);
   });
@@ -158,7 +195,10 @@ describe('freshness: the launch guard', () => {
   });
 
   it('counts operator terminations and stopped instances (anything but fleet)', () => {
-    const s = snapshot({ images: images(1), instances: [ended({ endCause: 'user' }), ended({ state: 'stopped', endCause: 'other' }), ended({ endCause: 'other' })] });
+    const s = snapshot({
+      images: images(1),
+      instances: [ended({ endCause: 'user' }), ended({ state: 'stopped', endCause: 'other' }), ended({ endCause: 'other' })],
+    });
     expect(applyGuard(s, [policy()]).trips).to.have.length(1);
   });
 });

@@ -13,7 +13,13 @@ const IMAGES = [image('ami-old', 48), image('ami-new', 1)];
 
 /** An instance of ami-new that ended by itself `endedAgo` minutes ago, `lived` minutes after its launch. */
 function ended(endedAgo: number, lived = 3) {
-  return instance({ ami: 'ami-new', state: 'terminated', endCause: 'instance-initiated', launchTime: T0 - (endedAgo + lived) * MINUTE, endedAt: T0 - endedAgo * MINUTE });
+  return instance({
+    ami: 'ami-new',
+    state: 'terminated',
+    endCause: 'instance-initiated',
+    launchTime: T0 - (endedAgo + lived) * MINUTE,
+    endedAt: T0 - endedAgo * MINUTE,
+  });
 }
 
 describe('launch guard: which early ends count', () => {
@@ -36,9 +42,13 @@ describe('launch guard: which early ends count', () => {
     // Two of the three ended before the undrain: the image gets a fresh start.
     expect(applyGuard(snapshot({ images: IMAGES, instances: failures, undrainedAt }), [policy()]).trips).to.deep.equal([]);
     // Three new early ends after it trip the guard again.
-    expect(applyGuard(snapshot({ images: IMAGES, instances: [...failures, ended(1), ended(0.5)], undrainedAt }), [policy()]).trips).to.have.length(1);
+    expect(
+      applyGuard(snapshot({ images: IMAGES, instances: [...failures, ended(1), ended(0.5)], undrainedAt }), [policy()]).trips,
+    ).to.have.length(1);
     // An undrain of another image changes nothing.
-    expect(applyGuard(snapshot({ images: IMAGES, instances: failures, undrainedAt: { 'ami-old': T0 } }), [policy()]).trips).to.have.length(1);
+    expect(applyGuard(snapshot({ images: IMAGES, instances: failures, undrainedAt: { 'ami-old': T0 } }), [policy()]).trips).to.have.length(
+      1,
+    );
   });
 
   it('an end the cloud does not date is dated when first seen, and that date is kept: the window slides past it', () => {
@@ -63,7 +73,15 @@ describe('launch guard: which early ends count', () => {
     try {
       const state = new DirectoryStateStore(dir);
       await recordDrains(state, [{ ami: 'ami-new', reason: 'guard: 3 ended', by: 'guard' }], T0 - 10 * MINUTE);
-      const undrained = await recordDrains(state, [{ ami: 'ami-new', reason: '', by: 'operator' }, { ami: 'ami-other', reason: '', by: 'operator' }], T0, true);
+      const undrained = await recordDrains(
+        state,
+        [
+          { ami: 'ami-new', reason: '', by: 'operator' },
+          { ami: 'ami-other', reason: '', by: 'operator' },
+        ],
+        T0,
+        true,
+      );
       expect(undrained.doc).to.deep.equal({ amis: {}, undrained: { 'ami-new': T0 } });
     } finally {
       rmSync(dir, { recursive: true, force: true });

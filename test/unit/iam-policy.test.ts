@@ -17,13 +17,20 @@ const SERVICE = loadPolicy('policies/iam/fleet-service.json');
 
 describe('IAM policy evaluator', () => {
   const policy = (statements: Policy['Statement']): Policy => ({ Version: '2012-10-17', Statement: statements });
-  const request = (context: AuthRequest['context'] = {}): AuthRequest => ({ action: 'ec2:CreateTags', resource: 'arn:aws:ec2:us-east-1:1:instance/i-1', context });
+  const request = (context: AuthRequest['context'] = {}): AuthRequest => ({
+    action: 'ec2:CreateTags',
+    resource: 'arn:aws:ec2:us-east-1:1:instance/i-1',
+    context,
+  });
 
   it('allows only what a statement matches, and an explicit deny wins', () => {
     const allow = { Effect: 'Allow' as const, Action: 'ec2:Create*', Resource: 'arn:aws:ec2:*:*:instance/*' };
     expect(evaluate(policy([allow]), request()).allowed).to.equal(true);
     expect(evaluate(policy([allow]), { ...request(), resource: 'arn:aws:ec2:us-east-1:1:volume/v-1' }).allowed).to.equal(false);
-    expect(evaluate(policy([allow, { Effect: 'Deny', Action: '*', Resource: '*' }]), request())).to.deep.include({ allowed: false, why: 'explicit deny' });
+    expect(evaluate(policy([allow, { Effect: 'Deny', Action: '*', Resource: '*' }]), request())).to.deep.include({
+      allowed: false,
+      why: 'explicit deny',
+    });
   });
 
   it('judges conditions as IAM does: absent keys, multivalued keys, Null, policy variables', () => {
@@ -35,8 +42,14 @@ describe('IAM policy evaluator', () => {
     expect(evaluate(p(onlyRetire), request()).allowed, 'ForAllValues of an absent key holds').to.equal(true);
     expect(evaluate(p({ ...onlyRetire, Null: { 'aws:TagKeys': 'false' } }), request()).allowed).to.equal(false);
     expect(evaluate(p(onlyRetire), request({ 'aws:TagKeys': ['fleet:retire', 'Name'] })).allowed).to.equal(false);
-    expect(evaluate(p({ StringEquals: { 'ec2:Owner': '${aws:PrincipalAccount}' } }), request({ 'ec2:Owner': '7', 'aws:PrincipalAccount': '7' })).allowed).to.equal(true);
-    expect(evaluate(p({ StringEquals: { 'ec2:Owner': '${aws:PrincipalAccount}' } }), request({ 'ec2:Owner': '8', 'aws:PrincipalAccount': '7' })).allowed).to.equal(false);
+    expect(
+      evaluate(p({ StringEquals: { 'ec2:Owner': '${aws:PrincipalAccount}' } }), request({ 'ec2:Owner': '7', 'aws:PrincipalAccount': '7' }))
+        .allowed,
+    ).to.equal(true);
+    expect(
+      evaluate(p({ StringEquals: { 'ec2:Owner': '${aws:PrincipalAccount}' } }), request({ 'ec2:Owner': '8', 'aws:PrincipalAccount': '7' }))
+        .allowed,
+    ).to.equal(false);
     expect(() => evaluate(p({ NumericLessThanEquals: { 'x:y': '1' } }), request({ 'x:y': '1' }))).to.throw(/not known/);
   });
 });
@@ -121,7 +134,8 @@ describe('IAM: fleet-service.json grants every call the service makes', () => {
     for (const drive of Object.values(EC2_DRIVERS)) await drive(compute, account);
     const commands = new Set(account.calls.map((c) => c.command));
     // What the drivers must have made the adapter send, for this check to mean anything.
-    for (const c of ['RunInstances', 'CreateTags', 'TerminateInstances', 'DeregisterImage', 'DeleteSnapshot', 'DescribeImages']) expect(commands).to.include(c);
+    for (const c of ['RunInstances', 'CreateTags', 'TerminateInstances', 'DeregisterImage', 'DeleteSnapshot', 'DescribeImages'])
+      expect(commands).to.include(c);
     expect(denials(SERVICE, account, account.calls)).to.deep.equal([]);
   });
 
@@ -134,7 +148,10 @@ describe('IAM: fleet-service.json grants every call the service makes', () => {
     }
     await objects.get('releng-golden-amis', 'amis.json');
     await objects.get('releng-fleet-control', 'desired.json');
-    const queue = new SqsEventQueue(`https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/fleet-ec2-events`, account.sqs(REGION, () => ({ Messages: [], Failed: [] })));
+    const queue = new SqsEventQueue(
+      `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/fleet-ec2-events`,
+      account.sqs(REGION, () => ({ Messages: [], Failed: [] })),
+    );
     await queue.receive(0);
     await queue.delete(['h1']);
     await new AwsPriceList(account.pricing(() => ({ PriceList: [] }))).onDemandPrices(REGION, ['c5.large'], 'Linux/UNIX');
@@ -155,48 +172,111 @@ describe('IAM: fleet-service.json grants every object the service reads and writ
     fleet.advance(24 * 3600_000);
     await fleet.cycles(2);
     // The test fleet's one bucket stands for the deployed ones: the manifest's, and the control bucket.
-    const deployed = (path: string) => (path === `${BUCKET}/amis.json` ? 'releng-golden-amis/amis.json' : path.replace(`${BUCKET}/`, 'releng-fleet-control/'));
+    const deployed = (path: string) =>
+      path === `${BUCKET}/amis.json` ? 'releng-golden-amis/amis.json' : path.replace(`${BUCKET}/`, 'releng-fleet-control/');
     const denied = [...touched].filter((t) => {
       const [action, path] = t.split(' ') as [string, string];
-      return !evaluate(SERVICE, { action, resource: `arn:aws:s3:::${deployed(path)}`, context: { 'aws:PrincipalAccount': ACCOUNT } }).allowed;
+      return !evaluate(SERVICE, { action, resource: `arn:aws:s3:::${deployed(path)}`, context: { 'aws:PrincipalAccount': ACCOUNT } })
+        .allowed;
     });
-    expect([...touched]).to.include.members([`s3:PutObject ${BUCKET}/state/reconciler.json`, `s3:PutObject ${BUCKET}/state/images.json`, `s3:GetObject ${BUCKET}/amis.json`]);
+    expect([...touched]).to.include.members([
+      `s3:PutObject ${BUCKET}/state/reconciler.json`,
+      `s3:PutObject ${BUCKET}/state/images.json`,
+      `s3:GetObject ${BUCKET}/amis.json`,
+    ]);
     expect(denied).to.deep.equal([]);
   });
 });
 
 describe('IAM: fleet-service.json grants nothing more', () => {
-  const instance = (tags: Record<string, string>) => ({ 'aws:PrincipalAccount': ACCOUNT, ...Object.fromEntries(Object.entries(tags).flatMap(([k, v]) => [[`aws:ResourceTag/${k}`, v], [`ec2:ResourceTag/${k}`, v]])) });
-  const tagging = (keys: Record<string, string>) => ({ ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`aws:RequestTag/${k}`, v])), 'aws:TagKeys': Object.keys(keys) });
+  const instance = (tags: Record<string, string>) => ({
+    'aws:PrincipalAccount': ACCOUNT,
+    ...Object.fromEntries(
+      Object.entries(tags).flatMap(([k, v]) => [
+        [`aws:ResourceTag/${k}`, v],
+        [`ec2:ResourceTag/${k}`, v],
+      ]),
+    ),
+  });
+  const tagging = (keys: Record<string, string>) => ({
+    ...Object.fromEntries(Object.entries(keys).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
+    'aws:TagKeys': Object.keys(keys),
+  });
   const ARN = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-1`;
   const allowed = (r: Omit<AuthRequest, 'call'>) => evaluate(SERVICE, r).allowed;
   const OWN = { 'fleet:managed-by': FLEET };
 
   it('tags its own instances with Name, fleet:replaces and fleet:retire only', () => {
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0' }) } })).to.equal(true);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1' }) } })).to.equal(true);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1', 'fleet:retire-cause': 'scale-down' }) } })).to.equal(true);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0', 'fleet:cause': 'outdated' }) } })).to.equal(true);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance({ Name: 'x' }), ...tagging({ Name: 'y' }) } }), 'a foreign instance').to.equal(false);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:managed-by': 'other' }) } }), 'its ownership tag').to.equal(false);
-    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:pool': 'x' }) } })).to.equal(false);
-    expect(allowed({ action: 'ec2:CreateTags', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-1`, context: { ...instance(OWN), ...tagging({ Name: 'x' }) } })).to.equal(false);
+    expect(
+      allowed({
+        action: 'ec2:CreateTags',
+        resource: ARN,
+        context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0' }) },
+      }),
+    ).to.equal(true);
+    expect(
+      allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1' }) } }),
+    ).to.equal(true);
+    expect(
+      allowed({
+        action: 'ec2:CreateTags',
+        resource: ARN,
+        context: { ...instance(OWN), ...tagging({ 'fleet:retire': '1', 'fleet:retire-cause': 'scale-down' }) },
+      }),
+    ).to.equal(true);
+    expect(
+      allowed({
+        action: 'ec2:CreateTags',
+        resource: ARN,
+        context: { ...instance(OWN), ...tagging({ Name: 'x', 'fleet:replaces': 'i-0', 'fleet:cause': 'outdated' }) },
+      }),
+    ).to.equal(true);
+    expect(
+      allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance({ Name: 'x' }), ...tagging({ Name: 'y' }) } }),
+      'a foreign instance',
+    ).to.equal(false);
+    expect(
+      allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:managed-by': 'other' }) } }),
+      'its ownership tag',
+    ).to.equal(false);
+    expect(allowed({ action: 'ec2:CreateTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:pool': 'x' }) } })).to.equal(
+      false,
+    );
+    expect(
+      allowed({
+        action: 'ec2:CreateTags',
+        resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-1`,
+        context: { ...instance(OWN), ...tagging({ Name: 'x' }) },
+      }),
+    ).to.equal(false);
   });
 
   it('removes fleet:retire from its own instances only, and no other tag', () => {
-    expect(allowed({ action: 'ec2:DeleteTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '' }) } })).to.equal(true);
-    expect(allowed({ action: 'ec2:DeleteTags', resource: ARN, context: { ...instance({}), ...tagging({ 'fleet:retire': '' }) } })).to.equal(false);
+    expect(
+      allowed({ action: 'ec2:DeleteTags', resource: ARN, context: { ...instance(OWN), ...tagging({ 'fleet:retire': '' }) } }),
+    ).to.equal(true);
+    expect(allowed({ action: 'ec2:DeleteTags', resource: ARN, context: { ...instance({}), ...tagging({ 'fleet:retire': '' }) } })).to.equal(
+      false,
+    );
     expect(allowed({ action: 'ec2:DeleteTags', resource: ARN, context: { ...instance(OWN), ...tagging({ Name: '' }) } })).to.equal(false);
     // DeleteTags without tags deletes every tag: no aws:TagKeys in the request.
     expect(allowed({ action: 'ec2:DeleteTags', resource: ARN, context: instance(OWN) })).to.equal(false);
   });
 
   it('launches only from images of its own account, and only tagged as its own', () => {
-    const image = (owner: string) => ({ action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}::image/ami-1`, context: { 'aws:PrincipalAccount': ACCOUNT, 'ec2:Owner': owner } });
+    const image = (owner: string) => ({
+      action: 'ec2:RunInstances',
+      resource: `arn:aws:ec2:${REGION}::image/ami-1`,
+      context: { 'aws:PrincipalAccount': ACCOUNT, 'ec2:Owner': owner },
+    });
     expect(allowed(image(ACCOUNT))).to.equal(true);
     expect(allowed(image('999999999999'))).to.equal(false);
     expect(allowed(image('amazon'))).to.equal(false);
-    const launched = (tags: Record<string, string>) => ({ action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`, context: { 'aws:PrincipalAccount': ACCOUNT, ...tagging(tags) } });
+    const launched = (tags: Record<string, string>) => ({
+      action: 'ec2:RunInstances',
+      resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/*`,
+      context: { 'aws:PrincipalAccount': ACCOUNT, ...tagging(tags) },
+    });
     expect(allowed(launched(OWN))).to.equal(true);
     expect(allowed(launched({ Name: 'x' })), 'an instance without the ownership tag').to.equal(false);
   });
@@ -204,11 +284,14 @@ describe('IAM: fleet-service.json grants nothing more', () => {
 
 describe('IAM: fleet-worker.json', () => {
   const WORKER = loadPolicy('policies/iam/fleet-worker.json');
-  const reads = (key: string) => evaluate(WORKER, { action: 's3:GetObject', resource: `arn:aws:s3:::releng-fleet-control/state/${key}`, context: {} }).allowed;
+  const reads = (key: string) =>
+    evaluate(WORKER, { action: 's3:GetObject', resource: `arn:aws:s3:::releng-fleet-control/state/${key}`, context: {} }).allowed;
 
-  it('grants the documents check-ami reads, and not the service journal (it holds every pool\'s launch parameters)', () => {
+  it("grants the documents check-ami reads, and not the service journal (it holds every pool's launch parameters)", () => {
     expect(['drained.json', 'images.json', 'last-good-manifest.json'].filter((k) => !reads(k))).to.deep.equal([]);
     expect(['reconciler.json', 'events.json', 'last-good-desired.json'].filter(reads)).to.deep.equal([]);
-    expect(evaluate(WORKER, { action: 's3:PutObject', resource: 'arn:aws:s3:::releng-fleet-control/state/drained.json', context: {} }).allowed).to.equal(false);
+    expect(
+      evaluate(WORKER, { action: 's3:PutObject', resource: 'arn:aws:s3:::releng-fleet-control/state/drained.json', context: {} }).allowed,
+    ).to.equal(false);
   });
 });

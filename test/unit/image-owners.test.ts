@@ -40,8 +40,8 @@ describe('imageOwners: images only from allowed owners', () => {
     });
   });
 
-  it("never launches an image of another account, and the plan says why", async () => {
-    const fleet = new SimFleet({ policies: [policy({ freshness: { canary: 0 } } as never)] });
+  it('never launches an image of another account, and the plan says why', async () => {
+    const fleet = new SimFleet({ policies: [policy({ freshness: { canary: 0 } })] });
     // The newest image in the manifest belongs to another account: fleet keeps launching its own.
     const foreign = fleet.bakeImage('bld-linux64', 'us-east-1', SIM_START - 3600_000, '999999999999');
     fleet.publishManifest();

@@ -8,7 +8,13 @@ describe('images.json: the proved images workers read', () => {
   it('holds per pool and region the proved images, and reads back as the planner keys them', () => {
     const established = { 'bld-linux64 us-east-1 ami-1': 5, 'bld-linux64 us-west-2 ami-2': 6, 'tst-linux64 us-east-1 ami-3': 7 };
     const doc = imagesDoc(established);
-    expect(doc).to.deep.equal({ version: 1, proved: { 'bld-linux64': { 'us-east-1': { 'ami-1': 5 }, 'us-west-2': { 'ami-2': 6 } }, 'tst-linux64': { 'us-east-1': { 'ami-3': 7 } } } });
+    expect(doc).to.deep.equal({
+      version: 1,
+      proved: {
+        'bld-linux64': { 'us-east-1': { 'ami-1': 5 }, 'us-west-2': { 'ami-2': 6 } },
+        'tst-linux64': { 'us-east-1': { 'ami-3': 7 } },
+      },
+    });
     expect(establishedOf(JSON.parse(JSON.stringify(doc)))).to.deep.equal(established);
     expect(() => establishedOf({ version: 1 })).to.throw(/proved/);
   });

@@ -22,7 +22,11 @@ describe('worker: the IMDSv2 client (on a simulated metadata service)', () => {
   it('asks a token once, with a TTL, and sends it with every read; a missing path reads as undefined', async () => {
     imds = await startImds(WORKER);
     const client = new Imds({ endpoint: imds.endpoint });
-    const [id, ami, missing] = await Promise.all([client.metaData('instance-id'), client.metaData('ami-id'), client.metaData('no/such/path')]);
+    const [id, ami, missing] = await Promise.all([
+      client.metaData('instance-id'),
+      client.metaData('ami-id'),
+      client.metaData('no/such/path'),
+    ]);
     expect([id, ami, missing]).to.deep.equal(['i-0abc', 'ami-0new', undefined]);
     expect(await client.userData()).to.equal(undefined);
     expect(imds.requests.filter((r) => r.method === 'PUT')).to.have.length(1);
@@ -144,7 +148,9 @@ describe('worker: where instance metadata is, as the AWS SDK resolves it', () =>
 
 describe('worker: the pool of a worker launched by older tooling', () => {
   it('reads moz_instance_type from #cloud-config YAML user data', () => {
-    expect(poolFromUserData('#cloud-config\n\nfqdn: bld-linux64-spot-003.build.releng.use1.example.com\nmoz_instance_type: bld-linux64\n')).to.equal('bld-linux64');
+    expect(
+      poolFromUserData('#cloud-config\n\nfqdn: bld-linux64-spot-003.build.releng.use1.example.com\nmoz_instance_type: bld-linux64\n'),
+    ).to.equal('bld-linux64');
     expect(poolFromUserData('moz_instance_type: "try-linux64"\n')).to.equal('try-linux64');
   });
 
@@ -163,7 +169,12 @@ describe('worker: the pool of a worker launched by older tooling', () => {
 
   it('bounds alias expansion (a "billion laughs" document is no pool, not a hang)', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let n = 1; n < 10; n++) lines.push(`${String.fromCharCode(97 + n)}: &${String.fromCharCode(97 + n)} [${Array(9).fill(`*${String.fromCharCode(96 + n)}`).join(',')}]`);
+    for (let n = 1; n < 10; n++)
+      lines.push(
+        `${String.fromCharCode(97 + n)}: &${String.fromCharCode(97 + n)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + n)}`)
+          .join(',')}]`,
+      );
     lines.push('moz_instance_type: bld-linux64');
     expect(poolFromUserData(lines.join('\n'))).to.equal(undefined);
   });

@@ -11,7 +11,6 @@ import { DirectoryStateStore } from '../../src/service/state-store.js';
 import { SimObjects } from '../../src/fake-cloud/s3.js';
 import { serve } from '../support/http-routes.js';
 
-
 const SMALL_CAP = 1024;
 const GOOD = '{"bld-linux64": 2}';
 
@@ -22,10 +21,14 @@ function tempDir(): string {
   return dir;
 }
 
-function reader(location: string, state: DirectoryStateStore, options: InputOptions = {}, objects = new SimObjects()): InputReader<Record<string, number>> {
+function reader(
+  location: string,
+  state: DirectoryStateStore,
+  options: InputOptions = {},
+  objects = new SimObjects(),
+): InputReader<Record<string, number>> {
   return new InputReader('desired', location, parseDesired, objects, state, silentLogger(), () => 1_000, options);
 }
-
 
 describe('input limits', () => {
   afterEach(() => {
@@ -141,7 +144,12 @@ describe('input limits', () => {
     const objects = new SimObjects();
     objects.createBucket('fleet-control');
     await objects.put('fleet-control', 'desired.json', `{"pad": "${'x'.repeat(SMALL_CAP)}"}`);
-    const result = await reader('s3://fleet-control/desired.json', new DirectoryStateStore(join(tempDir(), 'state')), { maxBytes: SMALL_CAP }, objects).read();
+    const result = await reader(
+      's3://fleet-control/desired.json',
+      new DirectoryStateStore(join(tempDir(), 'state')),
+      { maxBytes: SMALL_CAP },
+      objects,
+    ).read();
     expect(result.problem).to.equal('cannot read desired s3://fleet-control/desired.json: larger than the 1 KiB cap');
   });
 
@@ -177,7 +185,9 @@ describe('input limits', () => {
 
 describe('redactLocation', () => {
   it('drops the query string, fragment and user:password of a URL, and leaves other locations alone', () => {
-    expect(redactLocation('https://bucket.s3.amazonaws.com/amis.json?X-Amz-Signature=abc&X-Amz-Credential=AKIA')).to.equal('https://bucket.s3.amazonaws.com/amis.json');
+    expect(redactLocation('https://bucket.s3.amazonaws.com/amis.json?X-Amz-Signature=abc&X-Amz-Credential=AKIA')).to.equal(
+      'https://bucket.s3.amazonaws.com/amis.json',
+    );
     expect(redactLocation('https://user:token@example.com/d.json#frag')).to.equal('https://example.com/d.json');
     expect(redactLocation('http://user@example.com')).to.equal('http://example.com');
     expect(redactLocation('s3://fleet-control/desired.json')).to.equal('s3://fleet-control/desired.json');

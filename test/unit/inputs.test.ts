@@ -76,7 +76,13 @@ function removeTempDirs(): void {
   dirs = [];
 }
 
-function desiredReader(location: string, state: StateStore, objects: ObjectStore = noObjects, now = () => 1_000, options: InputOptions = {}): InputReader<Desired> {
+function desiredReader(
+  location: string,
+  state: StateStore,
+  objects: ObjectStore = noObjects,
+  now = () => 1_000,
+  options: InputOptions = {},
+): InputReader<Desired> {
   return new InputReader<Desired>('desired', location, parseDesired, objects, state, silentLogger(), now, options);
 }
 
@@ -200,7 +206,9 @@ describe('inputs: InputReader from a file', () => {
   it('with no copy anywhere, answers none with no value, and does not throw', async () => {
     const missing = await desiredReader(join(dir, 'nowhere.json'), state).read();
     expectResult(missing, 'none', undefined);
-    expect(missing.problem).to.be.a('string').and.match(/cannot read desired/);
+    expect(missing.problem)
+      .to.be.a('string')
+      .and.match(/cannot read desired/);
     writeFileSync(file, '[1, 2]');
     const invalid = await desiredReader(file, state).read();
     expectResult(invalid, 'none', undefined);
@@ -567,14 +575,26 @@ describe('inputs: the desired document checked against the policies', () => {
     const dir = tempDir();
     const file = join(dir, 'desired.json');
     writeFileSync(file, JSON.stringify({ 'bld-linux64': { pending: 2, running: 3, busy: ['bld-linux64-spot-001'] }, 'old-pool': 5 }));
-    const reader = desiredInput(testConfig({ desired: file, ignoredPools: ['old-pool'] }), [policy({ pool: 'bld-linux64' })], noObjects, new DirectoryStateStore(join(dir, 'state')), silentLogger(), () => 1_000);
+    const reader = desiredInput(
+      testConfig({ desired: file, ignoredPools: ['old-pool'] }),
+      [policy({ pool: 'bld-linux64' })],
+      noObjects,
+      new DirectoryStateStore(join(dir, 'state')),
+      silentLogger(),
+      () => 1_000,
+    );
     const result = await reader.read();
     expect(result.source).to.equal('fresh');
-    expect(result.value).to.deep.equal({ counts: { 'bld-linux64': 5 }, demand: { 'bld-linux64': { pending: 2, running: 3, busy: ['bld-linux64-spot-001'] } } });
+    expect(result.value).to.deep.equal({
+      counts: { 'bld-linux64': 5 },
+      demand: { 'bld-linux64': { pending: 2, running: 3, busy: ['bld-linux64-spot-001'] } },
+    });
   });
 
   it('redacts query strings and user info of a URL location', () => {
-    expect(redactLocation('https://user:secret@example.com/desired.json?X-Amz-Signature=abc#x')).to.equal('https://example.com/desired.json');
+    expect(redactLocation('https://user:secret@example.com/desired.json?X-Amz-Signature=abc#x')).to.equal(
+      'https://example.com/desired.json',
+    );
     expect(redactLocation('/etc/fleet/desired.json')).to.equal('/etc/fleet/desired.json');
   });
 });

@@ -12,8 +12,18 @@ import { T0 } from '../support/builders.js';
 
 function request(token: string, name: string, az = 'us-east-1a'): LaunchRequest {
   return {
-    fleet: 'releng', pool: 'bld-linux64', region: 'us-east-1', az, subnetId: `subnet-${az.slice(-1)}`, securityGroups: ['sg-1'],
-    instanceType: 'c5.xlarge', lifecycle: 'spot', ami: 'ami-new', clientToken: token, slots: [{ name }], tags: { 'fleet:managed-by': 'releng' },
+    fleet: 'releng',
+    pool: 'bld-linux64',
+    region: 'us-east-1',
+    az,
+    subnetId: `subnet-${az.slice(-1)}`,
+    securityGroups: ['sg-1'],
+    instanceType: 'c5.xlarge',
+    lifecycle: 'spot',
+    ami: 'ami-new',
+    clientToken: token,
+    slots: [{ name }],
+    tags: { 'fleet:managed-by': 'releng' },
   };
 }
 
@@ -61,7 +71,9 @@ describe('journal: reconciler.json', () => {
 
     const reread = await Journal.open(store);
     expect(reread.resendable('fleet-lost')).to.deep.equal({ request: sent });
-    expect(reread.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', true]]);
+    expect(reread.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([
+      ['bld-linux64-spot-001', true],
+    ]);
 
     reread.recordAnswers(new Map([['fleet-lost', { kind: 'landed' as const }]]));
     await reread.commit(NOTHING, T0 + 1000);
@@ -71,8 +83,18 @@ describe('journal: reconciler.json', () => {
     const pending = after.pending([], T0 + 2000, 600_000);
     expect(pending.pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', false]]);
     const listed: Instance = {
-      id: 'i-landed', name: 'bld-linux64-spot-001', pool: 'bld-linux64', region: 'us-east-1', az: 'us-east-1a', instanceType: 'c5.xlarge',
-      lifecycle: 'spot', state: 'pending', ami: 'ami-new', launchTime: T0, clientToken: 'fleet-lost', launchIndex: 0,
+      id: 'i-landed',
+      name: 'bld-linux64-spot-001',
+      pool: 'bld-linux64',
+      region: 'us-east-1',
+      az: 'us-east-1a',
+      instanceType: 'c5.xlarge',
+      lifecycle: 'spot',
+      state: 'pending',
+      ami: 'ami-new',
+      launchTime: T0,
+      clientToken: 'fleet-lost',
+      launchIndex: 0,
     };
     expect(after.settle([listed], T0 + 3000, 600_000).pending).to.deep.equal([]);
     expect(after.document.launches).to.deep.equal([]);
@@ -86,16 +108,33 @@ describe('journal: reconciler.json', () => {
     expect(raw).not.to.include('s3cr3t');
     expect(raw).not.to.include('"userData"');
     const { userData: _sent, ...kept } = sent;
-    expect((await Journal.open(store)).resendable('fleet-secret')).to.deep.equal({ request: kept, userDataSha256: userDataDigest(sent.userData) });
+    expect((await Journal.open(store)).resendable('fleet-secret')).to.deep.equal({
+      request: kept,
+      userDataSha256: userDataDigest(sent.userData),
+    });
   });
 
   it('an older journal that holds user data still loads, and the next write drops it', async () => {
     const old = { ...request('fleet-old', 'bld-linux64-spot-001'), userData: '#cloud-config\ntoken: s3cr3t\n' };
-    await store.write(RECONCILER_DOC, { version: 2, timers: TIMERS, launches: [{ request: old, requestedAt: T0 }], terminated: {}, endsSeen: {}, established: {}, trials: {} }, undefined);
+    await store.write(
+      RECONCILER_DOC,
+      {
+        version: 2,
+        timers: TIMERS,
+        launches: [{ request: old, requestedAt: T0 }],
+        terminated: {},
+        endsSeen: {},
+        established: {},
+        trials: {},
+      },
+      undefined,
+    );
     const journal = await Journal.open(store);
     const { userData: _old, ...kept } = old;
     expect(journal.resendable('fleet-old')).to.deep.equal({ request: kept, userDataSha256: userDataDigest(old.userData) });
-    expect(journal.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', true]]);
+    expect(journal.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([
+      ['bld-linux64-spot-001', true],
+    ]);
     // Nothing else changed this cycle: still written, to drop the user data.
     await journal.commit(NOTHING, T0 + 1000);
     expect(JSON.stringify(await stored())).not.to.include('s3cr3t');
@@ -108,6 +147,8 @@ describe('journal: reconciler.json', () => {
     await journal.commit(NOTHING, T0);
     const next = await Journal.open(store);
     expect(next.resendable('fleet-edited')).to.equal(undefined);
-    expect(next.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', false]]);
+    expect(next.pending([], T0 + 1000, 600_000).pending.map((p) => [p.name, p.resendable])).to.deep.equal([
+      ['bld-linux64-spot-001', false],
+    ]);
   });
 });

@@ -7,18 +7,37 @@ import { decodeNames } from '../../src/policy/names.js';
 import { buildRequest, growingBatches, launchCalls, userDataDigest } from '../../src/service/launch-calls.js';
 import { T0, policy } from '../support/builders.js';
 
-const POOL = policy({ pool: 'ramp', names: 'ramp-{nnnn}', size: { min: 0, max: 2000 }, userData: '#cloud-config\npool: {pool}\nregion: {region}\naz: {az}\n' });
+const POOL = policy({
+  pool: 'ramp',
+  names: 'ramp-{nnnn}',
+  size: { min: 0, max: 2000 },
+  userData: '#cloud-config\npool: {pool}\nregion: {region}\naz: {az}\n',
+});
 
 function slot(n: number, overrides: Partial<LaunchAction> = {}): LaunchAction {
   return {
-    kind: 'launch', pool: 'ramp', region: 'us-east-1', az: 'us-east-1b', subnetId: 'subnet-b', instanceType: 'c5.xlarge', lifecycle: 'spot', ami: 'ami-new',
-    name: `ramp-${String(n).padStart(4, '0')}`, cause: 'scale-up', reason: 'scale-up', ...overrides,
+    kind: 'launch',
+    pool: 'ramp',
+    region: 'us-east-1',
+    az: 'us-east-1b',
+    subnetId: 'subnet-b',
+    instanceType: 'c5.xlarge',
+    lifecycle: 'spot',
+    ami: 'ami-new',
+    name: `ramp-${String(n).padStart(4, '0')}`,
+    cause: 'scale-up',
+    reason: 'scale-up',
+    ...overrides,
   };
 }
 
-const slots = (from: number, to: number, overrides: Partial<LaunchAction> = {}) => Array.from({ length: to - from + 1 }, (_, k) => slot(from + k, overrides));
+const slots = (from: number, to: number, overrides: Partial<LaunchAction> = {}) =>
+  Array.from({ length: to - from + 1 }, (_, k) => slot(from + k, overrides));
 
-function calls(actions: readonly LaunchAction[], over: { policy?: typeof POOL; capacity?: number; journaled?: Record<string, LaunchRequest> } = {}) {
+function calls(
+  actions: readonly LaunchAction[],
+  over: { policy?: typeof POOL; capacity?: number; journaled?: Record<string, LaunchRequest> } = {},
+) {
   const p = over.policy ?? POOL;
   return launchCalls(actions, {
     fleet: 'releng',
@@ -38,7 +57,10 @@ function journaledAs(request: LaunchRequest | undefined) {
 
 describe('launch calls: growing all-or-nothing batches', () => {
   it('1,000 slots of one offer go in 10 calls of 1, 2, 4, ... 256 and the remaining 489', () => {
-    const sizes = growingBatches(Array.from({ length: 1000 }, (_, k) => k), () => true).map((b) => b.length);
+    const sizes = growingBatches(
+      Array.from({ length: 1000 }, (_, k) => k),
+      () => true,
+    ).map((b) => b.length);
     expect(sizes).to.deep.equal([1, 2, 4, 8, 16, 32, 64, 128, 256, 489]);
   });
 
@@ -65,7 +87,8 @@ describe('launch calls: growing all-or-nothing batches', () => {
     for (const call of out) {
       expect(call.request.slots.map((s) => s.name)).to.deep.equal(call.actions.map((a) => a.name));
       expect(call.request.minCount ?? call.request.slots.length).to.equal(call.request.slots.length);
-      if (call.actions.length > 1) expect(decodeNames(call.request.tags[NAMES_TAG] as string)).to.deep.equal(call.actions.map((a) => a.name));
+      if (call.actions.length > 1)
+        expect(decodeNames(call.request.tags[NAMES_TAG] as string)).to.deep.equal(call.actions.map((a) => a.name));
       else expect(call.request.tags.Name).to.equal(call.actions[0]?.name);
       // {pool}, {region} and {az} are the same for every instance of the call.
       expect(call.request.userData).to.equal('#cloud-config\npool: ramp\nregion: us-east-1\naz: us-east-1b\n');
@@ -81,7 +104,12 @@ describe('launch calls: growing all-or-nothing batches', () => {
   });
 
   it('other offers, images or lifecycles never share a call', () => {
-    const mixed = [...slots(1, 3), ...slots(4, 6, { subnetId: 'subnet-c', az: 'us-east-1c' }), ...slots(7, 9, { ami: 'ami-other' }), ...slots(10, 12, { lifecycle: 'on-demand' })];
+    const mixed = [
+      ...slots(1, 3),
+      ...slots(4, 6, { subnetId: 'subnet-c', az: 'us-east-1c' }),
+      ...slots(7, 9, { ami: 'ami-other' }),
+      ...slots(10, 12, { lifecycle: 'on-demand' }),
+    ];
     const { calls: out } = calls(mixed);
     expect(out.map((c) => c.request.slots.length)).to.deep.equal([1, 2, 1, 2, 1, 2, 1, 2]);
     for (const call of out) expect(new Set(call.actions.map((a) => `${a.subnetId} ${a.ami} ${a.lifecycle}`)).size).to.equal(1);
@@ -105,7 +133,11 @@ describe('launch calls: growing all-or-nothing batches', () => {
   it('a resumed call goes out exactly as journaled, first, and counts against the launch bucket', () => {
     const first = buildRequest(slots(1, 4), POOL, 'releng', T0 - 60_000, 0);
     const resumed = slots(1, 4, { resumes: first.clientToken }).reverse();
-    const { calls: out, deferred, userDataChanged } = calls([...resumed, ...slots(5, 10)], { capacity: 6, journaled: { [first.clientToken]: first } });
+    const {
+      calls: out,
+      deferred,
+      userDataChanged,
+    } = calls([...resumed, ...slots(5, 10)], { capacity: 6, journaled: { [first.clientToken]: first } });
     // Its user data, not journaled, rendered again from the policy: the very request first sent.
     expect(out[0]?.request).to.deep.equal(first);
     expect(userDataChanged).to.deep.equal([]);
@@ -118,13 +150,21 @@ describe('launch calls: growing all-or-nothing batches', () => {
   it('a resumed call whose user data the policy no longer renders as sent is not re-sent under its token', () => {
     const first = buildRequest(slots(1, 2), POOL, 'releng', T0 - 60_000, 0);
     const edited = { ...POOL, userData: '#cloud-config\nedited: true\n' };
-    const { calls: out, unsendable, userDataChanged } = calls(slots(1, 2, { resumes: first.clientToken }), { policy: edited, journaled: { [first.clientToken]: first } });
+    const {
+      calls: out,
+      unsendable,
+      userDataChanged,
+    } = calls(slots(1, 2, { resumes: first.clientToken }), { policy: edited, journaled: { [first.clientToken]: first } });
     expect(out).to.deep.equal([]);
     expect(unsendable.map((u) => u.action.name)).to.deep.equal(['ramp-0001', 'ramp-0002']);
     expect(unsendable[0]?.why).to.match(/user data changed/);
     expect(userDataChanged).to.deep.equal([first.clientToken]);
     const { userData: _dropped, ...withoutUserData } = POOL;
-    expect(calls(slots(1, 2, { resumes: first.clientToken }), { policy: withoutUserData, journaled: { [first.clientToken]: first } }).userDataChanged, 'user data removed').to.deep.equal([first.clientToken]);
+    expect(
+      calls(slots(1, 2, { resumes: first.clientToken }), { policy: withoutUserData, journaled: { [first.clientToken]: first } })
+        .userDataChanged,
+      'user data removed',
+    ).to.deep.equal([first.clientToken]);
   });
 
   it('a resumed slot whose call is not journaled whole is not sent', () => {

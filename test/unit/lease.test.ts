@@ -32,7 +32,7 @@ class ReplicaClock implements Clock {
   }
 }
 
-describe('leader lease: judged on each replica\'s own monotonic clock', () => {
+describe("leader lease: judged on each replica's own monotonic clock", () => {
   let dir: string;
   let state: StateStore;
   beforeEach(() => {
@@ -44,7 +44,7 @@ describe('leader lease: judged on each replica\'s own monotonic clock', () => {
   const lease = (name: string, clock: Clock, log = silentLogger()) => new LeaderLease(state, name, TTL, clock, log);
   const doc = async () => (await state.read<LeaseDoc>(LEASE_DOC))?.doc;
 
-  it('a standby takes over only after the lease stayed unchanged a whole TTL by its own clock, whatever the holder\'s wall clock says', async () => {
+  it("a standby takes over only after the lease stayed unchanged a whole TTL by its own clock, whatever the holder's wall clock says", async () => {
     // A's wall clock is a day ahead: its expiresAt claims a lease far into the future.
     const clockA = new ReplicaClock(Date.UTC(2026, 0, 2));
     const clockB = new ReplicaClock(Date.UTC(2026, 0, 1), 5_000);
@@ -67,7 +67,7 @@ describe('leader lease: judged on each replica\'s own monotonic clock', () => {
     expect((await doc())?.holder).to.equal('replica-b');
   });
 
-  it('a standby never takes over a lease only because the holder\'s wall clock is behind', async () => {
+  it("a standby never takes over a lease only because the holder's wall clock is behind", async () => {
     const clockA = new ReplicaClock(Date.UTC(2020, 0, 1));
     const clockB = new ReplicaClock(Date.UTC(2026, 0, 1));
     const a = lease('replica-a', clockA);
@@ -160,11 +160,19 @@ describe('leader lease: judged on each replica\'s own monotonic clock', () => {
     };
     const { log, lines } = capturedLogger();
     const status = await new LeaderLease(missing, 'replica-a', TTL, new ReplicaClock(0), log).acquireOrRenew();
-    expect(status).to.deep.include({ held: false, leaderAlive: false, error: 's3://no-such-bucket/state/lease.json: NoSuchBucket: The specified bucket does not exist' });
-    expect(lines().filter((l) => l.level === 40).map((l) => l.code)).to.deep.equal(['NoSuchBucket']);
+    expect(status).to.deep.include({
+      held: false,
+      leaderAlive: false,
+      error: 's3://no-such-bucket/state/lease.json: NoSuchBucket: The specified bucket does not exist',
+    });
+    expect(
+      lines()
+        .filter((l) => l.level === 40)
+        .map((l) => l.code),
+    ).to.deep.equal(['NoSuchBucket']);
   });
 
-  it('reconcile --once watches a lease whose holder\'s claim has passed for a TTL before taking it, and does not wait for a live one', async () => {
+  it("reconcile --once watches a lease whose holder's claim has passed for a TTL before taking it, and does not wait for a live one", async () => {
     const clockA = new ReplicaClock(Date.UTC(2026, 0, 1));
     await lease('replica-a', clockA).acquireOrRenew();
     // Live by its own claim: refused at once.

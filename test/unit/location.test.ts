@@ -34,7 +34,9 @@ describe('locations with a scheme fleet does not read', () => {
   for (const field of ['manifest', 'desired', 'state'] as const) {
     it(`a ${field} of ftp://x/y is an InputError naming ${field}, in the file or from the environment`, () => {
       const fromFile = inputError(() => load({ [field]: 'ftp://x/y' }));
-      expect(fromFile).to.match(new RegExp(`\\b${field}\\b`)).and.to.include('ftp://');
+      expect(fromFile)
+        .to.match(new RegExp(`\\b${field}\\b`))
+        .and.to.include('ftp://');
       expect(fromFile).not.to.include('\n');
       const variable = `FLEET_${field.toUpperCase()}`;
       expect(inputError(() => load({}, { [variable]: 'ftp://x/y' }))).to.match(new RegExp(`\\b${field}\\b`));
@@ -52,10 +54,14 @@ describe('locations with a scheme fleet does not read', () => {
   it('refuses a plain http:// manifest or desired unless allowHttp is set (file or FLEET_ALLOW_HTTP), naming the key', () => {
     for (const field of ['manifest', 'desired'] as const) {
       const message = inputError(() => load({ [field]: 'http://example.com/d.json?X-Amz-Signature=SECRET' }));
-      expect(message).to.equal(`config ${field}: http://example.com/d.json: http:// is refused (it can be altered in transit); use https://, or set allowHttp (env FLEET_ALLOW_HTTP=true)`);
+      expect(message).to.equal(
+        `config ${field}: http://example.com/d.json: http:// is refused (it can be altered in transit); use https://, or set allowHttp (env FLEET_ALLOW_HTTP=true)`,
+      );
       expect(load({ [field]: 'http://example.com/d.json', allowHttp: true })[field]).to.equal('http://example.com/d.json');
       expect(load({ [field]: 'http://example.com/d.json' }, { FLEET_ALLOW_HTTP: 'true' }).allowHttp).to.equal(true);
-      expect(inputError(() => load({ [field]: 'http://example.com/d.json' }, { FLEET_ALLOW_HTTP: 'false' }))).to.match(/http:\/\/ is refused/);
+      expect(inputError(() => load({ [field]: 'http://example.com/d.json' }, { FLEET_ALLOW_HTTP: 'false' }))).to.match(
+        /http:\/\/ is refused/,
+      );
     }
     expect(load({}).allowHttp).to.equal(false);
     expect(inputError(() => load({ allowHttp: 'yes' }))).to.match(/allowHttp: must be true or false/);
@@ -66,11 +72,17 @@ describe('locations with a scheme fleet does not read', () => {
     const message = inputError(() => load({ manifest: 's3://Bad_Bucket/x?sig=SECRET', desired: 'ftp://user:pw@host/x?sig=SECRET' }));
     expect(message).to.match(/manifest: .*desired: unknown scheme ftp:\/\//);
     expect(message).not.to.match(/SECRET|pw@/);
-    expect(inputError(() => parseLocation('ftp://user:pw@host/x?sig=SECRET', 'desired'))).to.equal('desired: "ftp://host/x": unknown scheme ftp:// (use s3://bucket/key, https://..., http://... or a file path)');
+    expect(inputError(() => parseLocation('ftp://user:pw@host/x?sig=SECRET', 'desired'))).to.equal(
+      'desired: "ftp://host/x": unknown scheme ftp:// (use s3://bucket/key, https://..., http://... or a file path)',
+    );
   });
 
   it('keeps s3://, https://, http:// and plain paths working', () => {
-    const config = load({ manifest: 's3://golden-amis/amis.json', desired: 'https://example.com/desired.json', state: 'state:dir/with:colons' });
+    const config = load({
+      manifest: 's3://golden-amis/amis.json',
+      desired: 'https://example.com/desired.json',
+      state: 'state:dir/with:colons',
+    });
     expect(config.manifest).to.equal('s3://golden-amis/amis.json');
     expect(config.desired).to.equal('https://example.com/desired.json');
     expect(config.state).to.equal(join(dir, 'state:dir/with:colons'));

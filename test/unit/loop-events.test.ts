@@ -13,7 +13,10 @@ const QUIET: PollReport = { received: 1, tally: [{ kind: 'state-change', result:
 const WARNING: PollReport = { received: 1, tally: [{ kind: 'interruption-warning', result: 'handled', count: 1 }], warnings: 1 };
 
 /** A reconciler whose cycles only count, and a loop stopped by the test's own `stopWhen`. */
-function harness(polls: (call: number, maxWaitMs: number) => PollReport, options: { mayPoll?: () => boolean; stopAfterCycles?: number; stopAfterPolls?: number } = {}) {
+function harness(
+  polls: (call: number, maxWaitMs: number) => PollReport,
+  options: { mayPoll?: () => boolean; stopAfterCycles?: number; stopAfterPolls?: number } = {},
+) {
   const stop = new AbortController();
   let cycles = 0;
   const waits: number[] = [];
@@ -60,7 +63,9 @@ describe('service loop: the wait between cycles goes to the event queue', () => 
     expect(h.cycles()).to.equal(1);
     expect(h.waits).to.have.length(4);
     for (const [k, w] of h.waits.entries()) {
-      expect(w).to.be.at.most(HOUR).and.above(HOUR - 60_000);
+      expect(w)
+        .to.be.at.most(HOUR)
+        .and.above(HOUR - 60_000);
       if (k > 0) expect(w).to.be.at.most(h.waits[k - 1] as number);
     }
   });
@@ -100,7 +105,15 @@ describe('service loop: time from the injected clock', () => {
     } as unknown as Reconciler;
     const durations: number[] = [];
     // A loop on the system's clock would sleep an hour here and fail on the test's timeout.
-    await runLoop({ reconciler, intervalMs: HOUR, dryRun: false, log: silentLogger(), signal: stop.signal, clock, onCycle: (_r, _e, ms) => durations.push(ms) });
+    await runLoop({
+      reconciler,
+      intervalMs: HOUR,
+      dryRun: false,
+      log: silentLogger(),
+      signal: stop.signal,
+      clock,
+      onCycle: (_r, _e, ms) => durations.push(ms),
+    });
     expect(startedAt).to.deep.equal([T0, T0 + HOUR, T0 + 2 * HOUR]);
     expect(durations).to.deep.equal([0, 0, 0]);
   });

@@ -35,14 +35,29 @@ const mozilla = (...entries: ReturnType<typeof moz>[]) => JSON.stringify(Object.
 
 describe('manifest: parseManifest', () => {
   it('keeps tag keys such as __proto__ as plain keys (tags as an array)', () => {
-    const doc = { 'ami-0a1': { id: 'ami-0a1', region: 'us-east-1', name: 'x', state: 'available', tags: [{ Key: '__proto__', Value: 'x' }, { Key: 'moz-type', Value: 'bld-linux64' }, { Key: 'moz-created', Value: '1763697600' }] } };
+    const doc = {
+      'ami-0a1': {
+        id: 'ami-0a1',
+        region: 'us-east-1',
+        name: 'x',
+        state: 'available',
+        tags: [
+          { Key: '__proto__', Value: 'x' },
+          { Key: 'moz-type', Value: 'bld-linux64' },
+          { Key: 'moz-created', Value: '1763697600' },
+        ],
+      },
+    };
     expect(parseManifest(JSON.stringify(doc)).map((i) => i.pool)).to.deep.equal(['bld-linux64']);
   });
 
   describe('native form', () => {
     it('reads every image', () => {
       const images = parseManifest(
-        native([image(), image({ id: 'ami-0def', pool: 'tst-linux64', region: 'us-west-2', created: '2026-11-19T04:00:00Z', name: 'tst' })]),
+        native([
+          image(),
+          image({ id: 'ami-0def', pool: 'tst-linux64', region: 'us-west-2', created: '2026-11-19T04:00:00Z', name: 'tst' }),
+        ]),
       );
       expect(images).to.deep.equal([
         { id: 'ami-0abc', pool: 'bld-linux64', region: 'us-east-1', created: Date.UTC(2026, 10, 20, 4), name: 'bld-linux64-2026-11-20' },
@@ -106,10 +121,34 @@ describe('manifest: parseManifest', () => {
     it('reads amis.json exactly as Mozilla published it: pool images of every region, base images left out', () => {
       const images = parseManifest(MOZILLA_FIXTURE);
       expect(images).to.deep.equal([
-        { id: 'ami-0b7e5a3d', pool: 'bld-linux64', region: 'us-east-1', created: 1447905720_000, name: 'spot-bld-linux64-2015-11-19-04-02' },
-        { id: 'ami-4c21f826', pool: 'bld-linux64', region: 'us-east-1', created: 1447992060_000, name: 'spot-bld-linux64-2015-11-20-04-01' },
-        { id: 'ami-9f3c6afe', pool: 'bld-linux64', region: 'us-west-2', created: 1447992060_000, name: 'spot-bld-linux64-2015-11-20-04-01' },
-        { id: 'ami-71d85a1b', pool: 'tst-linux64', region: 'us-east-1', created: 1447990500_000, name: 'spot-tst-linux64-2015-11-20-03-35' },
+        {
+          id: 'ami-0b7e5a3d',
+          pool: 'bld-linux64',
+          region: 'us-east-1',
+          created: 1447905720_000,
+          name: 'spot-bld-linux64-2015-11-19-04-02',
+        },
+        {
+          id: 'ami-4c21f826',
+          pool: 'bld-linux64',
+          region: 'us-east-1',
+          created: 1447992060_000,
+          name: 'spot-bld-linux64-2015-11-20-04-01',
+        },
+        {
+          id: 'ami-9f3c6afe',
+          pool: 'bld-linux64',
+          region: 'us-west-2',
+          created: 1447992060_000,
+          name: 'spot-bld-linux64-2015-11-20-04-01',
+        },
+        {
+          id: 'ami-71d85a1b',
+          pool: 'tst-linux64',
+          region: 'us-east-1',
+          created: 1447990500_000,
+          name: 'spot-tst-linux64-2015-11-20-03-35',
+        },
         { id: 'ami-2a8c4e40', pool: 'y-2008', region: 'us-east-1', created: 1447850000_000, name: 'y-2008-ebs-2015-11-18' },
       ]);
       // the base image (no moz-type tag) is not a pool image
@@ -128,7 +167,11 @@ describe('manifest: parseManifest', () => {
     });
 
     it('takes tags as a [{Key, Value}] array', () => {
-      const tags = [{ Key: 'Name', Value: 'golden' }, { Key: 'moz-type', Value: 'tst-linux64' }, { Key: 'moz-created', Value: '1763600000' }];
+      const tags = [
+        { Key: 'Name', Value: 'golden' },
+        { Key: 'moz-type', Value: 'tst-linux64' },
+        { Key: 'moz-created', Value: '1763600000' },
+      ];
       const images = parseManifest(mozilla(moz('ami-0aaa', { tags })));
       expect(images).to.have.length(1);
       expect(images[0]!.pool).to.equal('tst-linux64');
@@ -184,9 +227,17 @@ describe('manifest: parseManifest', () => {
 
     const bad: [string, Record<string, unknown>, RegExp][] = [
       ['a missing moz-created', { tags: { 'moz-type': 'bld-linux64' } }, /"ami-0bad": tag moz-created/],
-      ['a moz-created that is not a number', { tags: { 'moz-type': 'bld-linux64', 'moz-created': 'last tuesday' } }, /"ami-0bad": tag moz-created/],
+      [
+        'a moz-created that is not a number',
+        { tags: { 'moz-type': 'bld-linux64', 'moz-created': 'last tuesday' } },
+        /"ami-0bad": tag moz-created/,
+      ],
       ['an empty moz-created', { tags: { 'moz-type': 'bld-linux64', 'moz-created': '' } }, /"ami-0bad": tag moz-created/],
-      ['a moz-created tag with no Value', { tags: [{ Key: 'moz-type', Value: 'bld-linux64' }, { Key: 'moz-created' }] }, /"ami-0bad": tag moz-created/],
+      [
+        'a moz-created tag with no Value',
+        { tags: [{ Key: 'moz-type', Value: 'bld-linux64' }, { Key: 'moz-created' }] },
+        /"ami-0bad": tag moz-created/,
+      ],
       ['a negative moz-created', { tags: { 'moz-type': 'bld-linux64', 'moz-created': '-5' } }, /"ami-0bad": tag moz-created/],
       ['a hexadecimal moz-created', { tags: { 'moz-type': 'bld-linux64', 'moz-created': '0x10' } }, /"ami-0bad": tag moz-created/],
       ['a bad region', { region: 'east' }, /"ami-0bad"\.region/],
@@ -210,7 +261,9 @@ describe('manifest: parseManifest', () => {
 
     it('rejects the same image under two keys', () => {
       const text = JSON.stringify({ 'ami-0aaa': moz('ami-0aaa'), copy: moz('ami-0aaa') });
-      expect(inputError(() => parseManifest(text))).to.include('ami-0aaa').and.include('twice');
+      expect(inputError(() => parseManifest(text)))
+        .to.include('ami-0aaa')
+        .and.include('twice');
     });
 
     it('rejects a manifest with no image of any pool', () => {

@@ -13,7 +13,12 @@ function row(az: string, minute: number, price: number, instanceType = 'm3.large
   return { region: 'us-east-1', az, instanceType, productDescription: 'Linux/UNIX', price, t: T0 + minute * MIN };
 }
 
-const RECORDING = new PriceRecording('fixture', [row('us-east-1a', 10, 0.02), row('us-east-1a', 30, 0.5), row('us-east-1a', 31, 0.019), row('us-east-1b', 0, 0.03)]);
+const RECORDING = new PriceRecording('fixture', [
+  row('us-east-1a', 10, 0.02),
+  row('us-east-1a', 30, 0.5),
+  row('us-east-1a', 31, 0.019),
+  row('us-east-1b', 0, 0.03),
+]);
 
 function market(rule?: 'price' | 'capacity'): Market {
   return new Market(new Prng(1).fork('market'), { ...DEFAULT_MARKET, start: T0, recorded: RECORDING, ...(rule ? { rule } : {}) });
@@ -40,8 +45,15 @@ describe('market: replaying recorded prices', () => {
 
   it('answers price history as EC2 does: the point in effect at the start, then the changes; before the first point, that point', () => {
     const m = market();
-    const history = (from: number, to: number) => m.spotHistory('us-east-1', 'us-east-1a', 'm3.large', 'Linux/UNIX', T0 + from * MIN, T0 + to * MIN).map((p) => [(p.t - T0) / MIN, p.price]);
-    expect(history(20, 40)).to.deep.equal([[10, 0.02], [30, 0.5], [31, 0.019]]);
+    const history = (from: number, to: number) =>
+      m
+        .spotHistory('us-east-1', 'us-east-1a', 'm3.large', 'Linux/UNIX', T0 + from * MIN, T0 + to * MIN)
+        .map((p) => [(p.t - T0) / MIN, p.price]);
+    expect(history(20, 40)).to.deep.equal([
+      [10, 0.02],
+      [30, 0.5],
+      [31, 0.019],
+    ]);
     expect(history(35, 35)).to.deep.equal([[31, 0.019]]);
     expect(history(0, 5)).to.deep.equal([[10, 0.02]]);
   });
@@ -81,8 +93,17 @@ describe('replay window', () => {
   });
 
   it('refuses a window outside the recording, in one line', () => {
-    expect(() => replayWindow(recording, T0 - MIN)).to.throw(InputError, '--start 2016-02-29T23:59:00Z: outside the recorded period 2016-03-01T00:00:00Z → 2016-03-04T00:00:00Z');
-    expect(() => replayWindow(recording, T0 + 60 * MIN, 72)).to.throw(InputError, '--hours 72: runs past the end of the recorded period 2016-03-01T00:00:00Z → 2016-03-04T00:00:00Z (at most 71 hours from 2016-03-01T01:00:00Z)');
-    expect(() => replayWindow({ ...recording, to: T0 })).to.throw(InputError, 'p.json: the recorded prices cover a single instant (2016-03-01T00:00:00Z), no period to replay');
+    expect(() => replayWindow(recording, T0 - MIN)).to.throw(
+      InputError,
+      '--start 2016-02-29T23:59:00Z: outside the recorded period 2016-03-01T00:00:00Z → 2016-03-04T00:00:00Z',
+    );
+    expect(() => replayWindow(recording, T0 + 60 * MIN, 72)).to.throw(
+      InputError,
+      '--hours 72: runs past the end of the recorded period 2016-03-01T00:00:00Z → 2016-03-04T00:00:00Z (at most 71 hours from 2016-03-01T01:00:00Z)',
+    );
+    expect(() => replayWindow({ ...recording, to: T0 })).to.throw(
+      InputError,
+      'p.json: the recorded prices cover a single instant (2016-03-01T00:00:00Z), no period to replay',
+    );
   });
 });

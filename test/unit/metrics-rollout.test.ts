@@ -27,17 +27,29 @@ async function phases(metrics: FleetMetrics): Promise<string[]> {
 }
 
 async function guardDrains(metrics: FleetMetrics): Promise<number | undefined> {
-  const line = (await metrics.metrics()).split('\n').find((l) => l.startsWith(`fleet_guard_drains_total{pool="${POOL}",region="us-east-1"} `));
+  const line = (await metrics.metrics())
+    .split('\n')
+    .find((l) => l.startsWith(`fleet_guard_drains_total{pool="${POOL}",region="us-east-1"} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }
 
 describe('metrics: rollouts', () => {
   async function setup() {
-    const p = policy({ regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: [] } }, freshness: { canary: 1, bake: 300, guard: { window: 600, failures: 2 } } });
+    const p = policy({
+      regions: { 'us-east-1': { subnets: ['subnet-1a', 'subnet-1b'], securityGroups: [] } },
+      freshness: { canary: 1, bake: 300, guard: { window: 600, failures: 2 } },
+    });
     const fleet = new SimFleet({ policies: [p], cloud: QUIET });
     const captured = capturedLogger();
     const rng = new Prng(5);
-    fleet.runtime = createRuntime({ config: fleet.config, policies: fleet.policies, cloud: fleet.cloud, clock: fleet.cloud.clock, log: captured.log, random: () => rng.next() });
+    fleet.runtime = createRuntime({
+      config: fleet.config,
+      policies: fleet.policies,
+      cloud: fleet.cloud,
+      clock: fleet.cloud.clock,
+      log: captured.log,
+      random: () => rng.next(),
+    });
     const metrics = new FleetMetrics({ policies: fleet.policies });
     const cycle = async () => {
       const result = await fleet.cycle();
@@ -78,7 +90,9 @@ describe('metrics: rollouts', () => {
     expect(await guardDrains(metrics)).to.equal(1);
     expect(await phases(metrics)).to.deep.equal([`${broken} drained`, `${old} current`].sort());
     const line = captured.lines().find((l) => l.msg === 'guard drains the AMI');
-    const failed = [...fleet.cloud.world.instances.values()].filter((i) => i.ami === broken && i.stateReason === 'Client.InstanceInitiatedShutdown').map((i) => i.id);
+    const failed = [...fleet.cloud.world.instances.values()]
+      .filter((i) => i.ami === broken && i.stateReason === 'Client.InstanceInitiatedShutdown')
+      .map((i) => i.id);
     expect(line).to.include({ pool: POOL, region: 'us-east-1', ami: broken });
     expect(line?.instances).to.have.members(failed);
     // Counted once: the image is drained, the guard no longer watches it.

@@ -92,7 +92,9 @@ describe('metrics: what a reconcile cycle exposes', () => {
     expect(await sample(metrics, 'fleet_pool_instances{pool="bld-linux64",lifecycle="on-demand"}')).to.equal(0);
     expect(await sample(metrics, 'fleet_pool_unmet{pool="bld-linux64"}')).to.equal(0);
     expect(await sample(metrics, 'fleet_cycles_total{result="ok"}')).to.equal(2);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}')).to.equal(5);
+    expect(
+      await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}'),
+    ).to.equal(5);
     // The CallCounter is cumulative: the counters track it, they do not add it up again.
     const describes = fleet.runtime.calls.calls.get('us-east-1 DescribeInstances');
     expect(describes).to.equal(2);
@@ -136,7 +138,9 @@ describe('metrics: what a reconcile cycle exposes', () => {
     const t = fleet.cloud.clock.now();
     const zones = ['subnet-1a', 'subnet-1b', 'subnet-1c'].map((s) => fleet.cloud.world.subnets.get(s)?.az as string);
     const [cheapest] = zones
-      .flatMap((az) => TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })))
+      .flatMap((az) =>
+        TYPES.map((type) => ({ az, type, price: fleet.cloud.world.market.spotPrice('us-east-1', az, type, 'Linux/UNIX', t) as number })),
+      )
       .sort((a, b) => a.price - b.price);
     fleet.cloud.world.market.setCapacity(cheapest?.az as string, cheapest?.type as string, 'spot', 0);
     fleet.publishDesired({ 'bld-linux64': 3 });
@@ -144,8 +148,12 @@ describe('metrics: what a reconcile cycle exposes', () => {
     metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
     expect(fleet.calls('RunInstances', 'InsufficientInstanceCapacity')).to.equal(1);
     expect(await sample(metrics, 'fleet_launch_failures_total{kind="capacity"}')).to.equal(1);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="failed"}')).to.equal(1);
-    expect(await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}')).to.equal(3);
+    expect(
+      await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="failed"}'),
+    ).to.equal(1);
+    expect(
+      await sample(metrics, 'fleet_actions_total{kind="launch",pool="bld-linux64",cause="scale-up",lifecycle="spot",result="ok"}'),
+    ).to.equal(3);
     // The refused probe, then calls of 1 and 2 into the next offer.
     expect(await sample(metrics, 'fleet_api_calls_total{region="us-east-1",action="RunInstances"}')).to.equal(3);
   });
@@ -161,8 +169,12 @@ describe('metrics: what a reconcile cycle exposes', () => {
       metrics.observeCycle(await fleet.cycle(), undefined, 100, fleet.runtime.calls);
       fleet.advance(60_000);
     }
-    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="ok"}')).to.equal(3);
-    expect(await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="failed"}')).to.equal(0);
+    expect(
+      await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="ok"}'),
+    ).to.equal(3);
+    expect(
+      await sample(metrics, 'fleet_actions_total{kind="terminate",pool="bld-linux64",cause="scale-down",lifecycle="spot",result="failed"}'),
+    ).to.equal(0);
   });
 
   it('shows stale inputs and a blocked plan, drops pool series it no longer knows, and counts dry runs', async () => {
@@ -261,13 +273,18 @@ describe('metrics: cost, savings, fallback time, interruptions and the lease', (
     expect(await sample(metrics, 'fleet_savings_ratio{pool="bld-linux64"}')).to.be.closeTo(1 - 0.33 / 0.6, 1e-9);
   });
 
-  it('prefers the Price List figure to the policy\'s onDemandPrice, as fleet status does', async () => {
+  it("prefers the Price List figure to the policy's onDemandPrice, as fleet status does", async () => {
     const metrics = new FleetMetrics({ policies: [bld] });
     const listed = onDemandKey('us-east-1', 'c5.xlarge', 'Linux/UNIX');
-    const snap = snapshot({ instances: [instance({ az: 'us-east-1b' }), instance({ lifecycle: 'on-demand' })], onDemandPrices: { [listed]: 0.17 } });
+    const snap = snapshot({
+      instances: [instance({ az: 'us-east-1b' }), instance({ lifecycle: 'on-demand' })],
+      onDemandPrices: { [listed]: 0.17 },
+    });
     observe(metrics, snap);
     expect(await sample(metrics, 'fleet_on_demand_equivalent_per_hour_dollars{pool="bld-linux64"}')).to.be.closeTo(0.34, 1e-9);
-    const total = ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')) ?? NaN) + ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="on-demand"}')) ?? NaN);
+    const total =
+      ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="spot"}')) ?? NaN) +
+      ((await sample(metrics, 'fleet_cost_per_hour_dollars{pool="bld-linux64",lifecycle="on-demand"}')) ?? NaN);
     expect(total).to.be.closeTo(statusView(snap, [bld]).pools[0]?.costPerHour as number, 1e-4);
   });
 
@@ -313,7 +330,8 @@ describe('metrics: cost, savings, fallback time, interruptions and the lease', (
     const other: PoolPolicy = policy({ pool: 'tst-linux64', names: 'tst-linux64-{nnn}' });
     const metrics = new FleetMetrics({ policies: [bld, other] });
     const seconds = () => sample(metrics, 'fleet_fallback_seconds_total{pool="bld-linux64"}');
-    const at = (now: number, shortfallSince?: number) => snapshot({ now, timers: shortfallSince === undefined ? {} : { 'bld-linux64': { shortfallSince } } });
+    const at = (now: number, shortfallSince?: number) =>
+      snapshot({ now, timers: shortfallSince === undefined ? {} : { 'bld-linux64': { shortfallSince } } });
     expect(await seconds()).to.equal(0);
     // Short for 400 s with fallbackAfter 300: in fallback, but the first cycle only sets the start.
     observe(metrics, at(T0, T0 - 400_000));
@@ -351,7 +369,11 @@ describe('metrics: cost, savings, fallback time, interruptions and the lease', (
 
   it('remembers a bounded number of interrupted instances, the newest', () => {
     const tally = new InterruptionTally(2);
-    const [a, b, c] = [1, 2, 3].map(() => instance({ state: 'terminated', endCause: 'spot-interruption' })) as [ReturnType<typeof instance>, ReturnType<typeof instance>, ReturnType<typeof instance>];
+    const [a, b, c] = [1, 2, 3].map(() => instance({ state: 'terminated', endCause: 'spot-interruption' })) as [
+      ReturnType<typeof instance>,
+      ReturnType<typeof instance>,
+      ReturnType<typeof instance>,
+    ];
     expect(tally.observe([])).to.deep.equal([]);
     expect(tally.observe([a, b])).to.deep.equal([a, b]);
     expect(tally.observe([a, b, c])).to.deep.equal([c]);
@@ -463,7 +485,7 @@ describe('metrics: the HTTP server', () => {
     server = undefined;
   });
 
-  it('serves /metrics in the registry\'s text format, /healthz as JSON, 404 otherwise', async () => {
+  it("serves /metrics in the registry's text format, /healthz as JSON, 404 otherwise", async () => {
     let now = 0;
     const metrics = new FleetMetrics();
     const health = new Health({ intervalMs: 1000, now: () => now });
@@ -510,7 +532,9 @@ describe('metrics: the HTTP server', () => {
   it('listens on loopback unless told otherwise', async () => {
     server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }));
     expect(server.address).to.equal('127.0.0.1');
-    const other = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (other) expect(await connects(other.address, server.port)).to.equal(false);
     await server.close();
     server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }), { host: '0.0.0.0' });
@@ -524,10 +548,15 @@ describe('metrics: the HTTP server', () => {
     const idle = await Promise.all(Array.from({ length: 40 }, () => openSocket(port)));
     try {
       for (let i = 0; i < 3; i++) expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
-      const stillOpen = await until('idle connections closed down to the cap', async () => {
-        const n = idle.filter((s) => !s.closed).length;
-        return n <= 8 ? n : undefined;
-      }, 5_000, () => '');
+      const stillOpen = await until(
+        'idle connections closed down to the cap',
+        async () => {
+          const n = idle.filter((s) => !s.closed).length;
+          return n <= 8 ? n : undefined;
+        },
+        5_000,
+        () => '',
+      );
       expect(stillOpen).to.be.at.most(8);
     } finally {
       for (const s of idle) s.destroy();
@@ -537,7 +566,12 @@ describe('metrics: the HTTP server', () => {
   it('closes a connection that sends nothing', async () => {
     server = await startMetricsServer(0, new FleetMetrics(), new Health({ intervalMs: 1000 }), { idleTimeoutMs: 100 });
     const socket = await openSocket(server.port);
-    await until('the idle connection closed by the server', async () => (socket.closed ? true : undefined), 5_000, () => '');
+    await until(
+      'the idle connection closed by the server',
+      async () => (socket.closed ? true : undefined),
+      5_000,
+      () => '',
+    );
   });
 
   it('refuses a port already in use with an error naming the port', async () => {

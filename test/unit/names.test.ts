@@ -1,13 +1,34 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { MAX_NAMES_PER_TAG, allocateNames, decodeNames, encodeNames, formatName, isValidNameTemplate, nameAtLaunchIndex, slotOf } from '../../src/policy/names.js';
+import {
+  MAX_NAMES_PER_TAG,
+  allocateNames,
+  decodeNames,
+  encodeNames,
+  formatName,
+  isValidNameTemplate,
+  nameAtLaunchIndex,
+  slotOf,
+} from '../../src/policy/names.js';
 
 describe('names: templates', () => {
   describe('isValidNameTemplate', () => {
     for (const template of ['bld-linux64-spot-{nnn}', '{n}', 'w{nnnn}.pool', 'try-{nn}-win']) {
       it(`accepts ${template}`, () => expect(isValidNameTemplate(template)).to.equal(true));
     }
-    for (const template of ['bld-linux64', '', 'bld-{nnn}-{nn}', 'bld-{NNN}', 'bld-{}', 'bld-{nnn', 'bld-nnn}', 'bld-{pool}-{nnn}', 'bld-{nnn}}', '{{nnn}}', 'bld-{x}']) {
+    for (const template of [
+      'bld-linux64',
+      '',
+      'bld-{nnn}-{nn}',
+      'bld-{NNN}',
+      'bld-{}',
+      'bld-{nnn',
+      'bld-nnn}',
+      'bld-{pool}-{nnn}',
+      'bld-{nnn}}',
+      '{{nnn}}',
+      'bld-{x}',
+    ]) {
       it(`rejects ${JSON.stringify(template)}`, () => expect(isValidNameTemplate(template)).to.equal(false));
     }
   });
@@ -113,14 +134,18 @@ describe('names: allocateNames', () => {
 
   it('property: every returned name is below any slot left free (no gaps skipped)', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 40 }), fc.integer({ min: 1, max: 20 }), (takenSlots, count) => {
-        const taken = new Set(takenSlots.map(name));
-        const slots = allocateNames(template, taken, count).map((n) => slotOf(template, n)!);
-        const highest = Math.max(...slots);
-        for (let slot = 1; slot < highest; slot++) {
-          expect(taken.has(name(slot)) || slots.includes(slot), `slot ${slot} skipped`).to.equal(true);
-        }
-      }),
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 20 }),
+        (takenSlots, count) => {
+          const taken = new Set(takenSlots.map(name));
+          const slots = allocateNames(template, taken, count).map((n) => slotOf(template, n)!);
+          const highest = Math.max(...slots);
+          for (let slot = 1; slot < highest; slot++) {
+            expect(taken.has(name(slot)) || slots.includes(slot), `slot ${slot} skipped`).to.equal(true);
+          }
+        },
+      ),
     );
   });
 });
@@ -129,7 +154,12 @@ describe('names: the fleet:names tag of a batched launch', () => {
   const T = 'bld-linux64-spot-{nnn}';
 
   it('decodes the template and runs into names in launch-index order', () => {
-    expect(decodeNames(`${T} 3-5,9`)).to.deep.equal(['bld-linux64-spot-003', 'bld-linux64-spot-004', 'bld-linux64-spot-005', 'bld-linux64-spot-009']);
+    expect(decodeNames(`${T} 3-5,9`)).to.deep.equal([
+      'bld-linux64-spot-003',
+      'bld-linux64-spot-004',
+      'bld-linux64-spot-005',
+      'bld-linux64-spot-009',
+    ]);
     expect(decodeNames('w-{n} 12')).to.deep.equal(['w-12']);
     // the order given is the launch-index order, even when it is not ascending
     expect(decodeNames(`${T} 9,3-4`)).to.deep.equal(['bld-linux64-spot-009', 'bld-linux64-spot-003', 'bld-linux64-spot-004']);
@@ -203,7 +233,9 @@ describe('names: the fleet:names tag of a batched launch', () => {
   it('property: the encoding is the most compact ranges form (no two neighbouring runs could be one)', () => {
     fc.assert(
       fc.property(templateArb, fc.oneof(slotsArb, runsArb), (template, slots) => {
-        const parts = encodeNames(template, slots).slice(template.length + 1).split(',');
+        const parts = encodeNames(template, slots)
+          .slice(template.length + 1)
+          .split(',');
         const runs = parts.map((p) => p.split('-').map(Number) as [number, number?]);
         for (let k = 1; k < runs.length; k++) {
           const before = runs[k - 1]!;

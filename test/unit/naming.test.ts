@@ -15,7 +15,8 @@ function namingCloud(tokens: number, failing: ReadonlySet<string> = new Set()) {
     compute: (region: string) => ({
       nameCapacityNow: () => tokens,
       nameInstance: async (id: string, slot: LaunchSlot) => {
-        if (failing.has(id)) throw Object.assign(new Error('not authorised'), { name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } });
+        if (failing.has(id))
+          throw Object.assign(new Error('not authorised'), { name: 'UnauthorizedOperation', $metadata: { httpStatusCode: 403 } });
         sent.push({ region, id, slot });
       },
     }),
@@ -60,7 +61,13 @@ describe('naming: Name tags after a batched launch', () => {
 
   it('a failed CreateTags is counted and logged, never thrown', async () => {
     const { cloud, sent } = namingCloud(10, new Set(['i-us-east-1-2']));
-    expect(await setNames([1, 2, 3].map((n) => tag('us-east-1', n)), cloud, silentLogger())).to.deep.equal({ named: 2, failed: 1, left: 0 });
+    expect(
+      await setNames(
+        [1, 2, 3].map((n) => tag('us-east-1', n)),
+        cloud,
+        silentLogger(),
+      ),
+    ).to.deep.equal({ named: 2, failed: 1, left: 0 });
     expect(sent).to.have.length(2);
   });
 

@@ -8,7 +8,13 @@ import type { Instance } from '../../src/domain/types.js';
 import { SimClock } from '../../src/fake-cloud/clock.js';
 import { instance } from '../support/builders.js';
 
-const throttled = () => new EC2ServiceException({ name: 'RequestLimitExceeded', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'Request limit exceeded.' });
+const throttled = () =>
+  new EC2ServiceException({
+    name: 'RequestLimitExceeded',
+    $fault: 'server',
+    $metadata: { httpStatusCode: 503 },
+    message: 'Request limit exceeded.',
+  });
 
 /** A region whose listing comes in `pages` pages of one instance each; `failOn` pages throw once. */
 function pagedRegion(pages: number, failOn: ReadonlySet<number> = new Set()) {
@@ -28,7 +34,16 @@ function pagedRegion(pages: number, failOn: ReadonlySet<number> = new Set()) {
       }
       return { items: [items[page - 1] as Instance], ...(page < pages ? { next: String(page + 1) } : {}) };
     },
-    describeSubnets: unused, spotPriceHistoryPage: unused, launch: unused, nameInstance: unused, terminate: unused, retire: unused, describeImages: unused, imagesOwnedBy: unused, imagesInUse: unused, deregisterImage: unused,
+    describeSubnets: unused,
+    spotPriceHistoryPage: unused,
+    launch: unused,
+    nameInstance: unused,
+    terminate: unused,
+    retire: unused,
+    describeImages: unused,
+    imagesOwnedBy: unused,
+    imagesInUse: unused,
+    deregisterImage: unused,
   };
   const counter = new CallCounter();
   const compute = new GuardedCompute(raw, { clock, random: () => 0.5, counter });

@@ -36,8 +36,14 @@ describe('placement: what an offer is expected to cost', () => {
 
   it('counts a price above the cap (where EC2 interrupts) like an interruption, one per run above it', () => {
     const base = spot('us-east-1a', 'c5.xlarge', 0);
-    const spiky = new PriceBook([at(base, 300, 0.1), at(base, 200, 5), at(base, 199, 6), at(base, 190, 0.1), at(base, 100, 4), at(base, 90, 0.1)], {});
-    expect(spiky.spotSpikes('us-east-1', 'us-east-1a', 'c5.xlarge', 'Linux/UNIX', T0 - 6 * HOUR, T0, 1)).to.deep.equal([T0 - 200 * 60_000, T0 - 100 * 60_000]);
+    const spiky = new PriceBook(
+      [at(base, 300, 0.1), at(base, 200, 5), at(base, 199, 6), at(base, 190, 0.1), at(base, 100, 4), at(base, 90, 0.1)],
+      {},
+    );
+    expect(spiky.spotSpikes('us-east-1', 'us-east-1a', 'c5.xlarge', 'Linux/UNIX', T0 - 6 * HOUR, T0, 1)).to.deep.equal([
+      T0 - 200 * 60_000,
+      T0 - 100 * 60_000,
+    ]);
     const calm = new PriceBook([at(base, 300, 0.1)], {});
     const spikyScore = offerScore({ policy: p, prices: spiky, now: T0 }, offer('us-east-1a'), 1) as number;
     const calmScore = offerScore({ policy: p, prices: calm, now: T0 }, offer('us-east-1a'), 1) as number;
@@ -81,7 +87,14 @@ describe('placement: the spread cap', () => {
 });
 
 describe('placement: the automatic spread (the default)', () => {
-  const auto = (prices: SpotPrice[]) => launches(plan(snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: prices }), [policy({ spread: 'auto', instanceTypes: ['c5.xlarge'] })], 'releng'));
+  const auto = (prices: SpotPrice[]) =>
+    launches(
+      plan(
+        snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: prices }),
+        [policy({ spread: 'auto', instanceTypes: ['c5.xlarge'] })],
+        'releng',
+      ),
+    );
   const zones = (l: LaunchAction[]) => l.map((a) => a.az).sort();
 
   it('spreads half the pool per offer while another offer is priced within minSaving of the best', () => {
@@ -96,14 +109,21 @@ describe('placement: the automatic spread (the default)', () => {
 
   it('a number set in the policy is a hard limit, whatever the prices', () => {
     const apart = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.08), spot('us-east-1c', 'c5.xlarge', 0.2)];
-    const l = launches(plan(snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: apart }), [policy({ spread: '50%', instanceTypes: ['c5.xlarge'] })], 'releng'));
+    const l = launches(
+      plan(
+        snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: apart }),
+        [policy({ spread: '50%', instanceTypes: ['c5.xlarge'] })],
+        'releng',
+      ),
+    );
     expect(zones(l)).to.deep.equal(['us-east-1a', 'us-east-1a', 'us-east-1b', 'us-east-1b']);
   });
 });
 
 describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
   const cheapIn1b = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.05), spot('us-east-1c', 'c5.xlarge', 0.1)];
-  const c5 = (overrides: Record<string, unknown> = {}) => policy({ instanceTypes: ['c5.xlarge'], rebalance: { enabled: true }, ...overrides });
+  const c5 = (overrides: Record<string, unknown> = {}) =>
+    policy({ instanceTypes: ['c5.xlarge'], rebalance: { enabled: true }, ...overrides });
 
   it('replaces a running spot instance whose offer costs clearly more than the best with room', () => {
     const dear = instance({ az: 'us-east-1a' });
@@ -128,23 +148,33 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
   it('hysteresis: no move for a saving below minSaving', () => {
     const dear = instance({ az: 'us-east-1a' });
     const close = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.097), spot('us-east-1c', 'c5.xlarge', 0.1)];
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: close }), [c5()], 'releng').actions).to.deep.equal([]);
+    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: close }), [c5()], 'releng').actions).to.deep.equal(
+      [],
+    );
     const strict = c5({ rebalance: { enabled: true, minSaving: '60%' } });
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [strict], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [strict], 'releng').actions,
+    ).to.deep.equal([]);
   });
 
   it('no move when the saving over the horizon does not repay the move', () => {
     const dear = instance({ az: 'us-east-1a' });
     const short = c5({ rebalance: { enabled: true, horizon: 60 } });
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [short], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [short], 'releng').actions,
+    ).to.deep.equal([]);
   });
 
   it('not when rebalancing is off, nor for an instance still pending, nor while the pool is short', () => {
     const dear = instance({ az: 'us-east-1a' });
     const off = c5({ rebalance: { enabled: false } });
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [off], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [off], 'releng').actions,
+    ).to.deep.equal([]);
     const booting = instance({ az: 'us-east-1a', state: 'pending' });
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [booting], spotPrices: cheapIn1b }), [c5()], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [booting], spotPrices: cheapIn1b }), [c5()], 'releng').actions,
+    ).to.deep.equal([]);
     const short = launches(plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [dear], spotPrices: cheapIn1b }), [c5()], 'releng'));
     expect(short.map((l) => l.replaces)).to.deep.equal([undefined]);
   });
@@ -156,7 +186,11 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
     // budget 10% of 10
     expect(first.map((l) => l.replaces)).to.deep.equal([many[0]?.id]);
     const inFlight = instance({ az: 'us-east-1b', subnetId: 'subnet-b', replaces: many[0]?.id, state: 'pending', launchTime: T0 - 10_000 });
-    const next = plan(snapshot({ desired: { 'bld-linux64': 10 }, instances: [...many, inFlight], spotPrices: cheapIn1b }), [wide], 'releng');
+    const next = plan(
+      snapshot({ desired: { 'bld-linux64': 10 }, instances: [...many, inFlight], spotPrices: cheapIn1b }),
+      [wide],
+      'releng',
+    );
     expect(launches(next)).to.deep.equal([]);
   });
 

@@ -14,8 +14,18 @@ const retirements = (p: { actions: readonly Action[] }) => p.actions.filter((a):
 const ids = (as: readonly { instanceId: string }[]) => as.map((a) => a.instanceId);
 
 /** A snapshot whose desired document reports `busy` (slot names) for the pool. */
-function withBusy(desired: number, instances: Instance[], busy: readonly Instance[] | undefined, extra: Parameters<typeof snapshot>[0] = {}) {
-  return snapshot({ desired: { 'bld-linux64': desired }, instances, ...(busy ? { demand: { 'bld-linux64': { desired, busy: busy.map((i) => i.name) } } } : {}), ...extra });
+function withBusy(
+  desired: number,
+  instances: Instance[],
+  busy: readonly Instance[] | undefined,
+  extra: Parameters<typeof snapshot>[0] = {},
+) {
+  return snapshot({
+    desired: { 'bld-linux64': desired },
+    instances,
+    ...(busy ? { demand: { 'bld-linux64': { desired, busy: busy.map((i) => i.name) } } } : {}),
+    ...extra,
+  });
 }
 
 describe('plan: busy workers are asked to leave, idle ones are terminated', () => {
@@ -106,14 +116,22 @@ describe('plan: replacements of busy workers', () => {
     const old = (h: number) => instance({ ami: 'ami-old', launchTime: T0 - h * HOUR });
     const busyOldest = old(30);
     const idle = old(20);
-    const p = plan(withBusy(2, [busyOldest, idle], [busyOldest], { images: [image('ami-old', 48), image('ami-new', 30)] }), [policy({ freshness: { retireBudget: 1, grace: 0 } })], 'releng');
+    const p = plan(
+      withBusy(2, [busyOldest, idle], [busyOldest], { images: [image('ami-old', 48), image('ami-new', 30)] }),
+      [policy({ freshness: { retireBudget: 1, grace: 0 } })],
+      'releng',
+    );
     expect(launches(p).map((l) => l.replaces)).to.deep.equal([idle.id]);
   });
 
   it('a worker asked to leave for a replacement holds its budget until it is gone', () => {
     const waiting = instance({ ami: 'ami-old', retireAt: T0 + 600_000, retireCause: 'outdated' });
     const other = instance({ ami: 'ami-old' });
-    const p = plan(withBusy(2, [waiting, other, instance()], [waiting], { images: [image('ami-old', 48), image('ami-new', 30)] }), [policy({ freshness: { retireBudget: 1, grace: 0 } })], 'releng');
+    const p = plan(
+      withBusy(2, [waiting, other, instance()], [waiting], { images: [image('ami-old', 48), image('ami-new', 30)] }),
+      [policy({ freshness: { retireBudget: 1, grace: 0 } })],
+      'releng',
+    );
     expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
   });
 });
@@ -145,7 +163,11 @@ describe('plan: maxLifetime', () => {
     const busyOld = instance({ launchTime: T0 - 30 * HOUR });
     const idleOld = instance({ launchTime: T0 - 25 * HOUR });
     const young = instance({ launchTime: T0 - HOUR });
-    const p = plan(withBusy(3, [busyOld, idleOld, young], [busyOld]), [policy({ maxLifetime: 24 * 3600, freshness: { retireBudget: 1 } })], 'releng');
+    const p = plan(
+      withBusy(3, [busyOld, idleOld, young], [busyOld]),
+      [policy({ maxLifetime: 24 * 3600, freshness: { retireBudget: 1 } })],
+      'releng',
+    );
     expect(launches(p).map((l) => [l.cause, l.replaces])).to.deep.equal([['lifetime', idleOld.id]]);
     expect(launches(p)[0]?.reason).to.match(/past maxLifetime/);
     expect(terminations(p)).to.deep.equal([]);

@@ -16,13 +16,29 @@ describe('plan() over a large generated snapshot (golden)', () => {
     // A line is `kind | cause | name | ...` (test/support/plan-golden.ts).
     const causes = new Set(recorded.actions.map((line) => line.split(' | ').slice(0, 2).join(' ')));
     const kinds: readonly string[] = [
-      'launch resume', 'launch scale-up', 'launch warning', 'launch recommendation', 'launch canary', 'launch outdated', 'launch spread', 'launch rebalance',
-      'terminate drain', 'terminate scale-down',
+      'launch resume',
+      'launch scale-up',
+      'launch warning',
+      'launch recommendation',
+      'launch canary',
+      'launch outdated',
+      'launch spread',
+      'launch rebalance',
+      'terminate drain',
+      'terminate scale-down',
     ];
     for (const kind of kinds) expect(causes.has(kind), kind).to.equal(true);
     // Which rule of scale-down chose an instance is told only in words.
-    const scaleDown = { onDemandFirst: /on-demand leaves first/, outdatedFirst: /an outdated image leaves first/, dearestFirst: /most expensive, then newest/ };
-    for (const [rule, pattern] of Object.entries(scaleDown)) expect(recorded.actions.some((line) => line.startsWith('terminate | scale-down | ') && pattern.test(line)), rule).to.equal(true);
+    const scaleDown = {
+      onDemandFirst: /on-demand leaves first/,
+      outdatedFirst: /an outdated image leaves first/,
+      dearestFirst: /most expensive, then newest/,
+    };
+    for (const [rule, pattern] of Object.entries(scaleDown))
+      expect(
+        recorded.actions.some((line) => line.startsWith('terminate | scale-down | ') && pattern.test(line)),
+        rule,
+      ).to.equal(true);
     expect(recorded.actions.length).to.be.above(500);
   });
 

@@ -4,7 +4,20 @@ import type { Plan } from '../../src/plan/plan.js';
 import type { PoolReport } from '../../src/plan/pool.js';
 
 function report(overrides: Partial<PoolReport>): PoolReport {
-  return { pool: 'bld-linux64', desired: 3, live: 3, running: 3, pending: 0, spot: 3, onDemand: 0, outdated: 0, unmet: 0, notes: [], rollouts: [], ...overrides };
+  return {
+    pool: 'bld-linux64',
+    desired: 3,
+    live: 3,
+    running: 3,
+    pending: 0,
+    spot: 3,
+    onDemand: 0,
+    outdated: 0,
+    unmet: 0,
+    notes: [],
+    rollouts: [],
+    ...overrides,
+  };
 }
 
 function planOf(pools: PoolReport[], extra: Partial<Plan> = {}): Plan {
@@ -23,7 +36,9 @@ describe('fleet plan: the headline never contradicts the table', () => {
   });
 
   it('a pool short of desired with nothing to launch is a headline, with the reason from its notes', () => {
-    const lines = planHeadline(planOf([report({ desired: 12, live: 0, running: 0, spot: 0, unmet: 12, notes: ['no spot offer available'] })]));
+    const lines = planHeadline(
+      planOf([report({ desired: 12, live: 0, running: 0, spot: 0, unmet: 12, notes: ['no spot offer available'] })]),
+    );
     expect(lines[0]).to.equal('UNMET: bld-linux64 short of desired by 12 after this plan (desired 12, live 0): no spot offer available');
     expect(lines.join('\n')).not.to.match(/matches/);
   });

@@ -31,7 +31,9 @@ const placeArb = fc.record({
 });
 
 const scenarioArb = fc.record({
-  instances: fc.array(fc.record({ place: placeArb, state: fc.constantFrom(...STATES), ageMinutes: fc.integer({ min: 0, max: 3000 }) }), { maxLength: 20 }),
+  instances: fc.array(fc.record({ place: placeArb, state: fc.constantFrom(...STATES), ageMinutes: fc.integer({ min: 0, max: 3000 }) }), {
+    maxLength: 20,
+  }),
   pending: fc.array(fc.record({ place: placeArb, resendable: fc.boolean(), confirmed: fc.boolean() }), { maxLength: 5 }),
   /** undefined: exactly the pool's workers (a whole pool, where replacements happen) */
   desired: fc.option(fc.integer({ min: 0, max: 24 }), { nil: undefined }),
@@ -170,7 +172,10 @@ describe('plan: properties of pairs, drains, resumes and spread', () => {
         expect(growth).to.be.at.most(Math.max(0, desired - workers));
         // Canaries are counted per region against the pool's live size (the rollout's own rule).
         const pairBudget =
-          resolveBudget(p.freshness.retireBudget, desired) + resolveBudget(p.onDemand.replaceBudget, desired) + resolveBudget(p.rebalance.budget, desired) + Math.max(1, resolveBudget(p.freshness.canary, footprint));
+          resolveBudget(p.freshness.retireBudget, desired) +
+          resolveBudget(p.onDemand.replaceBudget, desired) +
+          resolveBudget(p.rebalance.budget, desired) +
+          Math.max(1, resolveBudget(p.freshness.canary, footprint));
         expect(fresh.length - growth).to.be.at.most(pairBudget);
       }),
       RUNS,
@@ -186,7 +191,9 @@ describe('plan: properties of pairs, drains, resumes and spread', () => {
         for (const t of terminations) {
           if (t.cause === 'drain') continue;
           const mine = replacements.filter((r) => r.replaces === t.instanceId);
-          const proved = mine.filter((r) => 'state' in r && r.state === 'running' && (r.ami === t.ami || T0 - r.launchTime >= p.freshness.bake * 1000));
+          const proved = mine.filter(
+            (r) => 'state' in r && r.state === 'running' && (r.ami === t.ami || T0 - r.launchTime >= p.freshness.bake * 1000),
+          );
           // A replacement that itself leaves in this plan (replaced in turn, or scaled down) frees its target.
           const staying = mine.filter((r) => !('id' in r && gone.has(r.id)));
           if (staying.length > 0) expect(proved.length, `${t.instanceId}: ${t.reason}`).to.be.greaterThan(0);
@@ -226,10 +233,13 @@ describe('plan: properties of pairs, drains, resumes and spread', () => {
         const gone = new Set(terminations.map((t) => t.instanceId));
         const staying = [...live.filter((i) => !gone.has(i.id)), ...snap.pendingLaunches].filter(counts);
         const stayingIds = new Set(staying.flatMap((m) => ('id' in m ? [m.id] : [])));
-        const targets = new Set([...staying, ...fresh].flatMap((r) => (r.replaces !== undefined && stayingIds.has(r.replaces) ? [r.replaces] : [])));
+        const targets = new Set(
+          [...staying, ...fresh].flatMap((r) => (r.replaces !== undefined && stayingIds.has(r.replaces) ? [r.replaces] : [])),
+        );
         const key = (o: { az: string; instanceType: string }) => `${o.az} ${o.instanceType}`;
         const occupancy = new Map<string, number>();
-        for (const m of [...staying.filter((m) => !('id' in m) || !targets.has(m.id)), ...fresh]) occupancy.set(key(m), (occupancy.get(key(m)) ?? 0) + 1);
+        for (const m of [...staying.filter((m) => !('id' in m) || !targets.has(m.id)), ...fresh])
+          occupancy.set(key(m), (occupancy.get(key(m)) ?? 0) + 1);
         for (const offer of new Set(fresh.map(key))) expect(occupancy.get(offer), `${offer}, cap ${cap}`).to.be.at.most(cap);
       }),
       RUNS,

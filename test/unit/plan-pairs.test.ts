@@ -27,7 +27,11 @@ describe('plan: a replacement on a drained image closes its pair', () => {
 
   it('the target is a worker again: no second launch for its slot', () => {
     const { target, replacement, instances } = rollout([instance({ ami: 'ami-old' })]);
-    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy()], 'releng');
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }),
+      [policy()],
+      'releng',
+    );
     // The drained replacement leaves; target and the other worker make the desired two.
     expect(terminations(p).map((t) => t.instanceId)).to.deep.equal([replacement.id]);
     expect(launches(p), 'nothing to launch: the pool is whole without the drained replacement').to.deep.equal([]);
@@ -39,10 +43,17 @@ describe('plan: a replacement on a drained image closes its pair', () => {
     // One worker more than desired (left to leave by itself): a pair still counted open would let the
     // running-capacity check pass.
     const { target, replacement, instances } = rollout([instance({ ami: 'ami-old' }), instance({ ami: 'ami-old' })]);
-    const p = plan(snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ scaleDown: 'none' })], 'releng');
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances }),
+      [policy({ scaleDown: 'none' })],
+      'releng',
+    );
     const gone = terminations(p);
     expect(gone.map((t) => t.instanceId)).to.deep.equal([replacement.id]);
-    expect(gone.filter((t) => isReplacementCause(t.cause)), 'no pair ends').to.deep.equal([]);
+    expect(
+      gone.filter((t) => isReplacementCause(t.cause)),
+      'no pair ends',
+    ).to.deep.equal([]);
     expect(gone.map((t) => t.instanceId)).not.to.include(target.id);
   });
 
@@ -50,7 +61,13 @@ describe('plan: a replacement on a drained image closes its pair', () => {
     const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
     const inFlight = pendingLaunch({ ami: 'ami-new', replaces: target.id });
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances: [target, instance({ ami: 'ami-old' })], pendingLaunches: [inFlight] }),
+      snapshot({
+        desired: { 'bld-linux64': 2 },
+        images: IMAGES,
+        drained: new Set(['ami-new']),
+        instances: [target, instance({ ami: 'ami-old' })],
+        pendingLaunches: [inFlight],
+      }),
       [policy()],
       'releng',
     );
@@ -63,12 +80,21 @@ describe('plan: unconfirmed launches of a drained image', () => {
   it('are never re-sent, stop counting (the shortfall goes to a launchable image at once), and keep their names', () => {
     const unconfirmed = pendingLaunch({ ami: 'ami-new', name: 'bld-linux64-spot-001', clientToken: 'fleet-lost' });
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances: [instance({ ami: 'ami-old', name: 'bld-linux64-spot-002' })], pendingLaunches: [unconfirmed] }),
+      snapshot({
+        desired: { 'bld-linux64': 2 },
+        images: IMAGES,
+        drained: new Set(['ami-new']),
+        instances: [instance({ ami: 'ami-old', name: 'bld-linux64-spot-002' })],
+        pendingLaunches: [unconfirmed],
+      }),
       [policy()],
       'releng',
     );
     const l = launches(p);
-    expect(l.filter((a) => a.resumes !== undefined), 'no resend of a launch on a drained image').to.deep.equal([]);
+    expect(
+      l.filter((a) => a.resumes !== undefined),
+      'no resend of a launch on a drained image',
+    ).to.deep.equal([]);
     expect(l.map((a) => a.ami)).to.deep.equal(['ami-old']);
     // Its name stays reserved: the launch may still land and must not collide.
     expect(l.map((a) => a.name)).to.deep.equal(['bld-linux64-spot-003']);
@@ -77,7 +103,13 @@ describe('plan: unconfirmed launches of a drained image', () => {
   it('an unconfirmed launch of a launchable image is still resumed by its token, and counts', () => {
     const unconfirmed = pendingLaunch({ ami: 'ami-old', name: 'bld-linux64-spot-001', clientToken: 'fleet-lost' });
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 2 }, images: IMAGES, drained: new Set(['ami-new']), instances: [instance({ ami: 'ami-old', name: 'bld-linux64-spot-002' })], pendingLaunches: [unconfirmed] }),
+      snapshot({
+        desired: { 'bld-linux64': 2 },
+        images: IMAGES,
+        drained: new Set(['ami-new']),
+        instances: [instance({ ami: 'ami-old', name: 'bld-linux64-spot-002' })],
+        pendingLaunches: [unconfirmed],
+      }),
       [policy()],
       'releng',
     );
@@ -95,7 +127,12 @@ describe('plan: replacements respect spread', () => {
       instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c' }),
     ];
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 4 }, images: [image('ami-old', 48), image('ami-new', 24)], instances, established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR } }),
+      snapshot({
+        desired: { 'bld-linux64': 4 },
+        images: [image('ami-old', 48), image('ami-new', 24)],
+        instances,
+        established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR },
+      }),
       [policy({ spread: '50%', instanceTypes: ['c5.xlarge'], freshness: { grace: 3600, retireBudget: 4 } })],
       'releng',
     );
@@ -114,11 +151,25 @@ describe('plan: room counts everything that may land or is still there', () => {
     // Two pairs open (old worker + its pending replacement), one plain worker: 5 instances, 3 workers.
     const t1 = instance({ ami: 'ami-old' });
     const t2 = instance({ ami: 'ami-old' });
-    const instances = [t1, t2, instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000, replaces: t1.id }), instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000, replaces: t2.id }), instance({ ami: 'ami-new' })];
-    const p = plan(snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, instances }), [policy({ size: { min: 0, max: 5 } })], 'releng');
+    const instances = [
+      t1,
+      t2,
+      instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000, replaces: t1.id }),
+      instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000, replaces: t2.id }),
+      instance({ ami: 'ami-new' }),
+    ];
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, instances }),
+      [policy({ size: { min: 0, max: 5 } })],
+      'releng',
+    );
     expect(launches(p), 'at size.max: the scale-up waits for the pairs to close').to.deep.equal([]);
     expect(p.pools[0]?.notes.join('\n')).to.match(/at size\.max 5/);
-    const wider = plan(snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, instances }), [policy({ size: { min: 0, max: 6 } })], 'releng');
+    const wider = plan(
+      snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, instances }),
+      [policy({ size: { min: 0, max: 6 } })],
+      'releng',
+    );
     expect(launches(wider)).to.have.length(1);
   });
 
@@ -126,11 +177,19 @@ describe('plan: room counts everything that may land or is still there', () => {
     // At size.max, every worker on a drained image. Their terminations may fail (throttled): a
     // shortfall launched beside them could take the pool above its max.
     const instances = [instance({ ami: 'ami-new' }), instance({ ami: 'ami-new' }), instance({ ami: 'ami-new' })];
-    const p = plan(snapshot({ desired: { 'bld-linux64': 3 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ size: { min: 0, max: 3 } })], 'releng');
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 3 }, images: IMAGES, drained: new Set(['ami-new']), instances }),
+      [policy({ size: { min: 0, max: 3 } })],
+      'releng',
+    );
     expect(terminations(p).length).to.be.greaterThan(0);
     expect(launches(p)).to.deep.equal([]);
     // With room, the shortfall goes to ami-old at once, within what room there is.
-    const roomy = plan(snapshot({ desired: { 'bld-linux64': 3 }, images: IMAGES, drained: new Set(['ami-new']), instances }), [policy({ size: { min: 0, max: 5 } })], 'releng');
+    const roomy = plan(
+      snapshot({ desired: { 'bld-linux64': 3 }, images: IMAGES, drained: new Set(['ami-new']), instances }),
+      [policy({ size: { min: 0, max: 5 } })],
+      'releng',
+    );
     expect(launches(roomy).map((a) => a.ami)).to.deep.equal(['ami-old', 'ami-old']);
   });
 });
@@ -140,10 +199,19 @@ describe('plan: a replacement in flight counts against the budget of its cause',
   // `moved` (ami-old) is being replaced on ami-new, `waiting` (ami-old) is not yet.
   function pool(cause: Instance['cause']) {
     const moved = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({ ami: 'ami-new', launchTime: T0 - 60_000, replaces: moved.id, ...(cause !== undefined ? { cause } : {}) });
+    const replacement = instance({
+      ami: 'ami-new',
+      launchTime: T0 - 60_000,
+      replaces: moved.id,
+      ...(cause !== undefined ? { cause } : {}),
+    });
     const waiting = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 2 }, instances: [moved, replacement, waiting], established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR } }),
+      snapshot({
+        desired: { 'bld-linux64': 2 },
+        instances: [moved, replacement, waiting],
+        established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 20 * HOUR },
+      }),
       [policy({ freshness: { grace: 3600, retireBudget: 1 } })],
       'releng',
     );
@@ -170,15 +238,29 @@ describe('plan: a replacement whose target runs a drained image', () => {
   function pool(replacementState: 'pending' | 'running') {
     const shuttingDown = instance({ ami: 'ami-old', state: 'shutting-down' });
     const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({ ami: 'ami-new', state: replacementState, launchTime: replacementState === 'pending' ? T0 - 60_000 : T0 - 2 * HOUR, replaces: target.id });
+    const replacement = instance({
+      ami: 'ami-new',
+      state: replacementState,
+      launchTime: replacementState === 'pending' ? T0 - 60_000 : T0 - 2 * HOUR,
+      replaces: target.id,
+    });
     const others = [1, 2, 3, 4].map(() => instance({ ami: 'ami-new' }));
-    const snap = snapshot({ desired: { 'bld-linux64': 5 }, images: IMAGES, drained: new Set(['ami-old']), instances: [shuttingDown, target, replacement, ...others], terminatedByFleet: new Set([shuttingDown.id]) });
+    const snap = snapshot({
+      desired: { 'bld-linux64': 5 },
+      images: IMAGES,
+      drained: new Set(['ami-old']),
+      instances: [shuttingDown, target, replacement, ...others],
+      terminatedByFleet: new Set([shuttingDown.id]),
+    });
     return { target, replacement, p: plan(snap, [policy({ freshness: { drainBudget: 1 } })], 'releng') };
   }
 
   it('counts the replacement as a worker: a pool serving desired launches nothing', () => {
     const { p } = pool('pending');
-    expect(launches(p).map((a) => a.reason), 'five serve: the replacement and four others').to.deep.equal([]);
+    expect(
+      launches(p).map((a) => a.reason),
+      'five serve: the replacement and four others',
+    ).to.deep.equal([]);
     expect(terminations(p)).to.deep.equal([]);
     expect(p.pools[0]?.unmet).to.equal(0);
   });
@@ -199,13 +281,20 @@ describe('plan: a pair the images changed under', () => {
     const target = instance({ ami: 'ami-new', launchTime: T0 - 10 * HOUR });
     const replacement = instance({ ami: 'ami-old', launchTime: T0 - 2 * HOUR, replaces: target.id });
     const others = [instance({ ami: 'ami-new' }), instance({ ami: 'ami-new' })];
-    const snap = snapshot({ desired: { 'bld-linux64': desired }, images: IMAGES2, established: ESTABLISHED, instances: [target, replacement, ...others] });
+    const snap = snapshot({
+      desired: { 'bld-linux64': desired },
+      images: IMAGES2,
+      established: ESTABLISHED,
+      instances: [target, replacement, ...others],
+    });
     return { target, replacement, p: plan(snap, [policy({ freshness: { bake: 0 } })], 'releng') };
   }
 
   it('is cancelled, not completed: its replacement on the outdated image leaves, the worker on the current image stays', () => {
     const { target, replacement, p } = pool(3);
-    expect(terminations(p).map((t) => [t.instanceId, t.reason.replace(/ \(.*/, '')])).to.deep.equal([[replacement.id, `replacement of ${target.id}`]]);
+    expect(terminations(p).map((t) => [t.instanceId, t.reason.replace(/ \(.*/, '')])).to.deep.equal([
+      [replacement.id, `replacement of ${target.id}`],
+    ]);
     expect(terminations(p)[0]?.reason).to.match(/cancelled: its AMI ami-old is outdated, ami-new is current/);
     expect(launches(p), 'the pair was one worker: three serve without it').to.deep.equal([]);
   });
@@ -219,7 +308,13 @@ describe('plan: a pair the images changed under', () => {
   it('a replacement still unconfirmed on the outdated image keeps its target out of scale-down', () => {
     const target = instance({ ami: 'ami-new', state: 'pending', launchTime: T0 - 60_000 });
     const unconfirmed = pendingLaunch({ ami: 'ami-old', replaces: target.id, resendable: false });
-    const snap = snapshot({ desired: { 'bld-linux64': 1 }, images: IMAGES2, established: ESTABLISHED, instances: [target], pendingLaunches: [unconfirmed] });
+    const snap = snapshot({
+      desired: { 'bld-linux64': 1 },
+      images: IMAGES2,
+      established: ESTABLISHED,
+      instances: [target],
+      pendingLaunches: [unconfirmed],
+    });
     const p = plan(snap, [policy({ scaleDown: 'terminate' })], 'releng');
     expect(terminations(p)).to.deep.equal([]);
     expect(launches(p)).to.deep.equal([]);

@@ -23,24 +23,29 @@ const instanceArb = fc
     ami: fc.constantFrom('ami-old', 'ami-new', 'ami-gone'),
     ageMinutes: fc.integer({ min: 0, max: 600 }),
   })
-  .map(
-    (r, ): Omit<Instance, 'id'> => ({
-      name: `bld-linux64-spot-${String(r.slot).padStart(3, '0')}`,
-      pool: 'bld-linux64',
-      region: 'us-east-1',
-      az: r.az,
-      subnetId: subnetOf[r.az] as string,
-      instanceType: r.instanceType,
-      lifecycle: r.lifecycle,
-      state: r.state,
-      ami: r.ami,
-      launchTime: T0 - r.ageMinutes * 60_000,
-    }),
-  );
+  .map((r): Omit<Instance, 'id'> => ({
+    name: `bld-linux64-spot-${String(r.slot).padStart(3, '0')}`,
+    pool: 'bld-linux64',
+    region: 'us-east-1',
+    az: r.az,
+    subnetId: subnetOf[r.az],
+    instanceType: r.instanceType,
+    lifecycle: r.lifecycle,
+    state: r.state,
+    ami: r.ami,
+    launchTime: T0 - r.ageMinutes * 60_000,
+  }));
 
 const scenarioArb = fc.record({
   instances: fc.array(instanceArb, { maxLength: 30 }),
-  pending: fc.array(fc.record({ slot: fc.integer({ min: 41, max: 60 }), confirmed: fc.boolean(), lifecycle: fc.constantFrom<Lifecycle>('spot', 'on-demand') }), { maxLength: 4 }),
+  pending: fc.array(
+    fc.record({
+      slot: fc.integer({ min: 41, max: 60 }),
+      confirmed: fc.boolean(),
+      lifecycle: fc.constantFrom<Lifecycle>('spot', 'on-demand'),
+    }),
+    { maxLength: 4 },
+  ),
   desired: fc.integer({ min: 0, max: 60 }),
   min: fc.integer({ min: 0, max: 5 }),
   max: fc.integer({ min: 5, max: 50 }),
@@ -67,7 +72,8 @@ function build(s: Scenario) {
   const instances = s.instances.map((i, n) => ({ ...i, id: `i-${n}` }));
   const unavailable: Record<string, number> = {};
   for (const az of s.unavailableZones) {
-    for (const lifecycle of ['spot', 'on-demand'] as const) unavailable[offerKey({ lifecycle, instanceType: 'c5.xlarge', az })] = T0 + 60_000;
+    for (const lifecycle of ['spot', 'on-demand'] as const)
+      unavailable[offerKey({ lifecycle, instanceType: 'c5.xlarge', az })] = T0 + 60_000;
   }
   const snap = snapshot({
     desired: { 'bld-linux64': s.desired },
@@ -75,7 +81,11 @@ function build(s: Scenario) {
     drained: new Set(s.drainNew ? ['ami-new'] : []),
     instances,
     pendingLaunches: s.pending.map((x) =>
-      pendingLaunch({ name: `bld-linux64-spot-${String(x.slot).padStart(3, '0')}`, lifecycle: x.lifecycle, ...(x.confirmed ? { instanceId: `i-p${x.slot}` } : {}) }),
+      pendingLaunch({
+        name: `bld-linux64-spot-${String(x.slot).padStart(3, '0')}`,
+        lifecycle: x.lifecycle,
+        ...(x.confirmed ? { instanceId: `i-p${x.slot}` } : {}),
+      }),
     ),
     unavailable,
     timers: s.shortfallAgo === undefined ? {} : { 'bld-linux64': { shortfallSince: T0 - s.shortfallAgo * 1000 } },
@@ -91,7 +101,9 @@ describe('plan: properties', () => {
         const { p, snap, result } = build(s);
         // Room counts every launch that may land; capacity only those that are not on a drained image.
         const footprint = snap.instances.filter(isLive).length + snap.pendingLaunches.length;
-        const capacity = snap.instances.filter((i) => isLive(i) && !snap.drained.has(i.ami)).length + snap.pendingLaunches.filter((x) => !snap.drained.has(x.ami)).length;
+        const capacity =
+          snap.instances.filter((i) => isLive(i) && !snap.drained.has(i.ami)).length +
+          snap.pendingLaunches.filter((x) => !snap.drained.has(x.ami)).length;
         const fresh = result.actions.filter((a): a is LaunchAction => a.kind === 'launch' && a.cause !== 'resume');
         const gone = result.actions.filter((a) => a.kind === 'terminate' && !snap.drained.has(a.ami)).length;
         if (fresh.length > 0) expect(footprint + fresh.length, 'above size.max even for a moment').to.be.at.most(p.size.max);
@@ -107,8 +119,17 @@ describe('plan: properties', () => {
       fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 5 }), (max, spotCount) => {
         const odCount = Math.max(1, max - spotCount);
         const instances: Instance[] = Array.from({ length: odCount + Math.min(spotCount, max - odCount) }, (_, n) => ({
-          id: `i-${n}`, name: `bld-linux64-spot-${String(n + 1).padStart(3, '0')}`, pool: 'bld-linux64', region: 'us-east-1', az: 'us-east-1a',
-          subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: n < odCount ? 'on-demand' : 'spot', state: 'running', ami: 'ami-new', launchTime: T0 - 3600_000,
+          id: `i-${n}`,
+          name: `bld-linux64-spot-${String(n + 1).padStart(3, '0')}`,
+          pool: 'bld-linux64',
+          region: 'us-east-1',
+          az: 'us-east-1a',
+          subnetId: 'subnet-a',
+          instanceType: 'c5.xlarge',
+          lifecycle: n < odCount ? 'on-demand' : 'spot',
+          state: 'running',
+          ami: 'ami-new',
+          launchTime: T0 - 3600_000,
         }));
         const p = policy({ size: { min: 0, max }, onDemand: { max, replaceBudget: '50%' } });
         const result = plan(snapshot({ desired: { 'bld-linux64': max }, instances }), [p], 'releng');
@@ -181,7 +202,9 @@ describe('plan: properties', () => {
         const { p, snap, result } = build(s);
         const odLaunches = result.actions.filter((a) => a.kind === 'launch' && a.lifecycle === 'on-demand' && a.cause !== 'resume').length;
         if (odLaunches === 0) return;
-        const odLive = snap.instances.filter((i) => isLive(i) && i.lifecycle === 'on-demand').length + snap.pendingLaunches.filter((x) => x.lifecycle === 'on-demand').length;
+        const odLive =
+          snap.instances.filter((i) => isLive(i) && i.lifecycle === 'on-demand').length +
+          snap.pendingLaunches.filter((x) => x.lifecycle === 'on-demand').length;
         const odGone = result.actions.filter((a) => a.kind === 'terminate' && a.lifecycle === 'on-demand').length;
         expect(odLive - odGone + odLaunches).to.be.at.most(p.onDemand.max);
         const since = snap.timers['bld-linux64']?.shortfallSince ?? snap.now;

@@ -13,7 +13,14 @@ describe('plan: scaling up on spot', () => {
     const l = launches(p);
     expect(l).to.have.length(3);
     for (const a of l) {
-      expect(a).to.include({ lifecycle: 'spot', az: 'us-east-1b', subnetId: 'subnet-b', instanceType: 'c5.xlarge', ami: 'ami-new', price: 0.06 });
+      expect(a).to.include({
+        lifecycle: 'spot',
+        az: 'us-east-1b',
+        subnetId: 'subnet-b',
+        instanceType: 'c5.xlarge',
+        ami: 'ami-new',
+        price: 0.06,
+      });
       expect(a.cause).to.equal('scale-up');
     }
     expect(l.map((a) => a.name)).to.deep.equal(['bld-linux64-spot-001', 'bld-linux64-spot-002', 'bld-linux64-spot-003']);
@@ -36,15 +43,33 @@ describe('plan: scaling up on spot', () => {
   });
 
   it('a Windows pool places on Windows prices', () => {
-    const prices = [spot('us-east-1a', 'c5.xlarge', 0.3, 'Windows'), spot('us-east-1b', 'c5.xlarge', 0.06), spot('us-east-1c', 'c5.xlarge', 0.25, 'Windows')];
-    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, spotPrices: prices }), [policy({ instanceTypes: ['c5.xlarge'], productDescription: 'Windows', onDemandPrice: 0.5 })], 'releng');
+    const prices = [
+      spot('us-east-1a', 'c5.xlarge', 0.3, 'Windows'),
+      spot('us-east-1b', 'c5.xlarge', 0.06),
+      spot('us-east-1c', 'c5.xlarge', 0.25, 'Windows'),
+    ];
+    const p = plan(
+      snapshot({ desired: { 'bld-linux64': 1 }, spotPrices: prices }),
+      [policy({ instanceTypes: ['c5.xlarge'], productDescription: 'Windows', onDemandPrice: 0.5 })],
+      'releng',
+    );
     expect(launches(p).map((a) => [a.az, a.price])).to.deep.equal([['us-east-1c', 0.25]]);
   });
 
   it('compares prices per unit of weight', () => {
     const p = plan(
-      snapshot({ desired: { 'bld-linux64': 1 }, spotPrices: [spot('us-east-1a', 'c5.xlarge', 0.06), spot('us-east-1a', 'm5.xlarge', 0.1)] }),
-      [policy({ instanceTypes: [{ type: 'c5.xlarge', weight: 1 }, { type: 'm5.xlarge', weight: 2 }] })],
+      snapshot({
+        desired: { 'bld-linux64': 1 },
+        spotPrices: [spot('us-east-1a', 'c5.xlarge', 0.06), spot('us-east-1a', 'm5.xlarge', 0.1)],
+      }),
+      [
+        policy({
+          instanceTypes: [
+            { type: 'c5.xlarge', weight: 1 },
+            { type: 'm5.xlarge', weight: 2 },
+          ],
+        }),
+      ],
       'releng',
     );
     expect(launches(p)[0]).to.include({ instanceType: 'm5.xlarge', price: 0.1 });
@@ -62,7 +87,10 @@ describe('plan: scaling up on spot', () => {
   });
 
   it('prefers the Pricing API figure over the policy onDemandPrice for percentage caps', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 1 }, onDemandPrices: { 'us-east-1:c5.xlarge:Linux/UNIX': 0.1, 'us-east-1:m5.xlarge:Linux/UNIX': 0.1 } });
+    const s = snapshot({
+      desired: { 'bld-linux64': 1 },
+      onDemandPrices: { 'us-east-1:c5.xlarge:Linux/UNIX': 0.1, 'us-east-1:m5.xlarge:Linux/UNIX': 0.1 },
+    });
     const p = plan(s, [policy({ spot: { maxPrice: '50%' } })], 'releng');
     expect(launches(p)).to.have.length(0);
   });
@@ -72,24 +100,27 @@ describe('plan: scaling up on spot', () => {
     const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, unavailable }), [policy()], 'releng');
     expect(launches(p)[0]).to.include({ az: 'us-east-1a', instanceType: 'c5.xlarge' });
     const expired = { [offerKey({ lifecycle: 'spot', instanceType: 'c5.xlarge', az: 'us-east-1b' })]: T0 - 1 };
-    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 1 }, unavailable: expired }), [policy()], 'releng'))[0]).to.include({ az: 'us-east-1b' });
+    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 1 }, unavailable: expired }), [policy()], 'releng'))[0]).to.include({
+      az: 'us-east-1b',
+    });
   });
 
   it('skips ignored zones and subnets that do not exist', () => {
     const p = plan(
       snapshot({ desired: { 'bld-linux64': 1 } }),
-      [policy({ ignoredAzs: ['us-east-1b'], regions: { 'us-east-1': { subnets: ['subnet-a', 'subnet-b', 'subnet-zzz'], securityGroups: [] } } })],
+      [
+        policy({
+          ignoredAzs: ['us-east-1b'],
+          regions: { 'us-east-1': { subnets: ['subnet-a', 'subnet-b', 'subnet-zzz'], securityGroups: [] } },
+        }),
+      ],
       'releng',
     );
     expect(launches(p)[0]).to.include({ az: 'us-east-1a' });
   });
 
   it('ignores policy regions this fleet does not manage', () => {
-    const p = plan(
-      snapshot({ desired: { 'bld-linux64': 1 }, regions: ['us-west-2'] }),
-      [policy()],
-      'releng',
-    );
+    const p = plan(snapshot({ desired: { 'bld-linux64': 1 }, regions: ['us-west-2'] }), [policy()], 'releng');
     expect(launches(p)).to.have.length(0);
   });
 
@@ -102,7 +133,11 @@ describe('plan: scaling up on spot', () => {
   });
 
   it('reuses free names lowest first', () => {
-    const existing = [instance({ name: 'bld-linux64-spot-001' }), instance({ name: 'bld-linux64-spot-003' }), instance({ name: 'bld-linux64-spot-002', state: 'terminated' })];
+    const existing = [
+      instance({ name: 'bld-linux64-spot-001' }),
+      instance({ name: 'bld-linux64-spot-003' }),
+      instance({ name: 'bld-linux64-spot-002', state: 'terminated' }),
+    ];
     const p = plan(snapshot({ desired: { 'bld-linux64': 4 }, instances: existing }), [policy()], 'releng');
     expect(launches(p).map((a) => a.name)).to.deep.equal(['bld-linux64-spot-002', 'bld-linux64-spot-004']);
   });
@@ -116,12 +151,17 @@ describe('plan: scaling up on spot', () => {
 
   it('gives a missing pool its min and clamps counts to [min, max]', () => {
     expect(launches(plan(snapshot({ desired: {} }), [policy({ size: { min: 2, max: 5 } })], 'releng'))).to.have.length(2);
-    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 50 } }), [policy({ size: { min: 0, max: 5 } })], 'releng'))).to.have.length(5);
+    expect(launches(plan(snapshot({ desired: { 'bld-linux64': 50 } }), [policy({ size: { min: 0, max: 5 } })], 'releng'))).to.have.length(
+      5,
+    );
   });
 
   it('changes nothing without desired counts or a manifest', () => {
     const running = [instance(), instance()];
-    for (const s of [snapshot({ desired: undefined, instances: running }), snapshot({ images: undefined, instances: running, desired: { 'bld-linux64': 0 } })]) {
+    for (const s of [
+      snapshot({ desired: undefined, instances: running }),
+      snapshot({ images: undefined, instances: running, desired: { 'bld-linux64': 0 } }),
+    ]) {
       const p = plan(s, [policy()], 'releng');
       expect(p.actions).to.deep.equal([]);
       expect(p.blocked).to.match(/nothing is launched or retired/);
@@ -142,7 +182,10 @@ describe('plan: scaling up on spot', () => {
 
 describe('plan: unanswered launches once desired dropped', () => {
   // Two slots of one call whose answer never came: re-sent, the call makes both or neither.
-  const call = [pendingLaunch({ name: 'bld-linux64-spot-002', clientToken: 'fleet-lost' }), pendingLaunch({ name: 'bld-linux64-spot-003', clientToken: 'fleet-lost' })];
+  const call = [
+    pendingLaunch({ name: 'bld-linux64-spot-002', clientToken: 'fleet-lost' }),
+    pendingLaunch({ name: 'bld-linux64-spot-003', clientToken: 'fleet-lost' }),
+  ];
   const running = instance({ name: 'bld-linux64-spot-001' });
 
   it('are not re-sent while the pool is above desired, and still count: they may have landed', () => {
@@ -271,13 +314,23 @@ describe('plan: on-demand fallback', () => {
   });
 
   it('once fallback is due, goes on demand for what spot cannot place', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 3 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } }, instances: [instance({ lifecycle: 'spot' })] });
+    const s = snapshot({
+      desired: { 'bld-linux64': 3 },
+      spotPrices: [],
+      timers: { 'bld-linux64': { shortfallSince: T0 - 400_000 } },
+      instances: [instance({ lifecycle: 'spot' })],
+    });
     const l = launches(plan(s, [policy({ ...noSpot, instanceTypes: ['c5.xlarge'] })], 'releng'));
     expect(l.map((a) => a.lifecycle)).to.deep.equal(['on-demand', 'on-demand']);
   });
 
   it('counts on-demand instances already running against the on-demand limit', () => {
-    const s = snapshot({ desired: { 'bld-linux64': 4 }, spotPrices: [], timers: { 'bld-linux64': { shortfallSince: T0 - 600_000 } }, instances: [instance({ lifecycle: 'on-demand' })] });
+    const s = snapshot({
+      desired: { 'bld-linux64': 4 },
+      spotPrices: [],
+      timers: { 'bld-linux64': { shortfallSince: T0 - 600_000 } },
+      instances: [instance({ lifecycle: 'on-demand' })],
+    });
     expect(launches(plan(s, [policy(noSpot)], 'releng'))).to.have.length(1);
   });
 
@@ -295,7 +348,11 @@ describe('plan: on-demand fallback', () => {
     expect(p2.actions).to.deep.equal([]);
 
     // It runs: one on-demand leaves, and the next replacement starts.
-    const p3 = plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: [...od, { ...replacement, state: 'running' }] }), [policy()], 'releng');
+    const p3 = plan(
+      snapshot({ desired: { 'bld-linux64': 2 }, instances: [...od, { ...replacement, state: 'running' }] }),
+      [policy()],
+      'releng',
+    );
     expect(terminations(p3)).to.have.length(1);
     expect(terminations(p3)[0]?.lifecycle).to.equal('on-demand');
     expect(launches(p3)).to.have.length(1);
@@ -303,12 +360,16 @@ describe('plan: on-demand fallback', () => {
 
   it('does not replace on-demand workers of a pool that scales down by itself', () => {
     const od = [instance({ lifecycle: 'on-demand' })];
-    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: od }), [policy({ scaleDown: 'none' })], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: od }), [policy({ scaleDown: 'none' })], 'releng').actions,
+    ).to.deep.equal([]);
   });
 
   it('never replaces above the pool max', () => {
     const od = [instance({ lifecycle: 'on-demand' }), instance({ lifecycle: 'on-demand' })];
-    expect(plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: od }), [policy({ size: { min: 0, max: 2 } })], 'releng').actions).to.deep.equal([]);
+    expect(
+      plan(snapshot({ desired: { 'bld-linux64': 2 }, instances: od }), [policy({ size: { min: 0, max: 2 } })], 'releng').actions,
+    ).to.deep.equal([]);
   });
 });
 
@@ -340,7 +401,11 @@ describe('plan: spread while no spot offer is open', () => {
   });
 
   it('scale-down takes the crowded offer first', () => {
-    const crowded = [instance({ launchTime: T0 - 7200_000 }), instance({ launchTime: T0 - 7100_000 }), instance({ launchTime: T0 - 7000_000 })];
+    const crowded = [
+      instance({ launchTime: T0 - 7200_000 }),
+      instance({ launchTime: T0 - 7100_000 }),
+      instance({ launchTime: T0 - 7000_000 }),
+    ];
     const newest = instance({ az: 'us-east-1c', subnetId: 'subnet-c', instanceType: 'm5.xlarge', launchTime: T0 - 600_000 });
     const s = snapshot({ desired: { 'bld-linux64': 2 }, spotPrices: [], instances: [...crowded, newest] });
     const t = terminations(plan(s, [policy(noSpot)], 'releng'));

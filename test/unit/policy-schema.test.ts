@@ -21,10 +21,15 @@ const MINIMAL = {
 /** SPEC §3's example, verbatim. */
 const SPEC_EXAMPLE = {
   pool: 'bld-linux64',
-  instanceTypes: [{ type: 'c5.xlarge', weight: 1 }, { type: 'm5.xlarge', weight: 1 }],
+  instanceTypes: [
+    { type: 'c5.xlarge', weight: 1 },
+    { type: 'm5.xlarge', weight: 1 },
+  ],
   regions: { 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: ['sg-0c2d'] } },
   productDescription: 'Linux/UNIX',
-  keyName: 'releng', instanceProfile: 'bld-worker', userData: '#cloud-config ...',
+  keyName: 'releng',
+  instanceProfile: 'bld-worker',
+  userData: '#cloud-config ...',
   size: { min: 0, max: 100 },
   spot: { maxPrice: '100%', fallbackAfter: 300 },
   onDemand: { max: 10 },
@@ -34,7 +39,10 @@ const SPEC_EXAMPLE = {
   stopTimeout: 3600,
   maxLifetime: 0,
   demand: {
-    minIdle: 0, scaleFactor: 1, idleTimeout: 600, maxWaitSeconds: 300,
+    minIdle: 0,
+    scaleFactor: 1,
+    idleTimeout: 600,
+    maxWaitSeconds: 300,
     schedule: [{ cron: '0 13 * * 1-5', durationSeconds: 32400, min: 10, timezone: 'UTC' }],
   },
 };
@@ -135,16 +143,26 @@ describe('policy schema: parsePolicy', () => {
 
     it('reads one source of demand: prometheus, sqs or github', () => {
       const prometheus = { url: 'http://127.0.0.1:9090', pending: 'ci_jobs_pending', running: 'ci_jobs_running' };
-      expect(parsePolicy(withValue('demand', { source: { prometheus } }), 'p').demand.source).to.deep.equal({ kind: 'prometheus', ...prometheus });
+      expect(parsePolicy(withValue('demand', { source: { prometheus } }), 'p').demand.source).to.deep.equal({
+        kind: 'prometheus',
+        ...prometheus,
+      });
       const queueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/ci-jobs';
-      expect(parsePolicy(withValue('demand', { source: { sqs: { queueUrl } } }), 'p').demand.source).to.deep.equal({ kind: 'sqs', queueUrl });
-      expect(parsePolicy(withValue('demand', { source: { github: { labels: ['self-hosted', 'Linux'] } } }), 'p').demand.source).to.deep.equal({ kind: 'github', labels: ['self-hosted', 'linux'] });
+      expect(parsePolicy(withValue('demand', { source: { sqs: { queueUrl } } }), 'p').demand.source).to.deep.equal({
+        kind: 'sqs',
+        queueUrl,
+      });
+      expect(
+        parsePolicy(withValue('demand', { source: { github: { labels: ['self-hosted', 'Linux'] } } }), 'p').demand.source,
+      ).to.deep.equal({ kind: 'github', labels: ['self-hosted', 'linux'] });
     });
 
     it('refuses a source that is not exactly one known kind, or has a wrong key', () => {
       const source = (s: unknown) => inputError(() => parsePolicy(withValue('demand', { source: s }), 'p'));
       expect(source({})).to.match(/p\.demand\.source: expected exactly one of prometheus, sqs, github/);
-      expect(source({ sqs: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, github: { labels: ['a'] } })).to.match(/exactly one/);
+      expect(source({ sqs: { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' }, github: { labels: ['a'] } })).to.match(
+        /exactly one/,
+      );
       expect(source({ kafka: {} })).to.match(/unknown key "kafka"/);
       expect(source({ prometheus: { url: 'ftp://x', pending: 'a', running: 'b' } })).to.match(/p\.demand\.source\.prometheus\.url/);
       expect(source({ prometheus: { url: 'http://x:9090', pending: 'a' } })).to.match(/p\.demand\.source\.prometheus\.running/);
@@ -158,7 +176,10 @@ describe('policy schema: parsePolicy', () => {
     it('parses, keeping every value it gives', () => {
       const p = parsePolicy(SPEC_EXAMPLE, 'spec.json');
       expect(p.pool).to.equal('bld-linux64');
-      expect(p.instanceTypes).to.deep.equal([{ type: 'c5.xlarge', weight: 1 }, { type: 'm5.xlarge', weight: 1 }]);
+      expect(p.instanceTypes).to.deep.equal([
+        { type: 'c5.xlarge', weight: 1 },
+        { type: 'm5.xlarge', weight: 1 },
+      ]);
       expect(p.regions).to.deep.equal({ 'us-east-1': { subnets: ['subnet-0a1b'], securityGroups: ['sg-0c2d'] } });
       expect(p.keyName).to.equal('releng');
       expect(p.instanceProfile).to.equal('bld-worker');
@@ -179,7 +200,10 @@ describe('policy schema: parsePolicy', () => {
       expect(p.stopTimeoutSeconds).to.equal(3600);
       expect(p.maxLifetimeSeconds).to.equal(0);
       expect(p.demand).to.deep.equal({
-        minIdle: 0, scaleFactor: 1, idleTimeoutSeconds: 600, maxWaitSeconds: 300,
+        minIdle: 0,
+        scaleFactor: 1,
+        idleTimeoutSeconds: 600,
+        maxWaitSeconds: 300,
         schedule: [{ cron: '0 13 * * 1-5', durationSeconds: 32400, min: 10, timezone: 'UTC' }],
       });
     });
@@ -219,7 +243,9 @@ describe('policy schema: parsePolicy', () => {
     });
 
     it('productDescription is checked as the planner reads it: the "(Amazon VPC)" suffix in any case', () => {
-      expect(parsePolicy(withValue('productDescription', 'Linux/UNIX (amazon vpc)'), 'p').productDescription).to.equal('Linux/UNIX (amazon vpc)');
+      expect(parsePolicy(withValue('productDescription', 'Linux/UNIX (amazon vpc)'), 'p').productDescription).to.equal(
+        'Linux/UNIX (amazon vpc)',
+      );
       expect(() => parsePolicy(withValue('productDescription', 'linux/unix'), 'p')).to.throw(/productDescription/);
     });
 
@@ -238,7 +264,10 @@ describe('policy schema: parsePolicy', () => {
     });
 
     it('keeps ignoredAzs, spread, onDemand and onDemandPrice', () => {
-      const p = parsePolicy({ ...MINIMAL, ignoredAzs: ['us-east-1e'], spread: '40%', onDemand: { max: 4, replaceBudget: 2 }, onDemandPrice: 0.17 }, 'p');
+      const p = parsePolicy(
+        { ...MINIMAL, ignoredAzs: ['us-east-1e'], spread: '40%', onDemand: { max: 4, replaceBudget: 2 }, onDemandPrice: 0.17 },
+        'p',
+      );
       expect(p.ignoredAzs).to.deep.equal(['us-east-1e']);
       expect(p.spread).to.deep.equal({ kind: 'percent', value: 40 });
       expect(p.onDemand).to.deep.equal({ max: 4, replaceBudget: { kind: 'count', value: 2 } });
@@ -251,10 +280,18 @@ describe('policy schema: parsePolicy', () => {
 
     it('never echoes a userData of the wrong type (it can hold secrets), nor an object or a long value', () => {
       expect(inputError(() => parsePolicy(withValue('userData', 123456789), 'p'))).to.equal('p.userData: expected a string (got a number)');
-      expect(inputError(() => parsePolicy(withValue('userData', ['TOKEN=s3cr3t']), 'p'))).to.equal('p.userData: expected a string (got an array)');
-      expect(inputError(() => parsePolicy(withValue('userData', { token: 's3cr3t' }), 'p'))).to.equal('p.userData: expected a string (got an object)');
-      expect(inputError(() => parsePolicy(withValue('keyName', { token: 's3cr3t' }), 'p'))).to.equal('p.keyName: expected a non-empty string (got an object)');
-      expect(inputError(() => parsePolicy(withValue('scaleDown', `drain-${'x'.repeat(60)}`), 'p'))).to.match(/^p\.scaleDown: .* \(got a string\)$/);
+      expect(inputError(() => parsePolicy(withValue('userData', ['TOKEN=s3cr3t']), 'p'))).to.equal(
+        'p.userData: expected a string (got an array)',
+      );
+      expect(inputError(() => parsePolicy(withValue('userData', { token: 's3cr3t' }), 'p'))).to.equal(
+        'p.userData: expected a string (got an object)',
+      );
+      expect(inputError(() => parsePolicy(withValue('keyName', { token: 's3cr3t' }), 'p'))).to.equal(
+        'p.keyName: expected a non-empty string (got an object)',
+      );
+      expect(inputError(() => parsePolicy(withValue('scaleDown', `drain-${'x'.repeat(60)}`), 'p'))).to.match(
+        /^p\.scaleDown: .* \(got a string\)$/,
+      );
       expect(inputError(() => parsePolicy(withValue('scaleDown', 'drain'), 'p'))).to.match(/\(got "drain"\)$/);
     });
 
@@ -305,8 +342,16 @@ describe('policy schema: parsePolicy', () => {
       ['a second bad subnet id', withValue('regions', { 'us-east-1': { subnets: ['subnet-1', 42] } }), 'regions.us-east-1.subnets[1]'],
       ['no subnet', withValue('regions', { 'us-east-1': { subnets: [] } }), 'regions.us-east-1.subnets'],
       ['missing subnets', withValue('regions', { 'us-east-1': {} }), 'regions.us-east-1.subnets'],
-      ['a bad security group', withValue('regions', { 'us-east-1': { subnets: ['subnet-1'], securityGroups: ['sg-1', 'default'] } }), 'regions.us-east-1.securityGroups[1]'],
-      ['a non-boolean publicIp', withValue('regions', { 'us-east-1': { subnets: ['subnet-1'], publicIp: 'yes' } }), 'regions.us-east-1.publicIp'],
+      [
+        'a bad security group',
+        withValue('regions', { 'us-east-1': { subnets: ['subnet-1'], securityGroups: ['sg-1', 'default'] } }),
+        'regions.us-east-1.securityGroups[1]',
+      ],
+      [
+        'a non-boolean publicIp',
+        withValue('regions', { 'us-east-1': { subnets: ['subnet-1'], publicIp: 'yes' } }),
+        'regions.us-east-1.publicIp',
+      ],
       ['an unknown key in a region', withValue('regions', { 'us-east-1': { subnets: ['subnet-1'], vpc: 'vpc-1' } }), 'regions.us-east-1'],
       ['a region that is not a region', withValue('regions', { 'us-east': { subnets: ['subnet-1'] } }), 'regions'],
       ['no region', withValue('regions', {}), 'regions'],
@@ -354,7 +399,10 @@ describe('policy schema: parsePolicy', () => {
     }
 
     it('keys starting with $ or _ are comments, anywhere', () => {
-      const policy = parsePolicy({ ...MINIMAL, $comment: 'build workers', _owner: 'releng', spot: { _why: 'cheap', fallbackAfter: 60 } }, 'pol.json');
+      const policy = parsePolicy(
+        { ...MINIMAL, $comment: 'build workers', _owner: 'releng', spot: { _why: 'cheap', fallbackAfter: 60 } },
+        'pol.json',
+      );
       expect(policy.spot.fallbackAfter).to.equal(60);
     });
 
@@ -363,7 +411,13 @@ describe('policy schema: parsePolicy', () => {
       expect(message).to.match(/^pol\.json: unknown key "colour"/);
     });
 
-    for (const [section, key] of [['spot', 'maxprice'], ['size', 'maximum'], ['onDemand', 'min'], ['freshness', 'budget'], ['freshness.guard', 'windw']] as const) {
+    for (const [section, key] of [
+      ['spot', 'maxprice'],
+      ['size', 'maximum'],
+      ['onDemand', 'min'],
+      ['freshness', 'budget'],
+      ['freshness.guard', 'windw'],
+    ] as const) {
       it(`an unknown key in ${section} is named`, () => {
         const message = inputError(() => parsePolicy(withValue(`${section}.${key}`, 1), 'pol.json'));
         expect(message).to.match(new RegExp(`^pol\\.json\\.${escape(section)}: unknown key "${key}"`));
@@ -448,7 +502,9 @@ describe('policy schema: loadPolicies', () => {
 
   it('names the file and key of a bad policy', () => {
     put('bld.json', { ...pool('bld-linux64'), scaleDown: 'drain' });
-    expect(inputError(() => loadPolicies(dir))).to.equal(`${join(dir, 'bld.json')}.scaleDown: expected "none" or "terminate" (got "drain")`);
+    expect(inputError(() => loadPolicies(dir))).to.equal(
+      `${join(dir, 'bld.json')}.scaleDown: expected "none" or "terminate" (got "drain")`,
+    );
   });
 
   it('reports a dangling *.json symlink as an input error, not a crash', () => {
@@ -462,11 +518,17 @@ describe('policies: checks across pools', () => {
   it('refuses two pools sharing a name template, and warns about regions the fleet does not manage', () => {
     const dir = mkdtempSync(join(os.tmpdir(), 'fleet-policies-'));
     mkdirSync(join(dir, 'ok'));
-    const base = { instanceTypes: ['c5.xlarge'], regions: { 'us-east-1': { subnets: ['subnet-1'] }, 'eu-west-1': { subnets: ['subnet-2'] } } };
+    const base = {
+      instanceTypes: ['c5.xlarge'],
+      regions: { 'us-east-1': { subnets: ['subnet-1'] }, 'eu-west-1': { subnets: ['subnet-2'] } },
+    };
     writeFileSync(join(dir, 'a.json'), JSON.stringify({ ...base, pool: 'a', names: 'worker-{nnn}' }));
     writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...base, pool: 'b', names: 'worker-{nnn}' }));
     expect(inputError(() => loadPolicies(dir))).to.match(/b\.json\.names: "worker-\{nnn\}" is already the name template of pool a$/);
-    writeFileSync(join(dir, 'b.json'), JSON.stringify({ ...base, pool: 'b', regions: { 'eu-west-1': { subnets: ['subnet-2'] } }, onDemand: { max: 0 } }));
+    writeFileSync(
+      join(dir, 'b.json'),
+      JSON.stringify({ ...base, pool: 'b', regions: { 'eu-west-1': { subnets: ['subnet-2'] } }, onDemand: { max: 0 } }),
+    );
     const config = testConfig({ regions: ['us-east-1'] });
     expect(configWarnings(config, loadPolicies(dir))).to.deep.equal([
       'pool a: regions eu-west-1 are not in config regions and are ignored',

@@ -8,7 +8,14 @@ import { T0 } from '../support/builders.js';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-const price = (t: number, value: number, az = 'us-east-1a'): SpotPrice => ({ region: 'us-east-1', az, instanceType: 'c5.xlarge', productDescription: 'Linux/UNIX', price: value, timestamp: t });
+const price = (t: number, value: number, az = 'us-east-1a'): SpotPrice => ({
+  region: 'us-east-1',
+  az,
+  instanceType: 'c5.xlarge',
+  productDescription: 'Linux/UNIX',
+  price: value,
+  timestamp: t,
+});
 
 /** A region whose price history is `changes`, answering as DescribeSpotPriceHistory does: the price in effect at the start, then every change. */
 function region(changes: SpotPrice[]): { compute: RegionCompute; queries: SpotPriceQuery[] } {
@@ -47,7 +54,12 @@ describe('spot price history cache', () => {
   });
 
   it('keeps each offer from the price in effect at the window start on', () => {
-    const prices = [price(T0 - 9 * HOUR, 0.3), price(T0 - 7 * HOUR, 0.1), price(T0 - 2 * HOUR, 0.2), price(T0 - 8 * HOUR, 0.5, 'us-east-1b')];
+    const prices = [
+      price(T0 - 9 * HOUR, 0.3),
+      price(T0 - 7 * HOUR, 0.1),
+      price(T0 - 2 * HOUR, 0.2),
+      price(T0 - 8 * HOUR, 0.5, 'us-east-1b'),
+    ];
     const kept = recentHistory(prices, T0 - 6 * HOUR);
     expect(kept.map((p) => `${p.az} ${p.price}`)).to.deep.equal(['us-east-1a 0.1', 'us-east-1a 0.2', 'us-east-1b 0.5']);
   });
@@ -56,7 +68,10 @@ describe('spot price history cache', () => {
     const { compute } = region([price(T0 - HOUR, 0.1)]);
     const cache = new PriceCache(5 * MIN, silentLogger());
     await cache.spot(compute, ['c5.xlarge'], 'Linux/UNIX', T0, 6 * HOUR);
-    const failing = { region: 'us-east-1', spotPriceHistoryPage: async () => Promise.reject(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded' })) } as unknown as RegionCompute;
+    const failing = {
+      region: 'us-east-1',
+      spotPriceHistoryPage: async () => Promise.reject(Object.assign(new Error('slow down'), { name: 'RequestLimitExceeded' })),
+    } as unknown as RegionCompute;
     const kept = await cache.spot(failing, ['c5.xlarge'], 'Linux/UNIX', T0 + 10 * MIN, 6 * HOUR);
     expect(kept.map((p) => p.price)).to.deep.equal([0.1]);
   });

@@ -204,6 +204,7 @@ describe('PriceTrace', () => {
       fc.property(fc.integer({ min: START - DAY, max: end + DAY }), fc.integer({ min: 0, max: DAY }), (from, length) => {
         const to = from + length;
         const inEffect = generated.filter((p) => p.t <= from).at(-1);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc, with noUncheckedIndexedAccess, needs it
         expect(subject.priceAt(from)).to.equal((inEffect ?? (generated[0] as PricePoint)).price);
         const expected = generated.filter((p) => (p.t >= from && p.t <= to) || p === inEffect);
         expect(subject.pointsBetween(from, to)).to.deep.equal(expected);

@@ -13,8 +13,19 @@ describe('reconcile --once: which failed actions make it exit 1', () => {
     const result: CycleResult = {
       dryRun: false,
       outcomes: [
-        { launches: [failed({ kind: 'retryable', code: 'ECONNRESET', message: 'socket hang up' }), failed({ kind: 'rejected', code: 'UnauthorizedOperation', message: 'no' })], terminations: [] },
-        { launches: [], terminations: [{ action: terminate, terminated: false, failure: { kind: 'retryable', code: 'RequestLimitExceeded', message: 'slow down' } }] },
+        {
+          launches: [
+            failed({ kind: 'retryable', code: 'ECONNRESET', message: 'socket hang up' }),
+            failed({ kind: 'rejected', code: 'UnauthorizedOperation', message: 'no' }),
+          ],
+          terminations: [],
+        },
+        {
+          launches: [],
+          terminations: [
+            { action: terminate, terminated: false, failure: { kind: 'retryable', code: 'RequestLimitExceeded', message: 'slow down' } },
+          ],
+        },
       ],
     };
     expect(failedActions(result)).to.deep.equal(['ECONNRESET', 'UnauthorizedOperation', 'RequestLimitExceeded']);

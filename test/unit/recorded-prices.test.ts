@@ -15,7 +15,14 @@ function scratch(): string {
 }
 
 function entry(fields: Record<string, unknown> = {}): Record<string, unknown> {
-  return { Timestamp: '2016-03-01T00:00:00.000Z', ProductDescription: 'Linux/UNIX', InstanceType: 'm3.large', SpotPrice: '0.0180', AvailabilityZone: 'us-east-1a', ...fields };
+  return {
+    Timestamp: '2016-03-01T00:00:00.000Z',
+    ProductDescription: 'Linux/UNIX',
+    InstanceType: 'm3.large',
+    SpotPrice: '0.0180',
+    AvailabilityZone: 'us-east-1a',
+    ...fields,
+  };
 }
 
 function jsonError(entries: unknown[]): string {
@@ -33,25 +40,47 @@ describe('recorded spot prices: describe-spot-price-history JSON', () => {
     const { rows, window } = parseHistoryJson(readFileSync(join(FIXTURES, 'c5-2016.json'), 'utf8'), 'c5-2016.json');
     expect(window).to.equal(undefined);
     expect(rows).to.have.length(7);
-    expect(rows[0]).to.deep.equal({ region: 'us-east-1', az: 'us-east-1b', instanceType: 'c5.xlarge', productDescription: 'Linux/UNIX', price: 0.041, t: T('2016-03-01T03:00:00Z') });
+    expect(rows[0]).to.deep.equal({
+      region: 'us-east-1',
+      az: 'us-east-1b',
+      instanceType: 'c5.xlarge',
+      productDescription: 'Linux/UNIX',
+      price: 0.041,
+      t: T('2016-03-01T03:00:00Z'),
+    });
     expect(new Set(rows.map((r) => r.productDescription))).to.deep.equal(new Set(['Linux/UNIX', 'Windows']));
   });
 
   it('reads StartTime and EndTime as the recorded window when present', () => {
-    const { window } = parseHistoryJson(JSON.stringify({ StartTime: '2026-01-01T00:00:00Z', EndTime: '2026-01-02T00:00:00Z', SpotPriceHistory: [entry()] }), 'h.json');
+    const { window } = parseHistoryJson(
+      JSON.stringify({ StartTime: '2026-01-01T00:00:00Z', EndTime: '2026-01-02T00:00:00Z', SpotPriceHistory: [entry()] }),
+      'h.json',
+    );
     expect(window).to.deep.equal({ from: T('2026-01-01T00:00:00Z'), to: T('2026-01-02T00:00:00Z') });
   });
 
   it('names the file, the entry and the field of malformed input in one line', () => {
     expect(() => parseHistoryJson('{"SpotPriceHistory": [', 'h.json')).to.throw(InputError, /^h\.json: not valid JSON/);
-    expect(() => parseHistoryJson('{"Prices": []}', 'h.json')).to.throw(InputError, 'h.json: expected describe-spot-price-history output, an object with a "SpotPriceHistory" list');
-    expect(jsonError([entry(), entry({ SpotPrice: 'cheap' })])).to.equal('h.json: SpotPriceHistory[1]: SpotPrice "cheap" is not a positive number');
+    expect(() => parseHistoryJson('{"Prices": []}', 'h.json')).to.throw(
+      InputError,
+      'h.json: expected describe-spot-price-history output, an object with a "SpotPriceHistory" list',
+    );
+    expect(jsonError([entry(), entry({ SpotPrice: 'cheap' })])).to.equal(
+      'h.json: SpotPriceHistory[1]: SpotPrice "cheap" is not a positive number',
+    );
     expect(jsonError([entry({ SpotPrice: '-1' })])).to.equal('h.json: SpotPriceHistory[0]: SpotPrice "-1" is not a positive number');
-    expect(jsonError([entry({ Timestamp: 'yesterday' })])).to.equal('h.json: SpotPriceHistory[0]: Timestamp "yesterday" is not an ISO 8601 time');
-    expect(jsonError([entry({ AvailabilityZone: 'us-east' })])).to.equal('h.json: SpotPriceHistory[0]: AvailabilityZone "us-east" is not a zone name (like us-east-1a)');
-    expect(jsonError([entry({ InstanceType: undefined })])).to.equal('h.json: SpotPriceHistory[0]: InstanceType is missing or not a string');
+    expect(jsonError([entry({ Timestamp: 'yesterday' })])).to.equal(
+      'h.json: SpotPriceHistory[0]: Timestamp "yesterday" is not an ISO 8601 time',
+    );
+    expect(jsonError([entry({ AvailabilityZone: 'us-east' })])).to.equal(
+      'h.json: SpotPriceHistory[0]: AvailabilityZone "us-east" is not a zone name (like us-east-1a)',
+    );
+    expect(jsonError([entry({ InstanceType: undefined })])).to.equal(
+      'h.json: SpotPriceHistory[0]: InstanceType is missing or not a string',
+    );
     expect(jsonError([42])).to.equal('h.json: SpotPriceHistory[0]: expected an object');
-    for (const message of [jsonError([entry({ SpotPrice: 'x' })]), jsonError([entry({ Timestamp: 3 })])]) expect(message).not.to.include('\n');
+    for (const message of [jsonError([entry({ SpotPrice: 'x' })]), jsonError([entry({ Timestamp: 3 })])])
+      expect(message).not.to.include('\n');
   });
 
   it('knows the region of ordinary, GovCloud and local zones', () => {
@@ -64,20 +93,36 @@ describe('recorded spot prices: describe-spot-price-history JSON', () => {
 
 describe('recorded spot prices: CSV', () => {
   it('reads the columns by name, with "2023-12-01 02:00:00+00:00" timestamps and quoted fields', () => {
-    const text = 'AvailabilityZone,SpotPrice,Timestamp,InstanceType,ProductDescription\nus-east-1b,0.066,2023-12-01 01:00:00+00:00,c5a.xlarge,"Linux/UNIX (Amazon VPC)"\n\n';
+    const text =
+      'AvailabilityZone,SpotPrice,Timestamp,InstanceType,ProductDescription\nus-east-1b,0.066,2023-12-01 01:00:00+00:00,c5a.xlarge,"Linux/UNIX (Amazon VPC)"\n\n';
     expect(parseHistoryCsv(text, 'p.csv').rows).to.deep.equal([
-      { region: 'us-east-1', az: 'us-east-1b', instanceType: 'c5a.xlarge', productDescription: 'Linux/UNIX', price: 0.066, t: T('2023-12-01T01:00:00Z') },
+      {
+        region: 'us-east-1',
+        az: 'us-east-1b',
+        instanceType: 'c5a.xlarge',
+        productDescription: 'Linux/UNIX',
+        price: 0.066,
+        t: T('2023-12-01T01:00:00Z'),
+      },
     ]);
   });
 
   it('names the file and line of malformed input', () => {
     const header = 'Timestamp,InstanceType,ProductDescription,SpotPrice,AvailabilityZone\n';
-    expect(() => parseHistoryCsv('Timestamp,InstanceType,SpotPrice\n', 'p.csv')).to.throw(InputError, 'p.csv:1: the header lacks ProductDescription, AvailabilityZone');
-    expect(() => parseHistoryCsv(`${header}2023-12-01 01:00:00+00:00,c5a.xlarge,Linux/UNIX,0.066\n`, 'p.csv')).to.throw(InputError, 'p.csv:2: expected 5 fields, found 4');
-    expect(() => parseHistoryCsv(`${header}2023-12-01 01:00:00+00:00,c5a.xlarge,Linux/UNIX,0.066,us-east-1b\n2023-12-01,c5a.xlarge,Linux/UNIX,n/a,us-east-1b\n`, 'p.csv')).to.throw(
+    expect(() => parseHistoryCsv('Timestamp,InstanceType,SpotPrice\n', 'p.csv')).to.throw(
       InputError,
-      'p.csv:3: SpotPrice "n/a" is not a positive number',
+      'p.csv:1: the header lacks ProductDescription, AvailabilityZone',
     );
+    expect(() => parseHistoryCsv(`${header}2023-12-01 01:00:00+00:00,c5a.xlarge,Linux/UNIX,0.066\n`, 'p.csv')).to.throw(
+      InputError,
+      'p.csv:2: expected 5 fields, found 4',
+    );
+    expect(() =>
+      parseHistoryCsv(
+        `${header}2023-12-01 01:00:00+00:00,c5a.xlarge,Linux/UNIX,0.066,us-east-1b\n2023-12-01,c5a.xlarge,Linux/UNIX,n/a,us-east-1b\n`,
+        'p.csv',
+      ),
+    ).to.throw(InputError, 'p.csv:3: SpotPrice "n/a" is not a positive number');
   });
 });
 
@@ -149,10 +194,18 @@ describe('recorded spot prices: files, directories and the recording', () => {
     const window = { from: T('2023-11-30T00:00:00Z'), to: T('2023-12-02T00:00:00Z') };
     const text = historyJson(rows, window);
     const doc = JSON.parse(text);
-    expect(doc.SpotPriceHistory[0]).to.deep.equal({ AvailabilityZone: 'us-east-1c', InstanceType: 'c5a.xlarge', ProductDescription: 'Linux/UNIX', SpotPrice: '0.071', Timestamp: '2023-12-01T02:00:00.000Z' });
+    expect(doc.SpotPriceHistory[0]).to.deep.equal({
+      AvailabilityZone: 'us-east-1c',
+      InstanceType: 'c5a.xlarge',
+      ProductDescription: 'Linux/UNIX',
+      SpotPrice: '0.071',
+      Timestamp: '2023-12-01T02:00:00.000Z',
+    });
     const back = parseHistoryJson(text, 'cache.json');
     expect(back.window).to.deep.equal(window);
-    expect([...back.rows].sort((a, b) => a.t - b.t || a.az.localeCompare(b.az))).to.deep.equal([...rows].sort((a, b) => a.t - b.t || a.az.localeCompare(b.az)));
+    expect([...back.rows].sort((a, b) => a.t - b.t || a.az.localeCompare(b.az))).to.deep.equal(
+      [...rows].sort((a, b) => a.t - b.t || a.az.localeCompare(b.az)),
+    );
     const dir = scratch();
     writeFileSync(join(dir, 'cache.json'), text);
     const recording = readPriceRecording(join(dir, 'cache.json'));

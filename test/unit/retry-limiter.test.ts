@@ -22,7 +22,12 @@ class RecordingClock implements Clock {
 }
 
 const ec2 = (code: string, status: number) =>
-  new EC2ServiceException({ name: code, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message: `${code} (${status})` });
+  new EC2ServiceException({
+    name: code,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: `${code} (${status})`,
+  });
 const THROTTLED = () => ec2('RequestLimitExceeded', 503);
 const TRANSIENT = () => ec2('InternalError', 500);
 
@@ -73,7 +78,10 @@ describe('cloud retry: withRetry', () => {
   });
 
   it('makes `attempts` calls in all, then throws the classified error', async () => {
-    const call = scripted(Array.from({ length: 10 }, () => THROTTLED), 'never');
+    const call = scripted(
+      Array.from({ length: 10 }, () => THROTTLED),
+      'never',
+    );
     const error = await rejection(withRetry(call, options({ attempts: 4 })));
     expect(call.calls).to.equal(4);
     expect(clock.sleeps).to.have.length(3);
@@ -89,7 +97,10 @@ describe('cloud retry: withRetry', () => {
   });
 
   it('the backoff ceiling doubles from baseDelayMs up to maxDelayMs', async () => {
-    const call = scripted(Array.from({ length: 7 }, () => THROTTLED), 'ok');
+    const call = scripted(
+      Array.from({ length: 7 }, () => THROTTLED),
+      'ok',
+    );
     // random() → 0.5: each sleep is half its ceiling (100, 200, 400, 800, 1000, 1000, 1000)
     await withRetry(call, options({ attempts: 8, random: () => 0.5 }));
     expect(clock.sleeps).to.deep.equal([50, 100, 200, 400, 500, 500, 500]);
@@ -113,7 +124,10 @@ describe('cloud retry: withRetry', () => {
         async (base, max, attempts, randoms) => {
           const recording = new RecordingClock();
           let r = 0;
-          const call = scripted(Array.from({ length: 20 }, () => TRANSIENT), 'never');
+          const call = scripted(
+            Array.from({ length: 20 }, () => TRANSIENT),
+            'never',
+          );
           await rejection(withRetry(call, { clock: recording, attempts, baseDelayMs: base, maxDelayMs: max, random: () => randoms[r++]! }));
           expect(call.calls).to.equal(attempts);
           expect(recording.sleeps).to.have.length(attempts - 1);
@@ -166,14 +180,20 @@ describe('cloud retry: withRetry', () => {
   });
 
   it('alsoRetry is bounded by attempts too', async () => {
-    const call = scripted(Array.from({ length: 10 }, () => () => ec2('InvalidInstanceID.NotFound', 400)), 'never');
+    const call = scripted(
+      Array.from({ length: 10 }, () => () => ec2('InvalidInstanceID.NotFound', 400)),
+      'never',
+    );
     expect(await rejection(withRetry(call, options({ attempts: 3, alsoRetry: ['not-found'] })))).to.include({ errorClass: 'not-found' });
     expect(call.calls).to.equal(3);
   });
 
   it('tells onRetry each error, attempt number and delay, matching the sleeps', async () => {
     const seen: [ErrorClass, number, number][] = [];
-    await withRetry(scripted([THROTTLED, TRANSIENT], 'ok'), options({ onRetry: (e, attempt, delay) => seen.push([e.errorClass, attempt, delay]) }));
+    await withRetry(
+      scripted([THROTTLED, TRANSIENT], 'ok'),
+      options({ onRetry: (e, attempt, delay) => seen.push([e.errorClass, attempt, delay]) }),
+    );
     expect(seen).to.deep.equal([
       ['throttled', 1, 50],
       ['transient', 2, 100],
@@ -185,7 +205,9 @@ describe('cloud retry: withRetry', () => {
     const call = () => {
       throw new Error('sync');
     };
-    expect(await rejection(withRetry(call as () => Promise<never>, options()))).to.be.instanceOf(CloudError).and.include({ errorClass: 'fatal' });
+    expect(await rejection(withRetry(call as () => Promise<never>, options())))
+      .to.be.instanceOf(CloudError)
+      .and.include({ errorClass: 'fatal' });
   });
 
   it('the defaults retry 6 times in all from 250 ms up to 20 s', () => {
@@ -330,6 +352,6 @@ describe('cloud limiter: RegionLimiter', () => {
   it('passes a failure of the call through', async () => {
     const limiter = new RegionLimiter(new SimClock(0));
     const error = await rejection(limiter.schedule('mutate', async () => Promise.reject(new Error('boom'))));
-    expect((error as Error).message).to.equal('boom');
+    expect(error.message).to.equal('boom');
   });
 });

@@ -25,7 +25,10 @@ const TWO_REGIONS_SUBNETS: Record<string, Subnet> = { ...SUBNETS, 'subnet-w': { 
 const WEST_PRICES = [spot('us-west-2a', 'c5.xlarge', 0.05), spot('us-west-2a', 'm5.xlarge', 0.05)].map((p) => ({ ...p, region: WEST }));
 
 function twoRegions(overrides: Record<string, unknown> = {}) {
-  return policy({ regions: { [EAST]: { subnets: ['subnet-a', 'subnet-b', 'subnet-c'] }, [WEST]: { subnets: ['subnet-w'] } }, ...overrides });
+  return policy({
+    regions: { [EAST]: { subnets: ['subnet-a', 'subnet-b', 'subnet-c'] }, [WEST]: { subnets: ['subnet-w'] } },
+    ...overrides,
+  });
 }
 
 const proved = (region: string, ...amis: string[]) => Object.fromEntries(amis.map((ami) => [rolloutKey(POOL, region, ami), T0 - 3600_000]));
@@ -40,14 +43,24 @@ describe('rollout rule', () => {
 
   it('a region where the pool proved nothing yet, while it proved an image in another region, puts the newest on trial there against the one before it', () => {
     const images = [image('ami-e1', 48), image('ami-e2', 2), image('ami-w1', 48, POOL, WEST), image('ami-w2', 2, POOL, WEST)];
-    const snap = snapshot({ regions: [EAST, WEST], images, established: proved(EAST, 'ami-e1'), subnets: TWO_REGIONS_SUBNETS, spotPrices: [...DEFAULT_PRICES, ...WEST_PRICES] });
+    const snap = snapshot({
+      regions: [EAST, WEST],
+      images,
+      established: proved(EAST, 'ami-e1'),
+      subnets: TWO_REGIONS_SUBNETS,
+      spotPrices: [...DEFAULT_PRICES, ...WEST_PRICES],
+    });
     const west = rolloutsOf(snap, [twoRegions()]).get(POOL)?.get(WEST);
     expect(west).to.deep.include({ phase: 'canary', canaryRoom: 1 });
     expect(west?.candidate?.id).to.equal('ami-w2');
     expect(west?.launchImage?.id).to.equal('ami-w1');
     // A scale-up into the empty region (the cheaper one): one canary of the new image, the rest on the previous.
     const p = plan({ ...snap, desired: { [POOL]: 5 } }, [twoRegions({ spread: '100%' })], 'releng');
-    const amis = (region: string) => launches(p).filter((l) => l.region === region).map((l) => l.ami).sort();
+    const amis = (region: string) =>
+      launches(p)
+        .filter((l) => l.region === region)
+        .map((l) => l.ami)
+        .sort();
     expect(amis(WEST)).to.deep.equal(['ami-w1', 'ami-w1', 'ami-w1', 'ami-w2']);
     // us-east-1 is empty too (dearer): the new image's canary there; the rest go to the cheaper region.
     expect(amis(EAST)).to.deep.equal(['ami-e2']);
@@ -58,7 +71,16 @@ describe('rollout rule', () => {
     const idx = new ImageIndex(images, new Set());
     const established = proved(EAST, 'ami-e1');
     const worker = (facts: Record<string, number>) =>
-      rolloutOf({ policy: twoRegions(), region: WEST, images: idx, established: facts, instances: [], pending: [], now: T0, provedElsewhere: rememberedElsewhere(facts, POOL, WEST) });
+      rolloutOf({
+        policy: twoRegions(),
+        region: WEST,
+        images: idx,
+        established: facts,
+        instances: [],
+        pending: [],
+        now: T0,
+        provedElsewhere: rememberedElsewhere(facts, POOL, WEST),
+      });
     expect(launchableImages(worker(established)).map((i) => i.id)).to.deep.equal(['ami-w2', 'ami-w1']);
     expect(launchableImages(worker({})).map((i) => i.id)).to.deep.equal(['ami-w2']);
     expect(rememberedElsewhere(proved(WEST, 'ami-w1'), POOL, WEST)).to.equal(false);
@@ -67,14 +89,25 @@ describe('rollout rule', () => {
   it('a pool smaller than its canary count proves an image with every worker it has', () => {
     const idx = new ImageIndex([image('ami-old', 48), image('ami-new', 2)], new Set());
     const baked = instance({ ami: 'ami-new', launchTime: T0 - 3600_000 });
-    const args = { policy: policy({ freshness: { canary: 3 } }), region: EAST, images: idx, established: proved(EAST, 'ami-old'), pending: [], now: T0 };
+    const args = {
+      policy: policy({ freshness: { canary: 3 } }),
+      region: EAST,
+      images: idx,
+      established: proved(EAST, 'ami-old'),
+      pending: [],
+      now: T0,
+    };
     // One worker, on the new image, baked: the canary phase is over (a target of 3 would never be met).
     const r = rolloutOf({ ...args, instances: [baked] });
     expect(r.phase).to.equal('current');
     expect(r.launchImage?.id).to.equal('ami-new');
     expect(r.established.map((i) => i.id)).to.deep.equal(['ami-new']);
     // Two workers, one on the old image: the new one still needs a second canary.
-    expect(rolloutOf({ ...args, instances: [baked, instance({ ami: 'ami-old' })] })).to.deep.include({ phase: 'canary', canaryTarget: 2, canaryRoom: 1 });
+    expect(rolloutOf({ ...args, instances: [baked, instance({ ami: 'ami-old' })] })).to.deep.include({
+      phase: 'canary',
+      canaryTarget: 2,
+      canaryRoom: 1,
+    });
   });
 
   it('remembers the workers that booted an image on trial: those EC2 no longer lists still take canary room and count for the guard', () => {
@@ -82,7 +115,12 @@ describe('rollout rule', () => {
     const key = rolloutKey(POOL, EAST, 'ami-new');
     // Two canaries ended hours ago (EC2 lists them no more); a third just ended early, by itself.
     const third = instance({ ami: 'ami-new', state: 'terminated', launchTime: T0 - 3 * 60_000, endedAt: T0 - 60_000 });
-    const snap = snapshot({ images, instances: [third], established: proved(EAST, 'ami-old'), trials: { [key]: { booted: ['i-gone-1', 'i-gone-2'], failed: ['i-gone-1', 'i-gone-2'] } } });
+    const snap = snapshot({
+      images,
+      instances: [third],
+      established: proved(EAST, 'ami-old'),
+      trials: { [key]: { booted: ['i-gone-1', 'i-gone-2'], failed: ['i-gone-1', 'i-gone-2'] } },
+    });
     const r = rolloutsOf(snap, [policy()]).get(POOL)?.get(EAST);
     const all = ['i-gone-1', 'i-gone-2', third.id].sort();
     expect(r?.trial).to.deep.equal({ booted: all, failed: all });
@@ -94,23 +132,41 @@ describe('rollout rule', () => {
     expect(plan({ ...snap, drained: new Set() }, [policy()], 'releng').trials[key]?.booted).to.have.length(3);
     expect(plan({ ...snap, established: proved(EAST, 'ami-old', 'ami-new') }, [policy()], 'releng').trials).to.deep.equal({});
     // Spot interruptions and fleet's own terminations are no failures, but they did boot the image.
-    const interrupted = instance({ ami: 'ami-new', state: 'terminated', launchTime: T0 - 3 * 60_000, endedAt: T0 - 60_000, endCause: 'spot-interruption' });
-    const r2 = rolloutsOf(snapshot({ images, instances: [interrupted], established: proved(EAST, 'ami-old') }), [policy()]).get(POOL)?.get(EAST);
+    const interrupted = instance({
+      ami: 'ami-new',
+      state: 'terminated',
+      launchTime: T0 - 3 * 60_000,
+      endedAt: T0 - 60_000,
+      endCause: 'spot-interruption',
+    });
+    const r2 = rolloutsOf(snapshot({ images, instances: [interrupted], established: proved(EAST, 'ami-old') }), [policy()])
+      .get(POOL)
+      ?.get(EAST);
     expect(r2?.trial).to.deep.equal({ booted: [interrupted.id], failed: [] });
   });
 
   it('after an undrain, ends on the image from before it no longer use up its canary room', () => {
     const images = [image('ami-old', 48), image('ami-new', 2)];
     const undrainedAt = T0 - 60_000;
-    const ended = (minutesAgo: number) => instance({ ami: 'ami-new', state: 'terminated', launchTime: T0 - (minutesAgo + 3) * 60_000, endedAt: T0 - minutesAgo * 60_000 });
+    const ended = (minutesAgo: number) =>
+      instance({ ami: 'ami-new', state: 'terminated', launchTime: T0 - (minutesAgo + 3) * 60_000, endedAt: T0 - minutesAgo * 60_000 });
     const old = [ended(5), ended(4), ended(3)];
-    const args = { policy: policy(), region: EAST, images: new ImageIndex(images, new Set()), established: proved(EAST, 'ami-old'), pending: [], now: T0 };
+    const args = {
+      policy: policy(),
+      region: EAST,
+      images: new ImageIndex(images, new Set()),
+      established: proved(EAST, 'ami-old'),
+      pending: [],
+      now: T0,
+    };
     expect(rolloutOf({ ...args, instances: old }).canaryRoom, 'before the undrain they count').to.equal(0);
     expect(rolloutOf({ ...args, instances: old, undrainedAt: { 'ami-new': undrainedAt } }).canaryRoom).to.equal(1);
     // Ends after the undrain count again, up to the bound.
     const fresh = [ended(0.5), ended(0.2)];
     expect(rolloutOf({ ...args, instances: [...old, ...fresh], undrainedAt: { 'ami-new': undrainedAt } }).canaryRoom).to.equal(1);
-    expect(rolloutOf({ ...args, instances: [...old, ...fresh, ended(0.1)], undrainedAt: { 'ami-new': undrainedAt } }).canaryRoom).to.equal(0);
+    expect(rolloutOf({ ...args, instances: [...old, ...fresh, ended(0.1)], undrainedAt: { 'ami-new': undrainedAt } }).canaryRoom).to.equal(
+      0,
+    );
   });
 });
 
@@ -125,14 +181,22 @@ const trialArb = fc.record({
   bake: fc.integer({ min: 0, max: 3600 }),
   desired: fc.integer({ min: 0, max: 30 }),
   max: fc.integer({ min: 1, max: 40 }),
-  old: fc.array(fc.record({ state: fc.constantFrom<InstanceState>('pending', 'running', 'running'), ageMinutes: fc.integer({ min: 0, max: 600 }) }), { maxLength: 25 }),
-  fresh: fc.array(fc.record({ state: fc.constantFrom(...STATES), ageMinutes: fc.integer({ min: 0, max: 120 }), replaces: fc.boolean() }), { maxLength: 8 }),
+  old: fc.array(
+    fc.record({ state: fc.constantFrom<InstanceState>('pending', 'running', 'running'), ageMinutes: fc.integer({ min: 0, max: 600 }) }),
+    { maxLength: 25 },
+  ),
+  fresh: fc.array(fc.record({ state: fc.constantFrom(...STATES), ageMinutes: fc.integer({ min: 0, max: 120 }), replaces: fc.boolean() }), {
+    maxLength: 8,
+  }),
   established: fc.boolean(),
 });
 type Trial = typeof trialArb extends fc.Arbitrary<infer T> ? T : never;
 
 function trial(t: Trial) {
-  const p = policy({ size: { min: 0, max: t.max }, freshness: { canary: t.canary, bake: t.bake, grace: 0, retireBudget: '50%', guard: { window: 3600, failures: t.failures } } });
+  const p = policy({
+    size: { min: 0, max: t.max },
+    freshness: { canary: t.canary, bake: t.bake, grace: 0, retireBudget: '50%', guard: { window: 3600, failures: t.failures } },
+  });
   const old = t.old.map((o) => instance({ ami: 'ami-old', state: o.state, launchTime: T0 - o.ageMinutes * 60_000 }));
   // A worker of the new image may have been launched to replace one of the old (each its own).
   const fresh = t.fresh.map((f, k) => {
@@ -162,7 +226,7 @@ describe('rollout properties', () => {
         const { p, snap } = trial(t);
         const r = rolloutsOf(snap, [p]).get(POOL)?.get(EAST);
         fc.pre(r?.candidate?.id === 'ami-new');
-        const rollout = r as NonNullable<typeof r>;
+        const rollout = r;
         const onNew = launches(plan(snap, [p], 'releng')).filter((l) => l.ami === 'ami-new').length;
         const liveOnNew = snap.instances.filter((i) => i.ami === 'ami-new' && isLive(i)).length;
         const endedOnNew = snap.instances.filter((i) => i.ami === 'ami-new' && !isLive(i)).length;
@@ -190,7 +254,9 @@ describe('rollout properties', () => {
           expect(replacement.state).to.equal('running');
           if (replacement.ami !== byId.get(term.instanceId)?.ami) expect(T0 - replacement.launchTime).to.be.at.least(t.bake * 1000);
         }
-        const baked = snap.instances.filter((i) => i.ami === 'ami-new' && i.state === 'running' && i.launchTime + t.bake * 1000 <= T0).length;
+        const baked = snap.instances.filter(
+          (i) => i.ami === 'ami-new' && i.state === 'running' && i.launchTime + t.bake * 1000 <= T0,
+        ).length;
         const r = rolloutsOf(snap, [p]).get(POOL)?.get(EAST);
         const target = r?.canaryTarget ?? 1;
         const staged = !(t.canary === 0);
@@ -215,7 +281,11 @@ describe('rollout properties', () => {
     });
     fc.assert(
       fc.property(runArb, (r) => {
-        const p = (r.twoRegions ? twoRegions : policy)({ size: { min: 0, max: 25 }, spread: '100%', freshness: { canary: r.canary, bake: 300, grace: 0, guard: { window: 3600, failures: r.failures } } });
+        const p = (r.twoRegions ? twoRegions : policy)({
+          size: { min: 0, max: 25 },
+          spread: '100%',
+          freshness: { canary: r.canary, bake: 300, grace: 0, guard: { window: 3600, failures: r.failures } },
+        });
         const world = new MiniWorld(p.pool, r.twoRegions);
         // Long enough for the first image to prove itself (bake 300 s): the rollout has something to fall back on.
         for (let k = 0; k < 8; k++) world.cycle(p, r.startDemand);
@@ -282,8 +352,18 @@ class MiniWorld {
         this.terminated.add(a.instanceId);
       } else if (a.kind === 'launch') {
         this.instances.push({
-          id: `i-mini-${++this.serial}`, name: a.name, pool: a.pool, region: a.region, az: a.az, subnetId: a.subnetId, instanceType: a.instanceType,
-          lifecycle: a.lifecycle, state: 'pending', ami: a.ami, launchTime: this.now, ...(a.replaces ? { replaces: a.replaces } : {}),
+          id: `i-mini-${++this.serial}`,
+          name: a.name,
+          pool: a.pool,
+          region: a.region,
+          az: a.az,
+          subnetId: a.subnetId,
+          instanceType: a.instanceType,
+          lifecycle: a.lifecycle,
+          state: 'pending',
+          ami: a.ami,
+          launchTime: this.now,
+          ...(a.replaces ? { replaces: a.replaces } : {}),
         });
       }
     }

@@ -7,7 +7,11 @@ import { terminationOrder } from '../../src/policy/scale-down.js';
  * The termination order as first written, one comparison at a time (prices and ranks looked up on
  * every comparison): the reference the faster order must match exactly.
  */
-function referenceOrder(instances: readonly Instance[], unitPrice: (i: Instance) => number | undefined, rank: (i: Instance) => number): Instance[] {
+function referenceOrder(
+  instances: readonly Instance[],
+  unitPrice: (i: Instance) => number | undefined,
+  rank: (i: Instance) => number,
+): Instance[] {
   return [...instances].sort((a, b) => {
     if (a.lifecycle !== b.lifecycle) return a.lifecycle === 'on-demand' ? -1 : 1;
     const ra = rank(a);
@@ -34,8 +38,16 @@ describe('terminationOrder (property: equals the reference comparator)', () => {
       fc.property(fc.array(instanceArb, { maxLength: 60 }), (rows) => {
         // ids in a shuffled order, so that the id tiebreak is not the input order
         const instances = rows.map((r, n): Instance => ({
-          id: `i-${((n * 7919) % 997).toString(16)}-${n}`, name: `w-${n}`, pool: 'p', region: 'us-east-1', az: 'us-east-1a', instanceType: 'c5.xlarge',
-          lifecycle: r.lifecycle, state: 'running', ami: 'ami-1', launchTime: r.launchTime,
+          id: `i-${((n * 7919) % 997).toString(16)}-${n}`,
+          name: `w-${n}`,
+          pool: 'p',
+          region: 'us-east-1',
+          az: 'us-east-1a',
+          instanceType: 'c5.xlarge',
+          lifecycle: r.lifecycle,
+          state: 'running',
+          ami: 'ami-1',
+          launchTime: r.launchTime,
         }));
         const byId = new Map(instances.map((i, n) => [i.id, rows[n] as (typeof rows)[number]]));
         const unitPrice = (i: Instance) => byId.get(i.id)?.price;
@@ -51,7 +63,16 @@ describe('terminationOrder (property: equals the reference comparator)', () => {
 
   it('looks each instance up once, not once per comparison', () => {
     const instances = Array.from({ length: 200 }, (_, n): Instance => ({
-      id: `i-${n}`, name: `w-${n}`, pool: 'p', region: 'us-east-1', az: 'us-east-1a', instanceType: 'c5.xlarge', lifecycle: n % 5 ? 'spot' : 'on-demand', state: 'running', ami: 'ami-1', launchTime: n % 7,
+      id: `i-${n}`,
+      name: `w-${n}`,
+      pool: 'p',
+      region: 'us-east-1',
+      az: 'us-east-1a',
+      instanceType: 'c5.xlarge',
+      lifecycle: n % 5 ? 'spot' : 'on-demand',
+      state: 'running',
+      ami: 'ami-1',
+      launchTime: n % 7,
     }));
     let lookups = 0;
     const ranks = new Map(instances.map((i) => [i, i.launchTime % 2]));

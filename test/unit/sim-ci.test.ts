@@ -21,15 +21,37 @@ const POOL = 'bld-linux64';
 const RUNNING_AFTER = MIN;
 
 function setup(options: { durationMinutes?: number } = {}) {
-  const cloud = new SimCloud({ seed: 3, start: START, world: { interruptionRatePerHour: 0, launchLatencyMs: [RUNNING_AFTER, RUNNING_AFTER] }, market: { crunchesPerDay: 0 } });
+  const cloud = new SimCloud({
+    seed: 3,
+    start: START,
+    world: { interruptionRatePerHour: 0, launchLatencyMs: [RUNNING_AFTER, RUNNING_AFTER] },
+    market: { crunchesPerDay: 0 },
+  });
   cloud.world.adoptSubnets('us-east-1', ['subnet-a']);
   const image = cloud.world.registerImage('us-east-1', 'good', START - 86400_000);
   const policies = [policy({ pool: POOL, size: { min: 0, max: 10 } })];
-  const durations = options.durationMinutes === undefined ? undefined : () => ({ medianMinutes: options.durationMinutes as number, sigma: 0, maxMinutes: 240 });
+  const durations =
+    options.durationMinutes === undefined
+      ? undefined
+      : () => ({ medianMinutes: options.durationMinutes as number, sigma: 0, maxMinutes: 240 });
   const workers = new WorldWorkers(cloud.world);
-  const ci = new SimCi(workers, policies.map((p) => p.pool), new Prng(7), START, durations ? { durations } : {});
+  const ci = new SimCi(
+    workers,
+    policies.map((p) => p.pool),
+    new Prng(7),
+    START,
+    durations ? { durations } : {},
+  );
   const launch = (name: string, ami = image.id): SimInstance =>
-    cloud.world.createInstance({ subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami, tags: { 'fleet:pool': POOL, Name: name }, visibilityDelayMs: 0 });
+    cloud.world.createInstance({
+      subnetId: 'subnet-a',
+      instanceType: 'c5.xlarge',
+      lifecycle: 'spot',
+      productDescription: 'Linux/UNIX',
+      ami,
+      tags: { 'fleet:pool': POOL, Name: name },
+      visibilityDelayMs: 0,
+    });
   const at = (t: number, load: Readonly<Record<string, number>> = {}) => {
     cloud.world.advanceTo(t);
     ci.advance(t, load);
@@ -41,7 +63,11 @@ function setup(options: { durationMinutes?: number } = {}) {
 describe('sim CI', () => {
   it('draws lognormal run times around each pool kind’s median, with a long tail', () => {
     const rng = new Prng(11);
-    for (const [pool, median] of [['bld-linux64', 20], ['tst-linux64', 8], ['try-linux64', 20]] as const) {
+    for (const [pool, median] of [
+      ['bld-linux64', 20],
+      ['tst-linux64', 8],
+      ['try-linux64', 20],
+    ] as const) {
       const minutes = Array.from({ length: 4000 }, () => drawDurationMs(defaultDurations(pool), rng) / MIN).sort((a, b) => a - b);
       expect(percentile(minutes, 0.5), pool).to.be.closeTo(median, median * 0.08);
       // The tail: the 95th percentile is several times the median, the mean above the median.
@@ -130,23 +156,45 @@ describe('sim CI', () => {
 
   it('names the cause of a worker’s end: spot interruption, its own shutdown, fleet’s action', () => {
     const { cloud, workers, launch } = setup();
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => launch(n)) as SimInstance[];
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => launch(n));
     cloud.world.endInstance(a as SimInstance, 'Server.SpotInstanceTermination', 'interrupted');
     cloud.world.endInstance(b as SimInstance, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
     cloud.world.endInstance(c as SimInstance, 'Client.UserInitiatedShutdown');
     cloud.world.endInstance(d as SimInstance, 'Client.UserInitiatedShutdown');
     workers.fleetCauses.set((d as SimInstance).id, 'rebalance');
-    expect([a, b, c, d].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal(['spot-interruption', 'instance-initiated', 'user', 'rebalance']);
+    expect([a, b, c, d].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal([
+      'spot-interruption',
+      'instance-initiated',
+      'user',
+      'rebalance',
+    ]);
   });
 
-  it('takes the cause of fleet\'s terminations from the actions a cycle carried out', () => {
+  it("takes the cause of fleet's terminations from the actions a cycle carried out", () => {
     const { cloud, workers, launch } = setup();
-    const [a, b, c] = ['a', 'b', 'c'].map((n) => launch(n)) as SimInstance[];
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => launch(n));
     const action = (i: SimInstance, cause: Cause = 'scale-up') => ({
-      kind: 'terminate' as const, pool: POOL, region: 'us-east-1', az: i.az, instanceType: i.instanceType, lifecycle: i.lifecycle, ami: i.ami, name: '', instanceId: i.id, reason: 'test', cause,
+      kind: 'terminate' as const,
+      pool: POOL,
+      region: 'us-east-1',
+      az: i.az,
+      instanceType: i.instanceType,
+      lifecycle: i.lifecycle,
+      ami: i.ami,
+      name: '',
+      instanceId: i.id,
+      reason: 'test',
+      cause,
     });
     workers.noteTerminations([
-      { launches: [], terminations: [{ action: action(a as SimInstance, 'scale-down'), terminated: true }, { action: action(b as SimInstance, 'spread'), terminated: true }, { action: action(c as SimInstance, 'rebalance'), terminated: false }] },
+      {
+        launches: [],
+        terminations: [
+          { action: action(a as SimInstance, 'scale-down'), terminated: true },
+          { action: action(b as SimInstance, 'spread'), terminated: true },
+          { action: action(c as SimInstance, 'rebalance'), terminated: false },
+        ],
+      },
     ]);
     for (const i of [a, b, c] as SimInstance[]) cloud.world.endInstance(i, 'Client.UserInitiatedShutdown');
     expect([a, b].map((i) => workers.endCause((i as SimInstance).id))).to.deep.equal(['scale-down', 'spread']);
@@ -155,15 +203,28 @@ describe('sim CI', () => {
   });
 
   it('publishes plain counts (pending + running) or the queue form with the busy workers’ slot names', () => {
-    const queues = { [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] } };
+    const queues = {
+      [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] },
+    };
     expect(desiredDocument(queues, 'counts')).to.deep.equal({ [POOL]: 5 });
-    expect(desiredDocument(queues, 'queue')).to.deep.equal({ [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] } });
+    expect(desiredDocument(queues, 'queue')).to.deep.equal({
+      [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] },
+    });
   });
 
   it('reads a batch worker’s slot name from fleet:names when it has no Name yet', () => {
     const { cloud, ci, at, image } = setup();
     for (const launchIndex of [0, 1]) {
-      cloud.world.createInstance({ subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: image.id, tags: { 'fleet:pool': POOL, 'fleet:names': 'bld-{nnn} 7-8' }, visibilityDelayMs: 0, launchIndex });
+      cloud.world.createInstance({
+        subnetId: 'subnet-a',
+        instanceType: 'c5.xlarge',
+        lifecycle: 'spot',
+        productDescription: 'Linux/UNIX',
+        ami: image.id,
+        tags: { 'fleet:pool': POOL, 'fleet:names': 'bld-{nnn} 7-8' },
+        visibilityDelayMs: 0,
+        launchIndex,
+      });
     }
     ci.submit(POOL, 30 * MIN);
     ci.submit(POOL, 30 * MIN);

@@ -97,7 +97,15 @@ describe('sim: spendWaitOnEvents and mayPoll', () => {
     const clock = new SimClock(T0);
     const box = inbox(clock, [warning]);
     let cycles = 0;
-    const out = await spendWaitOnEvents({ inbox: box, clock, lastCycleAt: T0, until: T0 + 60_000, mayPoll: () => false, cycle: async () => cycles++, log: silentLogger() });
+    const out = await spendWaitOnEvents({
+      inbox: box,
+      clock,
+      lastCycleAt: T0,
+      until: T0 + 60_000,
+      mayPoll: () => false,
+      cycle: async () => cycles++,
+      log: silentLogger(),
+    });
     expect(box.polls).to.deep.equal([]);
     expect(out).to.deep.equal({ cycles: 0, failed: 0 });
     expect(cycles).to.equal(0);
@@ -108,7 +116,15 @@ describe('sim: spendWaitOnEvents and mayPoll', () => {
     const clock = new SimClock(T0);
     const box = inbox(clock, [warning]);
     const ran: number[] = [];
-    const out = await spendWaitOnEvents({ inbox: box, clock, lastCycleAt: T0, until: T0 + 60_000, mayPoll: () => true, cycle: async () => ran.push(clock.now()), log: silentLogger() });
+    const out = await spendWaitOnEvents({
+      inbox: box,
+      clock,
+      lastCycleAt: T0,
+      until: T0 + 60_000,
+      mayPoll: () => true,
+      cycle: async () => ran.push(clock.now()),
+      log: silentLogger(),
+    });
     expect(out).to.deep.equal({ cycles: 1, failed: 0 });
     expect(ran).to.deep.equal([T0 + 5_000]);
     expect(box.polls.length).to.equal(2);
@@ -119,7 +135,15 @@ describe('sim: spendWaitOnEvents and mayPoll', () => {
     const busy: PollReport = { received: 1, tally: [{ kind: 'state-change', result: 'handled', count: 1 }], warnings: 0 };
     const box = inbox(clock, [busy, busy, busy, busy]);
     let asked = 0;
-    await spendWaitOnEvents({ inbox: box, clock, lastCycleAt: T0, until: T0 + 60_000, mayPoll: () => ++asked <= 2, cycle: async () => undefined, log: silentLogger() });
+    await spendWaitOnEvents({
+      inbox: box,
+      clock,
+      lastCycleAt: T0,
+      until: T0 + 60_000,
+      mayPoll: () => ++asked <= 2,
+      cycle: async () => undefined,
+      log: silentLogger(),
+    });
     expect(box.polls.length).to.equal(2);
     expect(asked).to.equal(3);
   });

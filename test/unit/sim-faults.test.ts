@@ -13,7 +13,10 @@ import { policy } from '../support/builders.js';
 const START = Date.parse('2026-11-20T10:00:00Z');
 const REGION = 'us-east-1';
 
-function cloudWith(faults: ConstructorParameters<typeof SimCloud>[0]['faults'] = {}): { cloud: SimCloud; request: (overrides?: Partial<LaunchRequest>) => LaunchRequest } {
+function cloudWith(faults: ConstructorParameters<typeof SimCloud>[0]['faults'] = {}): {
+  cloud: SimCloud;
+  request: (overrides?: Partial<LaunchRequest>) => LaunchRequest;
+} {
   const cloud = new SimCloud({ seed: 5, start: START, defaultSubnets: [REGION], faults });
   const image = cloud.world.registerImage(REGION, 'golden', START - 86_400_000);
   const subnet = [...cloud.world.subnets.values()][0];
@@ -86,7 +89,8 @@ describe('simulated EC2: lost launches and strict idempotency', () => {
 
   it('with no loss configured, nothing is lost (and no random draw changes other runs)', async () => {
     const { cloud, request } = cloudWith({ enforceRateLimits: false });
-    for (let n = 1; n <= 20; n++) await cloud.compute(REGION).launch(request({ clientToken: `t-${n}`, slots: [{ name: `bld-linux64-${n}` }] }));
+    for (let n = 1; n <= 20; n++)
+      await cloud.compute(REGION).launch(request({ clientToken: `t-${n}`, slots: [{ name: `bld-linux64-${n}` }] }));
     expect(runCalls(cloud).every((c) => c.result === 'ok')).to.equal(true);
   });
 
@@ -212,7 +216,9 @@ describe('simulated EC2: request buckets per API, as EC2 keeps them', () => {
     const clock = { now: () => START } as unknown as ConstructorParameters<typeof FaultInjector>[2];
     const faults = new FaultInjector(NO_FAULTS, new Prng(1), clock);
     for (let n = 0; n < 200; n++) faults.check(REGION, 'CreateTags');
-    expect(() => faults.check(REGION, 'CreateTags')).to.throw().with.property('name', 'RequestLimitExceeded');
+    expect(() => faults.check(REGION, 'CreateTags'))
+      .to.throw()
+      .with.property('name', 'RequestLimitExceeded');
     expect(() => faults.check(REGION, 'TerminateInstances', {}, 1)).to.not.throw();
     expect(() => faults.check('us-west-2', 'CreateTags')).to.not.throw();
   });

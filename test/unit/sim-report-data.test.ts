@@ -11,7 +11,10 @@ const MINUTE = 60_000;
 
 /** A run of `n` one-minute cycles of one pool; `at(i)` fills cycle i's sample. */
 function run(n: number, at: (i: number) => Partial<PoolSample>): SimRun {
-  const samples: Sample[] = Array.from({ length: n }, (_, i) => ({ t: START + (i + 1) * MINUTE, pools: { pool: { ...emptyPoolSample(), ...at(i) } } }));
+  const samples: Sample[] = Array.from({ length: n }, (_, i) => ({
+    t: START + (i + 1) * MINUTE,
+    pools: { pool: { ...emptyPoolSample(), ...at(i) } },
+  }));
   const summary = { start: new Date(START).toISOString(), end: new Date(START + n * MINUTE).toISOString(), pools: [{ pool: 'pool' }] };
   return { samples, summary } as unknown as SimRun;
 }
@@ -31,7 +34,15 @@ describe('sim report data', () => {
 
   it('averages a long run down to at most MAX_POINTS points without losing money or events', () => {
     const n = 30 * 24 * 60;
-    const data = reportData(run(n, (i) => ({ running: i % 2 === 0 ? 4 : 6, cost: i < n / 2 ? 0.01 : 0, instanceHours: i < n / 2 ? 1 / 60 : 0, launchesSpot: i % 10 === 0 ? 1 : 0, interruptions: i % 100 === 0 ? 2 : 0 })));
+    const data = reportData(
+      run(n, (i) => ({
+        running: i % 2 === 0 ? 4 : 6,
+        cost: i < n / 2 ? 0.01 : 0,
+        instanceHours: i < n / 2 ? 1 / 60 : 0,
+        launchesSpot: i % 10 === 0 ? 1 : 0,
+        interruptions: i % 100 === 0 ? 2 : 0,
+      })),
+    );
     const pool = data.pools[0] as (typeof data.pools)[number];
     expect(data.t.length).to.be.at.most(MAX_POINTS);
     expect(data.cyclesPerPoint).to.be.greaterThan(1);

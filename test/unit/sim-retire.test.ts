@@ -14,12 +14,25 @@ const MIN = 60_000;
 const POOL = 'bld-linux64';
 
 function setup(agent: boolean) {
-  const cloud = new SimCloud({ seed: 3, start: START, world: { interruptionRatePerHour: 0, launchLatencyMs: [MIN, MIN] }, market: { crunchesPerDay: 0 } });
+  const cloud = new SimCloud({
+    seed: 3,
+    start: START,
+    world: { interruptionRatePerHour: 0, launchLatencyMs: [MIN, MIN] },
+    market: { crunchesPerDay: 0 },
+  });
   cloud.world.adoptSubnets('us-east-1', ['subnet-a']);
   const image = cloud.world.registerImage('us-east-1', 'good', START - 86400_000);
   const workers = new WorldWorkers(cloud.world, BOOT_MS, agent);
   const ci = new SimCi(workers, [POOL], new Prng(7), START);
-  const worker = cloud.world.createInstance({ subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: 'spot', productDescription: 'Linux/UNIX', ami: image.id, tags: { 'fleet:pool': POOL, 'fleet:managed-by': 'releng', Name: 'w-1' }, visibilityDelayMs: 0 });
+  const worker = cloud.world.createInstance({
+    subnetId: 'subnet-a',
+    instanceType: 'c5.xlarge',
+    lifecycle: 'spot',
+    productDescription: 'Linux/UNIX',
+    ami: image.id,
+    tags: { 'fleet:pool': POOL, 'fleet:managed-by': 'releng', Name: 'w-1' },
+    visibilityDelayMs: 0,
+  });
   const at = (t: number) => {
     cloud.world.advanceTo(t);
     ci.advance(t, {});

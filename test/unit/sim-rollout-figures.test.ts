@@ -43,8 +43,15 @@ describe('sim rollout figures', () => {
     const archived = worker('ami-bad', 'terminated');
     const [figures] = tracker.figures([...old, ...canaries, archived, worker('ami-bad', 'running', 'us-east-1', 'other-pool')]);
     expect(figures).to.deep.equal({
-      pool: POOL, region: 'us-east-1', ami: 'ami-bad', published: new Date(T).toISOString(), booted: 4,
-      canaryEnd: 'drained', drainedBy: 'guard', canarySeconds: 360, turnoverSeconds: null,
+      pool: POOL,
+      region: 'us-east-1',
+      ami: 'ami-bad',
+      published: new Date(T).toISOString(),
+      booted: 4,
+      canaryEnd: 'drained',
+      drainedBy: 'guard',
+      canarySeconds: 360,
+      turnoverSeconds: null,
     });
     expect(tracker.lowestCapacity(POOL)).to.deep.equal({ at: new Date(T + 4 * MIN).toISOString(), running: 2, wanted: 3 });
   });

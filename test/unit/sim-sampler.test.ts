@@ -27,8 +27,19 @@ function world() {
   ];
   cloud.objects.publish(OBJECTS.bucket, OBJECTS.manifestKey, JSON.stringify({ images }));
   const sampler = new Sampler(cloud, [policy({ size: { min: 1, max: 10 } })], ['us-east-1'], OBJECTS, START);
-  const launch = (fields: { subnetId: string; instanceType: string; lifecycle: 'spot' | 'on-demand'; ami: string; pool?: string }): SimInstance =>
-    cloud.world.createInstance({ ...fields, productDescription: 'Linux/UNIX', tags: { 'fleet:pool': fields.pool ?? POOL }, visibilityDelayMs: 0 });
+  const launch = (fields: {
+    subnetId: string;
+    instanceType: string;
+    lifecycle: 'spot' | 'on-demand';
+    ami: string;
+    pool?: string;
+  }): SimInstance =>
+    cloud.world.createInstance({
+      ...fields,
+      productDescription: 'Linux/UNIX',
+      tags: { 'fleet:pool': fields.pool ?? POOL },
+      visibilityDelayMs: 0,
+    });
   const at = (t: number): PoolSample => {
     cloud.world.advanceTo(t);
     return sampler.sample({ [POOL]: 50 }, t).pools[POOL] as PoolSample;
@@ -70,7 +81,11 @@ describe('sim sampler', () => {
     const spot = launch({ subnetId: 'subnet-a', instanceType: 'c5.xlarge', lifecycle: 'spot', ami: 'ami-old' });
     const onDemand = launch({ subnetId: 'subnet-b', instanceType: 'm5.xlarge', lifecycle: 'on-demand', ami: 'ami-old' });
     const steps = [at(START), at(START + HOUR)];
-    cloud.objects.publish(OBJECTS.bucket, OBJECTS.drainedKey, JSON.stringify({ amis: { 'ami-old': { by: 'operator', reason: 'broken', at: START } } }));
+    cloud.objects.publish(
+      OBJECTS.bucket,
+      OBJECTS.drainedKey,
+      JSON.stringify({ amis: { 'ami-old': { by: 'operator', reason: 'broken', at: START } } }),
+    );
     steps.push(at(START + HOUR + 60_000));
     expect(steps[2]).to.include({ imageDrained: 2, imageOutdated: 0, imageCurrent: 0 });
     cloud.world.endInstance(spot, 'Server.SpotInstanceTermination', 'interrupted');

@@ -37,10 +37,17 @@ describe('soak invariant: requests to leave within the budgets', () => {
   const use = { pool: 'bld', budgetName: 'retireBudget', budget: { kind: 'count' as const, value: 2 }, desired: 10 };
 
   it('flags a cycle that asks a worker to leave past the budget', () => {
-    expect(checkRetireBudget([{ ...use, asked: 2, pairs: 1, askedNow: true }]).map((f) => f.invariant)).to.deep.equal(['retire-within-budget']);
+    expect(checkRetireBudget([{ ...use, asked: 2, pairs: 1, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
+      'retire-within-budget',
+    ]);
   });
 
   it('stays quiet within the budget, and when nothing was asked this cycle (desired may have shrunk)', () => {
-    expect(checkRetireBudget([{ ...use, asked: 1, pairs: 1, askedNow: true }, { ...use, asked: 3, pairs: 0, askedNow: false }])).to.deep.equal([]);
+    expect(
+      checkRetireBudget([
+        { ...use, asked: 1, pairs: 1, askedNow: true },
+        { ...use, asked: 3, pairs: 0, askedNow: false },
+      ]),
+    ).to.deep.equal([]);
   });
 });

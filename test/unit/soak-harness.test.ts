@@ -22,7 +22,12 @@ function world() {
   cloud.objects.createBucket('b');
   const image = cloud.world.registerImage(REGION, 'golden', START - 3600_000);
   const subnet = [...cloud.world.subnets.values()][0];
-  const process = new ProcessCloud(cloud, { replica: 'replica-a', process: 'replica-a#1', clock: cloud.clock, watchReads: (_b, key) => key === 'desired.json' });
+  const process = new ProcessCloud(cloud, {
+    replica: 'replica-a',
+    process: 'replica-a#1',
+    clock: cloud.clock,
+    watchReads: (_b, key) => key === 'desired.json',
+  });
   const launch = (n: number) =>
     process.compute(REGION).launch({
       fleet: 'releng',
@@ -44,7 +49,7 @@ function world() {
 describe('soak harness: a process that dies or stalls', () => {
   it('killed before a call leaves: nothing reaches the cloud, and every later call is refused', async () => {
     const { cloud, process, launch } = world();
-    process.arm({ kind: 'kill', atCall: 2, afterSend: false });
+    void process.arm({ kind: 'kill', atCall: 2, afterSend: false });
     await launch(1);
     expect(await rejection(launch(2))).to.be.instanceOf(ProcessKilled);
     expect(await rejection(process.objects.put('b', 'k', 'v'))).to.be.instanceOf(ProcessKilled);
@@ -56,7 +61,7 @@ describe('soak harness: a process that dies or stalls', () => {
 
   it('killed right after a call leaves: the cloud acts on it, the process never hears back', async () => {
     const { cloud, process, launch } = world();
-    process.arm({ kind: 'kill', atCall: 1, afterSend: true });
+    void process.arm({ kind: 'kill', atCall: 1, afterSend: true });
     expect(await rejection(launch(1))).to.be.instanceOf(ProcessKilled);
     await cloud.clock.run(() => new Promise((resolve) => setTimeout(resolve, 5)));
     expect([...cloud.world.instances.values()]).to.have.length(1);
@@ -88,10 +93,10 @@ describe('soak harness: a process that dies or stalls', () => {
 
   it('a disarmed trap never springs, and a trap beyond the calls made leaves the process alive', async () => {
     const { process, launch } = world();
-    process.arm({ kind: 'kill', atCall: 1, afterSend: false });
+    void process.arm({ kind: 'kill', atCall: 1, afterSend: false });
     process.disarm();
     await launch(1);
-    process.arm({ kind: 'kill', atCall: 5, afterSend: false });
+    void process.arm({ kind: 'kill', atCall: 5, afterSend: false });
     await launch(2);
     expect(process.dead).to.equal(false);
     expect(process.callCount).to.equal(2);
@@ -115,22 +120,62 @@ describe('soak harness: a process that dies or stalls', () => {
 describe('soak harness: what the judge reads', () => {
   it('changes a pool\'s live count only on a launch or an end: not on a warning, a recommendation, or the later "gone"', () => {
     type Events = Parameters<typeof liveChanges>[0];
-    const ev = (t: number, kind: string, id: string) => ({ t, kind, instance: { id, tags: { 'fleet:managed-by': SOAK_FLEET, 'fleet:pool': 'bld' } } });
-    const events = [ev(1, 'launch', 'i-1'), ev(2, 'running', 'i-1'), ev(3, 'interruption-warning', 'i-1'), ev(4, 'rebalance-recommendation', 'i-2'), ev(5, 'interrupted', 'i-1'), ev(6, 'gone', 'i-1'), ev(7, 'terminated', 'i-2')] as unknown as Events;
-    expect(liveChanges(events)).to.deep.equal([{ t: 1, pool: 'bld', delta: 1 }, { t: 5, pool: 'bld', delta: -1 }, { t: 7, pool: 'bld', delta: -1 }]);
+    const ev = (t: number, kind: string, id: string) => ({
+      t,
+      kind,
+      instance: { id, tags: { 'fleet:managed-by': SOAK_FLEET, 'fleet:pool': 'bld' } },
+    });
+    const events = [
+      ev(1, 'launch', 'i-1'),
+      ev(2, 'running', 'i-1'),
+      ev(3, 'interruption-warning', 'i-1'),
+      ev(4, 'rebalance-recommendation', 'i-2'),
+      ev(5, 'interrupted', 'i-1'),
+      ev(6, 'gone', 'i-1'),
+      ev(7, 'terminated', 'i-2'),
+    ] as unknown as Events;
+    expect(liveChanges(events)).to.deep.equal([
+      { t: 1, pool: 'bld', delta: 1 },
+      { t: 5, pool: 'bld', delta: -1 },
+      { t: 7, pool: 'bld', delta: -1 },
+    ]);
   });
 
   it('counts a pool at the moment of each termination: a replacement launched earlier in the cycle counts', () => {
     type Events = Parameters<typeof liveJustBefore>[3];
-    const ev = (kind: string, id: string, pool = 'bld', fleet = SOAK_FLEET) => ({ t: 0, kind, instance: { id, tags: { 'fleet:managed-by': fleet, 'fleet:pool': pool } } });
+    const ev = (kind: string, id: string, pool = 'bld', fleet = SOAK_FLEET) => ({
+      t: 0,
+      kind,
+      instance: { id, tags: { 'fleet:managed-by': fleet, 'fleet:pool': pool } },
+    });
     // A price move in a turn run early: the replacement lands, then the old instance leaves, then one more.
-    const events = [ev('launch', 'i-new'), ev('gone', 'i-long-gone'), ev('launch', 'i-other', 'tst'), ev('launch', 'i-foreign', 'bld', 'someone-else'), ev('terminated', 'i-old'), ev('terminated', 'i-2')] as unknown as Events;
+    const events = [
+      ev('launch', 'i-new'),
+      ev('gone', 'i-long-gone'),
+      ev('launch', 'i-other', 'tst'),
+      ev('launch', 'i-foreign', 'bld', 'someone-else'),
+      ev('terminated', 'i-old'),
+      ev('terminated', 'i-2'),
+    ] as unknown as Events;
     expect(liveJustBefore('bld', 'i-old', { bld: 3 }, events)).to.equal(4);
     expect(liveJustBefore('bld', 'i-2', { bld: 3 }, events)).to.equal(3);
     expect(liveJustBefore('bld', 'i-never-ended', { bld: 3 }, events)).to.equal(3);
-    const retire = (id: string) => ({ id, pool: 'bld', region: 'us-east-1', ami: 'ami-new', liveBefore: liveJustBefore('bld', id, { bld: 3 }, events) });
-    const findings = checkBadManifestRetirements({ manifestBad: true, lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }], terminated: [retire('i-old'), retire('i-2')], desiredLow: { bld: 3 } });
-    expect(findings.map((f) => f.detail)).to.deep.equal(['bld: terminated i-2 on ami-new (current in the last good manifest) while the manifest was bad, pool not above desired']);
+    const retire = (id: string) => ({
+      id,
+      pool: 'bld',
+      region: 'us-east-1',
+      ami: 'ami-new',
+      liveBefore: liveJustBefore('bld', id, { bld: 3 }, events),
+    });
+    const findings = checkBadManifestRetirements({
+      manifestBad: true,
+      lastGoodCurrent: [{ 'bld us-east-1': 'ami-new' }],
+      terminated: [retire('i-old'), retire('i-2')],
+      desiredLow: { bld: 3 },
+    });
+    expect(findings.map((f) => f.detail)).to.deep.equal([
+      'bld: terminated i-2 on ami-new (current in the last good manifest) while the manifest was bad, pool not above desired',
+    ]);
   });
 
   it('remembers an S3 fault after it has ended: it still excuses what it held up', () => {
@@ -148,8 +193,10 @@ describe('soak harness: what the judge reads', () => {
   });
 
   it('tells final refusals from retryable answers and lost messages', () => {
-    for (const code of ['InsufficientInstanceCapacity', 'IdempotentParameterMismatch', 'InvalidAMIID.NotFound', 'SpotMaxPriceTooLow']) expect(isFinalRefusal(code), code).to.equal(true);
-    for (const code of ['ok', 'RequestLimitExceeded', 'InternalError', 'RequestLost', 'ResponseLost']) expect(isFinalRefusal(code), code).to.equal(false);
+    for (const code of ['InsufficientInstanceCapacity', 'IdempotentParameterMismatch', 'InvalidAMIID.NotFound', 'SpotMaxPriceTooLow'])
+      expect(isFinalRefusal(code), code).to.equal(true);
+    for (const code of ['ok', 'RequestLimitExceeded', 'InternalError', 'RequestLost', 'ResponseLost'])
+      expect(isFinalRefusal(code), code).to.equal(false);
   });
 
   it('keeps the desired copy each process was last handed intact, and offers the last good one kept in the state store', () => {

@@ -89,7 +89,7 @@ function conditionalWrites(make: () => StateStore): void {
     const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     expect(won).to.have.length(1);
     expect(lost).to.have.length(1);
-    await conflictOf(Promise.reject(lost[0]?.reason));
+    await conflictOf(Promise.reject(lost[0]?.reason as Error));
     const winner = results.findIndex((r) => r.status === 'fulfilled') + 1;
     const read = await store.read<Doc>('doc.json');
     expect(read?.doc).to.deep.equal({ n: winner });
@@ -97,10 +97,13 @@ function conditionalWrites(make: () => StateStore): void {
   });
 
   it('lets exactly one of two concurrent creators win', async () => {
-    const results = await Promise.allSettled([store.write<Doc>('doc.json', { n: 1 }, undefined), store.write<Doc>('doc.json', { n: 2 }, undefined)]);
+    const results = await Promise.allSettled([
+      store.write<Doc>('doc.json', { n: 1 }, undefined),
+      store.write<Doc>('doc.json', { n: 2 }, undefined),
+    ]);
     expect(results.map((r) => r.status).sort()).to.deep.equal(['fulfilled', 'rejected']);
     const lost = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    await conflictOf(Promise.reject(lost?.reason));
+    await conflictOf(Promise.reject(lost?.reason as Error));
   });
 
   it('keeps documents apart by name', async () => {
@@ -180,9 +183,13 @@ describe('state store: DirectoryStateStore', () => {
     const lockFile = join(dir, 'doc.json.lock');
     writeFileSync(lockFile, '');
     // Another process holds the lock and lets go shortly after it says it is ready.
-    const holder = spawn(process.execPath, ['-e', `process.stdout.write('ready\\n'); setTimeout(() => require('fs').rmSync(${JSON.stringify(lockFile)}), 150);`], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const holder = spawn(
+      process.execPath,
+      ['-e', `process.stdout.write('ready\\n'); setTimeout(() => require('fs').rmSync(${JSON.stringify(lockFile)}), 150);`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const exited = new Promise<number | null>((resolve) => holder.on('exit', resolve));
     await new Promise<void>((resolve, reject) => {
       holder.stdout.once('data', () => resolve());
@@ -303,13 +310,20 @@ describe('state store: openStateStore', () => {
 
 describe('location: parseLocation', () => {
   it('splits s3://bucket/key at the first slash', () => {
-    expect(parseLocation('s3://fleet-inputs/path/to/amis.json', 'manifest')).to.deep.equal({ kind: 's3', bucket: 'fleet-inputs', key: 'path/to/amis.json' });
+    expect(parseLocation('s3://fleet-inputs/path/to/amis.json', 'manifest')).to.deep.equal({
+      kind: 's3',
+      bucket: 'fleet-inputs',
+      key: 'path/to/amis.json',
+    });
     expect(parseLocation('s3://fleet-inputs', 'manifest')).to.deep.equal({ kind: 's3', bucket: 'fleet-inputs', key: '' });
     expect(parseLocation('s3://my.bucket-1/', 'manifest')).to.deep.equal({ kind: 's3', bucket: 'my.bucket-1', key: '' });
   });
 
   it('takes https:// and http:// as URLs, and anything else as a file path', () => {
-    expect(parseLocation('https://example.com/amis.json?x=1', 'manifest')).to.deep.equal({ kind: 'https', url: 'https://example.com/amis.json?x=1' });
+    expect(parseLocation('https://example.com/amis.json?x=1', 'manifest')).to.deep.equal({
+      kind: 'https',
+      url: 'https://example.com/amis.json?x=1',
+    });
     expect(parseLocation('http://127.0.0.1:1234/d.json', 'desired')).to.deep.equal({ kind: 'https', url: 'http://127.0.0.1:1234/d.json' });
     expect(parseLocation('config/desired.json', 'desired')).to.deep.equal({ kind: 'file', path: 'config/desired.json' });
     expect(parseLocation('/etc/fleet/amis.json', 'manifest')).to.deep.equal({ kind: 'file', path: '/etc/fleet/amis.json' });

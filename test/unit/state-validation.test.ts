@@ -36,9 +36,15 @@ describe('state documents: validated on read, failing closed', () => {
     expect(error).to.be.instanceOf(CorruptStateError);
     expect((error as Error).message).to.equal(`state ${join(dir, 'state')}/drained.json is malformed: amis: expected an object`);
     // Recording a drain on top of it does not wipe the marks it may hold.
-    expect(await rejection(recordDrains(state, [{ ami: 'ami-y', reason: 'bad', by: 'operator' }], 1000))).to.be.instanceOf(CorruptStateError);
-    await state.write(DRAINED_DOC, { amis: { 'ami-x': { reason: 'r', at: 'yesterday', by: 'operator' } } }, (await state.read(DRAINED_DOC))?.etag);
-    expect((await rejection(readDrained(state)) as Error).message).to.match(/amis\.ami-x: at: expected a time/);
+    expect(await rejection(recordDrains(state, [{ ami: 'ami-y', reason: 'bad', by: 'operator' }], 1000))).to.be.instanceOf(
+      CorruptStateError,
+    );
+    await state.write(
+      DRAINED_DOC,
+      { amis: { 'ami-x': { reason: 'r', at: 'yesterday', by: 'operator' } } },
+      (await state.read(DRAINED_DOC))?.etag,
+    );
+    expect(((await rejection(readDrained(state))) as Error).message).to.match(/amis\.ami-x: at: expected a time/);
   });
 
   it('a drained.json that is not JSON is an error too', async () => {
@@ -48,7 +54,11 @@ describe('state documents: validated on read, failing closed', () => {
   });
 
   it('a reconciler.json of the wrong shape stops the journal from opening', async () => {
-    await state.write(RECONCILER_DOC, { version: 2, timers: {}, launches: 'none', terminated: {}, endsSeen: {}, established: {}, trials: {} }, undefined);
+    await state.write(
+      RECONCILER_DOC,
+      { version: 2, timers: {}, launches: 'none', terminated: {}, endsSeen: {}, established: {}, trials: {} },
+      undefined,
+    );
     const error = await rejection(Journal.open(state));
     expect(error).to.be.instanceOf(JournalUnreadable);
     expect((error as Error).message).to.match(/reconciler\.json: launches: expected a list/);

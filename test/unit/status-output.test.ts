@@ -45,7 +45,13 @@ describe('status output', () => {
   });
 
   it('table cells show control characters and escapes as ?, so a tag cannot add a line or colour a terminal', () => {
-    const out = table(['NAME', 'N'], [[INJECTED, 1], ['\u001b[31mred\u001b[0m', 2]]);
+    const out = table(
+      ['NAME', 'N'],
+      [
+        [INJECTED, 1],
+        ['\u001b[31mred\u001b[0m', 2],
+      ],
+    );
     expect(out.split('\n')).to.have.length(3);
     expect(out).to.include('bld-linux64-spot-002?10.66.66.66 github.com');
     expect(out).to.include('?[31mred?[0m');

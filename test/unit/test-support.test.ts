@@ -48,7 +48,9 @@ describe('test support: startMoto without moto_server', function () {
     process.env.CI = 'true';
     const err = await rejection(startMoto({ command: 'fleet-no-such-moto-server' }));
     expect(err).to.be.instanceOf(Error);
-    expect((err as Error).message).to.match(/fleet-no-such-moto-server is not installed/).and.not.include('\n');
+    expect(err.message)
+      .to.match(/fleet-no-such-moto-server is not installed/)
+      .and.not.include('\n');
   });
 });
 

@@ -7,7 +7,13 @@ import { T0, image, policy } from '../support/builders.js';
 
 const POOL = 'bld-linux64';
 const REGION = 'us-east-1';
-const MANIFEST = [image('ami-old', 48), image('ami-prev', 24), image('ami-new', 2), image('ami-west', 1, POOL, 'us-west-2'), image('ami-tst', 1, 'tst-linux64')];
+const MANIFEST = [
+  image('ami-old', 48),
+  image('ami-prev', 24),
+  image('ami-new', 2),
+  image('ami-west', 1, POOL, 'us-west-2'),
+  image('ami-tst', 1, 'tst-linux64'),
+];
 
 function index(drained: readonly string[] = []): ImageIndex {
   return new ImageIndex(MANIFEST, new Set(drained));
@@ -16,10 +22,19 @@ function index(drained: readonly string[] = []): ImageIndex {
 /** The rollout as a worker sees it: the manifest, the drains and the proofs the journal remembers, no instances. */
 function rollout(idx: ImageIndex, proven: readonly string[] = [], region = REGION, pool = POOL): Rollout {
   const established = Object.fromEntries(proven.map((ami) => [rolloutKey(pool, region, ami), T0 - 3600_000]));
-  return rolloutOf({ policy: policy({ pool, regions: { [region]: { subnets: ['subnet-a'] } } }), region, images: idx, established, instances: [], pending: [], now: T0 });
+  return rolloutOf({
+    policy: policy({ pool, regions: { [region]: { subnets: ['subnet-a'] } } }),
+    region,
+    images: idx,
+    established,
+    instances: [],
+    pending: [],
+    now: T0,
+  });
 }
 
-const verdict = (ami: string, idx: ImageIndex, proven: readonly string[] = [], region = REGION, pool = POOL) => imageVerdict(ami, rollout(idx, proven, region, pool), idx);
+const verdict = (ami: string, idx: ImageIndex, proven: readonly string[] = [], region = REGION, pool = POOL) =>
+  imageVerdict(ami, rollout(idx, proven, region, pool), idx);
 
 describe('verdict: would fleet launch this image for this pool and region now', () => {
   it('with nothing proved yet, the newest image of the pool and region is the one launched', () => {
@@ -36,7 +51,10 @@ describe('verdict: would fleet launch this image for this pool and region now', 
     expect(canary.verdict).to.equal('launchable');
     expect(canary.reason).to.match(/^ami-new is the new image on trial \(canary\)/);
     const previous = verdict('ami-prev', idx, ['ami-prev']);
-    expect(previous).to.deep.equal({ verdict: 'launchable', reason: 'ami-prev is the image every other launch uses fleet launches for bld-linux64 in us-east-1' });
+    expect(previous).to.deep.equal({
+      verdict: 'launchable',
+      reason: 'ami-prev is the image every other launch uses fleet launches for bld-linux64 in us-east-1',
+    });
     expect(verdict('ami-old', idx, ['ami-prev']).verdict).to.equal('outdated');
     // Once the new image proved itself, the previous one is outdated.
     expect(verdict('ami-prev', idx, ['ami-prev', 'ami-new']).verdict).to.equal('outdated');
@@ -59,7 +77,10 @@ describe('verdict: would fleet launch this image for this pool and region now', 
   });
 
   it('drained: a drained image, whatever its age; the previous image becomes launchable again', () => {
-    expect(verdict('ami-new', index(['ami-new']))).to.deep.equal({ verdict: 'drained', reason: 'ami-new is drained: fleet never launches it again' });
+    expect(verdict('ami-new', index(['ami-new']))).to.deep.equal({
+      verdict: 'drained',
+      reason: 'ami-new is drained: fleet never launches it again',
+    });
     expect(verdict('ami-old', index(['ami-old'])).verdict).to.equal('drained');
     expect(verdict('ami-prev', index(['ami-new'])).verdict).to.equal('launchable');
   });
@@ -78,13 +99,22 @@ describe('verdict: would fleet launch this image for this pool and region now', 
     const ids = ['ami-a', 'ami-b', 'ami-c', 'ami-d'];
     fc.assert(
       fc.property(
-        fc.array(fc.record({ id: fc.constantFrom(...ids), hoursAgo: fc.integer({ min: 0, max: 100 }), region: fc.constantFrom(REGION, 'us-west-2') }), { maxLength: 6 }),
+        fc.array(
+          fc.record({
+            id: fc.constantFrom(...ids),
+            hoursAgo: fc.integer({ min: 0, max: 100 }),
+            region: fc.constantFrom(REGION, 'us-west-2'),
+          }),
+          { maxLength: 6 },
+        ),
         fc.subarray(ids),
         fc.subarray(ids),
         fc.constantFrom(...ids, 'ami-unlisted'),
         (entries, drained, proven, ami) => {
           const seen = new Set<string>();
-          const images = entries.filter((e) => !seen.has(`${e.id} ${e.region}`) && seen.add(`${e.id} ${e.region}`)).map((e) => image(e.id, e.hoursAgo, POOL, e.region));
+          const images = entries
+            .filter((e) => !seen.has(`${e.id} ${e.region}`) && seen.add(`${e.id} ${e.region}`))
+            .map((e) => image(e.id, e.hoursAgo, POOL, e.region));
           const idx = new ImageIndex(images, new Set(drained));
           const r = rollout(idx, proven);
           const { verdict: v } = imageVerdict(ami, r, idx);

@@ -41,15 +41,27 @@ export async function amisListCommand(global: GlobalOptions, options: { json?: b
   const listed = new Set(images.map((i) => i.id));
   const unlisted = [...new Set(live.filter((i) => !listed.has(i.ami)).map((i) => `${i.region} ${i.ami}`))];
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ images: rows, unlisted: unlisted.map((k) => ({ region: k.split(' ')[0], id: k.split(' ')[1] })) }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ images: rows, unlisted: unlisted.map((k) => ({ region: k.split(' ')[0], id: k.split(' ')[1] })) }, null, 2)}\n`,
+    );
     return;
   }
   const out = [
     table(
       ['POOL', 'REGION', 'AMI', 'STATUS', 'CREATED', 'INSTANCES', 'NAME'],
-      rows.map((r) => [r.pool, r.region, r.id, r.status === 'outdated' ? 'previous' : describePhase(r.rollout), r.created, r.instances, r.name]),
+      rows.map((r) => [
+        r.pool,
+        r.region,
+        r.id,
+        r.status === 'outdated' ? 'previous' : describePhase(r.rollout),
+        r.created,
+        r.instances,
+        r.name,
+      ]),
     ),
-    ...rows.filter((r) => r.drained).map((r) => printable(`${r.id}: drained by ${r.drained?.by} at ${new Date(r.drained?.at ?? 0).toISOString()}: ${r.drained?.reason}`)),
+    ...rows
+      .filter((r) => r.drained)
+      .map((r) => printable(`${r.id}: drained by ${r.drained?.by} at ${new Date(r.drained?.at ?? 0).toISOString()}: ${r.drained?.reason}`)),
     ...(unlisted.length > 0 ? [printable(`Instances run AMIs the manifest does not list: ${unlisted.join(', ')}`)] : []),
   ];
   process.stdout.write(`${out.join('\n')}\n`);
@@ -70,13 +82,25 @@ export async function amisPruneCommand(global: GlobalOptions, options: { keep: s
   const { snapshot } = await runtime.observer.observe();
   const images = manifestOrFail(snapshot.images).filter((i) => ctx.config.regions.includes(i.region));
   // Whatever fleet launches now (the new image on trial and the one every other launch uses) is never pruned.
-  const launchable = new Set([...rolloutsOf(snapshot, ctx.policies).values()].flatMap((regions) => [...regions.values()].flatMap((r) => launchableImages(r).map((i) => i.id))));
+  const launchable = new Set(
+    [...rolloutsOf(snapshot, ctx.policies).values()].flatMap((regions) =>
+      [...regions.values()].flatMap((r) => launchableImages(r).map((i) => i.id)),
+    ),
+  );
   const inUse = new Set<string>();
   for (const region of new Set(images.map((i) => i.region))) {
     const ids = images.filter((i) => i.region === region).map((i) => i.id);
     for (const id of await runtime.cloud.compute(region).imagesInUse(ids)) inUse.add(id);
   }
-  const results: { ami: string; pool: string; region: string; created: string; action: 'deregister' | 'keep' | 'skip'; why: string; snapshots?: string[] }[] = [];
+  const results: {
+    ami: string;
+    pool: string;
+    region: string;
+    created: string;
+    action: 'deregister' | 'keep' | 'skip';
+    why: string;
+    snapshots?: string[];
+  }[] = [];
   for (const d of prunePlan(images, snapshot.drained, keep, inUse, launchable)) {
     const base = { ami: d.image.id, pool: d.image.pool, region: d.image.region, created: new Date(d.image.created).toISOString() };
     if (!d.prune) {
@@ -95,15 +119,28 @@ export async function amisPruneCommand(global: GlobalOptions, options: { keep: s
       results.push({ ...base, action: 'keep', why: 'an instance started using it' });
     } else {
       const done = await compute.deregisterImage(ctx.config.fleet, d.image.id);
-      results.push(done.deregistered ? { ...base, action: 'deregister', why: d.why, snapshots: done.snapshotsDeleted } : { ...base, action: 'skip', why: 'ownership changed before deregistration' });
-      if (done.deregistered) ctx.log.info({ ami: d.image.id, pool: d.image.pool, region: d.image.region, snapshots: done.snapshotsDeleted, reason: d.why }, 'deregister');
+      results.push(
+        done.deregistered
+          ? { ...base, action: 'deregister', why: d.why, snapshots: done.snapshotsDeleted }
+          : { ...base, action: 'skip', why: 'ownership changed before deregistration' },
+      );
+      if (done.deregistered)
+        ctx.log.info(
+          { ami: d.image.id, pool: d.image.pool, region: d.image.region, snapshots: done.snapshotsDeleted, reason: d.why },
+          'deregister',
+        );
     }
   }
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ keep, dryRun, images: results }, null, 2)}\n`);
     return;
   }
-  const verb = (r: (typeof results)[number]) => (r.action === 'deregister' ? (dryRun ? 'would deregister' : 'deregistered') : r.action === 'keep' ? 'kept' : 'skipped');
-  const lines = results.map((r) => printable(`${verb(r)} ${r.ami} (${r.pool}, ${r.region}, ${r.created}): ${r.why}${r.snapshots?.length ? `; snapshots ${r.snapshots.join(', ')}` : ''}`));
+  const verb = (r: (typeof results)[number]) =>
+    r.action === 'deregister' ? (dryRun ? 'would deregister' : 'deregistered') : r.action === 'keep' ? 'kept' : 'skipped';
+  const lines = results.map((r) =>
+    printable(
+      `${verb(r)} ${r.ami} (${r.pool}, ${r.region}, ${r.created}): ${r.why}${r.snapshots?.length ? `; snapshots ${r.snapshots.join(', ')}` : ''}`,
+    ),
+  );
   process.stdout.write(`${lines.length > 0 ? lines.join('\n') : 'the manifest lists no image in the managed regions'}\n`);
 }

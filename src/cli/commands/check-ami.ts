@@ -40,7 +40,14 @@ function jsonOf(r: CheckAmiResult): Record<string, unknown> {
 
 /** One line for a boot log. */
 function textOf(r: CheckAmiResult): string {
-  const who = r.instanceId === null ? [] : [[r.instanceId, r.name].filter(Boolean).join(' '), ...(r.pool === null ? [] : [`pool ${r.pool}`]), ...(r.region === null ? [] : [r.region])];
+  const who =
+    r.instanceId === null
+      ? []
+      : [
+          [r.instanceId, r.name].filter(Boolean).join(' '),
+          ...(r.pool === null ? [] : [`pool ${r.pool}`]),
+          ...(r.region === null ? [] : [r.region]),
+        ];
   const context = [...who, ...r.notes];
   return `fleet check-ami: ${r.verdict} (exit ${VERDICT_EXIT[r.verdict]}): ${r.reason}${context.length > 0 ? ` [${context.join('; ')}]` : ''}`;
 }

@@ -16,14 +16,24 @@ export async function configCheckCommand(global: GlobalOptions, options: { json?
   requireInputs(ctx.config);
   const effective = {
     // A presigned or basic-auth URL carries its secret in the query string or user:password.
-    config: { ...ctx.config, manifest: redactLocation(ctx.config.manifest), desired: redactLocation(ctx.config.desired), state: redactLocation(ctx.config.state) },
+    config: {
+      ...ctx.config,
+      manifest: redactLocation(ctx.config.manifest),
+      desired: redactLocation(ctx.config.desired),
+      state: redactLocation(ctx.config.state),
+    },
     policies: ctx.policies.map((p) => ({
       ...p,
       // User data can carry secrets (tokens, passwords): never printed.
       ...(p.userData !== undefined ? { userData: `<redacted: ${Buffer.byteLength(p.userData)} bytes>` } : {}),
       spot: { ...p.spot, maxPrice: maxPrice(p.spot.maxPrice) },
       onDemand: { ...p.onDemand, replaceBudget: budget(p.onDemand.replaceBudget) },
-      freshness: { ...p.freshness, retireBudget: budget(p.freshness.retireBudget), drainBudget: budget(p.freshness.drainBudget), canary: budget(p.freshness.canary) },
+      freshness: {
+        ...p.freshness,
+        retireBudget: budget(p.freshness.retireBudget),
+        drainBudget: budget(p.freshness.drainBudget),
+        canary: budget(p.freshness.canary),
+      },
       rebalance: { ...p.rebalance, minSaving: `${Math.round(p.rebalance.minSaving * 1000) / 10}%`, budget: budget(p.rebalance.budget) },
       spread: spread(p.spread),
     })),
@@ -34,7 +44,9 @@ export async function configCheckCommand(global: GlobalOptions, options: { json?
     return;
   }
   const typeProblems = await instanceTypeProblems(ctx.policies, ctx.config.regions);
-  process.stdout.write(`config OK: fleet ${ctx.config.fleet}, ${ctx.policies.length} pool(s): ${ctx.policies.map((p) => p.pool).join(', ')}\n`);
+  process.stdout.write(
+    `config OK: fleet ${ctx.config.fleet}, ${ctx.policies.length} pool(s): ${ctx.policies.map((p) => p.pool).join(', ')}\n`,
+  );
   for (const warning of [...configWarnings(ctx.config, ctx.policies), ...typeProblems]) process.stdout.write(`warning: ${warning}\n`);
   process.stdout.write(`${JSON.stringify(effective, null, 2)}\n`);
 }
@@ -54,7 +66,12 @@ async function instanceTypeProblems(policies: readonly PoolPolicy[], regions: re
       byRegion.set(region, types);
     }
   }
-  const checks = await Promise.all([...byRegion].map(async ([region, types]) => ({ region, check: await offeredInstanceTypes(region, [...types], TYPE_CHECK_TIMEOUT_MS) })));
+  const checks = await Promise.all(
+    [...byRegion].map(async ([region, types]) => ({
+      region,
+      check: await offeredInstanceTypes(region, [...types], TYPE_CHECK_TIMEOUT_MS),
+    })),
+  );
   const warnings: string[] = [];
   for (const { region, check } of checks) {
     if ('unreachable' in check) {
@@ -63,7 +80,8 @@ async function instanceTypeProblems(policies: readonly PoolPolicy[], regions: re
     }
     for (const p of policies) {
       const missing = p.regions[region] ? p.instanceTypes.map((t) => t.type).filter((t) => !check.offered.has(t)) : [];
-      if (missing.length > 0) throw new InputError(`policy ${p.pool}: instanceTypes ${missing.join(', ')}: not offered by EC2 in ${region} (a typo?)`);
+      if (missing.length > 0)
+        throw new InputError(`policy ${p.pool}: instanceTypes ${missing.join(', ')}: not offered by EC2 in ${region} (a typo?)`);
     }
   }
   return warnings;

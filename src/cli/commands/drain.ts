@@ -37,24 +37,59 @@ export async function drainCommand(global: GlobalOptions, options: DrainOptions)
   if (!dryRun) {
     await recordDrains(runtime.state, [{ ami: options.ami, reason, by: 'operator' }], snapshot.now);
     if (options.now && affected.length > 0) {
-      await recordTerminations(runtime.state, affected.map((i) => i.id), snapshot.now);
+      await recordTerminations(
+        runtime.state,
+        affected.map((i) => i.id),
+        snapshot.now,
+      );
       for (const region of new Set(affected.map((i) => i.region))) {
-        terminated.push(...(await runtime.cloud.compute(region).terminate(ctx.config.fleet, affected.filter((i) => i.region === region).map((i) => i.id))));
+        terminated.push(
+          ...(await runtime.cloud.compute(region).terminate(
+            ctx.config.fleet,
+            affected.filter((i) => i.region === region).map((i) => i.id),
+          )),
+        );
       }
-      for (const i of affected) ctx.log.info({ pool: i.pool, instance: i.id, name: i.name, region: i.region, cause: 'drain' satisfies Cause, reason: `drained AMI ${options.ami}: ${reason}` }, 'terminate');
+      for (const i of affected)
+        ctx.log.info(
+          {
+            pool: i.pool,
+            instance: i.id,
+            name: i.name,
+            region: i.region,
+            cause: 'drain' satisfies Cause,
+            reason: `drained AMI ${options.ami}: ${reason}`,
+          },
+          'terminate',
+        );
     }
   }
   if (options.json) {
-    const instances = affected.map((i) => ({ id: i.id, name: i.name, pool: i.pool, region: i.region, az: i.az, state: i.state, terminated: terminated.includes(i.id) }));
-    process.stdout.write(`${JSON.stringify({ ami: options.ami, reason, drained: !dryRun, now: options.now ?? false, dryRun, instances }, null, 2)}\n`);
+    const instances = affected.map((i) => ({
+      id: i.id,
+      name: i.name,
+      pool: i.pool,
+      region: i.region,
+      az: i.az,
+      state: i.state,
+      terminated: terminated.includes(i.id),
+    }));
+    process.stdout.write(
+      `${JSON.stringify({ ami: options.ami, reason, drained: !dryRun, now: options.now ?? false, dryRun, instances }, null, 2)}\n`,
+    );
     return;
   }
   const lines = [
     dryRun ? `would drain ${options.ami} (${reason})` : `drained ${options.ami} (${reason}): it is never launched again`,
-    affected.length === 0 ? 'no managed instance runs it' : options.now
-      ? `${dryRun ? 'would terminate now' : 'terminated'}:`
-      : `${dryRun ? 'would be retired' : 'the service retires these'} within each pool's drain budget:`,
-    ...affected.map((i) => `  ${i.id}  ${i.name}  ${i.pool}  ${i.az}  ${i.privateIp ?? '-'}${options.now && !dryRun && !terminated.includes(i.id) ? '  (left alone: not owned by this fleet)' : ''}`),
+    affected.length === 0
+      ? 'no managed instance runs it'
+      : options.now
+        ? `${dryRun ? 'would terminate now' : 'terminated'}:`
+        : `${dryRun ? 'would be retired' : 'the service retires these'} within each pool's drain budget:`,
+    ...affected.map(
+      (i) =>
+        `  ${i.id}  ${i.name}  ${i.pool}  ${i.az}  ${i.privateIp ?? '-'}${options.now && !dryRun && !terminated.includes(i.id) ? '  (left alone: not owned by this fleet)' : ''}`,
+    ),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -67,7 +102,9 @@ function refuseUnknown(ami: string, snapshot: Snapshot): void {
   const known = snapshot.images?.some((i) => i.id === ami) || snapshot.instances.some((i) => i.ami === ami) || snapshot.drained.has(ami);
   if (known) return;
   const manifest = snapshot.images === undefined ? 'the manifest could not be read and ' : '';
-  throw new InputError(`drain --ami ${ami}: ${manifest}fleet has never seen this AMI (in no manifest, run by no managed instance); check the id, or use --force to drain it anyway`);
+  throw new InputError(
+    `drain --ami ${ami}: ${manifest}fleet has never seen this AMI (in no manifest, run by no managed instance); check the id, or use --force to drain it anyway`,
+  );
 }
 
 export async function undrainCommand(global: GlobalOptions, options: { ami: string; json?: boolean }): Promise<void> {
@@ -79,5 +116,7 @@ export async function undrainCommand(global: GlobalOptions, options: { ami: stri
     process.stdout.write(`${JSON.stringify({ ami: options.ami, undrained: wasDrained })}\n`);
     return;
   }
-  process.stdout.write(wasDrained ? `undrained ${options.ami}: it may be launched again when it is current\n` : `${options.ami} was not drained\n`);
+  process.stdout.write(
+    wasDrained ? `undrained ${options.ami}: it may be launched again when it is current\n` : `${options.ami} was not drained\n`,
+  );
 }

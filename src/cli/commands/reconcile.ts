@@ -37,7 +37,9 @@ export function cycleSummary(result: CycleResult): string {
  * sent because their offer had just refused or the launch bucket was empty.
  */
 export function failedActions(result: CycleResult): string[] {
-  const failures = [...result.outcomes.flatMap((o) => o.launches), ...result.outcomes.flatMap((o) => o.terminations)].flatMap((o) => (o.failure ? [o.failure] : []));
+  const failures = [...result.outcomes.flatMap((o) => o.launches), ...result.outcomes.flatMap((o) => o.terminations)].flatMap((o) =>
+    o.failure ? [o.failure] : [],
+  );
   return failures.filter((f) => f.kind !== 'capacity' && !f.unsent).map((f) => f.code);
 }
 
@@ -48,7 +50,9 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   // Every mutating call asks the lease right before it is sent (a dry run sends none and needs none).
   const runtime = awsRuntime(ctx, {
     readOnly: dryRun,
-    ...(dryRun ? {} : { leaseFor: (state: StateStore) => new LeaderLease(state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log) }),
+    ...(dryRun
+      ? {}
+      : { leaseFor: (state: StateStore) => new LeaderLease(state, replicaId(), leaseTtlMs(ctx.config.interval), systemClock, ctx.log) }),
   });
   const lease = runtime.lease as LeaderLease | undefined;
   const stop = stopOnSignals(ctx);
@@ -77,20 +81,39 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
   }
   const webhooks = await serveWebhooks(ctx, runtime.state, dryRun);
   const observed = await serveMetrics(ctx, runtime.calls);
-  ctx.log.info({ fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun }, 'reconcile service started');
+  ctx.log.info(
+    { fleet: ctx.config.fleet, regions: ctx.config.regions, interval: ctx.config.interval, dryRun },
+    'reconcile service started',
+  );
   for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
   const standby = async () => {
     if (!lease) return true;
     const status = await lease.acquireOrRenew();
     observed.leader(lease.holder, status.held, status.leaderAlive);
-    if (!status.held && status.holder) ctx.log.info({ holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined }, 'standby: another replica holds the leader lease');
+    if (!status.held && status.holder)
+      ctx.log.info(
+        { holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined },
+        'standby: another replica holds the leader lease',
+      );
     return status.held;
   };
   try {
     // The wait between cycles goes to EC2's events, on the leader only (a dry run leaves the queue alone).
-    const events = runtime.inbox && !dryRun ? { inbox: runtime.inbox, mayPoll: () => (lease as LeaderLease).holds(), onPoll: observed.onPoll } : undefined;
+    const events =
+      runtime.inbox && !dryRun
+        ? { inbox: runtime.inbox, mayPoll: () => (lease as LeaderLease).holds(), onPoll: observed.onPoll }
+        : undefined;
     if (events) ctx.log.info({ queue: events.inbox.queueUrl }, 'reading EC2 events between cycles');
-    await runLoop({ reconciler: runtime.reconciler, intervalMs: ctx.config.interval * 1000, dryRun, log: ctx.log, signal: stop.signal, beforeCycle: standby, onCycle: observed.onCycle, ...(events ? { events } : {}) });
+    await runLoop({
+      reconciler: runtime.reconciler,
+      intervalMs: ctx.config.interval * 1000,
+      dryRun,
+      log: ctx.log,
+      signal: stop.signal,
+      beforeCycle: standby,
+      onCycle: observed.onCycle,
+      ...(events ? { events } : {}),
+    });
   } finally {
     await observed.close();
     await new Promise((resolve) => (webhooks ? webhooks.close(resolve) : resolve(undefined)));
@@ -133,7 +156,6 @@ function stopOnSignals(ctx: Context) {
       await lease?.release();
     },
   };
-
 }
 
 /** The GitHub webhook listener on webhooks.port (0: off); its secret only ever comes from the environment. */
@@ -141,7 +163,10 @@ async function serveWebhooks(ctx: Context, state: StateStore, dryRun: boolean): 
   const { port, host } = ctx.config.webhooks ?? { port: 0, host: '127.0.0.1' };
   if (port === 0) return undefined;
   const secret = process.env.FLEET_WEBHOOKS_GITHUB_SECRET ?? '';
-  if (secret === '') throw new InputError('config webhooks.port: set, but FLEET_WEBHOOKS_GITHUB_SECRET is not (the webhook secret comes from the environment only)');
+  if (secret === '')
+    throw new InputError(
+      'config webhooks.port: set, but FLEET_WEBHOOKS_GITHUB_SECRET is not (the webhook secret comes from the environment only)',
+    );
   if (dryRun) {
     ctx.log.warn({ port }, 'dry run: the webhook listener is off (it would write the state store)');
     return undefined;

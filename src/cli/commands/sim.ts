@@ -50,7 +50,8 @@ export interface SimOptions {
 
 function share(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InputError(`${flag}: expected a share between 0 and 1 (got ${JSON.stringify(value)})`);
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InputError(`${flag}: expected a share between 0 and 1 (got ${JSON.stringify(value)})`);
   return n;
 }
 
@@ -63,7 +64,10 @@ function nonNegative(value: string, flag: string): number {
 /** lifecycle:type:zone[@fromHour-toHour] */
 export function parseExhaustion(spec: string): Exhaustion {
   const match = /^(spot|on-demand):([^:@]+):([^:@]+)(?:@(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?))?$/.exec(spec);
-  if (!match) throw new InputError(`--exhaust: expected lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12 (got ${JSON.stringify(spec)})`);
+  if (!match)
+    throw new InputError(
+      `--exhaust: expected lifecycle:type:zone[@fromHour-toHour], e.g. spot:*:us-east-1a@6-12 (got ${JSON.stringify(spec)})`,
+    );
   const [, lifecycle, instanceType, az, from, to] = match;
   return {
     lifecycle: lifecycle as Lifecycle,
@@ -76,7 +80,8 @@ export function parseExhaustion(spec: string): Exhaustion {
 
 function hourOf(text: string, spec: string): number {
   const hour = Number(text);
-  if (hour > OPTION_BOUNDS.hours.max) throw new InputError(`--exhaust: hour ${text} is past ${OPTION_BOUNDS.hours.max} (got ${JSON.stringify(spec)})`);
+  if (hour > OPTION_BOUNDS.hours.max)
+    throw new InputError(`--exhaust: hour ${text} is past ${OPTION_BOUNDS.hours.max} (got ${JSON.stringify(spec)})`);
   return hour;
 }
 
@@ -85,10 +90,20 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
   if (options.report !== undefined) checkOutputPath(options.report, '--report');
   const ctx = loadContext(global, { logLevel: options.logLevel });
   const givenStart = options.start === undefined ? undefined : parseIsoTime(options.start);
-  if (options.start !== undefined && givenStart === undefined) throw new InputError(`--start: expected an existing ISO 8601 date or time with its offset, e.g. 2026-11-16T00:00:00Z (got ${JSON.stringify(options.start)})`);
-  if (options.regime !== 'modern' && options.regime !== 'volatile') throw new InputError(`--regime: expected modern or volatile (got ${JSON.stringify(options.regime)})`);
-  if (options.pricesCache !== undefined && !options.prices?.startsWith('aws:')) throw new InputError('--prices-cache: only with --prices aws:REGION[,REGION...]');
-  const recording = options.prices === undefined ? (options.days !== undefined ? noPricesForDays() : undefined) : await recordedPrices(options.prices, options, ctx);
+  if (options.start !== undefined && givenStart === undefined)
+    throw new InputError(
+      `--start: expected an existing ISO 8601 date or time with its offset, e.g. 2026-11-16T00:00:00Z (got ${JSON.stringify(options.start)})`,
+    );
+  if (options.regime !== 'modern' && options.regime !== 'volatile')
+    throw new InputError(`--regime: expected modern or volatile (got ${JSON.stringify(options.regime)})`);
+  if (options.pricesCache !== undefined && !options.prices?.startsWith('aws:'))
+    throw new InputError('--prices-cache: only with --prices aws:REGION[,REGION...]');
+  const recording =
+    options.prices === undefined
+      ? options.days !== undefined
+        ? noPricesForDays()
+        : undefined
+      : await recordedPrices(options.prices, options, ctx);
   const { start, hours } = recording
     ? replayWindow(recording, givenStart, options.hours)
     : { start: givenStart ?? Date.parse(DEFAULT_START), hours: options.hours ?? DEFAULT_HOURS };
@@ -128,10 +143,19 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
       throw new InputError(`--report ${options.report}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
   }
-  const replay = recording && { source: recording.source, from: new Date(recording.from).toISOString(), to: new Date(recording.to).toISOString(), offers: recording.offers().length };
-  if (options.json) process.stdout.write(`${JSON.stringify({ ...run.summary, market: { rule, ...(replay ? { replay } : {}) } }, null, 2)}\n`);
+  const replay = recording && {
+    source: recording.source,
+    from: new Date(recording.from).toISOString(),
+    to: new Date(recording.to).toISOString(),
+    offers: recording.offers().length,
+  };
+  if (options.json)
+    process.stdout.write(`${JSON.stringify({ ...run.summary, market: { rule, ...(replay ? { replay } : {}) } }, null, 2)}\n`);
   else {
-    if (replay) process.stdout.write(`Spot prices replayed from ${replay.source} (${replay.offers} offers recorded ${replay.from} → ${replay.to}); market rule: ${rule}.\n`);
+    if (replay)
+      process.stdout.write(
+        `Spot prices replayed from ${replay.source} (${replay.offers} offers recorded ${replay.from} → ${replay.to}); market rule: ${rule}.\n`,
+      );
     process.stdout.write(`${summaryText(run.summary)}\n`);
   }
   if (options.report && !options.json) process.stdout.write(`Report written to ${options.report}\n`);
@@ -164,7 +188,10 @@ function noteMissingPrices(recording: PriceRecording, ctx: Context): void {
     for (const p of ctx.policies) {
       if (!p.regions[region]) continue;
       const missing = p.instanceTypes.map((t) => t.type).filter((t) => !recorded.has(t));
-      if (missing.length > 0) process.stderr.write(`fleet sim: no recorded spot prices for ${p.pool}'s ${missing.join(', ')} in ${region}: not sold on spot in this replay\n`);
+      if (missing.length > 0)
+        process.stderr.write(
+          `fleet sim: no recorded spot prices for ${p.pool}'s ${missing.join(', ')} in ${region}: not sold on spot in this replay\n`,
+        );
     }
   }
 }

@@ -35,15 +35,49 @@ function isSlotName(template: string | undefined, name: string): boolean {
 }
 
 /** A worker asked to leave shows its deadline and why beside its state. */
-const stateCell = (i: StatusView['instances'][number]) => (i.retireBy === undefined ? i.state : `${i.state}, leaving by ${i.retireBy} (${i.retireCause ?? 'asked'})`);
+const stateCell = (i: StatusView['instances'][number]) =>
+  i.retireBy === undefined ? i.state : `${i.state}, leaving by ${i.retireBy} (${i.retireCause ?? 'asked'})`;
 
 export function statusTable(view: StatusView): string {
   const rows = [
-    ...view.instances.map((i) => [i.name, i.pool, i.id, i.region, i.az, i.instanceType, i.lifecycle, stateCell(i), i.privateIp, i.publicIp, i.ami, i.amiStatus, formatAge(i.age)]),
-    ...view.pendingLaunches.map((p) => [p.name, p.pool, p.instanceId, p.region, p.az, p.instanceType, p.lifecycle, 'launching', null, null, p.ami, '-', '-']),
+    ...view.instances.map((i) => [
+      i.name,
+      i.pool,
+      i.id,
+      i.region,
+      i.az,
+      i.instanceType,
+      i.lifecycle,
+      stateCell(i),
+      i.privateIp,
+      i.publicIp,
+      i.ami,
+      i.amiStatus,
+      formatAge(i.age),
+    ]),
+    ...view.pendingLaunches.map((p) => [
+      p.name,
+      p.pool,
+      p.instanceId,
+      p.region,
+      p.az,
+      p.instanceType,
+      p.lifecycle,
+      'launching',
+      null,
+      null,
+      p.ami,
+      '-',
+      '-',
+    ]),
   ];
   const lines = [
-    rows.length === 0 ? 'No managed instances.' : table(['NAME', 'POOL', 'ID', 'REGION', 'AZ', 'TYPE', 'LIFECYCLE', 'STATE', 'PRIVATE IP', 'PUBLIC IP', 'AMI', 'AMI STATUS', 'AGE'], rows),
+    rows.length === 0
+      ? 'No managed instances.'
+      : table(
+          ['NAME', 'POOL', 'ID', 'REGION', 'AZ', 'TYPE', 'LIFECYCLE', 'STATE', 'PRIVATE IP', 'PUBLIC IP', 'AMI', 'AMI STATUS', 'AGE'],
+          rows,
+        ),
     '',
     ...view.pools.flatMap((p) => [
       printable(
@@ -61,7 +95,11 @@ export async function statusCommand(global: GlobalOptions, options: StatusOption
   const ctx = loadContext(global, { logLevel: 'warn' });
   const runtime = awsRuntime(ctx, { readOnly: true });
   const { snapshot } = await runtime.observer.observe();
-  const view = statusView(snapshot, ctx.policies, { ...(options.pool ? { pool: options.pool } : {}), ...(options.region ? { region: options.region } : {}), all: options.all ?? false });
+  const view = statusView(snapshot, ctx.policies, {
+    ...(options.pool ? { pool: options.pool } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    all: options.all ?? false,
+  });
   const out = options.hosts ? hostsLines(view, ctx.policies) : options.json ? JSON.stringify(view, null, 2) : statusTable(view);
   if (out !== '') process.stdout.write(`${out}\n`);
 }

@@ -33,13 +33,17 @@ export async function workerCommand(global: GlobalOptions, options: WorkerOption
   const config = loadConfig(global.config);
   const log = createLogger(global.debug ? 'debug' : config.log.level);
   const endpoint = await metadataEndpoint(process.env);
-  if (endpoint === undefined) return report(options, undefined, { outcome: 'unknown', reason: 'instance metadata is disabled (AWS_EC2_METADATA_DISABLED)' });
+  if (endpoint === undefined)
+    return report(options, undefined, { outcome: 'unknown', reason: 'instance metadata is disabled (AWS_EC2_METADATA_DISABLED)' });
   const imds = new Imds({ endpoint });
   let identity: WorkerIdentity;
   try {
     identity = await readWorkerIdentity(imds);
   } catch (e) {
-    return report(options, undefined, { outcome: 'unknown', reason: `cannot read instance metadata at ${endpoint}: ${(e as Error).message}` });
+    return report(options, undefined, {
+      outcome: 'unknown',
+      reason: `cannot read instance metadata at ${endpoint}: ${(e as Error).message}`,
+    });
   }
   if (config.manifest !== '') {
     const check = await checkAmi(config, log.child({ check: 'image' }), process.env);
@@ -51,10 +55,15 @@ export async function workerCommand(global: GlobalOptions, options: WorkerOption
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    log.info({ instanceId: identity.instanceId, name: identity.name, pool: identity.pool }, 'watching for fleet:retire and spot interruption notices');
+    log.info(
+      { instanceId: identity.instanceId, name: identity.name, pool: identity.pool },
+      'watching for fleet:retire and spot interruption notices',
+    );
     const leave = await watchForLeave(imds, { pollMs: options.poll * 1000, log, signal: stop.signal });
-    if (leave === undefined) return report(options, identity, { outcome: 'stopped', reason: 'stopped by a signal before any request to leave' });
-    const hook = options.onRetire === undefined ? undefined : await runHook(options.onRetire, hookEnv(leave, identity), hookTimeoutMs(leave));
+    if (leave === undefined)
+      return report(options, identity, { outcome: 'stopped', reason: 'stopped by a signal before any request to leave' });
+    const hook =
+      options.onRetire === undefined ? undefined : await runHook(options.onRetire, hookEnv(leave, identity), hookTimeoutMs(leave));
     return report(options, identity, { outcome: 'leave', reason: leaveReason(leave, hook), leave, hook });
   } finally {
     process.off('SIGTERM', onSignal);
@@ -65,7 +74,8 @@ export async function workerCommand(global: GlobalOptions, options: WorkerOption
 /** Parse and bound --poll (seconds). */
 export function pollSeconds(value: string): number {
   const seconds = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value.trim()) || seconds < 1 || seconds > 300) throw new InvalidArgumentError(`expected seconds from 1 to 300 (got ${JSON.stringify(value)})`);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || seconds < 1 || seconds > 300)
+    throw new InvalidArgumentError(`expected seconds from 1 to 300 (got ${JSON.stringify(value)})`);
   return seconds;
 }
 
@@ -86,7 +96,10 @@ function hookEnv(leave: LeaveSignal, identity: WorkerIdentity): NodeJS.ProcessEn
 
 function leaveReason(leave: LeaveSignal, hook: HookResult | undefined): string {
   const deadline = leave.deadlineMs === undefined ? 'no readable deadline' : `deadline ${new Date(leave.deadlineMs).toISOString()}`;
-  const why = leave.kind === 'retire' ? `fleet asked this worker to leave (fleet:retire, ${deadline})` : `spot interruption notice (${leave.action}, ${deadline})`;
+  const why =
+    leave.kind === 'retire'
+      ? `fleet asked this worker to leave (fleet:retire, ${deadline})`
+      : `spot interruption notice (${leave.action}, ${deadline})`;
   if (hook === undefined) return `${why}; no --on-retire hook`;
   const how = hook.timedOut ? 'stopped at the deadline' : hook.exitCode === null ? `ended by ${hook.signal}` : `exited ${hook.exitCode}`;
   return `${why}; hook ${how} after ${hook.seconds} s`;
@@ -118,7 +131,10 @@ function report(options: WorkerOptions, identity: WorkerIdentity | undefined, o:
       })}\n`,
     );
   } else {
-    const who = identity === undefined ? '' : ` [${[identity.instanceId, identity.name, identity.pool && `pool ${identity.pool}`].filter(Boolean).join(' ')}]`;
+    const who =
+      identity === undefined
+        ? ''
+        : ` [${[identity.instanceId, identity.name, identity.pool && `pool ${identity.pool}`].filter(Boolean).join(' ')}]`;
     process.stdout.write(`fleet worker: ${o.outcome} (exit ${exit}): ${o.reason}${who}\n`);
   }
   return exit;

@@ -21,7 +21,12 @@ export function boundedConfig(limits: ClientLimits) {
   const logger = sdkLogger(limits.log.child({ component: 'aws-sdk', service: limits.service }));
   return {
     logger,
-    requestHandler: { connectionTimeout: limits.bounds.connectMs, requestTimeout: limits.bounds.requestMs, throwOnRequestTimeout: true, logger },
+    requestHandler: {
+      connectionTimeout: limits.bounds.connectMs,
+      requestTimeout: limits.bounds.requestMs,
+      throwOnRequestTimeout: true,
+      logger,
+    },
   };
 }
 
@@ -70,11 +75,13 @@ function withBoundedBody(out: unknown, signal: AbortSignal): unknown {
  * warnings (a request handler's, a socket pool's) stay warnings.
  */
 export function sdkLogger(log: Logger): SdkLogger {
-  const line = (level: 'debug' | 'warn') => (...content: unknown[]) => {
-    const [first, ...rest] = content;
-    if (rest.length > 0) log[level]({ detail: rest.map(text) }, text(first));
-    else log[level](text(first));
-  };
+  const line =
+    (level: 'debug' | 'warn') =>
+    (...content: unknown[]) => {
+      const [first, ...rest] = content;
+      if (rest.length > 0) log[level]({ detail: rest.map(text) }, text(first));
+      else log[level](text(first));
+    };
   return { trace: line('debug'), debug: line('debug'), info: line('debug'), warn: line('warn'), error: line('debug') };
 }
 

@@ -32,7 +32,11 @@ export class Ec2Compute implements RegionCompute {
 
   async listInstancesPage(fleet: string, next?: string, options: CallOptions = {}): Promise<Page<Instance>> {
     const out = await this.ec2.send(
-      new DescribeInstancesCommand({ Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }], MaxResults: 1000, ...(next ? { NextToken: next } : {}) }),
+      new DescribeInstancesCommand({
+        Filters: [{ Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }],
+        MaxResults: 1000,
+        ...(next ? { NextToken: next } : {}),
+      }),
       sendOptions(options),
     );
     const items: Instance[] = [];
@@ -50,7 +54,10 @@ export class Ec2Compute implements RegionCompute {
   async describeSubnets(ids: readonly string[], options: CallOptions = {}): Promise<Subnet[]> {
     if (ids.length === 0) return [];
     // A filter (not SubnetIds) so that one missing subnet does not fail the whole call.
-    const out = await this.ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: [...ids] }] }), sendOptions(options));
+    const out = await this.ec2.send(
+      new DescribeSubnetsCommand({ Filters: [{ Name: 'subnet-id', Values: [...ids] }] }),
+      sendOptions(options),
+    );
     return (out.Subnets ?? [])
       .filter((s) => s.SubnetId && s.AvailabilityZone)
       .map((s) => ({ id: s.SubnetId as string, region: this.region, az: s.AvailabilityZone as string }));
@@ -76,7 +83,14 @@ export class Ec2Compute implements RegionCompute {
       if (productDescription !== wanted || !p.AvailabilityZone || !p.InstanceType || !p.SpotPrice) continue;
       const price = Number(p.SpotPrice);
       if (!Number.isFinite(price)) continue;
-      items.push({ region: this.region, az: p.AvailabilityZone, instanceType: p.InstanceType, productDescription, price, timestamp: p.Timestamp?.getTime() ?? 0 });
+      items.push({
+        region: this.region,
+        az: p.AvailabilityZone,
+        instanceType: p.InstanceType,
+        productDescription,
+        price,
+        timestamp: p.Timestamp?.getTime() ?? 0,
+      });
     }
     // An empty NextToken means the last page.
     return { items, ...(out.NextToken ? { next: out.NextToken } : {}) };
@@ -113,7 +127,12 @@ export class Ec2Compute implements RegionCompute {
   }
 
   async retire(fleet: string, requests: readonly RetireRequest[], options: CallOptions = {}): Promise<string[]> {
-    const owned = await ownedBy(this.ec2, fleet, requests.map((r) => r.id), options);
+    const owned = await ownedBy(
+      this.ec2,
+      fleet,
+      requests.map((r) => r.id),
+      options,
+    );
     const targets = requests.filter((r) => owned.has(r.id));
     // CreateTags takes one set of tags for all its resources: one call per deadline and cause.
     const byTags = new Map<string, { tags: Record<string, string>; ids: string[] }>();
@@ -125,7 +144,10 @@ export class Ec2Compute implements RegionCompute {
       byTags.set(key, group);
     }
     for (const { tags, ids } of byTags.values()) {
-      await this.ec2.send(new CreateTagsCommand({ Resources: ids, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), sendOptions(options));
+      await this.ec2.send(
+        new CreateTagsCommand({ Resources: ids, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+        sendOptions(options),
+      );
     }
     return targets.map((r) => r.id);
   }
@@ -133,7 +155,10 @@ export class Ec2Compute implements RegionCompute {
   async describeImages(ids: readonly string[], options: CallOptions = {}): Promise<ImageRecord[]> {
     if (ids.length === 0) return [];
     // A filter, not ImageIds: an id that no longer exists must not fail the whole call.
-    const out = await this.ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [...ids] }] }), sendOptions(options));
+    const out = await this.ec2.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'image-id', Values: [...ids] }] }),
+      sendOptions(options),
+    );
     return (out.Images ?? []).flatMap((image) => {
       if (!image.ImageId) return [];
       const managedBy = image.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value;
@@ -155,7 +180,10 @@ export class Ec2Compute implements RegionCompute {
     if (ids.length === 0 || owners.length === 0) return owned;
     // A filter, not ImageIds: an id that no longer exists must not fail the whole call (200 values per filter).
     for (let start = 0; start < ids.length; start += 200) {
-      const out = await this.ec2.send(new DescribeImagesCommand({ Owners: [...owners], Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }] }), sendOptions(options));
+      const out = await this.ec2.send(
+        new DescribeImagesCommand({ Owners: [...owners], Filters: [{ Name: 'image-id', Values: ids.slice(start, start + 200) }] }),
+        sendOptions(options),
+      );
       for (const image of out.Images ?? []) if (image.ImageId) owned.add(image.ImageId);
     }
     return owned;
@@ -174,17 +202,25 @@ export class Ec2Compute implements RegionCompute {
       },
       sendOptions(options),
     );
-    for await (const page of pages) for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.ImageId) used.add(i.ImageId);
+    for await (const page of pages)
+      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.ImageId) used.add(i.ImageId);
     return used;
   }
 
-  async deregisterImage(fleet: string, id: string, options: CallOptions = {}): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
+  async deregisterImage(
+    fleet: string,
+    id: string,
+    options: CallOptions = {},
+  ): Promise<{ deregistered: boolean; snapshotsDeleted: string[] }> {
     const [image] = await this.describeImages([id], options);
     if (!image || image.managedBy !== fleet) return { deregistered: false, snapshotsDeleted: [] };
     await this.ec2.send(new DeregisterImageCommand({ ImageId: id }), sendOptions(options));
     const snapshotsDeleted: string[] = [];
     if (image.snapshotIds.length > 0) {
-      const out = await this.ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }), sendOptions(options));
+      const out = await this.ec2.send(
+        new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'snapshot-id', Values: [...image.snapshotIds] }] }),
+        sendOptions(options),
+      );
       for (const snapshot of out.Snapshots ?? []) {
         if (!snapshot.SnapshotId || snapshot.Tags?.find((t) => t.Key === MANAGED_BY_TAG)?.Value !== fleet) continue;
         await this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot.SnapshotId }), sendOptions(options));
@@ -250,11 +286,17 @@ async function ownedBy(ec2: EC2Client, fleet: string, ids: readonly string[], op
   for (let start = 0; start < ids.length; start += 1000) {
     const pages = paginateDescribeInstances(
       { client: ec2, pageSize: 1000 },
-      { Filters: [{ Name: 'instance-id', Values: ids.slice(start, start + 1000) }, { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] }] },
+      {
+        Filters: [
+          { Name: 'instance-id', Values: ids.slice(start, start + 1000) },
+          { Name: `tag:${MANAGED_BY_TAG}`, Values: [fleet] },
+        ],
+      },
       sendOptions(options),
     );
     for await (const page of pages) {
-      for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
+      for (const r of page.Reservations ?? [])
+        for (const i of r.Instances ?? []) if (i.InstanceId && tag(i, MANAGED_BY_TAG) === fleet) owned.add(i.InstanceId);
     }
   }
   return owned;
@@ -266,7 +308,7 @@ function tag(raw: Ec2Instance, key: string): string | undefined {
 
 function toInstance(region: string, raw: Ec2Instance, launched?: LaunchRequest): Instance | undefined {
   if (!raw.InstanceId) return undefined;
-  const state = (raw.State?.Name ?? 'pending');
+  const state = raw.State?.Name ?? 'pending';
   const ending = state === 'shutting-down' || state === 'terminated' || state === 'stopping' || state === 'stopped';
   const cause = ending ? endCauseOf(raw.StateReason?.Code) : undefined;
   const tags = Object.fromEntries((raw.Tags ?? []).flatMap((t) => (t.Key !== undefined ? [[t.Key, t.Value ?? '']] : [])));

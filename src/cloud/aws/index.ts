@@ -48,7 +48,10 @@ export function awsCloud(options: AwsCloudOptions = {}): Cloud {
   const sqs = limitsOf('SQS', all.sqs);
   // One signal per whole call, its retries included: the guarded cloud hands it to every attempt.
   const wholeCall = (limits: ClientLimits) => () =>
-    anySignal([limits.abort(), deadlineSignal(limits.bounds.totalMs, deadlineExceeded(`${limits.service} (retries included)`, limits.bounds.totalMs))]);
+    anySignal([
+      limits.abort(),
+      deadlineSignal(limits.bounds.totalMs, deadlineExceeded(`${limits.service} (retries included)`, limits.bounds.totalMs)),
+    ]);
   return {
     compute(region: string): RegionCompute {
       let compute = computes.get(region);

@@ -15,7 +15,11 @@ export async function offeredInstanceTypes(region: string, types: readonly strin
     let token: string | undefined;
     do {
       const out = await client.send(
-        new DescribeInstanceTypeOfferingsCommand({ LocationType: 'region', Filters: [{ Name: 'instance-type', Values: [...types] }], ...(token ? { NextToken: token } : {}) }),
+        new DescribeInstanceTypeOfferingsCommand({
+          LocationType: 'region',
+          Filters: [{ Name: 'instance-type', Values: [...types] }],
+          ...(token ? { NextToken: token } : {}),
+        }),
         { abortSignal: abort.signal },
       );
       for (const o of out.InstanceTypeOfferings ?? []) if (o.InstanceType) offered.add(o.InstanceType);
@@ -24,7 +28,9 @@ export async function offeredInstanceTypes(region: string, types: readonly strin
     return { offered };
   } catch (e) {
     const error = e as Error;
-    return { unreachable: abort.signal.aborted ? `no answer within ${timeoutMs / 1000}s` : `${error.name}: ${error.message.split('\n')[0]}` };
+    return {
+      unreachable: abort.signal.aborted ? `no answer within ${timeoutMs / 1000}s` : `${error.name}: ${error.message.split('\n')[0]}`,
+    };
   } finally {
     clearTimeout(timer);
     client.destroy();

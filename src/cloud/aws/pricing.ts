@@ -33,7 +33,9 @@ export class AwsPriceList implements PriceList {
         }),
       );
       const documents: readonly unknown[] = (out.PriceList as unknown[] | undefined) ?? [];
-      const price = documents.map((item) => onDemandPrice(typeof item === 'string' ? item : JSON.stringify(item))).find((p) => p !== undefined);
+      const price = documents
+        .map((item) => onDemandPrice(typeof item === 'string' ? item : JSON.stringify(item)))
+        .find((p) => p !== undefined);
       if (price !== undefined) prices[instanceType] = price;
     }
     return prices;
@@ -43,7 +45,9 @@ export class AwsPriceList implements PriceList {
 /** The hourly USD price in one Price List product document, if it has exactly that. */
 export function onDemandPrice(productJson: string): number | undefined {
   try {
-    const doc = JSON.parse(productJson) as { terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }> } };
+    const doc = JSON.parse(productJson) as {
+      terms?: { OnDemand?: Record<string, { priceDimensions?: Record<string, { unit?: string; pricePerUnit?: { USD?: string } }> }> };
+    };
     for (const term of Object.values(doc.terms?.OnDemand ?? {})) {
       for (const dim of Object.values(term.priceDimensions ?? {})) {
         const usd = Number(dim.pricePerUnit?.USD);

@@ -19,11 +19,19 @@ export function s3Client(env: NodeJS.ProcessEnv, config: S3ClientConfig = {}): S
 export class S3Objects implements ObjectStore {
   constructor(private readonly s3: S3Client) {}
 
-  async get(bucket: string, key: string, ifNoneMatch?: string, options: ReadOptions = {}): Promise<StoredObject | 'not-modified' | undefined> {
+  async get(
+    bucket: string,
+    key: string,
+    ifNoneMatch?: string,
+    options: ReadOptions = {},
+  ): Promise<StoredObject | 'not-modified' | undefined> {
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     let out: GetObjectCommandOutput;
     try {
-      out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }), sendOptions(options));
+      out = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(ifNoneMatch ? { IfNoneMatch: ifNoneMatch } : {}) }),
+        sendOptions(options),
+      );
     } catch (e) {
       const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
       if (err.$metadata?.httpStatusCode === 304 || err.name === 'NotModified') return 'not-modified';
@@ -33,7 +41,13 @@ export class S3Objects implements ObjectStore {
     return { body: await cappedBody(out, maxBytes), etag: out.ETag ?? '' };
   }
 
-  async put(bucket: string, key: string, body: string, condition: WriteCondition = {}, options: CallOptions = {}): Promise<{ etag: string }> {
+  async put(
+    bucket: string,
+    key: string,
+    body: string,
+    condition: WriteCondition = {},
+    options: CallOptions = {},
+  ): Promise<{ etag: string }> {
     const out = await this.s3.send(
       new PutObjectCommand({
         Bucket: bucket,
@@ -51,7 +65,8 @@ export class S3Objects implements ObjectStore {
 
 /** The body as text, refused on its Content-Length or as soon as it grows past `maxBytes`. */
 async function cappedBody(out: GetObjectCommandOutput, maxBytes: number): Promise<string> {
-  const body = out.Body as (Partial<AsyncIterable<Uint8Array>> & { destroy?: () => void; transformToString?: (encoding: string) => Promise<string> }) | undefined;
+  const body = out.Body as
+    (Partial<AsyncIterable<Uint8Array>> & { destroy?: () => void; transformToString?: (encoding: string) => Promise<string> }) | undefined;
   if (body === undefined) return '';
   if ((out.ContentLength ?? 0) > maxBytes) {
     body.destroy?.();

@@ -41,7 +41,10 @@ export class SqsEventQueue implements EventQueue {
     for (let i = 0; i < handles.length; i += BATCH) {
       const batch = handles.slice(i, i + BATCH);
       const out = await this.sqs.send(
-        new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: batch.map((handle, n) => ({ Id: String(n), ReceiptHandle: handle })) }),
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.url,
+          Entries: batch.map((handle, n) => ({ Id: String(n), ReceiptHandle: handle })),
+        }),
       );
       for (const f of out.Failed ?? []) {
         const handle = batch[Number(f.Id)];
@@ -60,14 +63,22 @@ export function sqsEventQueue(url: string, env: NodeJS.ProcessEnv = process.env,
  * An SQS client for a queue URL: its region from the URL, one attempt, bounded in time (room made for
  * a long poll of `pollSeconds`).
  */
-export function sqsClientFor(url: string, env: NodeJS.ProcessEnv = process.env, limits: ClientLimits = defaultLimits(env), pollSeconds = 0): SQSClient {
+export function sqsClientFor(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  limits: ClientLimits = defaultLimits(env),
+  pollSeconds = 0,
+): SQSClient {
   const awsRegion = queueUrlRegion(url);
   const region = awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   // The SDK's endpoint variables win; a queue URL on a host of its own (no AWS region in it) is its
   // own endpoint. Either way the endpoint is given, so the SDK does not second-guess it on stderr.
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL ?? (awsRegion === undefined ? new URL(url).origin : undefined);
   const margins = limits.bounds;
-  const longest = { ...limits, bounds: { ...margins, requestMs: pollSeconds * 1000 + margins.requestMs, totalMs: pollSeconds * 1000 + margins.totalMs } };
+  const longest = {
+    ...limits,
+    bounds: { ...margins, requestMs: pollSeconds * 1000 + margins.requestMs, totalMs: pollSeconds * 1000 + margins.totalMs },
+  };
   const client = new SQSClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1, ...boundedConfig(longest) });
   return bounded(client, longest);
 }

@@ -126,7 +126,10 @@ export class SimCi {
         pending: queue.length,
         running: mine.length,
         oldestPendingSeconds: Math.round((this.now - oldest) / 1000),
-        busy: mine.map((r) => r.name).filter((n) => n !== '').sort(),
+        busy: mine
+          .map((r) => r.name)
+          .filter((n) => n !== '')
+          .sort(),
       };
     }
     return out;
@@ -138,7 +141,10 @@ export class SimCi {
   }
 
   /** What happened to work in the pool so far; runs still going count their busy time up to `end`. */
-  tally(pool: string, end = this.now): { completed: number; waitsMs: readonly number[]; killed: Readonly<Record<string, number>>; lostMs: number; busyMs: number } {
+  tally(
+    pool: string,
+    end = this.now,
+  ): { completed: number; waitsMs: readonly number[]; killed: Readonly<Record<string, number>>; lostMs: number; busyMs: number } {
     const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], killed: {}, lostMs: 0, busyMs: 0 };
     let busyMs = tally.busyMs;
     for (const r of this.poolRuns(pool).values()) busyMs += Math.max(0, Math.min(end, r.endsAt) - r.startedAt);
@@ -219,7 +225,8 @@ export class SimCi {
     const runs = this.poolRuns(pool);
     for (const w of workers) {
       if (queue.length === 0) return;
-      if (runs.has(w.id) || w.leaving === true || w.readyAt === undefined || w.readyAt > at || (w.endedAt !== undefined && w.endedAt <= at)) continue;
+      if (runs.has(w.id) || w.leaving === true || w.readyAt === undefined || w.readyAt > at || (w.endedAt !== undefined && w.endedAt <= at))
+        continue;
       const job = queue.shift() as Job;
       runs.set(w.id, { job, worker: w.id, name: w.name, startedAt: at, endsAt: at + job.durationMs });
     }

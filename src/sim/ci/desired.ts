@@ -16,7 +16,10 @@ export interface QueueDesired {
 export function desiredDocument(queues: Readonly<Record<string, QueueState>>, form: DesiredForm): Record<string, number | QueueDesired> {
   const doc: Record<string, number | QueueDesired> = {};
   for (const [pool, q] of Object.entries(queues)) {
-    doc[pool] = form === 'counts' ? q.pending + q.running : { pending: q.pending, running: q.running, oldestPendingSeconds: q.oldestPendingSeconds, busy: [...q.busy] };
+    doc[pool] =
+      form === 'counts'
+        ? q.pending + q.running
+        : { pending: q.pending, running: q.running, oldestPendingSeconds: q.oldestPendingSeconds, busy: [...q.busy] };
   }
   return doc;
 }

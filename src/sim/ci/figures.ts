@@ -28,7 +28,11 @@ export function jobFigures(tallies: readonly WorkTally[], cost: number): JobFigu
   const completed = tallies.reduce((sum, t) => sum + t.completed, 0);
   return {
     completed,
-    waitSeconds: { p50: seconds(percentile(waits, 0.5)), p95: seconds(percentile(waits, 0.95)), max: seconds(waits[waits.length - 1] ?? 0) },
+    waitSeconds: {
+      p50: seconds(percentile(waits, 0.5)),
+      p95: seconds(percentile(waits, 0.95)),
+      max: seconds(waits[waits.length - 1] ?? 0),
+    },
     killed: addCounts(tallies.map((t) => t.killed)),
     lostJobMinutes: round(tallies.reduce((sum, t) => sum + t.lostMs, 0) / 60_000, 1),
     costPerJob: completed === 0 ? null : round(cost / completed, 4),

@@ -27,7 +27,13 @@ export class WorldWorkers implements WorkerSource {
       if (i.tags['fleet:pool'] !== pool || (i.endedAt !== undefined && i.endedAt <= from && !holdsRun(i.id))) continue;
       // A worker on a bad image never passes its boot check: it takes no job and powers itself off.
       const readyAt = this.world.images.get(i.ami)?.broken ? undefined : i.runningAt + this.bootMs;
-      out.push({ id: i.id, name: slotFromTags(i.tags, i.launchIndex).name, readyAt, endedAt: i.endedAt, ...(this.agent && i.tags[RETIRE_TAG] !== undefined ? { leaving: true } : {}) });
+      out.push({
+        id: i.id,
+        name: slotFromTags(i.tags, i.launchIndex).name,
+        readyAt,
+        endedAt: i.endedAt,
+        ...(this.agent && i.tags[RETIRE_TAG] !== undefined ? { leaving: true } : {}),
+      });
     }
     return out;
   }

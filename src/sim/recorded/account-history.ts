@@ -28,16 +28,23 @@ export function parseAccountPrices(spec: string, days: number | undefined): Acco
     if (days !== undefined) throw new InputError('--days: only with --prices aws:REGION[,REGION...]');
     return undefined;
   }
-  const regions = spec.slice('aws:'.length).split(',').map((r) => r.trim()).filter(Boolean);
+  const regions = spec
+    .slice('aws:'.length)
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   if (regions.length === 0) throw new InputError(`--prices ${spec}: expected aws:REGION[,REGION...], e.g. aws:us-east-1`);
   for (const region of regions) {
     if (!SIM_REGIONS[region]) {
       throw new InputError(`--prices ${spec}: the simulated cloud has no region ${region} (it has ${Object.keys(SIM_REGIONS).join(', ')})`);
     }
   }
-  if (days === undefined) throw new InputError(`--prices ${spec}: needs --days N, how many days of history to read (1 to ${MAX_HISTORY_DAYS})`);
+  if (days === undefined)
+    throw new InputError(`--prices ${spec}: needs --days N, how many days of history to read (1 to ${MAX_HISTORY_DAYS})`);
   if (!Number.isInteger(days) || days < 1 || days > MAX_HISTORY_DAYS) {
-    throw new InputError(`--days: EC2 keeps ${MAX_HISTORY_DAYS} days of spot price history; expected a whole number from 1 to ${MAX_HISTORY_DAYS} (got ${days})`);
+    throw new InputError(
+      `--days: EC2 keeps ${MAX_HISTORY_DAYS} days of spot price history; expected a whole number from 1 to ${MAX_HISTORY_DAYS} (got ${days})`,
+    );
   }
   return { regions: [...new Set(regions)], days };
 }
@@ -74,12 +81,22 @@ export async function accountHistory(options: AccountHistoryOptions): Promise<Ac
     const compute = options.cloud.compute(region);
     for (const [productDescription, instanceTypes] of typesByProduct(options.policies)) {
       const prices = await spotPriceHistory(compute, { instanceTypes, productDescription, since: window.from, until: window.to });
-      for (const p of prices) rows.push({ region, az: p.az, instanceType: p.instanceType, productDescription: p.productDescription, price: p.price, t: p.timestamp });
+      for (const p of prices)
+        rows.push({
+          region,
+          az: p.az,
+          instanceType: p.instanceType,
+          productDescription: p.productDescription,
+          price: p.price,
+          t: p.timestamp,
+        });
     }
   }
   if (rows.length === 0) {
     const types = [...typesByProduct(options.policies).values()].flat().join(', ');
-    throw new InputError(`--prices aws:${spec.regions.join(',')}: EC2 returned no spot prices for ${types} over the last ${spec.days} days`);
+    throw new InputError(
+      `--prices aws:${spec.regions.join(',')}: EC2 returned no spot prices for ${types} over the last ${spec.days} days`,
+    );
   }
   // Written whole, then renamed: an interrupted run never leaves half a cache behind.
   const partial = `${cachePath}.partial`;

@@ -14,7 +14,8 @@ export interface SimWindow {
 
 export function replayWindow(recording: Pick<PriceRecording, 'source' | 'from' | 'to'>, start?: number, hours?: number): SimWindow {
   const { from, to } = recording;
-  if (to <= from) throw new InputError(`${recording.source}: the recorded prices cover a single instant (${iso(from)}), no period to replay`);
+  if (to <= from)
+    throw new InputError(`${recording.source}: the recorded prices cover a single instant (${iso(from)}), no period to replay`);
   const period = `${iso(from)} → ${iso(to)}`;
   const begin = start ?? from;
   if (begin < from || begin >= to) throw new InputError(`--start ${iso(begin)}: outside the recorded period ${period}`);

@@ -16,7 +16,11 @@ export interface WorkerEnd {
  * `fleet:retire` deadline, unless its image was drained. `busyAt(t)`: slot names the document in
  * force at t reported busy; `drainedAt(t)`: the drained images then.
  */
-export function checkBusyTerminations(ends: readonly WorkerEnd[], busyAt: (t: number) => ReadonlySet<string>, drainedAt: (t: number) => ReadonlySet<string>): Finding[] {
+export function checkBusyTerminations(
+  ends: readonly WorkerEnd[],
+  busyAt: (t: number) => ReadonlySet<string>,
+  drainedAt: (t: number) => ReadonlySet<string>,
+): Finding[] {
   return ends
     .filter((e) => busyAt(e.t).has(e.name) && !drainedAt(e.t).has(e.ami) && (e.retireAt === undefined || e.t < e.retireAt))
     .map((e) => ({

@@ -16,7 +16,11 @@ export function checkCycleErrors(ends: readonly CycleEnd[]): Finding[] {
     .filter((e) => e.error !== undefined && !e.killed && e.error.name !== 'ProcessKilled')
     .map((e) => {
       const error = e.error as NonNullable<CycleEnd['error']>;
-      return { invariant: 'no-escaping-exception', key: `${e.process} ${error.name} ${error.code ?? ''}`, detail: `${e.process}: ${error.name}${error.code ? ` ${error.code}` : ''}: ${printable(error.message).slice(0, 160)}` };
+      return {
+        invariant: 'no-escaping-exception',
+        key: `${e.process} ${error.name} ${error.code ?? ''}`,
+        detail: `${e.process}: ${error.name}${error.code ? ` ${error.code}` : ''}: ${printable(error.message).slice(0, 160)}`,
+      };
     });
 }
 

@@ -40,7 +40,11 @@ export function checkGrowth(input: GrowthInput): Finding[] {
     });
   }
   if (pairs > pairBudget) {
-    findings.push({ invariant: 'growth', key: `${pool} pairs`, detail: `${pool}: ${pairs} replacement pairs in flight, budget ${pairBudget}` });
+    findings.push({
+      invariant: 'growth',
+      key: `${pool} pairs`,
+      detail: `${pool}: ${pairs} replacement pairs in flight, budget ${pairBudget}`,
+    });
   }
   return findings;
 }

@@ -7,7 +7,8 @@ export const INVARIANTS: Readonly<Record<string, string>> = {
   'unique-names': 'names (tag Name) unique among the fleet’s live instances',
   'no-drained-launch': 'no RunInstances with an AMI drained before the call',
   ownership: 'no call changes a resource without the fleet’s ownership tag',
-  'no-retirement-on-bad-manifest': 'while the manifest is unreadable or invalid, nothing current in the last good copy is retired unless the pool is above desired',
+  'no-retirement-on-bad-manifest':
+    'while the manifest is unreadable or invalid, nothing current in the last good copy is retired unless the pool is above desired',
   'running-capacity': 'retirements never take running instances on launchable images below min(desired, before)',
   spread: 'once settled, no offer holds more than the spread cap (terminate pools)',
   'journal-keeps-refused': 'reconciler.json never keeps a launch EC2 refused for good',
@@ -15,7 +16,9 @@ export const INVARIANTS: Readonly<Record<string, string>> = {
   'stalled-leader-silent': 'a resumed stalled leader sends no mutating EC2 call after the other replica’s first launch',
   'takeover-converges': 'after a takeover every pool reaches exactly desired (a none pool: at least)',
   'resend-same-parameters': 'an unconfirmed launch is re-sent only with the parameters it was first sent with',
-  'no-phantom-shortfall': 'a pool serving its desired count (a replacement pair once, one whose target is drained too) gets no launch that replaces nothing',
+  'no-phantom-shortfall':
+    'a pool serving its desired count (a replacement pair once, one whose target is drained too) gets no launch that replaces nothing',
   'no-backwards-pair': 'no pair retires a worker on a current image while its replacement stays on an outdated one',
-  'event-queue-drained': 'every message on events.queue (EC2 events, malformed ones, second deliveries) is deleted within 5 minutes of being queued, or of the end of a state-store fault or takeover that held it up',
+  'event-queue-drained':
+    'every message on events.queue (EC2 events, malformed ones, second deliveries) is deleted within 5 minutes of being queued, or of the end of a state-store fault or takeover that held it up',
 };

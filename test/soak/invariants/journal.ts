@@ -41,9 +41,17 @@ export function checkJournal(input: JournalInput): Finding[] {
     if (!history || history.succeeded || !refusal) return [];
     const givenUpBy = Math.max(refusal.t, p.requestedAt + input.visibilityTimeoutMs);
     const known = input.cycles.some(
-      (c) => c.completed && ((c.process === refusal.process && c.start <= refusal.t && refusal.t <= c.end) || (c.start > givenUpBy && c.mutated)),
+      (c) =>
+        c.completed &&
+        ((c.process === refusal.process && c.start <= refusal.t && refusal.t <= c.end) || (c.start > givenUpBy && c.mutated)),
     );
     if (!known) return [];
-    return [{ invariant: 'journal-keeps-refused', key: p.clientToken, detail: `${p.pool}: reconciler.json still holds ${p.name} (token ${p.clientToken.slice(0, 14)}…), refused ${refusal.code} at ${new Date(refusal.t).toISOString()}` }];
+    return [
+      {
+        invariant: 'journal-keeps-refused',
+        key: p.clientToken,
+        detail: `${p.pool}: reconciler.json still holds ${p.name} (token ${p.clientToken.slice(0, 14)}…), refused ${refusal.code} at ${new Date(refusal.t).toISOString()}`,
+      },
+    ];
   });
 }

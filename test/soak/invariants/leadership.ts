@@ -12,7 +12,9 @@ const EC2_MUTATIONS = new Set(['RunInstances', 'TerminateInstances', 'CreateTags
 
 /** After a stalled leader resumes, it sends no mutating EC2 call after the other replica's first launch. */
 export function checkStalledLeader(calls: readonly MutatingCall[], stalled: string, successor: string): Finding[] {
-  const firstLaunch = calls.filter((c) => c.replica === successor && c.action === 'RunInstances').reduce((t, c) => Math.min(t, c.t), Number.POSITIVE_INFINITY);
+  const firstLaunch = calls
+    .filter((c) => c.replica === successor && c.action === 'RunInstances')
+    .reduce((t, c) => Math.min(t, c.t), Number.POSITIVE_INFINITY);
   return calls
     .filter((c) => c.replica === stalled && EC2_MUTATIONS.has(c.action) && c.t > firstLaunch)
     .map((c) => ({

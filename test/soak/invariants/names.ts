@@ -9,5 +9,9 @@ export function checkUniqueNames(instances: readonly InstanceFact[], fleet: stri
   }
   return [...byName]
     .filter(([, ids]) => ids.length > 1)
-    .map(([name, ids]) => ({ invariant: 'unique-names', key: name, detail: `${name} is held by ${ids.length} live instances: ${ids.join(', ')}` }));
+    .map(([name, ids]) => ({
+      invariant: 'unique-names',
+      key: name,
+      detail: `${name} is held by ${ids.length} live instances: ${ids.join(', ')}`,
+    }));
 }

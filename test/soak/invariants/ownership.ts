@@ -11,6 +11,9 @@ export function checkOwnership(calls: readonly TouchingCall[], ownerOf: (id: str
   return calls.flatMap((c) =>
     c.resources
       .filter((id) => ownerOf(id) !== fleet)
-      .map((id) => ({ invariant: 'ownership', detail: `${c.action} named ${id}, owned by ${ownerOf(id) ?? 'nobody (no fleet:managed-by tag)'}` })),
+      .map((id) => ({
+        invariant: 'ownership',
+        detail: `${c.action} named ${id}, owned by ${ownerOf(id) ?? 'nobody (no fleet:managed-by tag)'}`,
+      })),
   );
 }

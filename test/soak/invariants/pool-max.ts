@@ -37,7 +37,11 @@ export function checkPoolMax(input: PoolMaxInput): Finding[] {
     if (live > max) {
       findings.push({ invariant: 'pool-max', key: pool, detail: `${pool}: ${live} live instances when the cycle ended, size.max ${max}` });
     } else if (peak > max) {
-      findings.push({ invariant: 'pool-max-peak', key: pool, detail: `${pool}: ${peak} live instances at ${new Date(peakAt).toISOString()}, size.max ${max} (${live} when the cycle ended)` });
+      findings.push({
+        invariant: 'pool-max-peak',
+        key: pool,
+        detail: `${pool}: ${peak} live instances at ${new Date(peakAt).toISOString()}, size.max ${max} (${live} when the cycle ended)`,
+      });
     }
   }
   return findings;

@@ -18,7 +18,10 @@ export function checkResends(calls: readonly SentLaunch[], earlier: ReadonlyMap<
     const params = first.get(c.clientToken);
     if (params === undefined) first.set(c.clientToken, c.params);
     else if (params !== c.params) {
-      findings.push({ invariant: 'resend-same-parameters', detail: `${c.name}: token ${c.clientToken.slice(0, 14)}… re-sent with other parameters (${params.slice(0, 6)} → ${c.params.slice(0, 6)})` });
+      findings.push({
+        invariant: 'resend-same-parameters',
+        detail: `${c.name}: token ${c.clientToken.slice(0, 14)}… re-sent with other parameters (${params.slice(0, 6)} → ${c.params.slice(0, 6)})`,
+      });
     }
   }
   return findings;

@@ -22,7 +22,9 @@ export interface RunningCapacityInput {
 export function checkRunningCapacity(input: RunningCapacityInput): Finding[] {
   const { pool, drained } = input;
   const launchable = (i: InstanceFact) => !drained.has(i.ami);
-  const retired = input.before.filter((i) => input.terminatedByFleet.has(i.id) && launchable(i) && (i.state === 'pending' || i.state === 'running'));
+  const retired = input.before.filter(
+    (i) => input.terminatedByFleet.has(i.id) && launchable(i) && (i.state === 'pending' || i.state === 'running'),
+  );
   if (retired.length === 0) return [];
   const runningBefore = input.before.filter((i) => i.state === 'running' && launchable(i));
   const lostToOthers = runningBefore.filter((i) => input.endedByOthers.has(i.id)).length;

@@ -33,7 +33,8 @@ export function spreadLimit(spread: Budget, desired: number, offers: number): nu
  * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
-  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max) return [];
+  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max)
+    return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();
   for (const i of input.live) {
@@ -45,7 +46,13 @@ export function checkSpread(input: SpreadInput): Finding[] {
   const crowded = [...perOffer].filter(([, n]) => n > cap).sort((a, b) => b[1] - a[1]);
   if (crowded.length === 0) return [];
   const [offer, n] = crowded[0] as [string, number];
-  return [{ invariant: 'spread', key: input.pool, detail: `${input.pool}: ${n} of ${input.live.length} live in ${offer}, spread cap ${cap} (desired ${input.desired}, spread ${describe(input.spread)}, ${input.offers} offers open)` }];
+  return [
+    {
+      invariant: 'spread',
+      key: input.pool,
+      detail: `${input.pool}: ${n} of ${input.live.length} live in ${offer}, spread cap ${cap} (desired ${input.desired}, spread ${describe(input.spread)}, ${input.offers} offers open)`,
+    },
+  ];
 }
 
 function describe(b: Budget): string {
@@ -63,7 +70,11 @@ export const LIST_PRICE_GAP_MS = 16 * 60_000;
  * of the on-demand price, the policy names no `onDemandPrice`, and the Price List API failed lately
  * (SPEC: such offers are skipped). The spread cannot be repaired then; only on-demand can launch.
  */
-export function spotUnpriced(policy: { readonly spot: Pick<PoolPolicy['spot'], 'maxPrice'>; readonly onDemandPrice?: number }, listPriceFailedAt: number, now: number): boolean {
+export function spotUnpriced(
+  policy: { readonly spot: Pick<PoolPolicy['spot'], 'maxPrice'>; readonly onDemandPrice?: number },
+  listPriceFailedAt: number,
+  now: number,
+): boolean {
   const max = policy.spot.maxPrice;
   const needsListPrice = max.kind === 'percent' && max.value < 100 && policy.onDemandPrice === undefined;
   return needsListPrice && now - listPriceFailedAt < LIST_PRICE_GAP_MS;

@@ -56,7 +56,10 @@ export interface Asked {
 // The judge restates the few rules it needs rather than calling the code it judges.
 
 /** A pool's desired size as the specification defines it: its count clamped to [min, max], min when missing. */
-export function clampedDesired(policy: { readonly pool: string; readonly size: { readonly min: number; readonly max: number } }, counts: Readonly<Record<string, number>>): number {
+export function clampedDesired(
+  policy: { readonly pool: string; readonly size: { readonly min: number; readonly max: number } },
+  counts: Readonly<Record<string, number>>,
+): number {
   return Math.min(policy.size.max, Math.max(policy.size.min, Math.floor(counts[policy.pool] ?? policy.size.min)));
 }
 

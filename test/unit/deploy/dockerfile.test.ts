@@ -17,7 +17,12 @@ function last(keyword: string, instructions: readonly Instruction[] = final?.ins
 function contextSources(instructions: readonly Instruction[]): string[] {
   return instructions
     .filter((i) => (i.keyword === 'COPY' || i.keyword === 'ADD') && !/--from=/.test(i.args))
-    .flatMap((i) => i.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1));
+    .flatMap((i) =>
+      i.args
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1),
+    );
 }
 
 describe('deploy: Dockerfile', () => {
@@ -58,15 +63,23 @@ describe('deploy: Dockerfile', () => {
   });
 
   it('copies only what exists and what .dockerignore lets into the build context; no sources in the image', () => {
-    const allowed = readFileSync('.dockerignore', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const allowed = readFileSync('.dockerignore', 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'));
     expect(allowed[0], '.dockerignore starts by leaving everything out').to.equal('*');
     const sources = all.flatMap((s) => contextSources(s.instructions));
     expect(sources).to.include.members(['package.json', 'package-lock.json', 'src', 'config', 'policies']);
     for (const source of sources) {
       expect(existsSync(source), `${source} exists`).to.equal(true);
-      expect(allowed.some((a) => a === `!${source}` || a === `!${source}/`), `.dockerignore lets ${source} in`).to.equal(true);
+      expect(
+        allowed.some((a) => a === `!${source}` || a === `!${source}/`),
+        `.dockerignore lets ${source} in`,
+      ).to.equal(true);
     }
-    expect(contextSources(final?.instructions ?? []).filter((s) => ['src', 'test', 'bench', 'tsconfig.json'].includes(s))).to.deep.equal([]);
+    expect(contextSources(final?.instructions ?? []).filter((s) => ['src', 'test', 'bench', 'tsconfig.json'].includes(s))).to.deep.equal(
+      [],
+    );
   });
 
   it('bakes in no credentials', () => {

@@ -48,8 +48,16 @@ function read(expr: string): { selectors: Selector[]; errors: string[] } {
       if (node.type.isError) errors.push(`at ${node.from}: ${JSON.stringify(text.slice(Math.max(0, node.from - 10), node.to + 10))}`);
       if (node.name !== 'VectorSelector') return;
       const metric = node.node.getChild('Identifier');
-      const labels = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher').map((m) => m.getChild('LabelName')) ?? [];
-      if (metric) selectors.push({ metric: text.slice(metric.from, metric.to), labels: labels.flatMap((l) => (l ? [text.slice(l.from, l.to)] : [])) });
+      const labels =
+        node.node
+          .getChild('LabelMatchers')
+          ?.getChildren('UnquotedLabelMatcher')
+          .map((m) => m.getChild('LabelName')) ?? [];
+      if (metric)
+        selectors.push({
+          metric: text.slice(metric.from, metric.to),
+          labels: labels.flatMap((l) => (l ? [text.slice(l.from, l.to)] : [])),
+        });
     },
   });
   return { selectors, errors };
@@ -105,7 +113,10 @@ describe('deploy: Grafana dashboard', () => {
     }
     expect(unknown).to.deep.equal([]);
     // The allow-list holds only what is still missing from the registry.
-    expect(Object.keys(ADDED_ELSEWHERE).filter((name) => metrics.has(name)), 'now exported: drop from ADDED_ELSEWHERE').to.deep.equal([]);
+    expect(
+      Object.keys(ADDED_ELSEWHERE).filter((name) => metrics.has(name)),
+      'now exported: drop from ADDED_ELSEWHERE',
+    ).to.deep.equal([]);
   });
 
   it('shows what operators ask for: pool sizes, spot share, cost against on demand, actions, API calls, cycles, the lease, interruptions', () => {
@@ -137,7 +148,7 @@ describe('deploy: Grafana dashboard', () => {
     }
   });
 
-  it('has a Rollout row with panels on fleet_rollout_phase (the leader\'s) and fleet_guard_drains_total', () => {
+  it("has a Rollout row with panels on fleet_rollout_phase (the leader's) and fleet_guard_drains_total", () => {
     const row = panels.findIndex((p) => p.type === 'row' && p.title === 'Rollout');
     expect(row, 'a row titled Rollout').to.be.at.least(0);
     const next = panels.findIndex((p, i) => i > row && p.type === 'row');

@@ -23,7 +23,9 @@ function loadDocs(file: string): Doc[] {
   });
 }
 
-const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const docs = files.filter((f) => f !== 'kustomization.yaml').flatMap(loadDocs);
 const kinds = (kind: string) => docs.filter((d) => d.kind === kind);
 const only = (kind: string, name?: string): Doc => {
@@ -71,7 +73,15 @@ describe('deploy: Kubernetes manifests', () => {
   it('lists every manifest in the kustomization', () => {
     const [kustomization] = loadDocs('kustomization.yaml');
     expect([...(kustomization?.resources as string[])].sort()).to.deep.equal(files.filter((f) => f !== 'kustomization.yaml'));
-    expect(docs.map((d) => d.kind).sort()).to.deep.equal(['ConfigMap', 'ConfigMap', 'Deployment', 'Namespace', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(docs.map((d) => d.kind).sort()).to.deep.equal([
+      'ConfigMap',
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+    ]);
   });
 
   it('runs two replicas of fleet reconcile', () => {
@@ -111,12 +121,19 @@ describe('deploy: Kubernetes manifests', () => {
     expect((liveness.periodSeconds as number) * (liveness.failureThreshold as number)).to.be.greaterThan(3 * config.interval);
   });
 
-  it('runs as the image\'s non-root user on a read-only root filesystem, without privileges', () => {
+  it("runs as the image's non-root user on a read-only root filesystem, without privileges", () => {
     expect(pod.securityContext.runAsNonRoot).to.equal(true);
-    const dockerUser = stages(parseDockerfile(readFileSync('Dockerfile', 'utf8'))).at(-1)?.instructions.filter((i) => i.keyword === 'USER').at(-1)?.args;
+    const dockerUser = stages(parseDockerfile(readFileSync('Dockerfile', 'utf8')))
+      .at(-1)
+      ?.instructions.filter((i) => i.keyword === 'USER')
+      .at(-1)?.args;
     expect(`${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`).to.equal(dockerUser);
     expect(pod.securityContext.seccompProfile).to.deep.equal({ type: 'RuntimeDefault' });
-    expect(container.securityContext).to.deep.equal({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(container.securityContext).to.deep.equal({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
     expect(container.resources.requests).to.have.all.keys('cpu', 'memory');
     expect(container.resources.limits).to.have.property('memory');
     // On SIGTERM the action in flight finishes; as long as the systemd unit allows.
@@ -149,6 +166,7 @@ describe('deploy: Kubernetes manifests', () => {
     expect(r.status, r.stderr).to.equal(0);
     const rendered = parseAllDocuments(r.stdout).map((d) => d.toJS() as Doc);
     expect(rendered).to.have.lengthOf(docs.length);
-    for (const d of rendered.filter((x) => x.kind !== 'Namespace')) expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).to.equal('fleet');
+    for (const d of rendered.filter((x) => x.kind !== 'Namespace'))
+      expect(d.metadata.namespace, `${d.kind} ${d.metadata.name}`).to.equal('fleet');
   });
 });

@@ -71,7 +71,15 @@ describe('deploy: systemd unit', () => {
   it('is sandboxed: its own user, no capabilities, a read-only system, one writable state directory', () => {
     expect(one('DynamicUser')).to.equal('yes');
     expect(one('CapabilityBoundingSet')).to.equal('');
-    for (const key of ['NoNewPrivileges', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'ProtectKernelTunables', 'ProtectControlGroups', 'RestrictSUIDSGID']) {
+    for (const key of [
+      'NoNewPrivileges',
+      'ProtectHome',
+      'PrivateTmp',
+      'PrivateDevices',
+      'ProtectKernelTunables',
+      'ProtectControlGroups',
+      'RestrictSUIDSGID',
+    ]) {
       expect(one(key), key).to.equal('yes');
     }
     expect(one('ProtectSystem')).to.equal('strict');
@@ -89,7 +97,9 @@ describe('deploy: systemd unit', () => {
 
     before(function () {
       if (version === undefined) {
-        console.log(`    skipping "${this.test?.parent?.fullTitle() ?? 'systemd'}": systemd-analyze is not installed (apt-get install systemd)`);
+        console.log(
+          `    skipping "${this.test?.parent?.fullTitle() ?? 'systemd'}": systemd-analyze is not installed (apt-get install systemd)`,
+        );
         this.skip();
       }
       // A scratch root: the unit where systemd looks for it, systemd's own units (sysinit.target, ...),
@@ -110,14 +120,18 @@ describe('deploy: systemd unit', () => {
     });
 
     it('passes systemd-analyze verify without an error or a warning', () => {
-      const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '--man=no', '/etc/systemd/system/fleet.service'], { encoding: 'utf8' });
+      const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '--man=no', '/etc/systemd/system/fleet.service'], {
+        encoding: 'utf8',
+      });
       // verify exits 0 on unknown keys and unparsable values (it only warns): its output must be empty.
       expect(`${r.stdout}${r.stderr}`.trim(), version).to.equal('');
       expect(r.status).to.equal(0);
     });
 
     it('has a low exposure by systemd-analyze security', function () {
-      const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, '/etc/systemd/system/fleet.service'], { encoding: 'utf8' });
+      const r = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${root}`, '/etc/systemd/system/fleet.service'], {
+        encoding: 'utf8',
+      });
       const overall = /Overall exposure level for fleet\.service: ([\d.]+)/.exec(r.stdout);
       if (overall === null && /offline/.test(r.stderr)) {
         console.log(`      skipping: ${version} cannot analyse a unit offline`);
