@@ -21,7 +21,7 @@ const WORKER: InstanceMetadata = {
 };
 
 describe('cli: fleet worker watches for a request to leave', function () {
-  this.timeout(40_000);
+  this.timeout(90_000);
 
   let trap: Awaited<ReturnType<typeof startTrap>>;
   let imds: FakeImds;
@@ -61,7 +61,7 @@ describe('cli: fleet worker watches for a request to leave', function () {
         AWS_ACCESS_KEY_ID: 'x',
         AWS_SECRET_ACCESS_KEY: 'y',
       },
-      { timeoutMs: 35_000 },
+      { timeoutMs: 80_000 },
     );
   }
 
@@ -70,7 +70,7 @@ describe('cli: fleet worker watches for a request to leave', function () {
     until(
       'tag polls',
       async () => (imds.requests.filter((r) => r.path.endsWith('/tags/instance')).length >= n ? true : undefined),
-      20_000,
+      60_000,
       () => JSON.stringify(imds.requests.slice(-5)),
     );
 
@@ -110,11 +110,11 @@ describe('cli: fleet worker watches for a request to leave', function () {
     const ws = fleetWorkspace();
     const running = worker(ws, ['--json']);
     await polled(1);
-    imds.failNext(12);
+    imds.failNext(6);
     await until(
       'failed reads',
-      async () => (imds.requests.filter((r) => r.status === 500).length >= 12 ? true : undefined),
-      20_000,
+      async () => (imds.requests.filter((r) => r.status === 500).length >= 6 ? true : undefined),
+      60_000,
       () => '',
     );
     imds.setTag('fleet:retire', '2099-01-01T00:00:00Z');
