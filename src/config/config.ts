@@ -169,6 +169,15 @@ function schema(env: NodeJS.ProcessEnv) {
   );
 }
 
+/** A list given as one comma-separated string (as environment variables give it) is split. */
+const commaList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+
 let formatsAdded = false;
 function addFormats(): void {
   if (formatsAdded) return;
@@ -186,13 +195,7 @@ function addFormats(): void {
         if (!Array.isArray(v) || v.length === 0) throw new Error('must list at least one region');
         for (const r of v) if (typeof r !== 'string' || !REGION.test(r)) throw new Error(`${JSON.stringify(r)} is not a region name`);
       },
-      coerce: (v: unknown) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
+      coerce: commaList,
     },
     'pool-list': {
       validate(v: unknown) {
@@ -201,13 +204,7 @@ function addFormats(): void {
           if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(p))
             throw new Error(`${JSON.stringify(p)} is not a pool name`);
       },
-      coerce: (v: unknown) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
+      coerce: commaList,
     },
     'image-owners': {
       validate(v: unknown) {
@@ -216,13 +213,7 @@ function addFormats(): void {
           if (typeof o !== 'string' || !(o === 'self' || /^\d{12}$/.test(o)))
             throw new Error(`${JSON.stringify(o)} is not an image owner ("self" or a 12-digit account id)`);
       },
-      coerce: (v: unknown) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
+      coerce: commaList,
     },
     location: {
       validate(v: unknown) {
