@@ -201,6 +201,8 @@ function pairStep({ ctx, ledger }: Step): void {
     if (!('key' in replacement) || !replacement.instance) continue;
     const target = ledger.instance(targetId) as Member;
     if (isBackwards(target, replacement)) {
+      // A replacement that is itself being replaced leaves through its own pair, once that one runs.
+      if (ledger.openPairs().has(replacement.key)) continue;
       if (replacement.instance.state === 'running') {
         if (running - 1 < ctx.desired) continue;
         running--;
