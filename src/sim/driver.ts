@@ -18,7 +18,7 @@ import { type CiOptions, SimCi } from './ci/ci.js';
 import { WorldWorkers, retiredWorkersLeave } from './ci/world-workers.js';
 import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
-import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
+import { ImagePipeline, JobQueue, type PublishTarget, WORKING_HOURS, type WorkloadShape, idleWorkersLeave } from './workload.js';
 
 /** Capacity taken away from matching offers during a window of the run. */
 export interface Exhaustion {
@@ -46,6 +46,8 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly demand?: (pool: string, t: number) => number;
   /** how the simulated CI publishes desired counts: plain counts [default] or the per-pool queue form */
   readonly desiredForm?: DesiredForm;
+  /** the shape of the CI's day ['day']; its working hours are summarised apart */
+  readonly workload?: WorkloadShape;
   /**
    * Each worker runs `fleet worker` with a hook that waits for its job [true]: one tagged `fleet:retire`
    * takes no new job, finishes the one it runs and powers off. false: the tag goes unread.
@@ -102,7 +104,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const pipeline = new ImagePipeline(cloud.world, policies, config.regions);
   pipeline.seed(start, 3);
   pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
-  const jobs = new JobQueue(policies, rng.fork('jobs'));
+  const jobs = new JobQueue(policies, rng.fork('jobs'), options.workload);
   const agent = options.workerAgent ?? true;
   const workers = new WorldWorkers(cloud.world, undefined, agent);
   const ci = new SimCi(
@@ -216,6 +218,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     causes,
     ci,
     workers,
+    workingHours: WORKING_HOURS[options.workload ?? 'day'],
     ...believed,
   });
   return { summary, samples, cloud, ci, workers };
