@@ -123,9 +123,8 @@ export function demandEstimatorMarkdown(f: DemandEstimator): string {
     ...header,
     ...poolRows,
     '',
-    'A `scaleDown: none` pool (tst-linux64) may cost more per job on the estimator than on plain counts: its',
-    'idle workers leave by themselves while the estimate is still held up for `idleTimeout`, and fleet launches',
-    'others in their place (compare its launches).',
+    'In a `scaleDown: none` pool (tst-linux64) the estimator holds nothing up for `idleTimeout`: its idle workers',
+    'leave by themselves, and a held estimate would only launch others in their place.',
     '',
   ].join('\n');
 }
