@@ -101,8 +101,12 @@ describe('layers: what each folder of src/ may import', () => {
     expect([...new Set(cliFiles)]).to.deep.equal(['src/cli/commands/sim.ts']);
   });
 
-  it('the fake cloud does not import the fleet sim feature', () => {
-    expect(breaches('fake-cloud', ['domain', 'cloud', 'events', 'service'])).to.deep.equal([]);
+  it('the fake cloud does not import the fleet sim feature, nor the service', () => {
+    expect(breaches('fake-cloud', ['domain', 'cloud', 'events'])).to.deep.equal([]);
+  });
+
+  it('the cloud port and its adapters do not import the service', () => {
+    expect(breaches('cloud', ['domain', 'policy', 'events'])).to.deep.equal([]);
   });
 
   it('nothing in src imports test/, bench/ or scripts/', () => {
