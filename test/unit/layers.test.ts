@@ -105,6 +105,11 @@ describe('layers: what each folder of src/ may import', () => {
     expect(breaches('fake-cloud', ['domain', 'cloud', 'events'])).to.deep.equal([]);
   });
 
+  it('what runs on a worker, and what it shares with the service, never imports the service', () => {
+    expect(breaches('worker', ['cloud', 'config', 'domain', 'policy', 'shared'])).to.deep.equal([]);
+    expect(breaches('shared', ['cloud', 'config', 'domain', 'manifest', 'policy'])).to.deep.equal([]);
+  });
+
   it('the cloud port and its adapters do not import the service', () => {
     expect(breaches('cloud', ['domain', 'policy', 'events'])).to.deep.equal([]);
   });
