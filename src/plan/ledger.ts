@@ -1,3 +1,4 @@
+import type { RetireEnd } from '../domain/actions.js';
 import type { Cause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { keepShape } from '../domain/shapes.js';
@@ -48,6 +49,8 @@ export interface Departure {
   readonly reason: string;
   /** fleet terminates it (false: it is leaving by itself, e.g. a reclaimed spot instance) */
   readonly terminate: boolean;
+  /** a worker asked to leave: why it ends now */
+  readonly retireEnd?: RetireEnd;
 }
 
 /**
@@ -129,9 +132,9 @@ export class PoolLedger {
     this.byId = byId;
   }
 
-  leave(member: Member, cause: Cause, reason: string, terminate = true): void {
+  leave(member: Member, cause: Cause, reason: string, terminate = true, retireEnd?: RetireEnd): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { member, departure: { cause, reason, terminate } });
+    this.leaving.set(member.key, { member, departure: { cause, reason, terminate, ...(retireEnd ? { retireEnd } : {}) } });
     this.stayingView = undefined;
     this.countingView = undefined;
     this.pairsView = undefined;

@@ -681,7 +681,7 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
         ),
       );
     } else {
-      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason));
+      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason, departure.retireEnd));
     }
   }
   const placements = ledger.placements();

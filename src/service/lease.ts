@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { Fence } from '../cloud/fence.js';
 import { type Clock, monotonicNow } from '../domain/clock.js';
-import { CorruptStateError, type StateStore, readValid } from './state-store.js';
+import { CorruptStateError, type StateStore, readValid } from '../shared/state-store.js';
 
 export interface LeaseDoc {
   readonly holder: string;

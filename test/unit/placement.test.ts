@@ -133,8 +133,8 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
     expect(move?.az).to.equal('us-east-1b');
     expect(move?.replaces).to.equal(dear.id);
     expect(move?.cause).to.equal('rebalance');
-    // The words give the expected prices the move was judged on.
-    expect(move?.reason).to.match(/us-east-1a c5\.xlarge expected at \$0\.1000\/h, us-east-1b c5\.xlarge at \$0\.0500\/h/);
+    // Judged on the expected price of the offer moved to: half that of the one left.
+    expect(move?.price).to.equal(0.05);
   });
 
   it('the old instance leaves once its replacement runs', () => {

@@ -6,7 +6,7 @@ import { systemClock } from '../../domain/clock.js';
 import { InputError, RuntimeFailure } from '../../domain/errors.js';
 import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { configWarnings } from '../../config/warnings.js';
-import type { StateStore } from '../../service/state-store.js';
+import type { StateStore } from '../../shared/state-store.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { PollReport } from '../../service/event-inbox.js';
