@@ -99,10 +99,10 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     journal(ws, [OLD]);
     const previous = await checkAmi(ws, { ...WORKER, ami: OLD }, ['--json']);
     expect(previous.code, previous.stderr).to.equal(0);
-    expect(json(previous).reason).to.equal(`${OLD} is the image every other launch uses fleet launches for bld-linux64 in us-east-1`);
+    expect(json(previous).reason).to.equal(`${OLD} is the image fleet launches for bld-linux64 in us-east-1 beside ${NEW} on trial`);
     const canary = await checkAmi(ws, WORKER, ['--json']);
     expect(canary.code, canary.stderr).to.equal(0);
-    expect(json(canary).reason).to.equal(`${NEW} is the new image on trial (canary) fleet launches for bld-linux64 in us-east-1`);
+    expect(json(canary).reason).to.equal(`${NEW} is the new image on trial (canary) for bld-linux64 in us-east-1`);
     journal(ws, [OLD, NEW]);
     const after = await checkAmi(ws, { ...WORKER, ami: OLD }, ['--json']);
     expect(after.code, after.stdout).to.equal(3);

@@ -49,11 +49,11 @@ describe('verdict: would fleet launch this image for this pool and region now', 
     expect(launchableImages(rollout(idx, ['ami-prev'])).map((i) => i.id)).to.deep.equal(['ami-new', 'ami-prev']);
     const canary = verdict('ami-new', idx, ['ami-prev']);
     expect(canary.verdict).to.equal('launchable');
-    expect(canary.reason).to.equal('ami-new is the new image on trial (canary) fleet launches for bld-linux64 in us-east-1');
+    expect(canary.reason).to.equal('ami-new is the new image on trial (canary) for bld-linux64 in us-east-1');
     const previous = verdict('ami-prev', idx, ['ami-prev']);
     expect(previous).to.deep.equal({
       verdict: 'launchable',
-      reason: 'ami-prev is the image every other launch uses fleet launches for bld-linux64 in us-east-1',
+      reason: 'ami-prev is the image fleet launches for bld-linux64 in us-east-1 beside ami-new on trial',
     });
     expect(verdict('ami-old', idx, ['ami-prev']).verdict).to.equal('outdated');
     // Once the new image proved itself, the previous one is outdated.
