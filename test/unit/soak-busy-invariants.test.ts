@@ -34,7 +34,7 @@ describe('soak invariant: no termination of a busy worker before its deadline', 
 });
 
 describe('soak invariant: requests to leave within the budgets', () => {
-  const use = { pool: 'bld', budgetName: 'retireBudget', budget: { kind: 'count' as const, value: 2 }, desired: 10 };
+  const use = { pool: 'bld', budgetName: 'retireBudget', budget: { kind: 'count' as const, value: 2 }, desired: 10, heldBefore: 0 };
 
   it('flags a cycle that asks a worker to leave past the budget', () => {
     expect(checkRetireBudget([{ ...use, asked: 2, pairs: 1, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
@@ -49,5 +49,13 @@ describe('soak invariant: requests to leave within the budgets', () => {
         { ...use, asked: 3, pairs: 0, askedNow: false },
       ]),
     ).to.deep.equal([]);
+  });
+
+  it('lets a pair become a request when the budget shrank under it, but not grow past what was held', () => {
+    const shrunk = { ...use, budget: { kind: 'percent' as const, value: 50 }, desired: 2, heldBefore: 3 };
+    expect(checkRetireBudget([{ ...shrunk, asked: 1, pairs: 2, askedNow: true }])).to.deep.equal([]);
+    expect(checkRetireBudget([{ ...shrunk, asked: 2, pairs: 2, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
+      'retire-within-budget',
+    ]);
   });
 });

@@ -38,14 +38,20 @@ export interface RetireBudgetUse {
   readonly desired: number;
   readonly asked: number;
   readonly pairs: number;
+  /** asked and pairs as the cycle began */
+  readonly heldBefore: number;
   /** whether the cycle asked a worker to leave for this budget */
   readonly askedNow: boolean;
 }
 
-/** Requests to leave stay within the budgets their replacements had: a cycle that asks never leaves more in flight than the budget. */
+/**
+ * Requests to leave stay within the budgets their replacements had: a cycle that asks never leaves
+ * more in flight than the budget. Asking the target of a pair in flight only turns the pair into a
+ * request, so a budget that shrank with desired is not exceeded by it: what was held before bounds too.
+ */
 export function checkRetireBudget(uses: readonly RetireBudgetUse[]): Finding[] {
   return uses
-    .filter((u) => u.askedNow && u.asked + u.pairs > allowance(u.budget, u.desired))
+    .filter((u) => u.askedNow && u.asked + u.pairs > Math.max(u.heldBefore, allowance(u.budget, u.desired)))
     .map((u) => ({
       invariant: 'retire-within-budget',
       detail: `${u.pool}: ${u.asked} asked to leave and ${u.pairs} pair(s) in flight for ${u.budgetName}, budget ${allowance(u.budget, u.desired)} of ${u.desired}`,
