@@ -89,10 +89,10 @@ export class SoakCi implements WorkerSource {
 
   endCause(id: string): string {
     const i = this.world.instances.get(id) ?? this.world.archive.find((a) => a.id === id);
-    if (i?.stateReason === 'Server.SpotInstanceTermination') return 'spot-interruption';
-    if (i?.stateReason === 'Client.InstanceInitiatedShutdown') return 'self-shutdown';
-    if (i?.stateReason === 'Client.UserInitiatedShutdown') return 'fleet';
-    return 'other';
+    if (i?.stateReason === 'Server.SpotInstanceTermination') return 'spot interruptions';
+    if (i?.stateReason === 'Client.InstanceInitiatedShutdown') return 'workers’ own shutdowns';
+    if (i?.stateReason === 'Client.UserInitiatedShutdown') return 'fleet’s terminations';
+    return 'other ends';
   }
 
   /** Run the CI to `t`: jobs arrive for `desired` workers' worth of load, start and finish on the workers. */

@@ -15,7 +15,7 @@ import type { FaultWindows } from './chaos.js';
 import type { SoakInputs } from './inputs.js';
 import { type ImageView, checkBackwardsPairs, imageStanding } from './invariants/backwards-pair.js';
 import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
-import { type RetireBudgetUse, type WorkerEnd, checkBusyTerminations, checkRetireBudget } from './invariants/busy-workers.js';
+import { type RetireBudgetUse, type WorkerEnd, checkBusyTerminations, checkRetireBudget, reportedBusy } from './invariants/busy-workers.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
@@ -125,6 +125,8 @@ interface CycleFacts {
   readonly asking: ReadonlySet<string>;
   /** per pool, the slot names every desired copy fleet could have read this cycle reported busy */
   readonly busy: Readonly<Record<string, ReadonlySet<string>>>;
+  /** per pool, the slot names some copy reported busy: fleet may have held back from moving them */
+  readonly maybeBusy: Readonly<Record<string, ReadonlySet<string>>>;
   /** fleet's successful TerminateInstances, one per instance */
   readonly ends: readonly WorkerEnd[];
 }
@@ -256,7 +258,8 @@ export class Judge {
       established: new Set([...frame.established].filter((k) => atStart.has(k))),
       askedNow,
       asking: new Set([...frame.askedBefore, ...askedNow, ...after.filter((i) => i.retireAt !== undefined).map((i) => i.id)]),
-      busy: this.surelyBusy(copies.busy),
+      busy: Object.fromEntries(this.policies().map((p) => [p.pool, reportedBusy(copies.busy, p.pool).surely])),
+      maybeBusy: Object.fromEntries(this.policies().map((p) => [p.pool, reportedBusy(copies.busy, p.pool).maybe])),
       ends: calls
         .filter((c) => c.action === 'TerminateInstances' && c.result === 'ok')
         .flatMap((c) =>
@@ -267,16 +270,6 @@ export class Judge {
           }),
         ),
     };
-  }
-
-  /** Per pool, the names every copy reported busy (none when a copy has no busy list for it: fleet then knows of none). */
-  private surelyBusy(copies: readonly Readonly<Record<string, readonly string[]>>[]): Record<string, Set<string>> {
-    const out: Record<string, Set<string>> = {};
-    for (const p of this.policies()) {
-      const [first, ...rest] = copies.map((c) => new Set(c[p.pool] ?? []));
-      out[p.pool] = new Set([...(first ?? [])].filter((name) => rest.every((list) => list.has(name))));
-    }
-    return out;
   }
 
   /** Count how fleet ended the workers it had asked to leave, and busy ones on drained images. */
@@ -408,6 +401,7 @@ export class Judge {
         settled,
         offers: this.openOffers(p),
         max: p.size.max,
+        ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
       ...(report.takeover

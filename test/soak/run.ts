@@ -523,7 +523,7 @@ class Soak {
     for (const [what, n] of Object.entries(this.judge.retireEnds)) add(what, n);
     const jobs = this.ci.tally();
     add('CI jobs completed', jobs.completed);
-    for (const [cause, n] of Object.entries(jobs.killed)) add(`CI jobs thrown away (worker ended: ${cause})`, n);
+    for (const [cause, n] of Object.entries(jobs.killed)) add(`CI jobs lost to ${cause}`, n);
     return out;
   }
 }

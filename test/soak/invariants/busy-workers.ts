@@ -12,6 +12,20 @@ export interface WorkerEnd {
 }
 
 /**
+ * What the desired copies fleet could have read say of a pool's busy workers: `surely`, the names
+ * every copy lists (a copy with no list for the pool leaves none sure: fleet then knew of no busy
+ * worker); `maybe`, the names any copy lists.
+ */
+export function reportedBusy(
+  copies: readonly Readonly<Record<string, readonly string[]>>[],
+  pool: string,
+): { surely: Set<string>; maybe: Set<string> } {
+  const lists = copies.map((c) => new Set(c[pool] ?? []));
+  const maybe = new Set(lists.flatMap((l) => [...l]));
+  return { surely: new Set([...maybe].filter((name) => lists.every((l) => l.has(name)))), maybe };
+}
+
+/**
  * No termination by fleet of a worker the desired document in force reported busy, before its
  * `fleet:retire` deadline, unless its image was drained. `busyAt(t)`: slot names the document in
  * force at t reported busy; `drainedAt(t)`: the drained images then.
