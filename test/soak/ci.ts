@@ -91,7 +91,8 @@ export class SoakCi implements WorkerSource {
     const i = this.world.instances.get(id) ?? this.world.archive.find((a) => a.id === id);
     if (i?.stateReason === 'Server.SpotInstanceTermination') return 'spot interruptions';
     if (i?.stateReason === 'Client.InstanceInitiatedShutdown') return 'workers’ own shutdowns';
-    if (i?.stateReason === 'Client.UserInitiatedShutdown') return 'fleet’s terminations';
+    if (i?.stateReason === 'Client.UserInitiatedShutdown')
+      return this.traits.queuePools.includes(i.tags['fleet:pool'] ?? '') ? 'fleet, queue-form pools' : 'fleet, plain-count pools';
     return 'other ends';
   }
 

@@ -252,7 +252,8 @@ class Soak {
     this.ci.advance(t, wanted);
     this.agentsLeft += this.ci.agentsLeave(this.rng.fork(`agents ${cycle}`));
     idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE, this.ci.busyIds());
-    const ciFault = (kind: FaultKind) => (calm ? undefined : this.windows.count(kind));
+    // The CI's list is published every cycle (busy workers change by the minute), right while calm.
+    const ciFault = (kind: FaultKind) => this.windows.count(kind);
     this.inputs.publishQueues(this.ci.entries(this.rng.fork(`ci ${cycle}`), cycle, t, ciFault, !calm));
     if (!calm) await this.operator.act(this.rng.fork(`operator ${cycle}`), cycle, this.pipeline, this.windows);
     if (cycle === this.editAt && calm) this.editAt++;
