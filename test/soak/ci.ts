@@ -107,6 +107,12 @@ export class SoakCi implements WorkerSource {
     return this.ci.busyWorkers();
   }
 
+  /** Instance ids of queue-form pools' workers running a job now. */
+  queueFormRunning(): ReadonlySet<string> {
+    const ids = [...this.busyIds()].filter((id) => this.traits.queuePools.includes(this.world.instances.get(id)?.tags['fleet:pool'] ?? ''));
+    return new Set(ids);
+  }
+
   /** What each worker's agent does this minute: an idle one asked to leave powers off, sooner or later. Returns how many did. */
   agentsLeave(rng: Prng): number {
     const busy = this.busyIds();

@@ -141,6 +141,8 @@ export interface CycleReport {
   readonly processes: readonly string[];
   /** a leader stalled past its lease during the cycle (a takeover) */
   readonly takeover?: boolean;
+  /** workers of queue-form pools the CI ran a job on as the cycle began (its truth, not what it published) */
+  readonly running?: ReadonlySet<string>;
 }
 
 export class Judge {
@@ -273,14 +275,21 @@ export class Judge {
   }
 
   /** Count how fleet ended the workers it had asked to leave, and busy ones on drained images. */
-  private countEnds(facts: CycleFacts, busy: ReadonlySet<string>): void {
+  private countEnds(facts: CycleFacts, busy: ReadonlySet<string>, running: ReadonlySet<string>): void {
     const add = (what: string) => {
       this.retireEnds[what] = (this.retireEnds[what] ?? 0) + 1;
     };
     for (const e of facts.ends) {
+      const deadline = e.retireAt !== undefined && e.t >= e.retireAt;
       if (e.retireAt !== undefined)
-        add(e.t >= e.retireAt ? 'asked workers terminated at their deadline' : 'asked workers terminated once no longer busy');
+        add(deadline ? 'asked workers terminated at their deadline' : 'asked workers terminated once no longer busy');
       if (busy.has(e.name) && facts.drainedAny.has(e.ami)) add('busy workers terminated on a drained image');
+      // Why fleet ended a worker that was running a job: every such end should have one of these reasons.
+      if (!running.has(e.id)) continue;
+      if (deadline) add('queue-form jobs cut: deadline');
+      else if (facts.drainedAny.has(e.ami)) add('queue-form jobs cut: drained image');
+      else if (!busy.has(e.name)) add('queue-form jobs cut: not in the list read');
+      else add('queue-form jobs cut: reported busy');
     }
   }
 
@@ -289,7 +298,7 @@ export class Judge {
     const byId = new Map([...frame.before, ...facts.after].map((i) => [i.id, i]));
     const detail = (c: SimCall, key: string) => String(c.detail?.[key]);
     const busy = new Set(Object.values(facts.busy).flatMap((names) => [...names]));
-    this.countEnds(facts, busy);
+    this.countEnds(facts, busy, report.running ?? new Set());
     return [
       ...checkBusyTerminations(
         facts.ends,

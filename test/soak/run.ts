@@ -262,6 +262,7 @@ class Soak {
 
     const alive = [...new Set([...this.replicas.map((r) => r.process.name), ...(this.episode ? [this.episode.stalled.process.name] : [])])];
     this.judge.begin(alive);
+    const running = this.ci.queueFormRunning();
     const ticks = await this.turns(cycle);
     this.cloud.settle();
     const { sent, deliveries } = this.wire();
@@ -279,7 +280,15 @@ class Soak {
         completed: k.leader && !k.error && !k.killed,
         mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject'),
       });
-    const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive, takeover: calm || this.episode !== undefined });
+    const findings = this.judge.end({
+      cycle,
+      ends,
+      sent,
+      deliveries,
+      processes: alive,
+      takeover: calm || this.episode !== undefined,
+      running,
+    });
     const episodeFindings = this.episode?.observe(cycle, sent, this.cloud, this.policies, this.inputs.desired);
     if (episodeFindings) {
       findings.push(...episodeFindings);
