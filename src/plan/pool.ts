@@ -380,9 +380,11 @@ function replaceStep(step: Step): void {
     const budget = budgetOf(replacementCause(ctx, ledger.instance(id) as Member, r));
     inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
   }
-  // A worker asked to leave for a replacement's cause holds its budget until it is gone (its pair has closed).
+  // A worker asked to leave for a replacement's cause holds its budget until it is gone (its pair has
+  // closed): one asked before and still waited for, and one asked in this very cycle.
   for (const { member, departure } of ledger.departures()) {
-    if (departure.terminate || member.instance?.retireAt === undefined || !isReplacementCause(departure.cause)) continue;
+    const waitedFor = !departure.terminate && member.instance?.retireAt !== undefined;
+    if (!isReplacementCause(departure.cause) || (!waitedFor && !asksFirst(ctx, member, departure))) continue;
     const budget = budgetOf(departure.cause);
     inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
   }

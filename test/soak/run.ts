@@ -11,6 +11,7 @@ import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { Prng } from '../../src/fake-cloud/prng.js';
 import { ImagePipeline, idleWorkersLeave } from '../../src/sim/workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
+import { SoakCi } from './ci.js';
 import { drawStray, strayBody } from './event-chaos.js';
 import { SoakInputs } from './inputs.js';
 import type { CycleEnd } from './invariants/cycle-errors.js';
@@ -113,6 +114,9 @@ class Soak {
   private readonly windows = new FaultWindows();
   private readonly inputs: SoakInputs;
   private readonly pipeline: ImagePipeline;
+  private readonly ci: SoakCi;
+  /** asked workers whose agent powered them off */
+  private agentsLeft = 0;
   private readonly operator: Operator;
   private readonly judge: Judge;
   private readonly processes: ProcessCloud[] = [];
@@ -155,6 +159,7 @@ class Soak {
     this.pipeline = new ImagePipeline(this.cloud.world, this.policies, config.regions, scenario.bakePeriodHours);
     this.pipeline.seed(start, 2);
     this.inputs = new SoakInputs(this.cloud, this.policies, this.pipeline, this.ledger);
+    this.ci = new SoakCi(this.cloud.world, this.policies, scenario.ci, new Prng(seed).fork('ci'), start);
     this.inputs.publishManifest();
     this.inputs.moveDemand(this.rng.fork('demand'), true);
     this.foreignInstances();
@@ -244,7 +249,12 @@ class Soak {
       if (cycle > 0) this.windows.count('demand-change');
     }
     const wanted = Object.fromEntries(this.policies.map((p) => [p.pool, clampedDesired(p, this.inputs.desired)]));
-    idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE);
+    this.ci.advance(t, wanted);
+    this.agentsLeft += this.ci.agentsLeave(this.rng.fork(`agents ${cycle}`));
+    idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE, this.ci.busyIds());
+    // The CI's list is published every cycle (busy workers change by the minute), right while calm.
+    const ciFault = (kind: FaultKind) => this.windows.count(kind);
+    this.inputs.publishQueues(this.ci.entries(this.rng.fork(`ci ${cycle}`), cycle, t, ciFault, !calm));
     if (!calm) await this.operator.act(this.rng.fork(`operator ${cycle}`), cycle, this.pipeline, this.windows);
     if (cycle === this.editAt && calm) this.editAt++;
     else if (cycle === this.editAt) this.editPolicies(cycle);
@@ -252,6 +262,7 @@ class Soak {
 
     const alive = [...new Set([...this.replicas.map((r) => r.process.name), ...(this.episode ? [this.episode.stalled.process.name] : [])])];
     this.judge.begin(alive);
+    const running = this.ci.queueFormRunning();
     const ticks = await this.turns(cycle);
     this.cloud.settle();
     const { sent, deliveries } = this.wire();
@@ -269,7 +280,15 @@ class Soak {
         completed: k.leader && !k.error && !k.killed,
         mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject'),
       });
-    const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive, takeover: calm || this.episode !== undefined });
+    const findings = this.judge.end({
+      cycle,
+      ends,
+      sent,
+      deliveries,
+      processes: alive,
+      takeover: calm || this.episode !== undefined,
+      running,
+    });
     const episodeFindings = this.episode?.observe(cycle, sent, this.cloud, this.policies, this.inputs.desired);
     if (episodeFindings) {
       findings.push(...episodeFindings);
@@ -507,6 +526,14 @@ class Soak {
     for (const c of this.cloud.eventQueue.calls)
       add(c.action === 'ReceiveMessage' ? 'SQS messages received' : 'SQS messages deleted', c.count);
     add('turns run early on a warning', this.earlyTurns);
+    for (const c of this.cloud.calls)
+      if (c.action === 'CreateTags' && c.result === 'ok' && c.detail?.retire !== undefined)
+        add('workers asked to leave (fleet:retire)', (c.detail.instanceIds as string[] | undefined)?.length ?? 0);
+    add('asked workers powered off by their agent', this.agentsLeft);
+    for (const [what, n] of Object.entries(this.judge.retireEnds)) add(what, n);
+    const jobs = this.ci.tally();
+    add('CI jobs completed', jobs.completed);
+    for (const [cause, n] of Object.entries(jobs.killed)) add(`CI jobs lost to ${cause}`, n);
     return out;
   }
 }

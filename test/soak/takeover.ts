@@ -104,7 +104,8 @@ export class Takeover {
     const instances = [...cloud.world.instances.values()].map(instanceFact);
     for (const p of policies) {
       // Workers, as the policy counts them: a replacement and the instance it replaces are one.
-      const live = livePool(instances, SOAK_FLEET, p.pool);
+      // A worker asked to leave (fleet:retire) no longer counts.
+      const live = livePool(instances, SOAK_FLEET, p.pool).filter((i) => i.retireAt === undefined);
       const ids = new Set(live.map((i) => i.id));
       const workers = live.filter((i) => i.replaces === undefined || !ids.has(i.replaces)).length;
       this.liveAtEnds.set(p.pool, [...(this.liveAtEnds.get(p.pool) ?? []), workers]);

@@ -134,6 +134,20 @@ describe('plan: replacements of busy workers', () => {
     );
     expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
   });
+
+  it('a worker asked to leave in this very cycle holds its budget already (soak seed 3)', () => {
+    const images = { images: [image('ami-old', 48), image('ami-new', 30)] };
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const other = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(
+      withBusy(2, [target, replacement, other], [target], images),
+      [policy({ freshness: { retireBudget: 1, grace: 0 } })],
+      'releng',
+    );
+    expect(ids(retirements(p))).to.deep.equal([target.id]);
+    expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
+  });
 });
 
 describe('plan: moves that only save money skip busy workers', () => {

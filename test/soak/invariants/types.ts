@@ -20,6 +20,12 @@ export interface InstanceFact {
   readonly name?: string;
   /** tag fleet:replaces */
   readonly replaces?: string;
+  /** tag fleet:cause: why fleet launched it */
+  readonly cause?: string;
+  /** tag fleet:retire: the deadline fleet asked it to leave by (epoch ms) */
+  readonly retireAt?: number;
+  /** tag fleet:retire-cause */
+  readonly retireCause?: string;
 }
 
 /** One finding of a checker. `key` names a condition that may last: the same key on consecutive cycles is one occurrence. */
