@@ -228,3 +228,20 @@ export class LeaderLease implements Fence {
 export function leaseTtlMs(intervalSeconds: number): number {
   return Math.max(30_000, 3 * intervalSeconds * 1000);
 }
+
+/**
+ * The service loop's `beforeCycle` with a lease: take or renew it, and run the cycle only if held
+ * (false: this replica stands by for the interval). `onStatus` hears every answer.
+ */
+export function leaseGate(lease: LeaderLease, log: Logger, onStatus?: (status: LeaseStatus) => void): () => Promise<boolean> {
+  return async () => {
+    const status = await lease.acquireOrRenew();
+    onStatus?.(status);
+    if (!status.held && status.holder)
+      log.info(
+        { holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined },
+        'standby: another replica holds the leader lease',
+      );
+    return status.held;
+  };
+}

@@ -299,15 +299,18 @@ class Soak {
     for (const k of ticks) if (k.killed) this.restartDead(k.process);
   }
 
-  /** Every replica's turn this cycle; outside a takeover, a kill or a new takeover may be set up first. */
+  /**
+   * Every replica's minute of its service loop: its turn, then the rest of the minute spent as the
+   * service spends it (only the lease holder polls the event queue; a warning runs a turn at once).
+   * Outside a takeover, a kill or a new takeover may be set up first.
+   */
   private async turns(cycle: number): Promise<Tick[]> {
+    const until = this.scenario.start + (cycle + 1) * MINUTE;
     const ticks: Tick[] = [];
     if (this.episode) {
-      const turning = this.episode.replicas(cycle);
-      for (const r of turning) ticks.push(await r.tick());
-      const resumed = await this.episode.resumeIfDue(cycle);
-      if (resumed) ticks.push(resumed);
-      return [...ticks, ...(await this.waitOnEvents(cycle, turning, ticks))];
+      for (const r of this.episode.replicas(cycle)) ticks.push(...this.early(await r.turn(until)));
+      ticks.push(...(await this.episode.resumeIfDue(cycle)));
+      return ticks;
     }
     const leader = this.replicas[0] as Replica;
     const rng = this.rng.fork(`turn ${cycle}`);
@@ -315,42 +318,35 @@ class Soak {
     if (cycle > 10 && cycle < this.cycles - CONVERGE_CYCLES - 10 && rng.chance(CHANCE.takeover)) {
       this.bumpDemand(rng);
       this.calmMarket();
-      const begun = await Takeover.begin(leader, () => this.newReplica(), rng, cycle, this.expectedCalls + 4);
+      const begun = await Takeover.begin(leader, () => this.newReplica(), rng, cycle, this.expectedCalls + 4, until);
       if (begun instanceof Takeover) {
         this.episode = begun;
         this.windows.count('leader-stall');
         const action = begun.stalledOn.split(' ')[0] as string;
         this.stalls[action] = (this.stalls[action] ?? 0) + 1;
         this.replicas = [begun.successor];
-        ticks.push(await begun.successor.tick());
+        ticks.push(...this.early(await begun.successor.turn(until)));
         return ticks;
       }
       this.restoreMarket();
-      ticks.push(begun);
+      ticks.push(...this.early(begun));
     } else {
       const kill = rng.chance(CHANCE.kill);
       if (kill) void leader.process.arm({ kind: 'kill', atCall: rng.int(1, this.expectedCalls + 2), afterSend: rng.chance(0.5) });
-      const tick = await leader.tick();
-      if (kill && !tick.killed) leader.process.disarm();
-      ticks.push(tick);
+      const disarm = (first: Tick) => {
+        if (kill && !first.killed) leader.process.disarm();
+      };
+      ticks.push(...this.early(await leader.turn(until, disarm)));
     }
-    for (const r of this.replicas.slice(1)) ticks.push(await r.tick());
+    for (const r of this.replicas.slice(1)) ticks.push(...this.early(await r.turn(until)));
     this.expectedCalls = Math.max(4, ticks[0]?.calls ?? this.expectedCalls);
-    return [...ticks, ...(await this.waitOnEvents(cycle, this.replicas, ticks))];
+    return ticks;
   }
 
-  /**
-   * The rest of the minute, spent by each replica as the service spends it: only the one holding
-   * the lease polls the event queue (the others' mayPoll says no), and a warning runs its turn at
-   * once. Returns the turns run early.
-   */
-  private async waitOnEvents(cycle: number, replicas: readonly Replica[], ticks: readonly Tick[]): Promise<Tick[]> {
-    const until = this.scenario.start + (cycle + 1) * MINUTE;
-    const lastTurnAt = Math.max(this.scenario.start + cycle * MINUTE, ...ticks.map((k) => k.start));
-    const early: Tick[] = [];
-    for (const r of replicas) early.push(...(await r.wait(lastTurnAt, until)));
-    this.earlyTurns += early.length;
-    return early;
+  /** A replica's turns of one minute, its turns after the first (run early, on a warning) counted. */
+  private early(turns: readonly Tick[]): readonly Tick[] {
+    this.earlyTurns += Math.max(0, turns.length - 1);
+    return turns;
   }
 
   private restartDead(process: string): void {
