@@ -548,10 +548,12 @@ function priceMoves(step: Step, budget: number): void {
   let moved = 0;
   // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
   let occupancy = ledger.occupancy();
+  // Offer (zone × type) → its mean price over the horizon, asked once per plan.
+  const means = new Map<string, number | undefined>();
   for (const { m, s } of held) {
     if (moved >= count) break;
     const best = firstWithRoom(candidates, occupancy, step.spreadCap, m.spread);
-    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
+    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance) || !savingLasted(ctx, means, m, s, best)) continue;
     ledger.add({
       offer: best,
       cause: 'rebalance',
@@ -562,6 +564,26 @@ function priceMoves(step: Step, budget: number): void {
     occupancy = ledger.occupancy();
     moved++;
   }
+}
+
+/**
+ * Whether the saving a move is paid back by also held over the last horizon, on the offers' mean
+ * prices (each with its interruption penalty): a gap that opened minutes ago, in a market whose
+ * offers keep crossing, is gone long before the horizon a move is judged over has passed.
+ */
+function savingLasted(ctx: PoolContext, means: Map<string, number | undefined>, m: Member, score: number, best: Candidate): boolean {
+  const { policy, prices, now } = ctx;
+  const meanScore = (o: Pick<Member, 'region' | 'az' | 'instanceType' | 'spread'>, score: number) => {
+    let average = means.get(o.spread);
+    if (!means.has(o.spread)) {
+      const cap = spotPriceCap(policy, prices.onDemand(policy, o.region, o.instanceType)) ?? Number.POSITIVE_INFINITY;
+      average = prices.spotMean(o.region, o.az, o.instanceType, policy.productDescription, now - policy.rebalance.horizon * 1000, now, cap);
+      means.set(o.spread, average);
+    }
+    const price = prices.spot(o.region, o.az, o.instanceType, policy.productDescription);
+    return average === undefined || price === undefined || price <= 0 ? score : (average / price) * score;
+  };
+  return movePays(meanScore(m, score), meanScore(best, best.score ?? 0), policy.rebalance);
 }
 
 /** A member with its offer's score. */
@@ -603,9 +625,10 @@ function movePays(held: number, best: number, rebalance: { minSaving: number; ho
  * size): the workers past the cap move to other offers, launch first.
  */
 function spreadRepair(step: Step, budget: number): number {
-  const { ledger, unitPrice, spreadCap: cap } = step;
+  const { ledger, unitPrice } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
+  const cap = repairCap(step);
   const spot = ledger.unpaired().filter((m) => isCurrentSpot(m) && mayMoveForMoney(step.ctx, m));
   const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
   const targets: Member[] = [];
@@ -618,6 +641,19 @@ function spreadRepair(step: Step, budget: number): number {
     'spread',
     (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`,
   );
+}
+
+/**
+ * The cap spread repair moves running workers down to. Under the automatic spread, an offer counts as
+ * close for a move only within half of `minSaving`: rebalancing moves a worker back out once its offer
+ * is `minSaving` dearer, so one threshold for both would flip half the pool each time prices drift
+ * across it. New launches keep the full `minSaving` (the spread cap).
+ */
+function repairCap({ ctx, spot, spreadCap: cap }: Step): number {
+  const { policy } = ctx;
+  if (!policy.spread.auto) return cap;
+  const close = closeOffers(spot.offers, { ...policy.rebalance, minSaving: policy.rebalance.minSaving / 2 });
+  return close > 0 ? Math.max(cap, spreadCap(policy.spread, ctx.desired, close)) : cap;
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */
