@@ -103,7 +103,8 @@ function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string)
     launches: o.launches,
     jobsCompleted: o.jobs?.completed ?? null,
     jobsKilled: o.jobs?.killed ?? null,
-    costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 4) : null,
+    costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 6) : null,
+    ...(o.onDemandCost !== undefined ? { onDemandCost: round(o.onDemandCost, 2) } : {}),
   };
 }
 
@@ -271,6 +272,21 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
 
 const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
 
+/** How fleet's row compares with watch_pending's: no dearer per completed job, and fewer jobs killed. */
+function verdict(r: Row): string {
+  const killed = (x: Row['strategies'][Strategy]) => x.jobsKilled ?? 0;
+  const fleet = r.strategies.fleet;
+  const rule = r.strategies.watch_pending;
+  if (fleet.costPerJob === null || rule.costPerJob === null) return '-';
+  const misses = [
+    ...(fleet.costPerJob > rule.costPerJob ? [`${round((fleet.costPerJob / rule.costPerJob - 1) * 100, 1)}% dearer per job`] : []),
+    // Where watch_pending kills none, fleet can only match it.
+    ...(killed(fleet) > killed(rule) || (killed(fleet) === killed(rule) && killed(rule) > 0) ? ['kills as many or more'] : []),
+  ];
+  if (misses.length > 0) return misses.join(', ');
+  return killed(rule) === 0 ? 'no dearer, none killed by either' : 'no dearer, fewer killed';
+}
+
 /** A markdown table of every row, one column per rule but the optimum, each cell as `show` writes a rule's figures. */
 function strategyTable(rows: readonly Row[], show: (figures: Row['strategies'][Strategy]) => string): string[] {
   const rules: Strategy[] = ['fleet', 'fleet, plain counts', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'];
@@ -296,6 +312,18 @@ function markdown(
     `Produced by \`${result.command}\` on ${result.generatedAt.slice(0, 10)}. 2016 rows replay ${days2016} days, the 2023 rows ${days2023} days.`,
     '',
     ...result.method.map((m) => `- ${m}`),
+    '',
+    '## Per completed job: fleet against watch_pending',
+    '',
+    "$ per completed job, then jobs killed. fleet: the queue form with the busy workers, workers running `fleet worker`; plain counts: the count alone, workers that do not hear `fleet:retire`. On demand: fleet's dollars on on-demand instances (its fallback while every spot offer is above the max price, and until spot replaces them), hours that watch_pending, which never uses on-demand, leaves unserved.",
+    '',
+    '| set | pool | demand | nightly image | fleet | fleet, plain counts | watch_pending | fleet on demand | fleet against watch_pending |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const s = r.strategies;
+      const job = (x: Row['strategies'][Strategy]) => `$${x.costPerJob ?? '-'} (${x.jobsKilled ?? '-'})`;
+      return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${job(s.fleet)} | ${job(s['fleet, plain counts'])} | ${job(s.watch_pending)} | $${s.fleet.onDemandCost ?? 0} of $${s.fleet.cost} | ${verdict(r)} |`;
+    }),
     '',
     '## Ratio of $ per worker-hour to the hindsight optimum',
     '',

@@ -90,6 +90,7 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
   return {
     // Unrounded: the summary rounds to cents, a visible share of a cheap 2016 pool's bill.
     cost: instances.reduce((sum, i) => sum + i.cost, 0),
+    onDemandCost: instances.reduce((sum, i) => sum + (i.lifecycle === 'on-demand' ? i.cost : 0), 0),
     servedHours: served,
     unmetHours: unmet,
     interruptions: pool?.interruptions ?? 0,
