@@ -625,10 +625,9 @@ function movePays(held: number, best: number, rebalance: { minSaving: number; ho
  * size): the workers past the cap move to other offers, launch first.
  */
 function spreadRepair(step: Step, budget: number): number {
-  const { ledger, unitPrice } = step;
+  const { ledger, unitPrice, spreadCap: cap } = step;
   const count = Math.min(budget, roomLeft(step));
   if (count <= 0) return 0;
-  const cap = repairCap(step);
   const spot = ledger.unpaired().filter((m) => isCurrentSpot(m) && mayMoveForMoney(step.ctx, m));
   const crowding = crowdingInstances(spot.map(instanceOf), ledger.occupancy(), cap, spreadsOf(spot), unitPrice);
   const targets: Member[] = [];
@@ -641,19 +640,6 @@ function spreadRepair(step: Step, budget: number): number {
     'spread',
     (m) => `spread: ${m.key} (${m.name}) moves out of ${m.az} ${m.instanceType}, which holds more than ${cap} of the pool`,
   );
-}
-
-/**
- * The cap spread repair moves running workers down to. Under the automatic spread, an offer counts as
- * close for a move only within half of `minSaving`: rebalancing moves a worker back out once its offer
- * is `minSaving` dearer, so one threshold for both would flip half the pool each time prices drift
- * across it. New launches keep the full `minSaving` (the spread cap).
- */
-function repairCap({ ctx, spot, spreadCap: cap }: Step): number {
-  const { policy } = ctx;
-  if (!policy.spread.auto) return cap;
-  const close = closeOffers(spot.offers, { ...policy.rebalance, minSaving: policy.rebalance.minSaving / 2 });
-  return close > 0 ? Math.max(cap, spreadCap(policy.spread, ctx.desired, close)) : cap;
 }
 
 /** Pair up to `count` targets with replacements placed on `candidates`, within the spread cap; returns how many. */

@@ -107,29 +107,6 @@ describe('placement: the automatic spread (the default)', () => {
     expect(zones(auto(apart))).to.deep.equal(Array(4).fill('us-east-1b'));
   });
 
-  it('moves running workers to spread only into an offer within half of minSaving: no flip each time prices drift across minSaving', () => {
-    const crowded = Array.from({ length: 4 }, () => instance({ az: 'us-east-1a', instanceType: 'c5.xlarge' }));
-    const moves = (dearer: number) =>
-      launches(
-        plan(
-          snapshot({
-            desired: { 'bld-linux64': 4 },
-            instances: crowded,
-            spotPrices: [
-              spot('us-east-1a', 'c5.xlarge', 0.1),
-              spot('us-east-1b', 'c5.xlarge', dearer),
-              spot('us-east-1c', 'c5.xlarge', 0.2),
-            ],
-          }),
-          [policy({ spread: 'auto', instanceTypes: ['c5.xlarge'] })],
-          'releng',
-        ),
-      ).map((l) => `${l.cause} ${l.az}`);
-    // 4% dearer: new launches would spread, but a worker moved there is moved back once the gap passes 5%.
-    expect(moves(0.104)).to.deep.equal([]);
-    expect(moves(0.101)).to.deep.equal(['spread us-east-1b', 'spread us-east-1b']);
-  });
-
   it('a number set in the policy is a hard limit, whatever the prices', () => {
     const apart = [spot('us-east-1a', 'c5.xlarge', 0.1), spot('us-east-1b', 'c5.xlarge', 0.08), spot('us-east-1c', 'c5.xlarge', 0.2)];
     const l = launches(
