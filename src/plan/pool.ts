@@ -550,10 +550,12 @@ function priceMoves(step: Step, budget: number): void {
   let moved = 0;
   // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
   let occupancy = ledger.occupancy();
+  // Offer (zone × type) → its mean price over the horizon, asked once per plan.
+  const means = new Map<string, number | undefined>();
   for (const { m, s } of held) {
     if (moved >= count) break;
     const best = firstWithRoom(candidates, occupancy, step.spreadCap, m.spread);
-    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
+    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance) || !savingLasted(ctx, means, m, s, best)) continue;
     ledger.add({
       offer: best,
       cause: 'rebalance',
@@ -564,6 +566,26 @@ function priceMoves(step: Step, budget: number): void {
     occupancy = ledger.occupancy();
     moved++;
   }
+}
+
+/**
+ * Whether the saving a move is paid back by also held over the last horizon, on the offers' mean
+ * prices (each with its interruption penalty): a gap that opened minutes ago, in a market whose
+ * offers keep crossing, is gone long before the horizon a move is judged over has passed.
+ */
+function savingLasted(ctx: PoolContext, means: Map<string, number | undefined>, m: Member, score: number, best: Candidate): boolean {
+  const { policy, prices, now } = ctx;
+  const meanScore = (o: Pick<Member, 'region' | 'az' | 'instanceType' | 'spread'>, score: number) => {
+    let average = means.get(o.spread);
+    if (!means.has(o.spread)) {
+      const cap = spotPriceCap(policy, prices.onDemand(policy, o.region, o.instanceType)) ?? Number.POSITIVE_INFINITY;
+      average = prices.spotMean(o.region, o.az, o.instanceType, policy.productDescription, now - policy.rebalance.horizon * 1000, now, cap);
+      means.set(o.spread, average);
+    }
+    const price = prices.spot(o.region, o.az, o.instanceType, policy.productDescription);
+    return average === undefined || price === undefined || price <= 0 ? score : (average / price) * score;
+  };
+  return movePays(meanScore(m, score), meanScore(best, best.score ?? 0), policy.rebalance);
 }
 
 /** A member with its offer's score. */

@@ -16,7 +16,7 @@ import { type Sample, Sampler } from './sampler.js';
 import { SIM_EVENTS_QUEUE_URL } from '../fake-cloud/sqs.js';
 import { type CiOptions, SimCi } from './ci/ci.js';
 import { WorldWorkers, retiredWorkersLeave } from './ci/world-workers.js';
-import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
+import { type DesiredForm, curveDocument, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
 import { CycleTally, WorldSteps } from './world-steps.js';
 import { ImagePipeline, JobQueue, type PublishTarget, WORKING_HOURS, type WorkloadShape, idleWorkersLeave } from './workload.js';
@@ -146,10 +146,10 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     if (agent) retiredWorkersLeave(cloud.world, ci.busyWorkers());
     // The queue form's busy list is published each step (a CI publishes it as it changes): a stale
     // one could show idle a worker that has since taken a job.
-    const queueForm = !options.demand && options.desiredForm === 'queue';
-    if (publishing || queueForm) {
+    const form = options.desiredForm ?? 'counts';
+    if (publishing || form === 'queue') {
       const target = { bucket: BUCKET, key: 'desired.json' };
-      wanted = options.demand ? publish(cloud, target, load) : publishQueues(cloud, target, ci, options.desiredForm ?? 'counts');
+      wanted = options.demand ? publish(cloud, target, load, ci, form) : publishQueues(cloud, target, ci, form);
     }
     idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs, ci.busyWorkers());
   };
@@ -225,9 +225,15 @@ function demandAt(policies: readonly PoolPolicy[], demand: (pool: string, t: num
   return Object.fromEntries(policies.map((p) => [p.pool, demand(p.pool, t)]));
 }
 
-/** Desired counts as given (a fixed demand curve instead of the CI's queues). */
-function publish(cloud: SimCloud, target: PublishTarget, counts: Record<string, number>): Record<string, number> {
-  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
+/** Desired counts as given (a fixed demand curve instead of the CI's queues); the queue form adds the busy workers. */
+function publish(
+  cloud: SimCloud,
+  target: PublishTarget,
+  counts: Record<string, number>,
+  ci: SimCi,
+  form: DesiredForm,
+): Record<string, number> {
+  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(curveDocument(counts, ci.queueState(), form), null, 1)}\n`);
   return counts;
 }
 
