@@ -6,7 +6,7 @@ import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js'
 import type { Instance } from '../domain/types.js';
 import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
-import type { ImageIndex } from '../policy/images.js';
+import type { AmiStatus, ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
 import {
   type Candidate,
@@ -21,14 +21,14 @@ import {
   withImage,
 } from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
-import { type Rollout, imageStatus } from '../policy/rollout.js';
+import { type Rollout, imageStatusIn } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, retireAction, terminateAction } from './action-builders.js';
 import { asksFirst, isBusy, idleFirst, mayMoveForMoney, retiringStep } from './busy.js';
 import { lifetimeReplacements } from './lifetime.js';
 import { type RegionRollout, regionRollout } from './rollouts.js';
 import { type Member, type Placement, PoolLedger, isBackwards } from './ledger.js';
-import { Memo, MemoByTwo } from './memo.js';
+import { Memo } from './memo.js';
 import type { DemandReport } from './demand.js';
 
 export interface PoolContext extends PlacementInput {
@@ -106,10 +106,7 @@ export interface Step {
 export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
   const spot = offers(ctx, 'spot');
-  const status = new MemoByTwo(regionOf, amiOf, (m: Pick<Member, 'ami' | 'region'>) =>
-    imageStatus(m.ami, policy.pool, m.region, ctx.rollouts.get(m.region), ctx.images),
-  );
-  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, status);
+  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, imageStatuses(ctx));
   const step: Step = {
     ctx,
     ledger,
@@ -143,14 +140,9 @@ export function planPool(ctx: PoolContext): PoolPlan {
   return finish(step, shortfall, scaleDown);
 }
 
-// Functions the planner calls for every member are defined once, here, not made anew for each pool
-// or step: V8 keeps the optimized code of a function that lives, and drops a closure's with it.
-
 /** An offer (region, zone, type, lifecycle) as the key of the plan's memos of prices and scores. */
 const offerOf = (m: Pick<Member, 'region' | 'az' | 'instanceType' | 'lifecycle'>) => `${m.region} ${m.az} ${m.instanceType} ${m.lifecycle}`;
 const spreadOfMember = (m: Member) => m.spread;
-const regionOf = (m: { region: string }) => m.region;
-const amiOf = (m: { ami: string }) => m.ami;
 const weightOf = (policy: PoolContext['policy'], type: string) => policy.instanceTypes.find((t) => t.type === type)?.weight ?? 1;
 const isRunningWorker = (m: Member) => m.counts && m.instance?.state === 'running';
 const isDrainedInstance = (m: Member) => m.instance !== undefined && m.status === 'drained';
@@ -159,6 +151,15 @@ const isCurrentOnDemand = (m: Member) => m.lifecycle === 'on-demand' && m.status
 /** A launch sent and not answered, which counts: the kind finish() re-sends. */
 const isUnanswered = (m: Member) => m.pending?.resendable === true && m.pending.instanceId === undefined && m.counts;
 const instanceOf = (m: Member) => m.instance as Instance;
+
+/** How each member's image stands for the pool (`imageStatus`), the manifest read once per region, not per member. */
+function imageStatuses(ctx: PoolContext): Lookup<{ ami: string; region: string }, AmiStatus> {
+  const inRegion = new Memo(
+    (region: string) => region,
+    (region: string) => imageStatusIn(ctx.policy.pool, region, ctx.rollouts.get(region), ctx.images),
+  );
+  return { get: (m) => inRegion.get(m.region)(m.ami) };
+}
 
 /**
  * 0. A spot instance EC2 warned of an interruption is leaving (EC2 reclaims it two minutes after the
@@ -419,8 +420,8 @@ function spreadsOf(members: readonly Member[]): Map<Instance, string> {
   return spreads;
 }
 
-export const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
-export const byLaunch = (a: Member, b: Member) =>
+const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
+const byLaunch = (a: Member, b: Member) =>
   (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
 /**
@@ -496,26 +497,32 @@ function outdatedReplacements(step: Step, budget: number): number {
       firstDue = Math.min(firstDue, at);
     }
   }
-  due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  return replace(
-    step,
-    idleFirst(ctx, due),
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
-    'outdated',
-    (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`,
-  );
+  return replaceOldest(step, due, budget, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+}
+
+/**
+ * Replace `targets` on the spot offers, idle ones first, each part oldest first, within `budget` and
+ * the pool's room; returns how many.
+ */
+export function replaceOldest(
+  step: Step,
+  targets: Member[],
+  budget: number,
+  cause: ReplacementCause,
+  reason: (m: Member) => string,
+): number {
+  if (targets.length === 0) return 0;
+  targets.sort(byLaunch);
+  return replace(step, idleFirst(step.ctx, targets), Math.min(budget, roomLeft(step)), step.spot.offers, cause, reason);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = idleFirst(step.ctx, step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch));
-  replace(
+  replaceOldest(
     step,
-    onDemand,
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
+    step.ledger.unpaired().filter(isCurrentOnDemand),
+    budget,
     'on-demand-swap',
     (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`,
   );

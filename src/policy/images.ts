@@ -1,4 +1,3 @@
-import { keepShape } from '../domain/shapes.js';
 import type { Image } from '../domain/types.js';
 
 export type AmiStatus = 'current' | 'outdated' | 'drained' | 'unknown';
@@ -44,5 +43,3 @@ export class ImageIndex {
     return this.known.has(poolRegionKey(pool, region));
   }
 }
-
-keepShape(new ImageIndex([], new Set()));

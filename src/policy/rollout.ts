@@ -164,10 +164,14 @@ export function launchableImages(r: Rollout): Image[] {
  * policy), the newest image is current.
  */
 export function imageStatus(ami: string, pool: string, region: string, r: Rollout | undefined, images: ImageIndex): AmiStatus {
-  if (images.drained.has(ami)) return 'drained';
-  if (!images.knows(pool, region)) return 'unknown';
-  const launchable = r ? r.candidate?.id === ami || r.launchImage?.id === ami : images.newest(pool, region)?.id === ami;
-  return launchable ? 'current' : 'outdated';
+  return imageStatusIn(pool, region, r, images)(ami);
+}
+
+/** `imageStatus` of any image in one pool and region: the manifest is read once, however many images are asked. */
+export function imageStatusIn(pool: string, region: string, r: Rollout | undefined, images: ImageIndex): (ami: string) => AmiStatus {
+  const known = images.knows(pool, region);
+  const launchable = r ? [r.candidate?.id, r.launchImage?.id] : [images.newest(pool, region)?.id];
+  return (ami) => (images.drained.has(ami) ? 'drained' : !known ? 'unknown' : launchable.includes(ami) ? 'current' : 'outdated');
 }
 
 /** An image's place in its pool's rollout, for operators: `canary`, `baking` (until when), `current`, `drained`, `outdated`. */
