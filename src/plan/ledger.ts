@@ -1,10 +1,10 @@
 import type { Cause } from '../domain/causes.js';
-import type { Lookup } from '../domain/lookup.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import type { AmiStatus } from '../policy/images.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
+import { type RegionImages, statusAmong } from '../policy/rollout.js';
 
 /** One worker of a pool as the planner counts it: a live instance, or a launch slot not yet listed. */
 export interface Member {
@@ -73,11 +73,11 @@ export class PoolLedger {
     instances: readonly Instance[],
     pending: readonly PendingLaunch[],
     drained: ReadonlySet<string>,
-    status: Lookup<{ ami: string; region: string }, AmiStatus>,
+    images: ReadonlyMap<string, RegionImages>,
   ) {
     const members: Member[] = [];
-    for (const i of instances) if (isLive(i)) members.push(memberOf(i.id, i, i, undefined, drained, status));
-    for (const p of pending) members.push(memberOf(`${p.clientToken}#${p.name}`, p, undefined, p, drained, status));
+    for (const i of instances) if (isLive(i)) members.push(memberOf(i.id, i, i, undefined, drained, images));
+    for (const p of pending) members.push(memberOf(`${p.clientToken}#${p.name}`, p, undefined, p, drained, images));
     this.members = members;
     const byId = new Map<string, Member>();
     for (const m of members) if (m.instance) byId.set(m.key, m);
@@ -240,7 +240,7 @@ function memberOf(
   instance: Instance | undefined,
   pending: PendingLaunch | undefined,
   drained: ReadonlySet<string>,
-  status: Lookup<{ ami: string; region: string }, AmiStatus>,
+  images: ReadonlyMap<string, RegionImages>,
 ): Member {
   return {
     key,
@@ -254,7 +254,7 @@ function memberOf(
     cause: source.cause,
     counts: !drained.has(source.ami),
     spread: spreadKey(source),
-    status: status.get(source),
+    status: statusAmong(source.ami, drained, images.get(source.region) as RegionImages),
     instance,
     pending,
   };

@@ -6,7 +6,7 @@ import type { PendingLaunch, PoolTimers, Snapshot } from '../domain/snapshot.js'
 import type { Instance } from '../domain/types.js';
 import { holdsName } from '../domain/types.js';
 import { retirementDueAt } from '../policy/freshness.js';
-import type { AmiStatus, ImageIndex } from '../policy/images.js';
+import type { ImageIndex } from '../policy/images.js';
 import { allocateNames } from '../policy/names.js';
 import {
   type Candidate,
@@ -21,7 +21,7 @@ import {
   withImage,
 } from '../policy/placement.js';
 import { spotPriceCap } from '../policy/prices.js';
-import { type Rollout, imageStatusIn } from '../policy/rollout.js';
+import { type RegionImages, type Rollout, regionImages } from '../policy/rollout.js';
 import { chooseSurplus, crowdingInstances } from '../policy/scale-down.js';
 import { launchAction, resumeAction, retireAction, terminateAction } from './action-builders.js';
 import { asksFirst, isBusy, idleFirst, mayMoveForMoney, retiringStep } from './busy.js';
@@ -106,7 +106,7 @@ export interface Step {
 export function planPool(ctx: PoolContext): PoolPlan {
   const { policy } = ctx;
   const spot = offers(ctx, 'spot');
-  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, imageStatuses(ctx));
+  const ledger = new PoolLedger(ctx.instances, ctx.pending, ctx.images.drained, imagesByRegion(ctx));
   const step: Step = {
     ctx,
     ledger,
@@ -152,13 +152,13 @@ const isCurrentOnDemand = (m: Member) => m.lifecycle === 'on-demand' && m.status
 const isUnanswered = (m: Member) => m.pending?.resendable === true && m.pending.instanceId === undefined && m.counts;
 const instanceOf = (m: Member) => m.instance as Instance;
 
-/** How each member's image stands for the pool (`imageStatus`), the manifest read once per region, not per member. */
-function imageStatuses(ctx: PoolContext): Lookup<{ ami: string; region: string }, AmiStatus> {
-  const inRegion = new Memo(
-    (region: string) => region,
-    (region: string) => imageStatusIn(ctx.policy.pool, region, ctx.rollouts.get(region), ctx.images),
-  );
-  return { get: (m) => inRegion.get(m.region)(m.ami) };
+/** What the manifest says of the pool's images in each region it has instances or launches in: read once per region, not per member. */
+function imagesByRegion(ctx: PoolContext): Map<string, RegionImages> {
+  const byRegion = new Map<string, RegionImages>();
+  for (const members of [ctx.instances, ctx.pending])
+    for (const { region } of members)
+      if (!byRegion.has(region)) byRegion.set(region, regionImages(ctx.policy.pool, region, ctx.rollouts.get(region), ctx.images));
+  return byRegion;
 }
 
 /**

@@ -164,14 +164,26 @@ export function launchableImages(r: Rollout): Image[] {
  * policy), the newest image is current.
  */
 export function imageStatus(ami: string, pool: string, region: string, r: Rollout | undefined, images: ImageIndex): AmiStatus {
-  return imageStatusIn(pool, region, r, images)(ami);
+  return statusAmong(ami, images.drained, regionImages(pool, region, r, images));
 }
 
-/** `imageStatus` of any image in one pool and region: the manifest is read once, however many images are asked. */
-export function imageStatusIn(pool: string, region: string, r: Rollout | undefined, images: ImageIndex): (ami: string) => AmiStatus {
-  const known = images.knows(pool, region);
+/** What `imageStatus` reads of the manifest for one pool and region: read once, however many images are asked. */
+export interface RegionImages {
+  /** the manifest lists an image (drained or not) for the pool here */
+  readonly known: boolean;
+  readonly launchable: readonly (string | undefined)[];
+}
+
+export function regionImages(pool: string, region: string, r: Rollout | undefined, images: ImageIndex): RegionImages {
   const launchable = r ? [r.candidate?.id, r.launchImage?.id] : [images.newest(pool, region)?.id];
-  return (ami) => (images.drained.has(ami) ? 'drained' : !known ? 'unknown' : launchable.includes(ami) ? 'current' : 'outdated');
+  return { known: images.knows(pool, region), launchable };
+}
+
+/** `imageStatus` of an image in a pool and region whose manifest `here` has read. */
+export function statusAmong(ami: string, drained: ReadonlySet<string>, here: RegionImages): AmiStatus {
+  if (drained.has(ami)) return 'drained';
+  if (!here.known) return 'unknown';
+  return here.launchable.includes(ami) ? 'current' : 'outdated';
 }
 
 /** An image's place in its pool's rollout, for operators: `canary`, `baking` (until when), `current`, `drained`, `outdated`. */
