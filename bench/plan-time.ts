@@ -52,7 +52,7 @@ function measure(size: number) {
   const cpuTimes: number[] = [];
   for (let k = 0; k < runsFor(size); k++) {
     // A full collection first: what the service's planner meets between two cycles (V8's memory
-    // reducer collects an idle process), and after which V8 compiles again any code built for objects that died.
+    // reducer collects an idle process), and what once made it drop its compiled code (src/domain/shapes.ts).
     gc?.();
     const cpu = process.cpuUsage();
     const t = performance.now();

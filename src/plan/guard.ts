@@ -7,6 +7,7 @@ import { poolRegionKey } from '../policy/images.js';
 import { launchableImages } from '../policy/rollout.js';
 import { rolloutsOf } from './rollouts.js';
 
+/** Defined once, not per call: V8 keeps a living function's compiled code (see src/plan/pool.ts). */
 const poolRegionOf = (i: Instance) => poolRegionKey(i.pool, i.region);
 
 /**

@@ -1,10 +1,12 @@
 import type { Cause } from '../domain/causes.js';
+import type { Lookup } from '../domain/lookup.js';
+import { keepShape } from '../domain/shapes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance, Lifecycle } from '../domain/types.js';
 import { isLive } from '../domain/types.js';
 import type { AmiStatus } from '../policy/images.js';
 import { type Candidate, spreadKey } from '../policy/placement.js';
-import { type RegionImages, statusAmong } from '../policy/rollout.js';
+import { MemoByTwo } from './memo.js';
 
 /** One worker of a pool as the planner counts it: a live instance, or a launch slot not yet listed. */
 export interface Member {
@@ -73,11 +75,50 @@ export class PoolLedger {
     instances: readonly Instance[],
     pending: readonly PendingLaunch[],
     drained: ReadonlySet<string>,
-    images: ReadonlyMap<string, RegionImages>,
+    status: Lookup<{ ami: string; region: string }, AmiStatus>,
   ) {
     const members: Member[] = [];
-    for (const i of instances) if (isLive(i)) members.push(memberOf(i.id, i, i, undefined, drained, images));
-    for (const p of pending) members.push(memberOf(`${p.clientToken}#${p.name}`, p, undefined, p, drained, images));
+    // Members of one offer share one key string: fewer strings to make, and each hashed once.
+    const spreadOf = new MemoByTwo(zoneOf, typeOf, spreadKey);
+    // Every member is written as one literal with every field (undefined where it has none): one shape
+    // for all, which V8 keeps with the literal (see keepShape), where a field added later would not be.
+    for (const i of instances) {
+      if (!isLive(i)) continue;
+      members.push({
+        key: i.id,
+        name: i.name,
+        region: i.region,
+        az: i.az,
+        instanceType: i.instanceType,
+        lifecycle: i.lifecycle,
+        ami: i.ami,
+        instance: i,
+        pending: undefined,
+        replaces: i.replaces || undefined,
+        cause: i.cause,
+        counts: !drained.has(i.ami),
+        spread: spreadOf.get(i),
+        status: status.get(i),
+      });
+    }
+    for (const p of pending) {
+      members.push({
+        key: `${p.clientToken}#${p.name}`,
+        name: p.name,
+        region: p.region,
+        az: p.az,
+        instanceType: p.instanceType,
+        lifecycle: p.lifecycle,
+        ami: p.ami,
+        instance: undefined,
+        pending: p,
+        replaces: p.replaces || undefined,
+        cause: p.cause,
+        counts: !drained.has(p.ami),
+        spread: spreadOf.get(p),
+        status: status.get(p),
+      });
+    }
     this.members = members;
     const byId = new Map<string, Member>();
     for (const m of members) if (m.instance) byId.set(m.key, m);
@@ -233,32 +274,10 @@ interface PairsView {
 export const isBackwards = (target: Member, replacement: Member | Placement) =>
   'status' in replacement && replacement.status === 'outdated' && target.status === 'current';
 
-/** A listed instance or a launch slot (`source`, the one of `instance` and `pending` it is) as a member of its pool. */
-function memberOf(
-  key: string,
-  source: Instance | PendingLaunch,
-  instance: Instance | undefined,
-  pending: PendingLaunch | undefined,
-  drained: ReadonlySet<string>,
-  images: ReadonlyMap<string, RegionImages>,
-): Member {
-  return {
-    key,
-    name: source.name,
-    region: source.region,
-    az: source.az,
-    instanceType: source.instanceType,
-    lifecycle: source.lifecycle,
-    ami: source.ami,
-    replaces: source.replaces || undefined,
-    cause: source.cause,
-    counts: !drained.has(source.ami),
-    spread: spreadKey(source),
-    status: statusAmong(source.ami, drained, images.get(source.region) as RegionImages),
-    instance,
-    pending,
-  };
-}
+const zoneOf = (o: { az: string }) => o.az;
+const typeOf = (o: { instanceType: string }) => o.instanceType;
+
+keepShape(new PoolLedger([], [], new Set(), { get: () => 'current' }));
 
 function bump(counts: Map<string, number>, key: string, by: number): void {
   counts.set(key, (counts.get(key) ?? 0) + by);

@@ -61,6 +61,7 @@ export function plan(snapshot: Snapshot, policies: readonly PoolPolicy[], fleet:
       poolDesired(policy, snapshot, snapshot.timers[policy.pool]),
       instances.filter(isLive).length + pending.length,
     );
+    // Written out whole, with undefined where the snapshot has nothing: one shape for every pool's context.
     const planned = planPool({
       policy,
       fleet,

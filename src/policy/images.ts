@@ -1,3 +1,4 @@
+import { keepShape } from '../domain/shapes.js';
 import type { Image } from '../domain/types.js';
 
 export type AmiStatus = 'current' | 'outdated' | 'drained' | 'unknown';
@@ -43,3 +44,5 @@ export class ImageIndex {
     return this.known.has(poolRegionKey(pool, region));
   }
 }
+
+keepShape(new ImageIndex([], new Set()));

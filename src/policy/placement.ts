@@ -95,7 +95,26 @@ export function candidateOffers(input: PlacementInput, lifecycle: Lifecycle, ima
           continue;
         }
         const score = scoreAt(input, base, price, cap ?? onDemandPrice);
-        offers.push({ ...base, price, unitPrice: price / weight, score, ...(cap !== undefined ? { maxPrice: round(cap) } : {}) });
+        const { az, ami } = base;
+        // Written out, not spread from `base`: spreading into a literal with more keys is V8's slow path, and this runs per offer and pool.
+        const offer: Candidate =
+          cap !== undefined
+            ? {
+                region,
+                az,
+                subnetId,
+                instanceType: type,
+                weight,
+                lifecycle,
+                ami,
+                price,
+                unitPrice: price / weight,
+                score,
+                maxPrice: round(cap),
+                spread,
+              }
+            : { region, az, subnetId, instanceType: type, weight, lifecycle, ami, price, unitPrice: price / weight, score, spread };
+        offers.push(offer);
       }
     }
   }

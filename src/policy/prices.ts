@@ -1,4 +1,5 @@
 import type { PoolPolicy } from '../domain/policy.js';
+import { keepShape } from '../domain/shapes.js';
 import { onDemandKey } from '../domain/snapshot.js';
 import type { Lifecycle, SpotPrice } from '../domain/types.js';
 import { normaliseProductDescription } from '../domain/types.js';
@@ -7,21 +8,33 @@ import { normaliseProductDescription } from '../domain/types.js';
 interface SpotMarket {
   /** oldest first */
   readonly points: SpotPrice[];
-  /** spotSpikes' answers by `spikesKey` (few: one per horizon and cap) */
-  readonly spikes: Map<string, number[]>;
+  /** spotSpikes' answers: cap → those asked over [from, to] (few: one per horizon) */
+  readonly spikes: Map<number, { from: number; to: number; starts: number[] }[]>;
 }
 
-/** Price lookups over one snapshot. Spot prices are only ever read for the asked product description. */
+/** Nested maps, one level per part of a key: a lookup by parts the caller already holds makes no joined string. */
+type ByParts<T> = Map<string, Map<string, Map<string, Map<string, T>>>>;
+
+/**
+ * Price lookups over one snapshot. Spot prices are only ever read for the asked product description.
+ * Every offer of every pool asks, so answers are found through the parts of the key (region, zone,
+ * type, description) once first asked, rather than by a string joined for every ask.
+ */
 export class PriceBook {
   /** by spotKey() */
   private readonly markets = new Map<string, SpotMarket>();
+  private readonly marketByParts: ByParts<SpotMarket | undefined> = new Map();
+  /** region → type → description (as asked) → the Pricing API's figure */
+  private readonly onDemandByParts = new Map<string, Map<string, Map<string, number | undefined>>>();
+  /** product description as asked → as EC2 names it; a handful per snapshot, asked for on every lookup */
+  private readonly descriptions = new Map<string, string>();
 
   constructor(
     spotPrices: readonly SpotPrice[],
     private readonly onDemandPrices: Readonly<Record<string, number>>,
   ) {
     for (const p of spotPrices) {
-      const key = spotKey(p.region, p.az, p.instanceType, p.productDescription);
+      const key = this.spotKey(p.region, p.az, p.instanceType, p.productDescription);
       const market = this.markets.get(key);
       if (market) market.points.push(p);
       else this.markets.set(key, { points: [p], spikes: new Map() });
@@ -29,9 +42,30 @@ export class PriceBook {
     for (const { points } of this.markets.values()) points.sort(oldestFirst);
   }
 
+  private market(region: string, az: string, instanceType: string, productDescription: string): SpotMarket | undefined {
+    const byDescription = child(child(child(this.marketByParts, region), az), instanceType);
+    if (byDescription.has(productDescription)) return byDescription.get(productDescription);
+    const market = this.markets.get(this.spotKey(region, az, instanceType, productDescription));
+    byDescription.set(productDescription, market);
+    return market;
+  }
+
+  private spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
+    return `${region}:${az}:${instanceType}:${this.normalised(productDescription)}`;
+  }
+
+  private normalised(productDescription: string): string {
+    let known = this.descriptions.get(productDescription);
+    if (known === undefined) {
+      known = normaliseProductDescription(productDescription);
+      this.descriptions.set(productDescription, known);
+    }
+    return known;
+  }
+
   /** The latest spot price. */
   spot(region: string, az: string, instanceType: string, productDescription: string): number | undefined {
-    return this.markets.get(spotKey(region, az, instanceType, productDescription))?.points.at(-1)?.price;
+    return this.market(region, az, instanceType, productDescription)?.points.at(-1)?.price;
   }
 
   /**
@@ -47,22 +81,37 @@ export class PriceBook {
     to: number,
     cap: number,
   ): number[] {
-    const market = this.markets.get(spotKey(region, az, instanceType, productDescription));
+    const market = this.market(region, az, instanceType, productDescription);
     if (market === undefined) return [];
-    // Every pool with this offer asks the same: answered once.
-    const key = `${from} ${to} ${cap}`;
-    let starts = market.spikes.get(key);
-    if (starts === undefined) {
-      starts = spikeStarts(market.points, from, to, cap);
-      market.spikes.set(key, starts);
+    // Keyed by the cap itself, a number: no string made of a float for every ask.
+    let asked = market.spikes.get(cap);
+    if (asked === undefined) {
+      asked = [];
+      market.spikes.set(cap, asked);
     }
+    for (const known of asked) if (known.from === from && known.to === to) return known.starts;
+    const points = market.points;
+    const starts: number[] = [];
+    for (let n = 0; n < points.length; n++) {
+      const p = points[n] as SpotPrice;
+      const end = points[n + 1]?.timestamp ?? to;
+      const above = p.price > cap;
+      const wasAbove = n > 0 && (points[n - 1] as SpotPrice).price > cap;
+      if (above && !wasAbove && end > from && p.timestamp <= to) starts.push(Math.max(p.timestamp, from));
+    }
+    asked.push({ from, to, starts });
     return starts;
   }
 
   /** The Pricing API's figure, or the policy's own `onDemandPrice`, or undefined. */
   onDemand(policy: PoolPolicy, region: string, instanceType: string): number | undefined {
-    const key = onDemandKey(region, instanceType, normaliseProductDescription(policy.productDescription));
-    return this.onDemandPrices[key] ?? policy.onDemandPrice;
+    const byDescription = child(child(this.onDemandByParts, region), instanceType);
+    let listed = byDescription.get(policy.productDescription);
+    if (listed === undefined && !byDescription.has(policy.productDescription)) {
+      listed = this.onDemandPrices[onDemandKey(region, instanceType, this.normalised(policy.productDescription))];
+      byDescription.set(policy.productDescription, listed);
+    }
+    return listed ?? policy.onDemandPrice;
   }
 
   price(policy: PoolPolicy, lifecycle: Lifecycle, region: string, az: string, instanceType: string): number | undefined {
@@ -70,23 +119,6 @@ export class PriceBook {
       ? this.spot(region, az, instanceType, policy.productDescription)
       : this.onDemand(policy, region, instanceType);
   }
-}
-
-function spotKey(region: string, az: string, instanceType: string, productDescription: string): string {
-  return `${region}:${az}:${instanceType}:${normaliseProductDescription(productDescription)}`;
-}
-
-/** The start of each run of `points` (oldest first) above `cap` that overlaps [from, to]. */
-function spikeStarts(points: readonly SpotPrice[], from: number, to: number, cap: number): number[] {
-  const starts: number[] = [];
-  for (let n = 0; n < points.length; n++) {
-    const p = points[n] as SpotPrice;
-    const end = points[n + 1]?.timestamp ?? to;
-    const above = p.price > cap;
-    const wasAbove = n > 0 && (points[n - 1] as SpotPrice).price > cap;
-    if (above && !wasAbove && end > from && p.timestamp <= to) starts.push(Math.max(p.timestamp, from));
-  }
-  return starts;
 }
 
 /**
@@ -101,3 +133,15 @@ export function spotPriceCap(policy: PoolPolicy, onDemandPrice: number | undefin
 }
 
 const oldestFirst = (a: SpotPrice, b: SpotPrice) => a.timestamp - b.timestamp;
+
+keepShape(new PriceBook([], {}));
+
+/** The map under `key`, made when first asked for. */
+function child<T>(parent: Map<string, Map<string, T>>, key: string): Map<string, T> {
+  let map = parent.get(key);
+  if (map === undefined) {
+    map = new Map();
+    parent.set(key, map);
+  }
+  return map;
+}

@@ -164,26 +164,10 @@ export function launchableImages(r: Rollout): Image[] {
  * policy), the newest image is current.
  */
 export function imageStatus(ami: string, pool: string, region: string, r: Rollout | undefined, images: ImageIndex): AmiStatus {
-  return statusAmong(ami, images.drained, regionImages(pool, region, r, images));
-}
-
-/** What `imageStatus` reads of the manifest for one pool and region: read once, however many images are asked. */
-export interface RegionImages {
-  /** the manifest lists an image (drained or not) for the pool here */
-  readonly known: boolean;
-  readonly launchable: readonly (string | undefined)[];
-}
-
-export function regionImages(pool: string, region: string, r: Rollout | undefined, images: ImageIndex): RegionImages {
-  const launchable = r ? [r.candidate?.id, r.launchImage?.id] : [images.newest(pool, region)?.id];
-  return { known: images.knows(pool, region), launchable };
-}
-
-/** `imageStatus` of an image in a pool and region whose manifest `here` has read. */
-export function statusAmong(ami: string, drained: ReadonlySet<string>, here: RegionImages): AmiStatus {
-  if (drained.has(ami)) return 'drained';
-  if (!here.known) return 'unknown';
-  return here.launchable.includes(ami) ? 'current' : 'outdated';
+  if (images.drained.has(ami)) return 'drained';
+  if (!images.knows(pool, region)) return 'unknown';
+  const launchable = r ? r.candidate?.id === ami || r.launchImage?.id === ami : images.newest(pool, region)?.id === ami;
+  return launchable ? 'current' : 'outdated';
 }
 
 /** An image's place in its pool's rollout, for operators: `canary`, `baking` (until when), `current`, `drained`, `outdated`. */
