@@ -421,8 +421,8 @@ function spreadsOf(members: readonly Member[]): Map<Instance, string> {
   return spreads;
 }
 
-export const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
-export const byLaunch = (a: Member, b: Member) =>
+const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
+const byLaunch = (a: Member, b: Member) =>
   (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
 /**
@@ -498,26 +498,32 @@ function outdatedReplacements(step: Step, budget: number): number {
       firstDue = Math.min(firstDue, at);
     }
   }
-  due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  return replace(
-    step,
-    idleFirst(ctx, due),
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
-    'outdated',
-    (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`,
-  );
+  return replaceOldest(step, due, budget, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+}
+
+/**
+ * Replace `targets` on the spot offers, idle ones first, each part oldest first, within `budget` and
+ * the pool's room; returns how many.
+ */
+export function replaceOldest(
+  step: Step,
+  targets: Member[],
+  budget: number,
+  cause: ReplacementCause,
+  reason: (m: Member) => string,
+): number {
+  if (targets.length === 0) return 0;
+  targets.sort(byLaunch);
+  return replace(step, idleFirst(step.ctx, targets), Math.min(budget, roomLeft(step)), step.spot.offers, cause, reason);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = idleFirst(step.ctx, step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch));
-  replace(
+  replaceOldest(
     step,
-    onDemand,
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
+    step.ledger.unpaired().filter(isCurrentOnDemand),
+    budget,
     'on-demand-swap',
     (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`,
   );
