@@ -26,7 +26,7 @@ export function policy(overrides: Record<string, unknown> = {}): PoolPolicy {
       onDemandPrice: 0.2,
       names: 'bld-linux64-spot-{nnn}',
       // Placement by price alone, and no moves between offers, so that each test sees the behaviour
-      // it is about; spread and rebalancing have tests of their own (placement.test.ts).
+      // it is about; spread and rebalancing have tests of their own (test/unit/policy/placement.test.ts).
       spread: '100%',
       rebalance: { enabled: false },
       ...overrides,
