@@ -18,7 +18,7 @@ import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
-import { checkGrowth } from './invariants/growth.js';
+import { checkGrowth, pairBudgets } from './invariants/growth.js';
 import { checkJournal } from './invariants/journal.js';
 import { checkUniqueNames } from './invariants/names.js';
 import { checkOwnership } from './invariants/ownership.js';
@@ -27,7 +27,7 @@ import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
 import { checkSpread, spotUnpriced } from './invariants/spread.js';
-import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool } from './invariants/types.js';
+import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
 import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
@@ -58,6 +58,7 @@ export function instanceFact(i: SimInstance): InstanceFact {
     // The name and target a worker reads at boot: Name, or its entry in a batch's tags by launch index.
     ...(slot.name !== '' ? { name: slot.name } : {}),
     ...(slot.replaces !== undefined ? { replaces: slot.replaces } : {}),
+    ...(slot.cause !== undefined ? { cause: slot.cause } : {}),
   };
 }
 
@@ -286,30 +287,28 @@ export class Judge {
     const asked = facts.asked[pool] as Asked;
     const liveAfter = livePool(facts.after, SOAK_FLEET, pool);
     const own = (i: InstanceFact) => i.managedBy === SOAK_FLEET && i.pool === pool;
-    // Pairs the policy lets fleet have in flight: turnover, on-demand replacement, moves between spot
-    // offers, and a rollout's canaries in each region.
-    const canaries = Object.keys(p.regions).length * Math.max(1, allowance(p.freshness.canary, asked.high));
-    const pairBudget =
-      allowance(p.freshness.retireBudget, asked.high) +
-      allowance(p.onDemand.replaceBudget, asked.high) +
-      allowance(p.rebalance.budget, asked.high) +
-      canaries;
     const desired = clampedDesired(p, this.inputs.desired);
     // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
     // process killed, could not act on the spread). Nor could it while its spot max price is a share
     // of an on-demand price it may not have: no spot offer is open to fleet then, whatever the cloud's.
+    // Nor while its journal holds a launch of the pool: that counts as capacity until seen or timed
+    // out (SPEC), so a pool the cloud shows whole may be above desired to fleet, which moves nothing then.
     const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
     const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
-    const settled = this.settle(pool, desired, liveAfter.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted || unpriced);
+    const journaled = this.journal().some((l) => l.pool === pool);
+    const launched = facts.runCalls.some((c) => c.detail?.pool === pool);
+    const settled = this.settle(pool, desired, liveAfter.length, launched || journaled || !acted || unpriced);
     return [
       ...checkGrowth({
         pool,
         liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length,
         liveAfter,
         asked,
-        pairBudget,
+        budgets: pairBudgets(p, asked.high),
+        opened: facts.newLaunches[pool] ?? [],
         drained: facts.drained,
         warned: this.warned,
+        terminated: facts.terminatedByFleet,
       }),
       ...checkRunningCapacity({
         pool,

@@ -1,6 +1,7 @@
 // What the soak's invariant checkers read: the simulated cloud's own view of instances and calls,
 // reduced to plain data so that each checker is a small pure function with its own tests.
 
+import type { Cause } from '../../../src/domain/causes.js';
 import type { Budget } from '../../../src/domain/policy.js';
 import type { InstanceState } from '../../../src/domain/types.js';
 
@@ -20,6 +21,8 @@ export interface InstanceFact {
   readonly name?: string;
   /** tag fleet:replaces */
   readonly replaces?: string;
+  /** a replacement's cause (tag fleet:cause), what its pair's budget follows from */
+  readonly cause?: Cause;
 }
 
 /** One finding of a checker. `key` names a condition that may last: the same key on consecutive cycles is one occurrence. */
