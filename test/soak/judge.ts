@@ -26,7 +26,7 @@ import { type NewLaunch, checkPhantomShortfall } from './invariants/phantom-shor
 import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
-import { checkSpread, spotUnpriced } from './invariants/spread.js';
+import { checkSpread, quietCycle, spotUnpriced } from './invariants/spread.js';
 import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
@@ -288,16 +288,15 @@ export class Judge {
     const liveAfter = livePool(facts.after, SOAK_FLEET, pool);
     const own = (i: InstanceFact) => i.managedBy === SOAK_FLEET && i.pool === pool;
     const desired = clampedDesired(p, this.inputs.desired);
-    // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
-    // process killed, could not act on the spread). Nor could it while its spot max price is a share
-    // of an on-demand price it may not have: no spot offer is open to fleet then, whatever the cloud's.
-    // Nor while its journal holds a launch of the pool: that counts as capacity until seen or timed
-    // out (SPEC), so a pool the cloud shows whole may be above desired to fleet, which moves nothing then.
-    const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
-    const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
-    const journaled = this.journal().some((l) => l.pool === pool);
-    const launched = facts.runCalls.some((c) => c.detail?.pool === pool);
-    const settled = this.settle(pool, desired, liveAfter.length, launched || journaled || !acted || unpriced);
+    const quiet = quietCycle({
+      live: liveAfter.length,
+      desired,
+      acted: report.ends.some((e) => !e.error && !e.killed && !e.stopped),
+      launched: facts.runCalls.some((c) => c.detail?.pool === pool),
+      journaled: this.journal().some((l) => l.pool === pool),
+      unpriced: spotUnpriced(p, this.listPriceFailedAt, facts.t1),
+    });
+    const settled = this.settle(pool, desired, quiet);
     return [
       ...checkGrowth({
         pool,
@@ -414,10 +413,9 @@ export class Judge {
     return open.size;
   }
 
-  /** Count quiet cycles (no launch, live == desired, desired unchanged, a whole cycle run); settled after SETTLE_CYCLES. */
-  private settle(pool: string, desired: number, live: number, launched: boolean): boolean {
+  /** Count quiet cycles (`quietCycle`) at an unchanged desired count; settled after SETTLE_CYCLES. */
+  private settle(pool: string, desired: number, quiet: boolean): boolean {
     const was = this.quiet.get(pool);
-    const quiet = !launched && live === desired;
     const cycles = quiet && was?.desired === desired ? was.cycles + 1 : quiet ? 1 : 0;
     this.quiet.set(pool, { cycles, desired });
     return cycles >= SETTLE_CYCLES;

@@ -17,7 +17,7 @@ import { checkPhantomShortfall, servingWorkers } from '../soak/invariants/phanto
 import { checkPoolMax } from '../soak/invariants/pool-max.js';
 import { checkResends } from '../soak/invariants/resend.js';
 import { checkRunningCapacity } from '../soak/invariants/running-capacity.js';
-import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../soak/invariants/spread.js';
+import { LIST_PRICE_GAP_MS, checkSpread, quietCycle, spotUnpriced, spreadLimit } from '../soak/invariants/spread.js';
 import { type InstanceFact, allowance, clampedDesired } from '../soak/invariants/types.js';
 
 const FLEET = 'releng';
@@ -485,6 +485,20 @@ describe('soak invariant: retirements keep running capacity on launchable images
 describe('soak invariant: spread respected once settled', () => {
   const half: Budget = { kind: 'percent', value: 50 };
   const crowded = [vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
+
+  it('counts a cycle quiet only when fleet could have acted on the spread and the pool is at desired', () => {
+    const quiet = { live: 6, desired: 6, acted: true, launched: false, journaled: false, unpriced: false };
+    expect(quietCycle(quiet)).to.equal(true);
+    expect(quietCycle({ ...quiet, live: 7 }), 'above desired').to.equal(false);
+    expect(quietCycle({ ...quiet, acted: false }), 'no whole cycle ran').to.equal(false);
+    expect(quietCycle({ ...quiet, launched: true }), 'a launch').to.equal(false);
+    expect(quietCycle({ ...quiet, unpriced: true }), 'spot closed to fleet').to.equal(false);
+  });
+
+  it('counts no cycle quiet while the journal holds a launch of the pool: fleet counts it, so the pool is above desired to it (seed 121)', () => {
+    // Six live in the cloud, desired six; a lost launch request, still in the journal, is the seventh to fleet.
+    expect(quietCycle({ live: 6, desired: 6, acted: true, launched: false, journaled: true, unpriced: false })).to.equal(false);
+  });
 
   it('rounds the cap up, at least one', () => {
     expect(spreadLimit({ kind: 'percent', value: 34 }, 3, 3)).to.equal(2);

@@ -1,6 +1,31 @@
 import type { Budget, PoolPolicy, ScaleDown, Spread } from '../../../src/domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
+/** What the judge knows of one cycle of a pool, to tell whether fleet could have acted on its spread. */
+export interface CycleQuiet {
+  readonly live: number;
+  readonly desired: number;
+  /** a replica ran a whole cycle (one that stopped early, or was killed, could not act on the spread) */
+  readonly acted: boolean;
+  /** fleet sent a launch for the pool */
+  readonly launched: boolean;
+  /** fleet's journal holds a launch of the pool when the cycle ends */
+  readonly journaled: boolean;
+  /** the pool's spot offers may have been closed to fleet for want of an on-demand price (`spotUnpriced`) */
+  readonly unpriced: boolean;
+}
+
+/**
+ * A quiet cycle, towards a settled pool: fleet ran a whole cycle, launched nothing for the pool, and
+ * the cloud shows it at desired. Nor is it quiet while the pool's spot offers may have been closed
+ * to fleet (no spot offer is open then, whatever the cloud's), or while fleet's journal holds a launch
+ * of the pool: that counts as capacity until it is seen or times out (SPEC), so a pool the cloud shows
+ * whole may be above desired to fleet, which moves nothing then.
+ */
+export function quietCycle(c: CycleQuiet): boolean {
+  return c.acted && !c.launched && !c.journaled && !c.unpriced && c.live === c.desired;
+}
+
 export interface SpreadInput {
   readonly pool: string;
   readonly spread: Spread;
