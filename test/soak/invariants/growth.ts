@@ -99,7 +99,7 @@ function overBudget(input: GrowthInput, all: readonly Pair[]): Finding[] {
     findings.push({
       invariant: 'growth',
       key: `${input.pool} pairs ${kind}`,
-      detail: `${input.pool}: ${inFlight} replacement pairs in flight on the ${kind} budget ${budget}, one opened this cycle`,
+      detail: `${input.pool}: ${inFlight} ${kind.replace(/^(\S+)/, '$1 pairs')} in flight, budget ${budget} (one opened this cycle)`,
     });
   }
   return findings;
