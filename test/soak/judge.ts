@@ -308,6 +308,7 @@ export class Judge {
         drained: facts.drained,
         warned: this.warned,
         terminated: facts.terminatedByFleet,
+        cutShort: report.takeover === true || report.ends.some((e) => e.killed || e.error !== undefined),
       }),
       ...checkRunningCapacity({
         pool,

@@ -201,6 +201,14 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     expect(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot], terminated })).to.deep.equal([]);
   });
 
+  it('judges no budget in a cycle cut short: the termination closing a pair may not have left with the launch (seed 150)', () => {
+    // A takeover held the stalled leader's calls: a canary left, the cancellation of the old canary's pair did not.
+    const [cancelled, fresh] = [pair('canary'), pair('canary')];
+    const liveAfter = [...cancelled.members, ...fresh.members];
+    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot] }))).to.deep.equal(['bld pairs canary in us-east-1']);
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot], cutShort: true })).to.deep.equal([]);
+  });
+
   it('reads the budgets as fleet does: against the highest desired count, canaries against size.max', () => {
     const pct = (value: number): Budget => ({ kind: 'percent', value });
     const policy = {
