@@ -18,7 +18,7 @@ import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
-import { checkGrowth, pairBudgets } from './invariants/growth.js';
+import { checkGrowth, decidedThisCycle, pairBudgets } from './invariants/growth.js';
 import { checkJournal } from './invariants/journal.js';
 import { checkUniqueNames } from './invariants/names.js';
 import { checkOwnership } from './invariants/ownership.js';
@@ -87,6 +87,8 @@ interface Frame {
   readonly listed: ReadonlySet<string>;
   /** rolloutKey()s the journal remembered as proved when the cycle began */
   readonly established: ReadonlySet<string>;
+  /** slot names of the launches in fleet's journal when the cycle began: decided in an earlier cycle */
+  readonly journaled: ReadonlySet<string>;
 }
 
 interface CycleFacts {
@@ -163,6 +165,7 @@ export class Judge {
       manifestBad: this.inputs.manifestBad,
       listed: new Set([...this.cloud.world.instances.values()].filter((i) => i.visibleAt <= t0).map((i) => i.id)),
       established: this.establishedKeys(),
+      journaled: new Set(this.journal().flatMap((l) => l.name.split(','))),
     };
   }
 
@@ -304,7 +307,7 @@ export class Judge {
         liveAfter,
         asked,
         budgets: pairBudgets(p, asked.high),
-        opened: facts.newLaunches[pool] ?? [],
+        opened: decidedThisCycle(facts.newLaunches[pool] ?? [], frame.journaled),
         drained: facts.drained,
         warned: this.warned,
         terminated: facts.terminatedByFleet,

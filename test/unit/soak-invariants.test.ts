@@ -8,7 +8,7 @@ import { checkBadManifestRetirements } from '../soak/invariants/bad-manifest.js'
 import { checkCycleErrors } from '../soak/invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from '../soak/invariants/drained-launch.js';
 import { checkEventQueue } from '../soak/invariants/event-queue.js';
-import { checkGrowth, pairBudgets } from '../soak/invariants/growth.js';
+import { checkGrowth, decidedThisCycle, pairBudgets } from '../soak/invariants/growth.js';
 import { type CycleRecord, type TokenHistory, checkJournal } from '../soak/invariants/journal.js';
 import { checkStalledLeader, checkTakeoverConverged } from '../soak/invariants/leadership.js';
 import { checkUniqueNames } from '../soak/invariants/names.js';
@@ -160,13 +160,26 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...a.members, ...d.members], opened: [d.slot] })).to.deep.equal([]);
   });
 
-  it('counts canaries per region', () => {
+  it('counts canaries per image and region (seed 156: a canary pair of an image since superseded is no canary of the next)', () => {
     const [east, west] = [pair('canary'), pair('canary', 'us-west-2')];
     expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...west.members], opened: [west.slot] })).to.deep.equal([]);
     const again = pair('canary');
     expect(
       keys(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...again.members], opened: [again.slot] })),
-    ).to.deep.equal(['bld pairs canary in us-east-1']);
+    ).to.deep.equal(['bld pairs canary of ami-new in us-east-1']);
+    const next = pair('canary');
+    const onNext = [next.members[0] as InstanceFact, { ...(next.members[1] as InstanceFact), ami: 'ami-next' }];
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...onNext], opened: [next.slot] })).to.deep.equal([]);
+  });
+
+  it('takes a slot the journal held as the cycle began as decided earlier, even if first sent now (seed 154)', () => {
+    // A process killed before its send got out: the next cycle re-sends the journaled slot.
+    const first = [
+      { name: 'bld-001', replaces: 'i-a' },
+      { name: 'bld-002', replaces: 'i-b' },
+    ];
+    expect(decidedThisCycle(first, new Set(['bld-001']))).to.deep.equal([{ name: 'bld-002', replaces: 'i-b' }]);
+    expect(decidedThisCycle(first, new Set())).to.deep.equal(first);
   });
 
   it('lets pairs opened under a larger desired count outlast it (seed 190): none of their kind opens meanwhile', () => {
@@ -205,7 +218,9 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     // A takeover held the stalled leader's calls: a canary left, the cancellation of the old canary's pair did not.
     const [cancelled, fresh] = [pair('canary'), pair('canary')];
     const liveAfter = [...cancelled.members, ...fresh.members];
-    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot] }))).to.deep.equal(['bld pairs canary in us-east-1']);
+    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot] }))).to.deep.equal([
+      'bld pairs canary of ami-new in us-east-1',
+    ]);
     expect(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot], cutShort: true })).to.deep.equal([]);
   });
 

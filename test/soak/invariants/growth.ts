@@ -3,14 +3,14 @@ import type { PoolPolicy } from '../../../src/domain/policy.js';
 import type { NewLaunch } from './phantom-shortfall.js';
 import { type Asked, type Finding, type InstanceFact, allowance, openPairs } from './types.js';
 
-/** Replacement pairs a policy lets fleet have in flight at once, per budget (canaries: per region). */
+/** Replacement pairs a policy lets fleet have in flight at once, per budget (canaries: per image and region). */
 export type PairBudgets = Readonly<Record<ReplacementBudget, number>>;
 
 /**
  * Each budget against the highest desired count the cycle could have acted on, as fleet reads it by
  * a pair's cause: turnover (outdated, lifetime), on-demand swaps, moves between spot offers
- * (rebalance, spread, recommendation), and canaries, whose count is against the pool's size in a
- * region (never above size.max), at least one.
+ * (rebalance, spread, recommendation), and the canaries of an image in a region, whose count is
+ * against the pool's size there (never above size.max), at least one.
  */
 export function pairBudgets(policy: Pick<PoolPolicy, 'freshness' | 'onDemand' | 'rebalance' | 'size'>, desiredHigh: number): PairBudgets {
   return {
@@ -30,7 +30,7 @@ export interface GrowthInput {
   readonly asked: Asked;
   /** pairs the policy allows in flight at once, per budget (`pairBudgets`) */
   readonly budgets: PairBudgets;
-  /** launch slots first sent this cycle: a budget is held to when a pair of its own opens */
+  /** launch slots first sent and decided this cycle (`decidedThisCycle`): a budget is held to when a pair of its own opens */
   readonly opened?: readonly NewLaunch[];
   /**
    * Images drained by now. Instances on them are on their way out and never count (SPEC: a launch
@@ -79,12 +79,24 @@ export function checkGrowth(input: GrowthInput): Finding[] {
 
 type Pair = ReturnType<typeof openPairs>[number];
 
-/** The budget a pair counts against (a canary's, in its region), by its replacement's cause; undefined when none is recorded. */
+/**
+ * The budget a pair counts against, by its replacement's cause; undefined when none is recorded. A
+ * canary's is its image's in its region: fleet tries each new image on its own canaries there (a
+ * canary pair of an image since superseded, or proved, is no canary of the next one).
+ */
 function budgetKey(pair: Pair): string | undefined {
   const cause = pair.replacement.cause;
   if (!isReplacementCause(cause)) return undefined;
   const budget = budgetOf(cause);
-  return budget === 'canary' ? `canary in ${pair.replacement.region}` : budget;
+  return budget === 'canary' ? `canary of ${pair.replacement.ami} in ${pair.replacement.region}` : budget;
+}
+
+/**
+ * The launch slots of those first sent this cycle that fleet decided this cycle: a slot its journal
+ * held when the cycle began was decided earlier (a send a killed process never got out is sent again).
+ */
+export function decidedThisCycle(firstSent: readonly NewLaunch[], journaledAtStart: ReadonlySet<string>): NewLaunch[] {
+  return firstSent.filter((l) => !journaledAtStart.has(l.name));
 }
 
 /** In-flight pairs over the budget of a pair opened this cycle; a pair with no cause recorded counts against every budget. */
