@@ -50,6 +50,7 @@ export default tseslint.config(
           patterns: [
             '**/cloud/**',
             '**/service/**',
+            '**/shared/**',
             '**/cli/**',
             '**/sim/**',
             '**/fake-cloud/**',

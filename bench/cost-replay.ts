@@ -7,12 +7,14 @@
 //   node --import tsx bench/cost-replay.ts            # 3 pools of 2016 over 7 days, 2023 over 14 days
 //   node --import tsx bench/cost-replay.ts --full     # every 2016 pool whose cheapest offer changes, whole periods
 //   ... --pools N --days N                            # or choose
+//   ... --data DIR                                    # the recordings elsewhere than ../shared/data/spot-prices
 //
 // Also run by `npm run bench` (which passes these flags on). Writes bench/results/cost-replay.json
 // and a table, cost-replay.md (cost-replay-full.* with --full).
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadConfig } from '../src/config/config.js';
 import { simVcpus } from '../src/fake-cloud/catalog.js';
@@ -33,6 +35,7 @@ import { type DemandName, demandAt } from './cost-replay/demand.js';
 import { poolPolicy, replayedMarket, runFleet } from './cost-replay/fleet-run.js';
 import { type PoolSpec, candidatePools, cheapestChanges, poolOf, poolOffers } from './cost-replay/pools.js';
 
+/** The recordings, beside the repository; `--data DIR` points elsewhere (a checkout that lives deeper). */
 const DATA_DIR = new URL('../../shared/data/spot-prices/', import.meta.url);
 const DAY = 24 * 3600_000;
 const SEED = 42;
@@ -43,7 +46,15 @@ const SETS = {
   '2023': { path: 'soso0024-us-east-1-2023/spot_price_history.csv', start: Date.parse('2023-11-12T00:00:00Z'), defaultDays: 14 },
 } as const;
 
-const STRATEGIES = ['fleet', 'optimum', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'] as const;
+const STRATEGIES = [
+  'fleet',
+  'fleet, plain counts',
+  'optimum',
+  'best fixed offer',
+  'cheapest at start',
+  'watch_pending',
+  'on-demand',
+] as const;
 type Strategy = (typeof STRATEGIES)[number];
 
 export interface CostReplayOptions {
@@ -54,6 +65,8 @@ export interface CostReplayOptions {
   /** days per run (capped by each recording) */
   readonly days?: number;
   readonly print?: boolean;
+  /** the directory of the recordings [../shared/data/spot-prices/ beside the repository] */
+  readonly data?: string;
 }
 
 interface Row {
@@ -90,7 +103,8 @@ function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string)
     launches: o.launches,
     jobsCompleted: o.jobs?.completed ?? null,
     jobsKilled: o.jobs?.killed ?? null,
-    costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 4) : null,
+    costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 6) : null,
+    ...(o.onDemandCost !== undefined ? { onDemandCost: round(o.onDemandCost, 2) } : {}),
   };
 }
 
@@ -100,7 +114,9 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
   const rule = marketRuleAt(start);
   const hours = days * 24;
   const demandOf = (t: number) => demandAt(demand, t);
-  const fleet = await runFleet({ pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED }, config);
+  const fleetRun = { pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED };
+  const fleet = await runFleet({ ...fleetRun, form: 'queue' }, config);
+  const plain = await runFleet({ ...fleetRun, form: 'counts' }, config);
   const { market, reclaimPerHour } = replayedMarket({ pool, rule, hours, start, seed: SEED });
   const scenario: Scenario = {
     offers: poolOffers(pool),
@@ -133,6 +149,7 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
     nightlyImage,
     strategies: {
       fleet: f(fleet),
+      'fleet, plain counts': f(plain),
       optimum: f(optimum),
       'best fixed offer': f(simulateRule(scenario, fixedOffer(fixed)), name(fixed)),
       'cheapest at start': f(simulateRule(scenario, fixedOffer(first)), name(first)),
@@ -149,15 +166,16 @@ function daysWithin(recording: PriceRecording, start: number, wanted: number | u
 }
 
 export async function measureCostReplay(options: CostReplayOptions = {}): Promise<Record<string, unknown> | undefined> {
-  if (!existsSync(DATA_DIR)) {
-    console.log(`cost-replay: skipped, no real spot price data at ${fileURLToPath(DATA_DIR)}`);
+  const dataDir = options.data ? pathToFileURL(`${resolve(options.data)}/`) : DATA_DIR;
+  if (!existsSync(dataDir)) {
+    console.log(`cost-replay: skipped, no real spot price data at ${fileURLToPath(dataDir)}`);
     return undefined;
   }
   const began = Date.now();
   const log = (line: string) => options.print !== false && console.log(line);
   const recordings = {
-    '2016': readPriceRecording(fileURLToPath(new URL(SETS['2016'].path, DATA_DIR))),
-    '2023': readPriceRecording(fileURLToPath(new URL(SETS['2023'].path, DATA_DIR))),
+    '2016': readPriceRecording(fileURLToPath(new URL(SETS['2016'].path, dataDir))),
+    '2023': readPriceRecording(fileURLToPath(new URL(SETS['2023'].path, dataDir))),
   };
   const days2016 = daysWithin(
     recordings['2016'],
@@ -207,7 +225,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
         const fig = (name: Strategy) =>
           `${s[name].ratioToOptimum}/${s[name].ratioWithUnmetOnDemand} (${s[name].interruptions} int., $${s[name].costPerJob ?? '-'}/job, ${s[name].jobsKilled ?? '-'} killed)`;
         log(
-          `  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`,
+          `  ${run.set} ${run.pool.name} ${demand}${nightlyImage ? ' +image' : ''}: × optimum (/ unmet on demand) fleet ${fig('fleet')}, plain counts ${fig('fleet, plain counts')}, best fixed ${fig('best fixed offer')}, at start ${fig('cheapest at start')}, watch_pending ${fig('watch_pending')}, on-demand ${fig('on-demand')}`,
         );
       }
     }
@@ -254,9 +272,24 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
 
 const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
 
+/** How fleet's row compares with watch_pending's: no dearer per completed job, and fewer jobs killed. */
+function verdict(r: Row): string {
+  const killed = (x: Row['strategies'][Strategy]) => x.jobsKilled ?? 0;
+  const fleet = r.strategies.fleet;
+  const rule = r.strategies.watch_pending;
+  if (fleet.costPerJob === null || rule.costPerJob === null) return '-';
+  const misses = [
+    ...(fleet.costPerJob > rule.costPerJob ? [`${round((fleet.costPerJob / rule.costPerJob - 1) * 100, 1)}% dearer per job`] : []),
+    // Where watch_pending kills none, fleet can only match it.
+    ...(killed(fleet) > killed(rule) || (killed(fleet) === killed(rule) && killed(rule) > 0) ? ['kills as many or more'] : []),
+  ];
+  if (misses.length > 0) return misses.join(', ');
+  return killed(rule) === 0 ? 'no dearer, none killed by either' : 'no dearer, fewer killed';
+}
+
 /** A markdown table of every row, one column per rule but the optimum, each cell as `show` writes a rule's figures. */
 function strategyTable(rows: readonly Row[], show: (figures: Row['strategies'][Strategy]) => string): string[] {
-  const rules: Strategy[] = ['fleet', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'];
+  const rules: Strategy[] = ['fleet', 'fleet, plain counts', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'];
   return [
     `| set | pool | demand | nightly image | ${rules.join(' | ')} |`,
     `|${'---|'.repeat(4 + rules.length)}`,
@@ -279,6 +312,18 @@ function markdown(
     `Produced by \`${result.command}\` on ${result.generatedAt.slice(0, 10)}. 2016 rows replay ${days2016} days, the 2023 rows ${days2023} days.`,
     '',
     ...result.method.map((m) => `- ${m}`),
+    '',
+    '## Per completed job: fleet against watch_pending',
+    '',
+    "$ per completed job, then jobs killed. fleet: the queue form with the busy workers, workers running `fleet worker`; plain counts: the count alone, workers that do not hear `fleet:retire`. On demand: fleet's dollars on on-demand instances (its fallback while every spot offer is above the max price, and until spot replaces them), hours that watch_pending, which never uses on-demand, leaves unserved.",
+    '',
+    '| set | pool | demand | nightly image | fleet | fleet, plain counts | watch_pending | fleet on demand | fleet against watch_pending |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => {
+      const s = r.strategies;
+      const job = (x: Row['strategies'][Strategy]) => `$${x.costPerJob ?? '-'} (${x.jobsKilled ?? '-'})`;
+      return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${job(s.fleet)} | ${job(s['fleet, plain counts'])} | ${job(s.watch_pending)} | $${s.fleet.onDemandCost ?? 0} of $${s.fleet.cost} | ${verdict(r)} |`;
+    }),
     '',
     '## Ratio of $ per worker-hour to the hindsight optimum',
     '',
@@ -323,11 +368,14 @@ function flag(name: string): number | undefined {
   return value;
 }
 
-/** Options from the command line: --full, --pools N, --days N. */
+/** Options from the command line: --full, --pools N, --days N, --data DIR. */
 export function costReplayArgs(): CostReplayOptions {
   const pools = flag('--pools');
   const days = flag('--days');
-  return { full: process.argv.includes('--full'), ...(pools ? { pools } : {}), ...(days ? { days } : {}) };
+  const at = process.argv.indexOf('--data');
+  const data = at < 0 ? undefined : process.argv[at + 1];
+  if (at >= 0 && !data) throw new Error('--data: expected the directory of the recorded spot prices');
+  return { full: process.argv.includes('--full'), ...(pools ? { pools } : {}), ...(days ? { days } : {}), ...(data ? { data } : {}) };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await measureCostReplay(costReplayArgs());

@@ -16,9 +16,11 @@ import { DEFAULT_PRICES, T0, image, policy, snapshot } from '../test/support/bui
 import { SimFleet } from '../test/support/sim-fleet.js';
 import { WARM_UP_RUNS, plan } from './compiled-planner.js';
 import { costReplayArgs, measureCostReplay } from './cost-replay.js';
+import { writeDemandEstimator } from './demand-estimator.js';
 import { eventsLine, measureEvents } from './events.js';
 import { measurePriceRealism } from './price-realism.js';
 import { measureScale } from './scale/index.js';
+import { writeScaleToZero } from './scale-to-zero.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -234,3 +236,7 @@ console.log('steady state:', JSON.stringify(figures.steadyState));
 console.log('planner:', JSON.stringify(figures.planner));
 console.log('scale:', JSON.stringify(scaleLine(figures.scale)));
 console.log(`written: ${RESULTS.pathname}`);
+// The demand estimator against the CI's own counts, and the scale-to-zero day: their own result files.
+await writeDemandEstimator();
+await writeScaleToZero();
+console.log('written: bench/results/demand-estimator.{json,md}, bench/results/scale-to-zero.{json,md}');

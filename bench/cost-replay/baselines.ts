@@ -45,6 +45,8 @@ export interface Outcome {
   readonly launches: number;
   /** the simulated CI's jobs on the strategy's workers (none for the optimum, which has no workers) */
   readonly jobs?: { readonly completed: number; readonly killed: number };
+  /** dollars of it spent on on-demand instances, where the strategy uses them */
+  readonly onDemandCost?: number;
 }
 
 type Lifecycle = 'spot' | 'on-demand';

@@ -8,6 +8,7 @@ import { silentLogger } from '../../src/service/logger.js';
 import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { runSimulation } from '../../src/sim/driver.js';
 import type { Market, MarketOptions, MarketRule } from '../../src/fake-cloud/market.js';
+import type { DesiredForm } from '../../src/sim/ci/desired.js';
 import type { Outcome } from './baselines.js';
 import { type PoolSpec, REGION } from './pools.js';
 
@@ -21,6 +22,11 @@ export interface FleetRow {
   readonly demand: (t: number) => number;
   readonly nightlyImages: boolean;
   readonly seed: number;
+  /**
+   * What the CI tells fleet: `queue`, the desired count with the busy workers' names, each worker running
+   * `fleet worker` (it honours `fleet:retire`); `counts`, the plain count, and workers that hear nothing.
+   */
+  readonly form: DesiredForm;
 }
 
 /** The market options of a run: fleet's SimCloud and the baselines' market are built from these. */
@@ -67,6 +73,8 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
     market: marketOptions(row),
     demand: (_pool, t) => row.demand(t),
     nightlyImages: row.nightlyImages,
+    desiredForm: row.form,
+    workerAgent: row.form === 'queue',
   });
   const intervalHours = config.interval / 3600;
   let served = 0;
@@ -82,6 +90,7 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
   return {
     // Unrounded: the summary rounds to cents, a visible share of a cheap 2016 pool's bill.
     cost: instances.reduce((sum, i) => sum + i.cost, 0),
+    onDemandCost: instances.reduce((sum, i) => sum + (i.lifecycle === 'on-demand' ? i.cost : 0), 0),
     servedHours: served,
     unmetHours: unmet,
     interruptions: pool?.interruptions ?? 0,

@@ -161,6 +161,14 @@ function program(exitWith: (status: number) => void): Command {
         .choices(['counts', 'queue'])
         .default('counts'),
     )
+    .addOption(
+      new Option(
+        '--workload <shape>',
+        "the simulated CI's day: day (the working day's curve, with bursts) or office (jobs 08:00-18:00 UTC only, opening with a burst; none at night)",
+      )
+        .choices(['day', 'office'])
+        .default('day'),
+    )
     .option(
       '--no-worker-agent',
       'simulated workers ignore fleet:retire (no fleet worker agent): a worker asked to leave keeps taking jobs until fleet ends it',

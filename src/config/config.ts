@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import convict from 'convict';
 import { InputError } from '../domain/errors.js';
 import { queueUrlProblem } from '../events/queue-url.js';
-import { isPlainHttp, redactLocation, unknownScheme } from '../service/location.js';
+import { isPlainHttp, redactLocation, unknownScheme } from '../shared/location.js';
 
 export interface FleetConfig {
   /** the ownership name written on every resource (tag fleet:managed-by) */

@@ -1,5 +1,5 @@
 import type { QueueFacts } from '../policy/estimator.js';
-import type { StateStore } from '../service/state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 import { EMPTY_GITHUB_JOBS, GITHUB_JOBS_DOC, type GithubJobsDoc, jobFacts } from './github-jobs.js';
 import type { DemandSource } from './source.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { PoolPolicy } from '../domain/policy.js';
-import type { StateStore } from '../service/state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 import { GithubJobsSource } from './github.js';
 import { PrometheusSource } from './prometheus.js';
 import { DemandReader, type DemandSource } from './source.js';

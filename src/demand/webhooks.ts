@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { Logger } from 'pino';
 import { CloudError } from '../cloud/errors.js';
-import type { StateStore } from '../service/state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 import { applyDelivery, EMPTY_GITHUB_JOBS, GITHUB_JOBS_DOC, type GithubJobsDoc, type WorkflowJobEvent } from './github-jobs.js';
 
 /** GitHub's `workflow_job` payloads are a few kB; anything far larger is refused unread. */

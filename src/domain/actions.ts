@@ -44,14 +44,22 @@ export interface TerminateAction {
   readonly cause: Cause;
   /** why, in words, for operators */
   readonly reason: string;
+  /** set when the instance is a worker fleet asked to leave (`fleet:retire`): why it is ended now */
+  readonly retireEnd?: RetireEnd;
 }
+
+/**
+ * Why a worker asked to leave is terminated now: still busy when its deadline passed, or the CI no
+ * longer reports it busy (it finished its job, or never took another).
+ */
+export type RetireEnd = 'deadline' | 'not-busy';
 
 /**
  * A worker the CI reports busy is asked to leave rather than terminated: tags `fleet:retire` (the
  * deadline) and `fleet:retire-cause`. The worker finishes its job and powers off; fleet terminates it
  * once the CI no longer reports it busy, or at the deadline.
  */
-export interface RetireAction extends Omit<TerminateAction, 'kind'> {
+export interface RetireAction extends Omit<TerminateAction, 'kind' | 'retireEnd'> {
   readonly kind: 'retire';
   /** epoch ms: the worker leaves by then (now + stopTimeout) */
   readonly deadline: number;

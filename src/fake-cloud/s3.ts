@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { tooLarge } from '../service/fetch-document.js';
+import { refuseOverCap } from '../cloud/size-cap.js';
 import type { ObjectStore, ReadOptions, StoredObject, WriteCondition } from '../cloud/port.js';
 import { SimAwsError } from './faults.js';
 
@@ -68,7 +68,7 @@ export class SimObjects implements ObjectStore {
     this.log.push({ action: 'GetObject', bucket, key, result, ...(corrupt ? { corrupt: true as const } : {}) });
     if (!object) return undefined;
     if (result === 'NotModified') return 'not-modified';
-    if (options.maxBytes !== undefined && Buffer.byteLength(object.body) > options.maxBytes) throw tooLarge(options.maxBytes);
+    refuseOverCap(Buffer.byteLength(object.body), options.maxBytes);
     return corrupt ? { body: garble(object.body), etag: object.etag } : object;
   }
 

@@ -110,7 +110,7 @@ export class SimEventQueue implements EventQueue {
         this.calls.push({ t: now, action: 'ReceiveMessage', count: ready.length, ids: ready.map((m) => m.id) });
         return ready.map((m) => ({ id: m.id, body: m.body, handle: m.handle as string }));
       }
-      await this.clock.sleep(Math.min(POLL_SLICE_MS, deadline - now));
+      await this.clock.sleep(Math.min(POLL_SLICE_MS, deadline - now), signal);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { LaunchAction, RetireAction, TerminateAction } from '../domain/actions.js';
+import type { LaunchAction, RetireAction, RetireEnd, TerminateAction } from '../domain/actions.js';
 import type { Cause } from '../domain/causes.js';
 import type { PendingLaunch } from '../domain/snapshot.js';
 import type { Instance } from '../domain/types.js';
@@ -43,7 +43,13 @@ export function resumeAction(p: PendingLaunch): LaunchAction {
   };
 }
 
-export function terminateAction(i: Instance, unitPrice: number | undefined, cause: Cause, reason: string): TerminateAction {
+export function terminateAction(
+  i: Instance,
+  unitPrice: number | undefined,
+  cause: Cause,
+  reason: string,
+  retireEnd?: RetireEnd,
+): TerminateAction {
   return {
     kind: 'terminate',
     pool: i.pool,
@@ -57,6 +63,7 @@ export function terminateAction(i: Instance, unitPrice: number | undefined, caus
     ...(unitPrice !== undefined ? { price: unitPrice } : {}),
     cause,
     reason,
+    ...(retireEnd !== undefined ? { retireEnd } : {}),
   };
 }
 

@@ -41,9 +41,9 @@ export function retiringStep({ ctx, ledger, notes }: Step): void {
     const cause = m.instance?.retireCause ?? 'scale-down';
     const asked = `asked to leave by ${new Date(at).toISOString()}`;
     if (ctx.now >= at) {
-      ledger.leave(m, cause, `${asked}: deadline passed`);
+      ledger.leave(m, cause, `${asked}: deadline passed`, true, 'deadline');
     } else if (!isBusy(ctx, m)) {
-      ledger.leave(m, cause, `${asked}: the CI no longer reports it busy`);
+      ledger.leave(m, cause, `${asked}: the CI no longer reports it busy`, true, 'not-busy');
     } else {
       ledger.leave(m, cause, `${asked}: finishing its job`, false);
       waiting++;

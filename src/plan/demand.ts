@@ -59,8 +59,17 @@ export function poolDesired(
     running: said.running ?? 0,
     ...(said.oldestPendingSeconds !== undefined ? { oldestPendingSeconds: said.oldestPendingSeconds } : {}),
   };
-  const estimate = estimateDesired(queue, policy.demand, policy.size, timers?.demand, snapshot.now);
+  const estimate = estimateDesired(queue, heldFor(policy), policy.size, timers?.demand, snapshot.now);
   return { desired: estimate.desired, demand: demandReport(queue, policy, estimate), memory: estimate.memory };
+}
+
+/**
+ * In a pool whose workers leave by themselves when idle (`scaleDown: none`), holding the estimate
+ * up would only launch others in their place: it falls at once, and the workers' own idle time is
+ * the timeout.
+ */
+function heldFor(policy: PoolPolicy): PoolPolicy['demand'] {
+  return policy.scaleDown === 'none' ? { ...policy.demand, idleTimeoutSeconds: 0 } : policy.demand;
 }
 
 function hasQueueFacts(d: PoolDemand): boolean {

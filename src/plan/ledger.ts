@@ -1,3 +1,4 @@
+import type { RetireEnd } from '../domain/actions.js';
 import type { Cause } from '../domain/causes.js';
 import type { Lookup } from '../domain/lookup.js';
 import { keepShape } from '../domain/shapes.js';
@@ -48,6 +49,8 @@ export interface Departure {
   readonly reason: string;
   /** fleet terminates it (false: it is leaving by itself, e.g. a reclaimed spot instance) */
   readonly terminate: boolean;
+  /** a worker asked to leave: why it ends now */
+  readonly retireEnd?: RetireEnd;
 }
 
 /**
@@ -66,14 +69,10 @@ export class PoolLedger {
   // placements added since (`pairsThrough`, `occupancyThrough`) rather than derived again from every member.
   private stayingView?: readonly Member[];
   private countingView?: number;
-  private pairsView?: Map<string, Member | Placement>;
-  private pairsThrough = 0;
+  private pairsView?: PairsView;
   private unpairedView?: readonly Member[];
   /** how many placements there were when unpairedView was taken: a later one may have paired a member */
   private unpairedThrough = 0;
-  /** never handed out (callers get a copy they may change), so it is updated in place */
-  private occupancyView?: Map<string, number>;
-  private occupancyThrough = 0;
 
   constructor(
     instances: readonly Instance[],
@@ -129,14 +128,13 @@ export class PoolLedger {
     this.byId = byId;
   }
 
-  leave(member: Member, cause: Cause, reason: string, terminate = true): void {
+  leave(member: Member, cause: Cause, reason: string, terminate = true, retireEnd?: RetireEnd): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { member, departure: { cause, reason, terminate } });
+    this.leaving.set(member.key, { member, departure: { cause, reason, terminate, ...(retireEnd ? { retireEnd } : {}) } });
     this.stayingView = undefined;
     this.countingView = undefined;
     this.pairsView = undefined;
     this.unpairedView = undefined;
-    this.occupancyView = undefined;
   }
 
   isLeaving(member: Member): boolean {
@@ -176,21 +174,41 @@ export class PoolLedger {
    * The ledger's own map, to read at once: the next add() may open a pair in it, a leave() drops it.
    */
   openPairs(): ReadonlyMap<string, Member | Placement> {
-    if (this.pairsView === undefined) {
-      this.pairsView = this.findPairs();
-    } else {
-      // Placements added since: each may open a pair of its own (never close one), after all others.
-      for (let n = this.pairsThrough; n < this.planned.length; n++) this.openPair(this.pairsView, this.planned[n] as Placement);
-    }
-    this.pairsThrough = this.planned.length;
-    return this.pairsView;
+    return this.pairsAndOccupancy().pairs;
   }
 
-  private findPairs(): Map<string, Member | Placement> {
-    const pairs = new Map<string, Member | Placement>();
-    for (const m of this.members) if (m.counts && !this.leaving.has(m.key)) this.openPair(pairs, m);
-    for (const p of this.planned) this.openPair(pairs, p);
-    return pairs;
+  /**
+   * Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is.
+   * A fresh map: the caller may change it (as `allocate` does).
+   */
+  occupancy(): Map<string, number> {
+    return new Map(this.pairsAndOccupancy().occupancy);
+  }
+
+  /**
+   * The open pairs and the occupancy, up to date: found again from the staying members after a
+   * leave(), which can reopen or close any pair; else carried forward over the placements added since.
+   */
+  private pairsAndOccupancy(): PairsView {
+    if (this.pairsView === undefined) {
+      const pairs = new Map<string, Member | Placement>();
+      for (const m of this.staying()) if (m.counts) this.openPair(pairs, m);
+      const occupancy = new Map<string, number>();
+      // A target paired with a member counts where that member is; one paired with a placement, below.
+      for (const m of this.staying()) if (m.counts && !pairs.has(m.key)) bump(occupancy, m.spread, 1);
+      this.pairsView = { pairs, occupancy, through: 0 };
+    }
+    const view = this.pairsView;
+    // Each placement since takes a place, and may open a pair (never close one) after all others: then
+    // it frees its target's place (a pair counts once).
+    for (; view.through < this.planned.length; view.through++) {
+      const p = this.planned[view.through] as Placement;
+      this.openPair(view.pairs, p);
+      bump(view.occupancy, p.offer.spread, 1);
+      const target = p.replaces === undefined ? undefined : this.byId.get(p.replaces);
+      if (target?.counts && view.pairs.get(target.key) === p) bump(view.occupancy, target.spread, -1);
+    }
+    return view;
   }
 
   /** The first staying replacement of a staying instance opens its pair. */
@@ -229,33 +247,6 @@ export class PoolLedger {
     return this.members.length + this.planned.length;
   }
 
-  /**
-   * Workers per offer (zone × type) for the spread cap: a pair counts once, where its replacement is.
-   * A fresh map: the caller may change it (as `allocate` does).
-   */
-  occupancy(): Map<string, number> {
-    const pairs = this.openPairs();
-    if (this.occupancyView === undefined) {
-      const occupancy = new Map<string, number>();
-      // A target paired with a member counts where that member is; one paired with a placement, below.
-      for (const m of this.staying()) {
-        const pairedWith = pairs.get(m.key);
-        if (m.counts && (pairedWith === undefined || !('key' in pairedWith))) bump(occupancy, m.spread, 1);
-      }
-      this.occupancyView = occupancy;
-      this.occupancyThrough = 0;
-    }
-    // Placements since: each takes a place; one that opened a pair frees its target's (a pair counts once).
-    for (let n = this.occupancyThrough; n < this.planned.length; n++) {
-      const p = this.planned[n] as Placement;
-      bump(this.occupancyView, p.offer.spread, 1);
-      const target = p.replaces === undefined ? undefined : this.byId.get(p.replaces);
-      if (target?.counts && pairs.get(target.key) === p) bump(this.occupancyView, target.spread, -1);
-    }
-    this.occupancyThrough = this.planned.length;
-    return new Map(this.occupancyView);
-  }
-
   /** Staying instance members in no open pair, as target or as replacement: kept until a leave() or a placement may change it. */
   unpaired(): readonly Member[] {
     if (this.unpairedView === undefined || this.unpairedThrough < this.planned.length) {
@@ -269,6 +260,13 @@ export class PoolLedger {
     }
     return this.unpairedView;
   }
+}
+
+/** The open pairs and the occupancy (never handed out: updated in place), as of the first `through` placements. */
+interface PairsView {
+  readonly pairs: Map<string, Member | Placement>;
+  readonly occupancy: Map<string, number>;
+  through: number;
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Member } from './ledger.js';
-import { type Step, byLaunch, replace, roomLeft } from './pool.js';
-import { idleFirst } from './busy.js';
+import { type Step, replaceOldest } from './pool.js';
 
 /**
  * Workers older than `maxLifetime` (when set) are replaced, launch first like outdated ones, oldest
@@ -12,14 +11,11 @@ export function lifetimeReplacements(step: Step, budget: number): number {
   if (maxMs <= 0 || budget <= 0) return 0;
   const old: Member[] = [];
   for (const m of ledger.unpaired()) if (m.instance && m.status !== 'drained' && ctx.now - m.instance.launchTime >= maxMs) old.push(m);
-  if (old.length === 0) return 0;
-  old.sort(byLaunch);
   const hours = (m: Member) => Math.floor((ctx.now - (m.instance?.launchTime ?? ctx.now)) / 3600_000);
-  return replace(
+  return replaceOldest(
     step,
-    idleFirst(ctx, old),
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
+    old,
+    budget,
     'lifetime',
     (m) => `replace ${m.key} (${m.name}): running ${hours(m)}h, past maxLifetime ${ctx.policy.maxLifetimeSeconds}s`,
   );

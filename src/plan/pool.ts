@@ -386,9 +386,11 @@ function replaceStep(step: Step): void {
     const budget = budgetOf(replacementCause(ctx, ledger.instance(id) as Member, r));
     inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
   }
-  // A worker asked to leave for a replacement's cause holds its budget until it is gone (its pair has closed).
+  // A worker asked to leave for a replacement's cause holds its budget until it is gone (its pair has
+  // closed): one asked before and still waited for, and one asked in this very cycle.
   for (const { member, departure } of ledger.departures()) {
-    if (departure.terminate || member.instance?.retireAt === undefined || !isReplacementCause(departure.cause)) continue;
+    const waitedFor = !departure.terminate && member.instance?.retireAt !== undefined;
+    if (!isReplacementCause(departure.cause) || (!waitedFor && !asksFirst(ctx, member, departure))) continue;
     const budget = budgetOf(departure.cause);
     inFlight.set(budget, (inFlight.get(budget) ?? 0) + 1);
   }
@@ -425,8 +427,8 @@ function spreadsOf(members: readonly Member[]): Map<Instance, string> {
   return spreads;
 }
 
-export const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
-export const byLaunch = (a: Member, b: Member) =>
+const roomLeft = ({ ctx, ledger }: Step) => ctx.policy.size.max - ledger.footprint();
+const byLaunch = (a: Member, b: Member) =>
   (a.instance as Instance).launchTime - (b.instance as Instance).launchTime || a.key.localeCompare(b.key);
 
 /**
@@ -502,26 +504,32 @@ function outdatedReplacements(step: Step, budget: number): number {
       firstDue = Math.min(firstDue, at);
     }
   }
-  due.sort(byLaunch);
   if (waiting > 0) notes.push(`${waiting} on an outdated AMI; retirement due ${new Date(firstDue).toISOString()}`);
-  return replace(
-    step,
-    idleFirst(ctx, due),
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
-    'outdated',
-    (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`,
-  );
+  return replaceOldest(step, due, budget, 'outdated', (m) => `replace ${m.key} (${m.name}): AMI ${m.ami} is outdated`);
+}
+
+/**
+ * Replace `targets` on the spot offers, idle ones first, each part oldest first, within `budget` and
+ * the pool's room; returns how many.
+ */
+export function replaceOldest(
+  step: Step,
+  targets: Member[],
+  budget: number,
+  cause: ReplacementCause,
+  reason: (m: Member) => string,
+): number {
+  if (targets.length === 0) return 0;
+  targets.sort(byLaunch);
+  return replace(step, idleFirst(step.ctx, targets), Math.min(budget, roomLeft(step)), step.spot.offers, cause, reason);
 }
 
 /** On-demand instances, by spot ones (pools that terminate). */
 function onDemandReplacements(step: Step, budget: number): void {
-  const onDemand = idleFirst(step.ctx, step.ledger.unpaired().filter(isCurrentOnDemand).sort(byLaunch));
-  replace(
+  replaceOldest(
     step,
-    onDemand,
-    Math.min(budget, roomLeft(step)),
-    step.spot.offers,
+    step.ledger.unpaired().filter(isCurrentOnDemand),
+    budget,
     'on-demand-swap',
     (m) => `replace on-demand ${m.key} (${m.name}) with spot: spot available again`,
   );
@@ -554,10 +562,12 @@ function priceMoves(step: Step, budget: number): void {
   let moved = 0;
   // Asked again only after a move: m's own offer is never where it moves, so what m frees does not matter until then.
   let occupancy = ledger.occupancy();
+  // Offer (zone × type) → its mean price over the horizon, asked once per plan.
+  const means = new Map<string, number | undefined>();
   for (const { m, s } of held) {
     if (moved >= count) break;
     const best = firstWithRoom(candidates, occupancy, step.spreadCap, m.spread);
-    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance)) continue;
+    if (best?.score === undefined || !movePays(s, best.score, policy.rebalance) || !savingLasted(ctx, means, m, s, best)) continue;
     ledger.add({
       offer: best,
       cause: 'rebalance',
@@ -568,6 +578,26 @@ function priceMoves(step: Step, budget: number): void {
     occupancy = ledger.occupancy();
     moved++;
   }
+}
+
+/**
+ * Whether the saving a move is paid back by also held over the last horizon, on the offers' mean
+ * prices (each with its interruption penalty): a gap that opened minutes ago, in a market whose
+ * offers keep crossing, is gone long before the horizon a move is judged over has passed.
+ */
+function savingLasted(ctx: PoolContext, means: Map<string, number | undefined>, m: Member, score: number, best: Candidate): boolean {
+  const { policy, prices, now } = ctx;
+  const meanScore = (o: Pick<Member, 'region' | 'az' | 'instanceType' | 'spread'>, score: number) => {
+    let average = means.get(o.spread);
+    if (!means.has(o.spread)) {
+      const cap = spotPriceCap(policy, prices.onDemand(policy, o.region, o.instanceType)) ?? Number.POSITIVE_INFINITY;
+      average = prices.spotMean(o.region, o.az, o.instanceType, policy.productDescription, now - policy.rebalance.horizon * 1000, now, cap);
+      means.set(o.spread, average);
+    }
+    const price = prices.spot(o.region, o.az, o.instanceType, policy.productDescription);
+    return average === undefined || price === undefined || price <= 0 ? score : (average / price) * score;
+  };
+  return movePays(meanScore(m, score), meanScore(best, best.score ?? 0), policy.rebalance);
 }
 
 /** A member with its offer's score. */
@@ -687,7 +717,7 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
         ),
       );
     } else {
-      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason));
+      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason, departure.retireEnd));
     }
   }
   const placements = ledger.placements();

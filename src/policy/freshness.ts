@@ -18,6 +18,8 @@ export interface GuardTrip {
   readonly failures: number;
   /** the instances whose early end tripped it */
   readonly instances: readonly string[];
+  /** judged on every early end of its trial (trialTrip), not only those within the window */
+  readonly trial: boolean;
   readonly reason: string;
 }
 
@@ -80,7 +82,7 @@ export function guardTrips(input: GuardInput): GuardTrip[] {
       input.region,
       ami,
       failed.map((i) => i.id),
-      '',
+      false,
     );
     if (trip) trips.push(trip);
   }
@@ -93,10 +95,10 @@ export function guardTrips(input: GuardInput): GuardTrip[] {
  * trial must not escape the guard by spreading its failures beyond the window.
  */
 export function trialTrip(policy: PoolPolicy, region: string, ami: string, failed: readonly string[]): GuardTrip | undefined {
-  return tripOf(policy, region, ami, failed, ' while on trial');
+  return tripOf(policy, region, ami, failed, true);
 }
 
-function tripOf(policy: PoolPolicy, region: string, ami: string, failed: readonly string[], note: string): GuardTrip | undefined {
+function tripOf(policy: PoolPolicy, region: string, ami: string, failed: readonly string[], trial: boolean): GuardTrip | undefined {
   const { window, failures } = policy.freshness.guard;
   if (failed.length < failures) return undefined;
   const ids = [...failed].sort();
@@ -106,6 +108,7 @@ function tripOf(policy: PoolPolicy, region: string, ami: string, failed: readonl
     region,
     failures: ids.length,
     instances: ids,
-    reason: `guard: ${ids.length} instances of ${policy.pool} on ${ami} ended within ${window}s of launch${note} (${ids.join(', ')})`,
+    trial,
+    reason: `guard: ${ids.length} instances of ${policy.pool} on ${ami} ended within ${window}s of launch${trial ? ' while on trial' : ''} (${ids.join(', ')})`,
   };
 }

@@ -103,6 +103,34 @@ export class PriceBook {
     return starts;
   }
 
+  /**
+   * The offer's price over [from, to], weighted by how long each price held, each capped at `cap`
+   * (above it an instance is interrupted, not billed); the latest price when none held for a while.
+   */
+  spotMean(
+    region: string,
+    az: string,
+    instanceType: string,
+    productDescription: string,
+    from: number,
+    to: number,
+    cap: number,
+  ): number | undefined {
+    const points = this.market(region, az, instanceType, productDescription)?.points;
+    if (points === undefined || points.length === 0) return undefined;
+    let sum = 0;
+    let span = 0;
+    for (let n = 0; n < points.length; n++) {
+      const p = points[n] as SpotPrice;
+      const start = Math.max(p.timestamp, from);
+      const end = Math.min(points[n + 1]?.timestamp ?? to, to);
+      if (end <= start) continue;
+      sum += Math.min(p.price, cap) * (end - start);
+      span += end - start;
+    }
+    return span > 0 ? sum / span : Math.min((points.at(-1) as SpotPrice).price, cap);
+  }
+
   /** The Pricing API's figure, or the policy's own `onDemandPrice`, or undefined. */
   onDemand(policy: PoolPolicy, region: string, instanceType: string): number | undefined {
     const byDescription = child(child(this.onDemandByParts, region), instanceType);

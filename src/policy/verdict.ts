@@ -22,13 +22,14 @@ export function imageVerdict(ami: string, rollout: Rollout, images: ImageIndex):
   const launchable = launchableImages(rollout);
   const where = `${pool} in ${region}`;
   if (launchable.some((image) => image.id === ami)) {
-    const role =
-      rollout.candidate?.id === ami
-        ? `the new image on trial (${rollout.phase})`
-        : launchable.length === 1
-          ? 'the image'
-          : 'the image every other launch uses';
-    return { verdict: 'launchable', reason: `${ami} is ${role} fleet launches for ${where}` };
+    const candidate = rollout.candidate;
+    const reason =
+      candidate?.id === ami
+        ? `${ami} is the new image on trial (${rollout.phase}) for ${where}`
+        : candidate !== undefined && launchable.length > 1
+          ? `${ami} is the image fleet launches for ${where} beside ${candidate.id} on trial`
+          : `${ami} is the image fleet launches for ${where}`;
+    return { verdict: 'launchable', reason };
   }
   const status = imageStatus(ami, pool, region, rollout, images);
   if (status === 'drained') return { verdict: 'drained', reason: `${ami} is drained: fleet never launches it again` };

@@ -1,25 +1,10 @@
 import { classify } from '../cloud/errors.js';
-import {
-  DRAINED_DOC,
-  type DrainMark,
-  type DrainedDoc,
-  EMPTY_RECONCILER_DOC,
-  RECONCILER_DOC,
-  type ReconcilerDoc,
-  drainedProblem,
-} from './state-docs.js';
+import { DRAINED_DOC, type DrainMark, type DrainedDoc, EMPTY_RECONCILER_DOC, RECONCILER_DOC, type ReconcilerDoc } from './state-docs.js';
 import { migrate } from './journal.js';
-import { type StateStore, type Versioned, readValid } from './state-store.js';
+import type { StateStore } from '../shared/state-store.js';
+import { readDrained } from '../shared/worker-docs.js';
 
 const UNDRAIN_MEMORY_MS = 7 * 24 * 3600_000;
-
-/**
- * drained.json, checked: a malformed one throws (CorruptStateError) rather than read as "no drains",
- * which would launch every drained image again.
- */
-export function readDrained(state: StateStore): Promise<Versioned<DrainedDoc> | undefined> {
-  return readValid<DrainedDoc>(state, DRAINED_DOC, drainedProblem);
-}
 
 export interface DrainRequest {
   readonly ami: string;

@@ -9,7 +9,7 @@ import { type Ec2Event, type Ec2EventKind, type EventFacts, NO_EVENT_FACTS } fro
 import { EVENT_FACTS_TTL_MS, mergeFacts } from '../events/facts.js';
 import { parseEventMessage } from '../events/parse.js';
 import { EVENTS_DOC } from './state-docs.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 
 export type EventResult = 'handled' | 'malformed' | 'foreign';
 

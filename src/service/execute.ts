@@ -44,6 +44,7 @@ export function actionFields(a: Action): Record<string, unknown> {
         cause: a.cause,
         reason: a.reason,
         ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}),
+        ...(a.kind === 'terminate' && a.retireEnd !== undefined ? { retireEnd: a.retireEnd } : {}),
       };
 }
 

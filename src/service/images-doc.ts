@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import { IMAGES_DOC, type ImagesDoc, imagesDoc } from '../shared/worker-docs.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 
 /**
  * Keeps `images.json` (the proved images per pool and region, for workers) equal to the journal's

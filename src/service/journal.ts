@@ -11,7 +11,7 @@ import {
   TERMINATED_MEMORY_MS,
   reconcilerProblem,
 } from './state-docs.js';
-import { CorruptStateError, type StateStore } from './state-store.js';
+import { CorruptStateError, type StateStore } from '../shared/state-store.js';
 
 /** What the cloud answered to one launch call. */
 export type CallAnswer =

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { Fence } from '../cloud/fence.js';
 import { type Clock, monotonicNow } from '../domain/clock.js';
-import { CorruptStateError, type StateStore, readValid } from './state-store.js';
+import { CorruptStateError, type StateStore, readValid } from '../shared/state-store.js';
 
 export interface LeaseDoc {
   readonly holder: string;
@@ -227,4 +227,21 @@ export class LeaderLease implements Fence {
 /** A lease lives three intervals (at least 30 s): a missed cycle or two does not hand it over. */
 export function leaseTtlMs(intervalSeconds: number): number {
   return Math.max(30_000, 3 * intervalSeconds * 1000);
+}
+
+/**
+ * The service loop's `beforeCycle` with a lease: take or renew it, and run the cycle only if held
+ * (false: this replica stands by for the interval). `onStatus` hears every answer.
+ */
+export function leaseGate(lease: LeaderLease, log: Logger, onStatus?: (status: LeaseStatus) => void): () => Promise<boolean> {
+  return async () => {
+    const status = await lease.acquireOrRenew();
+    onStatus?.(status);
+    if (!status.held && status.holder)
+      log.info(
+        { holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined },
+        'standby: another replica holds the leader lease',
+      );
+    return status.held;
+  };
 }

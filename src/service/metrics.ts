@@ -10,7 +10,7 @@ import { LIFECYCLES } from '../domain/types.js';
 import { FallbackTime, InterruptionTally } from './cycle-tallies.js';
 import { EC2_EVENT_KINDS } from '../domain/events.js';
 import type { PollReport } from './event-inbox.js';
-import type { InputSource } from './inputs.js';
+import type { InputSource } from '../shared/inputs.js';
 import { poolCosts, savingsRatio } from './pool-costs.js';
 import type { CycleResult } from './reconciler.js';
 import { rolloutPhases } from './rollout-phases.js';

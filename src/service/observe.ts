@@ -12,13 +12,13 @@ import { type EventFacts, NO_EVENT_FACTS } from '../domain/events.js';
 import type { CapacityMemory } from './capacity-memory.js';
 import { MAX_EVENT_SKEW_MS } from '../events/parse.js';
 import { ImageOwnership } from './image-owners.js';
-import type { DesiredInput, InputReader, InputSource } from './inputs.js';
+import type { DesiredInput, InputReader, InputSource } from '../shared/inputs.js';
 import type { PoolDemand } from '../domain/demand.js';
 import type { QueueFacts } from '../policy/estimator.js';
 import { Journal } from './journal.js';
 import type { PriceCache } from './price-cache.js';
-import { readDrained } from './drains.js';
-import type { StateStore } from './state-store.js';
+import { readDrained } from '../shared/worker-docs.js';
+import type { StateStore } from '../shared/state-store.js';
 
 export interface Observation {
   readonly snapshot: Snapshot;

@@ -19,7 +19,7 @@ import type { Journal } from './journal.js';
 import { launchCalls } from './launch-calls.js';
 import { NAMES_PER_CYCLE, setNames, unnamedInstances } from './naming.js';
 import type { Observation, Observer } from './observe.js';
-import type { StateStore } from './state-store.js';
+import type { StateStore } from '../shared/state-store.js';
 
 /** The leader lease as the reconciler sees it: the fence of its writes, renewed while a cycle runs. */
 export interface LeaseKeeper extends Fence {

@@ -9,11 +9,11 @@ import { CapacityMemory } from './capacity-memory.js';
 import type { DemandSource } from '../demand/source.js';
 import { demandReader } from '../demand/sources.js';
 import { EventInbox } from './event-inbox.js';
-import { desiredInput, manifestInput } from './inputs.js';
+import { desiredInput, manifestInput } from '../shared/inputs.js';
 import { Observer } from './observe.js';
 import { PriceCache } from './price-cache.js';
 import { type LeaseKeeper, Reconciler } from './reconciler.js';
-import { type StateStore, openStateStore, readOnlyStateStore } from './state-store.js';
+import { type StateStore, openStateStore, readOnlyStateStore } from '../shared/state-store.js';
 
 export interface RuntimeOptions {
   readonly config: FleetConfig;

@@ -1,5 +1,6 @@
 import type { LaunchRequest } from '../cloud/port.js';
 import type { PoolTimers, Trial } from '../domain/snapshot.js';
+import { isRecord, isTime, recordProblem, timeProblem } from '../shared/shape-checks.js';
 
 /**
  * One launch call as it was (or is about to be) sent. The request is kept whole but for its user data,
@@ -61,34 +62,6 @@ export const EVENTS_DOC = 'events.json';
 
 // Shape checks of the documents as read: undefined when usable, else what is wrong. A malformed
 // document is an error (CorruptStateError), never taken for an empty one.
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
-
-/** `value` is an object whose every entry passes `entry` (which says what is wrong with it). */
-function recordProblem(field: string, value: unknown, entry: (v: unknown) => string | undefined): string | undefined {
-  if (!isRecord(value)) return `${field}: expected an object`;
-  for (const [key, v] of Object.entries(value)) {
-    const wrong = entry(v);
-    if (wrong !== undefined) return `${field}.${key}: ${wrong}`;
-  }
-  return undefined;
-}
-
-const timeProblem = (v: unknown) => (isTime(v) ? undefined : 'expected a time in epoch ms');
-
-export function drainedProblem(doc: unknown): string | undefined {
-  if (!isRecord(doc)) return 'expected a JSON object';
-  const marks = recordProblem('amis', doc.amis, (m) => {
-    if (!isRecord(m)) return 'expected {reason, at, by}';
-    if (typeof m.reason !== 'string') return 'reason: expected a string';
-    if (!isTime(m.at)) return 'at: expected a time in epoch ms';
-    if (m.by !== 'operator' && m.by !== 'guard') return 'by: expected "operator" or "guard"';
-    return undefined;
-  });
-  if (marks !== undefined) return marks;
-  return doc.undrained === undefined ? undefined : recordProblem('undrained', doc.undrained, timeProblem);
-}
 
 /** reconciler.json, of either version (journal.ts migrates the first). */
 export function reconcilerProblem(doc: unknown): string | undefined {

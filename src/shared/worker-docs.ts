@@ -1,4 +1,6 @@
 import { rolloutKey } from '../policy/rollout.js';
+import { isRecord, isTime, recordProblem, timeProblem } from './shape-checks.js';
+import { type StateStore, type Versioned, readValid } from './state-store.js';
 
 // The state documents a worker reads (fleet check-ami), and their parsing: shared by the service,
 // which writes them, and the worker, which is granted only these (policies/iam/fleet-worker.json).
@@ -18,6 +20,27 @@ export interface DrainedDoc {
   readonly amis: Readonly<Record<string, DrainMark>>;
   /** AMI → epoch ms of its last undrain: the launch guard counts only ends after it */
   readonly undrained?: Readonly<Record<string, number>>;
+}
+
+/**
+ * drained.json, checked: a malformed one throws (CorruptStateError) rather than read as "no drains",
+ * which would launch every drained image again.
+ */
+export function readDrained(state: StateStore): Promise<Versioned<DrainedDoc> | undefined> {
+  return readValid<DrainedDoc>(state, DRAINED_DOC, drainedProblem);
+}
+
+export function drainedProblem(doc: unknown): string | undefined {
+  if (!isRecord(doc)) return 'expected a JSON object';
+  const marks = recordProblem('amis', doc.amis, (m) => {
+    if (!isRecord(m)) return 'expected {reason, at, by}';
+    if (typeof m.reason !== 'string') return 'reason: expected a string';
+    if (!isTime(m.at)) return 'at: expected a time in epoch ms';
+    if (m.by !== 'operator' && m.by !== 'guard') return 'by: expected "operator" or "guard"';
+    return undefined;
+  });
+  if (marks !== undefined) return marks;
+  return doc.undrained === undefined ? undefined : recordProblem('undrained', doc.undrained, timeProblem);
 }
 
 /** The drained AMIs of a drained.json (none when it does not exist). */

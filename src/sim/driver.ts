@@ -5,20 +5,21 @@ import type { FleetConfig } from '../config/config.js';
 import type { PoolPolicy } from '../domain/policy.js';
 import type { Lifecycle } from '../domain/types.js';
 import { rolloutsOf } from '../plan/rollouts.js';
+import { runLoop } from '../service/loop.js';
 import { type Runtime, createRuntime } from '../service/runtime.js';
 import { DRAINED_DOC, type DrainedDoc, RECONCILER_DOC } from '../service/state-docs.js';
 import { simInstanceTypes } from '../fake-cloud/catalog.js';
 import { CauseTally } from './causes.js';
 import { SimCloud, type SimCloudOptions } from '../fake-cloud/cloud.js';
-import { spendWaitOnEvents } from './event-wait.js';
 import { Prng } from '../fake-cloud/prng.js';
 import { type Sample, Sampler } from './sampler.js';
 import { SIM_EVENTS_QUEUE_URL } from '../fake-cloud/sqs.js';
 import { type CiOptions, SimCi } from './ci/ci.js';
 import { WorldWorkers, retiredWorkersLeave } from './ci/world-workers.js';
-import { type DesiredForm, desiredDocument, wantedOf } from './ci/desired.js';
+import { type DesiredForm, curveDocument, desiredDocument, wantedOf } from './ci/desired.js';
 import { type SimSummary, summarise } from './summary.js';
-import { ImagePipeline, JobQueue, type PublishTarget, idleWorkersLeave } from './workload.js';
+import { CycleTally, WorldSteps } from './world-steps.js';
+import { ImagePipeline, JobQueue, type PublishTarget, WORKING_HOURS, type WorkloadShape, idleWorkersLeave } from './workload.js';
 
 /** Capacity taken away from matching offers during a window of the run. */
 export interface Exhaustion {
@@ -46,6 +47,8 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
   readonly demand?: (pool: string, t: number) => number;
   /** how the simulated CI publishes desired counts: plain counts [default] or the per-pool queue form */
   readonly desiredForm?: DesiredForm;
+  /** the shape of the CI's day ['day']; its working hours are summarised apart */
+  readonly workload?: WorkloadShape;
   /**
    * Each worker runs `fleet worker` with a hook that waits for its job [true]: one tagged `fleet:retire`
    * takes no new job, finishes the one it runs and powers off. false: the tag goes unread.
@@ -102,7 +105,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   const pipeline = new ImagePipeline(cloud.world, policies, config.regions);
   pipeline.seed(start, 3);
   pipeline.publish(cloud.objects, { bucket: BUCKET, key: 'amis.json' });
-  const jobs = new JobQueue(policies, rng.fork('jobs'));
+  const jobs = new JobQueue(policies, rng.fork('jobs'), options.workload);
   const agent = options.workerAgent ?? true;
   const workers = new WorldWorkers(cloud.world, undefined, agent);
   const ci = new SimCi(
@@ -124,23 +127,11 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   );
   const samples: Sample[] = [];
   const causes = new CauseTally();
-  const cycle = async () => {
-    const result = await cloud.clock.run(() => runtime.reconciler.cycle({ dryRun: false }));
-    causes.observe(result.outcomes);
-    // fleet's terminations, by the cause of the action, for the CI's count of jobs they threw away.
-    workers.noteTerminations(result.outcomes);
-    return result;
-  };
   let wanted: Record<string, number> = {};
   let load: Record<string, number> = {};
-  let cycles = 0;
   let badBaked = false;
-  let failedCycles = 0;
-  let actionCycles = 0;
-  let quietCalls = 0;
-  let quietCycles = 0;
-  for (let t = start; t < end; t += stepMs) {
-    cloud.clock.advanceTo(t);
+  /** The world outside fleet, once an interval from the start: images, jobs, the CI's desired list. */
+  const stepWorld = (t: number) => {
     cloud.settle();
     applyExhaustion(cloud, options.exhaust ?? [], start, t);
     const badBake = options.badImageAfterHour !== undefined && t - start >= options.badImageAfterHour * 3600_000 && !badBaked;
@@ -153,43 +144,55 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     if (publishing) load = options.demand ? demandAt(policies, options.demand, t) : jobs.counts(t);
     ci.advance(t, load);
     if (agent) retiredWorkersLeave(cloud.world, ci.busyWorkers());
-    // The queue form's busy list is published each cycle (a CI publishes it as it changes): a stale
+    // The queue form's busy list is published each step (a CI publishes it as it changes): a stale
     // one could show idle a worker that has since taken a job.
-    const queueForm = !options.demand && options.desiredForm === 'queue';
-    if (publishing || queueForm) {
+    const form = options.desiredForm ?? 'counts';
+    if (publishing || form === 'queue') {
       const target = { bucket: BUCKET, key: 'desired.json' };
-      wanted = options.demand ? publish(cloud, target, load) : publishQueues(cloud, target, ci, options.desiredForm ?? 'counts');
+      wanted = options.demand ? publish(cloud, target, load, ci, form) : publishQueues(cloud, target, ci, form);
     }
     idleWorkersLeave(cloud.world, policies, wanted, rng, stepMs, ci.busyWorkers());
+  };
+  const world = new WorldSteps(cloud.clock, start, end, stepMs, stepWorld);
+  const tally = new CycleTally(cloud);
 
-    const callsBefore = cloud.calls.length;
-    try {
-      const result = await cycle();
-      const acted = result.outcomes.some((o) => o.launches.length + o.terminations.length > 0);
-      if (acted) actionCycles++;
-      else {
-        quietCycles++;
-        quietCalls += cloud.calls.length - callsBefore;
-      }
-    } catch (e) {
-      failedCycles++;
-      log.warn({ error: (e as Error).message }, 'simulated cycle failed');
-    }
-    cycles++;
-    cloud.settle();
-    samples.push(sampler.sample(wanted, cloud.clock.now(), ci.queueState()));
-    if (runtime.inbox) {
-      const early = await spendWaitOnEvents({
-        inbox: runtime.inbox,
-        clock: cloud.clock,
-        lastCycleAt: t,
-        until: Math.min(end, t + stepMs),
-        cycle,
+  // The service loop itself, on the simulated clock: the world steps as its sleeps and long polls
+  // move time, and the run stops, as the service does on SIGTERM, at the end of the period.
+  const stop = new AbortController();
+  cloud.clock.beforeAdvance((to) => world.to(to));
+  try {
+    await cloud.clock.run(async () => {
+      void cloud.clock.sleep(end - cloud.clock.now()).then(() => stop.abort());
+      world.to(cloud.clock.now());
+      await runLoop({
+        reconciler: runtime.reconciler,
+        intervalMs: stepMs,
+        dryRun: false,
         log,
+        signal: stop.signal,
+        beforeCycle: async () => {
+          tally.begin();
+          return true;
+        },
+        onCycle: (result) => {
+          if (result) {
+            causes.observe(result.outcomes);
+            // fleet's terminations, by the cause of the action, for the CI's count of jobs they threw away.
+            workers.noteTerminations(result.outcomes);
+          }
+          // The report samples the first cycle after each step of the world; the others ran early, on a warning.
+          const sampled = world.stepped();
+          tally.end(result, sampled);
+          if (!sampled) return;
+          cloud.settle();
+          samples.push(sampler.sample(wanted, cloud.clock.now(), ci.queueState()));
+        },
+        ...(runtime.inbox ? { events: { inbox: runtime.inbox, mayPoll: () => true } } : {}),
+        clock: cloud.clock,
       });
-      cycles += early.cycles;
-      failedCycles += early.failed;
-    }
+    });
+  } finally {
+    cloud.clock.beforeAdvance(undefined);
   }
   cloud.clock.advanceTo(end);
   cloud.settle();
@@ -206,16 +209,13 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     seed,
     start,
     end,
-    cycles,
-    failedCycles,
-    actionCycles,
-    quietCycles,
-    quietCalls,
+    ...tally.figures(),
     intervalMs: stepMs,
     rollouts: sampler.rollouts,
     causes,
     ci,
     workers,
+    workingHours: WORKING_HOURS[options.workload ?? 'day'],
     ...believed,
   });
   return { summary, samples, cloud, ci, workers };
@@ -225,9 +225,15 @@ function demandAt(policies: readonly PoolPolicy[], demand: (pool: string, t: num
   return Object.fromEntries(policies.map((p) => [p.pool, demand(p.pool, t)]));
 }
 
-/** Desired counts as given (a fixed demand curve instead of the CI's queues). */
-function publish(cloud: SimCloud, target: PublishTarget, counts: Record<string, number>): Record<string, number> {
-  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
+/** Desired counts as given (a fixed demand curve instead of the CI's queues); the queue form adds the busy workers. */
+function publish(
+  cloud: SimCloud,
+  target: PublishTarget,
+  counts: Record<string, number>,
+  ci: SimCi,
+  form: DesiredForm,
+): Record<string, number> {
+  cloud.objects.publish(target.bucket, target.key, `${JSON.stringify(curveDocument(counts, ci.queueState(), form), null, 1)}\n`);
   return counts;
 }
 

@@ -3,7 +3,7 @@ import { simOnDemandPrice } from '../fake-cloud/catalog.js';
 import { type CauseCounts, CauseTally, countsText, totalCounts } from './causes.js';
 import type { SimCi } from './ci/ci.js';
 import type { WorldWorkers } from './ci/world-workers.js';
-import { type JobFigures, jobFigures } from './ci/figures.js';
+import { type JobFigures, type WorkingHours, jobFigures } from './ci/figures.js';
 import type { SimCloud } from '../fake-cloud/cloud.js';
 import type { RolloutCapacity, RolloutFigures, RolloutTracker } from './rollout-figures.js';
 import type { Sample } from './sampler.js';
@@ -114,6 +114,8 @@ export interface SummaryInput {
   readonly causes?: CauseTally;
   readonly ci: SimCi;
   readonly workers: WorldWorkers;
+  /** the workload's working hours, whose jobs' waits are summarised apart */
+  readonly workingHours?: WorkingHours;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -181,7 +183,7 @@ export function summarise(input: SummaryInput): SimSummary {
       hindsightCost: round(hindsight),
       rolloutCapacity: input.rollouts.lowestCapacity(policy.pool),
       ...causes.counts(policy.pool, mine),
-      jobs: jobFigures([work], poolCost),
+      jobs: jobFigures([work], poolCost, input.workingHours),
       idleWorkerHours: round(idleHours, 1),
     };
   });
@@ -215,6 +217,7 @@ export function summarise(input: SummaryInput): SimSummary {
     jobs: jobFigures(
       policies.map((p) => input.ci.tally(p.pool, input.end)),
       cost,
+      input.workingHours,
     ),
     idleWorkerHours: round(totals.idleHours, 1),
     api: {
@@ -285,8 +288,16 @@ function jobLines(s: SimSummary): string[] {
     'jobs            completed  wait p50  wait p95  wait max  killed  lost (min)  $ per job  idle (h)',
     ...s.pools.map((p) => row(p.pool, p.jobs, p.idleWorkerHours)),
     row('all pools', s.jobs, s.idleWorkerHours),
+    ...workingHoursLines(s.jobs),
     `Jobs killed by cause: ${counts(s.jobs.killed)}`,
   ];
+}
+
+function workingHoursLines(jobs: JobFigures): string[] {
+  const w = jobs.workingHours;
+  if (!w) return [];
+  const waits = `${duration(w.waitSeconds.p50)}, p95 ${duration(w.waitSeconds.p95)}, max ${duration(w.waitSeconds.max)}`;
+  return [`Working hours (${w.utc} UTC): ${w.completed} jobs completed, wait p50 ${waits}`];
 }
 
 /** "45s", "6m 10s", "3h 05m" */

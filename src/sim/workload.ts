@@ -6,9 +6,37 @@ import type { PoolPolicy } from '../domain/policy.js';
 import type { Prng } from '../fake-cloud/prng.js';
 import type { SimObjects } from '../fake-cloud/s3.js';
 import type { SimImage, SimWorld } from '../fake-cloud/world.js';
+import type { WorkingHours } from './ci/figures.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
+
+/**
+ * The shape of the CI's day. `day`: the working day's curve, never empty, with bursts after
+ * pushes. `office`: jobs only in office hours, none at night, opening with a morning burst.
+ */
+export type WorkloadShape = 'day' | 'office';
+
+/**
+ * Each shape's working hours, UTC. `day`: where its daily curve (lowest at 04:00, highest at
+ * 16:00) is above the middle of its range. `office`: the hours jobs arrive.
+ */
+export const WORKING_HOURS: Readonly<Record<WorkloadShape, WorkingHours>> = {
+  day: { fromHour: 10, toHour: 22 },
+  office: { fromHour: 8, toHour: 18 },
+};
+
+/** The office day: the first half hour brings the morning's pushes, then a steady rate, as a share of `size.max`. */
+export const OFFICE = { burstHours: 0.5, burstLevel: 0.6, dayLevel: 0.25 } as const;
+
+/** Where the day's curve is between its trough (0, at 04:00 UTC) and its peak (1, at 16:00 UTC). */
+export function dailyShare(hour: number): number {
+  return 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 4)) / 24);
+}
+
+function hourOfDay(t: number): number {
+  return (((t % DAY) + DAY) % DAY) / HOUR;
+}
 
 export interface PublishTarget {
   readonly bucket: string;
@@ -32,11 +60,18 @@ export class JobQueue {
   constructor(
     private readonly policies: readonly PoolPolicy[],
     private readonly rng: Prng,
+    private readonly shape: WorkloadShape = 'day',
   ) {}
 
   wanted(policy: PoolPolicy, t: number): number {
-    const hour = (((t % DAY) + DAY) % DAY) / HOUR;
-    const daily = 0.5 - 0.5 * Math.cos((2 * Math.PI * (hour - 4)) / 24);
+    const jobs = this.shape === 'office' ? officeLoad(policy, t) : this.dayLoad(policy, t);
+    const drift = 0.85 * (this.drift.get(policy.pool) ?? 0) + 0.05 * this.rng.normal();
+    this.drift.set(policy.pool, drift);
+    return Math.max(0, Math.round(jobs * (1 + drift)));
+  }
+
+  private dayLoad(policy: PoolPolicy, t: number): number {
+    const daily = dailyShare(hourOfDay(t));
     const peak = policy.size.max * 0.55;
     const trough = Math.max(policy.size.min, policy.size.max * 0.04);
     let jobs = trough + (peak - trough) * daily;
@@ -44,15 +79,14 @@ export class JobQueue {
       const age = t - b.at;
       if (age >= 0) jobs += b.jobs * Math.exp(-age / (30 * 60_000));
     }
-    const drift = 0.85 * (this.drift.get(policy.pool) ?? 0) + 0.05 * this.rng.normal();
-    this.drift.set(policy.pool, drift);
-    return Math.max(0, Math.round(jobs * (1 + drift)));
+    return jobs;
   }
 
-  /** Maybe start a burst for each pool (about one an hour in working hours). */
+  /** Maybe start a burst for each pool (about one an hour from 07:00 to 23:00; the office day has its own). */
   tick(t: number, stepMs: number): void {
+    if (this.shape === 'office') return;
     for (const policy of this.policies) {
-      const hour = (((t % DAY) + DAY) % DAY) / HOUR;
+      const hour = hourOfDay(t);
       const busy = hour >= 7 && hour <= 23;
       if (!busy || !this.rng.chance(stepMs / HOUR)) continue;
       const list = (this.bursts.get(policy.pool) ?? []).filter((b) => t - b.at < 3 * HOUR);
@@ -71,6 +105,14 @@ export class JobQueue {
     objects.publish(target.bucket, target.key, `${JSON.stringify(counts, null, 1)}\n`);
     return counts;
   }
+}
+
+/** The office day's load: none outside office hours, the morning burst, then the day's rate. */
+export function officeLoad(policy: PoolPolicy, t: number): number {
+  const hour = hourOfDay(t);
+  const { fromHour, toHour } = WORKING_HOURS.office;
+  if (hour < fromHour || hour >= toHour) return 0;
+  return policy.size.max * (hour < fromHour + OFFICE.burstHours ? OFFICE.burstLevel : OFFICE.dayLevel);
 }
 
 /**

@@ -10,10 +10,9 @@ import type { PoolPolicy } from '../domain/policy.js';
 import { ImageIndex } from '../policy/images.js';
 import { rememberedElsewhere, rolloutOf } from '../policy/rollout.js';
 import { type Verdict, imageVerdict } from '../policy/verdict.js';
-import { manifestInput } from '../service/inputs.js';
-import { readDrained as readDrainedDoc } from '../service/drains.js';
-import { type StateStore, openStateStore, readOnlyStateStore } from '../service/state-store.js';
-import { DRAINED_DOC, IMAGES_DOC, establishedOf } from '../shared/worker-docs.js';
+import { manifestInput } from '../shared/inputs.js';
+import { DRAINED_DOC, IMAGES_DOC, drainedAmis, establishedOf, readDrained as readDrainedDoc } from '../shared/worker-docs.js';
+import { type StateStore, openStateStore, readOnlyStateStore } from '../shared/state-store.js';
 import { Imds, metadataEndpoint } from './imds.js';
 import { type WorkerIdentity, noPoolReason, readWorkerIdentity } from './identity.js';
 
@@ -119,8 +118,7 @@ async function readEstablished(state: StateStore): Promise<Readonly<Record<strin
 /** The drained AMIs, or why they cannot be read. */
 async function readDrained(state: StateStore): Promise<ReadonlySet<string> | string> {
   try {
-    const doc = await readDrainedDoc(state);
-    return new Set(Object.keys(doc?.doc.amis ?? {}));
+    return drainedAmis((await readDrainedDoc(state))?.doc);
   } catch (e) {
     return `${DRAINED_DOC} in ${state.where}: ${(e as Error).message}`;
   }

@@ -99,10 +99,10 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     journal(ws, [OLD]);
     const previous = await checkAmi(ws, { ...WORKER, ami: OLD }, ['--json']);
     expect(previous.code, previous.stderr).to.equal(0);
-    expect(json(previous).reason).to.match(/the image every other launch uses/);
+    expect(json(previous).reason).to.equal(`${OLD} is the image fleet launches for bld-linux64 in us-east-1 beside ${NEW} on trial`);
     const canary = await checkAmi(ws, WORKER, ['--json']);
     expect(canary.code, canary.stderr).to.equal(0);
-    expect(json(canary).reason).to.match(/the new image on trial/);
+    expect(json(canary).reason).to.equal(`${NEW} is the new image on trial (canary) for bld-linux64 in us-east-1`);
     journal(ws, [OLD, NEW]);
     const after = await checkAmi(ws, { ...WORKER, ami: OLD }, ['--json']);
     expect(after.code, after.stdout).to.equal(3);
@@ -236,7 +236,7 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     imdses.push(imds);
     const r = await checkAmi(fleetWorkspace(), imds.endpoint, ['--json'], { AWS_EC2_METADATA_DISABLED: 'true' });
     expect(r.code, r.stderr).to.equal(1);
-    expect(json(r).reason).to.match(/instance metadata is disabled/);
+    expect(json(r).reason).to.equal('instance metadata is disabled (AWS_EC2_METADATA_DISABLED)');
     expect(imds.requests).to.deep.equal([]);
   });
 
@@ -285,7 +285,9 @@ describe('cli: fleet check-ami on a worker at boot', function () {
     expect(current.code, current.stdout).to.equal(0);
     const previous = await checkAmi(ws, { ...WORKER, ami: 'ami-0b7e5a3d' }, ['--json']);
     expect(previous.code, previous.stdout).to.equal(3);
-    expect(json(previous).reason).to.match(/fleet launches ami-4c21f826 \(2015-11-20T04:01:00\.000Z\)/);
+    expect(json(previous).reason).to.equal(
+      'ami-0b7e5a3d is outdated: fleet launches ami-4c21f826 (2015-11-20T04:01:00.000Z) for bld-linux64 in us-east-1',
+    );
   });
 
   it('a configuration error is exit 2 with one line, whatever metadata says', async () => {

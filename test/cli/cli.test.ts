@@ -121,11 +121,24 @@ describe('cli: fleet sim', function () {
     expect(r.code, r.stderr).to.equal(0);
     const summary = JSON.parse(r.stdout);
     for (const figures of [summary, ...summary.pools]) {
-      expect(figures.jobs).to.have.all.keys('completed', 'waitSeconds', 'killed', 'lostJobMinutes', 'costPerJob');
+      expect(figures.jobs).to.have.all.keys('completed', 'waitSeconds', 'killed', 'lostJobMinutes', 'costPerJob', 'workingHours');
       expect(figures.jobs.waitSeconds).to.have.all.keys('p50', 'p95', 'max');
+      expect(figures.jobs.workingHours).to.have.all.keys('utc', 'completed', 'waitSeconds');
+      expect(figures.jobs.workingHours.utc).to.equal('10:00-22:00');
       expect(figures).to.include.keys('idleWorkerHours', 'ended');
     }
     expect(summary.jobs.completed).to.be.greaterThan(0);
+  });
+
+  it('runs the office workload: no job at night', async () => {
+    const r = await fleet(['sim', '--hours', '2', '--start', '2026-11-16T02:00:00Z', '--workload', 'office', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.jobs.completed).to.equal(0);
+    expect(summary.jobs.workingHours.utc).to.equal('08:00-18:00');
+    const refused = await fleet(['sim', '--hours', '1', '--workload', 'weekend']);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.match(/--workload/);
   });
 
   it('refuses an unknown --desired-form', async () => {

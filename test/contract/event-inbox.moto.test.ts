@@ -11,7 +11,7 @@ import { CloudError } from '../../src/cloud/errors.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { EventInbox } from '../../src/service/event-inbox.js';
 import { EVENTS_DOC } from '../../src/service/state-docs.js';
-import { DirectoryStateStore, type StateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore, type StateStore } from '../../src/shared/state-store.js';
 import { interruptionWarning, rebalanceRecommendation, stateChange } from '../support/ec2-events.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { motoClientConfig, useMoto } from '../support/moto.js';

@@ -153,7 +153,7 @@ describe('scenario: staged rollouts', () => {
       expect(judge.booted(broken)).to.be.within(1, bound(s));
       // Its failures came more than the guard's window apart; on trial, every one of them counts.
       expect(judge.marks()[broken]).to.include({ by: 'guard' });
-      expect(judge.marks()[broken]?.reason).to.include('while on trial');
+      expect(judge.lastTrip(broken)?.trial).to.equal(true);
     });
 
     it('in a region the pool has never used, a spill of new workers gets canaries only, the rest on the previous image', async () => {
@@ -240,7 +240,7 @@ describe('scenario: staged rollouts', () => {
       await killCanary();
       await judge.until(() => judge.drainedAmis().includes(fresh), 3);
       expect(judge.marks()[fresh]).to.include({ by: 'guard' });
-      expect(judge.marks()[fresh]?.reason).to.include(first.id);
+      expect(judge.lastTrip(fresh)?.instances).to.include(first.id);
       await judge.until(() => judge.running(previous).length === 4 && judge.live(fresh).length === 0, 3);
       expect(judge.capacityFindings).to.deep.equal([]);
     });
@@ -276,7 +276,7 @@ describe('scenario: staged rollouts', () => {
       await judge.until(() => judge.drainedAmis().includes(image), 40);
       const newlyBooted = judge.booted(image) - bootedBefore;
       expect(newlyBooted).to.be.within(1, bound(s));
-      const tripped = (judge.marks()[image]?.reason ?? '').match(/\bi-[0-9a-f]{8,}/g) ?? [];
+      const tripped = judge.lastTrip(image)?.instances ?? [];
       const after = new Set(
         judge
           .everyInstance(image)

@@ -25,7 +25,10 @@ export type FaultKind =
   | 'demand-change'
   | 'foreign-instances'
   | 'stray-message'
-  | 'duplicate-delivery';
+  | 'duplicate-delivery'
+  | 'ci-stale-list'
+  | 'ci-ended-worker'
+  | 'ci-omitted-busy';
 
 interface Window {
   readonly kind: FaultKind;

@@ -7,6 +7,7 @@ import type { Image } from '../../src/domain/types.js';
 import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import type { Prng } from '../../src/fake-cloud/prng.js';
 import type { ImagePipeline } from '../../src/sim/workload.js';
+import type { QueueEntry } from './ci.js';
 import type { Ledger } from './ledger.js';
 import { DESIRED_KEY, MANIFEST_KEY, SOAK_BUCKET } from './scenario.js';
 
@@ -50,6 +51,8 @@ export function badManifest(good: readonly Image[], kind: BadManifest): string {
 export class SoakInputs {
   /** the raw counts last published (before fleet clamps them) */
   desired: Record<string, number> = {};
+  /** the CI's queue-form entries last published, per pool (the others' entries are plain counts) */
+  private queues: Readonly<Record<string, QueueEntry>> = {};
   private badUntil = -1;
 
   constructor(
@@ -71,11 +74,28 @@ export class SoakInputs {
     this.publishDesired(counts);
   }
 
+  /**
+   * The desired document: per pool a plain count, or the CI's queue form with the count as `desired`
+   * (used as given, so the judge knows what was asked) beside its queue and busy workers.
+   */
   publishDesired(counts: Record<string, number>): void {
     this.desired = counts;
-    const body = JSON.stringify(counts);
+    const doc: Record<string, number | (QueueEntry & { desired: number })> = {};
+    const busy: Record<string, readonly string[]> = {};
+    for (const [pool, count] of Object.entries(counts)) {
+      const q = this.queues[pool];
+      doc[pool] = q ? { desired: count, ...q } : count;
+      if (q) busy[pool] = q.busy;
+    }
+    const body = JSON.stringify(doc);
     this.cloud.objects.publish(SOAK_BUCKET, DESIRED_KEY, body);
-    this.ledger.publishedDesired(body, counts);
+    this.ledger.publishedDesired(body, counts, busy);
+  }
+
+  /** The CI's queues as they stand now, published with the counts in force. */
+  publishQueues(queues: Readonly<Record<string, QueueEntry>>): void {
+    this.queues = queues;
+    this.publishDesired(this.desired);
   }
 
   /** The pipeline's images as the manifest lists them. */

@@ -15,6 +15,7 @@ import type { FaultWindows } from './chaos.js';
 import type { SoakInputs } from './inputs.js';
 import { type ImageView, checkBackwardsPairs, imageStanding } from './invariants/backwards-pair.js';
 import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
+import { type RetireBudgetUse, type WorkerEnd, checkBusyTerminations, checkRetireBudget, reportedBusy } from './invariants/busy-workers.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
@@ -27,7 +28,7 @@ import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
 import { checkSpread, quietCycle, spotUnpriced } from './invariants/spread.js';
-import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool } from './invariants/types.js';
+import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool, openPairs } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
 import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
@@ -59,7 +60,16 @@ export function instanceFact(i: SimInstance): InstanceFact {
     ...(slot.name !== '' ? { name: slot.name } : {}),
     ...(slot.replaces !== undefined ? { replaces: slot.replaces } : {}),
     ...(slot.cause !== undefined ? { cause: slot.cause } : {}),
+    ...retireOf(i.tags),
   };
+}
+
+/** The request to leave a worker carries, if any: a deadline that is no date is none. */
+function retireOf(tags: Readonly<Record<string, string | undefined>>): Pick<InstanceFact, 'retireAt' | 'retireCause'> {
+  const at = Date.parse(tags['fleet:retire'] ?? '');
+  if (!Number.isFinite(at)) return {};
+  const cause = tags['fleet:retire-cause'];
+  return { retireAt: at, ...(cause !== undefined ? { retireCause: cause } : {}) };
 }
 
 /** The newest non-drained image per "pool region": what a manifest calls current. */
@@ -89,6 +99,8 @@ interface Frame {
   readonly established: ReadonlySet<string>;
   /** slot names of the launches in fleet's journal when the cycle began: decided in an earlier cycle */
   readonly journaled: ReadonlySet<string>;
+  /** workers fleet had asked to leave (tag fleet:retire) when the cycle began: no longer counted, their end decided */
+  readonly askedBefore: ReadonlySet<string>;
 }
 
 interface CycleFacts {
@@ -109,6 +121,16 @@ interface CycleFacts {
   readonly drainedAny: ReadonlySet<string>;
   /** rolloutKey()s the journal remembered as proved all through the cycle */
   readonly established: ReadonlySet<string>;
+  /** workers fleet asked to leave during the cycle */
+  readonly askedNow: ReadonlySet<string>;
+  /** workers asked to leave by the end of the cycle (before it or during it) */
+  readonly asking: ReadonlySet<string>;
+  /** per pool, the slot names every desired copy fleet could have read this cycle reported busy */
+  readonly busy: Readonly<Record<string, ReadonlySet<string>>>;
+  /** per pool, the slot names some copy reported busy: fleet may have held back from moving them */
+  readonly maybeBusy: Readonly<Record<string, ReadonlySet<string>>>;
+  /** fleet's successful TerminateInstances, one per instance */
+  readonly ends: readonly WorkerEnd[];
 }
 
 /** What the run tells the judge about a cycle besides the cloud's own state. */
@@ -121,9 +143,13 @@ export interface CycleReport {
   readonly processes: readonly string[];
   /** a leader stalled past its lease during the cycle (a takeover) */
   readonly takeover?: boolean;
+  /** workers of queue-form pools the CI ran a job on as the cycle began (its truth, not what it published) */
+  readonly running?: ReadonlySet<string>;
 }
 
 export class Judge {
+  /** how workers fleet asked to leave ended at its hands, and busy ones on drained images */
+  readonly retireEnds: Record<string, number> = {};
   private frame: Frame | undefined;
   private readonly quiet = new Map<string, { cycles: number; desired: number }>();
   /** instances EC2 has warned it will reclaim, from the world's own events */
@@ -166,6 +192,7 @@ export class Judge {
       listed: new Set([...this.cloud.world.instances.values()].filter((i) => i.visibleAt <= t0).map((i) => i.id)),
       established: this.establishedKeys(),
       journaled: new Set(this.journal().flatMap((l) => l.name.split(','))),
+      askedBefore: new Set(before.filter((i) => i.retireAt !== undefined).map((i) => i.id)),
     };
   }
 
@@ -212,6 +239,12 @@ export class Judge {
     const runCalls = calls.filter((c) => c.action === 'RunInstances' && typeof c.detail?.clientToken === 'string');
     const drained = drainedAt(this.ledger.drained, t1);
     const atStart = this.establishedKeys();
+    const byId = new Map([...frame.before, ...after].map((i) => [i.id, i]));
+    const askedNow = new Set(
+      calls
+        .filter((c) => c.action === 'CreateTags' && c.result === 'ok' && c.detail?.retire !== undefined)
+        .flatMap((c) => (c.detail?.instanceIds as string[] | undefined) ?? []),
+    );
     return {
       t1,
       after,
@@ -228,14 +261,53 @@ export class Judge {
       newLaunches: this.newLaunches(runCalls),
       drainedAny: new Set([...drainedAt(this.ledger.drained, frame.t0), ...drained]),
       established: new Set([...frame.established].filter((k) => atStart.has(k))),
+      askedNow,
+      asking: new Set([...frame.askedBefore, ...askedNow, ...after.filter((i) => i.retireAt !== undefined).map((i) => i.id)]),
+      busy: Object.fromEntries(this.policies().map((p) => [p.pool, reportedBusy(copies.busy, p.pool).surely])),
+      maybeBusy: Object.fromEntries(this.policies().map((p) => [p.pool, reportedBusy(copies.busy, p.pool).maybe])),
+      ends: calls
+        .filter((c) => c.action === 'TerminateInstances' && c.result === 'ok')
+        .flatMap((c) =>
+          ((c.detail?.instanceIds as string[] | undefined) ?? []).flatMap((id) => {
+            const i = byId.get(id);
+            if (i === undefined) return [];
+            return [{ t: c.t, id, name: i.name ?? '', ami: i.ami, ...(i.retireAt !== undefined ? { retireAt: i.retireAt } : {}) }];
+          }),
+        ),
     };
+  }
+
+  /** Count how fleet ended the workers it had asked to leave, and busy ones on drained images. */
+  private countEnds(facts: CycleFacts, busy: ReadonlySet<string>, running: ReadonlySet<string>): void {
+    const add = (what: string) => {
+      this.retireEnds[what] = (this.retireEnds[what] ?? 0) + 1;
+    };
+    for (const e of facts.ends) {
+      const deadline = e.retireAt !== undefined && e.t >= e.retireAt;
+      if (e.retireAt !== undefined)
+        add(deadline ? 'asked workers terminated at their deadline' : 'asked workers terminated once no longer busy');
+      if (busy.has(e.name) && facts.drainedAny.has(e.ami)) add('busy workers terminated on a drained image');
+      // Why fleet ended a worker that was running a job: every such end should have one of these reasons.
+      if (!running.has(e.id)) continue;
+      if (deadline) add('queue-form jobs cut: deadline');
+      else if (facts.drainedAny.has(e.ami)) add('queue-form jobs cut: drained image');
+      else if (!busy.has(e.name)) add('queue-form jobs cut: not in the list read');
+      else add('queue-form jobs cut: reported busy');
+    }
   }
 
   private fleetWide(frame: Frame, facts: CycleFacts, report: CycleReport): Finding[] {
     const policies = this.policies();
     const byId = new Map([...frame.before, ...facts.after].map((i) => [i.id, i]));
     const detail = (c: SimCall, key: string) => String(c.detail?.[key]);
+    const busy = new Set(Object.values(facts.busy).flatMap((names) => [...names]));
+    this.countEnds(facts, busy, report.running ?? new Set());
     return [
+      ...checkBusyTerminations(
+        facts.ends,
+        () => busy,
+        () => facts.drainedAny,
+      ),
       ...checkPoolMax({
         max: Object.fromEntries(policies.map((p) => [p.pool, p.size.max])),
         liveBefore: frame.liveBefore,
@@ -257,8 +329,9 @@ export class Judge {
         manifestBad:
           frame.manifestBad || this.inputs.manifestBad || this.windows.objectFaultOn(SOAK_BUCKET, MANIFEST_KEY, frame.t0, facts.t1 + 1),
         lastGoodCurrent: facts.manifests.map((m) => currentImages(m.images, facts.drained)),
-        terminated: [...facts.terminatedByFleet].flatMap((id) => {
-          const i = byId.get(id);
+        // A worker asked to leave earlier left by that decision; one asked now is retired now.
+        terminated: [...new Set([...facts.terminatedByFleet, ...facts.askedNow])].flatMap((id) => {
+          const i = frame.askedBefore.has(id) ? undefined : byId.get(id);
           return i?.pool !== undefined
             ? [{ id, pool: i.pool, region: i.region, ami: i.ami, liveBefore: liveJustBefore(i.pool, id, frame.liveBefore, facts.events) }]
             : [];
@@ -290,9 +363,13 @@ export class Judge {
     const asked = facts.asked[pool] as Asked;
     const liveAfter = livePool(facts.after, SOAK_FLEET, pool);
     const own = (i: InstanceFact) => i.managedBy === SOAK_FLEET && i.pool === pool;
+    // Workers asked to leave no longer count toward the pool (SPEC §5 Work on the workers), and the
+    // end of one asked before the cycle was decided then.
+    const staying = liveAfter.filter((i) => !facts.asking.has(i.id));
+    const notAskedBefore = (i: InstanceFact) => !frame.askedBefore.has(i.id);
     const desired = clampedDesired(p, this.inputs.desired);
     const quiet = quietCycle({
-      live: liveAfter.length,
+      live: staying.length,
       desired,
       acted: report.ends.some((e) => !e.error && !e.killed && !e.stopped),
       launched: facts.runCalls.some((c) => c.detail?.pool === pool),
@@ -303,20 +380,23 @@ export class Judge {
     return [
       ...checkGrowth({
         pool,
-        liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter((i) => !facts.drained.has(i.ami) && !this.warned.has(i.id)).length,
+        liveBefore: livePool(frame.before, SOAK_FLEET, pool).filter(
+          (i) => !facts.drained.has(i.ami) && !this.warned.has(i.id) && notAskedBefore(i),
+        ).length,
         liveAfter,
         asked,
         budgets: pairBudgets(p, asked.high),
         opened: decidedThisCycle(facts.newLaunches[pool] ?? [], frame.journaled),
         drained: facts.drained,
-        warned: this.warned,
+        // Warned and asked to leave alike: on their way out, they never count.
+        warned: new Set([...this.warned, ...facts.asking]),
         terminated: facts.terminatedByFleet,
         cutShort: report.takeover === true || report.ends.some((e) => e.killed || e.error !== undefined),
       }),
       ...checkRunningCapacity({
         pool,
-        before: frame.before.filter(own),
-        after: facts.after.filter(own),
+        before: frame.before.filter((i) => own(i) && notAskedBefore(i)),
+        after: facts.after.filter((i) => own(i) && notAskedBefore(i)),
         drained: facts.drained,
         terminatedByFleet: facts.terminatedByFleet,
         endedByOthers: facts.endedByOthers,
@@ -327,10 +407,11 @@ export class Judge {
         spread: p.spread,
         scaleDown: p.scaleDown,
         desired,
-        live: liveAfter,
+        live: staying,
         settled,
         offers: this.openOffers(p),
         max: p.size.max,
+        ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
       ...(report.takeover
@@ -340,19 +421,57 @@ export class Judge {
             before: livePool(frame.before, SOAK_FLEET, pool).filter((i) => frame.listed.has(i.id)),
             drained: facts.drainedAny,
             // What ended during the cycle (fleet's own terminations too: a scale-down, then a warning, is a launch) counts no more.
-            leaving: new Set([...this.warned, ...facts.endedByOthers, ...facts.terminatedByFleet]),
+            leaving: new Set([...this.warned, ...facts.endedByOthers, ...facts.terminatedByFleet, ...facts.asking]),
             desiredHigh: asked.high,
             launches: facts.newLaunches[pool] ?? [],
           })),
       ...checkBackwardsPairs({
         pool,
+        // A worker asked to leave is retired when asked.
         retired: frame.before.filter(
-          (i) => own(i) && facts.terminatedByFleet.has(i.id) && (i.state === 'pending' || i.state === 'running'),
+          (i) =>
+            own(i) &&
+            ((facts.terminatedByFleet.has(i.id) && notAskedBefore(i)) || facts.askedNow.has(i.id)) &&
+            (i.state === 'pending' || i.state === 'running'),
         ),
-        liveAfter: liveAfter.filter((i) => !facts.terminatedByFleet.has(i.id)),
+        // A replacement asked to leave is not staying on.
+        liveAfter: liveAfter.filter((i) => !facts.terminatedByFleet.has(i.id) && !facts.asking.has(i.id)),
         standing: this.standing(p, facts),
       }),
+      ...checkRetireBudget(this.retireBudgetUses(p, frame, facts, asked.high)),
     ];
+  }
+
+  /** How much of each replacement budget the pool's workers asked to leave and open pairs hold, before and after the cycle. */
+  private retireBudgetUses(p: PoolPolicy, frame: Frame, facts: CycleFacts, desired: number): RetireBudgetUse[] {
+    const budgets = [
+      { budgetName: 'freshness.retireBudget', budget: p.freshness.retireBudget, causes: ['outdated', 'lifetime'] },
+      { budgetName: 'onDemand.replaceBudget', budget: p.onDemand.replaceBudget, causes: ['on-demand-swap'] },
+      { budgetName: 'rebalance.budget', budget: p.rebalance.budget, causes: ['rebalance', 'spread', 'recommendation'] },
+    ];
+    const held = (instances: readonly InstanceFact[], causes: readonly string[]) => {
+      const live = livePool(instances, SOAK_FLEET, p.pool);
+      const asked = live.filter((i) => i.retireAt !== undefined && causes.includes(i.retireCause ?? '')).length;
+      // A replacement on a drained image closes its pair; a pair whose target is asked has become that request.
+      const pairs = openPairs(live.filter((i) => !facts.drainedAny.has(i.ami))).filter(
+        (pair) => pair.target.retireAt === undefined && causes.includes(pair.replacement.cause ?? ''),
+      ).length;
+      return { asked, pairs };
+    };
+    const after = new Map(facts.after.map((i) => [i.id, i]));
+    return budgets.map(({ budgetName, budget, causes }) => {
+      const now = held(facts.after, causes);
+      const before = held(frame.before, causes);
+      return {
+        pool: p.pool,
+        budgetName,
+        budget,
+        desired,
+        ...now,
+        heldBefore: before.asked + before.pairs,
+        askedNow: [...facts.askedNow].some((id) => after.get(id)?.pool === p.pool && causes.includes(after.get(id)?.retireCause ?? '')),
+      };
+    });
   }
 
   /** Launch slots whose token no earlier cycle sent (re-sends and retries of one token count once, and only when first sent). */

@@ -25,9 +25,17 @@ export interface ManifestVersion {
   readonly images: readonly Image[];
 }
 
+/** A desired document as published: counts per pool, and the busy workers' names of the pools in queue form. */
+export interface DesiredVersion {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly busy: Readonly<Record<string, readonly string[]>>;
+}
+
 /** The copies of an input a cycle could have acted on. */
 export interface InputCopies {
   readonly desired: readonly Readonly<Record<string, number>>[];
+  /** the busy lists of those copies, in the same order */
+  readonly busy: readonly Readonly<Record<string, readonly string[]>>[];
   readonly manifests: readonly ManifestVersion[];
 }
 
@@ -35,7 +43,7 @@ export interface InputCopies {
 const LOST = new Set(['RequestLost', 'ResponseLost']);
 
 export class Ledger {
-  private readonly desiredVersions = new Map<string, Readonly<Record<string, number>>>();
+  private readonly desiredVersions = new Map<string, DesiredVersion>();
   private readonly manifestVersions = new Map<string, ManifestVersion>();
   readonly drained: DrainedVersion[] = [];
   /** AMIs the launch guard drained at some point */
@@ -47,8 +55,8 @@ export class Ledger {
   readonly cycles: CycleRecord[] = [];
   private readonly senders = new Map<string, string>();
 
-  publishedDesired(body: string, counts: Readonly<Record<string, number>>): void {
-    this.desiredVersions.set(body, counts);
+  publishedDesired(body: string, counts: Readonly<Record<string, number>>, busy: Readonly<Record<string, readonly string[]>> = {}): void {
+    this.desiredVersions.set(body, { counts, busy });
   }
 
   publishedManifest(body: string, version: ManifestVersion): void {
@@ -85,8 +93,10 @@ export class Ledger {
       offer(DESIRED_KEY, text);
       offer(MANIFEST_KEY, text);
     }
+    const versions = [...desired].map((b) => this.desiredVersions.get(b) as DesiredVersion);
     return {
-      desired: [...desired].map((b) => this.desiredVersions.get(b) as Readonly<Record<string, number>>),
+      desired: versions.map((v) => v.counts),
+      busy: versions.map((v) => v.busy),
       manifests: [...manifests].map((b) => this.manifestVersions.get(b) as ManifestVersion),
     };
   }

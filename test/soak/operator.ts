@@ -2,7 +2,7 @@
 // `fleet drain` does, through the drained marks in the state store) and undrains it later.
 
 import { recordDrains } from '../../src/service/drains.js';
-import { type StateStore, openStateStore } from '../../src/service/state-store.js';
+import { type StateStore, openStateStore } from '../../src/shared/state-store.js';
 import type { SimCloud } from '../../src/fake-cloud/cloud.js';
 import type { Prng } from '../../src/fake-cloud/prng.js';
 import type { ImagePipeline } from '../../src/sim/workload.js';

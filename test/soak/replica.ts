@@ -6,11 +6,11 @@
 import type { Logger } from 'pino';
 import type { FleetConfig } from '../../src/config/config.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
-import { LeaderLease, leaseTtlMs } from '../../src/service/lease.js';
+import { LeaderLease, leaseGate, leaseTtlMs } from '../../src/service/lease.js';
+import { runLoop } from '../../src/service/loop.js';
 import type { CycleResult } from '../../src/service/reconciler.js';
 import { type Runtime, createRuntime } from '../../src/service/runtime.js';
 import type { SimCloud } from '../../src/fake-cloud/cloud.js';
-import { spendWaitOnEvents } from '../../src/sim/event-wait.js';
 import type { Prng } from '../../src/fake-cloud/prng.js';
 import { ProcessCloud } from './process.js';
 
@@ -78,61 +78,76 @@ export class Replica {
   }
 
   /**
-   * The rest of the interval, until `until`, spent as the service spends it (service/loop.ts): the
-   * lease holder long-polls the event queue, and an interruption warning runs a turn at once. A
-   * standby, or a dead process, only waits. Returns the turns run early.
+   * This replica's service loop (service/loop.ts, `runLoop`, as `fleet reconcile` runs it) on the
+   * simulated clock from now until `until`: a turn at once (the lease, then a cycle if held), then
+   * the wait, spent as the service spends it: the lease holder long-polls the event queue, and an
+   * interruption warning starts a turn at once. A standby, or a dead process, only waits. Returns
+   * every turn, in order; `first` hears the first one as soon as it ends.
    */
-  async wait(lastTurnAt: number, until: number): Promise<Tick[]> {
-    const { clock } = this.deps.cloud;
+  async turn(until: number, first?: (tick: Tick) => void): Promise<Tick[]> {
+    const { cloud, config, log } = this.deps;
+    const { clock } = cloud;
+    const ticks: Tick[] = [];
+    const record = (tick: Tick) => {
+      ticks.push(tick);
+      if (ticks.length === 1) first?.(tick);
+    };
+    const process = `${this.id}#${this.incarnation}`;
+    let turn = { start: clock.now(), calls: 0, leader: false };
+    const gate = leaseGate(this.lease, log, (status) => {
+      turn.leader = status.held;
+    });
+    const ended = (result?: CycleResult, thrown?: unknown): Tick => ({
+      process,
+      start: turn.start,
+      end: clock.now(),
+      leader: turn.leader,
+      ...(result ? { result } : {}),
+      ...(thrown !== undefined ? { error: errorOf(thrown) } : {}),
+      killed: this.process.dead,
+      calls: this.process.callCount - turn.calls,
+    });
     const inbox = this.runtime.inbox;
-    const early: Tick[] = [];
-    if (inbox) {
-      const mayPoll = () => !this.process.dead && this.lease.holds();
-      await spendWaitOnEvents({
-        inbox,
+    // Only the lease holder consumes the queue; a dead process does nothing at all.
+    const mayPoll = () => !this.process.dead && this.lease.holds();
+    const stop = new AbortController();
+    await clock.run(async () => {
+      void clock.sleep(Math.max(0, until - clock.now())).then(() => stop.abort());
+      await runLoop({
+        reconciler: this.runtime.reconciler,
+        intervalMs: config.interval * 1000,
+        dryRun: false,
+        log,
+        signal: stop.signal,
         clock,
-        lastCycleAt: lastTurnAt,
-        until,
-        mayPoll,
-        log: this.deps.log,
-        cycle: async () => early.push(await this.tick()),
+        beforeCycle: async () => {
+          turn = { start: clock.now(), calls: this.process.callCount, leader: false };
+          try {
+            if (await gate()) return true;
+            record(ended());
+          } catch (e) {
+            record(ended(undefined, e));
+          }
+          return false;
+        },
+        onCycle: (result, error) => record(result ? ended(result) : ended(undefined, error)),
+        ...(inbox ? { events: { inbox, mayPoll } } : {}),
       });
-    }
-    clock.advanceTo(until);
-    return early;
+    });
+    return ticks;
   }
 
-  /** One turn of the service loop on the simulated clock, as `fleet reconcile` runs it. */
+  /** One turn of the service loop, ended right after it (no wait). */
   async tick(): Promise<Tick> {
-    const { clock } = this.deps.cloud;
-    const process = `${this.id}#${this.incarnation}`;
-    const start = clock.now();
-    const callsBefore = this.process.callCount;
-    let leader = false;
-    let result: CycleResult | undefined;
-    let error: Tick['error'];
-    try {
-      result = await clock.run(async () => {
-        leader = (await this.lease.acquireOrRenew()).held;
-        return leader ? this.runtime.reconciler.cycle({ dryRun: false }) : undefined;
-      });
-    } catch (e) {
-      const thrown = e as { name?: unknown; code?: unknown; message?: unknown };
-      error = {
-        name: typeof thrown?.name === 'string' ? thrown.name : 'Error',
-        ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}),
-        message: String(thrown?.message ?? e),
-      };
-    }
-    return {
-      process,
-      start,
-      end: clock.now(),
-      leader,
-      ...(result ? { result } : {}),
-      ...(error ? { error } : {}),
-      killed: this.process.dead,
-      calls: this.process.callCount - callsBefore,
-    };
+    return (await this.turn(this.deps.cloud.clock.now()))[0] as Tick;
   }
+}
+
+function errorOf(e: unknown): NonNullable<Tick['error']> {
+  const thrown = e as { name?: unknown; code?: unknown; message?: unknown };
+  return {
+    name: typeof thrown?.name === 'string' ? thrown.name : 'Error',
+    ...(typeof thrown?.code === 'string' ? { code: thrown.code } : {}),
+    message: String(thrown?.message ?? e),
+  };
 }

@@ -11,6 +11,7 @@ import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { Prng } from '../../src/fake-cloud/prng.js';
 import { ImagePipeline, idleWorkersLeave } from '../../src/sim/workload.js';
 import { type FaultKind, FaultWindows } from './chaos.js';
+import { SoakCi } from './ci.js';
 import { drawStray, strayBody } from './event-chaos.js';
 import { SoakInputs } from './inputs.js';
 import type { CycleEnd } from './invariants/cycle-errors.js';
@@ -113,6 +114,9 @@ class Soak {
   private readonly windows = new FaultWindows();
   private readonly inputs: SoakInputs;
   private readonly pipeline: ImagePipeline;
+  private readonly ci: SoakCi;
+  /** asked workers whose agent powered them off */
+  private agentsLeft = 0;
   private readonly operator: Operator;
   private readonly judge: Judge;
   private readonly processes: ProcessCloud[] = [];
@@ -155,6 +159,7 @@ class Soak {
     this.pipeline = new ImagePipeline(this.cloud.world, this.policies, config.regions, scenario.bakePeriodHours);
     this.pipeline.seed(start, 2);
     this.inputs = new SoakInputs(this.cloud, this.policies, this.pipeline, this.ledger);
+    this.ci = new SoakCi(this.cloud.world, this.policies, scenario.ci, new Prng(seed).fork('ci'), start);
     this.inputs.publishManifest();
     this.inputs.moveDemand(this.rng.fork('demand'), true);
     this.foreignInstances();
@@ -244,7 +249,12 @@ class Soak {
       if (cycle > 0) this.windows.count('demand-change');
     }
     const wanted = Object.fromEntries(this.policies.map((p) => [p.pool, clampedDesired(p, this.inputs.desired)]));
-    idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE);
+    this.ci.advance(t, wanted);
+    this.agentsLeft += this.ci.agentsLeave(this.rng.fork(`agents ${cycle}`));
+    idleWorkersLeave(this.cloud.world, this.policies, wanted, this.rng.fork(`idle ${cycle}`), MINUTE, this.ci.busyIds());
+    // The CI's list is published every cycle (busy workers change by the minute), right while calm.
+    const ciFault = (kind: FaultKind) => this.windows.count(kind);
+    this.inputs.publishQueues(this.ci.entries(this.rng.fork(`ci ${cycle}`), cycle, t, ciFault, !calm));
     if (!calm) await this.operator.act(this.rng.fork(`operator ${cycle}`), cycle, this.pipeline, this.windows);
     if (cycle === this.editAt && calm) this.editAt++;
     else if (cycle === this.editAt) this.editPolicies(cycle);
@@ -252,6 +262,7 @@ class Soak {
 
     const alive = [...new Set([...this.replicas.map((r) => r.process.name), ...(this.episode ? [this.episode.stalled.process.name] : [])])];
     this.judge.begin(alive);
+    const running = this.ci.queueFormRunning();
     const ticks = await this.turns(cycle);
     this.cloud.settle();
     const { sent, deliveries } = this.wire();
@@ -269,7 +280,15 @@ class Soak {
         completed: k.leader && !k.error && !k.killed,
         mutated: sent.some((s) => s.process === k.process && s.action !== 'PutObject'),
       });
-    const findings = this.judge.end({ cycle, ends, sent, deliveries, processes: alive, takeover: calm || this.episode !== undefined });
+    const findings = this.judge.end({
+      cycle,
+      ends,
+      sent,
+      deliveries,
+      processes: alive,
+      takeover: calm || this.episode !== undefined,
+      running,
+    });
     const episodeFindings = this.episode?.observe(cycle, sent, this.cloud, this.policies, this.inputs.desired);
     if (episodeFindings) {
       findings.push(...episodeFindings);
@@ -280,15 +299,18 @@ class Soak {
     for (const k of ticks) if (k.killed) this.restartDead(k.process);
   }
 
-  /** Every replica's turn this cycle; outside a takeover, a kill or a new takeover may be set up first. */
+  /**
+   * Every replica's minute of its service loop: its turn, then the rest of the minute spent as the
+   * service spends it (only the lease holder polls the event queue; a warning runs a turn at once).
+   * Outside a takeover, a kill or a new takeover may be set up first.
+   */
   private async turns(cycle: number): Promise<Tick[]> {
+    const until = this.scenario.start + (cycle + 1) * MINUTE;
     const ticks: Tick[] = [];
     if (this.episode) {
-      const turning = this.episode.replicas(cycle);
-      for (const r of turning) ticks.push(await r.tick());
-      const resumed = await this.episode.resumeIfDue(cycle);
-      if (resumed) ticks.push(resumed);
-      return [...ticks, ...(await this.waitOnEvents(cycle, turning, ticks))];
+      for (const r of this.episode.replicas(cycle)) ticks.push(...this.early(await r.turn(until)));
+      ticks.push(...(await this.episode.resumeIfDue(cycle)));
+      return ticks;
     }
     const leader = this.replicas[0] as Replica;
     const rng = this.rng.fork(`turn ${cycle}`);
@@ -296,42 +318,35 @@ class Soak {
     if (cycle > 10 && cycle < this.cycles - CONVERGE_CYCLES - 10 && rng.chance(CHANCE.takeover)) {
       this.bumpDemand(rng);
       this.calmMarket();
-      const begun = await Takeover.begin(leader, () => this.newReplica(), rng, cycle, this.expectedCalls + 4);
+      const begun = await Takeover.begin(leader, () => this.newReplica(), rng, cycle, this.expectedCalls + 4, until);
       if (begun instanceof Takeover) {
         this.episode = begun;
         this.windows.count('leader-stall');
         const action = begun.stalledOn.split(' ')[0] as string;
         this.stalls[action] = (this.stalls[action] ?? 0) + 1;
         this.replicas = [begun.successor];
-        ticks.push(await begun.successor.tick());
+        ticks.push(...this.early(await begun.successor.turn(until)));
         return ticks;
       }
       this.restoreMarket();
-      ticks.push(begun);
+      ticks.push(...this.early(begun));
     } else {
       const kill = rng.chance(CHANCE.kill);
       if (kill) void leader.process.arm({ kind: 'kill', atCall: rng.int(1, this.expectedCalls + 2), afterSend: rng.chance(0.5) });
-      const tick = await leader.tick();
-      if (kill && !tick.killed) leader.process.disarm();
-      ticks.push(tick);
+      const disarm = (first: Tick) => {
+        if (kill && !first.killed) leader.process.disarm();
+      };
+      ticks.push(...this.early(await leader.turn(until, disarm)));
     }
-    for (const r of this.replicas.slice(1)) ticks.push(await r.tick());
+    for (const r of this.replicas.slice(1)) ticks.push(...this.early(await r.turn(until)));
     this.expectedCalls = Math.max(4, ticks[0]?.calls ?? this.expectedCalls);
-    return [...ticks, ...(await this.waitOnEvents(cycle, this.replicas, ticks))];
+    return ticks;
   }
 
-  /**
-   * The rest of the minute, spent by each replica as the service spends it: only the one holding
-   * the lease polls the event queue (the others' mayPoll says no), and a warning runs its turn at
-   * once. Returns the turns run early.
-   */
-  private async waitOnEvents(cycle: number, replicas: readonly Replica[], ticks: readonly Tick[]): Promise<Tick[]> {
-    const until = this.scenario.start + (cycle + 1) * MINUTE;
-    const lastTurnAt = Math.max(this.scenario.start + cycle * MINUTE, ...ticks.map((k) => k.start));
-    const early: Tick[] = [];
-    for (const r of replicas) early.push(...(await r.wait(lastTurnAt, until)));
-    this.earlyTurns += early.length;
-    return early;
+  /** A replica's turns of one minute, its turns after the first (run early, on a warning) counted. */
+  private early(turns: readonly Tick[]): readonly Tick[] {
+    this.earlyTurns += Math.max(0, turns.length - 1);
+    return turns;
   }
 
   private restartDead(process: string): void {
@@ -507,6 +522,14 @@ class Soak {
     for (const c of this.cloud.eventQueue.calls)
       add(c.action === 'ReceiveMessage' ? 'SQS messages received' : 'SQS messages deleted', c.count);
     add('turns run early on a warning', this.earlyTurns);
+    for (const c of this.cloud.calls)
+      if (c.action === 'CreateTags' && c.result === 'ok' && c.detail?.retire !== undefined)
+        add('workers asked to leave (fleet:retire)', (c.detail.instanceIds as string[] | undefined)?.length ?? 0);
+    add('asked workers powered off by their agent', this.agentsLeft);
+    for (const [what, n] of Object.entries(this.judge.retireEnds)) add(what, n);
+    const jobs = this.ci.tally();
+    add('CI jobs completed', jobs.completed);
+    for (const [cause, n] of Object.entries(jobs.killed)) add(`CI jobs lost to ${cause}`, n);
     return out;
   }
 }

@@ -9,6 +9,8 @@ import type { MarketOptions } from '../../src/fake-cloud/market.js';
 import { Prng } from '../../src/fake-cloud/prng.js';
 import { SIM_EVENTS_QUEUE_URL } from '../../src/fake-cloud/sqs.js';
 import type { WorldOptions } from '../../src/fake-cloud/world.js';
+import { testConfig } from '../support/sim-fleet.js';
+import type { CiTraits } from './ci.js';
 
 export const SOAK_BUCKET = 'fleet-soak';
 export const SOAK_FLEET = 'releng';
@@ -26,6 +28,8 @@ export interface SoakScenario {
   readonly world: Partial<WorldOptions>;
   /** the image pipeline bakes every this many hours (nightly would be too rare for a run) */
   readonly bakePeriodHours: number;
+  /** what the CI publishes and how its workers behave */
+  readonly ci: CiTraits;
 }
 
 /** Subnets per region, each in its own zone (the simulator adopts them in order). */
@@ -44,8 +48,15 @@ export function soakScenario(seed: number): SoakScenario {
   const regions = rng.chance(0.5) ? ['us-east-1'] : ['us-east-1', 'us-west-2'];
   const pools = POOLS.slice(0, rng.int(2, 3));
   const idlePool = rng.int(0, pools.length - 1);
-  const policies = pools.map((pool, n) => soakPolicy(rng.fork(pool), pool, regions, n === idlePool ? 'none' : 'terminate'));
+  // Drawn from forks of their own, so that the rest of the world is what it was before workers had jobs.
+  const work = new Prng(seed).fork('work');
+  const policies = pools.map((pool, n) =>
+    soakPolicy(rng.fork(pool), pool, regions, n === idlePool ? 'none' : 'terminate', work.fork(pool)),
+  );
   const startHour = rng.int(0, 23);
+  // Most seeds' CI publishes the queue form for one pool or more; a few publish plain counts only.
+  const queueFirst = work.int(0, pools.length - 1);
+  const plainOnly = work.chance(0.1);
   return {
     seed,
     start: Date.parse('2026-11-16T00:00:00Z') + startHour * 3600_000,
@@ -60,30 +71,28 @@ export function soakScenario(seed: number): SoakScenario {
     },
     world: { interruptionRatePerHour: rng.pick([0.02, 0.05, 0.1]) },
     bakePeriodHours: rng.pick([2, 3, 4]),
+    ci: {
+      queuePools: plainOnly ? [] : pools.filter((pool, n) => n === queueFirst || work.fork(`queue ${pool}`).chance(0.7)),
+      agentShare: work.pick([0, 0.5, 0.8, 1]),
+      load: work.pick([0.5, 0.8, 1, 1.3]),
+    },
   };
 }
 
 export function soakConfig(regions: readonly string[]): FleetConfig {
-  return {
+  return testConfig({
     fleet: SOAK_FLEET,
     regions,
     manifest: `s3://${SOAK_BUCKET}/${MANIFEST_KEY}`,
     desired: `s3://${SOAK_BUCKET}/${DESIRED_KEY}`,
     state: `s3://${SOAK_BUCKET}/${STATE_PREFIX}`,
     policies: 'soak',
-    interval: 60,
-    log: { level: 'silent' },
-    metrics: { port: 0, host: '127.0.0.1' },
-    manifestTags: { pool: 'moz-type', created: 'moz-created' },
-    capacityTtl: 180,
-    priceTtl: 300,
-    visibilityTimeout: 600,
-    imageOwners: ['self'],
     events: { queue: SIM_EVENTS_QUEUE_URL },
-  };
+  });
 }
 
-function soakPolicy(rng: Prng, pool: string, regions: readonly string[], scaleDown: 'none' | 'terminate'): PoolPolicy {
+/** `work`: how long a worker asked to leave may take (short, so deadlines come within a run), and maybe a lifetime. */
+function soakPolicy(rng: Prng, pool: string, regions: readonly string[], scaleDown: 'none' | 'terminate', work: Prng): PoolPolicy {
   const types = shuffled(TYPES, rng).slice(0, 2);
   const placement = Object.fromEntries(
     regions.map((region) => {
@@ -112,6 +121,8 @@ function soakPolicy(rng: Prng, pool: string, regions: readonly string[], scaleDo
       },
       spread: rng.pick(['50%', '34%', 3]),
       names: `${pool}-{nnn}`,
+      stopTimeout: work.pick([600, 900, 1800]),
+      maxLifetime: work.pick([0, 0, 4 * 3600, 6 * 3600]),
     },
     `soak policy ${pool}`,
   );

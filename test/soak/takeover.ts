@@ -25,7 +25,7 @@ export const CONVERGE_CYCLES = 20;
 const STANDBY_CYCLES = 3;
 
 export class Takeover {
-  private aTick: Promise<Tick> | undefined;
+  private aTurn: Promise<Tick[]> | undefined;
   private resumed: number | undefined;
   private over = false;
   private readonly sent: MutatingCall[] = [];
@@ -42,10 +42,18 @@ export class Takeover {
   ) {}
 
   /**
-   * Stall `leader` at one of its next calls and start its turn. Resolves with the episode once the
-   * stall springs, or with the finished turn if the cycle made fewer calls than that.
+   * Stall `leader` at one of its next calls and start its minute (`Replica.turn`, until `until`).
+   * Resolves with the episode once the stall springs, or with the minute's turns if the cycle made
+   * fewer calls than that.
    */
-  static async begin(leader: Replica, successor: () => Replica, rng: Prng, cycle: number, expectedCalls: number): Promise<Takeover | Tick> {
+  static async begin(
+    leader: Replica,
+    successor: () => Replica,
+    rng: Prng,
+    cycle: number,
+    expectedCalls: number,
+    until: number,
+  ): Promise<Takeover | Tick[]> {
     // Anywhere in the cycle, or right where it matters most: the journal write before launches, or a launch.
     const where = rng.pick(['anywhere', 'journal', 'launch'] as const);
     const trap =
@@ -53,14 +61,14 @@ export class Takeover {
         ? { kind: 'stall' as const, atCall: rng.int(1, Math.max(2, expectedCalls)) }
         : { kind: 'stall' as const, atCall: 1, on: where === 'journal' ? 'PutObject state/reconciler.json' : 'RunInstances' };
     const sprung = leader.process.arm(trap);
-    const turn = leader.tick();
+    // Only the turn is stalled, not the wait after it.
+    const turn = leader.turn(until, () => {
+      if (leader.process.sprungOn === undefined) leader.process.disarm();
+    });
     const first = await Promise.race([turn, sprung.then(() => 'stalled' as const)]);
-    if (first !== 'stalled') {
-      leader.process.disarm();
-      return first;
-    }
+    if (first !== 'stalled') return first;
     const episode = new Takeover(leader, successor(), cycle, cycle + rng.int(4, 7), leader.process.sprungOn ?? '?');
-    episode.aTick = turn;
+    episode.aTurn = turn;
     return episode;
   }
 
@@ -74,13 +82,16 @@ export class Takeover {
     return cycle <= this.resumed + STANDBY_CYCLES ? [this.successor, this.stalled] : [this.successor];
   }
 
-  /** At the resume cycle, after the successor's turn: let the stalled call's answer through and finish that turn. */
-  async resumeIfDue(cycle: number): Promise<Tick | undefined> {
-    if (this.resumed !== undefined || cycle < this.resumeCycle || !this.aTick) return undefined;
+  /**
+   * At the resume cycle, after the successor's minute: let the stalled call's answer through and
+   * finish that turn (its loop then ends: its minute is long over). Returns the turns it finished.
+   */
+  async resumeIfDue(cycle: number): Promise<Tick[]> {
+    if (this.resumed !== undefined || cycle < this.resumeCycle || !this.aTurn) return [];
     this.stalled.process.release();
-    const tick = await this.aTick;
+    const ticks = await this.aTurn;
     this.resumed = cycle;
-    return tick;
+    return ticks;
   }
 
   /** Note the cycle's changes, and the pools' sizes once resumed; the findings once the episode is over. */
@@ -104,7 +115,8 @@ export class Takeover {
     const instances = [...cloud.world.instances.values()].map(instanceFact);
     for (const p of policies) {
       // Workers, as the policy counts them: a replacement and the instance it replaces are one.
-      const live = livePool(instances, SOAK_FLEET, p.pool);
+      // A worker asked to leave (fleet:retire) no longer counts.
+      const live = livePool(instances, SOAK_FLEET, p.pool).filter((i) => i.retireAt === undefined);
       const ids = new Set(live.map((i) => i.id));
       const workers = live.filter((i) => i.replaces === undefined || !ids.has(i.replaces)).length;
       this.liveAtEnds.set(p.pool, [...(this.liveAtEnds.get(p.pool) ?? []), workers]);

@@ -1,11 +1,13 @@
 // A judge of image rollouts on the simulated cloud, from the cloud's own view: the world's instances
-// and events, the drained marks as stored. Never fleet's reports. Used by the rollout scenarios.
+// and events, the drained marks as stored. Of fleet's reports only the guard's trips, which say which
+// ends drained an image. Used by the rollout scenarios.
 
 import { DRAINED_DOC, type DrainedDoc } from '../../src/service/state-docs.js';
 import { checkRunningCapacity } from '../soak/invariants/running-capacity.js';
 import { instanceFact } from '../soak/judge.js';
 import type { Finding, InstanceFact } from '../soak/invariants/types.js';
 import type { SimInstance } from '../../src/fake-cloud/world.js';
+import type { GuardTrip } from '../../src/policy/freshness.js';
 import { BUCKET, type CompletedCycle, type SimFleet } from './sim-fleet.js';
 
 /** Ended by someone other than fleet: what the launch guard is for. */
@@ -16,6 +18,8 @@ export class RolloutJudge {
   readonly capacityFindings: Finding[] = [];
   /** cycles run so far */
   cycleCount = 0;
+  /** the launch guard's trips the cycles recorded as drain marks, in order */
+  readonly trips: GuardTrip[] = [];
   private eventsSeen: number;
 
   constructor(
@@ -31,6 +35,7 @@ export class RolloutJudge {
     const before = this.facts();
     const drained = this.drainedAmis();
     const result = await this.fleet.cycle();
+    this.trips.push(...(result.guardDrains ?? []));
     const events = this.fleet.cloud.world.events.slice(this.eventsSeen);
     this.eventsSeen = this.fleet.cloud.world.events.length;
     this.capacityFindings.push(
@@ -85,6 +90,11 @@ export class RolloutJudge {
   marks(): DrainedDoc['amis'] {
     const body = this.fleet.cloud.objects.peek(BUCKET, `state/${DRAINED_DOC}`)?.body;
     return body === undefined ? {} : (JSON.parse(body) as DrainedDoc).amis;
+  }
+
+  /** The last trip of the launch guard on `ami`. */
+  lastTrip(ami: string): GuardTrip | undefined {
+    return this.trips.filter((t) => t.ami === ami).at(-1);
   }
 
   drainedAmis(): string[] {

@@ -16,7 +16,7 @@ import { instantValue } from '../../src/demand/prometheus.js';
 import { DemandReader, type DemandSource } from '../../src/demand/source.js';
 import { startWebhookServer } from '../../src/demand/webhooks.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { type StateStore, openStateStore } from '../../src/service/state-store.js';
+import { type StateStore, openStateStore } from '../../src/shared/state-store.js';
 import type { QueueFacts } from '../../src/policy/estimator.js';
 
 const T0 = Date.parse('2026-12-07T10:00:00Z');

@@ -10,7 +10,7 @@ import { MAX_EVENT_SKEW_MS, parseEventMessage } from '../../src/events/parse.js'
 import { EventInbox } from '../../src/service/event-inbox.js';
 import { LISTING_LAG_MS, applyStateEvents } from '../../src/service/observe.js';
 import { EVENTS_DOC } from '../../src/service/state-docs.js';
-import { DirectoryStateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore } from '../../src/shared/state-store.js';
 import { T0, instance } from '../support/builders.js';
 import { stateChange } from '../support/ec2-events.js';
 import { capturedLogger } from '../support/log-capture.js';

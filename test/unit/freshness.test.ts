@@ -153,7 +153,7 @@ describe('freshness: the launch guard', () => {
     const s = snapshot({ images: images(1), instances: [ended(), ended(), ended()] });
     const { snapshot: guarded, trips } = applyGuard(s, [policy()]);
     expect(trips).to.have.length(1);
-    expect(trips[0]).to.include({ ami: 'ami-new', pool: 'bld-linux64', region: 'us-east-1', failures: 3 });
+    expect(trips[0]).to.include({ ami: 'ami-new', pool: 'bld-linux64', region: 'us-east-1', failures: 3, trial: false });
     expect(guarded.drained.has('ami-new')).to.equal(true);
     // Planning on the guarded snapshot launches from the previous image.
     const p = plan({ ...guarded, desired: { 'bld-linux64': 1 } }, [policy()], 'releng');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { applyGuard } from '../../src/plan/guard.js';
 import { recordDrains } from '../../src/service/drains.js';
 import { dateEnds } from '../../src/service/observe.js';
-import { DirectoryStateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore } from '../../src/shared/state-store.js';
 import { T0, image, instance, policy, snapshot } from '../support/builders.js';
 
 const MINUTE = 60_000;

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDesired } from '../../src/manifest/desired.js';
 import { parseManifest } from '../../src/manifest/manifest.js';
-import { INPUT_MAX_BYTES, type InputOptions, InputReader } from '../../src/service/inputs.js';
-import { redactLocation } from '../../src/service/location.js';
+import { INPUT_MAX_BYTES, type InputOptions, InputReader } from '../../src/shared/inputs.js';
+import { redactLocation } from '../../src/shared/location.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { DirectoryStateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore } from '../../src/shared/state-store.js';
 import { SimObjects } from '../../src/fake-cloud/s3.js';
 import { serve } from '../support/http-routes.js';
 

@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ObjectStore, StoredObject, WriteCondition } from '../../src/cloud/port.js';
 import { parseDesired } from '../../src/manifest/desired.js';
-import { type InputOptions, InputReader, type InputResult, desiredInput } from '../../src/service/inputs.js';
-import { redactLocation } from '../../src/service/location.js';
+import { type InputOptions, InputReader, type InputResult, desiredInput } from '../../src/shared/inputs.js';
+import { redactLocation } from '../../src/shared/location.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { policy } from '../support/builders.js';
 import { testConfig } from '../support/sim-fleet.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { DirectoryStateStore, type StateStore, type Versioned } from '../../src/service/state-store.js';
+import { DirectoryStateStore, type StateStore, type Versioned } from '../../src/shared/state-store.js';
 import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 type Desired = Record<string, number>;

@@ -7,7 +7,7 @@ import type { Instance } from '../../src/domain/types.js';
 import { Journal } from '../../src/service/journal.js';
 import { userDataDigest } from '../../src/service/launch-calls.js';
 import { RECONCILER_DOC, type ReconcilerDoc } from '../../src/service/state-docs.js';
-import { DirectoryStateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore } from '../../src/shared/state-store.js';
 import { T0 } from '../support/builders.js';
 
 function request(token: string, name: string, az = 'us-east-1a'): LaunchRequest {

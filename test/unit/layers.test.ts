@@ -101,8 +101,17 @@ describe('layers: what each folder of src/ may import', () => {
     expect([...new Set(cliFiles)]).to.deep.equal(['src/cli/commands/sim.ts']);
   });
 
-  it('the fake cloud does not import the fleet sim feature', () => {
-    expect(breaches('fake-cloud', ['domain', 'cloud', 'events', 'service'])).to.deep.equal([]);
+  it('the fake cloud does not import the fleet sim feature, nor the service', () => {
+    expect(breaches('fake-cloud', ['domain', 'cloud', 'events'])).to.deep.equal([]);
+  });
+
+  it('what runs on a worker, and what it shares with the service, never imports the service', () => {
+    expect(breaches('worker', ['cloud', 'config', 'domain', 'policy', 'shared'])).to.deep.equal([]);
+    expect(breaches('shared', ['cloud', 'config', 'domain', 'manifest', 'policy'])).to.deep.equal([]);
+  });
+
+  it('the cloud port and its adapters do not import the service', () => {
+    expect(breaches('cloud', ['domain', 'policy', 'events'])).to.deep.equal([]);
   });
 
   it('nothing in src imports test/, bench/ or scripts/', () => {

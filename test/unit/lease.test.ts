@@ -6,7 +6,7 @@ import { CloudError } from '../../src/cloud/errors.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { LEASE_DOC, type LeaseDoc, LeaderLease } from '../../src/service/lease.js';
 import { silentLogger } from '../../src/service/logger.js';
-import { DirectoryStateStore, type StateStore } from '../../src/service/state-store.js';
+import { DirectoryStateStore, type StateStore } from '../../src/shared/state-store.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 const TTL = 30_000;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/config.js';
 import { InputError } from '../../src/domain/errors.js';
-import { parseLocation } from '../../src/service/location.js';
-import { openStateStore } from '../../src/service/state-store.js';
+import { parseLocation } from '../../src/shared/location.js';
+import { openStateStore } from '../../src/shared/state-store.js';
 import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 function inputError(f: () => unknown): string {

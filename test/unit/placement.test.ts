@@ -133,8 +133,8 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
     expect(move?.az).to.equal('us-east-1b');
     expect(move?.replaces).to.equal(dear.id);
     expect(move?.cause).to.equal('rebalance');
-    // The words give the expected prices the move was judged on.
-    expect(move?.reason).to.match(/us-east-1a c5\.xlarge expected at \$0\.1000\/h, us-east-1b c5\.xlarge at \$0\.0500\/h/);
+    // Judged on the expected price of the offer moved to: half that of the one left.
+    expect(move?.price).to.equal(0.05);
   });
 
   it('the old instance leaves once its replacement runs', () => {
@@ -155,6 +155,25 @@ describe('rebalancing: moves to a clearly cheaper offer, launch first', () => {
     expect(
       plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: cheapIn1b }), [strict], 'releng').actions,
     ).to.deep.equal([]);
+  });
+
+  it('no move for a gap that opened minutes ago where the offers kept crossing over the horizon', () => {
+    const dear = instance({ az: 'us-east-1a' });
+    const a = spot('us-east-1a', 'c5.xlarge', 0);
+    const b = spot('us-east-1b', 'c5.xlarge', 0);
+    // Each zone cheaper half the time over the last six hours; 1b half the price of 1a for the last ten minutes.
+    const crossing = Array.from({ length: 12 }, (_, n) => [
+      at(a, 360 - n * 30, n % 2 ? 0.05 : 0.1),
+      at(b, 360 - n * 30, n % 2 ? 0.1 : 0.05),
+    ]).flat();
+    const now = [...crossing, at(a, 10, 0.1), at(b, 10, 0.05), spot('us-east-1c', 'c5.xlarge', 0.2)];
+    expect(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: now }), [c5()], 'releng').actions).to.deep.equal(
+      [],
+    );
+    // 1b cheaper over the whole horizon: the move pays.
+    const lasting = [at(a, 360, 0.1), at(b, 360, 0.05), at(a, 10, 0.1), at(b, 10, 0.05), spot('us-east-1c', 'c5.xlarge', 0.2)];
+    const moved = launches(plan(snapshot({ desired: { 'bld-linux64': 1 }, instances: [dear], spotPrices: lasting }), [c5()], 'releng'));
+    expect(moved.map((l) => `${l.cause} ${l.az}`)).to.deep.equal(['rebalance us-east-1b']);
   });
 
   it('no move when the saving over the horizon does not repay the move', () => {

@@ -33,11 +33,14 @@ describe('plan: busy workers are asked to leave, idle ones are terminated', () =
     const busy = instance();
     const p = plan(withBusy(0, [busy], [busy]), [policy({ stopTimeout: 1800 })], 'releng');
     expect(terminations(p)).to.deep.equal([]);
-    const [r] = retirements(p);
-    expect(r?.instanceId).to.equal(busy.id);
-    expect(r?.cause).to.equal('scale-down');
-    expect(r?.deadline).to.equal(T0 + 1800_000);
-    expect(r?.reason).to.match(/busy: asked to leave by 2026-11-20T12:30:00/);
+    expect(retirements(p)).to.have.length(1);
+    expect(retirements(p)[0]).to.deep.include({
+      instanceId: busy.id,
+      pool: busy.pool,
+      ami: busy.ami,
+      cause: 'scale-down',
+      deadline: T0 + 1800_000,
+    });
   });
 
   it('an idle worker is terminated at once, and idle ones leave before busy ones', () => {
@@ -82,16 +85,13 @@ describe('plan: workers already asked to leave', () => {
   it('one the CI no longer reports busy is terminated, with the cause it was asked for', () => {
     const w = asked();
     const p = plan(withBusy(1, [w, instance()], []), [policy()], 'releng');
-    expect(ids(terminations(p))).to.deep.equal([w.id]);
-    expect(terminations(p)[0]?.cause).to.equal('rebalance');
-    expect(terminations(p)[0]?.reason).to.match(/no longer reports it busy/);
+    expect(terminations(p).map((t) => [t.instanceId, t.cause, t.retireEnd])).to.deep.equal([[w.id, 'rebalance', 'not-busy']]);
   });
 
   it('one still busy at its deadline is terminated', () => {
     const w = asked({ retireAt: T0 - 1000 });
     const p = plan(withBusy(1, [w, instance()], [w]), [policy()], 'releng');
-    expect(ids(terminations(p))).to.deep.equal([w.id]);
-    expect(terminations(p)[0]?.reason).to.match(/deadline passed/);
+    expect(terminations(p).map((t) => [t.instanceId, t.cause, t.retireEnd])).to.deep.equal([[w.id, 'rebalance', 'deadline']]);
   });
 
   it('is never un-asked: a pool short of workers still does not count it', () => {
@@ -134,6 +134,20 @@ describe('plan: replacements of busy workers', () => {
     );
     expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
   });
+
+  it('a worker asked to leave in this very cycle holds its budget already (soak seed 3)', () => {
+    const images = { images: [image('ami-old', 48), image('ami-new', 30)] };
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const other = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(
+      withBusy(2, [target, replacement, other], [target], images),
+      [policy({ freshness: { retireBudget: 1, grace: 0 } })],
+      'releng',
+    );
+    expect(ids(retirements(p))).to.deep.equal([target.id]);
+    expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
+  });
 });
 
 describe('plan: moves that only save money skip busy workers', () => {
@@ -169,7 +183,6 @@ describe('plan: maxLifetime', () => {
       'releng',
     );
     expect(launches(p).map((l) => [l.cause, l.replaces])).to.deep.equal([['lifetime', idleOld.id]]);
-    expect(launches(p)[0]?.reason).to.match(/past maxLifetime/);
     expect(terminations(p)).to.deep.equal([]);
   });
 

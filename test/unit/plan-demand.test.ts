@@ -46,6 +46,30 @@ describe('plan: desired from queue facts', () => {
     expect(later.pools[0]?.desired).to.equal(0);
   });
 
+  it('holds nothing in a pool whose workers leave by themselves (scaleDown none): a held estimate would only relaunch them', () => {
+    const p = policy({ scaleDown: 'none', demand: { idleTimeout: 600 } });
+    const workers = [0, 1, 2, 3].map(() => instance({ ami: 'ami-new' }));
+    const busy = plan(
+      snapshot({ instances: workers, desired: { [POOL]: 4 }, demand: { [POOL]: { pending: 0, running: 4 } } }),
+      [p],
+      'releng',
+    );
+    const quiet = plan(
+      snapshot({
+        now: T0 + 60_000,
+        instances: workers.slice(0, 2),
+        timers: busy.timers,
+        desired: { [POOL]: 0 },
+        demand: { [POOL]: { pending: 0, running: 1 } },
+      }),
+      [p],
+      'releng',
+    );
+    expect(quiet.pools[0]?.desired).to.equal(1);
+    expect(quiet.pools[0]?.demand?.holdingUntil).to.equal(undefined);
+    expect(quiet.actions.filter((a) => a.kind === 'launch')).to.deep.equal([]);
+  });
+
   describe('a pool whose source of demand has no answer', () => {
     const sourced = policy({ scaleDownAfter: 0, demand: { source: { github: { labels: ['bld'] } } } });
     const workers = () => [0, 1, 2].map(() => instance({ ami: 'ami-new' }));

@@ -299,7 +299,7 @@ describe('plan: a replacement whose target runs a drained image', () => {
 
   it('retires the drained target once its replacement runs, drain budget or not: it was no worker', () => {
     const { target, p } = pool('running');
-    expect(terminations(p).map((t) => [t.instanceId, t.reason.split(' ')[0]])).to.deep.equal([[target.id, 'replaced']]);
+    expect(terminations(p).map((t) => [t.instanceId, t.cause, t.ami])).to.deep.equal([[target.id, 'outdated', 'ami-old']]);
     expect(launches(p)).to.deep.equal([]);
   });
 });
@@ -324,17 +324,16 @@ describe('plan: a pair the images changed under', () => {
 
   it('is cancelled, not completed: its replacement on the outdated image leaves, the worker on the current image stays', () => {
     const { target, replacement, p } = pool(3);
-    expect(terminations(p).map((t) => [t.instanceId, t.reason.replace(/ \(.*/, '')])).to.deep.equal([
-      [replacement.id, `replacement of ${target.id}`],
-    ]);
-    expect(terminations(p)[0]?.reason).to.match(/cancelled: its AMI ami-old is outdated, ami-new is current/);
+    // The replacement (on ami-old) ends, as a surplus; its target (on ami-new) is not terminated.
+    expect(terminations(p).map((t) => [t.instanceId, t.cause, t.ami])).to.deep.equal([[replacement.id, 'scale-down', 'ami-old']]);
+    expect(replacement.replaces).to.equal(target.id);
     expect(launches(p), 'the pair was one worker: three serve without it').to.deep.equal([]);
   });
 
   it('while running capacity is short, the replacement stays too (still one worker), and the target never leaves', () => {
     const { p } = pool(4);
     expect(terminations(p)).to.deep.equal([]);
-    expect(launches(p).map((a) => [a.reason, a.ami, a.replaces])).to.deep.equal([['scale-up: want 4, have 3', 'ami-new', undefined]]);
+    expect(launches(p).map((a) => [a.cause, a.ami, a.replaces])).to.deep.equal([['scale-up', 'ami-new', undefined]]);
   });
 
   it('a replacement still unconfirmed on the outdated image keeps its target out of scale-down', () => {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { arrivalsBetween } from '../../src/sim/ci/arrivals.js';
 import { SimCi } from '../../src/sim/ci/ci.js';
 import { BOOT_MS, WorldWorkers } from '../../src/sim/ci/world-workers.js';
-import { desiredDocument } from '../../src/sim/ci/desired.js';
+import { curveDocument, desiredDocument } from '../../src/sim/ci/desired.js';
 import { defaultDurations, drawDurationMs, meanMinutes } from '../../src/sim/ci/durations.js';
 import { jobFigures, percentile } from '../../src/sim/ci/figures.js';
 import { SimCloud } from '../../src/fake-cloud/cloud.js';
@@ -210,6 +210,12 @@ describe('sim CI', () => {
     expect(desiredDocument(queues, 'queue')).to.deep.equal({
       [POOL]: { pending: 3, running: 2, oldestPendingSeconds: 240, busy: ['bld-linux64-spot-001', 'bld-linux64-spot-004'] },
     });
+  });
+
+  it('publishes a fixed demand curve as counts, or in the queue form as desired beside the busy workers', () => {
+    const queues = { [POOL]: { pending: 9, running: 2, oldestPendingSeconds: 60, busy: ['bld-linux64-spot-002'] } };
+    expect(curveDocument({ [POOL]: 10 }, queues, 'counts')).to.deep.equal({ [POOL]: 10 });
+    expect(curveDocument({ [POOL]: 10 }, queues, 'queue')).to.deep.equal({ [POOL]: { desired: 10, busy: ['bld-linux64-spot-002'] } });
   });
 
   it('reads a batch worker’s slot name from fleet:names when it has no Name yet', () => {

@@ -1,12 +1,7 @@
-// The simulated queue's SendMessage and at-least-once deliveries, and the simulated wait's mayPoll
-// (only the lease holder consumes the queue). Simulated.
+// The simulated queue's SendMessage, at-least-once deliveries and long polls. Simulated.
 
 import { expect } from 'chai';
-import type { PollReport } from '../../src/service/event-inbox.js';
-import { silentLogger } from '../../src/service/logger.js';
-import { SimClock } from '../../src/fake-cloud/clock.js';
 import { SimCloud } from '../../src/fake-cloud/cloud.js';
-import { spendWaitOnEvents } from '../../src/sim/event-wait.js';
 import type { SimEventQueue } from '../../src/fake-cloud/sqs.js';
 
 const T0 = Date.parse('2026-11-20T00:00:00Z');
@@ -77,74 +72,20 @@ describe('sim: SimEventQueue.send and duplicate', () => {
   });
 });
 
-describe('sim: spendWaitOnEvents and mayPoll', () => {
-  const quiet: PollReport = { received: 0, tally: [], warnings: 0 };
-  const warning: PollReport = { received: 1, tally: [{ kind: 'interruption-warning', result: 'handled', count: 1 }], warnings: 1 };
-
-  function inbox(clock: SimClock, reports: PollReport[]) {
-    const polls: number[] = [];
-    return {
-      polls,
-      poll: async (maxWaitMs: number) => {
-        polls.push(maxWaitMs);
-        await clock.sleep(1_000);
-        return reports.shift() ?? quiet;
-      },
-    };
-  }
-
-  it('a replica that may not poll (no lease) never touches the inbox, runs no cycle, and spends no time', async () => {
-    const clock = new SimClock(T0);
-    const box = inbox(clock, [warning]);
-    let cycles = 0;
-    const out = await spendWaitOnEvents({
-      inbox: box,
-      clock,
-      lastCycleAt: T0,
-      until: T0 + 60_000,
-      mayPoll: () => false,
-      cycle: async () => cycles++,
-      log: silentLogger(),
+describe('sim: SimEventQueue long poll', () => {
+  it('a receive waits its whole wait on an empty queue, and ends at once when its signal aborts', async () => {
+    const { q, clock } = queue();
+    await clock.run(() => q.receive(20));
+    const waited = clock.now() - T0;
+    expect(waited).to.be.at.least(20_000);
+    const stop = new AbortController();
+    const asked = clock.now();
+    const got = await clock.run(async () => {
+      void clock.sleep(7_000).then(() => stop.abort());
+      return q.receive(20, stop.signal);
     });
-    expect(box.polls).to.deep.equal([]);
-    expect(out).to.deep.equal({ cycles: 0, failed: 0 });
-    expect(cycles).to.equal(0);
-    expect(clock.now()).to.equal(T0);
-  });
-
-  it('the lease holder polls, and a warning runs a cycle at once (the caller runs it on the clock)', async () => {
-    const clock = new SimClock(T0);
-    const box = inbox(clock, [warning]);
-    const ran: number[] = [];
-    const out = await spendWaitOnEvents({
-      inbox: box,
-      clock,
-      lastCycleAt: T0,
-      until: T0 + 60_000,
-      mayPoll: () => true,
-      cycle: async () => ran.push(clock.now()),
-      log: silentLogger(),
-    });
-    expect(out).to.deep.equal({ cycles: 1, failed: 0 });
-    expect(ran).to.deep.equal([T0 + 5_000]);
-    expect(box.polls.length).to.equal(2);
-  });
-
-  it('mayPoll is asked before every poll: a lease lost during the wait ends the polling', async () => {
-    const clock = new SimClock(T0);
-    const busy: PollReport = { received: 1, tally: [{ kind: 'state-change', result: 'handled', count: 1 }], warnings: 0 };
-    const box = inbox(clock, [busy, busy, busy, busy]);
-    let asked = 0;
-    await spendWaitOnEvents({
-      inbox: box,
-      clock,
-      lastCycleAt: T0,
-      until: T0 + 60_000,
-      mayPoll: () => ++asked <= 2,
-      cycle: async () => undefined,
-      log: silentLogger(),
-    });
-    expect(box.polls.length).to.equal(2);
-    expect(asked).to.equal(3);
+    expect(got).to.deep.equal([]);
+    // Its first slice of the wait would have run past the abort: it is cut there.
+    expect(clock.now() - asked).to.equal(7_000);
   });
 });

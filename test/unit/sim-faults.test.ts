@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { CloudError, classify } from '../../src/cloud/errors.js';
 import type { LaunchRequest } from '../../src/cloud/port.js';
-import { CorruptStateError, ObjectStateStore } from '../../src/service/state-store.js';
+import { CorruptStateError, ObjectStateStore } from '../../src/shared/state-store.js';
 import { SimCloud } from '../../src/fake-cloud/cloud.js';
 import { FaultInjector, NO_FAULTS } from '../../src/fake-cloud/faults.js';
 import { Prng } from '../../src/fake-cloud/prng.js';

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { checkBusyTerminations, checkRetireBudget } from '../soak/invariants/busy-workers.js';
+import { checkBusyTerminations, checkRetireBudget, reportedBusy } from '../soak/invariants/busy-workers.js';
+import { checkSpread } from '../soak/invariants/spread.js';
+import type { InstanceFact } from '../soak/invariants/types.js';
 
 const T = Date.parse('2026-11-20T12:00:00Z');
 const busy = (names: string[]) => () => new Set(names);
@@ -33,8 +35,21 @@ describe('soak invariant: no termination of a busy worker before its deadline', 
   });
 });
 
+describe('soak judge: which workers the desired copies report busy', () => {
+  it('is sure of a name every copy lists; a stale or short copy leaves the others only maybe busy', () => {
+    const { surely, maybe } = reportedBusy([{ bld: ['w-1', 'w-2'] }, { bld: ['w-1'], tst: ['t-1'] }], 'bld');
+    expect([...surely]).to.deep.equal(['w-1']);
+    expect([...maybe].sort()).to.deep.equal(['w-1', 'w-2']);
+  });
+
+  it('is sure of none when a copy has no list for the pool, or there is no copy', () => {
+    expect([...reportedBusy([{ bld: ['w-1'] }, {}], 'bld').surely]).to.deep.equal([]);
+    expect([...reportedBusy([], 'bld').surely]).to.deep.equal([]);
+  });
+});
+
 describe('soak invariant: requests to leave within the budgets', () => {
-  const use = { pool: 'bld', budgetName: 'retireBudget', budget: { kind: 'count' as const, value: 2 }, desired: 10 };
+  const use = { pool: 'bld', budgetName: 'retireBudget', budget: { kind: 'count' as const, value: 2 }, desired: 10, heldBefore: 0 };
 
   it('flags a cycle that asks a worker to leave past the budget', () => {
     expect(checkRetireBudget([{ ...use, asked: 2, pairs: 1, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
@@ -49,5 +64,47 @@ describe('soak invariant: requests to leave within the budgets', () => {
         { ...use, asked: 3, pairs: 0, askedNow: false },
       ]),
     ).to.deep.equal([]);
+  });
+
+  it('lets a pair become a request when the budget shrank under it, but not grow past what was held', () => {
+    const shrunk = { ...use, budget: { kind: 'percent' as const, value: 50 }, desired: 2, heldBefore: 3 };
+    expect(checkRetireBudget([{ ...shrunk, asked: 1, pairs: 2, askedNow: true }])).to.deep.equal([]);
+    expect(checkRetireBudget([{ ...shrunk, asked: 2, pairs: 2, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
+      'retire-within-budget',
+    ]);
+  });
+});
+
+describe('soak invariant: spread, with busy workers', () => {
+  const worker = (n: number, az: string): InstanceFact => ({
+    id: `i-${n}`,
+    region: 'us-east-1',
+    az,
+    instanceType: 'c5.xlarge',
+    ami: 'ami-1',
+    state: 'running',
+    managedBy: 'releng',
+    pool: 'bld',
+    name: `bld-00${n}`,
+  });
+  const live = [worker(1, 'us-east-1a'), worker(2, 'us-east-1a'), worker(3, 'us-east-1a'), worker(4, 'us-east-1b')];
+  const input = {
+    pool: 'bld',
+    spread: { kind: 'percent' as const, value: 50 },
+    scaleDown: 'terminate' as const,
+    desired: 4,
+    live,
+    settled: true,
+    offers: 3,
+    max: 10,
+  };
+
+  it('leaves alone an offer crowded with busy workers only: spread repair moves idle ones', () => {
+    expect(checkSpread({ ...input, busy: new Set(['bld-001', 'bld-002', 'bld-003']) })).to.deep.equal([]);
+  });
+
+  it('still fires while the crowded offer holds an idle worker', () => {
+    expect(checkSpread({ ...input, busy: new Set(['bld-001', 'bld-002']) }).map((f) => f.invariant)).to.deep.equal(['spread']);
+    expect(checkSpread(input).map((f) => f.invariant)).to.deep.equal(['spread']);
   });
 });

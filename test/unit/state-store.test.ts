@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudError } from '../../src/cloud/errors.js';
 import { InputError } from '../../src/domain/errors.js';
-import { parseLocation } from '../../src/service/location.js';
-import { DirectoryStateStore, ObjectStateStore, openStateStore, type StateStore } from '../../src/service/state-store.js';
+import { parseLocation } from '../../src/shared/location.js';
+import { DirectoryStateStore, ObjectStateStore, openStateStore, type StateStore } from '../../src/shared/state-store.js';
 import { SimObjects } from '../../src/fake-cloud/s3.js';
 
 interface Doc {

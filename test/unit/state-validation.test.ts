@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudError } from '../../src/cloud/errors.js';
 import { allPages } from '../../src/cloud/pages.js';
-import { readDrained, recordDrains } from '../../src/service/drains.js';
+import { recordDrains } from '../../src/service/drains.js';
+import { readDrained } from '../../src/shared/worker-docs.js';
 import { Journal, JournalUnreadable } from '../../src/service/journal.js';
 import { DRAINED_DOC, RECONCILER_DOC } from '../../src/service/state-docs.js';
-import { CorruptStateError, DirectoryStateStore } from '../../src/service/state-store.js';
+import { CorruptStateError, DirectoryStateStore } from '../../src/shared/state-store.js';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   try {

@@ -49,11 +49,11 @@ describe('verdict: would fleet launch this image for this pool and region now', 
     expect(launchableImages(rollout(idx, ['ami-prev'])).map((i) => i.id)).to.deep.equal(['ami-new', 'ami-prev']);
     const canary = verdict('ami-new', idx, ['ami-prev']);
     expect(canary.verdict).to.equal('launchable');
-    expect(canary.reason).to.match(/^ami-new is the new image on trial \(canary\)/);
+    expect(canary.reason).to.equal('ami-new is the new image on trial (canary) for bld-linux64 in us-east-1');
     const previous = verdict('ami-prev', idx, ['ami-prev']);
     expect(previous).to.deep.equal({
       verdict: 'launchable',
-      reason: 'ami-prev is the image every other launch uses fleet launches for bld-linux64 in us-east-1',
+      reason: 'ami-prev is the image fleet launches for bld-linux64 in us-east-1 beside ami-new on trial',
     });
     expect(verdict('ami-old', idx, ['ami-prev']).verdict).to.equal('outdated');
     // Once the new image proved itself, the previous one is outdated.
@@ -69,7 +69,9 @@ describe('verdict: would fleet launch this image for this pool and region now', 
   it('outdated: an older image, or one the manifest does not list, names what fleet launches instead', () => {
     const v = verdict('ami-prev', index());
     expect(v.verdict).to.equal('outdated');
-    expect(v.reason).to.match(/^ami-prev is outdated: fleet launches ami-new \(\d{4}-\d\d-\d\dT[\d:.]+Z\) for bld-linux64 in us-east-1$/);
+    expect(v.reason).to.equal(
+      `ami-prev is outdated: fleet launches ami-new (${new Date(T0 - 2 * 3600_000).toISOString()}) for bld-linux64 in us-east-1`,
+    );
     expect(verdict('ami-handmade', index()).verdict).to.equal('outdated');
     // another pool's image, or the pool's image of another region, is not this pool's here
     expect(verdict('ami-tst', index()).verdict).to.equal('outdated');
@@ -88,10 +90,12 @@ describe('verdict: would fleet launch this image for this pool and region now', 
   it('unknown: fleet launches nothing for that pool and region, so nothing better exists', () => {
     const none = verdict('ami-new', index(), [], 'eu-west-1');
     expect(none.verdict).to.equal('unknown');
-    expect(none.reason).to.match(/fleet launches no image for bld-linux64 in eu-west-1: the manifest lists no image of it/);
+    expect(none.reason).to.equal('fleet launches no image for bld-linux64 in eu-west-1: the manifest lists no image of it');
     const allDrained = verdict('ami-handmade', index(['ami-old', 'ami-prev', 'ami-new']));
     expect(allDrained.verdict).to.equal('unknown');
-    expect(allDrained.reason).to.match(/every image the manifest lists for it is drained/);
+    expect(allDrained.reason).to.equal(
+      'fleet launches no image for bld-linux64 in us-east-1: every image the manifest lists for it is drained',
+    );
     expect(verdict('ami-new', index(), [], REGION, 'no-such-pool').verdict).to.equal('unknown');
   });
 

@@ -5,7 +5,7 @@ import { rolloutsOf } from '../../plan/rollouts.js';
 import { ImageIndex } from '../../policy/images.js';
 import { describePhase, imagePhase, imageStatus, launchableImages } from '../../policy/rollout.js';
 import { prunePlan } from '../../policy/prune.js';
-import { readDrained } from '../../service/drains.js';
+import { readDrained } from '../../shared/worker-docs.js';
 import { type GlobalOptions, awsRuntime, loadContext } from '../context.js';
 import { printable, table } from '../table.js';
 

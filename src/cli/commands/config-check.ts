@@ -3,7 +3,7 @@ import type { Budget, MaxPrice, PoolPolicy, Spread } from '../../domain/policy.j
 import { InputError } from '../../domain/errors.js';
 import { offeredInstanceTypes } from '../../cloud/aws/instance-types.js';
 import { configWarnings } from '../../config/warnings.js';
-import { redactLocation } from '../../service/location.js';
+import { redactLocation } from '../../shared/location.js';
 import { type GlobalOptions, loadContext } from '../context.js';
 
 const budget = (b: Budget) => (b.kind === 'percent' ? `${b.value}%` : b.value);

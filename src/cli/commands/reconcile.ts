@@ -4,9 +4,9 @@ import { startWebhookServer } from '../../demand/webhooks.js';
 import type { Outcome } from '../../domain/outcome.js';
 import { systemClock } from '../../domain/clock.js';
 import { InputError, RuntimeFailure } from '../../domain/errors.js';
-import { LeaderLease, type LeaseStatus, leaseTtlMs, replicaId } from '../../service/lease.js';
+import { LeaderLease, type LeaseStatus, leaseGate, leaseTtlMs, replicaId } from '../../service/lease.js';
 import { configWarnings } from '../../config/warnings.js';
-import type { StateStore } from '../../service/state-store.js';
+import type { StateStore } from '../../shared/state-store.js';
 import { runLoop } from '../../service/loop.js';
 import { FleetMetrics, Health, startMetricsServer } from '../../service/metrics.js';
 import type { PollReport } from '../../service/event-inbox.js';
@@ -86,17 +86,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
     'reconcile service started',
   );
   for (const warning of configWarnings(ctx.config, ctx.policies)) ctx.log.warn({ warning }, 'configuration');
-  const standby = async () => {
-    if (!lease) return true;
-    const status = await lease.acquireOrRenew();
-    observed.leader(lease.holder, status.held, status.leaderAlive);
-    if (!status.held && status.holder)
-      ctx.log.info(
-        { holder: status.holder, until: status.expiresAt ? new Date(status.expiresAt).toISOString() : undefined },
-        'standby: another replica holds the leader lease',
-      );
-    return status.held;
-  };
+  const standby = lease ? leaseGate(lease, ctx.log, (status) => observed.leader(lease.holder, status.held, status.leaderAlive)) : undefined;
   try {
     // The wait between cycles goes to EC2's events, on the leader only (a dry run leaves the queue alone).
     const events =
@@ -110,7 +100,7 @@ export async function reconcileCommand(global: GlobalOptions, options: { once?: 
       dryRun,
       log: ctx.log,
       signal: stop.signal,
-      beforeCycle: standby,
+      ...(standby ? { beforeCycle: standby } : {}),
       onCycle: observed.onCycle,
       ...(events ? { events } : {}),
     });

@@ -8,6 +8,7 @@ import { InputError } from '../../domain/errors.js';
 import type { Lifecycle } from '../../domain/types.js';
 import type { DesiredForm } from '../../sim/ci/desired.js';
 import { type Exhaustion, runSimulation } from '../../sim/driver.js';
+import type { WorkloadShape } from '../../sim/workload.js';
 import { type MarketRule, marketRuleAt } from '../../fake-cloud/market.js';
 import { accountHistory, defaultCachePath, parseAccountPrices } from '../../sim/recorded/account-history.js';
 import { type PriceRecording, readPriceRecording } from '../../fake-cloud/price-recording.js';
@@ -42,6 +43,7 @@ export interface SimOptions {
   readonly badImage?: number;
   readonly events?: boolean;
   readonly desiredForm?: DesiredForm;
+  readonly workload?: WorkloadShape;
   /** commander's `--no-worker-agent` */
   readonly workerAgent?: boolean;
   readonly report?: string;
@@ -133,6 +135,7 @@ export async function simCommand(global: GlobalOptions, options: SimOptions): Pr
     ...(options.badImage !== undefined ? { badImageAfterHour: options.badImage } : {}),
     events: options.events ?? false,
     desiredForm: options.desiredForm ?? 'counts',
+    workload: options.workload ?? 'day',
     workerAgent: options.workerAgent ?? true,
     log: ctx.log,
   });

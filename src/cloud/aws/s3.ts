@@ -1,6 +1,6 @@
 import { GetObjectCommand, type GetObjectCommandOutput, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { tooLarge } from '../../service/fetch-document.js';
 import type { CallOptions, ObjectStore, ReadOptions, StoredObject, WriteCondition } from '../port.js';
+import { cappedText, refuseOverCap } from '../size-cap.js';
 
 /**
  * An S3 client from the SDK's standard chain (credentials, AWS_REGION, AWS_ENDPOINT_URL_S3, ...).
@@ -68,24 +68,19 @@ async function cappedBody(out: GetObjectCommandOutput, maxBytes: number): Promis
   const body = out.Body as
     (Partial<AsyncIterable<Uint8Array>> & { destroy?: () => void; transformToString?: (encoding: string) => Promise<string> }) | undefined;
   if (body === undefined) return '';
-  if ((out.ContentLength ?? 0) > maxBytes) {
+  try {
+    refuseOverCap(out.ContentLength ?? 0, maxBytes);
+  } catch (e) {
     body.destroy?.();
-    throw tooLarge(maxBytes);
+    throw e;
   }
   // Not a stream (a body some SDK middleware already read): its size is checked once it is text.
   if (body[Symbol.asyncIterator] === undefined) {
     const text = (await body.transformToString?.('utf8')) ?? '';
-    if (Buffer.byteLength(text) > maxBytes) throw tooLarge(maxBytes);
+    refuseOverCap(Buffer.byteLength(text), maxBytes);
     return text;
   }
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw tooLarge(maxBytes);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return cappedText(body as AsyncIterable<Uint8Array>, maxBytes);
 }
 
 function sendOptions(options: CallOptions): { abortSignal?: AbortSignal } {

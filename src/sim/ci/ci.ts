@@ -54,6 +54,8 @@ interface PoolTally {
   completed: number;
   /** ms from arrival to the start of the run that completed, per completed job */
   readonly waits: number[];
+  /** when each completed job arrived, in the order of `waits` */
+  readonly arrivals: number[];
   readonly killed: Record<string, number>;
   lostMs: number;
   /** ms workers spent running jobs, lost runs included */
@@ -92,7 +94,7 @@ export class SimCi {
     this.durations = options.durations ?? defaultDurations;
     for (const pool of pools) {
       this.queues.set(pool, []);
-      this.tallies.set(pool, { completed: 0, waits: [], killed: {}, lostMs: 0, busyMs: 0 });
+      this.tallies.set(pool, { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, busyMs: 0 });
     }
   }
 
@@ -144,11 +146,25 @@ export class SimCi {
   tally(
     pool: string,
     end = this.now,
-  ): { completed: number; waitsMs: readonly number[]; killed: Readonly<Record<string, number>>; lostMs: number; busyMs: number } {
-    const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], killed: {}, lostMs: 0, busyMs: 0 };
+  ): {
+    completed: number;
+    waitsMs: readonly number[];
+    arrivalsMs: readonly number[];
+    killed: Readonly<Record<string, number>>;
+    lostMs: number;
+    busyMs: number;
+  } {
+    const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, busyMs: 0 };
     let busyMs = tally.busyMs;
     for (const r of this.poolRuns(pool).values()) busyMs += Math.max(0, Math.min(end, r.endsAt) - r.startedAt);
-    return { completed: tally.completed, waitsMs: tally.waits, killed: tally.killed, lostMs: tally.lostMs, busyMs };
+    return {
+      completed: tally.completed,
+      waitsMs: tally.waits,
+      arrivalsMs: tally.arrivals,
+      killed: tally.killed,
+      lostMs: tally.lostMs,
+      busyMs,
+    };
   }
 
   private newJob(pool: string, at: number): Job {
@@ -206,6 +222,7 @@ export class SimCi {
         runs.delete(id);
         tally.completed++;
         tally.waits.push(r.startedAt - r.job.arrivedAt);
+        tally.arrivals.push(r.job.arrivedAt);
         tally.busyMs += r.endsAt - r.startedAt;
       } else if (endedAt !== undefined && endedAt <= at) {
         runs.delete(id);

@@ -28,3 +28,16 @@ export function desiredDocument(queues: Readonly<Record<string, QueueState>>, fo
 export function wantedOf(queues: Readonly<Record<string, QueueState>>): Record<string, number> {
   return Object.fromEntries(Object.entries(queues).map(([pool, q]) => [pool, q.pending + q.running]));
 }
+
+/**
+ * A fixed demand curve's document: the counts as given, or in the queue form each pool's count as
+ * `desired` beside the CI's busy workers (what a CI that sizes its pools itself would publish).
+ */
+export function curveDocument(
+  counts: Readonly<Record<string, number>>,
+  queues: Readonly<Record<string, QueueState>>,
+  form: DesiredForm,
+): Record<string, number | { desired: number; busy: string[] }> {
+  if (form === 'counts') return { ...counts };
+  return Object.fromEntries(Object.entries(counts).map(([pool, n]) => [pool, { desired: n, busy: [...(queues[pool]?.busy ?? [])] }]));
+}

@@ -12,6 +12,20 @@ export interface WorkerEnd {
 }
 
 /**
+ * What the desired copies fleet could have read say of a pool's busy workers: `surely`, the names
+ * every copy lists (a copy with no list for the pool leaves none sure: fleet then knew of no busy
+ * worker); `maybe`, the names any copy lists.
+ */
+export function reportedBusy(
+  copies: readonly Readonly<Record<string, readonly string[]>>[],
+  pool: string,
+): { surely: Set<string>; maybe: Set<string> } {
+  const lists = copies.map((c) => new Set(c[pool] ?? []));
+  const maybe = new Set(lists.flatMap((l) => [...l]));
+  return { surely: new Set([...maybe].filter((name) => lists.every((l) => l.has(name)))), maybe };
+}
+
+/**
  * No termination by fleet of a worker the desired document in force reported busy, before its
  * `fleet:retire` deadline, unless its image was drained. `busyAt(t)`: slot names the document in
  * force at t reported busy; `drainedAt(t)`: the drained images then.
@@ -38,14 +52,20 @@ export interface RetireBudgetUse {
   readonly desired: number;
   readonly asked: number;
   readonly pairs: number;
+  /** asked and pairs as the cycle began */
+  readonly heldBefore: number;
   /** whether the cycle asked a worker to leave for this budget */
   readonly askedNow: boolean;
 }
 
-/** Requests to leave stay within the budgets their replacements had: a cycle that asks never leaves more in flight than the budget. */
+/**
+ * Requests to leave stay within the budgets their replacements had: a cycle that asks never leaves
+ * more in flight than the budget. Asking the target of a pair in flight only turns the pair into a
+ * request, so a budget that shrank with desired is not exceeded by it: what was held before bounds too.
+ */
 export function checkRetireBudget(uses: readonly RetireBudgetUse[]): Finding[] {
   return uses
-    .filter((u) => u.askedNow && u.asked + u.pairs > allowance(u.budget, u.desired))
+    .filter((u) => u.askedNow && u.asked + u.pairs > Math.max(u.heldBefore, allowance(u.budget, u.desired)))
     .map((u) => ({
       invariant: 'retire-within-budget',
       detail: `${u.pool}: ${u.asked} asked to leave and ${u.pairs} pair(s) in flight for ${u.budgetName}, budget ${allowance(u.budget, u.desired)} of ${u.desired}`,

@@ -1,4 +1,4 @@
-import { type ReplacementBudget, budgetOf, isReplacementCause } from '../../../src/domain/causes.js';
+import { type ReplacementBudget, budgetOf, isCause, isReplacementCause } from '../../../src/domain/causes.js';
 import type { PoolPolicy } from '../../../src/domain/policy.js';
 import type { NewLaunch } from './phantom-shortfall.js';
 import { type Asked, type Finding, type InstanceFact, allowance, openPairs } from './types.js';
@@ -85,7 +85,7 @@ type Pair = ReturnType<typeof openPairs>[number];
  * canary pair of an image since superseded, or proved, is no canary of the next one).
  */
 function budgetKey(pair: Pair): string | undefined {
-  const cause = pair.replacement.cause;
+  const cause = isCause(pair.replacement.cause) ? pair.replacement.cause : undefined;
   if (!isReplacementCause(cause)) return undefined;
   const budget = budgetOf(cause);
   return budget === 'canary' ? `canary of ${pair.replacement.ami} in ${pair.replacement.region}` : budget;

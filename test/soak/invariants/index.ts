@@ -20,6 +20,10 @@ export const INVARIANTS: Readonly<Record<string, string>> = {
   'no-phantom-shortfall':
     'a pool serving its desired count (a replacement pair once, one whose target is drained too) gets no launch that replaces nothing',
   'no-backwards-pair': 'no pair retires a worker on a current image while its replacement stays on an outdated one',
+  'no-busy-termination':
+    'no TerminateInstances of a worker every desired copy fleet could have read reported busy, before its fleet:retire deadline (drained images aside)',
+  'retire-within-budget':
+    'a cycle that asks a worker to leave for a replacement holds no more of that budget (asked + pairs) than it allows, or than was held before',
   'event-queue-drained':
     'every message on events.queue (EC2 events, malformed ones, second deliveries) is deleted within 5 minutes of being queued, or of the end of a state-store fault or takeover that held it up',
 };

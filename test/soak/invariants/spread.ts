@@ -38,6 +38,8 @@ export interface SpreadInput {
   readonly offers: number;
   /** the pool's size.max: a pool at it has no room to move an instance launch first */
   readonly max: number;
+  /** slot names a desired copy fleet could have read reported busy: spread repair never moves those */
+  readonly busy?: ReadonlySet<string>;
 }
 
 /**
@@ -62,13 +64,16 @@ export function checkSpread(input: SpreadInput): Finding[] {
     return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();
+  const idleIn = new Set<string>();
   for (const i of input.live) {
     if (replacedTargets.has(i.id)) continue;
     const offer = `${i.az}/${i.instanceType}`;
     perOffer.set(offer, (perOffer.get(offer) ?? 0) + 1);
+    if (!input.busy?.has(i.name ?? '')) idleIn.add(offer);
   }
   const cap = spreadLimit(input.spread, input.desired, input.offers);
-  const crowded = [...perOffer].filter(([, n]) => n > cap).sort((a, b) => b[1] - a[1]);
+  // An offer crowded with busy workers only waits for one to be idle.
+  const crowded = [...perOffer].filter(([offer, n]) => n > cap && idleIn.has(offer)).sort((a, b) => b[1] - a[1]);
   if (crowded.length === 0) return [];
   const [offer, n] = crowded[0] as [string, number];
   return [

@@ -1,7 +1,6 @@
 // What the soak's invariant checkers read: the simulated cloud's own view of instances and calls,
 // reduced to plain data so that each checker is a small pure function with its own tests.
 
-import type { Cause } from '../../../src/domain/causes.js';
 import type { Budget } from '../../../src/domain/policy.js';
 import type { InstanceState } from '../../../src/domain/types.js';
 
@@ -21,8 +20,12 @@ export interface InstanceFact {
   readonly name?: string;
   /** tag fleet:replaces */
   readonly replaces?: string;
-  /** a replacement's cause (tag fleet:cause), what its pair's budget follows from */
-  readonly cause?: Cause;
+  /** tag fleet:cause: why fleet launched it */
+  readonly cause?: string;
+  /** tag fleet:retire: the deadline fleet asked it to leave by (epoch ms) */
+  readonly retireAt?: number;
+  /** tag fleet:retire-cause */
+  readonly retireCause?: string;
 }
 
 /** One finding of a checker. `key` names a condition that may last: the same key on consecutive cycles is one occurrence. */

@@ -1,5 +1,6 @@
 import { anySignal, bounds } from '../cloud/bounds.js';
 import { processShutdown } from '../cloud/shutdown.js';
+import { cappedText, refuseOverCap } from '../cloud/size-cap.js';
 import { redactLocation } from './location.js';
 
 export interface FetchedDocument {
@@ -56,7 +57,7 @@ export async function fetchDocument(url: string, options: FetchOptions): Promise
       throw new Error(`HTTP ${response.status}`);
     }
     const etag = response.headers.get('etag');
-    return { text: await cappedText(response, options.maxBytes), ...(etag ? { etag } : {}) };
+    return { text: await responseText(response, options.maxBytes), ...(etag ? { etag } : {}) };
   }
 }
 
@@ -85,33 +86,12 @@ function sameOriginTarget(from: URL, response: Response, redirects: number): URL
   return target;
 }
 
-async function cappedText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
+async function responseText(response: Response, maxBytes: number): Promise<string> {
+  try {
+    refuseOverCap(Number(response.headers.get('content-length') ?? Number.NaN), maxBytes);
+  } catch (e) {
     await response.body?.cancel();
-    throw tooLarge(maxBytes);
+    throw e;
   }
-  if (!response.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      // Leaving the loop early cancels the stream: the rest is never downloaded.
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** The error for a document over its cap (code `TooLarge`); the message names the cap, never the content. */
-export function tooLarge(maxBytes: number): Error {
-  return Object.assign(new Error(`larger than the ${formatBytes(maxBytes)} cap`), { name: TOO_LARGE });
-}
-
-export const TOO_LARGE = 'TooLarge';
-
-export function formatBytes(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : bytes % 1024 === 0 ? `${bytes / 1024} KiB` : `${bytes} bytes`;
+  return response.body ? cappedText(response.body as AsyncIterable<Uint8Array>, maxBytes) : '';
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CloudError, classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
 import { InputError } from '../domain/errors.js';
-import { tooLarge } from './fetch-document.js';
+import { refuseOverCap } from '../cloud/size-cap.js';
 import { parseLocation } from './location.js';
 
 export interface Versioned<T> {
@@ -111,7 +111,7 @@ export class DirectoryStateStore implements StateStore {
 
   async read<T>(name: string, maxBytes?: number): Promise<Versioned<T> | undefined> {
     const path = join(this.where, name);
-    if (maxBytes !== undefined && sizeOf(path) > maxBytes) throw tooLarge(maxBytes);
+    refuseOverCap(sizeOf(path), maxBytes);
     const body = readIfThere(path);
     if (body === undefined) return undefined;
     return { doc: parseState(name, this.where, body, etagOf(body)) as T, etag: etagOf(body) };

@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { classify } from '../cloud/errors.js';
 import type { ObjectStore } from '../cloud/port.js';
+import { TOO_LARGE, refuseOverCap } from '../cloud/size-cap.js';
 import type { FleetConfig } from '../config/config.js';
 import type { PoolDemand } from '../domain/demand.js';
 import type { PoolPolicy } from '../domain/policy.js';
@@ -9,7 +10,7 @@ import type { Image } from '../domain/types.js';
 import { parseDesiredDocument } from '../manifest/desired.js';
 import { parseManifest } from '../manifest/manifest.js';
 import { desiredFromDemand } from '../policy/demand.js';
-import { type FetchedDocument, TOO_LARGE, fetchDocument, tooLarge } from './fetch-document.js';
+import { type FetchedDocument, fetchDocument } from './fetch-document.js';
 import { describeLocation, parseLocation, redactLocation } from './location.js';
 import type { StateStore, Versioned } from './state-store.js';
 
@@ -203,7 +204,7 @@ function lastGoodMaxBytes(maxBytes: number): number {
 async function readCapped(path: string, maxBytes: number): Promise<string> {
   const file = await open(path, 'r');
   try {
-    if ((await file.stat()).size > maxBytes) throw tooLarge(maxBytes);
+    refuseOverCap((await file.stat()).size, maxBytes);
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
@@ -211,7 +212,7 @@ async function readCapped(path: string, maxBytes: number): Promise<string> {
       if (bytesRead === 0) break;
       total += bytesRead;
       // The file grew after the check.
-      if (total > maxBytes) throw tooLarge(maxBytes);
+      refuseOverCap(total, maxBytes);
       chunks.push(buffer.subarray(0, bytesRead));
     }
     return Buffer.concat(chunks).toString('utf8');
