@@ -411,6 +411,7 @@ export class Judge {
         settled,
         offers: this.openOffers(p),
         max: p.size.max,
+        occupying: liveAfter.length,
         ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.

@@ -509,6 +509,21 @@ describe('soak invariant: spread respected once settled', () => {
   const half: Budget = { kind: 'percent', value: 50 };
   const crowded = [vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
 
+  it('holds no pool to it while its live instances fill size.max: a worker asked to leave holds its room (seed 7)', () => {
+    const input = {
+      pool: 'bld',
+      spread: half,
+      scaleDown: 'terminate' as const,
+      desired: 4,
+      live: crowded,
+      settled: true,
+      offers: 3,
+      max: 5,
+    };
+    expect(invariants(checkSpread(input))).to.deep.equal(['spread']);
+    expect(checkSpread({ ...input, occupying: 5 })).to.deep.equal([]);
+  });
+
   it('counts a cycle quiet only when fleet could have acted on the spread and the pool is at desired', () => {
     const quiet = { live: 6, desired: 6, acted: true, launched: false, journaled: false, unpriced: false };
     expect(quietCycle(quiet)).to.equal(true);

@@ -38,6 +38,8 @@ export interface SpreadInput {
   readonly offers: number;
   /** the pool's size.max: a pool at it has no room to move an instance launch first */
   readonly max: number;
+  /** live instances taking room, those asked to leave too (they hold it until they end); `live` by default */
+  readonly occupying?: number;
   /** slot names a desired copy fleet could have read reported busy: spread repair never moves those */
   readonly busy?: ReadonlySet<string>;
 }
@@ -55,12 +57,21 @@ export function spreadLimit(spread: Budget, desired: number, offers: number): nu
 /**
  * Spread is respected once settled: no offer (zone × instance type) holds more than the spread cap,
  * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
- * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max:
- * a crowded offer (filled while others were out) is left launch first, which takes room. Nor an
+ * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max,
+ * or whose live instances fill it (a worker asked to leave holds its room until it ends): a crowded
+ * offer (filled while others were out) is left launch first, which takes room. Nor an
  * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
-  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max)
+  const room = input.max - (input.occupying ?? input.live.length);
+  if (
+    input.spread.auto ||
+    !input.settled ||
+    input.scaleDown !== 'terminate' ||
+    input.desired === 0 ||
+    input.desired >= input.max ||
+    room <= 0
+  )
     return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();
