@@ -391,7 +391,11 @@ export class Judge {
         // Warned and asked to leave alike: on their way out, they never count.
         warned: new Set([...this.warned, ...facts.asking]),
         terminated: facts.terminatedByFleet,
-        cutShort: report.takeover === true || report.ends.some((e) => e.killed || e.error !== undefined),
+        // A termination that failed (throttled, say) leaves its pair open though fleet decided it closed.
+        cutShort:
+          report.takeover === true ||
+          report.ends.some((e) => e.killed || e.error !== undefined) ||
+          facts.calls.some((c) => c.action === 'TerminateInstances' && c.result !== 'ok'),
       }),
       ...checkRunningCapacity({
         pool,

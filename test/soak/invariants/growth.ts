@@ -45,8 +45,9 @@ export interface GrowthInput {
   /** instances fleet asked to terminate during the cycle: a pair one of them is in holds no budget */
   readonly terminated?: ReadonlySet<string>;
   /**
-   * The cycle was cut short (a process killed in it, an exception, a takeover): a launch may have left
-   * while the termination that closed a pair, decided with it, did not. The next plan sends it again.
+   * The cycle was cut short (a process killed in it, an exception, a takeover, a termination refused):
+   * a launch may have left while the termination that closed a pair, decided with it, did not. The
+   * next plan sends it again.
    */
   readonly cutShort?: boolean;
 }
