@@ -249,10 +249,14 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { su
   const unpaired = ledger.unpaired();
   const candidates = unpaired.map(instanceOf);
   const running = ledger.staying().filter(isRunningWorker).length;
-  // What has to go anyway goes first: an outdated image, then a crowded offer.
-  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadsOf(unpaired), unitPrice);
+  // What has to go anyway goes first: an outdated image, then a crowded offer. Among outdated ones,
+  // those crowding an offer (the outdated ones of a crowded offer first): the spread is not repaired
+  // by moves of outdated workers, so a shrink that left one crowded would stay so until retirement.
+  const outdated = new Map<Instance, number>();
+  for (const m of unpaired) outdated.set(m.instance as Instance, m.status === 'outdated' ? 0 : 1);
+  const crowding = crowdingInstances(candidates, ledger.occupancy(), spreadCap, spreadsOf(unpaired), unitPrice, outdated);
   const rank = new Map<Instance, number>();
-  for (const m of unpaired) rank.set(m.instance as Instance, m.status === 'outdated' ? 0 : crowding.has(m.key) ? 1 : 2);
+  for (const m of unpaired) rank.set(m.instance as Instance, (m.status === 'outdated' ? 0 : 2) + (crowding.has(m.key) ? 0 : 1));
   // Idle workers leave before any the CI reports busy (a busy one is asked to leave, and finishes its job).
   const busy = new Set(unpaired.filter((m) => isBusy(ctx, m)).map(instanceOf));
   const chosen = chooseSurplus(candidates, size - desired, running - desired, unitPrice, rank, busy);
@@ -262,10 +266,12 @@ function scaleDownStep({ ctx, ledger, notes, unitPrice, spreadCap }: Step): { su
       : i.lifecycle === 'on-demand'
         ? 'on-demand leaves first'
         : rank.get(i) === 0
-          ? 'an outdated image leaves first'
+          ? `an outdated image leaves first, from ${i.az} ${i.instanceType}, which holds more than its share`
           : rank.get(i) === 1
-            ? `${i.az} ${i.instanceType} holds more than its share`
-            : 'most expensive, then newest, leave first';
+            ? 'an outdated image leaves first'
+            : rank.get(i) === 2
+              ? `${i.az} ${i.instanceType} holds more than its share`
+              : 'most expensive, then newest, leave first';
   for (const i of chosen)
     ledger.leave(ledger.instance(i.id) as Member, 'scale-down', `scale-down: want ${desired}, have ${size}; ${why(i)}`);
   const surplusLeft = size - desired - chosen.length;

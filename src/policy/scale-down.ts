@@ -75,8 +75,9 @@ export function chooseSurplus(
 
 /**
  * The instances that crowd their offer past the spread cap: in each offer holding more than `cap`,
- * the ones that would leave first by the usual order. Scale-down takes them first, so a pool that
- * shrinks also spreads again. `offerOf` holds an instance's offer (zone × type) where it is known.
+ * the ones that would leave first by the usual order (by `rank` first, where given). Scale-down takes
+ * them first, so a pool that shrinks also spreads again. `offerOf` holds an instance's offer (zone ×
+ * type) where it is known.
  */
 export function crowdingInstances(
   instances: readonly Instance[],
@@ -84,6 +85,7 @@ export function crowdingInstances(
   cap: number,
   offerOf: ReadonlyMap<Instance, string>,
   unitPrice: Lookup<Instance, number | undefined>,
+  rank?: Lookup<Instance, number | undefined>,
 ): Set<string> {
   const crowding = new Set<string>();
   const byOffer = new Map<string, Instance[]>();
@@ -96,7 +98,7 @@ export function crowdingInstances(
   for (const [offer, group] of byOffer) {
     const excess = (occupancy.get(offer) ?? group.length) - cap;
     if (excess <= 0) continue;
-    for (const i of terminationOrder(group, unitPrice).slice(0, excess)) crowding.add(i.id);
+    for (const i of terminationOrder(group, unitPrice, rank).slice(0, excess)) crowding.add(i.id);
   }
   return crowding;
 }

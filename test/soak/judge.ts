@@ -19,7 +19,7 @@ import { type RetireBudgetUse, type WorkerEnd, checkBusyTerminations, checkRetir
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
-import { checkGrowth } from './invariants/growth.js';
+import { checkGrowth, decidedThisCycle, pairBudgets } from './invariants/growth.js';
 import { checkJournal } from './invariants/journal.js';
 import { checkUniqueNames } from './invariants/names.js';
 import { checkOwnership } from './invariants/ownership.js';
@@ -27,8 +27,8 @@ import { type NewLaunch, checkPhantomShortfall } from './invariants/phantom-shor
 import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
-import { checkSpread, spotUnpriced } from './invariants/spread.js';
-import { type Asked, type Finding, type InstanceFact, allowance, clampedDesired, livePool, openPairs } from './invariants/types.js';
+import { checkSpread, quietCycle, spotUnpriced } from './invariants/spread.js';
+import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool, openPairs } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
 import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
@@ -97,6 +97,8 @@ interface Frame {
   readonly listed: ReadonlySet<string>;
   /** rolloutKey()s the journal remembered as proved when the cycle began */
   readonly established: ReadonlySet<string>;
+  /** slot names of the launches in fleet's journal when the cycle began: decided in an earlier cycle */
+  readonly journaled: ReadonlySet<string>;
   /** workers fleet had asked to leave (tag fleet:retire) when the cycle began: no longer counted, their end decided */
   readonly askedBefore: ReadonlySet<string>;
 }
@@ -189,6 +191,7 @@ export class Judge {
       manifestBad: this.inputs.manifestBad,
       listed: new Set([...this.cloud.world.instances.values()].filter((i) => i.visibleAt <= t0).map((i) => i.id)),
       established: this.establishedKeys(),
+      journaled: new Set(this.journal().flatMap((l) => l.name.split(','))),
       askedBefore: new Set(before.filter((i) => i.retireAt !== undefined).map((i) => i.id)),
     };
   }
@@ -364,21 +367,16 @@ export class Judge {
     // end of one asked before the cycle was decided then.
     const staying = liveAfter.filter((i) => !facts.asking.has(i.id));
     const notAskedBefore = (i: InstanceFact) => !frame.askedBefore.has(i.id);
-    // Pairs the policy lets fleet have in flight: turnover, on-demand replacement, moves between spot
-    // offers, and a rollout's canaries in each region.
-    const canaries = Object.keys(p.regions).length * Math.max(1, allowance(p.freshness.canary, asked.high));
-    const pairBudget =
-      allowance(p.freshness.retireBudget, asked.high) +
-      allowance(p.onDemand.replaceBudget, asked.high) +
-      allowance(p.rebalance.budget, asked.high) +
-      canaries;
     const desired = clampedDesired(p, this.inputs.desired);
-    // Settled: fleet ran whole cycles and had nothing to launch (a cycle that stopped early, or a
-    // process killed, could not act on the spread). Nor could it while its spot max price is a share
-    // of an on-demand price it may not have: no spot offer is open to fleet then, whatever the cloud's.
-    const acted = report.ends.some((e) => !e.error && !e.killed && !e.stopped);
-    const unpriced = spotUnpriced(p, this.listPriceFailedAt, facts.t1);
-    const settled = this.settle(pool, desired, staying.length, facts.runCalls.some((c) => c.detail?.pool === pool) || !acted || unpriced);
+    const quiet = quietCycle({
+      live: staying.length,
+      desired,
+      acted: report.ends.some((e) => !e.error && !e.killed && !e.stopped),
+      launched: facts.runCalls.some((c) => c.detail?.pool === pool),
+      journaled: this.journal().some((l) => l.pool === pool),
+      unpriced: spotUnpriced(p, this.listPriceFailedAt, facts.t1),
+    });
+    const settled = this.settle(pool, desired, quiet);
     return [
       ...checkGrowth({
         pool,
@@ -387,10 +385,17 @@ export class Judge {
         ).length,
         liveAfter,
         asked,
-        pairBudget,
+        budgets: pairBudgets(p, asked.high),
+        opened: decidedThisCycle(facts.newLaunches[pool] ?? [], frame.journaled),
         drained: facts.drained,
         // Warned and asked to leave alike: on their way out, they never count.
         warned: new Set([...this.warned, ...facts.asking]),
+        terminated: facts.terminatedByFleet,
+        // A termination that failed (throttled, say) leaves its pair open though fleet decided it closed.
+        cutShort:
+          report.takeover === true ||
+          report.ends.some((e) => e.killed || e.error !== undefined) ||
+          facts.calls.some((c) => c.action === 'TerminateInstances' && c.result !== 'ok'),
       }),
       ...checkRunningCapacity({
         pool,
@@ -410,6 +415,7 @@ export class Judge {
         settled,
         offers: this.openOffers(p),
         max: p.size.max,
+        occupying: liveAfter.length,
         ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
@@ -535,10 +541,9 @@ export class Judge {
     return open.size;
   }
 
-  /** Count quiet cycles (no launch, live == desired, desired unchanged, a whole cycle run); settled after SETTLE_CYCLES. */
-  private settle(pool: string, desired: number, live: number, launched: boolean): boolean {
+  /** Count quiet cycles (`quietCycle`) at an unchanged desired count; settled after SETTLE_CYCLES. */
+  private settle(pool: string, desired: number, quiet: boolean): boolean {
     const was = this.quiet.get(pool);
-    const quiet = !launched && live === desired;
     const cycles = quiet && was?.desired === desired ? was.cycles + 1 : quiet ? 1 : 0;
     this.quiet.set(pool, { cycles, desired });
     return cycles >= SETTLE_CYCLES;

@@ -3,7 +3,8 @@
 export const INVARIANTS: Readonly<Record<string, string>> = {
   'pool-max': 'live (pending + running) ≤ size.max per pool when a cycle ends',
   'pool-max-peak': 'live ≤ size.max per pool at every moment of a cycle',
-  growth: 'live ≤ max(live before, desired) + replacement pairs in flight, pairs within retireBudget + replaceBudget',
+  growth:
+    'live ≤ max(live before, desired) + replacement pairs in flight; a pair opens only within its budget by cause (retire, on-demand, move, canaries per image and region)',
   'unique-names': 'names (tag Name) unique among the fleet’s live instances',
   'no-drained-launch': 'no RunInstances with an AMI drained before the call',
   ownership: 'no call changes a resource without the fleet’s ownership tag',

@@ -1,6 +1,31 @@
 import type { Budget, PoolPolicy, ScaleDown, Spread } from '../../../src/domain/policy.js';
 import { type Finding, type InstanceFact, openPairs } from './types.js';
 
+/** What the judge knows of one cycle of a pool, to tell whether fleet could have acted on its spread. */
+export interface CycleQuiet {
+  readonly live: number;
+  readonly desired: number;
+  /** a replica ran a whole cycle (one that stopped early, or was killed, could not act on the spread) */
+  readonly acted: boolean;
+  /** fleet sent a launch for the pool */
+  readonly launched: boolean;
+  /** fleet's journal holds a launch of the pool when the cycle ends */
+  readonly journaled: boolean;
+  /** the pool's spot offers may have been closed to fleet for want of an on-demand price (`spotUnpriced`) */
+  readonly unpriced: boolean;
+}
+
+/**
+ * A quiet cycle, towards a settled pool: fleet ran a whole cycle, launched nothing for the pool, and
+ * the cloud shows it at desired. Nor is it quiet while the pool's spot offers may have been closed
+ * to fleet (no spot offer is open then, whatever the cloud's), or while fleet's journal holds a launch
+ * of the pool: that counts as capacity until it is seen or times out (SPEC), so a pool the cloud shows
+ * whole may be above desired to fleet, which moves nothing then.
+ */
+export function quietCycle(c: CycleQuiet): boolean {
+  return c.acted && !c.launched && !c.journaled && !c.unpriced && c.live === c.desired;
+}
+
 export interface SpreadInput {
   readonly pool: string;
   readonly spread: Spread;
@@ -13,6 +38,8 @@ export interface SpreadInput {
   readonly offers: number;
   /** the pool's size.max: a pool at it has no room to move an instance launch first */
   readonly max: number;
+  /** live instances taking room, those asked to leave too (they hold it until they end); `live` by default */
+  readonly occupying?: number;
   /** slot names a desired copy fleet could have read reported busy: spread repair never moves those */
   readonly busy?: ReadonlySet<string>;
 }
@@ -30,12 +57,21 @@ export function spreadLimit(spread: Budget, desired: number, offers: number): nu
 /**
  * Spread is respected once settled: no offer (zone × instance type) holds more than the spread cap,
  * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
- * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max:
- * a crowded offer (filled while others were out) is left launch first, which takes room. Nor an
+ * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max,
+ * or whose live instances fill it (a worker asked to leave holds its room until it ends): a crowded
+ * offer (filled while others were out) is left launch first, which takes room. Nor an
  * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
-  if (input.spread.auto || !input.settled || input.scaleDown !== 'terminate' || input.desired === 0 || input.desired >= input.max)
+  const room = input.max - (input.occupying ?? input.live.length);
+  if (
+    input.spread.auto ||
+    !input.settled ||
+    input.scaleDown !== 'terminate' ||
+    input.desired === 0 ||
+    input.desired >= input.max ||
+    room <= 0
+  )
     return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));
   const perOffer = new Map<string, number>();

@@ -146,6 +146,38 @@ describe('plan: replacements respect spread', () => {
   });
 });
 
+describe('plan: a shrink leaves no offer crowded with outdated workers', () => {
+  // Soak seed 121: five workers, four on ami-old within its grace (three in 1a, one in 1c) and a canary
+  // on ami-new in 1c whose pair has closed; desired drops to four, spread 50% (two per offer).
+  const oldIn1a = [
+    instance({ ami: 'ami-old', az: 'us-east-1a', launchTime: T0 - 31 * 60_000 }),
+    instance({ ami: 'ami-old', az: 'us-east-1a', launchTime: T0 - 25 * 60_000 }),
+    instance({ ami: 'ami-old', az: 'us-east-1a', launchTime: T0 - 11 * 60_000 }),
+  ];
+  const oldIn1c = instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 10 * 60_000 });
+  const canary = instance({ ami: 'ami-new', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 13 * 60_000 });
+  const snap = snapshot({
+    desired: { 'bld-linux64': 4 },
+    // ami-new proved itself minutes ago: ami-old's workers are outdated, their retirement not yet due.
+    images: [image('ami-old', 48), image('ami-new', 0.25)],
+    established: { [rolloutKey('bld-linux64', 'us-east-1', 'ami-new')]: T0 - 7 * 60_000 },
+    instances: [...oldIn1a, oldIn1c, canary],
+  });
+  const p = plan(snap, [policy({ spread: '50%', instanceTypes: ['c5.xlarge'], freshness: { grace: 3600 } })], 'releng');
+
+  it('the outdated worker that leaves is one crowding its offer, not the newest outdated one elsewhere', () => {
+    const gone = terminations(p);
+    expect(gone.map((t) => t.instanceId)).to.have.length(1);
+    expect(oldIn1a.map((i) => i.id)).to.include(gone[0]?.instanceId);
+    expect(gone[0]?.reason).to.match(/an outdated image leaves first, from us-east-1a c5.xlarge, which holds more than its share/);
+  });
+
+  it('nothing else moves: outdated workers wait for their retirement, which the spread then no longer needs', () => {
+    expect(launches(p)).to.deep.equal([]);
+    expect(p.pools[0]?.notes.join()).to.match(/on an outdated AMI; retirement due/);
+  });
+});
+
 describe('plan: room counts everything that may land or is still there', () => {
   it('a scale-up while replacement pairs are open never takes the pool above size.max', () => {
     // Two pairs open (old worker + its pending replacement), one plain worker: 5 instances, 3 workers.

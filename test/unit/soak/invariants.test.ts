@@ -8,7 +8,7 @@ import { checkBadManifestRetirements } from '../../soak/invariants/bad-manifest.
 import { checkCycleErrors } from '../../soak/invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from '../../soak/invariants/drained-launch.js';
 import { checkEventQueue } from '../../soak/invariants/event-queue.js';
-import { checkGrowth } from '../../soak/invariants/growth.js';
+import { checkGrowth, decidedThisCycle, pairBudgets } from '../../soak/invariants/growth.js';
 import { type CycleRecord, type TokenHistory, checkJournal } from '../../soak/invariants/journal.js';
 import { checkStalledLeader, checkTakeoverConverged } from '../../soak/invariants/leadership.js';
 import { checkUniqueNames } from '../../soak/invariants/names.js';
@@ -17,7 +17,7 @@ import { checkPhantomShortfall, servingWorkers } from '../../soak/invariants/pha
 import { checkPoolMax } from '../../soak/invariants/pool-max.js';
 import { checkResends } from '../../soak/invariants/resend.js';
 import { checkRunningCapacity } from '../../soak/invariants/running-capacity.js';
-import { LIST_PRICE_GAP_MS, checkSpread, spotUnpriced, spreadLimit } from '../../soak/invariants/spread.js';
+import { LIST_PRICE_GAP_MS, checkSpread, quietCycle, spotUnpriced, spreadLimit } from '../../soak/invariants/spread.js';
 import { type InstanceFact, allowance, clampedDesired } from '../../soak/invariants/types.js';
 
 const FLEET = 'releng';
@@ -93,7 +93,8 @@ describe('soak invariant: live ≤ size.max', () => {
 });
 
 describe('soak invariant: fleet never grows a pool beyond what was asked', () => {
-  const base = { pool: 'bld', asked: { low: 3, high: 3 }, pairBudget: 1 };
+  const budgets = { retire: 1, 'on-demand': 1, move: 1, canary: 1 };
+  const base = { pool: 'bld', asked: { low: 3, high: 3 }, budgets };
 
   it('stays quiet growing up to the desired count', () => {
     expect(checkGrowth({ ...base, liveBefore: 1, liveAfter: [vm(), vm(), vm()] })).to.deep.equal([]);
@@ -138,15 +139,101 @@ describe('soak invariant: fleet never grows a pool beyond what was asked', () =>
     expect(invariants(checkGrowth({ ...base, liveBefore: 3, liveAfter: [...others, warned, vm()] }))).to.deep.equal(['growth']);
   });
 
-  it('fires when more pairs are in flight than the budgets allow', () => {
-    const [a, b] = [vm({ ami: 'ami-old' }), vm({ ami: 'ami-old' })];
-    const findings = checkGrowth({
-      ...base,
-      asked: { low: 2, high: 2 },
-      liveBefore: 4,
-      liveAfter: [a, b, vm({ replaces: a.id }), vm({ replaces: b.id })],
-    });
-    expect(findings.map((f) => f.key)).to.deep.equal(['bld pairs']);
+  /** A pair of `cause`, its replacement's launch slot, and whether this cycle sent it first. */
+  function pair(cause: InstanceFact['cause'], region = 'us-east-1') {
+    const target = vm({ ami: 'ami-old', region });
+    const replacement = vm({ replaces: target.id, cause, region });
+    return { members: [target, replacement], slot: { name: replacement.name as string, replaces: target.id } };
+  }
+  const keys = (findings: readonly { key?: string }[]) => findings.map((f) => f.key);
+
+  it('fires when a pair opens beyond the budget of its cause, even with other budgets unused', () => {
+    const [a, b] = [pair('outdated'), pair('outdated')];
+    const findings = checkGrowth({ ...base, liveBefore: 4, liveAfter: [...a.members, ...b.members], opened: [b.slot] });
+    expect(keys(findings)).to.deep.equal(['bld pairs retire']);
+    // lifetime replacements share the retire budget; moves have their own
+    const c = pair('lifetime');
+    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...a.members, ...c.members], opened: [c.slot] }))).to.deep.equal([
+      'bld pairs retire',
+    ]);
+    const d = pair('rebalance');
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...a.members, ...d.members], opened: [d.slot] })).to.deep.equal([]);
+  });
+
+  it('counts canaries per image and region (seed 156: a canary pair of an image since superseded is no canary of the next)', () => {
+    const [east, west] = [pair('canary'), pair('canary', 'us-west-2')];
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...west.members], opened: [west.slot] })).to.deep.equal([]);
+    const again = pair('canary');
+    expect(
+      keys(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...again.members], opened: [again.slot] })),
+    ).to.deep.equal(['bld pairs canary of ami-new in us-east-1']);
+    const next = pair('canary');
+    const onNext = [next.members[0] as InstanceFact, { ...(next.members[1] as InstanceFact), ami: 'ami-next' }];
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter: [...east.members, ...onNext], opened: [next.slot] })).to.deep.equal([]);
+  });
+
+  it('takes a slot the journal held as the cycle began as decided earlier, even if first sent now (seed 154)', () => {
+    // A process killed before its send got out: the next cycle re-sends the journaled slot.
+    const first = [
+      { name: 'bld-001', replaces: 'i-a' },
+      { name: 'bld-002', replaces: 'i-b' },
+    ];
+    expect(decidedThisCycle(first, new Set(['bld-001']))).to.deep.equal([{ name: 'bld-002', replaces: 'i-b' }]);
+    expect(decidedThisCycle(first, new Set())).to.deep.equal(first);
+  });
+
+  it('lets pairs opened under a larger desired count outlast it (seed 190): none of their kind opens meanwhile', () => {
+    // Three moves opened at desired 6 (move budget 50% = 3); desired then fell to 0 while they were in flight.
+    const moves = [pair('recommendation'), pair('recommendation'), pair('rebalance')];
+    const liveAfter = moves.flatMap((m) => m.members);
+    const atZero = { ...base, asked: { low: 0, high: 0 }, budgets: { ...budgets, move: 0 }, liveBefore: 6, liveAfter };
+    expect(checkGrowth({ ...atZero, opened: [] })).to.deep.equal([]);
+    expect(
+      checkGrowth({ ...base, budgets: { ...budgets, move: 3 }, liveBefore: 3, liveAfter, opened: moves.map((m) => m.slot) }),
+    ).to.deep.equal([]);
+    // a fourth move while three are in flight is beyond the budget
+    const fourth = pair('spread');
+    expect(
+      keys(
+        checkGrowth({
+          ...base,
+          budgets: { ...budgets, move: 3 },
+          liveBefore: 8,
+          liveAfter: [...liveAfter, ...fourth.members],
+          opened: [fourth.slot],
+        }),
+      ),
+    ).to.deep.equal(['bld pairs move']);
+  });
+
+  it('counts a pair of no recorded cause against every budget, and none whose target fleet terminated this cycle', () => {
+    const [old, fresh] = [pair(undefined), pair('on-demand-swap')];
+    const liveAfter = [...old.members, ...fresh.members];
+    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot] }))).to.deep.equal(['bld pairs on-demand']);
+    const terminated = new Set([(old.members[0] as InstanceFact).id]);
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot], terminated })).to.deep.equal([]);
+  });
+
+  it('judges no budget in a cycle cut short: the termination closing a pair may not have left with the launch (seed 150)', () => {
+    // A takeover held the stalled leader's calls: a canary left, the cancellation of the old canary's pair did not.
+    const [cancelled, fresh] = [pair('canary'), pair('canary')];
+    const liveAfter = [...cancelled.members, ...fresh.members];
+    expect(keys(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot] }))).to.deep.equal([
+      'bld pairs canary of ami-new in us-east-1',
+    ]);
+    expect(checkGrowth({ ...base, liveBefore: 4, liveAfter, opened: [fresh.slot], cutShort: true })).to.deep.equal([]);
+  });
+
+  it('reads the budgets as fleet does: against the highest desired count, canaries against size.max', () => {
+    const pct = (value: number): Budget => ({ kind: 'percent', value });
+    const policy = {
+      size: { min: 0, max: 9 },
+      freshness: { retireBudget: pct(25), canary: pct(20) },
+      onDemand: { replaceBudget: { kind: 'count', value: 1 } },
+      rebalance: { budget: pct(50) },
+    } as unknown as Parameters<typeof pairBudgets>[0];
+    expect(pairBudgets(policy, 6)).to.deep.equal({ retire: 1, 'on-demand': 1, move: 3, canary: 1 });
+    expect(pairBudgets(policy, 0)).to.deep.equal({ retire: 0, 'on-demand': 1, move: 0, canary: 1 });
   });
 });
 
@@ -421,6 +508,35 @@ describe('soak invariant: retirements keep running capacity on launchable images
 describe('soak invariant: spread respected once settled', () => {
   const half: Budget = { kind: 'percent', value: 50 };
   const crowded = [vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1a' }), vm({ az: 'us-east-1b' })];
+
+  it('holds no pool to it while its live instances fill size.max: a worker asked to leave holds its room (seed 7)', () => {
+    const input = {
+      pool: 'bld',
+      spread: half,
+      scaleDown: 'terminate' as const,
+      desired: 4,
+      live: crowded,
+      settled: true,
+      offers: 3,
+      max: 5,
+    };
+    expect(invariants(checkSpread(input))).to.deep.equal(['spread']);
+    expect(checkSpread({ ...input, occupying: 5 })).to.deep.equal([]);
+  });
+
+  it('counts a cycle quiet only when fleet could have acted on the spread and the pool is at desired', () => {
+    const quiet = { live: 6, desired: 6, acted: true, launched: false, journaled: false, unpriced: false };
+    expect(quietCycle(quiet)).to.equal(true);
+    expect(quietCycle({ ...quiet, live: 7 }), 'above desired').to.equal(false);
+    expect(quietCycle({ ...quiet, acted: false }), 'no whole cycle ran').to.equal(false);
+    expect(quietCycle({ ...quiet, launched: true }), 'a launch').to.equal(false);
+    expect(quietCycle({ ...quiet, unpriced: true }), 'spot closed to fleet').to.equal(false);
+  });
+
+  it('counts no cycle quiet while the journal holds a launch of the pool: fleet counts it, so the pool is above desired to it (seed 121)', () => {
+    // Six live in the cloud, desired six; a lost launch request, still in the journal, is the seventh to fleet.
+    expect(quietCycle({ live: 6, desired: 6, acted: true, launched: false, journaled: true, unpriced: false })).to.equal(false);
+  });
 
   it('rounds the cap up, at least one', () => {
     expect(spreadLimit({ kind: 'percent', value: 34 }, 3, 3)).to.equal(2);
