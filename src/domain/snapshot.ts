@@ -16,7 +16,7 @@ export interface PendingLaunch extends LaunchSpec {
   readonly cause?: Cause;
   /** the idempotency token of the call that carried this slot */
   readonly clientToken: string;
-  /** epoch milliseconds */
+  /** epoch milliseconds of its call's last send */
   readonly requestedAt: number;
   /** Known once the cloud answered the call. */
   readonly instanceId?: string;

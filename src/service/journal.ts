@@ -173,14 +173,18 @@ export class Journal {
     return { pending, expired, done };
   }
 
-  /** Write down launches about to be sent and instances about to be terminated, before doing either. */
+  /**
+   * Write down launches about to be sent (or re-sent) and instances about to be terminated, before
+   * doing either. A re-send restarts its call's wait to become visible: what it makes is as new as it.
+   */
   async recordSending(requests: readonly LaunchRequest[], terminating: readonly string[], now: number): Promise<void> {
     const known = new Set(this.doc.launches.map((l) => l.request.clientToken));
     const fresh = requests.filter((r) => !known.has(r.clientToken)).map((request) => sentLaunch(request, now));
-    if (fresh.length === 0 && terminating.every((id) => this.doc.terminated[id] !== undefined)) return;
+    const resent = new Set(requests.filter((r) => known.has(r.clientToken)).map((r) => r.clientToken));
+    if (fresh.length === 0 && resent.size === 0 && terminating.every((id) => this.doc.terminated[id] !== undefined)) return;
     this.doc = {
       ...this.doc,
-      launches: [...this.doc.launches, ...fresh],
+      launches: [...this.doc.launches.map((l) => (resent.has(l.request.clientToken) ? { ...l, requestedAt: now } : l)), ...fresh],
       terminated: { ...this.doc.terminated, ...Object.fromEntries(terminating.map((id) => [id, now])) },
     };
     await this.flush();

@@ -244,7 +244,7 @@ export class Reconciler {
       // Written down before they are made: a crash after the call must neither lead to a second
       // launch nor make fleet's own terminations look like failures to the guard.
       await journal.recordSending(
-        calls.filter((c) => !c.resend).map((c) => c.request),
+        calls.map((c) => c.request),
         terminations.map((t) => t.instanceId),
         now,
       );

@@ -14,7 +14,7 @@ export interface SentLaunch {
   readonly request: LaunchRequest;
   /** SHA-256 (hex) of the user data sent, when the call carried any */
   readonly userDataSha256?: string;
-  /** epoch ms it was first sent */
+  /** epoch ms it was last sent (a re-send restarts the wait for what it makes to become visible) */
   readonly requestedAt: number;
   /** the instances it made, by launch index, once the cloud answered; slots past the end were not filled */
   readonly instanceIds?: readonly string[];

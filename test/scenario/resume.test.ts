@@ -127,6 +127,39 @@ describe('scenario: resuming a launch whose answer was lost', () => {
   });
 });
 
+describe('scenario: a launch held unanswered, then re-sent', () => {
+  it('waits the visibility timeout from the re-send, not the first send: its slot name is never launched twice (soak seed 157 cycle 400)', async () => {
+    const fleet = new SimFleet({ policies: [bld()], cloud: INVISIBLE });
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    // The request never reaches EC2: an unanswered call, which the pool's shrink then holds.
+    fleet.cloud.faults.update({ lostLaunchRequests: 1 });
+    await fleet.cycleResult();
+    fleet.cloud.faults.update({ lostLaunchRequests: 0 });
+    expect(made(fleet)).to.have.length(0);
+    fleet.publishDesired({ 'bld-linux64': 0 });
+    for (let k = 0; k < 8; k++) {
+      fleet.advance(60_000);
+      await fleet.cycle();
+    }
+    // Nine minutes after the first send the pool wants it again: the held call is re-sent and lands,
+    // out of the listing for 150 s, past ten minutes after the first send.
+    fleet.publishDesired({ 'bld-linux64': 1 });
+    fleet.advance(60_000);
+    await fleet.cycle();
+    expect(made(fleet)).to.have.length(1);
+    for (let k = 0; k < 4; k++) {
+      fleet.advance(60_000);
+      await fleet.cycle();
+      const live = fleet.instances('bld-linux64');
+      expect(
+        live.map((i) => i.id),
+        `cycle ${k + 11}`,
+      ).to.have.length(1);
+    }
+    expect(runs(fleet).filter((c) => c.result === 'ok')).to.have.length(1);
+  });
+});
+
 describe('scenario: unconfirmed launches of an image drained meanwhile', () => {
   it('are never re-sent; the shortfall is launched from the previous image at once; names stay unique', async () => {
     const fleet = new SimFleet({ policies: [bld({ freshness: { drainBudget: '100%' } })], cloud: INVISIBLE });

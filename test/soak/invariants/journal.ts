@@ -18,7 +18,7 @@ export interface CycleRecord {
 }
 
 export interface JournalInput {
-  /** pending launches in reconciler.json as stored, with when each call was first sent */
+  /** pending launches in reconciler.json as stored, with when each call was last sent */
   readonly pending: readonly { readonly clientToken: string; readonly name: string; readonly pool: string; readonly requestedAt: number }[];
   readonly tokens: ReadonlyMap<string, TokenHistory>;
   readonly cycles: readonly CycleRecord[];

@@ -62,6 +62,23 @@ describe('journal: reconciler.json', () => {
     expect(next.pending([], T0 + 1000, 600_000).pending).to.deep.equal([]);
   });
 
+  it('a re-send restarts the wait for its instances, written before it leaves: given up on only a visibility timeout after it', async () => {
+    const journal = await Journal.open(store);
+    const sent = request('fleet-held', 'bld-linux64-spot-001');
+    await journal.recordSending([sent], [], T0);
+    // Held unanswered for nine minutes, then re-sent: EC2 makes the instance only now.
+    await journal.recordSending([sent], [], T0 + 540_000);
+    journal.recordAnswers(new Map([['fleet-held', { kind: 'made' as const, instanceIds: ['i-late'] }]]));
+    await journal.commit(NOTHING, T0 + 540_000);
+    // A process killed right after the re-send left still reads the time it left.
+    expect((await stored())?.launches.map((l) => l.requestedAt)).to.deep.equal([T0 + 540_000]);
+    const next = await Journal.open(store);
+    const settled = next.settle([], T0 + 660_000, 600_000);
+    expect(settled.expired).to.deep.equal([]);
+    expect(settled.pending.map((p) => [p.name, p.instanceId])).to.deep.equal([['bld-linux64-spot-001', 'i-late']]);
+    expect(next.settle([], T0 + 1_200_000, 600_000).expired.map((l) => l.request.clientToken)).to.deep.equal(['fleet-held']);
+  });
+
   it('an unanswered call stays resendable with its whole request; an IdempotentParameterMismatch answer freezes it (landed: wait, never re-send)', async () => {
     const journal = await Journal.open(store);
     const sent = request('fleet-lost', 'bld-linux64-spot-001');
