@@ -15,7 +15,14 @@ import type { FaultWindows } from './chaos.js';
 import type { SoakInputs } from './inputs.js';
 import { type ImageView, checkBackwardsPairs, imageStanding } from './invariants/backwards-pair.js';
 import { checkBadManifestRetirements } from './invariants/bad-manifest.js';
-import { type RetireBudgetUse, type WorkerEnd, checkBusyTerminations, checkRetireBudget, reportedBusy } from './invariants/busy-workers.js';
+import {
+  type RetireBudgetUse,
+  type WorkerEnd,
+  checkBusyTerminations,
+  checkRetireBudget,
+  heldForBudget,
+  reportedBusy,
+} from './invariants/busy-workers.js';
 import { type CycleEnd, checkCycleErrors } from './invariants/cycle-errors.js';
 import { checkDrainedLaunches, drainedAt } from './invariants/drained-launch.js';
 import { checkEventQueue } from './invariants/event-queue.js';
@@ -28,7 +35,7 @@ import { type LiveChange, checkPoolMax } from './invariants/pool-max.js';
 import { checkResends } from './invariants/resend.js';
 import { checkRunningCapacity } from './invariants/running-capacity.js';
 import { checkSpread, quietCycle, spotUnpriced } from './invariants/spread.js';
-import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool, openPairs } from './invariants/types.js';
+import { type Asked, type Finding, type InstanceFact, clampedDesired, livePool } from './invariants/types.js';
 import type { Ledger, ManifestVersion } from './ledger.js';
 import type { Delivery, SentCall } from './process.js';
 import { MANIFEST_KEY, SOAK_BUCKET, SOAK_FLEET, STATE_PREFIX } from './scenario.js';
@@ -454,15 +461,8 @@ export class Judge {
       { budgetName: 'onDemand.replaceBudget', budget: p.onDemand.replaceBudget, causes: ['on-demand-swap'] },
       { budgetName: 'rebalance.budget', budget: p.rebalance.budget, causes: ['rebalance', 'spread', 'recommendation'] },
     ];
-    const held = (instances: readonly InstanceFact[], causes: readonly string[]) => {
-      const live = livePool(instances, SOAK_FLEET, p.pool);
-      const asked = live.filter((i) => i.retireAt !== undefined && causes.includes(i.retireCause ?? '')).length;
-      // A replacement on a drained image closes its pair; a pair whose target is asked has become that request.
-      const pairs = openPairs(live.filter((i) => !facts.drainedAny.has(i.ami))).filter(
-        (pair) => pair.target.retireAt === undefined && causes.includes(pair.replacement.cause ?? ''),
-      ).length;
-      return { asked, pairs };
-    };
+    const held = (instances: readonly InstanceFact[], causes: readonly string[]) =>
+      heldForBudget(livePool(instances, SOAK_FLEET, p.pool), causes, facts.drainedAny, this.warned);
     const after = new Map(facts.after.map((i) => [i.id, i]));
     return budgets.map(({ budgetName, budget, causes }) => {
       const now = held(facts.after, causes);

@@ -31,6 +31,7 @@ export class Takeover {
   private readonly sent: MutatingCall[] = [];
   private readonly liveAtEnds = new Map<string, number[]>();
   private readonly instancesAtEnds = new Map<string, number[]>();
+  private readonly allAtEnds = new Map<string, number[]>();
 
   private constructor(
     readonly stalled: Replica,
@@ -116,11 +117,13 @@ export class Takeover {
     for (const p of policies) {
       // Workers, as the policy counts them: a replacement and the instance it replaces are one.
       // A worker asked to leave (fleet:retire) no longer counts.
-      const live = livePool(instances, SOAK_FLEET, p.pool).filter((i) => i.retireAt === undefined);
+      const all = livePool(instances, SOAK_FLEET, p.pool);
+      const live = all.filter((i) => i.retireAt === undefined);
       const ids = new Set(live.map((i) => i.id));
       const workers = live.filter((i) => i.replaces === undefined || !ids.has(i.replaces)).length;
       this.liveAtEnds.set(p.pool, [...(this.liveAtEnds.get(p.pool) ?? []), workers]);
       this.instancesAtEnds.set(p.pool, [...(this.instancesAtEnds.get(p.pool) ?? []), live.length]);
+      this.allAtEnds.set(p.pool, [...(this.allAtEnds.get(p.pool) ?? []), all.length]);
     }
     const windows: TakeoverWindow[] = policies.map((p) => ({
       pool: p.pool,
@@ -128,6 +131,8 @@ export class Takeover {
       scaleDown: p.scaleDown,
       liveAtCycleEnds: this.liveAtEnds.get(p.pool) ?? [],
       instancesAtCycleEnds: this.instancesAtEnds.get(p.pool) ?? [],
+      max: p.size.max,
+      allInstancesAtCycleEnds: this.allAtEnds.get(p.pool) ?? [],
     }));
     const converged = windows.every(reachedDesired);
     if (cycle < this.resumed + STANDBY_CYCLES || (!converged && cycle < this.resumed + CONVERGE_CYCLES)) return undefined;

@@ -1,5 +1,5 @@
 import type { Budget } from '../../../src/domain/policy.js';
-import { type Finding, allowance } from './types.js';
+import { type Finding, type InstanceFact, allowance, openPairs } from './types.js';
 
 /** A TerminateInstances of one worker: when it left fleet, and what the worker was then. */
 export interface WorkerEnd {
@@ -56,6 +56,26 @@ export interface RetireBudgetUse {
   readonly heldBefore: number;
   /** whether the cycle asked a worker to leave for this budget */
   readonly askedNow: boolean;
+}
+
+/**
+ * What one budget holds among a pool's live instances: workers asked to leave for one of its causes,
+ * and open pairs of its causes whose target is not asked (a pair whose target is asked has become
+ * that request). A replacement on a drained image closes its pair. An instance EC2 warned it will
+ * reclaim holds nothing: its end is EC2's, whatever fleet asked of it.
+ */
+export function heldForBudget(
+  live: readonly InstanceFact[],
+  causes: readonly string[],
+  drained: ReadonlySet<string>,
+  warned: ReadonlySet<string>,
+): { asked: number; pairs: number } {
+  const holding = live.filter((i) => !warned.has(i.id));
+  const asked = holding.filter((i) => i.retireAt !== undefined && causes.includes(i.retireCause ?? '')).length;
+  const pairs = openPairs(holding.filter((i) => !drained.has(i.ami))).filter(
+    (pair) => pair.target.retireAt === undefined && causes.includes(pair.replacement.cause ?? ''),
+  ).length;
+  return { asked, pairs };
 }
 
 /**

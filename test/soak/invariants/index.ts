@@ -15,7 +15,8 @@ export const INVARIANTS: Readonly<Record<string, string>> = {
   'journal-keeps-refused': 'reconciler.json never keeps a launch EC2 refused for good',
   'no-escaping-exception': 'no exception escapes a cycle (other than the harness’s own ProcessKilled)',
   'stalled-leader-silent': 'a resumed stalled leader sends no mutating EC2 call after the other replica’s first launch',
-  'takeover-converges': 'after a takeover every pool reaches exactly desired (a none pool: at least)',
+  'takeover-converges':
+    'after a takeover every pool reaches exactly desired (a none pool: at least), or is held at size.max by workers on their way out',
   'resend-same-parameters': 'an unconfirmed launch is re-sent only with the parameters it was first sent with',
   'no-phantom-shortfall':
     'a pool serving its desired count (a replacement pair once, one whose target is drained too) gets no launch that replaces nothing',

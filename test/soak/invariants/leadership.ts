@@ -36,6 +36,9 @@ export interface TakeoverWindow {
    * leave without taking running capacity below desired)
    */
   readonly instancesAtCycleEnds?: readonly number[];
+  /** size.max, and the pool's live instances at the same moments, those asked to leave and those EC2 warned included */
+  readonly max?: number;
+  readonly allInstancesAtCycleEnds?: readonly number[];
 }
 
 /** Whether a pool got to its desired size at the end of some cycle of the window. */
@@ -47,12 +50,24 @@ export function reachedDesired(w: TakeoverWindow): boolean {
 }
 
 /**
+ * Whether a pool short of desired was held at size.max at the end of some cycle of the window: its live
+ * instances, workers asked to leave (busy ones keep their room until their deadline) and warned ones
+ * included, filled size.max, so fleet had no room to launch into.
+ */
+export function heldAtMax(w: TakeoverWindow): boolean {
+  const max = w.max;
+  if (max === undefined) return false;
+  return (w.allInstancesAtCycleEnds ?? []).some((all, i) => all >= max && (w.liveAtCycleEnds[i] ?? 0) < w.desired);
+}
+
+/**
  * After a takeover, every pool reaches exactly desired workers within the window (a `none` pool: at
- * least desired); a replacement in flight and the instance it replaces count as one worker.
+ * least desired), or is held at size.max by instances on their way out at some cycle end of it; a
+ * replacement in flight and the instance it replaces count as one worker.
  */
 export function checkTakeoverConverged(windows: readonly TakeoverWindow[]): Finding[] {
   return windows
-    .filter((w) => !reachedDesired(w))
+    .filter((w) => !reachedDesired(w) && !heldAtMax(w))
     .map((w) => ({
       invariant: 'takeover-converges',
       detail: `${w.pool}: never ${w.scaleDown === 'none' ? 'at least' : 'exactly'} ${w.desired} live in ${w.liveAtCycleEnds.length} cycles after the takeover (live ${summarise(w.liveAtCycleEnds)})`,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkBusyTerminations, checkRetireBudget, reportedBusy } from '../../soak/invariants/busy-workers.js';
+import { checkBusyTerminations, checkRetireBudget, heldForBudget, reportedBusy } from '../../soak/invariants/busy-workers.js';
 import { checkSpread } from '../../soak/invariants/spread.js';
 import type { InstanceFact } from '../../soak/invariants/types.js';
 
@@ -72,6 +72,35 @@ describe('soak invariant: requests to leave within the budgets', () => {
     expect(checkRetireBudget([{ ...shrunk, asked: 2, pairs: 2, askedNow: true }]).map((f) => f.invariant)).to.deep.equal([
       'retire-within-budget',
     ]);
+  });
+});
+
+describe('soak invariant: what a replacement budget holds', () => {
+  const inst = (id: string, more: Partial<InstanceFact> = {}): InstanceFact => ({
+    id,
+    region: 'us-east-1',
+    az: 'us-east-1a',
+    instanceType: 'c5.xlarge',
+    ami: 'ami-new',
+    state: 'running',
+    ...more,
+  });
+  const moves = ['rebalance', 'spread', 'recommendation'];
+  // i-2 asked to leave for a recommendation once its replacement i-3 ran; i-1 a new move replacing i-3
+  const live = [
+    inst('i-2', { retireAt: T + 900_000, retireCause: 'recommendation' }),
+    inst('i-3', { replaces: 'i-2', cause: 'recommendation' }),
+    inst('i-1', { replaces: 'i-3', cause: 'rebalance' }),
+  ];
+
+  it('counts workers asked to leave for its causes and pairs whose target is not asked', () => {
+    expect(heldForBudget(live, moves, new Set(), new Set())).to.deep.equal({ asked: 1, pairs: 1 });
+    expect(heldForBudget(live, ['outdated', 'lifetime'], new Set(), new Set())).to.deep.equal({ asked: 0, pairs: 0 });
+  });
+
+  it('leaves out an instance EC2 warned it will reclaim, asked or not', () => {
+    expect(heldForBudget(live, moves, new Set(), new Set(['i-2']))).to.deep.equal({ asked: 0, pairs: 1 });
+    expect(heldForBudget(live, moves, new Set(), new Set(['i-3']))).to.deep.equal({ asked: 1, pairs: 0 });
   });
 });
 

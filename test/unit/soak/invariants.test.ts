@@ -714,6 +714,20 @@ describe('soak invariant: a stalled leader stays silent after the takeover', () 
       'takeover-converges',
     ]);
   });
+  it('excuses a pool held at size.max by workers on their way out at some cycle end, not one with room it left unused', () => {
+    // size.max 5, desired 3: 3 busy workers asked to leave keep their room until their deadline
+    const held = { pool: 'tst', desired: 3, scaleDown: 'terminate' as const, liveAtCycleEnds: [2, 2, 2], max: 5 };
+    expect(checkTakeoverConverged([{ ...held, allInstancesAtCycleEnds: [5, 5, 2] }])).to.deep.equal([]);
+    expect(invariants(checkTakeoverConverged([{ ...held, allInstancesAtCycleEnds: [4, 4, 4] }]))).to.deep.equal(['takeover-converges']);
+    // at size.max, but above desired: not held short
+    expect(
+      invariants(
+        checkTakeoverConverged([
+          { ...held, desired: 1, liveAtCycleEnds: [5, 5], instancesAtCycleEnds: [5, 5], allInstancesAtCycleEnds: [5, 5] },
+        ]),
+      ),
+    ).to.deep.equal(['takeover-converges']);
+  });
 });
 
 describe('soak invariant: a launch is re-sent only with its first parameters', () => {
