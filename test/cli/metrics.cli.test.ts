@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { type Socket, connect, createServer } from 'node:net';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { motoEnv, useMoto } from '../support/moto.js';
-import { BIN, workspace } from '../support/cli.js';
+import { startService, workspace } from '../support/cli.js';
 import { motoFleet } from '../support/moto-fleet.js';
 import { freePort, until } from '../support/waiting.js';
 
@@ -13,6 +12,11 @@ const SECRET = 'metrics-cli-test-secret-0123456789';
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+/** The service's environment: the account's, a one-second interval and its metrics port. */
+function serviceEnv(env: Record<string, string>, port: number): Record<string, string> {
+  return { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) };
 }
 
 describe('cli: /metrics and /healthz while reconcile runs as a service (moto_server)', function () {
@@ -31,13 +35,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
 
   it('answers /healthz 200 and shows cycles, launches and API calls on /metrics; stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [BIN, 'reconcile', '--config', config], {
-      env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, stderr, exited } = startService(['reconcile', '--config', config], serviceEnv(env, port));
     const base = `http://127.0.0.1:${port}`;
     try {
       const health = await until(
@@ -47,7 +45,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
           return r.status === 200 ? ((await r.json()) as { status: string; lastSuccess: string | null }) : undefined;
         },
         30_000,
-        () => stderr,
+        stderr,
       );
       expect(health.status).to.be.oneOf(['starting', 'ok']);
 
@@ -63,7 +61,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
             : undefined;
         },
         30_000,
-        () => stderr,
+        stderr,
       );
       expect(sample(text, 'fleet_pool_desired{pool="bld-linux64"}')).to.equal(3);
       expect(sample(text, 'fleet_pool_instances{pool="bld-linux64",lifecycle="spot"}')).to.equal(3);
@@ -87,13 +85,11 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
 
       // A second replica on the same state stands by: healthy, not the leader, no pool figures.
       const standbyPort = await freePort();
-      const standby = spawn(process.execPath, [BIN, 'reconcile', '--config', config], {
-        env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(standbyPort) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let standbyErr = '';
-      standby.stderr.on('data', (d: Buffer) => (standbyErr += d.toString()));
-      const standbyExited = new Promise<number | null>((resolve) => standby.on('close', resolve));
+      const {
+        child: standby,
+        stderr: standbyErr,
+        exited: standbyExited,
+      } = startService(['reconcile', '--config', config], serviceEnv(env, standbyPort));
       try {
         const waiting = await until(
           'the second replica standing by',
@@ -103,7 +99,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
             return body.status === 'standby' ? { code: r.status, body } : undefined;
           },
           30_000,
-          () => standbyErr,
+          standbyErr,
         );
         expect(waiting.code).to.equal(200);
         const standbyText = await (await fetch(`http://127.0.0.1:${standbyPort}/metrics`)).text();
@@ -112,7 +108,7 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
       } finally {
         standby.kill('SIGTERM');
       }
-      expect(await standbyExited, standbyErr).to.equal(0);
+      expect(await standbyExited, standbyErr()).to.equal(0);
 
       const healthz = await fetch(`${base}/healthz`);
       expect(healthz.status).to.equal(200);
@@ -125,12 +121,14 @@ describe('cli: /metrics and /healthz while reconcile runs as a service (moto_ser
       child.kill('SIGTERM');
     }
     const code = await exited;
-    expect(code, stderr).to.equal(0);
-    expect(stderr).to.match(/"msg":"stopped"/);
-    const listening = stderr.split('\n').filter((l) => l.includes('"msg":"serving /metrics and /healthz"'));
+    expect(code, stderr()).to.equal(0);
+    expect(stderr()).to.match(/"msg":"stopped"/);
+    const listening = stderr()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"serving /metrics and /healthz"'));
     expect(listening).to.have.length(1);
     expect(JSON.parse(listening[0] as string)).to.include({ port, level: 30 });
-    expect(stderr).not.to.include(SECRET);
+    expect(stderr()).not.to.include(SECRET);
     // The port is given back.
     const after = await fetch(`${base}/healthz`).then(
       () => 'answered',
@@ -152,46 +150,35 @@ describe('cli: the service under many idle connections to its metrics port (moto
   it('keeps its lease and answers /healthz under a 256 open-file limit with 400 idle connections open', async () => {
     const port = await freePort();
     // The limit applies to the service only: sh sets it, then becomes node.
-    const child = spawn('sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, BIN, 'reconcile', '--config', config], {
-      env: { PATH: process.env.PATH ?? '', ...env, FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, stderr, exited } = startService(['reconcile', '--config', config], serviceEnv(env, port), [
+      'sh',
+      '-c',
+      'ulimit -n 256 && exec "$0" "$@"',
+      process.execPath,
+    ]);
     const base = `http://127.0.0.1:${port}`;
     const okCycles = async () =>
       sample(await (await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2_000) })).text(), 'fleet_cycles_total{result="ok"}') ?? 0;
     const sockets: Socket[] = [];
     try {
-      await until(
-        'a first ok cycle',
-        async () => ((await okCycles()) >= 1 ? true : undefined),
-        30_000,
-        () => stderr,
-      );
+      await until('a first ok cycle', async () => ((await okCycles()) >= 1 ? true : undefined), 30_000, stderr);
       for (let i = 0; i < 400; i++) {
         const socket = connect(port, '127.0.0.1');
         socket.on('error', () => {});
         sockets.push(socket);
       }
-      const before = await until('/metrics with idle connections open', okCycles, 10_000, () => stderr);
+      const before = await until('/metrics with idle connections open', okCycles, 10_000, stderr);
       // Cycles go on (each renews the lease on S3, each needs sockets and files) and /healthz answers.
-      await until(
-        'two more ok cycles',
-        async () => ((await okCycles()) >= before + 2 ? true : undefined),
-        30_000,
-        () => stderr,
-      );
+      await until('two more ok cycles', async () => ((await okCycles()) >= before + 2 ? true : undefined), 30_000, stderr);
       const health = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
       expect(health.status).to.equal(200);
       expect(((await health.json()) as { status: string }).status).to.equal('ok');
-      expect(stderr).not.to.match(/leader lease lost|EMFILE/);
+      expect(stderr()).not.to.match(/leader lease lost|EMFILE/);
     } finally {
       for (const s of sockets) s.destroy();
       child.kill('SIGTERM');
     }
-    expect(await exited, stderr).to.equal(0);
+    expect(await exited, stderr()).to.equal(0);
   });
 });
 
@@ -210,25 +197,27 @@ describe('cli: a metrics port already in use', () => {
       },
     ]).config;
     // An endpoint nothing answers on: the cycles fail, the service carries on.
-    const child = spawn(process.execPath, [BIN, 'reconcile', '--config', cfg], {
-      env: { PATH: process.env.PATH ?? '', ...motoEnv('http://127.0.0.1:9'), FLEET_INTERVAL: '1', FLEET_METRICS_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child, stderr, exited } = startService(['reconcile', '--config', cfg], {
+      PATH: process.env.PATH ?? '',
+      ...motoEnv('http://127.0.0.1:9'),
+      FLEET_INTERVAL: '1',
+      FLEET_METRICS_PORT: String(port),
     });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
       await until(
         'the port error and a cycle after it',
-        async () => (/"msg":"cycle stopped"/.test(stderr) ? true : undefined),
+        async () => (/"msg":"cycle stopped"/.test(stderr()) ? true : undefined),
         20_000,
-        () => stderr,
+        stderr,
       );
-      const lines = stderr.split('\n').filter((l) => l.includes('"msg":"metrics and health endpoints are off"'));
+      const lines = stderr()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"metrics and health endpoints are off"'));
       expect(lines).to.have.length(1);
       expect(JSON.parse(lines[0] as string)).to.include({ port, error: `metrics port ${port} is already in use` });
       child.kill('SIGTERM');
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-      expect(code, stderr).to.equal(0);
+      const code = await exited;
+      expect(code, stderr()).to.equal(0);
     } finally {
       child.kill('SIGKILL');
       await new Promise((resolve) => taken.close(resolve));

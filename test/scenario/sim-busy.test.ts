@@ -1,24 +1,11 @@
 // Work on the workers, end to end on the simulated cloud: with the CI's busy list (queue form) and
 // workers that honour fleet:retire, fleet throws away no job of its own doing; with plain counts it does.
 
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadPolicies } from '../../src/config/policies.js';
-import { silentLogger } from '../../src/service/logger.js';
 import { type SimRun, type SimRunOptions, runSimulation } from '../../src/sim/driver.js';
-import { testConfig } from '../support/sim-fleet.js';
+import { jobSimOptions } from '../support/sim-jobs.js';
 
-const options = (more: Partial<SimRunOptions> = {}): SimRunOptions => ({
-  config: testConfig({ regions: ['us-east-1', 'us-west-2'] }),
-  policies: loadPolicies(join(import.meta.dirname, '..', '..', 'policies')),
-  seed: 9,
-  start: Date.parse('2026-11-16T12:00:00Z'),
-  hours: 4,
-  market: { crunchesPerDay: 4 },
-  world: { interruptionRatePerHour: 0.05, launchLatencyMs: [20_000, 90_000], shutdownMs: 45_000, endedListedMs: 3600_000 },
-  log: silentLogger(),
-  ...more,
-});
+const options = (more: Partial<SimRunOptions> = {}): SimRunOptions => jobSimOptions(4, more);
 
 /** Jobs thrown away by workers fleet ended (not the market's reclaims). */
 const killedByFleet = (run: SimRun) =>

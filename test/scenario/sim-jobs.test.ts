@@ -1,27 +1,13 @@
 // `fleet sim` with the simulated CI: jobs run on the workers fleet keeps, the desired counts come
 // from the CI's queues, and the summary's work figures agree with the world.
 
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadPolicies } from '../../src/config/policies.js';
-import { silentLogger } from '../../src/service/logger.js';
 import { type SimRun, type SimRunOptions, runSimulation } from '../../src/sim/driver.js';
 import { type QueueDesired, desiredDocument } from '../../src/sim/ci/desired.js';
 import { summaryText } from '../../src/sim/summary.js';
-import { testConfig } from '../support/sim-fleet.js';
+import { jobSimOptions } from '../support/sim-jobs.js';
 
-const options = (more: Partial<SimRunOptions> = {}): SimRunOptions => ({
-  config: testConfig({ regions: ['us-east-1', 'us-west-2'] }),
-  policies: loadPolicies(join(import.meta.dirname, '..', '..', 'policies')),
-  seed: 9,
-  start: Date.parse('2026-11-16T12:00:00Z'),
-  hours: 2,
-  // A crunch and the background rate: some workers are reclaimed under their jobs.
-  market: { crunchesPerDay: 4 },
-  world: { interruptionRatePerHour: 0.05, launchLatencyMs: [20_000, 90_000], shutdownMs: 45_000, endedListedMs: 3600_000 },
-  log: silentLogger(),
-  ...more,
-});
+const options = (more: Partial<SimRunOptions> = {}): SimRunOptions => jobSimOptions(2, more);
 
 describe('sim with jobs', function () {
   this.timeout(120_000);

@@ -1,9 +1,10 @@
 // Run the built `fleet` binary as an operator would.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 
 export const BIN = resolve('dist/cli/main.js');
 
@@ -36,6 +37,30 @@ export function fleet(
       resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+/** A `fleet` process that runs until stopped (reconcile as a service): what it wrote to stderr so far, and its exit. */
+export interface Service {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Start `fleet ARGS` with exactly `env`; `command` runs in front of the binary (e.g. a shell that
+ * sets a limit, then execs node) [node itself].
+ */
+export function startService(
+  args: readonly string[],
+  env: Record<string, string>,
+  command: readonly string[] = [process.execPath],
+): Service {
+  const [program, ...before] = command as [string, ...string[]];
+  const child = spawn(program, [...before, BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolvePromise) => child.on('close', resolvePromise));
+  return { child, stderr: () => stderr, exited };
 }
 
 /** A scratch directory with a config file and a policies directory. */

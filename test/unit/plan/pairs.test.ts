@@ -77,9 +77,9 @@ describe('plan: a replacement on a drained image closes its pair', () => {
 });
 
 describe('plan: unconfirmed launches of a drained image', () => {
-  it('are never re-sent, stop counting (the shortfall goes to a launchable image at once), and keep their names', () => {
-    const unconfirmed = pendingLaunch({ ami: 'ami-new', name: 'bld-linux64-spot-001', clientToken: 'fleet-lost' });
-    const p = plan(
+  // One worker on ami-old, ami-new drained, two wanted, and one launch whose answer never came.
+  const planWithUnconfirmed = (unconfirmed: ReturnType<typeof pendingLaunch>) =>
+    plan(
       snapshot({
         desired: { 'bld-linux64': 2 },
         images: IMAGES,
@@ -90,6 +90,10 @@ describe('plan: unconfirmed launches of a drained image', () => {
       [policy()],
       'releng',
     );
+
+  it('are never re-sent, stop counting (the shortfall goes to a launchable image at once), and keep their names', () => {
+    const unconfirmed = pendingLaunch({ ami: 'ami-new', name: 'bld-linux64-spot-001', clientToken: 'fleet-lost' });
+    const p = planWithUnconfirmed(unconfirmed);
     const l = launches(p);
     expect(
       l.filter((a) => a.resumes !== undefined),
@@ -102,17 +106,7 @@ describe('plan: unconfirmed launches of a drained image', () => {
 
   it('an unconfirmed launch of a launchable image is still resumed by its token, and counts', () => {
     const unconfirmed = pendingLaunch({ ami: 'ami-old', name: 'bld-linux64-spot-001', clientToken: 'fleet-lost' });
-    const p = plan(
-      snapshot({
-        desired: { 'bld-linux64': 2 },
-        images: IMAGES,
-        drained: new Set(['ami-new']),
-        instances: [instance({ ami: 'ami-old', name: 'bld-linux64-spot-002' })],
-        pendingLaunches: [unconfirmed],
-      }),
-      [policy()],
-      'releng',
-    );
+    const p = planWithUnconfirmed(unconfirmed);
     expect(launches(p).map((a) => [a.name, a.resumes])).to.deep.equal([['bld-linux64-spot-001', 'fleet-lost']]);
   });
 });
