@@ -401,12 +401,19 @@ export class SimWorld {
     }
   }
 
+  /**
+   * What a spot instance pays per hour from `billedUntil`: the spot price, never above its max price
+   * (EC2 charges the price in effect, capped at the max price, also while an interruption notice runs).
+   */
+  private spotCharge(i: SimInstance): number {
+    const price = this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, i.billedUntil) ?? 0;
+    const cap = this.spotMaxPrice(i.region, i.instanceType, i.productDescription, i.maxPrice);
+    return cap === undefined ? price : Math.min(price, cap);
+  }
+
   private bill(i: SimInstance, until: number): void {
     if (until <= i.billedUntil) return;
-    const price =
-      i.lifecycle === 'spot'
-        ? (this.market.spotPrice(i.region, i.az, i.instanceType, i.productDescription, i.billedUntil) ?? 0)
-        : (simOnDemandPrice(i.region, i.instanceType, i.productDescription) ?? 0);
+    const price = i.lifecycle === 'spot' ? this.spotCharge(i) : (simOnDemandPrice(i.region, i.instanceType, i.productDescription) ?? 0);
     i.cost += price * ((until - i.billedUntil) / 3600_000);
     i.billedUntil = until;
   }
