@@ -49,6 +49,7 @@ const SETS = {
 const STRATEGIES = [
   'fleet',
   'fleet, plain counts',
+  'fleet, on-demand fallback',
   'optimum',
   'best fixed offer',
   'cheapest at start',
@@ -103,10 +104,14 @@ function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string)
     launches: o.launches,
     jobsCompleted: o.jobs?.completed ?? null,
     jobsKilled: o.jobs?.killed ?? null,
+    waitP95Seconds: o.jobs?.waitP95Seconds ?? null,
     costPerJob: o.jobs && o.jobs.completed > 0 ? round(o.cost / o.jobs.completed, 6) : null,
     ...(o.onDemandCost !== undefined ? { onDemandCost: round(o.onDemandCost, 2) } : {}),
   };
 }
+
+/** The policy keys of fleet's like-for-like runs: no on-demand fallback, as no baseline has one. */
+const SPOT_ONLY = { onDemand: { max: 0 } };
 
 const config = loadConfig(new URL('../config/default.json', import.meta.url).pathname);
 
@@ -115,8 +120,10 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
   const hours = days * 24;
   const demandOf = (t: number) => demandAt(demand, t);
   const fleetRun = { pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED };
-  const fleet = await runFleet({ ...fleetRun, form: 'queue' }, config);
-  const plain = await runFleet({ ...fleetRun, form: 'counts' }, config);
+  // Like for like: the baselines never use on-demand, so neither does fleet in the two runs judged against them.
+  const fleet = await runFleet({ ...fleetRun, form: 'queue', policy: SPOT_ONLY }, config);
+  const plain = await runFleet({ ...fleetRun, form: 'counts', policy: SPOT_ONLY }, config);
+  const fallback = await runFleet({ ...fleetRun, form: 'queue' }, config);
   const { market, reclaimPerHour } = replayedMarket({ pool, rule, hours, start, seed: SEED });
   const scenario: Scenario = {
     offers: poolOffers(pool),
@@ -150,6 +157,7 @@ async function runRow(set: string, pool: PoolSpec, start: number, days: number, 
     strategies: {
       fleet: f(fleet),
       'fleet, plain counts': f(plain),
+      'fleet, on-demand fallback': f(fallback),
       optimum: f(optimum),
       'best fixed offer': f(simulateRule(scenario, fixedOffer(fixed)), name(fixed)),
       'cheapest at start': f(simulateRule(scenario, fixedOffer(first)), name(first)),
@@ -241,7 +249,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
       '2023': `${SETS['2023'].path}: us-east-1, capacity rule (simulated capacity traces and background reclaim)`,
     },
     method: [
-      'fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand), seed 42, 60 s cycles.',
+      'fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand), seed 42, 60 s cycles; "fleet" and "fleet, plain counts" with `onDemand.max` 0, like for like with the baselines, which have no on-demand fallback; "fleet, on-demand fallback" with the default, which serves the hours spot cannot.',
       'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old, each leaving once its replacement has run `bake` seconds, the rollout rule fleet follows); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
@@ -271,6 +279,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
 }
 
 const cell = (x: number) => (Number.isFinite(x) ? String(x) : '-');
+const waitCell = (s: { waitP95Seconds: number | null }) => (s.waitP95Seconds === null ? '-' : `${s.waitP95Seconds} s`);
 
 /** How fleet's row compares with watch_pending's: no dearer per completed job, and fewer jobs killed. */
 function verdict(r: Row): string {
@@ -289,7 +298,15 @@ function verdict(r: Row): string {
 
 /** A markdown table of every row, one column per rule but the optimum, each cell as `show` writes a rule's figures. */
 function strategyTable(rows: readonly Row[], show: (figures: Row['strategies'][Strategy]) => string): string[] {
-  const rules: Strategy[] = ['fleet', 'fleet, plain counts', 'best fixed offer', 'cheapest at start', 'watch_pending', 'on-demand'];
+  const rules: Strategy[] = [
+    'fleet',
+    'fleet, plain counts',
+    'fleet, on-demand fallback',
+    'best fixed offer',
+    'cheapest at start',
+    'watch_pending',
+    'on-demand',
+  ];
   return [
     `| set | pool | demand | nightly image | ${rules.join(' | ')} |`,
     `|${'---|'.repeat(4 + rules.length)}`,
@@ -315,14 +332,15 @@ function markdown(
     '',
     '## Per completed job: fleet against watch_pending',
     '',
-    "$ per completed job, then jobs killed. fleet: the queue form with the busy workers, workers running `fleet worker`; plain counts: the count alone, workers that do not hear `fleet:retire`. On demand: fleet's dollars on on-demand instances (its fallback while every spot offer is above the max price, and until spot replaces them), hours that watch_pending, which never uses on-demand, leaves unserved.",
+    '$ per completed job, then jobs killed, then the p95 queue wait. fleet: the queue form with the busy workers, workers running `fleet worker`; plain counts: the count alone, workers that do not hear `fleet:retire`; both spot only, like watch_pending. On-demand fallback: fleet with its default on-demand fallback (the queue form), its dollars on on-demand of its total: it serves hours that every spot offer is above the max price, which the spot-only rules leave unserved (their jobs wait).',
     '',
-    '| set | pool | demand | nightly image | fleet | fleet, plain counts | watch_pending | fleet on demand | fleet against watch_pending |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| set | pool | demand | nightly image | fleet | fleet, plain counts | watch_pending | fleet against watch_pending | fleet, on-demand fallback | its on-demand |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map((r) => {
       const s = r.strategies;
-      const job = (x: Row['strategies'][Strategy]) => `$${x.costPerJob ?? '-'} (${x.jobsKilled ?? '-'})`;
-      return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${job(s.fleet)} | ${job(s['fleet, plain counts'])} | ${job(s.watch_pending)} | $${s.fleet.onDemandCost ?? 0} of $${s.fleet.cost} | ${verdict(r)} |`;
+      const job = (x: Row['strategies'][Strategy]) => `$${x.costPerJob ?? '-'} (${x.jobsKilled ?? '-'}, ${waitCell(x)})`;
+      const fallback = s['fleet, on-demand fallback'];
+      return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'yes' : 'no'} | ${job(s.fleet)} | ${job(s['fleet, plain counts'])} | ${job(s.watch_pending)} | ${verdict(r)} | ${job(fallback)} | $${fallback.onDemandCost ?? 0} of $${fallback.cost} |`;
     }),
     '',
     '## Ratio of $ per worker-hour to the hindsight optimum',
@@ -341,14 +359,14 @@ function markdown(
     '',
     "Jobs: the simulated CI's jobs on the strategy's workers, the same arrivals and run times for every strategy (docs/simulator-jobs.md); killed: runs lost when their worker ended.",
     '',
-    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches | jobs | killed | $ / job |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| set | pool | demand | image | strategy | $ / worker-hour | × optimum | × optimum, unmet on demand | cost $ | interruptions | unmet worker-h | launches | jobs | killed | wait p95 | $ / job |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows.flatMap((r) =>
       STRATEGIES.map((name) => {
         const s = r.strategies[name];
         const label = 'offer' in s && s.offer ? `${name} (${s.offer})` : name;
         const launches = name === 'optimum' ? '-' : String(s.launches);
-        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${cell(s.ratioWithUnmetOnDemand)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} | ${s.jobsCompleted ?? '-'} | ${s.jobsKilled ?? '-'} | ${s.costPerJob === null ? '-' : cell(s.costPerJob)} |`;
+        return `| ${r.set} | ${r.pool} | ${r.demand} | ${r.nightlyImage ? 'nightly' : 'none'} | ${label} | ${cell(s.dollarsPerWorkerHour)} | ${cell(s.ratioToOptimum)} | ${cell(s.ratioWithUnmetOnDemand)} | ${s.cost} | ${s.interruptions} | ${s.unmetWorkerHours} | ${launches} | ${s.jobsCompleted ?? '-'} | ${s.jobsKilled ?? '-'} | ${waitCell(s)} | ${s.costPerJob === null ? '-' : cell(s.costPerJob)} |`;
       }),
     ),
     '',

@@ -5,7 +5,9 @@
 // later (fleet's simulated launches take 20–90 s, plus up to a minute until its next cycle).
 // Also the hindsight optimum, computed directly.
 
+import { INTERRUPTION_NOTICE_MS } from '../../src/events/parse.js';
 import { type CiWorker, SimCi, type WorkerSource } from '../../src/sim/ci/ci.js';
+import { percentile } from '../../src/sim/ci/figures.js';
 import { BOOT_MS } from '../../src/sim/ci/world-workers.js';
 import type { Market, MarketRule } from '../../src/fake-cloud/market.js';
 import { Prng } from '../../src/fake-cloud/prng.js';
@@ -44,7 +46,7 @@ export interface Outcome {
   readonly interruptions: number;
   readonly launches: number;
   /** the simulated CI's jobs on the strategy's workers (none for the optimum, which has no workers) */
-  readonly jobs?: { readonly completed: number; readonly killed: number };
+  readonly jobs?: { readonly completed: number; readonly killed: number; readonly waitP95Seconds: number };
   /** dollars of it spent on on-demand instances, where the strategy uses them */
   readonly onDemandCost?: number;
 }
@@ -168,6 +170,8 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
   // The same arrivals and run times as fleet's run (the driver's CI stream), so jobs compare.
   const ci = new SimCi(workers, [POOL], new Prng(s.seed).fork('workload').fork('ci'), s.start);
   let live: Instance[] = [];
+  // Interrupted spot instances still billed through EC2's two-minute notice (as fleet's are in its run).
+  let noticed: { instance: Instance; until: number }[] = [];
   let cost = 0;
   let served = 0;
   let unmet = 0;
@@ -217,6 +221,7 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     }
     interruptions += interrupted.size;
     remove(interrupted, t, 'spot-interruption');
+    noticed.push(...[...interrupted].map((instance) => ({ instance, until: t + INTERRUPTION_NOTICE_MS })));
 
     // 2. A replacement that has been ready for the bake time retires the instance it replaces.
     const bakeMs = s.images?.bakeMs ?? 0;
@@ -246,6 +251,9 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
 
     // 5. The minute's bill and service.
     for (const i of live) cost += (price(i, t) * STEP) / HOUR;
+    // Never above the max price (the on-demand price), what EC2 charges during the notice.
+    for (const { instance } of noticed) cost += (Math.min(price(instance, t), instance.offer.onDemand) * STEP) / HOUR;
+    noticed = noticed.filter((n) => n.until > t + STEP);
     const ready = workers().filter((i) => i.readyAt <= t || (i.replaces !== undefined && i.replaces.readyAt <= t)).length;
     served += (Math.min(want, ready) * STEP) / HOUR;
     unmet += (Math.max(0, want - ready) * STEP) / HOUR;
@@ -258,6 +266,15 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     unmetHours: unmet,
     interruptions,
     launches,
-    jobs: { completed: work.completed, killed: Object.values(work.killed).reduce((a, b) => a + b, 0) },
+    jobs: {
+      completed: work.completed,
+      killed: Object.values(work.killed).reduce((a, b) => a + b, 0),
+      waitP95Seconds: Math.round(
+        percentile(
+          [...work.waitsMs].sort((a, b) => a - b),
+          0.95,
+        ) / 1000,
+      ),
+    },
   };
 }

@@ -27,6 +27,8 @@ export interface FleetRow {
    * `fleet worker` (it honours `fleet:retire`); `counts`, the plain count, and workers that hear nothing.
    */
   readonly form: DesiredForm;
+  /** policy keys over the default (an experiment's variant) */
+  readonly policy?: Record<string, unknown>;
 }
 
 /** The market options of a run: fleet's SimCloud and the baselines' market are built from these. */
@@ -44,7 +46,7 @@ export function replayedMarket(row: Pick<FleetRow, 'pool' | 'rule' | 'hours' | '
 }
 
 /** fleet's default policy for the pool's types and zones (weight 1 each, up to 40 workers). */
-export function poolPolicy(pool: PoolSpec): PoolPolicy {
+export function poolPolicy(pool: PoolSpec, overrides: Record<string, unknown> = {}): PoolPolicy {
   // Subnet ids sort in zone order, so the driver adopts the n-th into the n-th recorded zone.
   const zones = pool.recording.zones(REGION);
   return parsePolicy(
@@ -54,6 +56,7 @@ export function poolPolicy(pool: PoolSpec): PoolPolicy {
       regions: { [REGION]: { subnets: zones.map((_, n) => `subnet-${String(n + 1).padStart(8, '0')}`), securityGroups: [] } },
       size: { min: 0, max: 40 },
       names: 'worker-{nnn}',
+      ...overrides,
     },
     `cost-replay ${pool.name}`,
   );
@@ -61,7 +64,7 @@ export function poolPolicy(pool: PoolSpec): PoolPolicy {
 
 export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<Outcome> {
   const name = row.pool.name;
-  const policy = poolPolicy(row.pool);
+  const policy = poolPolicy(row.pool, row.policy);
   const config = { ...baseConfig, regions: [REGION] };
   const run = await runSimulation({
     config,
@@ -95,6 +98,10 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
     unmetHours: unmet,
     interruptions: pool?.interruptions ?? 0,
     launches: (pool?.launches.spot ?? 0) + (pool?.launches.onDemand ?? 0),
-    jobs: { completed: pool?.jobs.completed ?? 0, killed: Object.values(pool?.jobs.killed ?? {}).reduce((a, b) => a + b, 0) },
+    jobs: {
+      completed: pool?.jobs.completed ?? 0,
+      killed: Object.values(pool?.jobs.killed ?? {}).reduce((a, b) => a + b, 0),
+      waitP95Seconds: pool?.jobs.waitSeconds.p95 ?? 0,
+    },
   };
 }
