@@ -60,8 +60,9 @@ describe('cost replay baselines', () => {
     expect(o.launches).to.equal(8);
     // The first minute (booting) and minutes 30 to 40 (none) unmet, the relaunch at 40 boots until 41.
     close(o.unmetHours, (4 * (1 + 11)) / 60);
-    // Billed from launch: 30 minutes, then 20 minutes from minute 40, at 0.01.
-    close(o.cost, (4 * (50 * 0.01)) / 60);
+    // Billed from launch: 30 minutes, then 20 minutes from minute 40, at 0.01; and the two-minute
+    // interruption notice at the max price (on-demand's 0.14), never at the spike's 1.00.
+    close(o.cost, (4 * (50 * 0.01 + 2 * 0.14)) / 60);
     // Cheapest at the start, but not over the hour: B's 0.02 beats A's 0.01 with ten minutes at on-demand's 0.14.
     expect(cheapestAtStart(s)).to.equal(A);
     expect(bestFixedInHindsight(s)).to.equal(B);
@@ -72,8 +73,8 @@ describe('cost replay baselines', () => {
     expect(o.interruptions).to.equal(4);
     expect(o.launches).to.equal(8);
     close(o.unmetHours, (4 * (1 + 1)) / 60);
-    // 30 minutes on A, then from minute 30 to the end on B.
-    close(o.cost, (4 * (30 * 0.01 + 30 * 0.02)) / 60);
+    // 30 minutes on A, its two-minute notice at the max price, then from minute 30 to the end on B.
+    close(o.cost, (4 * (30 * 0.01 + 2 * 0.14 + 30 * 0.02)) / 60);
   });
 
   it("runs the simulated CI's jobs on its workers: interruptions kill the jobs on them, on-demand kills none", () => {
