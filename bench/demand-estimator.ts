@@ -4,16 +4,13 @@
 // Simulated, not AWS. Part of `npm run bench`; alone, `npm run bench:demand` writes
 // bench/results/demand-estimator.{json,md}.
 
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { loadConfig } from '../src/config/config.js';
 import type { JobFigures } from '../src/sim/ci/figures.js';
 import type { SimSummary } from '../src/sim/summary.js';
 import { bootSeconds } from './scale-to-zero.js';
+import { simJson, writeResults } from './sim-cli.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const RESULTS = new URL('./results/demand-estimator', import.meta.url).pathname;
 const SEED = 42;
 const COMMAND = {
@@ -32,9 +29,7 @@ interface Run {
 }
 
 async function sim(command: string): Promise<Run> {
-  const args = [CLI, ...command.split(' ').slice(2), '--seed', String(SEED)];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
-  const s = JSON.parse(stdout) as SimSummary;
+  const s = await simJson<SimSummary>([...command.split(' ').slice(2), '--seed', String(SEED)]);
   return {
     cost: s.cost,
     jobs: s.jobs,
@@ -132,9 +127,7 @@ export function demandEstimatorMarkdown(f: DemandEstimator): string {
 /** Measure and write bench/results/demand-estimator.{json,md}; the Markdown is returned. */
 export async function writeDemandEstimator(): Promise<string> {
   const figures = await measureDemandEstimator();
-  writeFileSync(`${RESULTS}.json`, `${JSON.stringify(figures, null, 1)}\n`);
-  writeFileSync(`${RESULTS}.md`, demandEstimatorMarkdown(figures));
-  return demandEstimatorMarkdown(figures);
+  return writeResults(RESULTS, figures, demandEstimatorMarkdown(figures));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(await writeDemandEstimator());

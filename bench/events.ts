@@ -4,12 +4,10 @@
 // `npm run bench:events` measures it and writes it into bench/results/figures.json (key `events`),
 // leaving the other figures as they are.
 
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { simJson } from './sim-cli.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const RESULTS = new URL('./results/figures.json', import.meta.url);
 export const EVENTS_COMMAND = 'fleet sim --hours 24 --crunches 2 --json';
 
@@ -22,9 +20,7 @@ interface Run {
 }
 
 async function sim(events: boolean): Promise<Run> {
-  const args = [CLI, 'sim', '--hours', '24', '--crunches', '2', '--json', ...(events ? ['--events'] : [])];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
-  const s = JSON.parse(stdout) as Run;
+  const s = await simJson<Run>(['sim', '--hours', '24', '--crunches', '2', '--json', ...(events ? ['--events'] : [])]);
   return {
     unmetWorkerMinutes: s.unmetWorkerMinutes,
     unmetShare: s.unmetShare,

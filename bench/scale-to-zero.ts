@@ -4,7 +4,6 @@
 // at 07:50 on weekdays. Simulated, not AWS. Part of `npm run bench`; alone,
 // `npm run bench:scale-to-zero` writes bench/results/scale-to-zero.{json,md}.
 
-import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/config.js';
 import { loadPolicies } from '../src/config/policies.js';
@@ -13,6 +12,7 @@ import { silentLogger } from '../src/service/logger.js';
 import { BOOT_MS } from '../src/sim/ci/world-workers.js';
 import { percentile } from '../src/sim/ci/figures.js';
 import { type SimRun, runSimulation } from '../src/sim/driver.js';
+import { writeResults } from './sim-cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -176,9 +176,7 @@ export function scaleToZeroMarkdown(f: ScaleToZero): string {
 /** Measure and write bench/results/scale-to-zero.{json,md}; the Markdown is returned. */
 export async function writeScaleToZero(): Promise<string> {
   const figures = await measureScaleToZero();
-  writeFileSync(`${RESULTS}.json`, `${JSON.stringify(figures, null, 1)}\n`);
-  writeFileSync(`${RESULTS}.md`, scaleToZeroMarkdown(figures));
-  return scaleToZeroMarkdown(figures);
+  return writeResults(RESULTS, figures, scaleToZeroMarkdown(figures));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(await writeScaleToZero());

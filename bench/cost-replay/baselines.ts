@@ -7,7 +7,7 @@
 
 import { INTERRUPTION_NOTICE_MS } from '../../src/events/parse.js';
 import { type CiWorker, SimCi, type WorkerSource } from '../../src/sim/ci/ci.js';
-import { percentile } from '../../src/sim/ci/figures.js';
+import { waitFigures } from '../../src/sim/ci/figures.js';
 import { BOOT_MS } from '../../src/sim/ci/world-workers.js';
 import type { Market, MarketRule } from '../../src/fake-cloud/market.js';
 import { Prng } from '../../src/fake-cloud/prng.js';
@@ -269,12 +269,7 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     jobs: {
       completed: work.completed,
       killed: Object.values(work.killed).reduce((a, b) => a + b, 0),
-      waitP95Seconds: Math.round(
-        percentile(
-          [...work.waitsMs].sort((a, b) => a - b),
-          0.95,
-        ) / 1000,
-      ),
+      waitP95Seconds: waitFigures(work.waitsMs).p95,
     },
   };
 }

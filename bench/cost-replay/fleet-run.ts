@@ -27,7 +27,7 @@ export interface FleetRow {
    * `fleet worker` (it honours `fleet:retire`); `counts`, the plain count, and workers that hear nothing.
    */
   readonly form: DesiredForm;
-  /** policy keys over the default (an experiment's variant) */
+  /** policy keys over the pool's default policy (the like-for-like runs' `onDemand`) */
   readonly policy?: Record<string, unknown>;
 }
 

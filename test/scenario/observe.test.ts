@@ -2,8 +2,6 @@
 // lists them, and a region that cannot be listed freezing only its own pools.
 
 import { expect } from 'chai';
-import { createRuntime } from '../../src/service/runtime.js';
-import { Prng } from '../../src/fake-cloud/prng.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
@@ -20,15 +18,7 @@ describe('scenario: observing interruptions', () => {
       cloud: { ...QUIET, world: { ...QUIET.world, endedListedMs: 300_000 } },
     });
     const { log, lines } = capturedLogger();
-    const rng = new Prng(3);
-    fleet.runtime = createRuntime({
-      config: fleet.config,
-      policies: fleet.policies,
-      cloud: fleet.cloud,
-      clock: fleet.cloud.clock,
-      log,
-      random: () => rng.next(),
-    });
+    fleet.restart({ log, seed: 3 });
     fleet.publishDesired({ 'bld-linux64': 3 });
     await fleet.cycles(3);
     const interrupted: string[] = [];

@@ -6,11 +6,8 @@ import { expect } from 'chai';
 import { slotFromTags } from '../../src/cloud/tags.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import { recordDrains } from '../../src/service/drains.js';
-import { silentLogger } from '../../src/service/logger.js';
-import { createRuntime } from '../../src/service/runtime.js';
 import { RECONCILER_DOC, type ReconcilerDoc } from '../../src/service/state-docs.js';
 import type { SimCall } from '../../src/fake-cloud/ec2.js';
-import { Prng } from '../../src/fake-cloud/prng.js';
 import { policy } from '../support/builders.js';
 import { SimFleet } from '../support/sim-fleet.js';
 
@@ -35,15 +32,7 @@ async function cycleWithLostAnswers(fleet: SimFleet): Promise<void> {
 
 /** A new process of the service with edited policies, on the same cloud and state. */
 function restartWith(fleet: SimFleet, policies: readonly PoolPolicy[]): void {
-  const rng = new Prng(5);
-  fleet.runtime = createRuntime({
-    config: fleet.config,
-    policies,
-    cloud: fleet.cloud,
-    clock: fleet.cloud.clock,
-    log: silentLogger(),
-    random: () => rng.next(),
-  });
+  fleet.restart({ policies, seed: 5 });
 }
 
 describe('scenario: resuming a launch whose answer was lost', () => {

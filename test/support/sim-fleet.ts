@@ -1,6 +1,7 @@
 // A whole fleet on the simulated cloud, for scenario tests: the real runtime (observe → plan →
 // execute) against SimCloud, with helpers to publish inputs and move simulated time.
 
+import type { Logger } from 'pino';
 import type { FleetConfig } from '../../src/config/config.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { CycleResult } from '../../src/service/reconciler.js';
@@ -69,15 +70,18 @@ export class SimFleet {
     this.runtime = this.restart();
   }
 
-  /** A fresh reconciler process on the same cloud and state store: everything in memory is lost. */
-  restart(): Runtime {
-    const rng = new Prng(99);
+  /**
+   * A fresh reconciler process on the same cloud and state store: everything in memory is lost. It may
+   * run other `policies` (an edit), log to `log`, and draw its jitter from `seed`.
+   */
+  restart(options: { policies?: readonly PoolPolicy[]; log?: Logger; seed?: number } = {}): Runtime {
+    const rng = new Prng(options.seed ?? 99);
     this.runtime = createRuntime({
       config: this.config,
-      policies: this.policies,
+      policies: options.policies ?? this.policies,
       cloud: this.cloud,
       clock: this.cloud.clock,
-      log: silentLogger(),
+      log: options.log ?? silentLogger(),
       random: () => rng.next(),
     });
     return this.runtime;

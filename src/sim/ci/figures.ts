@@ -78,7 +78,8 @@ function hh(hour: number): string {
   return `${String(Math.floor(hour)).padStart(2, '0')}:${String(Math.round((hour % 1) * 60)).padStart(2, '0')}`;
 }
 
-function waitFigures(waitsMs: readonly number[]): Waits {
+/** Median, 95th percentile and longest of the waits, in whole seconds. */
+export function waitFigures(waitsMs: readonly number[]): Waits {
   const waits = [...waitsMs].sort((a, b) => a - b);
   return {
     p50: seconds(percentile(waits, 0.5)),

@@ -3,12 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LaunchRequest } from '../../../src/cloud/port.js';
-import type { Instance } from '../../../src/domain/types.js';
 import { Journal } from '../../../src/service/journal.js';
 import { userDataDigest } from '../../../src/service/launch-calls.js';
 import { RECONCILER_DOC, type ReconcilerDoc } from '../../../src/service/state-docs.js';
 import { DirectoryStateStore } from '../../../src/shared/state-store.js';
-import { T0 } from '../../support/builders.js';
+import { T0, instance } from '../../support/builders.js';
 
 function request(token: string, name: string, az = 'us-east-1a'): LaunchRequest {
   return {
@@ -99,20 +98,14 @@ describe('journal: reconciler.json', () => {
     // Still waited for (it counts, its name is held) until it is listed or times out.
     const pending = after.pending([], T0 + 2000, 600_000);
     expect(pending.pending.map((p) => [p.name, p.resendable])).to.deep.equal([['bld-linux64-spot-001', false]]);
-    const listed: Instance = {
+    const listed = instance({
       id: 'i-landed',
       name: 'bld-linux64-spot-001',
-      pool: 'bld-linux64',
-      region: 'us-east-1',
-      az: 'us-east-1a',
-      instanceType: 'c5.xlarge',
-      lifecycle: 'spot',
       state: 'pending',
-      ami: 'ami-new',
       launchTime: T0,
       clientToken: 'fleet-lost',
       launchIndex: 0,
-    };
+    });
     expect(after.settle([listed], T0 + 3000, 600_000).pending).to.deep.equal([]);
     expect(after.document.launches).to.deep.equal([]);
   });

@@ -3,8 +3,6 @@
 
 import { expect } from 'chai';
 import { FleetMetrics } from '../../../src/service/metrics.js';
-import { createRuntime } from '../../../src/service/runtime.js';
-import { Prng } from '../../../src/fake-cloud/prng.js';
 import { policy } from '../../support/builders.js';
 import { capturedLogger } from '../../support/log-capture.js';
 import { SimFleet } from '../../support/sim-fleet.js';
@@ -41,15 +39,7 @@ describe('metrics: rollouts', () => {
     });
     const fleet = new SimFleet({ policies: [p], cloud: QUIET });
     const captured = capturedLogger();
-    const rng = new Prng(5);
-    fleet.runtime = createRuntime({
-      config: fleet.config,
-      policies: fleet.policies,
-      cloud: fleet.cloud,
-      clock: fleet.cloud.clock,
-      log: captured.log,
-      random: () => rng.next(),
-    });
+    fleet.restart({ log: captured.log, seed: 5 });
     const metrics = new FleetMetrics({ policies: fleet.policies });
     const cycle = async () => {
       const result = await fleet.cycle();

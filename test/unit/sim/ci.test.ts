@@ -1,64 +1,22 @@
-import type { Cause } from '../../../src/domain/causes.js';
 // The simulated CI: jobs arrive along the curve, run one per worker once it has booted and passed
 // its boot check, and a worker that ends under a job loses it back to the front of the queue.
 
 import { expect } from 'chai';
+import type { Cause } from '../../../src/domain/causes.js';
 import { arrivalsBetween } from '../../../src/sim/ci/arrivals.js';
-import { SimCi } from '../../../src/sim/ci/ci.js';
-import { BOOT_MS, WorldWorkers } from '../../../src/sim/ci/world-workers.js';
+import { BOOT_MS } from '../../../src/sim/ci/world-workers.js';
 import { curveDocument, desiredDocument } from '../../../src/sim/ci/desired.js';
 import { defaultDurations, drawDurationMs, meanMinutes } from '../../../src/sim/ci/durations.js';
 import { jobFigures, percentile } from '../../../src/sim/ci/figures.js';
-import { SimCloud } from '../../../src/fake-cloud/cloud.js';
 import { Prng } from '../../../src/fake-cloud/prng.js';
 import type { SimInstance } from '../../../src/fake-cloud/world.js';
-import { policy } from '../../support/builders.js';
+import { CI_POOL, CI_START, ciWorld } from '../../support/sim-ci.js';
 
-const START = Date.parse('2026-11-20T10:00:00Z');
+const START = CI_START;
 const MIN = 60_000;
-const POOL = 'bld-linux64';
+const POOL = CI_POOL;
 /** Launches become running after exactly a minute. */
 const RUNNING_AFTER = MIN;
-
-function setup(options: { durationMinutes?: number } = {}) {
-  const cloud = new SimCloud({
-    seed: 3,
-    start: START,
-    world: { interruptionRatePerHour: 0, launchLatencyMs: [RUNNING_AFTER, RUNNING_AFTER] },
-    market: { crunchesPerDay: 0 },
-  });
-  cloud.world.adoptSubnets('us-east-1', ['subnet-a']);
-  const image = cloud.world.registerImage('us-east-1', 'good', START - 86400_000);
-  const policies = [policy({ pool: POOL, size: { min: 0, max: 10 } })];
-  const durations =
-    options.durationMinutes === undefined
-      ? undefined
-      : () => ({ medianMinutes: options.durationMinutes as number, sigma: 0, maxMinutes: 240 });
-  const workers = new WorldWorkers(cloud.world);
-  const ci = new SimCi(
-    workers,
-    policies.map((p) => p.pool),
-    new Prng(7),
-    START,
-    durations ? { durations } : {},
-  );
-  const launch = (name: string, ami = image.id): SimInstance =>
-    cloud.world.createInstance({
-      subnetId: 'subnet-a',
-      instanceType: 'c5.xlarge',
-      lifecycle: 'spot',
-      productDescription: 'Linux/UNIX',
-      ami,
-      tags: { 'fleet:pool': POOL, Name: name },
-      visibilityDelayMs: 0,
-    });
-  const at = (t: number, load: Readonly<Record<string, number>> = {}) => {
-    cloud.world.advanceTo(t);
-    ci.advance(t, load);
-    return ci.queueState()[POOL];
-  };
-  return { cloud, ci, workers, launch, at, image };
-}
 
 describe('sim CI', () => {
   it('draws lognormal run times around each pool kind’s median, with a long tail', () => {
@@ -89,7 +47,7 @@ describe('sim CI', () => {
   });
 
   it('follows the load it is given: jobs in flight settle near the workers the curve wants', () => {
-    const { launch, at } = setup();
+    const { launch, at } = ciWorld();
     for (let n = 0; n < 40; n++) launch(`w-${n}`);
     let inFlight = 0;
     for (let m = 1; m <= 600; m++) {
@@ -100,7 +58,7 @@ describe('sim CI', () => {
   });
 
   it('runs one job per worker, and none before the worker has booted and passed its check', () => {
-    const { ci, launch, at } = setup({ durationMinutes: 10 });
+    const { ci, launch, at } = ciWorld({ durationMinutes: 10 });
     launch('w-1');
     ci.submit(POOL, 10 * MIN);
     ci.submit(POOL, 10 * MIN);
@@ -118,7 +76,7 @@ describe('sim CI', () => {
   });
 
   it('never gives a job to a worker whose image fails its boot check', () => {
-    const { cloud, ci, launch, at, image } = setup();
+    const { cloud, ci, launch, at, image } = ciWorld();
     const bad = cloud.world.registerImage('us-east-1', 'bad', START);
     bad.broken = true;
     launch('w-bad', bad.id);
@@ -130,7 +88,7 @@ describe('sim CI', () => {
   });
 
   it('puts a job lost with its worker back at the front of the queue and counts its lost minutes by cause', () => {
-    const { cloud, ci, workers, launch, at } = setup();
+    const { cloud, ci, workers, launch, at } = ciWorld();
     const w1 = launch('w-1');
     ci.submit(POOL, 30 * MIN, START);
     const ready = START + RUNNING_AFTER + BOOT_MS;
@@ -155,7 +113,7 @@ describe('sim CI', () => {
   });
 
   it('names the cause of a worker’s end: spot interruption, its own shutdown, fleet’s action', () => {
-    const { cloud, workers, launch } = setup();
+    const { cloud, workers, launch } = ciWorld();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => launch(n));
     cloud.world.endInstance(a as SimInstance, 'Server.SpotInstanceTermination', 'interrupted');
     cloud.world.endInstance(b as SimInstance, 'Client.InstanceInitiatedShutdown', 'self-shutdown');
@@ -171,7 +129,7 @@ describe('sim CI', () => {
   });
 
   it("takes the cause of fleet's terminations from the actions a cycle carried out", () => {
-    const { cloud, workers, launch } = setup();
+    const { cloud, workers, launch } = ciWorld();
     const [a, b, c] = ['a', 'b', 'c'].map((n) => launch(n));
     const action = (i: SimInstance, cause: Cause = 'scale-up') => ({
       kind: 'terminate' as const,
@@ -219,7 +177,7 @@ describe('sim CI', () => {
   });
 
   it('reads a batch worker’s slot name from fleet:names when it has no Name yet', () => {
-    const { cloud, ci, at, image } = setup();
+    const { cloud, ci, at, image } = ciWorld();
     for (const launchIndex of [0, 1]) {
       cloud.world.createInstance({
         subnetId: 'subnet-a',

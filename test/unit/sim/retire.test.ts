@@ -3,43 +3,17 @@
 
 import { expect } from 'chai';
 import { retireTags } from '../../../src/cloud/tags.js';
-import { SimCi } from '../../../src/sim/ci/ci.js';
-import { BOOT_MS, WorldWorkers, retiredWorkersLeave } from '../../../src/sim/ci/world-workers.js';
-import { SimCloud } from '../../../src/fake-cloud/cloud.js';
-import { Prng } from '../../../src/fake-cloud/prng.js';
+import { BOOT_MS } from '../../../src/sim/ci/world-workers.js';
 import type { SimInstance } from '../../../src/fake-cloud/world.js';
+import { CI_POOL, CI_START, ciWorld } from '../../support/sim-ci.js';
 
-const START = Date.parse('2026-11-20T10:00:00Z');
+const START = CI_START;
 const MIN = 60_000;
-const POOL = 'bld-linux64';
+const POOL = CI_POOL;
 
 function setup(agent: boolean) {
-  const cloud = new SimCloud({
-    seed: 3,
-    start: START,
-    world: { interruptionRatePerHour: 0, launchLatencyMs: [MIN, MIN] },
-    market: { crunchesPerDay: 0 },
-  });
-  cloud.world.adoptSubnets('us-east-1', ['subnet-a']);
-  const image = cloud.world.registerImage('us-east-1', 'good', START - 86400_000);
-  const workers = new WorldWorkers(cloud.world, BOOT_MS, agent);
-  const ci = new SimCi(workers, [POOL], new Prng(7), START);
-  const worker = cloud.world.createInstance({
-    subnetId: 'subnet-a',
-    instanceType: 'c5.xlarge',
-    lifecycle: 'spot',
-    productDescription: 'Linux/UNIX',
-    ami: image.id,
-    tags: { 'fleet:pool': POOL, 'fleet:managed-by': 'releng', Name: 'w-1' },
-    visibilityDelayMs: 0,
-  });
-  const at = (t: number) => {
-    cloud.world.advanceTo(t);
-    ci.advance(t, {});
-    if (agent) retiredWorkersLeave(cloud.world, ci.busyWorkers());
-    return ci.queueState()[POOL];
-  };
-  return { cloud, ci, worker, at };
+  const world = ciWorld({ agent });
+  return { ...world, worker: world.launch('w-1', world.image.id, { 'fleet:managed-by': 'releng' }) };
 }
 
 describe('sim: workers asked to leave', () => {
