@@ -46,6 +46,23 @@ export interface TerminateAction {
   readonly reason: string;
   /** set when the instance is a worker fleet asked to leave (`fleet:retire`): why it is ended now */
   readonly retireEnd?: RetireEnd;
+  /** set when this idle worker leaves in a busy one's place in a replacement pair */
+  readonly standsInFor?: StandIn;
+}
+
+/**
+ * The pair an idle worker takes over from a busy target. The replacement's `fleet:replaces` is
+ * re-pointed to the idle worker first, and the idle worker is terminated only once that tag is
+ * written: else the pair would still hold the busy worker while the idle one is gone.
+ */
+export interface StandIn {
+  /** the replacement's instance id and slot name */
+  readonly replacement: string;
+  readonly replacementName: string;
+  /** the replacement's cause, written again with the tag */
+  readonly cause: Cause;
+  /** the busy worker that stays to finish its job */
+  readonly busy: string;
 }
 
 /**

@@ -51,6 +51,8 @@ export interface Departure {
   readonly terminate: boolean;
   /** a worker asked to leave: why it ends now */
   readonly retireEnd?: RetireEnd;
+  /** an idle worker that takes a busy one's place in a replacement pair: the pair's replacement */
+  readonly standsInFor?: { readonly replacement: Member; readonly busy: Member };
 }
 
 /**
@@ -63,6 +65,8 @@ export class PoolLedger {
   /** by member key, in the order the steps decided it */
   private readonly leaving = new Map<string, { member: Member; departure: Departure }>();
   private readonly planned: Placement[] = [];
+  /** replacement key → the instance its pair now replaces, where an idle worker stood in for a busy target */
+  private readonly repointed = new Map<string, string>();
   private readonly byId: ReadonlyMap<string, Member>;
   // Derived views, asked for many times per step. A leave() can reopen or close any pair, so it drops
   // them all; an add() only appends, so the pairs and the occupancy are carried forward over the
@@ -129,8 +133,21 @@ export class PoolLedger {
   }
 
   leave(member: Member, cause: Cause, reason: string, terminate = true, retireEnd?: RetireEnd): void {
+    this.depart(member, { cause, reason, terminate, ...(retireEnd ? { retireEnd } : {}) });
+  }
+
+  /**
+   * An idle worker leaves in a busy target's place: the replacement's pair is re-pointed to it, so the
+   * busy one stays a worker (in no pair) and finishes its job; it is replaced later, like any other.
+   */
+  standIn(idle: Member, pair: { replacement: Member; busy: Member }, cause: Cause, reason: string): void {
+    this.repointed.set(pair.replacement.key, idle.key);
+    this.depart(idle, { cause, reason, terminate: true, standsInFor: pair });
+  }
+
+  private depart(member: Member, departure: Departure): void {
     if (this.leaving.has(member.key)) return;
-    this.leaving.set(member.key, { member, departure: { cause, reason, terminate, ...(retireEnd ? { retireEnd } : {}) } });
+    this.leaving.set(member.key, { member, departure });
     this.stayingView = undefined;
     this.countingView = undefined;
     this.pairsView = undefined;
@@ -213,7 +230,7 @@ export class PoolLedger {
 
   /** The first staying replacement of a staying instance opens its pair. */
   private openPair(pairs: Map<string, Member | Placement>, replacement: Member | Placement): void {
-    const target = replacement.replaces;
+    const target = ('key' in replacement ? this.repointed.get(replacement.key) : undefined) ?? replacement.replaces;
     if (target === undefined || pairs.has(target)) return;
     const t = this.byId.get(target);
     if (t && !this.leaving.has(t.key)) pairs.set(target, replacement);

@@ -218,17 +218,57 @@ function pairStep({ ctx, ledger }: Step): void {
     const age = ctx.now - replacement.instance.launchTime;
     const gate = replacement.ami === target.ami ? 0 : bakeMs;
     if (age < gate) continue;
+    const cause = replacementCause(ctx, target, replacement);
+    const idle = isBusy(ctx, target) ? standIn(ctx, ledger, target, cause) : undefined;
+    const leaving = idle ?? target;
     // A target on a drained image is no worker: retiring it takes no running capacity.
-    if (target.counts && target.instance?.state === 'running') {
+    if (leaving.counts && leaving.instance?.state === 'running') {
       if (running - 1 < ctx.desired) continue;
       running--;
     }
-    ledger.leave(
-      target,
-      replacementCause(ctx, target, replacement),
-      `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`,
-    );
+    const replaced = `replaced by ${replacement.key} (${replacement.name}), running ${Math.round(age / 1000)}s`;
+    if (idle)
+      ledger.standIn(idle, { replacement, busy: target }, cause, `${replaced}, in place of ${target.key} (${target.name}), which is busy`);
+    else ledger.leave(target, cause, replaced);
   }
+}
+
+/**
+ * An idle worker that can leave in a busy pair target's place, as well as it (SPEC §5: retirement,
+ * on-demand swaps and moves take idle workers first): running, in no pair, and due for the same
+ * reason: an outdated image in the same region, an on-demand instance there, or the same offer and
+ * image for a move. Those of the target's offer first (the spread is left as the pair would leave
+ * it), then the oldest. None for the causes that name the target itself (a warning, a recommendation,
+ * its lifetime).
+ */
+function standIn(ctx: PoolContext, ledger: PoolLedger, target: Member, cause: ReplacementCause): Member | undefined {
+  const alike = STAND_INS[cause];
+  if (alike === undefined) return undefined;
+  let best: Member | undefined;
+  for (const m of ledger.unpaired()) {
+    if (m.instance?.state !== 'running' || m.instance.retireAt !== undefined || isBusy(ctx, m) || !alike(m, target)) continue;
+    if (best === undefined || standInOrder(target, m, best) < 0) best = m;
+  }
+  return best;
+}
+
+const sameRegionOutdated = (m: Member, target: Member) =>
+  m.region === target.region && m.status === 'outdated' && target.status === 'outdated';
+const sameOffer = (m: Member, target: Member) => m.spread === target.spread && m.lifecycle === target.lifecycle && m.ami === target.ami;
+
+/** Who may stand in for a busy target, by the pair's cause. */
+const STAND_INS: Partial<Record<ReplacementCause, (m: Member, target: Member) => boolean>> = {
+  outdated: sameRegionOutdated,
+  canary: sameRegionOutdated,
+  'on-demand-swap': (m, target) => m.region === target.region && m.lifecycle === 'on-demand' && m.status === target.status,
+  rebalance: sameOffer,
+  spread: sameOffer,
+};
+
+/** The target's offer first, then the oldest. */
+function standInOrder(target: Member, a: Member, b: Member): number {
+  const offer = Number(b.spread === target.spread) - Number(a.spread === target.spread);
+  return offer || byLaunch(a, b);
 }
 
 /** 3. Terminate-mode scale-down, once a surplus has lasted scaleDownAfter. */
@@ -717,7 +757,21 @@ function finish(step: Step, shortfall: ShortfallResult, scaleDown: { surplusSinc
         ),
       );
     } else {
-      terminations.push(terminateAction(member.instance, price, departure.cause, departure.reason, departure.retireEnd));
+      const ended = terminateAction(member.instance, price, departure.cause, departure.reason, departure.retireEnd);
+      const pair = departure.standsInFor;
+      terminations.push(
+        pair
+          ? {
+              ...ended,
+              standsInFor: {
+                replacement: pair.replacement.key,
+                replacementName: pair.replacement.name,
+                cause: departure.cause,
+                busy: pair.busy.key,
+              },
+            }
+          : ended,
+      );
     }
   }
   const placements = ledger.placements();

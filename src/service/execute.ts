@@ -175,7 +175,45 @@ async function launchIntoOffer(
   return outcomes;
 }
 
-async function terminate(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+/**
+ * Re-point the pairs idle workers take over from busy ones (`fleet:replaces` on each replacement).
+ * Returns the outcomes of those whose tag failed: they are not terminated (see StandIn).
+ */
+async function repointPairs(
+  region: string,
+  actions: readonly TerminateAction[],
+  ctx: ExecuteContext,
+): Promise<Map<TerminateAction, TerminateOutcome>> {
+  const failed = new Map<TerminateAction, TerminateOutcome>();
+  await Promise.all(
+    actions.map(async (action) => {
+      const pair = action.standsInFor;
+      if (pair === undefined) return;
+      try {
+        await ctx.cloud
+          .compute(region)
+          .nameInstance(pair.replacement, { name: pair.replacementName, replaces: action.instanceId, cause: pair.cause });
+      } catch (e) {
+        const error = classify(e);
+        ctx.log.warn(
+          { ...actionFields(action), replacement: pair.replacement, code: error.code, error: error.message },
+          'pair not re-pointed: the idle worker stays, a later cycle tries again',
+        );
+        failed.set(action, { action, terminated: false, failure: failureOf(error) });
+      }
+    }),
+  );
+  return failed;
+}
+
+async function terminate(region: string, all: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+  const unpointed = await repointPairs(region, all, ctx);
+  const actions = all.filter((a) => !unpointed.has(a));
+  return [...unpointed.values(), ...(await terminateNow(region, actions, ctx))];
+}
+
+async function terminateNow(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+  if (actions.length === 0) return [];
   try {
     const done = new Set(
       await ctx.cloud.compute(region).terminate(

@@ -30,6 +30,9 @@ export function actionJson(a: Action): Record<string, unknown> {
         reason: a.reason,
         ...(a.kind === 'retire' ? { deadline: new Date(a.deadline).toISOString() } : {}),
         ...(a.kind === 'terminate' && a.retireEnd !== undefined ? { retireEnd: a.retireEnd } : {}),
+        ...(a.kind === 'terminate' && a.standsInFor !== undefined
+          ? { standsInFor: { replacement: a.standsInFor.replacement, busy: a.standsInFor.busy } }
+          : {}),
       };
 }
 

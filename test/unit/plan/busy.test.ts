@@ -139,14 +139,97 @@ describe('plan: replacements of busy workers', () => {
     const images = { images: [image('ami-old', 48), image('ami-new', 30)] };
     const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
     const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    // Busy too: an idle one would stand in for the target instead (below).
     const other = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
     const p = plan(
-      withBusy(2, [target, replacement, other], [target], images),
+      withBusy(2, [target, replacement, other], [target, other], images),
       [policy({ freshness: { retireBudget: 1, grace: 0 } })],
       'releng',
     );
     expect(ids(retirements(p))).to.deep.equal([target.id]);
     expect(launches(p).filter((l) => l.cause === 'outdated')).to.deep.equal([]);
+  });
+});
+
+describe('plan: an idle worker stands in for a busy pair target', () => {
+  const images = { images: [image('ami-old', 48), image('ami-new', 30)] };
+  const turnover = policy({ freshness: { retireBudget: 1, grace: 0 } });
+
+  it('an idle outdated worker leaves in its place; the busy one finishes its job, in no pair', () => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const idle = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(withBusy(2, [target, replacement, idle], [target], images), [turnover], 'releng');
+    expect(retirements(p)).to.deep.equal([]);
+    expect(ids(terminations(p))).to.deep.equal([idle.id]);
+    expect(terminations(p)[0]).to.deep.include({
+      cause: 'outdated',
+      standsInFor: { replacement: replacement.id, replacementName: replacement.name, cause: 'outdated', busy: target.id },
+    });
+    expect(terminations(p)[0]?.reason).to.contain(`in place of ${target.id}`);
+    // The pair closes with the idle worker: the budget is free, and the busy one gets a pair of its own.
+    expect(launches(p).map((l) => [l.cause, l.replaces])).to.deep.equal([['outdated', target.id]]);
+  });
+
+  it('once the pair is re-pointed, the next cycle sees the busy worker unpaired and the pool whole', () => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: 'i-gone', cause: 'outdated', launchTime: T0 - HOUR });
+    const p = plan(withBusy(2, [target, replacement], [target], images), [turnover], 'releng');
+    expect(terminations(p)).to.deep.equal([]);
+    expect(launches(p).map((l) => [l.cause, l.replaces])).to.deep.equal([['outdated', target.id]]);
+  });
+
+  it("takes the target's own offer first, and never a busy worker or one on the current image", () => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const elsewhere = instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 20 * HOUR });
+    const sameOffer = instance({ ami: 'ami-old', launchTime: T0 - 5 * HOUR });
+    const busyToo = instance({ ami: 'ami-old', launchTime: T0 - 30 * HOUR });
+    const current = instance({ launchTime: T0 - 40 * HOUR });
+    const all = [target, replacement, elsewhere, sameOffer, busyToo, current];
+    const p = plan(withBusy(5, all, [target, busyToo], images), [turnover], 'releng');
+    expect(ids(terminations(p))).to.deep.equal([sameOffer.id]);
+    const noIdleOutdated = plan(withBusy(3, [target, replacement, busyToo, current], [target, busyToo], images), [turnover], 'releng');
+    expect(terminations(noIdleOutdated)).to.deep.equal([]);
+    expect(ids(retirements(noIdleOutdated))).to.deep.equal([target.id]);
+  });
+
+  it('never takes running capacity below desired', () => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const idle = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
+    const p = plan(withBusy(3, [target, replacement, idle], [target], images), [turnover], 'releng');
+    expect(terminations(p)).to.deep.equal([]);
+    expect(retirements(p)).to.deep.equal([]);
+  });
+
+  it('a move stands in only a worker of the same offer and image', () => {
+    const dear = { az: 'us-east-1a', subnetId: 'subnet-a' };
+    const target = instance({ ...dear, launchTime: T0 - 10 * HOUR });
+    const replacement = instance({
+      az: 'us-east-1b',
+      subnetId: 'subnet-b',
+      replaces: target.id,
+      cause: 'rebalance',
+      launchTime: T0 - HOUR,
+    });
+    const otherOffer = instance({ az: 'us-east-1c', subnetId: 'subnet-c' });
+    const alike = instance({ ...dear });
+    const c5 = policy({ instanceTypes: ['c5.xlarge'] });
+    const withAlike = plan(withBusy(3, [target, replacement, otherOffer, alike], [target]), [c5], 'releng');
+    expect(ids(terminations(withAlike))).to.deep.equal([alike.id]);
+    const without = plan(withBusy(2, [target, replacement, otherOffer], [target]), [c5], 'releng');
+    expect(terminations(without)).to.deep.equal([]);
+    expect(ids(retirements(without))).to.deep.equal([target.id]);
+  });
+
+  it('none stands in for a worker replaced for its own sake (its lifetime)', () => {
+    const target = instance({ launchTime: T0 - 30 * HOUR });
+    const replacement = instance({ replaces: target.id, cause: 'lifetime', launchTime: T0 - HOUR });
+    const idle = instance({ launchTime: T0 - 2 * HOUR });
+    const p = plan(withBusy(2, [target, replacement, idle], [target]), [policy({ maxLifetime: 24 * 3600 })], 'releng');
+    expect(terminations(p)).to.deep.equal([]);
+    expect(ids(retirements(p))).to.deep.equal([target.id]);
   });
 });
 
