@@ -8,9 +8,10 @@
 //   node --import tsx bench/cost-replay.ts --full     # every 2016 pool whose cheapest offer changes, whole periods
 //   ... --pools N --days N                            # or choose
 //   ... --data DIR                                    # the recordings elsewhere than ../shared/data/spot-prices
+//   ... --spread 100%                                 # fleet with another `spread` than its default (results apart)
 //
 // Also run by `npm run bench` (which passes these flags on). Writes bench/results/cost-replay.json
-// and a table, cost-replay.md (cost-replay-full.* with --full).
+// and a table, cost-replay.md (cost-replay-full.* with --full, cost-replay-spread-<value>.* with --spread).
 
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -68,6 +69,8 @@ export interface CostReplayOptions {
   readonly print?: boolean;
   /** the directory of the recordings [../shared/data/spot-prices/ beside the repository] */
   readonly data?: string;
+  /** fleet's `spread` in all its runs, instead of the policy default */
+  readonly spread?: string;
 }
 
 interface Row {
@@ -115,15 +118,23 @@ const SPOT_ONLY = { onDemand: { max: 0 } };
 
 const config = loadConfig(new URL('../config/default.json', import.meta.url).pathname);
 
-async function runRow(set: string, pool: PoolSpec, start: number, days: number, demand: DemandName, nightlyImage: boolean): Promise<Row> {
+async function runRow(
+  set: string,
+  pool: PoolSpec,
+  start: number,
+  days: number,
+  demand: DemandName,
+  nightlyImage: boolean,
+  fleetKeys: Record<string, unknown>,
+): Promise<Row> {
   const rule = marketRuleAt(start);
   const hours = days * 24;
   const demandOf = (t: number) => demandAt(demand, t);
   const fleetRun = { pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED };
   // Like for like: the baselines never use on-demand, so neither does fleet in the two runs judged against them.
-  const fleet = await runFleet({ ...fleetRun, form: 'queue', policy: SPOT_ONLY }, config);
-  const plain = await runFleet({ ...fleetRun, form: 'counts', policy: SPOT_ONLY }, config);
-  const fallback = await runFleet({ ...fleetRun, form: 'queue' }, config);
+  const fleet = await runFleet({ ...fleetRun, form: 'queue', policy: { ...fleetKeys, ...SPOT_ONLY } }, config);
+  const plain = await runFleet({ ...fleetRun, form: 'counts', policy: { ...fleetKeys, ...SPOT_ONLY } }, config);
+  const fallback = await runFleet({ ...fleetRun, form: 'queue', policy: fleetKeys }, config);
   const { market, reclaimPerHour } = replayedMarket({ pool, rule, hours, start, seed: SEED });
   const scenario: Scenario = {
     offers: poolOffers(pool),
@@ -223,11 +234,14 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     ...chosen.map(({ pool }) => ({ set: '2016', pool, start: SETS['2016'].start, days: days2016 })),
     { set: '2023', pool: modern, start: SETS['2023'].start, days: days2023 },
   ];
+  const fleetKeys = options.spread !== undefined ? { spread: options.spread } : {};
+  // Checked before hours of replay: a value the policy parser refuses stops here, with its message.
+  poolPolicy(modern, fleetKeys);
   const rows: Row[] = [];
   for (const run of runs) {
     for (const demand of ['constant', 'daily'] as const) {
       for (const nightlyImage of [false, true]) {
-        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage);
+        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage, fleetKeys);
         rows.push(row);
         const s = row.strategies;
         const fig = (name: Strategy) =>
@@ -239,8 +253,9 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     }
   }
 
+  const flags = `${options.full ? ' --full' : ''}${options.spread !== undefined ? ` --spread ${options.spread}` : ''}`;
   const result = {
-    command: `node --import tsx bench/cost-replay.ts${options.full ? ' --full' : ''} (also npm run bench${options.full ? ' -- --full' : ''})`,
+    command: `node --import tsx bench/cost-replay.ts${flags}${options.spread === undefined ? ` (also npm run bench${options.full ? ' -- --full' : ''})` : ''}`,
     generatedAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - began) / 1000),
     data: {
@@ -249,7 +264,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
       '2023': `${SETS['2023'].path}: us-east-1, capacity rule (simulated capacity traces and background reclaim)`,
     },
     method: [
-      'fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand), seed 42, 60 s cycles; "fleet" and "fleet, plain counts" with `onDemand.max` 0, like for like with the baselines, which have no on-demand fallback; "fleet, on-demand fallback" with the default, which serves the hours spot cannot.',
+      `fleet: the real reconciler through fleet sim, default policy for the pool (its types, one subnet per recorded zone, size 0-40, max price 100% of on-demand${options.spread !== undefined ? `, and \`spread\` ${JSON.stringify(options.spread)} instead of its default` : ''}), seed 42, 60 s cycles; "fleet" and "fleet, plain counts" with \`onDemand.max\` 0, like for like with the baselines, which have no on-demand fallback; "fleet, on-demand fallback" with the default, which serves the hours spot cannot.`,
       'Baselines (b)-(d) are minute-by-minute controllers over the same replayed market (same prices, same capacity traces under the capacity rule, same max price), the same demand and, with a nightly image, the same turnover (outdated instances replaced launch-first once the image is `grace` old, each leaving once its replacement has run `bake` seconds, the rollout rule fleet follows); a launch is ready one minute later; they never use on-demand, so what they cannot place is unmet.',
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
@@ -261,8 +276,9 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     cheapestChanges2023: { 'c5a.2xlarge': modernChanges },
     rows,
   };
-  const RESULTS_JSON = new URL(`./results/cost-replay${options.full ? '-full' : ''}.json`, import.meta.url);
-  const RESULTS_MD = new URL(`./results/cost-replay${options.full ? '-full' : ''}.md`, import.meta.url);
+  const base = `cost-replay${options.full ? '-full' : ''}${options.spread !== undefined ? `-spread-${options.spread.replace('%', 'pct')}` : ''}`;
+  const RESULTS_JSON = new URL(`./results/${base}.json`, import.meta.url);
+  const RESULTS_MD = new URL(`./results/${base}.md`, import.meta.url);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
   await writeFile(RESULTS_JSON, `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(RESULTS_MD, markdown(result, rows, days2016, days2023));
@@ -386,14 +402,23 @@ function flag(name: string): number | undefined {
   return value;
 }
 
-/** Options from the command line: --full, --pools N, --days N, --data DIR. */
+/** Options from the command line: --full, --pools N, --days N, --data DIR, --spread VALUE. */
 export function costReplayArgs(): CostReplayOptions {
   const pools = flag('--pools');
   const days = flag('--days');
   const at = process.argv.indexOf('--data');
   const data = at < 0 ? undefined : process.argv[at + 1];
   if (at >= 0 && !data) throw new Error('--data: expected the directory of the recorded spot prices');
-  return { full: process.argv.includes('--full'), ...(pools ? { pools } : {}), ...(days ? { days } : {}), ...(data ? { data } : {}) };
+  const spreadAt = process.argv.indexOf('--spread');
+  const spread = spreadAt < 0 ? undefined : process.argv[spreadAt + 1];
+  if (spreadAt >= 0 && !spread) throw new Error('--spread: expected a spread value, e.g. 100% or 5');
+  return {
+    full: process.argv.includes('--full'),
+    ...(pools ? { pools } : {}),
+    ...(days ? { days } : {}),
+    ...(data ? { data } : {}),
+    ...(spread ? { spread } : {}),
+  };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await measureCostReplay(costReplayArgs());
