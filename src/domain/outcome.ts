@@ -30,6 +30,8 @@ export interface TerminateOutcome {
   readonly action: TerminateAction;
   readonly terminated: boolean;
   readonly failure?: Failure;
+  /** with `standsInFor`: the replacement's `fleet:replaces` now names this instance (terminated or not) */
+  readonly repointed?: boolean;
 }
 
 export interface RetireOutcome {

@@ -247,7 +247,8 @@ export class SimCompute implements RegionCompute {
   }
 
   async terminate(fleet: string, ids: readonly string[], _options: CallOptions = {}): Promise<string[]> {
-    await this.enter('DescribeInstances');
+    // The ownership check is its own call; a failure there is a failed termination (the calls log says so).
+    await this.enter('DescribeInstances', { ownershipCheckFor: 'TerminateInstances', instanceIds: [...ids] });
     const now = this.clock.now();
     const owned = ids.filter((id) => {
       const i = this.world.instances.get(id);

@@ -5,8 +5,9 @@ import type { PendingLaunch, Snapshot } from '../domain/snapshot.js';
 
 /**
  * The snapshot as it stands after a round of actions, for planning the next round within the
- * same cycle: launched instances join as pending, terminated ones are shutting down, asked ones are leaving, the journal's
- * slots still unseen stay pending launches, and offers that just failed for capacity are kept out.
+ * same cycle: launched instances join as pending, terminated ones are shutting down, asked ones are leaving,
+ * replacements re-pointed to an idle worker that stood in replace it, the journal's slots still unseen stay
+ * pending launches, and offers that just failed for capacity are kept out.
  */
 export function applyOutcome(
   snapshot: Snapshot,
@@ -18,6 +19,12 @@ export function applyOutcome(
   const known = new Set(snapshot.instances.map((i) => i.id));
   const asked = new Map((outcome.retirements ?? []).filter((r) => r.asked).map((r) => [r.action.instanceId, r.action]));
   const launched = outcome.launches.flatMap((l) => (l.instance && !known.has(l.instance.id) ? [l.instance] : []));
+  // replacement id → the idle worker its pair now replaces, as its tag says since this round
+  const repointed = new Map(
+    outcome.terminations.flatMap((t) =>
+      t.repointed && t.action.standsInFor ? [[t.action.standsInFor.replacement, t.action.instanceId] as const] : [],
+    ),
+  );
   return {
     ...snapshot,
     instances: [
@@ -26,7 +33,9 @@ export function applyOutcome(
           ? { ...i, state: 'shutting-down' as const }
           : asked.has(i.id)
             ? retiring(i, asked.get(i.id) as RetireAction)
-            : i,
+            : repointed.has(i.id)
+              ? { ...i, replaces: repointed.get(i.id) }
+              : i,
       ),
       ...launched,
     ],

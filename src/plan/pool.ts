@@ -194,7 +194,8 @@ function drainStep({ ctx, ledger, notes }: Step): void {
  *    until the shortfall is running too. A pair the images changed under (its replacement now on an
  *    outdated image, its target on a current one) is cancelled instead: the replacement leaves.
  */
-function pairStep({ ctx, ledger }: Step): void {
+function pairStep(step: Step): void {
+  const { ctx, ledger } = step;
   const bakeMs = ctx.policy.freshness.bake * 1000;
   let running = ledger.staying().filter(isRunningWorker).length;
   for (const [targetId, replacement] of ledger.openPairs()) {
@@ -219,7 +220,7 @@ function pairStep({ ctx, ledger }: Step): void {
     const gate = replacement.ami === target.ami ? 0 : bakeMs;
     if (age < gate) continue;
     const cause = replacementCause(ctx, target, replacement);
-    const idle = isBusy(ctx, target) ? standIn(ctx, ledger, target, cause) : undefined;
+    const idle = isBusy(ctx, target) ? standIn(step, target, cause) : undefined;
     const leaving = idle ?? target;
     // A target on a drained image is no worker: retiring it takes no running capacity.
     if (leaving.counts && leaving.instance?.state === 'running') {
@@ -238,15 +239,20 @@ function pairStep({ ctx, ledger }: Step): void {
  * on-demand swaps and moves take idle workers first): running, in no pair, and due for the same
  * reason: an outdated image in the same region, an on-demand instance there, or the same offer and
  * image for a move. Those of the target's offer first (the spread is left as the pair would leave
- * it), then the oldest. None for the causes that name the target itself (a warning, a recommendation,
- * its lifetime).
+ * it), then the oldest; one of another offer only while the target's, where the busy worker stays,
+ * has room under the spread cap. None for the causes that name the target itself (a warning, a
+ * recommendation, its lifetime).
  */
-function standIn(ctx: PoolContext, ledger: PoolLedger, target: Member, cause: ReplacementCause): Member | undefined {
+function standIn(step: Step, target: Member, cause: ReplacementCause): Member | undefined {
+  const { ctx, ledger } = step;
   const alike = STAND_INS[cause];
   if (alike === undefined) return undefined;
+  // The target's place is free while it is paired; the busy worker takes it again.
+  const roomWhereTargetIs = (ledger.occupancy().get(target.spread) ?? 0) + 1 <= step.spreadCap;
   let best: Member | undefined;
   for (const m of ledger.unpaired()) {
     if (m.instance?.state !== 'running' || m.instance.retireAt !== undefined || isBusy(ctx, m) || !alike(m, target)) continue;
+    if (m.spread !== target.spread && !roomWhereTargetIs) continue;
     if (best === undefined || standInOrder(target, m, best) < 0) best = m;
   }
   return best;

@@ -199,7 +199,7 @@ async function repointPairs(
           { ...actionFields(action), replacement: pair.replacement, code: error.code, error: error.message },
           'pair not re-pointed: the idle worker stays, a later cycle tries again',
         );
-        failed.set(action, { action, terminated: false, failure: failureOf(error) });
+        failed.set(action, { action, terminated: false, failure: failureOf(error), repointed: false });
       }
     }),
   );
@@ -209,7 +209,8 @@ async function repointPairs(
 async function terminate(region: string, all: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
   const unpointed = await repointPairs(region, all, ctx);
   const actions = all.filter((a) => !unpointed.has(a));
-  return [...unpointed.values(), ...(await terminateNow(region, actions, ctx))];
+  const ended = await terminateNow(region, actions, ctx);
+  return [...unpointed.values(), ...ended.map((o) => (o.action.standsInFor ? { ...o, repointed: true } : o))];
 }
 
 async function terminateNow(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {

@@ -3,6 +3,7 @@
 // on it. It never asks fleet what it believes.
 
 import { slotFromTags } from '../../src/cloud/tags.js';
+import { type Cause, budgetOf, isCause, isReplacementCause } from '../../src/domain/causes.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { Image } from '../../src/domain/types.js';
 import { spotPriceCap } from '../../src/policy/prices.js';
@@ -398,11 +399,14 @@ export class Judge {
         // Warned and asked to leave alike: on their way out, they never count.
         warned: new Set([...this.warned, ...facts.asking]),
         terminated: facts.terminatedByFleet,
-        // A termination that failed (throttled, say) leaves its pair open though fleet decided it closed.
+        // A termination that failed (throttled, say, itself or at its ownership check) leaves its pair
+        // open though fleet decided it closed.
         cutShort:
           report.takeover === true ||
           report.ends.some((e) => e.killed || e.error !== undefined) ||
-          facts.calls.some((c) => c.action === 'TerminateInstances' && c.result !== 'ok'),
+          facts.calls.some(
+            (c) => c.result !== 'ok' && (c.action === 'TerminateInstances' || c.detail?.ownershipCheckFor === 'TerminateInstances'),
+          ),
       }),
       ...checkRunningCapacity({
         pool,
@@ -424,6 +428,8 @@ export class Judge {
         max: p.size.max,
         occupying: liveAfter.length,
         ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
+        movesAsked: liveAfter.filter(holdsMoveBudget).length,
+        moveBudget: pairBudgets(p, asked.low).move,
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
       ...(report.takeover
@@ -627,4 +633,10 @@ function touchingCalls(calls: readonly SimCall[]): { action: string; resources: 
     ];
     return ids.length > 0 ? [{ action: c.action, resources: ids }] : [];
   });
+}
+
+/** A worker asked to leave for a move (rebalance, spread, recommendation): fleet holds the move budget for it until it is gone. */
+function holdsMoveBudget(i: InstanceFact): boolean {
+  const cause: Cause | undefined = isCause(i.retireCause) ? i.retireCause : undefined;
+  return i.retireAt !== undefined && isReplacementCause(cause) && budgetOf(cause) === 'move';
 }

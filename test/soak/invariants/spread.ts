@@ -42,6 +42,13 @@ export interface SpreadInput {
   readonly occupying?: number;
   /** slot names a desired copy fleet could have read reported busy: spread repair never moves those */
   readonly busy?: ReadonlySet<string>;
+  /**
+   * Workers asked to leave for a move (rebalance, spread, recommendation) and still live: each holds
+   * the move budget until it is gone (docs/work.md), which a repair move needs too.
+   */
+  readonly movesAsked?: number;
+  /** moves the policy lets fleet have in flight at once (`rebalance.budget` against desired) */
+  readonly moveBudget?: number;
 }
 
 /**
@@ -59,7 +66,8 @@ export function spreadLimit(spread: Budget, desired: number, offers: number): nu
  * a replaced instance and its replacement counting once. Pools whose workers leave by themselves
  * (`scaleDown: none`) are not held to it: fleet cannot choose who leaves. Nor a pool at its size.max,
  * or whose live instances fill it (a worker asked to leave holds its room until it ends): a crowded
- * offer (filled while others were out) is left launch first, which takes room. Nor an
+ * offer (filled while others were out) is left launch first, which takes room. Nor a pool whose
+ * move budget is held by workers asked to leave for a move, finishing their jobs. Nor an
  * automatic spread: it yields to price, which the cloud's view alone cannot judge.
  */
 export function checkSpread(input: SpreadInput): Finding[] {
@@ -70,7 +78,8 @@ export function checkSpread(input: SpreadInput): Finding[] {
     input.scaleDown !== 'terminate' ||
     input.desired === 0 ||
     input.desired >= input.max ||
-    room <= 0
+    room <= 0 ||
+    (input.movesAsked ?? 0) >= (input.moveBudget ?? Number.POSITIVE_INFINITY)
   )
     return [];
   const replacedTargets = new Set(openPairs(input.live).map((p) => p.target.id));

@@ -223,3 +223,21 @@ describe('simulated EC2: request buckets per API, as EC2 keeps them', () => {
     expect(() => faults.check('us-west-2', 'CreateTags')).to.not.throw();
   });
 });
+
+describe('simulated EC2: a termination that fails at its ownership check', () => {
+  it('is recorded as the termination it was for, so the calls log shows a failed termination', async () => {
+    const { cloud, request } = cloudWith({
+      scripted: [
+        { action: 'DescribeInstances', code: 'RequestLimitExceeded', status: 503, when: (d) => d.ownershipCheckFor !== undefined },
+      ],
+    });
+    const [made] = await cloud.compute(REGION).launch(request());
+    const error = await failure(cloud.compute(REGION).terminate('releng', [made?.id as string]));
+    expect(error.code).to.equal('RequestLimitExceeded');
+    const failed = cloud.calls.filter((c) => c.result !== 'ok');
+    expect(failed.map((c) => [c.action, c.result, c.detail?.ownershipCheckFor, c.detail?.instanceIds])).to.deep.equal([
+      ['DescribeInstances', 'RequestLimitExceeded', 'TerminateInstances', [made?.id]],
+    ]);
+    expect(instancesOf(cloud)[0]?.state).to.not.equal('shutting-down');
+  });
+});

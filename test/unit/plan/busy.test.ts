@@ -194,6 +194,26 @@ describe('plan: an idle worker stands in for a busy pair target', () => {
     expect(ids(retirements(noIdleOutdated))).to.deep.equal([target.id]);
   });
 
+  it("takes one of another offer only while the target's offer has room under the spread cap", () => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    const replacement = instance({
+      az: 'us-east-1b',
+      subnetId: 'subnet-b',
+      replaces: target.id,
+      cause: 'outdated',
+      launchTime: T0 - HOUR,
+    });
+    const idleElsewhere = instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 9 * HOUR });
+    const oneEach = policy({ spread: 1, freshness: { retireBudget: 1, grace: 0 } });
+    const room = plan(withBusy(2, [target, replacement, idleElsewhere], [target], images), [oneEach], 'releng');
+    expect(ids(terminations(room))).to.deep.equal([idleElsewhere.id]);
+    // Another worker already holds the target's offer: the busy one staying there would crowd it.
+    const neighbour = instance({ launchTime: T0 - 2 * HOUR });
+    const full = plan(withBusy(3, [target, replacement, idleElsewhere, neighbour], [target], images), [oneEach], 'releng');
+    expect(terminations(full)).to.deep.equal([]);
+    expect(ids(retirements(full))).to.deep.equal([target.id]);
+  });
+
   it('never takes running capacity below desired', () => {
     const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
     const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });

@@ -6,9 +6,10 @@ import type { GuardedCloud } from '../../../src/cloud/guarded-cloud.js';
 import type { LaunchSlot } from '../../../src/cloud/port.js';
 import type { TerminateAction } from '../../../src/domain/actions.js';
 import { terminateAction } from '../../../src/plan/action-builders.js';
+import { applyOutcome } from '../../../src/plan/apply-outcome.js';
 import { execute } from '../../../src/service/execute.js';
 import { silentLogger } from '../../../src/service/logger.js';
-import { instance } from '../../support/builders.js';
+import { instance, snapshot } from '../../support/builders.js';
 
 /** A cloud that records CreateTags and TerminateInstances in order, and refuses the tags of `refused` replacements. */
 function recordingCloud(refused: ReadonlySet<string> = new Set()) {
@@ -46,7 +47,7 @@ describe('execute: an idle worker standing in for a busy pair target', () => {
       `tag i-repl bld-linux64-spot-009 replaces=${action.instanceId} cause=outdated`,
       `terminate ${action.instanceId}`,
     ]);
-    expect(outcome.terminations).to.deep.equal([{ action, terminated: true }]);
+    expect(outcome.terminations).to.deep.equal([{ action, terminated: true, repointed: true }]);
   });
 
   it('leaves it running when the tag is refused; other terminations go ahead', async () => {
@@ -56,8 +57,34 @@ describe('execute: an idle worker standing in for a busy pair target', () => {
     const { outcome } = await execute([], [action, plain], { cloud, fleet: 'releng', log: silentLogger() });
     expect(calls).to.deep.equal([`terminate ${plain.instanceId}`]);
     const refused = outcome.terminations.find((o) => o.action === action);
-    expect(refused).to.deep.include({ terminated: false });
+    expect(refused).to.deep.include({ terminated: false, repointed: false });
     expect(refused?.failure).to.include({ kind: 'rejected', code: 'UnauthorizedOperation' });
     expect(outcome.terminations.find((o) => o.action === plain)).to.deep.equal({ action: plain, terminated: true });
+  });
+});
+
+describe('the next round of a cycle after a stand-in', () => {
+  it("sees the replacement's pair re-pointed where the tag was written, and unchanged where it was not", () => {
+    const busy = instance({ ami: 'ami-old' });
+    const idle = instance({ ami: 'ami-old' });
+    const replacement = instance({ replaces: busy.id, cause: 'outdated' });
+    const action: TerminateAction = {
+      ...terminateAction(idle, 0.1, 'outdated', 'in place of a busy worker'),
+      standsInFor: { replacement: replacement.id, replacementName: replacement.name, cause: 'outdated', busy: busy.id },
+    };
+    const before = snapshot({ instances: [busy, idle, replacement] });
+    const after = applyOutcome(before, { launches: [], terminations: [{ action, terminated: true, repointed: true }] }, [], {});
+    expect(after.instances.find((i) => i.id === replacement.id)?.replaces).to.equal(idle.id);
+    expect(after.instances.find((i) => i.id === idle.id)?.state).to.equal('shutting-down');
+    const refused = applyOutcome(
+      before,
+      {
+        launches: [],
+        terminations: [{ action, terminated: false, repointed: false, failure: { kind: 'rejected', code: 'X', message: 'x' } }],
+      },
+      [],
+      {},
+    );
+    expect(refused.instances.find((i) => i.id === replacement.id)?.replaces).to.equal(busy.id);
   });
 });

@@ -136,4 +136,9 @@ describe('soak invariant: spread, with busy workers', () => {
     expect(checkSpread({ ...input, busy: new Set(['bld-001', 'bld-002']) }).map((f) => f.invariant)).to.deep.equal(['spread']);
     expect(checkSpread(input).map((f) => f.invariant)).to.deep.equal(['spread']);
   });
+
+  it('leaves alone a pool whose move budget is held by workers asked to leave for a move (soak seed 33)', () => {
+    expect(checkSpread({ ...input, movesAsked: 1, moveBudget: 1 })).to.deep.equal([]);
+    expect(checkSpread({ ...input, movesAsked: 1, moveBudget: 2 }).map((f) => f.invariant)).to.deep.equal(['spread']);
+  });
 });
