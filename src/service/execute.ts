@@ -206,11 +206,31 @@ async function repointPairs(
   return failed;
 }
 
+/**
+ * Terminations per region. Idle workers standing in for busy ones wait for their pair's tag; the
+ * others go at once, beside them: a worker the list showed idle may take a job any second.
+ */
 async function terminate(region: string, all: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
-  const unpointed = await repointPairs(region, all, ctx);
-  const actions = all.filter((a) => !unpointed.has(a));
-  const ended = await terminateNow(region, actions, ctx);
-  return [...unpointed.values(), ...ended.map((o) => (o.action.standsInFor ? { ...o, repointed: true } : o))];
+  const standing = all.filter((a) => a.standsInFor !== undefined);
+  const [ended, stoodIn] = await Promise.all([
+    terminateNow(
+      region,
+      all.filter((a) => a.standsInFor === undefined),
+      ctx,
+    ),
+    terminateStandIns(region, standing, ctx),
+  ]);
+  return [...ended, ...stoodIn];
+}
+
+async function terminateStandIns(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+  const unpointed = await repointPairs(region, actions, ctx);
+  const ended = await terminateNow(
+    region,
+    actions.filter((a) => !unpointed.has(a)),
+    ctx,
+  );
+  return [...unpointed.values(), ...ended.map((o) => ({ ...o, repointed: true }))];
 }
 
 async function terminateNow(region: string, actions: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {

@@ -63,6 +63,36 @@ describe('execute: an idle worker standing in for a busy pair target', () => {
   });
 });
 
+describe('execute: other terminations beside a stand-in', () => {
+  it("go at once, without waiting for the stand-in's tag: a worker the list showed idle may take a job any second", async () => {
+    const calls: string[] = [];
+    let release: () => void = () => undefined;
+    const tagged = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const cloud = {
+      compute: () => ({
+        nameInstance: async (id: string) => {
+          await tagged;
+          calls.push(`tag ${id}`);
+        },
+        terminate: async (_fleet: string, ids: readonly string[]) => {
+          calls.push(`terminate ${ids.join(' ')}`);
+          return [...ids];
+        },
+      }),
+    } as unknown as GuardedCloud;
+    const action = standingIn('i-repl', 'bld-linux64-spot-009');
+    const plain = terminateAction(instance(), 0.1, 'scale-down', 'scale-down');
+    const done = execute([], [action, plain], { cloud, fleet: 'releng', log: silentLogger() });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(calls).to.deep.equal([`terminate ${plain.instanceId}`]);
+    release();
+    await done;
+    expect(calls).to.deep.equal([`terminate ${plain.instanceId}`, 'tag i-repl', `terminate ${action.instanceId}`]);
+  });
+});
+
 describe('the next round of a cycle after a stand-in', () => {
   it("sees the replacement's pair re-pointed where the tag was written, and unchanged where it was not", () => {
     const busy = instance({ ami: 'ami-old' });
