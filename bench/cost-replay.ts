@@ -402,16 +402,21 @@ function flag(name: string): number | undefined {
   return value;
 }
 
+/** The value after `name` on the command line; undefined when the flag is absent, an error when its value is. */
+function textFlag(name: string, expected: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return undefined;
+  const value = process.argv[at + 1];
+  if (!value) throw new Error(`${name}: expected ${expected}`);
+  return value;
+}
+
 /** Options from the command line: --full, --pools N, --days N, --data DIR, --spread VALUE. */
 export function costReplayArgs(): CostReplayOptions {
   const pools = flag('--pools');
   const days = flag('--days');
-  const at = process.argv.indexOf('--data');
-  const data = at < 0 ? undefined : process.argv[at + 1];
-  if (at >= 0 && !data) throw new Error('--data: expected the directory of the recorded spot prices');
-  const spreadAt = process.argv.indexOf('--spread');
-  const spread = spreadAt < 0 ? undefined : process.argv[spreadAt + 1];
-  if (spreadAt >= 0 && !spread) throw new Error('--spread: expected a spread value, e.g. 100% or 5');
+  const data = textFlag('--data', 'the directory of the recorded spot prices');
+  const spread = textFlag('--spread', 'a spread value, e.g. 100% or 5');
   return {
     full: process.argv.includes('--full'),
     ...(pools ? { pools } : {}),

@@ -181,6 +181,7 @@ async function launchIntoOffer(
  */
 async function repointPairs(
   region: string,
+  /** terminations with `standsInFor` */
   actions: readonly TerminateAction[],
   ctx: ExecuteContext,
 ): Promise<Map<TerminateAction, TerminateOutcome>> {
@@ -211,15 +212,9 @@ async function repointPairs(
  * others go at once, beside them: a worker the list showed idle may take a job any second.
  */
 async function terminate(region: string, all: readonly TerminateAction[], ctx: ExecuteContext): Promise<TerminateOutcome[]> {
+  const plain = all.filter((a) => a.standsInFor === undefined);
   const standing = all.filter((a) => a.standsInFor !== undefined);
-  const [ended, stoodIn] = await Promise.all([
-    terminateNow(
-      region,
-      all.filter((a) => a.standsInFor === undefined),
-      ctx,
-    ),
-    terminateStandIns(region, standing, ctx),
-  ]);
+  const [ended, stoodIn] = await Promise.all([terminateNow(region, plain, ctx), terminateStandIns(region, standing, ctx)]);
   return [...ended, ...stoodIn];
 }
 

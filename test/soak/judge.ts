@@ -3,7 +3,7 @@
 // on it. It never asks fleet what it believes.
 
 import { slotFromTags } from '../../src/cloud/tags.js';
-import { type Cause, budgetOf, isCause, isReplacementCause } from '../../src/domain/causes.js';
+import { REPLACEMENT_CAUSES, type ReplacementBudget, budgetOf } from '../../src/domain/causes.js';
 import type { PoolPolicy } from '../../src/domain/policy.js';
 import type { Image } from '../../src/domain/types.js';
 import { spotPriceCap } from '../../src/policy/prices.js';
@@ -428,7 +428,7 @@ export class Judge {
         max: p.size.max,
         occupying: liveAfter.length,
         ...(facts.maybeBusy[pool] ? { busy: facts.maybeBusy[pool] } : {}),
-        movesAsked: liveAfter.filter(holdsMoveBudget).length,
+        movesAsked: heldForBudget(liveAfter, causesOf('move'), facts.drainedAny, this.warned).asked,
         moveBudget: pairBudgets(p, asked.low).move,
       }),
       // A stalled leader's held launch was planned cycles ago: takeovers have invariants of their own.
@@ -463,9 +463,9 @@ export class Judge {
   /** How much of each replacement budget the pool's workers asked to leave and open pairs hold, before and after the cycle. */
   private retireBudgetUses(p: PoolPolicy, frame: Frame, facts: CycleFacts, desired: number): RetireBudgetUse[] {
     const budgets = [
-      { budgetName: 'freshness.retireBudget', budget: p.freshness.retireBudget, causes: ['outdated', 'lifetime'] },
-      { budgetName: 'onDemand.replaceBudget', budget: p.onDemand.replaceBudget, causes: ['on-demand-swap'] },
-      { budgetName: 'rebalance.budget', budget: p.rebalance.budget, causes: ['rebalance', 'spread', 'recommendation'] },
+      { budgetName: 'freshness.retireBudget', budget: p.freshness.retireBudget, causes: causesOf('retire') },
+      { budgetName: 'onDemand.replaceBudget', budget: p.onDemand.replaceBudget, causes: causesOf('on-demand') },
+      { budgetName: 'rebalance.budget', budget: p.rebalance.budget, causes: causesOf('move') },
     ];
     const held = (instances: readonly InstanceFact[], causes: readonly string[]) =>
       heldForBudget(livePool(instances, SOAK_FLEET, p.pool), causes, facts.drainedAny, this.warned);
@@ -635,8 +635,7 @@ function touchingCalls(calls: readonly SimCall[]): { action: string; resources: 
   });
 }
 
-/** A worker asked to leave for a move (rebalance, spread, recommendation): fleet holds the move budget for it until it is gone. */
-function holdsMoveBudget(i: InstanceFact): boolean {
-  const cause: Cause | undefined = isCause(i.retireCause) ? i.retireCause : undefined;
-  return i.retireAt !== undefined && isReplacementCause(cause) && budgetOf(cause) === 'move';
+/** The causes whose pairs and requests to leave a budget holds, as fleet counts them. */
+function causesOf(budget: ReplacementBudget): string[] {
+  return REPLACEMENT_CAUSES.filter((c) => budgetOf(c) === budget);
 }

@@ -154,10 +154,14 @@ describe('plan: replacements of busy workers', () => {
 describe('plan: an idle worker stands in for a busy pair target', () => {
   const images = { images: [image('ami-old', 48), image('ami-new', 30)] };
   const turnover = policy({ freshness: { retireBudget: 1, grace: 0 } });
+  /** An outdated worker and its replacement, ready an hour ago, for its image (the replacement where `at` says). */
+  const outdatedPair = (at: Partial<Instance> = {}) => {
+    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
+    return { target, replacement: instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR, ...at }) };
+  };
 
   it('an idle outdated worker leaves in its place; the busy one finishes its job, in no pair', () => {
-    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const { target, replacement } = outdatedPair();
     const idle = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
     const p = plan(withBusy(2, [target, replacement, idle], [target], images), [turnover], 'releng');
     expect(retirements(p)).to.deep.equal([]);
@@ -180,8 +184,7 @@ describe('plan: an idle worker stands in for a busy pair target', () => {
   });
 
   it("takes the target's own offer first, and never a busy worker or one on the current image", () => {
-    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const { target, replacement } = outdatedPair();
     const elsewhere = instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 20 * HOUR });
     const sameOffer = instance({ ami: 'ami-old', launchTime: T0 - 5 * HOUR });
     const busyToo = instance({ ami: 'ami-old', launchTime: T0 - 30 * HOUR });
@@ -195,14 +198,7 @@ describe('plan: an idle worker stands in for a busy pair target', () => {
   });
 
   it("takes one of another offer only while the target's offer has room under the spread cap", () => {
-    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({
-      az: 'us-east-1b',
-      subnetId: 'subnet-b',
-      replaces: target.id,
-      cause: 'outdated',
-      launchTime: T0 - HOUR,
-    });
+    const { target, replacement } = outdatedPair({ az: 'us-east-1b', subnetId: 'subnet-b' });
     const idleElsewhere = instance({ ami: 'ami-old', az: 'us-east-1c', subnetId: 'subnet-c', launchTime: T0 - 9 * HOUR });
     const oneEach = policy({ spread: 1, freshness: { retireBudget: 1, grace: 0 } });
     const room = plan(withBusy(2, [target, replacement, idleElsewhere], [target], images), [oneEach], 'releng');
@@ -215,8 +211,7 @@ describe('plan: an idle worker stands in for a busy pair target', () => {
   });
 
   it('never takes running capacity below desired', () => {
-    const target = instance({ ami: 'ami-old', launchTime: T0 - 10 * HOUR });
-    const replacement = instance({ replaces: target.id, cause: 'outdated', launchTime: T0 - HOUR });
+    const { target, replacement } = outdatedPair();
     const idle = instance({ ami: 'ami-old', launchTime: T0 - 9 * HOUR });
     const p = plan(withBusy(3, [target, replacement, idle], [target], images), [turnover], 'releng');
     expect(terminations(p)).to.deep.equal([]);
