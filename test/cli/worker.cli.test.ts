@@ -65,6 +65,12 @@ describe('cli: fleet worker watches for a request to leave', function () {
     );
   }
 
+  /**
+   * Reads of its tag list the worker makes at start, before it watches: its own identity, then
+   * check-ami's. Only reads after these are the watch's polls.
+   */
+  const STARTUP_TAG_READS = 2;
+
   /** Resolves once the worker has polled its tags at least `n` times. */
   const polled = (n: number) =>
     until(
@@ -109,7 +115,8 @@ describe('cli: fleet worker watches for a request to leave', function () {
   it('keeps watching through a spell of unreadable metadata', async () => {
     const ws = fleetWorkspace();
     const running = worker(ws, ['--json']);
-    await polled(1);
+    // Once it watches: failures during check-ami at start would be absorbed there (its verdict then is "cannot tell").
+    await polled(STARTUP_TAG_READS + 1);
     imds.failNext(6);
     await until(
       'failed reads',
