@@ -58,6 +58,8 @@ interface PoolTally {
   readonly arrivals: number[];
   readonly killed: Record<string, number>;
   lostMs: number;
+  /** per cause of the worker's end, how long each lost run had run (ms) */
+  readonly lostRuns: Record<string, number[]>;
   /** ms workers spent running jobs, lost runs included */
   busyMs: number;
 }
@@ -94,7 +96,7 @@ export class SimCi {
     this.durations = options.durations ?? defaultDurations;
     for (const pool of pools) {
       this.queues.set(pool, []);
-      this.tallies.set(pool, { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, busyMs: 0 });
+      this.tallies.set(pool, { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, lostRuns: {}, busyMs: 0 });
     }
   }
 
@@ -152,9 +154,10 @@ export class SimCi {
     arrivalsMs: readonly number[];
     killed: Readonly<Record<string, number>>;
     lostMs: number;
+    lostRuns: Readonly<Record<string, readonly number[]>>;
     busyMs: number;
   } {
-    const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, busyMs: 0 };
+    const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, lostRuns: {}, busyMs: 0 };
     let busyMs = tally.busyMs;
     for (const r of this.poolRuns(pool).values()) busyMs += Math.max(0, Math.min(end, r.endsAt) - r.startedAt);
     return {
@@ -163,6 +166,7 @@ export class SimCi {
       arrivalsMs: tally.arrivals,
       killed: tally.killed,
       lostMs: tally.lostMs,
+      lostRuns: tally.lostRuns,
       busyMs,
     };
   }
@@ -229,6 +233,7 @@ export class SimCi {
         const cause = this.source.endCause(r.worker);
         tally.killed[cause] = (tally.killed[cause] ?? 0) + 1;
         tally.lostMs += endedAt - r.startedAt;
+        (tally.lostRuns[cause] ??= []).push(endedAt - r.startedAt);
         tally.busyMs += endedAt - r.startedAt;
         r.job.queuedAt = endedAt;
         lost.push(r.job);

@@ -104,6 +104,7 @@ describe('sim CI', () => {
     const tally = ci.tally(POOL);
     expect(tally.killed).to.deep.equal({ 'scale-down': 1 });
     expect(tally.lostMs).to.equal(4 * MIN);
+    expect(tally.lostRuns).to.deep.equal({ 'scale-down': [4 * MIN] });
     // The lost job (the first to arrive) runs first on the next worker, and completes.
     launch('w-2');
     at(ready + 6 * MIN + RUNNING_AFTER + BOOT_MS);
