@@ -9,6 +9,7 @@
 //   ... --pools N --days N                            # or choose
 //   ... --data DIR                                    # the recordings elsewhere than ../shared/data/spot-prices
 //   ... --spread 100%                                 # fleet with another `spread` than its default (results apart)
+//   ... --job-load 0.85                               # jobs at that share of the demand curve [1] (results apart)
 //
 // Also run by `npm run bench` (which passes these flags on). Writes bench/results/cost-replay.json
 // and a table, cost-replay.md (cost-replay-full.* with --full, cost-replay-spread-<value>.* with --spread).
@@ -71,6 +72,8 @@ export interface CostReplayOptions {
   readonly data?: string;
   /** fleet's `spread` in all its runs, instead of the policy default */
   readonly spread?: string;
+  /** jobs arrive at this share of the demand curve's workers [1: as many as it wants] */
+  readonly jobLoad?: number;
 }
 
 interface Row {
@@ -126,11 +129,12 @@ async function runRow(
   demand: DemandName,
   nightlyImage: boolean,
   fleetKeys: Record<string, unknown>,
+  jobLoad: number,
 ): Promise<Row> {
   const rule = marketRuleAt(start);
   const hours = days * 24;
   const demandOf = (t: number) => demandAt(demand, t);
-  const fleetRun = { pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED };
+  const fleetRun = { pool, rule, start, hours, demand: demandOf, nightlyImages: nightlyImage, seed: SEED, jobLoad };
   // Like for like: the baselines never use on-demand, so neither does fleet in the two runs judged against them.
   const fleet = await runFleet({ ...fleetRun, form: 'queue', policy: { ...fleetKeys, ...SPOT_ONLY } }, config);
   const plain = await runFleet({ ...fleetRun, form: 'counts', policy: { ...fleetKeys, ...SPOT_ONLY } }, config);
@@ -144,6 +148,7 @@ async function runRow(
     start,
     end: start + hours * 3600_000,
     demand: demandOf,
+    jobLoad,
     ...(nightlyImage
       ? { images: { graceMs: poolPolicy(pool).freshness.grace * 1000, bakeMs: poolPolicy(pool).freshness.bake * 1000 } }
       : {}),
@@ -235,13 +240,14 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     { set: '2023', pool: modern, start: SETS['2023'].start, days: days2023 },
   ];
   const fleetKeys = options.spread !== undefined ? { spread: options.spread } : {};
+  const jobLoad = options.jobLoad ?? 1;
   // Checked before hours of replay: a value the policy parser refuses stops here, with its message.
   poolPolicy(modern, fleetKeys);
   const rows: Row[] = [];
   for (const run of runs) {
     for (const demand of ['constant', 'daily'] as const) {
       for (const nightlyImage of [false, true]) {
-        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage, fleetKeys);
+        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage, fleetKeys, jobLoad);
         rows.push(row);
         const s = row.strategies;
         const fig = (name: Strategy) =>
@@ -253,9 +259,10 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     }
   }
 
-  const flags = `${options.full ? ' --full' : ''}${options.spread !== undefined ? ` --spread ${options.spread}` : ''}`;
+  const variant = options.spread !== undefined || options.jobLoad !== undefined;
+  const flags = `${options.full ? ' --full' : ''}${options.spread !== undefined ? ` --spread ${options.spread}` : ''}${options.jobLoad !== undefined ? ` --job-load ${options.jobLoad}` : ''}`;
   const result = {
-    command: `node --import tsx bench/cost-replay.ts${flags}${options.spread === undefined ? ` (also npm run bench${options.full ? ' -- --full' : ''})` : ''}`,
+    command: `node --import tsx bench/cost-replay.ts${flags}${variant ? '' : ` (also npm run bench${options.full ? ' -- --full' : ''})`}`,
     generatedAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - began) / 1000),
     data: {
@@ -269,6 +276,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
       "$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum's. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.",
+      `Jobs: the simulated CI's, the same stream for every strategy, arriving at ${jobLoad === 1 ? "the demand curve's workers' worth (every wanted worker busy on average)" : `${jobLoad} of the demand curve's workers' worth`}.`,
       "On-demand prices are the simulated catalog's (us-east-1 list prices of the era); spot prices are the recordings'. All infrastructure (launch latency, capacity, images) is simulated.",
     ],
     cheapestChanges2016: Object.fromEntries(candidates.map(({ pool, changes }) => [pool.name, changes])),
@@ -276,7 +284,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     cheapestChanges2023: { 'c5a.2xlarge': modernChanges },
     rows,
   };
-  const base = `cost-replay${options.full ? '-full' : ''}${options.spread !== undefined ? `-spread-${options.spread.replace('%', 'pct')}` : ''}`;
+  const base = `cost-replay${options.full ? '-full' : ''}${options.spread !== undefined ? `-spread-${options.spread.replace('%', 'pct')}` : ''}${options.jobLoad !== undefined ? `-load-${options.jobLoad}` : ''}`;
   const RESULTS_JSON = new URL(`./results/${base}.json`, import.meta.url);
   const RESULTS_MD = new URL(`./results/${base}.md`, import.meta.url);
   await mkdir(new URL('./results/', import.meta.url), { recursive: true });
@@ -411,18 +419,23 @@ function textFlag(name: string, expected: string): string | undefined {
   return value;
 }
 
-/** Options from the command line: --full, --pools N, --days N, --data DIR, --spread VALUE. */
+/** Options from the command line: --full, --pools N, --days N, --data DIR, --spread VALUE, --job-load SHARE. */
 export function costReplayArgs(): CostReplayOptions {
   const pools = flag('--pools');
   const days = flag('--days');
   const data = textFlag('--data', 'the directory of the recorded spot prices');
   const spread = textFlag('--spread', 'a spread value, e.g. 100% or 5');
+  const load = textFlag('--job-load', 'a share of the demand curve above 0 and at most 1, e.g. 0.85');
+  const jobLoad = load === undefined ? undefined : Number(load);
+  if (jobLoad !== undefined && !(jobLoad > 0 && jobLoad <= 1))
+    throw new Error(`--job-load: expected a share of the demand curve above 0 and at most 1, e.g. 0.85; got ${load}`);
   return {
     full: process.argv.includes('--full'),
     ...(pools ? { pools } : {}),
     ...(days ? { days } : {}),
     ...(data ? { data } : {}),
     ...(spread ? { spread } : {}),
+    ...(jobLoad !== undefined ? { jobLoad } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface Scenario {
   readonly start: number;
   readonly end: number;
   readonly demand: (t: number) => number;
+  /** jobs arrive at this share of the demand curve's workers [1] */
+  readonly jobLoad?: number;
   /**
    * nightly images, outdated instances replaced `graceMs` after each bake, each leaving once its
    * replacement has run `bakeMs` (fleet's rollout rule, so turnover costs every strategy the same);
@@ -257,7 +259,7 @@ export function simulateRule(s: Scenario, rule: Rule): Outcome {
     const ready = workers().filter((i) => i.readyAt <= t || (i.replaces !== undefined && i.replaces.readyAt <= t)).length;
     served += (Math.min(want, ready) * STEP) / HOUR;
     unmet += (Math.max(0, want - ready) * STEP) / HOUR;
-    ci.advance(t + STEP, { [POOL]: want });
+    ci.advance(t + STEP, { [POOL]: want * (s.jobLoad ?? 1) });
   }
   const work = ci.tally(POOL);
   return {

@@ -22,6 +22,8 @@ export interface FleetRow {
   readonly demand: (t: number) => number;
   readonly nightlyImages: boolean;
   readonly seed: number;
+  /** jobs arrive at this share of the demand curve's workers [1] */
+  readonly jobLoad?: number;
   /**
    * What the CI tells fleet: `queue`, the desired count with the busy workers' names, each worker running
    * `fleet worker` (it honours `fleet:retire`); `counts`, the plain count, and workers that hear nothing.
@@ -75,6 +77,7 @@ export async function runFleet(row: FleetRow, baseConfig: FleetConfig): Promise<
     log: silentLogger(),
     market: marketOptions(row),
     demand: (_pool, t) => row.demand(t),
+    ...(row.jobLoad !== undefined ? { jobLoad: row.jobLoad } : {}),
     nightlyImages: row.nightlyImages,
     desiredForm: row.form,
     workerAgent: row.form === 'queue',

@@ -45,6 +45,8 @@ export interface SimRunOptions extends Pick<SimCloudOptions, 'seed' | 'start' | 
    * Jobs arrive along the same curve either way.
    */
   readonly demand?: (pool: string, t: number) => number;
+  /** with `demand`: jobs arrive at this share of the curve's workers [1, as many as it wants] */
+  readonly jobLoad?: number;
   /** how the simulated CI publishes desired counts: plain counts [default] or the per-pool queue form */
   readonly desiredForm?: DesiredForm;
   /** the shape of the CI's day ['day']; its working hours are summarised apart */
@@ -130,6 +132,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   let wanted: Record<string, number> = {};
   let load: Record<string, number> = {};
   let badBaked = false;
+  const jobLoad = options.demand ? (options.jobLoad ?? 1) : 1;
+  const jobsOf = (counts: Record<string, number>) =>
+    jobLoad === 1 ? counts : Object.fromEntries(Object.entries(counts).map(([pool, n]) => [pool, n * jobLoad]));
   /** The world outside fleet, once an interval from the start: images, jobs, the CI's desired list. */
   const stepWorld = (t: number) => {
     cloud.settle();
@@ -142,7 +147,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
     jobs.tick(t, stepMs);
     const publishing = (t - start) % (5 * 60_000) < stepMs;
     if (publishing) load = options.demand ? demandAt(policies, options.demand, t) : jobs.counts(t);
-    ci.advance(t, load);
+    ci.advance(t, jobsOf(load));
     if (agent) retiredWorkersLeave(cloud.world, ci.busyWorkers());
     // The queue form's busy list is published each step (a CI publishes it as it changes): a stale
     // one could show idle a worker that has since taken a job.
@@ -196,7 +201,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRun> {
   }
   cloud.clock.advanceTo(end);
   cloud.settle();
-  ci.advance(end, load);
+  ci.advance(end, jobsOf(load));
   // The report's own look at fleet's view is not part of the run: its calls are not counted.
   const [ec2Calls, s3Calls] = [cloud.calls.length, cloud.objects.log.length];
   const believed = await endState(runtime, policies, config.regions);

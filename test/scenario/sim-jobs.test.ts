@@ -69,6 +69,18 @@ describe('sim with jobs', function () {
     expect(again.summary.ended).to.deep.equal(run.summary.ended);
   });
 
+  it('with a demand curve, jobs arrive at `jobLoad` of its workers while the desired counts stay the curve', async () => {
+    const curve = { hours: 2, demand: () => 6 };
+    const full = await runSimulation(options(curve));
+    const part = await runSimulation(options({ ...curve, jobLoad: 0.5 }));
+    const wanted = (r: SimRun) => r.summary.pools.map((p) => p.peakWanted);
+    expect(wanted(part)).to.deep.equal(wanted(full));
+    const arrived = (r: SimRun) =>
+      r.summary.pools.map((p) => r.ci.tally(p.pool).completed + r.ci.queueState()[p.pool]!.pending + r.ci.queueState()[p.pool]!.running);
+    const [a, b] = [arrived(full), arrived(part)].map((xs) => xs.reduce((x, y) => x + y, 0));
+    expect(b / (a as number)).to.be.within(0.35, 0.65);
+  });
+
   it('publishes the queue form on request: pending, running, the oldest wait and the busy workers by slot name', async () => {
     // The form itself, as a run publishes it (whether fleet reads it is fleet's side).
     const queued = await runSimulation(options({ hours: 0.25, desiredForm: 'queue' }));

@@ -89,6 +89,14 @@ describe('cost replay baselines', () => {
     expect(spot.jobs?.completed).to.be.greaterThan(4);
   });
 
+  it('with jobLoad, jobs arrive at that share of the demand: the same workers, about half the jobs at 0.5', () => {
+    const s = scenario({ end: T0 + 6 * HOUR });
+    const full = simulateRule(s, allOnDemand(s));
+    const half = simulateRule({ ...s, jobLoad: 0.5 }, allOnDemand(s));
+    close(half.cost, full.cost);
+    expect((half.jobs?.completed ?? 0) / (full.jobs?.completed ?? 1)).to.be.within(0.35, 0.65);
+  });
+
   it("on-demand: never interrupted, the cheapest type's list price", () => {
     const o = simulateRule(scenario(), allOnDemand(scenario()));
     expect(o.interruptions).to.equal(0);
