@@ -4,35 +4,15 @@
 // with a short bake turns the pool over. moto's instances run at once; the bake is real time.
 
 import { expect } from 'chai';
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  type EC2Client,
-  type Instance,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { fleet } from '../support/cli.js';
 import { useMoto } from '../support/moto.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
+import { fleetInstances, journalProving, linuxImages, live, manifestOf } from '../support/moto-images.js';
 
 const BAKE_S = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Three of moto's Linux images: the one the pool runs, a broken one, and a good one. */
-async function threeImages(ec2: EC2Client): Promise<[string, string, string]> {
-  const linux = ((await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? []).filter(
-    (i) => String(i.Platform ?? '').toLowerCase() !== 'windows',
-  );
-  return [linux[0]?.ImageId as string, linux[1]?.ImageId as string, linux[2]?.ImageId as string];
-}
-
-async function fleetInstances(ec2: EC2Client): Promise<Instance[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
-
-const live = (i: Instance) => i.State?.Name === 'pending' || i.State?.Name === 'running';
 
 describe('cli against moto_server: staged rollouts', function () {
   this.timeout(90_000);
@@ -42,9 +22,6 @@ describe('cli against moto_server: staged rollouts', function () {
   let broken: string;
   let good: string;
   const hourAgo = new Date(Date.now() - 3600_000).toISOString();
-  const listed = (...images: [string, string][]) => ({
-    images: images.map(([id, created]) => ({ id, pool: 'bld-linux64', region: 'us-east-1', created, name: `bld-linux64-${created}` })),
-  });
 
   async function reconcile(): Promise<string> {
     const r = await fleet(['reconcile', '--once', '--config', world.config], world.env);
@@ -67,24 +44,16 @@ describe('cli against moto_server: staged rollouts', function () {
       config: { manifest: 's3://fleet-control/amis.json' },
       policy: { freshness: { grace: 0, retireBudget: 3, canary: 1, bake: BAKE_S, guard: { window: 300, failures: 2 } } },
     });
-    [old, broken, good] = await threeImages(world.ec2);
-    await world.put('fleet-control', 'amis.json', listed([old, hourAgo]));
-    await world.put('fleet-control', 'state/reconciler.json', {
-      version: 2,
-      timers: {},
-      launches: [],
-      terminated: {},
-      endsSeen: {},
-      established: { [`bld-linux64 us-east-1 ${old}`]: Date.now() - 3600_000 },
-      trials: {},
-    });
+    [old, broken, good] = (await linuxImages(world.ec2)) as [string, string, string];
+    await world.put('fleet-control', 'amis.json', manifestOf([old, hourAgo]));
+    await journalProving(world, old);
     await reconcile();
     expect((await fleetInstances(world.ec2)).filter(live).map((i) => i.ImageId)).to.deep.equal([old, old, old]);
   });
   after(async () => world?.proxy.close());
 
   it('a broken image reaches at most max(canary, guard.failures) instances; the guard drains it and the pool stays on the old image', async () => {
-    await world.put('fleet-control', 'amis.json', listed([old, hourAgo], [broken, new Date().toISOString()]));
+    await world.put('fleet-control', 'amis.json', manifestOf([old, hourAgo], [broken, new Date().toISOString()]));
     let tripLog = '';
     for (let run = 0; run < 6 && tripLog === ''; run++) {
       const stderr = await reconcile();
@@ -111,7 +80,7 @@ describe('cli against moto_server: staged rollouts', function () {
     await world.put(
       'fleet-control',
       'amis.json',
-      listed([old, hourAgo], [broken, new Date(Date.now() - 60_000).toISOString()], [good, new Date().toISOString()]),
+      manifestOf([old, hourAgo], [broken, new Date(Date.now() - 60_000).toISOString()], [good, new Date().toISOString()]),
     );
     const first = await reconcile();
     const canaries = first

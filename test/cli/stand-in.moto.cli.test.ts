@@ -4,27 +4,15 @@
 // first, then the idle worker is terminated; the busy one stays, untagged, to finish its job.
 
 import { expect } from 'chai';
-import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import type { Instance } from '@aws-sdk/client-ec2';
 import { fleet } from '../support/cli.js';
 import { useMoto } from '../support/moto.js';
 import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
+import { fleetInstances, journalProving, linuxImages, live, manifestOf } from '../support/moto-images.js';
 
 const BAKE_S = 5;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const tagsOf = (i: Instance): Record<string, string | undefined> => Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));
-const live = (i: Instance) => i.State?.Name === 'pending' || i.State?.Name === 'running';
-
-async function fleetInstances(ec2: EC2Client): Promise<Instance[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
-
-async function twoImages(ec2: EC2Client): Promise<[string, string]> {
-  const linux = ((await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? []).filter(
-    (i) => String(i.Platform ?? '').toLowerCase() !== 'windows',
-  );
-  return [linux[0]?.ImageId as string, linux[1]?.ImageId as string];
-}
 
 describe('cli against moto_server: an idle outdated worker stands in for a busy pair target', function () {
   this.timeout(90_000);
@@ -33,9 +21,6 @@ describe('cli against moto_server: an idle outdated worker stands in for a busy 
   let old: string;
   let fresh: string;
   const hourAgo = new Date(Date.now() - 3600_000).toISOString();
-  const listed = (...images: [string, string][]) => ({
-    images: images.map(([id, created]) => ({ id, pool: 'bld-linux64', region: 'us-east-1', created, name: `bld-linux64-${created}` })),
-  });
 
   async function run(...args: string[]): Promise<{ stdout: string; stderr: string }> {
     const r = await fleet([...args, '--config', world.config], world.env);
@@ -50,25 +35,17 @@ describe('cli against moto_server: an idle outdated worker stands in for a busy 
       config: { manifest: 's3://fleet-control/amis.json' },
       policy: { freshness: { grace: 0, retireBudget: 1, canary: 1, bake: BAKE_S, guard: { window: 300, failures: 2 } } },
     });
-    [old, fresh] = await twoImages(world.ec2);
-    await world.put('fleet-control', 'amis.json', listed([old, hourAgo]));
+    [old, fresh] = (await linuxImages(world.ec2)) as [string, string];
+    await world.put('fleet-control', 'amis.json', manifestOf([old, hourAgo]));
     // The old image's canaries baked long ago: the pool starts on it at once.
-    await world.put('fleet-control', 'state/reconciler.json', {
-      version: 2,
-      timers: {},
-      launches: [],
-      terminated: {},
-      endsSeen: {},
-      established: { [`bld-linux64 us-east-1 ${old}`]: Date.now() - 3600_000 },
-      trials: {},
-    });
+    await journalProving(world, old);
     await run('reconcile', '--once');
     expect((await fleetInstances(world.ec2)).filter(live).map((i) => i.ImageId)).to.deep.equal([old, old]);
   });
   after(async () => world?.proxy.close());
 
   it('re-points the replacement to the idle worker, terminates that one, and leaves the busy one running and untagged', async () => {
-    await world.put('fleet-control', 'amis.json', listed([old, hourAgo], [fresh, new Date().toISOString()]));
+    await world.put('fleet-control', 'amis.json', manifestOf([old, hourAgo], [fresh, new Date().toISOString()]));
     await run('reconcile', '--once');
     const canary = (await fleetInstances(world.ec2)).find((i) => i.ImageId === fresh && live(i)) as Instance;
     expect(canary, 'the canary was launched').to.not.equal(undefined);
