@@ -15,17 +15,13 @@ import { loadConfig } from '../src/config/config.js';
 import { loadPolicies } from '../src/config/policies.js';
 import { silentLogger } from '../src/service/logger.js';
 import { runSimulation } from '../src/sim/driver.js';
+import { flagsOrExit, wholeFlag } from './flags.js';
 import { writeResults } from './sim-cli.js';
 
 const RESULTS = fileURLToPath(new URL('./results/busy-days', import.meta.url));
 const START = Date.parse('2026-11-16T00:00:00Z');
 const SPOT = 'spot-interruption';
-const seedsFlag = process.argv.indexOf('--seeds');
-const SEEDS = seedsFlag >= 0 ? Number(process.argv[seedsFlag + 1]) : 20;
-if (!Number.isInteger(SEEDS) || SEEDS < 1) {
-  console.error(`--seeds: expected a whole number of seeds, 1 or more; got ${process.argv[seedsFlag + 1]}`);
-  process.exit(2);
-}
+const SEEDS = flagsOrExit(() => wholeFlag('--seeds') ?? 20);
 const config = loadConfig(fileURLToPath(new URL('../config/default.json', import.meta.url)));
 const policies = loadPolicies(config.policies);
 

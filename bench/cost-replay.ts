@@ -34,6 +34,7 @@ import {
   simulateRule,
 } from './cost-replay/baselines.js';
 import { type DemandName, demandAt } from './cost-replay/demand.js';
+import { textFlag, wholeFlag } from './flags.js';
 import { poolPolicy, replayedMarket, runFleet } from './cost-replay/fleet-run.js';
 import { type PoolSpec, candidatePools, cheapestChanges, poolOf, poolOffers } from './cost-replay/pools.js';
 
@@ -119,6 +120,12 @@ function figures(o: Outcome, optimum: Outcome, onDemand: number, where?: string)
 /** The policy keys of fleet's like-for-like runs: no on-demand fallback, as no baseline has one. */
 const SPOT_ONLY = { onDemand: { max: 0 } };
 
+/** What the command line changes in every row: fleet's policy keys, and the jobs' share of the demand. */
+interface Variant {
+  readonly fleetKeys: Record<string, unknown>;
+  readonly jobLoad: number;
+}
+
 const config = loadConfig(new URL('../config/default.json', import.meta.url).pathname);
 
 async function runRow(
@@ -128,8 +135,7 @@ async function runRow(
   days: number,
   demand: DemandName,
   nightlyImage: boolean,
-  fleetKeys: Record<string, unknown>,
-  jobLoad: number,
+  { fleetKeys, jobLoad }: Variant,
 ): Promise<Row> {
   const rule = marketRuleAt(start);
   const hours = days * 24;
@@ -240,14 +246,14 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     { set: '2023', pool: modern, start: SETS['2023'].start, days: days2023 },
   ];
   const fleetKeys = options.spread !== undefined ? { spread: options.spread } : {};
-  const jobLoad = options.jobLoad ?? 1;
+  const variant: Variant = { fleetKeys, jobLoad: options.jobLoad ?? 1 };
   // Checked before hours of replay: a value the policy parser refuses stops here, with its message.
   poolPolicy(modern, fleetKeys);
   const rows: Row[] = [];
   for (const run of runs) {
     for (const demand of ['constant', 'daily'] as const) {
       for (const nightlyImage of [false, true]) {
-        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage, fleetKeys, jobLoad);
+        const row = await runRow(run.set, run.pool, run.start, run.days, demand, nightlyImage, variant);
         rows.push(row);
         const s = row.strategies;
         const fig = (name: Strategy) =>
@@ -259,10 +265,10 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
     }
   }
 
-  const variant = options.spread !== undefined || options.jobLoad !== undefined;
+  const varied = options.spread !== undefined || options.jobLoad !== undefined;
   const flags = `${options.full ? ' --full' : ''}${options.spread !== undefined ? ` --spread ${options.spread}` : ''}${options.jobLoad !== undefined ? ` --job-load ${options.jobLoad}` : ''}`;
   const result = {
-    command: `node --import tsx bench/cost-replay.ts${flags}${variant ? '' : ` (also npm run bench${options.full ? ' -- --full' : ''})`}`,
+    command: `node --import tsx bench/cost-replay.ts${flags}${varied ? '' : ` (also npm run bench${options.full ? ' -- --full' : ''})`}`,
     generatedAt: new Date().toISOString(),
     seconds: Math.round((Date.now() - began) / 1000),
     data: {
@@ -276,7 +282,7 @@ export async function measureCostReplay(options: CostReplayOptions = {}): Promis
       'optimum: every wanted worker-minute at the cheapest price of that minute (spot or on-demand), moves free, no interruptions.',
       'best fixed offer: the spot offer with the lowest demand-weighted price over the run (minutes above on-demand counted at on-demand), known in hindsight. cheapest at start: the spot offer cheapest at the first minute. watch_pending: each launch into the offer cheapest at that moment; instances never move; interrupted ones are relaunched the same way.',
       "$ per worker-hour = cost / worker-hours wanted and had; ratio = that / the optimum's. Demand: constant 10 workers, or a daily CI cycle from 2 (04:00 UTC) to 20 (16:00 UTC), in five-minute steps.",
-      `Jobs: the simulated CI's, the same stream for every strategy, arriving at ${jobLoad === 1 ? "the demand curve's workers' worth (every wanted worker busy on average)" : `${jobLoad} of the demand curve's workers' worth`}.`,
+      `Jobs: the simulated CI's, the same stream for every strategy, arriving at ${variant.jobLoad === 1 ? "the demand curve's workers' worth (every wanted worker busy on average)" : `${variant.jobLoad} of the demand curve's workers' worth`}.`,
       "On-demand prices are the simulated catalog's (us-east-1 list prices of the era); spot prices are the recordings'. All infrastructure (launch latency, capacity, images) is simulated.",
     ],
     cheapestChanges2016: Object.fromEntries(candidates.map(({ pool, changes }) => [pool.name, changes])),
@@ -402,27 +408,10 @@ function round(n: number, digits: number): number {
   return Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n;
 }
 
-function flag(name: string): number | undefined {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return undefined;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name}: expected a positive whole number`);
-  return value;
-}
-
-/** The value after `name` on the command line; undefined when the flag is absent, an error when its value is. */
-function textFlag(name: string, expected: string): string | undefined {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return undefined;
-  const value = process.argv[at + 1];
-  if (!value) throw new Error(`${name}: expected ${expected}`);
-  return value;
-}
-
 /** Options from the command line: --full, --pools N, --days N, --data DIR, --spread VALUE, --job-load SHARE. */
 export function costReplayArgs(): CostReplayOptions {
-  const pools = flag('--pools');
-  const days = flag('--days');
+  const pools = wholeFlag('--pools');
+  const days = wholeFlag('--days');
   const data = textFlag('--data', 'the directory of the recorded spot prices');
   const spread = textFlag('--spread', 'a spread value, e.g. 100% or 5');
   const load = textFlag('--job-load', 'a share of the demand curve above 0 and at most 1, e.g. 0.85');

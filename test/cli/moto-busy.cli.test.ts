@@ -3,17 +3,10 @@
 // terminated at once, and one still there at its deadline is terminated.
 
 import { expect } from 'chai';
-import { CreateTagsCommand, DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { useMoto } from '../support/moto.js';
 import { fleet } from '../support/cli.js';
-import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
-
-const tagsOf = (i: Instance): Record<string, string | undefined> => Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));
-
-async function managed(ec2: EC2Client): Promise<Instance[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
+import { type MotoFleet, fleetInstances, motoFleet, tagsOf } from '../support/moto-fleet.js';
 
 describe('cli against moto_server: busy workers are asked to leave', function () {
   this.timeout(60_000);
@@ -29,7 +22,7 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
     const { env, config, ec2 } = world;
     const up = await fleet(['reconcile', '--once', '--config', config], env);
     expect(up.code, up.stderr).to.equal(0);
-    const [busy, idle] = (await managed(ec2)).sort((a, b) => String(tagsOf(a).Name).localeCompare(String(tagsOf(b).Name)));
+    const [busy, idle] = (await fleetInstances(ec2)).sort((a, b) => String(tagsOf(a).Name).localeCompare(String(tagsOf(b).Name)));
     const busyName = tagsOf(busy as Instance).Name as string;
 
     await world.put('fleet-control', 'desired.json', { 'bld-linux64': { desired: 0, running: 1, busy: [busyName] } });
@@ -47,7 +40,7 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
 
     const down = await fleet(['reconcile', '--once', '--config', config], env);
     expect(down.code, down.stderr).to.equal(0);
-    const after = new Map((await managed(ec2)).map((i) => [i.InstanceId, i]));
+    const after = new Map((await fleetInstances(ec2)).map((i) => [i.InstanceId, i]));
     expect(after.get(idle?.InstanceId)?.State?.Name).to.be.oneOf(['shutting-down', 'terminated']);
     const asked = after.get(busy?.InstanceId) as Instance;
     expect(asked.State?.Name).to.equal('running');
@@ -57,7 +50,7 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
     // Still busy, and never terminated before its deadline: a second cycle waits.
     const wait = await fleet(['reconcile', '--once', '--config', config], env);
     expect(wait.code, wait.stderr).to.equal(0);
-    expect((await managed(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.equal('running');
+    expect((await fleetInstances(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.equal('running');
 
     // Its deadline passes (written here rather than waited for): the next cycle terminates it.
     await ec2.send(
@@ -70,6 +63,9 @@ describe('cli against moto_server: busy workers are asked to leave', function ()
       .filter((l) => l.includes('"msg":"terminate"'))
       .map((l) => JSON.parse(l) as { instance: string; cause: string; retireEnd?: string });
     expect(ended.map((e) => [e.instance, e.cause, e.retireEnd])).to.deep.equal([[busy?.InstanceId, 'scale-down', 'deadline']]);
-    expect((await managed(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.be.oneOf(['shutting-down', 'terminated']);
+    expect((await fleetInstances(ec2)).find((i) => i.InstanceId === busy?.InstanceId)?.State?.Name).to.be.oneOf([
+      'shutting-down',
+      'terminated',
+    ]);
   });
 });

@@ -3,16 +3,16 @@
 // would) reaches at most max(canary, guard.failures) instances and is drained by the guard; a good one
 // with a short bake turns the pool over. moto's instances run at once; the bake is real time.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { fleet } from '../support/cli.js';
 import { useMoto } from '../support/moto.js';
-import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
-import { fleetInstances, journalProving, linuxImages, live, manifestOf } from '../support/moto-images.js';
+import { type MotoFleet, fleetInstances, live, motoFleet } from '../support/moto-fleet.js';
+import { journalProving, linuxImages, manifestOf } from '../support/moto-images.js';
 
 const BAKE_S = 5;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('cli against moto_server: staged rollouts', function () {
   this.timeout(90_000);

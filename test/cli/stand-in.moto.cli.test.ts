@@ -4,15 +4,14 @@
 // first, then the idle worker is terminated; the busy one stays, untagged, to finish its job.
 
 import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Instance } from '@aws-sdk/client-ec2';
 import { fleet } from '../support/cli.js';
 import { useMoto } from '../support/moto.js';
-import { type MotoFleet, motoFleet } from '../support/moto-fleet.js';
-import { fleetInstances, journalProving, linuxImages, live, manifestOf } from '../support/moto-images.js';
+import { type MotoFleet, fleetInstances, live, motoFleet, tagsOf } from '../support/moto-fleet.js';
+import { journalProving, linuxImages, manifestOf } from '../support/moto-images.js';
 
 const BAKE_S = 5;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const tagsOf = (i: Instance): Record<string, string | undefined> => Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));
 
 describe('cli against moto_server: an idle outdated worker stands in for a busy pair target', function () {
   this.timeout(90_000);

@@ -3,7 +3,7 @@
 // the buckets, the inputs, and a workspace with a config and a policy.
 
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeImagesCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstancesCommand, DescribeSubnetsCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { workspace } from './cli.js';
 import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 import { motoClientConfig, motoEnv } from './moto.js';
@@ -93,3 +93,15 @@ export async function motoFleet(endpoint: string, options: MotoFleetOptions = {}
   );
   return { proxy, env: motoEnv(proxy.endpoint), ec2, s3, subnets, ami, config, put };
 }
+
+/** Every instance carrying the test fleet's ownership tag, whatever its state. */
+export async function fleetInstances(ec2: EC2Client): Promise<Instance[]> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
+  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+}
+
+export const live = (i: Instance) => i.State?.Name === 'pending' || i.State?.Name === 'running';
+
+/** An instance's tags as a record. */
+export const tagsOf = (i: Instance): Record<string, string | undefined> =>
+  Object.fromEntries((i.Tags ?? []).map((t) => [t.Key ?? '', t.Value]));

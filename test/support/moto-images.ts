@@ -1,7 +1,7 @@
-// What the moto tests of images and rollouts share: moto's Linux images, the fleet's instances, a
-// native manifest listing images of bld-linux64, and a journal that remembers an image as proved.
+// What the moto tests of images and rollouts share: moto's Linux images, a native manifest listing
+// images of bld-linux64, and a journal that remembers an image as proved.
 
-import { DescribeImagesCommand, DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import type { MotoFleet } from './moto-fleet.js';
 
 /** The ids of moto's preloaded Linux images, in its order. */
@@ -9,14 +9,6 @@ export async function linuxImages(ec2: EC2Client): Promise<string[]> {
   const images = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images ?? [];
   return images.filter((i) => String(i.Platform ?? '').toLowerCase() !== 'windows').map((i) => i.ImageId as string);
 }
-
-/** Every instance carrying the test fleet's ownership tag, whatever its state. */
-export async function fleetInstances(ec2: EC2Client): Promise<Instance[]> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:fleet:managed-by', Values: ['releng'] }] }));
-  return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []);
-}
-
-export const live = (i: Instance) => i.State?.Name === 'pending' || i.State?.Name === 'running';
 
 /** A native manifest listing each [id, created] as an image of bld-linux64 in us-east-1. */
 export function manifestOf(...images: [string, string][]) {

@@ -56,9 +56,7 @@ interface PoolTally {
   readonly waits: number[];
   /** when each completed job arrived, in the order of `waits` */
   readonly arrivals: number[];
-  readonly killed: Record<string, number>;
-  lostMs: number;
-  /** per cause of the worker's end, how long each lost run had run (ms) */
+  /** per cause of the worker's end, how long each lost run had run (ms): the jobs killed and their lost time */
   readonly lostRuns: Record<string, number[]>;
   /** ms workers spent running jobs, lost runs included */
   busyMs: number;
@@ -73,6 +71,8 @@ export interface QueueState {
   /** slot names of the workers running a job now */
   readonly busy: readonly string[];
 }
+
+const emptyTally = (): PoolTally => ({ completed: 0, waits: [], arrivals: [], lostRuns: {}, busyMs: 0 });
 
 export class SimCi {
   private readonly queues = new Map<string, Job[]>();
@@ -96,7 +96,7 @@ export class SimCi {
     this.durations = options.durations ?? defaultDurations;
     for (const pool of pools) {
       this.queues.set(pool, []);
-      this.tallies.set(pool, { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, lostRuns: {}, busyMs: 0 });
+      this.tallies.set(pool, emptyTally());
     }
   }
 
@@ -157,15 +157,15 @@ export class SimCi {
     lostRuns: Readonly<Record<string, readonly number[]>>;
     busyMs: number;
   } {
-    const tally = this.tallies.get(pool) ?? { completed: 0, waits: [], arrivals: [], killed: {}, lostMs: 0, lostRuns: {}, busyMs: 0 };
+    const tally = this.tallies.get(pool) ?? emptyTally();
     let busyMs = tally.busyMs;
     for (const r of this.poolRuns(pool).values()) busyMs += Math.max(0, Math.min(end, r.endsAt) - r.startedAt);
     return {
       completed: tally.completed,
       waitsMs: tally.waits,
       arrivalsMs: tally.arrivals,
-      killed: tally.killed,
-      lostMs: tally.lostMs,
+      killed: Object.fromEntries(Object.entries(tally.lostRuns).map(([cause, runs]) => [cause, runs.length])),
+      lostMs: Object.values(tally.lostRuns).reduce((sum, runs) => runs.reduce((s, ms) => s + ms, sum), 0),
       lostRuns: tally.lostRuns,
       busyMs,
     };
@@ -231,8 +231,6 @@ export class SimCi {
       } else if (endedAt !== undefined && endedAt <= at) {
         runs.delete(id);
         const cause = this.source.endCause(r.worker);
-        tally.killed[cause] = (tally.killed[cause] ?? 0) + 1;
-        tally.lostMs += endedAt - r.startedAt;
         (tally.lostRuns[cause] ??= []).push(endedAt - r.startedAt);
         tally.busyMs += endedAt - r.startedAt;
         r.job.queuedAt = endedAt;
